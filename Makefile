@@ -1,0 +1,58 @@
+# Two commands on a fresh machine (see README): `make run` and `make test`.
+# Needs Python 3.11 with venv, and npm (front-end assets come from the npm registry, pinned by
+# package-lock.json). System packages for tests: chromium, gdal-bin (.ci/run installs them).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= $(if $(CIMIC_DB),$(CIMIC_DB),data/cimic.duckdb)
+PORT   ?= 8501
+
+.PHONY: run test setup setup-test assets db lint bench clean
+
+run: setup assets db
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: setup-test assets
+	$(BIN)/ruff check cimic_geo pages app.py tests bench
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.stamp-req
+
+setup-test: $(VENV)/.stamp-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-req: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-req
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+# Offline map assets (Leaflet and plugins) from npm, copied to static/vendor for Streamlit's
+# static file serving. Nothing is fetched at run time.
+assets: static/vendor/.stamp
+
+static/vendor/.stamp: package.json package-lock.json $(VENV)/.stamp-req
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m cimic_geo.maps.assets install
+	touch $@
+
+# The exercise database, created from the deterministic demo scenario when missing.
+db: $(VENV)/.stamp-req
+	@if [ ! -f "$(DB)" ]; then \
+		echo "creating the EXERCISE demo database at $(DB)"; \
+		$(BIN)/python -m cimic_geo seed --scale demo --db "$(DB)"; \
+	fi
+
+lint: setup-test
+	$(BIN)/ruff check cimic_geo pages app.py tests bench
+
+bench: setup-test assets
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

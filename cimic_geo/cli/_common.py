@@ -1,0 +1,17 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="database file (default: env CIMIC_DB or data/cimic.duckdb)")
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def add_as_of_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", dest="as_of", help="as-of time, ISO 8601 UTC (default: latest in the store)")

@@ -1,0 +1,71 @@
+"""Store commands: ``init``, ``seed``, ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from cimic_geo.cli import emit
+from cimic_geo.cli._common import add_db_option, add_json_option
+from cimic_geo.store import connect, init_store
+from cimic_geo.store.summary import store_summary
+
+
+def _init(args: argparse.Namespace) -> int:
+    store = init_store(args.db, force=args.force)
+    doc = {"ok": True, "path": str(store.path), "schema_version": store.schema_version}
+    store.close()
+    emit(args, doc, f"created empty store {doc['path']} (schema version {doc['schema_version']})")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from cimic_geo.scenario import seed_database
+
+    started = time.perf_counter()
+    path = seed_database(args.db, scale=args.scale, seed=args.seed, force=args.force)
+    seconds = time.perf_counter() - started
+    with connect(path, read_only=True) as store:
+        counts = store.counts()
+    doc = {"ok": True, "path": str(path), "scale": args.scale, "seed": args.seed, "seconds": round(seconds, 2),
+           "layers": counts}
+    lines = [f"seeded EXERCISE scenario ({args.scale}, seed {args.seed}) into {path} in {seconds:.1f} s"]
+    lines += [f"  {name:15s} {n:>9,d}" for name, n in counts.items()]
+    emit(args, doc, lines)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        doc = store_summary(store)
+    tr = doc["time_range"]
+    lines = [f"store        {doc['path']}", f"schema       version {doc['schema_version']}"]
+    if doc["marking"]:
+        lines.append(f"marking      {doc['marking']}")
+    lines.append(f"time range   {tr['start'] or '-'} .. {tr['end'] or '-'}")
+    lines.append(f"bbox         {doc['bbox'] or '-'}")
+    lines += [f"  {name:15s} {n:>9,d}" for name, n in doc["layers"].items()]
+    emit(args, doc, lines)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create an empty store with the current schema")
+    add_db_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite an existing database")
+    add_json_option(p)
+    p.set_defaults(handler=_init)
+
+    p = sub.add_parser("seed", help="create the store from the deterministic EXERCISE scenario")
+    add_db_option(p)
+    p.add_argument("--scale", choices=("demo", "national"), default="demo")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (same seed -> same data)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing database")
+    add_json_option(p)
+    p.set_defaults(handler=_seed)
+
+    p = sub.add_parser("info", help="what the store holds: schema version, layer counts, time range, bbox")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=_info)
+

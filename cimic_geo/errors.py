@@ -1,0 +1,101 @@
+"""Every exception the package raises, in one place.
+
+All derive from :class:`CimicError`, so callers (the CLI, the pages) can catch one type and show
+its message to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class CimicError(Exception):
+    """Base class for all errors raised by ``cimic_geo``."""
+
+
+class ConfigError(CimicError):
+    """A setting (environment variable, secrets file, argument) is invalid."""
+
+
+class StoreError(CimicError):
+    """The store cannot be opened, migrated, read or written."""
+
+
+class StoreNotFoundError(StoreError):
+    """The database file does not exist."""
+
+
+class StoreExistsError(StoreError):
+    """The database file already exists and overwriting was not asked for."""
+
+
+class SpatialExtensionError(StoreError):
+    """The DuckDB spatial extension shipped with ``duckdb-extension-spatial`` cannot be loaded."""
+
+
+class UnknownLayerError(CimicError, KeyError):
+    """A layer or column name is not in the schema's allow-list."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "unknown layer"
+
+
+class NotFoundError(CimicError):
+    """A row (corridor, settlement, ...) asked for by id or name does not exist."""
+
+
+class ConflictError(CimicError):
+    """An edit was based on a version of a row that someone else has changed since."""
+
+
+class WorkflowError(CimicError):
+    """An illegal status transition (for example corridor ``draft -> active``)."""
+
+
+class AnalysisError(CimicError):
+    """Invalid analytics input (negative distance, bands not increasing, as-of outside the history)."""
+
+
+class ExportError(CimicError):
+    """An export cannot be produced (empty view, unknown layer, unwritable path)."""
+
+
+class AssetError(CimicError):
+    """The offline front-end assets (Leaflet and plugins) are missing."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: which row (1-based, as a user counts in a file) and which field."""
+
+    row: int | None
+    field: str | None
+    message: str
+    severity: str = "error"  # "error" rejects the row; "warning" is reported only
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        prefix = ", ".join(where)
+        return f"{self.severity}: {prefix}: {self.message}" if prefix else f"{self.severity}: {self.message}"
+
+
+@dataclass
+class ValidationError(CimicError):
+    """Input failed validation; nothing was written. ``problems`` lists every problem found."""
+
+    message: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        lines += [f"  - {p}" for p in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"  ... and {len(self.problems) - 50} more")
+        return "\n".join(lines)

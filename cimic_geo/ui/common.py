@@ -1,0 +1,74 @@
+"""Shared Streamlit plumbing: the cached store, page header with the EXERCISE banner, state keys.
+
+Every page calls :func:`page_setup` first. Session-state keys are namespaced per page with
+:func:`key` so two pages never share a key by accident.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from cimic_geo.config import Settings, load_settings
+from cimic_geo.errors import CimicError, StoreNotFoundError
+from cimic_geo.store import Store, connect
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(db_path: str, read_only: bool) -> Store:
+    # One DuckDB database instance per process; sessions get their own cursor (get_store).
+    return connect(db_path, read_only=read_only)
+
+
+def settings() -> Settings:
+    """Resolved settings (env / secrets)."""
+    return load_settings()
+
+
+def get_store() -> Store:
+    """A cursor on the process-wide store for this session/thread.
+
+    Shows a clear message and stops the page when the database is missing or cannot be opened.
+    """
+    cfg = settings()
+    try:
+        base = _open_store(str(cfg.db_path), cfg.read_only)
+    except StoreNotFoundError as exc:
+        st.error(f"{exc}. `make run` creates the exercise database on first start.")
+        st.stop()
+    except CimicError as exc:
+        st.error(f"Cannot open the store: {exc}")
+        st.stop()
+    return base.cursor()
+
+
+def clear_caches() -> None:
+    """Forget cached query results (after an import or an edit)."""
+    st.cache_data.clear()
+
+
+def key(page: str, name: str) -> str:
+    """A session-state / widget key private to one page."""
+    return f"{page}:{name}"
+
+
+def marking_banner(marking: str | None) -> None:
+    """The handling marking (e.g. EXERCISE) as a banner across the page; nothing when None."""
+    if not marking:
+        return
+    text = html.escape(str(marking).upper())
+    st.markdown(
+        f'<div class="cimic-marking" role="note" style="background:#ffd200;color:#000;font-weight:700;'
+        f'text-align:center;letter-spacing:0.3em;padding:2px 0;margin-bottom:0.5rem;border:1px solid #000">'
+        f"{text} &middot; {text} &middot; {text}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> Store:
+    """Configure the page, open the store and show the marking banner; return the session's store."""
+    st.set_page_config(page_title=f"{title} · CIMIC", page_icon=icon, layout=layout)
+    store = get_store()
+    marking_banner(load_settings().marking or store.marking)
+    return store

@@ -1,0 +1,21 @@
+"""Home page helpers: the store summary as tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cimic_geo.schema import LAYERS
+from cimic_geo.store import Store
+from cimic_geo.store.summary import store_summary
+from cimic_geo.timefmt import dtg
+
+
+def summary_tables(store: Store) -> tuple[dict, pd.DataFrame]:
+    """The store summary and a layer table (layer title, rows) for display."""
+    doc = store_summary(store)
+    table = pd.DataFrame(
+        [{"layer": LAYERS[name].title, "table": name, "rows": n} for name, n in doc["layers"].items()]
+    )
+    tr = doc["time_range"]
+    doc["time_range_dtg"] = (dtg(tr["start"]), dtg(tr["end"])) if tr["start"] else None
+    return doc, table

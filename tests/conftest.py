@@ -1,0 +1,49 @@
+"""Shared fixtures: seeded demo database, writable copies, empty stores, real public data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a freshly seeded demo database (session-wide; do not modify it)."""
+    from cimic_geo.scenario import seed_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    seed_database(path, scale="demo")
+    return path
+
+
+@pytest.fixture
+def demo_db_copy(demo_db: Path, tmp_path: Path) -> Path:
+    """A writable copy of the demo database for one test."""
+    target = tmp_path / "demo_copy.duckdb"
+    shutil.copyfile(demo_db, target)
+    wal = demo_db.with_name(demo_db.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Path:
+    """Path of a new empty store with the current schema."""
+    from cimic_geo.store import init_store
+
+    path = tmp_path / "empty.duckdb"
+    init_store(path).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The shared real public data folder; skips the test when it is absent."""
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"real public data not available at {REAL_DATA_DIR}")
+    return REAL_DATA_DIR
