@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from cimic_geo.errors import ConfigError

@@ -289,3 +289,16 @@ def test_store_works_without_network(tmp_path: Path) -> None:
     # 111194.93 m * cos(50°) = 71474 m
     assert float(lines[0]) == pytest.approx(71474, abs=2)
     assert lines[1] == "NO-NETWORK"  # proves the namespace really had no network
+
+
+def test_read_only_request_shares_an_open_read_write_instance(empty_db: Path) -> None:
+    writer = connect(empty_db)
+    try:
+        writer.write("settlements", _settlements())
+        with connect(empty_db, read_only=True) as reader:
+            assert reader.read_only
+            assert reader.counts()["settlements"] == 3
+            with pytest.raises(StoreError, match="read-only"):
+                reader.write("settlements", _settlements().assign(id=["x1", "x2", "x3"]))
+    finally:
+        writer.close()

@@ -8,6 +8,7 @@ the target with :func:`os.replace` only when the whole file is written, so a fai
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import tempfile
@@ -88,7 +89,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = check_target(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        # keep the extension: GDAL drivers (GPKG) check it
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.part-", suffix=target.suffix, dir=target.parent)
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
     os.close(fd)
@@ -105,7 +107,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         except OSError as exc:
             raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
     except BaseException:
-        for p in (tmp, *tmp.parent.glob(tmp.name + "*")):
+        for p in (tmp, *tmp.parent.glob(glob.escape(tmp.name) + "*")):
             with contextlib.suppress(OSError):
                 p.unlink()
         raise

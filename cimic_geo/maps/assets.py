@@ -262,14 +262,14 @@ def asset_links(
     root = dest or asset_dir()
     if asset_mode == "served":
         base = base_url.rstrip("/")
-        js = [(n, f"{base}/{package}/{_dest_rel(r)}") for n, r in zip(asset.js_names, asset.js)]
-        css = [(n, f"{base}/{package}/{_dest_rel(r)}") for n, r in zip(asset.css_names, asset.css)]
+        js = [(n, f"{base}/{package}/{_dest_rel(r)}") for n, r in zip(asset.js_names, asset.js, strict=True)]
+        css = [(n, f"{base}/{package}/{_dest_rel(r)}") for n, r in zip(asset.css_names, asset.css, strict=True)]
         return js, css
     if asset_mode != "inline":
         raise AssetError(f"asset_mode must be 'served' or 'inline', got {asset_mode!r}")
     check_assets(root)
-    js = [(n, _data_uri(root / package / _dest_rel(r), "text/javascript")) for n, r in zip(asset.js_names, asset.js)]
-    css = [(n, _inline_css(root / package / _dest_rel(r))) for n, r in zip(asset.css_names, asset.css)]
+    js = [(n, _data_uri(root / package / _dest_rel(r), "text/javascript")) for n, r in zip(asset.js_names, asset.js, strict=True)]
+    css = [(n, _inline_css(root / package / _dest_rel(r))) for n, r in zip(asset.css_names, asset.css, strict=True)]
     return js, css
 
 

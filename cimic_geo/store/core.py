@@ -547,6 +547,33 @@ def _to_geodataframe(table: Any, cols: list[str], spec: Layer) -> gpd.GeoDataFra
 # ----------------------------------------------------------------------------------------------
 
 
+_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _open_instance(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open ``path``; within one process, share an instance already open in the other mode.
+
+    DuckDB keeps one database instance per file and process and refuses a second connection with
+    another configuration. A read-only request is served from an open read-write instance (the
+    :class:`Store` still refuses writes); a read-write request on a read-only instance is refused.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=_DUCKDB_CONFIG)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise StoreError(f"cannot open {path}: {exc}") from exc
+        if not read_only:
+            raise StoreError(
+                f"{path} is already open read-only in this process; writes are not possible"
+            ) from exc
+        try:
+            return duckdb.connect(str(path), read_only=False, config=_DUCKDB_CONFIG)
+        except duckdb.Error as exc2:
+            raise StoreError(f"cannot open {path}: {exc2}") from exc2
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+
+
 def connect(
     db: str | os.PathLike | None = None,
     *,
@@ -569,11 +596,7 @@ def connect(
                 "`python -m cimic_geo init`"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only, config={"autoinstall_known_extensions": False,
-                                                                    "autoload_known_extensions": False})
-    except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from exc
+    con = _open_instance(path, read_only=read_only)
     try:
         _load_spatial(con)
         con.execute("SET TimeZone = 'UTC'")

@@ -1,0 +1,500 @@
+"""Shelter coverage (DESIGN §6, issue 5): who can reach an open shelter with a free place.
+
+Method
+------
+1. *Reach*: the settlement→shelter pairs within a limit and their cost, as a sparse
+   :class:`Reach` (straight-line km from :func:`straight_line_reach`, or road minutes from
+   :func:`travel_time_reach`); any other reach plugs into the same solver.
+2. *Allocation*, exact and independent of the row order: a transportation problem (settlement
+   population → shelter free places along reach edges) solved lexicographically: first the
+   maximum number of people placed (a max-flow, :func:`scipy.sparse.csgraph.maximum_flow`, in
+   integers), then, with that many placed in every connected component of the reach graph, the
+   least total person-cost (person-km or person-minutes; a linear programme solved by HiGHS via
+   :func:`scipy.optimize.linprog`). The constraint matrix is totally unimodular, so the optimal
+   vertex is integral. Components with one settlement or one shelter are solved greedily
+   nearest-first, which is exact for them. Rows are put in a canonical order (by id) first, so
+   the answer does not depend on the order of the input rows; AccessMod's facility-by-facility
+   allocation does.
+
+Usable shelters: status ``open`` with ``capacity - occupancy > 0`` free places (``full``,
+``closed`` and ``damaged`` shelters take nobody).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components, maximum_flow
+from scipy.spatial import cKDTree
+
+from cimic_geo.analytics.bands import check_distance
+from cimic_geo.errors import AnalysisError
+from cimic_geo.geo import GEOD, WGS84, metric_crs
+from cimic_geo.timefmt import iso
+
+DEFAULT_MAX_KM = 10.0
+USABLE_STATUSES = ("open",)
+_INT_MAX = np.iinfo(np.int32).max
+
+
+@dataclass
+class Reach:
+    """Sparse reach: settlement ``s[k]`` can reach shelter ``h[k]`` at ``cost[k]`` (``unit``).
+
+    Indices refer to the rows of the settlements and shelters frames as given to the solver.
+    """
+
+    s: np.ndarray
+    h: np.ndarray
+    cost: np.ndarray
+    unit: str = "km"
+    limit: float = float("nan")
+
+    def __post_init__(self) -> None:
+        self.s = np.asarray(self.s, dtype=np.int64)
+        self.h = np.asarray(self.h, dtype=np.int64)
+        self.cost = np.asarray(self.cost, dtype=float)
+        if not (len(self.s) == len(self.h) == len(self.cost)):
+            raise AnalysisError("reach arrays must have the same length")
+        if len(self.cost) and (not np.all(np.isfinite(self.cost)) or self.cost.min() < 0):
+            raise AnalysisError("reach costs must be finite and non-negative")
+
+
+def _points_lonlat(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
+    if not len(gdf):
+        return np.empty((0, 2))
+    geom = gdf.geometry
+    if geom.isna().any() or geom.is_empty.any():
+        bad = int(np.flatnonzero((geom.isna() | geom.is_empty).to_numpy())[0])
+        raise AnalysisError(f"{name}: row {bad + 1} has no geometry")
+    if not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+
+
+def straight_line_reach(
+    settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_km: float
+) -> Reach:
+    """Pairs within ``max_km`` (geodesic, WGS84) and their distance in km.
+
+    Candidates come from a k-d tree in a metric projection for the extent with a 1 % + 100 m
+    margin; the kept pairs and costs are exact geodesic distances (pyproj.Geod).
+    """
+    d_max = check_distance(max_km, name="max_km")
+    a = _points_lonlat(settlements, "settlements")
+    b = _points_lonlat(shelters, "shelters")
+    if not len(a) or not len(b):
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="km", limit=d_max)
+    allpts = np.vstack([a, b])
+    crs = metric_crs((allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()))
+    tr = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    xa = np.column_stack(tr.transform(a[:, 0], a[:, 1]))
+    xb = np.column_stack(tr.transform(b[:, 0], b[:, 1]))
+    radius_m = (d_max * 1.01 + 0.1) * 1000.0
+    ta, tb = cKDTree(xa), cKDTree(xb)
+    pairs = ta.sparse_distance_matrix(tb, radius_m, output_type="ndarray")
+    s = pairs["i"].astype(np.int64)
+    h = pairs["j"].astype(np.int64)
+    if not len(s):
+        return Reach(s, h, np.empty(0), unit="km", limit=d_max)
+    _, _, dist = GEOD.inv(a[s, 0], a[s, 1], b[h, 0], b[h, 1])
+    km = np.asarray(dist, dtype=float) / 1000.0
+    keep = km <= d_max + 1e-9
+    return Reach(s[keep], h[keep], km[keep], unit="km", limit=d_max)
+
+
+def travel_time_reach(
+    graph: Any, settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_minutes: float,
+    policy: Any = None, access_speed_kmh: float = 5.0,
+) -> Reach:
+    """Pairs whose road travel time is within ``max_minutes``, cost in minutes.
+
+    Settlements and shelters are snapped to the nearest road node of ``graph`` (a
+    :class:`cimic_geo.analytics.roadgraph.RoadGraph`); the straight-line distance to the node is
+    added at ``access_speed_kmh`` (walking). Travel times come from Dijkstra searches limited to
+    ``max_minutes`` (:func:`scipy.sparse.csgraph.dijkstra`), one per distinct settlement node.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    t_max = check_distance(max_minutes, name="max_minutes")
+    a = _points_lonlat(settlements, "settlements")
+    b = _points_lonlat(shelters, "shelters")
+    if not len(a) or not len(b):
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
+    if policy is None:
+        from cimic_geo.analytics.roadgraph import NO_THREAT
+        policy = NO_THREAT
+    na, da = graph.snap(a[:, 0], a[:, 1])
+    nb, db = graph.snap(b[:, 0], b[:, 1])
+    wa = np.asarray(da) / access_speed_kmh * 60.0
+    wb = np.asarray(db) / access_speed_kmh * 60.0
+    csr = graph.weighted(policy).csr
+    src, inv = np.unique(na, return_inverse=True)
+    s_out, h_out, c_out = [], [], []
+    chunk = max(1, min(256, int(2e7 // max(graph.n_nodes, 1))))
+    for start in range(0, len(src), chunk):
+        nodes = src[start:start + chunk]
+        dist = dijkstra(csr, directed=True, indices=nodes, limit=t_max)
+        tt = dist[:, nb]  # (chunk, n_shelters)
+        for k in range(len(nodes)):
+            sets = np.flatnonzero(inv == start + k)
+            row = tt[k]
+            ok = np.isfinite(row)
+            if not ok.any():
+                continue
+            hs = np.flatnonzero(ok)
+            for si in sets:
+                cost = wa[si] + row[hs] + wb[hs]
+                keep = cost <= t_max + 1e-9
+                s_out.append(np.full(int(keep.sum()), si))
+                h_out.append(hs[keep])
+                c_out.append(cost[keep])
+    if not s_out:
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
+    return Reach(np.concatenate(s_out), np.concatenate(h_out), np.concatenate(c_out), unit="min", limit=t_max)
+
+
+# ----------------------------------------------------------------------------------------------
+# the exact allocation
+# ----------------------------------------------------------------------------------------------
+
+
+def _greedy(groups: np.ndarray, cost: np.ndarray, tiebreak: np.ndarray, supply: np.ndarray,
+            other_cap: np.ndarray) -> np.ndarray:
+    """Nearest-first fill for components with a single source (or single sink).
+
+    ``groups`` is the component of each edge, ``supply`` the single node's amount per edge's
+    component (repeated per edge), ``other_cap`` the capacity of the edge's other end.
+    """
+    order = np.lexsort((tiebreak, cost, groups))
+    g = groups[order]
+    cap = other_cap[order].astype(np.int64)
+    csum = np.cumsum(cap)
+    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, len(g)]))
+    before = csum - cap - (csum[first] - cap[first])
+    amount = np.clip(supply[order].astype(np.int64) - before, 0, cap)
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = amount
+    return out
+
+
+def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.ndarray:
+    """People sent along each reach edge: most people placed, then least person-cost. Exact.
+
+    Parameters
+    ----------
+    population : people per settlement (non-negative integers)
+    capacity : free places per shelter (non-negative integers)
+    reach : edges (indices into the two arrays) with costs
+
+    Returns
+    -------
+    numpy.ndarray of int64, people per edge of ``reach`` (same order).
+
+    The result depends only on the arrays' content and order; :func:`coverage` sorts rows by id
+    first so that it does not depend on the input row order.
+    """
+    pop = np.asarray(population, dtype=np.int64)
+    cap = np.asarray(capacity, dtype=np.int64)
+    if (pop < 0).any() or (cap < 0).any():
+        raise AnalysisError("population and capacity must be non-negative")
+    n_e = len(reach.s)
+    flow = np.zeros(n_e, dtype=np.int64)
+    live = (pop[reach.s] > 0) & (cap[reach.h] > 0) if n_e else np.zeros(0, bool)
+    e = np.flatnonzero(live)
+    if not len(e):
+        return flow
+    s, h, c = reach.s[e], reach.h[e], reach.cost[e]
+    ns, nh = len(pop), len(cap)
+    # connected components of the bipartite reach graph
+    g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
+    _, comp = connected_components(g, directed=False)
+    ecomp = comp[s]
+    # edges per component, settlements/shelters per component
+    uniq_s = np.unique(np.column_stack([ecomp, s]), axis=0)
+    uniq_h = np.unique(np.column_stack([ecomp, h]), axis=0)
+    n_s_comp = np.bincount(uniq_s[:, 0], minlength=comp.max() + 1)
+    n_h_comp = np.bincount(uniq_h[:, 0], minlength=comp.max() + 1)
+    single_s = n_s_comp[ecomp] == 1
+    single_h = (n_h_comp[ecomp] == 1) & ~single_s
+    rest = ~(single_s | single_h)
+    if single_s.any():
+        k = np.flatnonzero(single_s)
+        flow[e[k]] = _greedy(ecomp[k], c[k], h[k], pop[s[k]], cap[h[k]])
+    if single_h.any():
+        k = np.flatnonzero(single_h)
+        flow[e[k]] = _greedy(ecomp[k], c[k], s[k], cap[h[k]], pop[s[k]])
+    if rest.any():
+        k = np.flatnonzero(rest)
+        flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k])
+    return flow
+
+
+def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarray, c: np.ndarray,
+                   ecomp: np.ndarray) -> np.ndarray:
+    """Lexicographic max-flow / min-cost on the multi-settlement, multi-shelter components."""
+    us, s_loc = np.unique(s, return_inverse=True)
+    uh, h_loc = np.unique(h, return_inverse=True)
+    ns, nh, ne = len(us), len(uh), len(s)
+    p = pop[us]
+    q = cap[uh]
+    # 1) maximum flow in integers: source 0, settlements 1..ns, shelters ns+1.., sink ns+nh+1
+    if p.max() > _INT_MAX or q.max() > _INT_MAX:
+        raise AnalysisError("population or capacity too large for the solver (over 2^31)")
+    n = ns + nh + 2
+    sink = n - 1
+    rows = np.concatenate([np.zeros(ns, np.int64), 1 + s_loc, 1 + ns + np.arange(nh)])
+    cols = np.concatenate([1 + np.arange(ns), 1 + ns + h_loc, np.full(nh, sink)])
+    caps = np.concatenate([p, np.minimum(p[s_loc], q[h_loc]), q]).astype(np.int32)
+    graph = sp.csr_matrix((caps, (rows, cols)), shape=(n, n))
+    mf = maximum_flow(graph, 0, sink)
+    into_sink = np.asarray(mf.flow[1 + ns:1 + ns + nh, sink].todense()).ravel()
+    # flow per component = what reaches the sink from its shelters
+    comp_of_h = np.zeros(nh, dtype=np.int64)
+    comp_of_h[h_loc] = ecomp
+    comps, comp_idx = np.unique(ecomp, return_inverse=True)
+    comp_h = np.searchsorted(comps, comp_of_h)
+    target = np.bincount(comp_h, weights=into_sink, minlength=len(comps))
+    # 2) least person-cost with that flow per component (LP, HiGHS)
+    a_ub = sp.vstack([
+        sp.csr_matrix((np.ones(ne), (s_loc, np.arange(ne))), shape=(ns, ne)),
+        sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
+    ]).tocsr()
+    b_ub = np.concatenate([p, q]).astype(float)
+    a_eq = sp.csr_matrix((np.ones(ne), (comp_idx, np.arange(ne))), shape=(len(comps), ne))
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=target, bounds=(0, None), method="highs-ds")
+    if res.status != 0:  # pragma: no cover - the max-flow is always feasible
+        raise AnalysisError(f"the allocation solver failed: {res.message}")
+    x = np.rint(res.x).astype(np.int64)
+    # integrality is guaranteed (totally unimodular); guard against solver round-off anyway
+    if np.abs(res.x - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):
+        raise AnalysisError("the allocation solver returned a non-integral solution")  # pragma: no cover
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# the public function
+# ----------------------------------------------------------------------------------------------
+
+
+def _canonical(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows sorted by id (then coordinates) so that results do not depend on the row order."""
+    if not len(gdf):
+        return gdf.reset_index(drop=True)
+    pts = gdf.geometry.representative_point()
+    key = pd.DataFrame({"id": gdf["id"].astype(str).to_numpy(), "x": pts.x.to_numpy(), "y": pts.y.to_numpy()})
+    order = np.lexsort((key["y"], key["x"], key["id"]))
+    return gdf.iloc[order].reset_index(drop=True)
+
+
+def _check_ids(gdf: gpd.GeoDataFrame, name: str) -> None:
+    if "id" not in gdf.columns:
+        raise AnalysisError(f"{name}: an 'id' column is required")
+    dup = gdf["id"].astype(str).duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise AnalysisError(f"{name}: row {row + 1} field 'id': duplicate id {gdf['id'].iloc[row]!r}")
+
+
+def _int_col(gdf: gpd.GeoDataFrame, col: str, name: str, *, required: bool) -> np.ndarray:
+    if col not in gdf.columns:
+        if required:
+            raise AnalysisError(f"{name}: a '{col}' column is required")
+        return np.zeros(len(gdf), dtype=np.int64)
+    v = pd.to_numeric(gdf[col], errors="coerce")
+    if required and v.isna().any():
+        row = int(np.flatnonzero(v.isna().to_numpy())[0])
+        raise AnalysisError(f"{name}: row {row + 1} field '{col}': missing or not a number")
+    v = v.fillna(0)
+    if (v < 0).any():
+        row = int(np.flatnonzero((v < 0).to_numpy())[0])
+        raise AnalysisError(f"{name}: row {row + 1} field '{col}': negative value {v.iloc[row]}")
+    return np.rint(v.to_numpy(dtype=float)).astype(np.int64)
+
+
+@dataclass
+class CoverageResult:
+    """Coverage tables. ``settlements``/``shelters`` are GeoDataFrames (canonical id order) with
+    the allocation columns; ``allocation`` lists settlement→shelter flows."""
+
+    settlements: gpd.GeoDataFrame
+    shelters: gpd.GeoDataFrame
+    allocation: pd.DataFrame
+    unit: str
+    limit: float
+    as_of: pd.Timestamp | None = None
+    notes: list[str] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def population_total(self) -> int:
+        return int(self.settlements["population"].sum()) if len(self.settlements) else 0
+
+    @property
+    def population_covered(self) -> int:
+        return int(self.settlements["covered"].sum()) if len(self.settlements) else 0
+
+    @property
+    def covered_pct(self) -> float:
+        tot = self.population_total
+        return round(100.0 * self.population_covered / tot, 2) if tot else 0.0
+
+    def worst_served(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` settlements with the most people unserved (then lowest covered %, id)."""
+        t = pd.DataFrame(self.settlements.drop(columns="geometry"))
+        t = t[t["unserved"] > 0]
+        t = t.assign(_pct=t["covered_pct"]).sort_values(["unserved", "_pct", "id"], ascending=[False, True, True])
+        return t.drop(columns="_pct").head(n).reset_index(drop=True)
+
+    def settlement_table(self) -> pd.DataFrame:
+        cols = ["id", "name", "population", "covered", "unserved", "covered_pct", "shelters_in_reach",
+                "nearest_shelter", "mean_cost"]
+        return pd.DataFrame(self.settlements[[c for c in cols if c in self.settlements.columns]])
+
+    def shelter_table(self) -> pd.DataFrame:
+        cols = ["id", "name", "kind", "status", "capacity", "occupancy", "available", "assigned", "spare",
+                "overloaded", "unserved_in_reach"]
+        return pd.DataFrame(self.shelters[[c for c in cols if c in self.shelters.columns]])
+
+    def to_dict(self, *, worst: int = 10) -> dict[str, Any]:
+        """The CLI document (issue 5)."""
+        st = self.settlement_table()
+        sh = self.shelter_table()
+        key = "max_km" if self.unit == "km" else "max_minutes"
+        return {
+            "as_of": iso(self.as_of),
+            key: self.limit,
+            "cost_unit": self.unit,
+            "population_total": self.population_total,
+            "population_covered": self.population_covered,
+            "population_unserved": self.population_total - self.population_covered,
+            "covered_pct": self.covered_pct,
+            "population_in_reach": int(self.settlements.loc[self.settlements["shelters_in_reach"] > 0,
+                                                            "population"].sum()) if len(st) else 0,
+            "capacity_total": int(self.shelters["available"].sum()) if len(sh) else 0,
+            "capacity_assigned": int(self.shelters["assigned"].sum()) if len(sh) else 0,
+            f"person_{self.unit}": round(float((self.allocation["people"] * self.allocation["cost"]).sum()), 3)
+            if len(self.allocation) else 0.0,
+            "excluded": dict(self.excluded),
+            "notes": list(self.notes),
+            "settlements": [
+                {"id": str(r.id), "name": None if pd.isna(r.name) else str(r.name), "population": int(r.population),
+                 "covered": int(r.covered), "unserved": int(r.unserved), "covered_pct": float(r.covered_pct)}
+                for r in st.itertuples(index=False)
+            ],
+            "shelters": [
+                {"id": str(r.id), "name": None if pd.isna(r.name) else str(r.name), "status": str(r.status),
+                 "capacity": int(r.capacity), "occupancy": int(r.occupancy), "available": int(r.available),
+                 "assigned": int(r.assigned), "spare": int(r.spare), "overloaded": int(r.overloaded)}
+                for r in sh.itertuples(index=False)
+            ],
+            "worst_served": [
+                {"id": str(r.id), "name": None if pd.isna(r.name) else str(r.name), "population": int(r.population),
+                 "unserved": int(r.unserved), "covered_pct": float(r.covered_pct)}
+                for r in self.worst_served(worst).itertuples(index=False)
+            ],
+        }
+
+
+def coverage(
+    *,
+    settlements: gpd.GeoDataFrame,
+    shelters: gpd.GeoDataFrame | None,
+    max_km: float | None = None,
+    reach: Reach | None = None,
+    reach_fn: Any = None,
+    as_of: Any = None,
+) -> CoverageResult:
+    """Population that can reach a free place in an open shelter, allocated exactly.
+
+    Parameters
+    ----------
+    settlements : ``id``, ``name``, ``population`` and a point geometry (EPSG:4326)
+    shelters : ``id``, ``name``, ``capacity``, ``occupancy`` (missing = 0), ``status`` and a point
+    max_km : straight-line (geodesic) reach in km (default 10 km unless ``reach``/``reach_fn``)
+    reach : a ready :class:`Reach` on the canonical (id-sorted) rows (advanced use)
+    reach_fn : ``fn(settlements, shelters) -> Reach`` on the canonical rows, e.g. a
+        :func:`functools.partial` of :func:`travel_time_reach`
+    as_of : reported only
+
+    Raises
+    ------
+    AnalysisError
+        Negative or non-finite distance, missing/negative population or capacity, duplicate ids.
+    """
+    if max_km is not None:
+        check_distance(max_km, name="max_km", allow_zero=True)
+    sets = _canonical(settlements.to_crs(WGS84) if settlements.crs not in (None, WGS84) else settlements)
+    shel = shelters if shelters is not None else gpd.GeoDataFrame(
+        {"id": [], "name": [], "capacity": [], "status": []}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+    if shel.crs is not None and shel.crs.to_epsg() != 4326:
+        shel = shel.to_crs(WGS84)
+    shel = _canonical(shel)
+    _check_ids(sets, "settlements")
+    _check_ids(shel, "shelters")
+    pop = _int_col(sets, "population", "settlements", required=True)
+    capacity = _int_col(shel, "capacity", "shelters", required=True)
+    occupancy = _int_col(shel, "occupancy", "shelters", required=False)
+    status = shel["status"].astype(str).to_numpy() if "status" in shel.columns else np.full(len(shel), "open")
+    usable = np.isin(status, USABLE_STATUSES)
+    available = np.where(usable, np.maximum(capacity - occupancy, 0), 0)
+    notes: list[str] = []
+    if reach is None:
+        if reach_fn is not None:
+            reach = reach_fn(sets, shel)
+        else:
+            reach = straight_line_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km)
+    if not len(shel):
+        notes.append("no shelters: nobody is covered")
+    elif not usable.any():
+        notes.append("no open shelter")
+    flow = allocate(pop, available, reach)
+    covered = np.bincount(reach.s, weights=flow, minlength=len(sets)).astype(np.int64)
+    assigned = np.bincount(reach.h, weights=flow, minlength=len(shel)).astype(np.int64)
+    usable_edge = available[reach.h] > 0 if len(reach.s) else np.zeros(0, bool)
+    in_reach = np.bincount(reach.s[usable_edge], minlength=len(sets))
+    nearest = np.full(len(sets), np.nan)
+    if usable_edge.any():
+        np.fmin.at(nearest, reach.s[usable_edge], reach.cost[usable_edge])
+    person_cost = np.bincount(reach.s, weights=flow * reach.cost, minlength=len(sets))
+    unserved = pop - covered
+    sets = sets.copy()
+    sets["population"] = pop
+    sets["covered"] = covered
+    sets["unserved"] = unserved
+    sets["covered_pct"] = np.where(pop > 0, np.round(100.0 * covered / np.maximum(pop, 1), 2), 100.0)
+    sets["shelters_in_reach"] = in_reach
+    sets["nearest_shelter"] = nearest
+    sets["mean_cost"] = np.where(covered > 0, person_cost / np.maximum(covered, 1), np.nan)
+    shel = shel.copy()
+    shel["capacity"] = capacity
+    shel["occupancy"] = occupancy
+    shel["status"] = status
+    shel["available"] = available
+    shel["assigned"] = assigned
+    shel["spare"] = available - assigned
+    shel["overloaded"] = np.maximum(occupancy + assigned - capacity, 0)
+    unserved_edge = unserved[reach.s] > 0 if len(reach.s) else np.zeros(0, bool)
+    shel["unserved_in_reach"] = np.bincount(
+        reach.h[unserved_edge], weights=unserved[reach.s[unserved_edge]], minlength=len(shel)).astype(np.int64)
+    used = flow > 0
+    alloc = pd.DataFrame({
+        "settlement_id": sets["id"].to_numpy()[reach.s[used]] if len(sets) else [],
+        "shelter_id": shel["id"].to_numpy()[reach.h[used]] if len(shel) else [],
+        "people": flow[used],
+        "cost": reach.cost[used],
+    })
+    ts = None if as_of is None else pd.Timestamp(as_of)
+    if ts is not None and ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return CoverageResult(settlements=sets, shelters=shel, allocation=alloc, unit=reach.unit,
+                          limit=float(reach.limit), as_of=ts, notes=notes)
+

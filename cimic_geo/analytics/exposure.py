@@ -1,0 +1,235 @@
+"""Threat-band exposure (DESIGN §6, issue 5): population, settlements, shelters and infrastructure
+per distance band from the front line in force, with the occupied side reported separately, and
+a what-if shift of the front line toward friendly territory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cimic_geo.analytics.bands import (
+    BEYOND,
+    DEFAULT_BANDS_KM,
+    OCCUPIED,
+    as_geometry_array,
+    band_labels,
+    check_bands,
+    check_distance,
+    classify_bands,
+    prepare_front,
+    shift_distances,
+)
+from cimic_geo.errors import AnalysisError
+from cimic_geo.geo import WGS84, metric_crs
+from cimic_geo.timefmt import iso
+
+#: Summary columns, in the order of the CLI document.
+METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
+
+
+def _empty_frame() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": pd.Series(dtype=object)}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+
+
+def _frame(gdf: gpd.GeoDataFrame | None, name: str) -> gpd.GeoDataFrame:
+    if gdf is None:
+        return _empty_frame()
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise AnalysisError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(WGS84)
+    return gdf.copy()
+
+
+def _num(gdf: gpd.GeoDataFrame, col: str) -> np.ndarray:
+    if col not in gdf.columns or not len(gdf):
+        return np.zeros(len(gdf))
+    return pd.to_numeric(gdf[col], errors="coerce").fillna(0).to_numpy(dtype=float)
+
+
+@dataclass
+class ExposureResult:
+    """Exposure per band. ``settlements``/``shelters``/``infrastructure`` are the inputs with
+    ``distance_km``, ``occupied`` and ``band`` columns added (and ``distance_shifted_km``,
+    ``occupied_shifted``, ``band_shifted`` when ``shift_km`` > 0). ``summary`` has one row per
+    band label, then ``beyond`` and ``occupied``; with a shift it describes the shifted front and
+    ``baseline`` the front as in force.
+    """
+
+    as_of: pd.Timestamp | None
+    bands_km: tuple[float, ...]
+    shift_km: float
+    settlements: gpd.GeoDataFrame
+    shelters: gpd.GeoDataFrame
+    infrastructure: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    baseline: pd.DataFrame | None = None
+    crs: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def band_column(self) -> str:
+        """The per-feature label column of the scenario asked (``band_shifted`` when shifted)."""
+        return "band_shifted" if self.shift_km > 0 else "band"
+
+    def table(self) -> pd.DataFrame:
+        """The summary for display: one row per band (and beyond, occupied), with changes."""
+        t = self.summary.copy()
+        if self.baseline is not None:
+            for m in METRICS:
+                t[f"{m}_change"] = t[m] - self.baseline[m]
+        t.index.name = "band"
+        return t.reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI document: ``{"as_of", "bands": [...], "occupied": {...}, ...}``."""
+        edges = self.bands_km
+        lows = (0.0, *edges[:-1])
+
+        def metrics(frame: pd.DataFrame, label: str) -> dict[str, int]:
+            return {m: int(frame.loc[label, m]) for m in METRICS}
+
+        def entry(label: str) -> dict[str, Any]:
+            d = metrics(self.summary, label)
+            if self.baseline is not None:
+                base = metrics(self.baseline, label)
+                d["baseline"] = base
+                d["change"] = {m: d[m] - base[m] for m in METRICS}
+            return d
+
+        bands = []
+        for label, lo, hi in zip(band_labels(edges), lows, edges, strict=True):
+            bands.append({"band": label, "min_km": _num_out(lo), "max_km": _num_out(hi), **entry(label)})
+        total = {m: int(self.summary[m].sum()) for m in METRICS}
+        return {
+            "as_of": iso(self.as_of),
+            "shift_km": _num_out(self.shift_km),
+            "bands_km": [_num_out(e) for e in edges],
+            "bands": bands,
+            "beyond": {"min_km": _num_out(edges[-1]), **entry(BEYOND)},
+            "occupied": entry(OCCUPIED),
+            "total": total,
+            "notes": list(self.notes),
+        }
+
+
+def _num_out(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _summarise(labels: dict[str, np.ndarray], frames: dict[str, gpd.GeoDataFrame],
+               order: list[str]) -> pd.DataFrame:
+    rows = {lab: dict.fromkeys(METRICS, 0) for lab in order}
+    specs = (
+        ("settlements", "population", "settlements"),
+        ("shelters", "capacity", "shelters"),
+        ("infrastructure", "people_served", "infrastructure"),
+    )
+    for layer, value_col, count_name in specs:
+        lab = labels[layer]
+        vals = _num(frames[layer], value_col)
+        if not len(lab):
+            continue
+        s_count = pd.Series(1, index=lab).groupby(level=0).sum()
+        s_val = pd.Series(vals, index=lab).groupby(level=0).sum()
+        for k in s_count.index:
+            if k not in rows:
+                rows[k] = dict.fromkeys(METRICS, 0)
+            rows[k][count_name] += int(s_count[k])
+            metric = {"settlements": "population", "shelters": "shelter_capacity",
+                      "infrastructure": "people_served"}[layer]
+            rows[k][metric] += round(float(s_val[k]))
+    return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)]
+
+
+def exposure(
+    *,
+    settlements: gpd.GeoDataFrame | None,
+    shelters: gpd.GeoDataFrame | None = None,
+    infrastructure: gpd.GeoDataFrame | None = None,
+    front_line: gpd.GeoDataFrame | None,
+    occupied_area: gpd.GeoDataFrame | None = None,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    shift_km: float = 0.0,
+    as_of: Any = None,
+) -> ExposureResult:
+    """Population, settlements, shelters and infrastructure per threat band.
+
+    Parameters
+    ----------
+    settlements, shelters, infrastructure : layers (EPSG:4326); None counts as empty
+    front_line : the front line in force (one or several rows, multi-part allowed); when empty,
+        the boundary of ``occupied_area`` is used
+    occupied_area : occupied polygon(s) in force; features inside are reported as ``occupied``
+    bands_km : increasing outer band edges in km (default 5, 20, 40)
+    shift_km : what-if: move the front this far toward friendly territory (a buffer of the
+        occupied area) and report the change per band
+    as_of : the time the front line is in force at (reported only)
+
+    Raises
+    ------
+    AnalysisError
+        Bands not increasing or not positive, negative shift, or no front line at all.
+    """
+    edges = check_bands(bands_km)
+    shift = check_distance(shift_km, name="shift_km")
+    frames = {
+        "settlements": _frame(settlements, "settlements"),
+        "shelters": _frame(shelters, "shelters"),
+        "infrastructure": _frame(infrastructure, "infrastructure"),
+    }
+    fl = as_geometry_array(front_line)
+    occ = as_geometry_array(occupied_area)
+    boxes = [f.total_bounds for f in frames.values() if len(f) and not f.geometry.isna().all()]
+    boxes += [np.asarray(shapely.total_bounds(a)) for a in (fl, occ) if len(a)]
+    boxes = [b for b in boxes if np.all(np.isfinite(b))]
+    extent = None
+    if boxes:
+        arr = np.array(boxes)
+        extent = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    front = prepare_front(front_line, occupied_area, extent=extent)
+    if front.empty:
+        raise AnalysisError(
+            "no front line in force" + (f" at {iso(as_of)}" if as_of is not None else "")
+            + ": exposure needs a front line or an occupied area"
+        )
+    notes: list[str] = []
+    if not len(fl) or all(g is None or g.is_empty for g in fl):
+        notes.append("front line derived from the occupied-area boundary")
+    labels: dict[str, np.ndarray] = {}
+    labels_shift: dict[str, np.ndarray] = {}
+    for name, gdf in frames.items():
+        d = front.distance_km(gdf.geometry, exact_near_km=edges)
+        o = front.occupied(gdf.geometry)
+        gdf["distance_km"] = d
+        gdf["occupied"] = o
+        gdf["band"] = classify_bands(d, occupied=o, bands_km=edges)
+        labels[name] = gdf["band"].to_numpy()
+        if shift > 0:
+            sd, so = shift_distances(d, o, shift)
+            gdf["distance_shifted_km"] = sd
+            gdf["occupied_shifted"] = so
+            gdf["band_shifted"] = classify_bands(sd, occupied=so, bands_km=edges)
+            labels_shift[name] = gdf["band_shifted"].to_numpy()
+    order = [*band_labels(edges), BEYOND, OCCUPIED]
+    base = _summarise(labels, frames, order)
+    if shift > 0:
+        summary, baseline = _summarise(labels_shift, frames, order), base
+    else:
+        summary, baseline = base, None
+    ts = None if as_of is None else pd.Timestamp(as_of)
+    if ts is not None and ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    crs = front.crs.to_string() if extent is None else metric_crs(extent).to_string()
+    return ExposureResult(
+        as_of=ts, bands_km=edges, shift_km=shift,
+        settlements=frames["settlements"], shelters=frames["shelters"], infrastructure=frames["infrastructure"],
+        summary=summary, baseline=baseline, crs=crs, notes=notes,
+    )

@@ -1,0 +1,145 @@
+"""The COP's KPI strip (issue 4): threat-band population, shelters, damage and corridors.
+
+Pure functions on GeoDataFrames; the page only displays the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cimic_geo.analytics.bands import OCCUPIED
+from cimic_geo.analytics.exposure import exposure
+from cimic_geo.errors import AnalysisError
+from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_STATUSES
+
+DAMAGED = tuple(d for d in DAMAGE_LEVELS if d != "none")
+
+
+@dataclass
+class ShelterKpi:
+    """Shelter counts by status and capacity in use.
+
+    ``capacity_used`` = occupancy / capacity over shelters that are open or full (the ones in
+    service); None when they have no capacity.
+    """
+
+    by_status: dict[str, int]
+    capacity: int
+    occupancy: int
+
+    @property
+    def capacity_used(self) -> float | None:
+        return self.occupancy / self.capacity if self.capacity > 0 else None
+
+
+@dataclass
+class KpiStrip:
+    """Everything the KPI strip shows."""
+
+    bands: pd.DataFrame  # index: band label, beyond, occupied; columns population, settlements
+    shelters: ShelterKpi
+    damage: pd.DataFrame  # index: sector; columns minor, major, destroyed, total
+    corridors: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bands": {k: {c: int(v) for c, v in row.items()} for k, row in self.bands.iterrows()},
+            "shelters": {**self.shelters.by_status, "capacity": self.shelters.capacity,
+                         "occupancy": self.shelters.occupancy, "capacity_used": self.shelters.capacity_used},
+            "damage": {k: {c: int(v) for c, v in row.items()} for k, row in self.damage.iterrows()},
+            "corridors": dict(self.corridors),
+            "notes": list(self.notes),
+        }
+
+
+def _ints(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").fillna(0).to_numpy(dtype="float64")
+
+
+def shelter_kpi(shelters: gpd.GeoDataFrame | pd.DataFrame | None) -> ShelterKpi:
+    """Counts per status; capacity and occupancy summed over open and full shelters."""
+    if shelters is None or len(shelters) == 0:
+        return ShelterKpi(dict.fromkeys(SHELTER_STATUSES, 0), 0, 0)
+    status = shelters["status"].astype(str)
+    by_status = {s: int((status == s).sum()) for s in SHELTER_STATUSES}
+    in_service = status.isin(["open", "full"]).to_numpy()
+    cap = _ints(shelters["capacity"])[in_service]
+    occ = _ints(shelters["occupancy"])[in_service] if "occupancy" in shelters else np.zeros(int(in_service.sum()))
+    return ShelterKpi(by_status, round(float(cap.sum())), round(float(occ.sum())))
+
+
+def damage_kpi(infrastructure: gpd.GeoDataFrame | pd.DataFrame | None) -> pd.DataFrame:
+    """Damaged objects per sector (rows, every sector) and damage level (minor, major, destroyed, total)."""
+    table = pd.DataFrame(0, index=pd.Index(SECTORS, name="sector"), columns=[*DAMAGED, "total"], dtype="int64")
+    if infrastructure is None or len(infrastructure) == 0:
+        return table
+    df = infrastructure[infrastructure["damage"].isin(DAMAGED)]
+    if len(df):
+        counts = pd.crosstab(df["sector"], df["damage"])
+        for sector in counts.index:
+            for level in counts.columns:
+                table.loc[sector, level] = int(counts.loc[sector, level])
+    table["total"] = table[list(DAMAGED)].sum(axis=1)
+    return table
+
+
+def corridor_kpi(corridors: gpd.GeoDataFrame | pd.DataFrame | None) -> dict[str, int]:
+    """Number of corridors in each status (every status, zero included)."""
+    if corridors is None or len(corridors) == 0:
+        return dict.fromkeys(CORRIDOR_STATUSES, 0)
+    status = corridors["status"].astype(str)
+    return {s: int((status == s).sum()) for s in CORRIDOR_STATUSES}
+
+
+def band_kpi(
+    *,
+    settlements: gpd.GeoDataFrame | None,
+    front_line: gpd.GeoDataFrame | None,
+    occupied_area: gpd.GeoDataFrame | None,
+    bands_km: Sequence[float],
+    as_of: Any = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Population and settlements per threat band (DESIGN §6), occupied side separately.
+
+    Uses :func:`cimic_geo.analytics.exposure.exposure`. Without any front line the table is empty
+    and a note says why.
+    """
+    has_front = (front_line is not None and len(front_line)) or (occupied_area is not None and len(occupied_area))
+    if not has_front:
+        return pd.DataFrame(columns=["population", "settlements"]), ["no front line in force at this time"]
+    try:
+        res = exposure(settlements=settlements, front_line=front_line, occupied_area=occupied_area,
+                       bands_km=bands_km, as_of=as_of)
+    except AnalysisError as exc:
+        return pd.DataFrame(columns=["population", "settlements"]), [str(exc)]
+    table = res.summary[["population", "settlements"]].astype("int64")
+    return table, list(res.notes)
+
+
+def kpi_strip(
+    *,
+    settlements: gpd.GeoDataFrame | None,
+    shelters: gpd.GeoDataFrame | None,
+    infrastructure: gpd.GeoDataFrame | None,
+    corridors: gpd.GeoDataFrame | None,
+    front_line: gpd.GeoDataFrame | None,
+    occupied_area: gpd.GeoDataFrame | None,
+    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+    as_of: Any = None,
+) -> KpiStrip:
+    """All KPIs of the COP strip for the layers as they are at ``as_of`` (front line in force)."""
+    bands, notes = band_kpi(settlements=settlements, front_line=front_line, occupied_area=occupied_area,
+                            bands_km=bands_km, as_of=as_of)
+    return KpiStrip(bands=bands, shelters=shelter_kpi(shelters), damage=damage_kpi(infrastructure),
+                    corridors=corridor_kpi(corridors), notes=notes)
+
+
+__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "corridor_kpi", "damage_kpi", "kpi_strip",
+           "shelter_kpi"]

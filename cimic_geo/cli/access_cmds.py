@@ -1,0 +1,168 @@
+"""Access and corridor commands: ``route``, ``corridor evaluate|list|history|status``, ``access cutoff``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cimic_geo.cli import emit
+from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.corridors import (
+    change_status,
+    cutoff_document,
+    evaluate_features,
+    history,
+    list_corridors,
+    load_access_context,
+    read_lines_file,
+    route_document,
+)
+from cimic_geo.store import connect
+from cimic_geo.timefmt import dtg, iso
+
+
+def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
+    bands = ", ".join(f"{k} km: {v:.1f}" for k, v in (doc.get("band_km") or {}).items())
+    lines = [
+        f"{indent}length {doc['length_km']:.1f} km, travel time {doc['travel_time_min']:.0f} min",
+        f"{indent}inside bands: {bands or '-'}; beyond {doc.get('beyond_km', 0):.1f} km; "
+        f"occupied side {doc.get('occupied_km', 0):.1f} km",
+        f"{indent}closest to the front line: "
+        + ("-" if doc.get("min_frontline_km") is None else f"{doc['min_frontline_km']:.1f} km"),
+    ]
+    counts = doc.get("hazard_counts") or {}
+    lines.append(f"{indent}hazards within 200 m: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
+    s = doc.get("shelter_summary") or {}
+    if s:
+        lines.append(f"{indent}shelters nearby: {s.get('count', 0)} ({s.get('open', 0)} open, spare "
+                     f"{s.get('spare_open', 0)}); medical points {s.get('medical', 0)}")
+    return lines
+
+
+def _route(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        ctx = load_access_context(store, as_of=args.as_of)
+    doc = route_document(ctx, args.origin, args.destination, avoid_km=args.avoid_km,
+                         penalise=not args.no_penalties, alternatives=args.alternatives)
+    if not doc["found"]:
+        emit(args, doc, f"no route: {doc['reason']}")
+        return 1
+    lines = [f"route {doc['origin']['label']} -> {doc['destination']['label']} (as of {dtg(ctx.as_of)})"]
+    lines += _metrics_lines(doc)
+    for i, alt in enumerate(doc["alternatives"], start=1):
+        lines.append(f"alternative {i}:")
+        lines += _metrics_lines(alt, indent="    ")
+    emit(args, doc, lines)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    features = read_lines_file(args.file)
+    with connect(args.db, read_only=True) as store:
+        ctx = load_access_context(store, as_of=args.as_of)
+    results = evaluate_features(ctx, features)
+    doc = {"as_of": iso(ctx.as_of), "file": str(args.file), "corridors": results}
+    lines = []
+    for r in results:
+        lines.append(f"feature {r['feature']}" + (f" {r['name']}" if r.get("name") else "") + ":")
+        lines += _metrics_lines(r)
+    emit(args, doc, lines)
+    return 0
+
+
+def _cutoff(args: argparse.Namespace) -> int:
+    hubs = [h.strip() for h in args.hubs.split(",") if h.strip()] if args.hubs else None
+    with connect(args.db, read_only=True) as store:
+        ctx = load_access_context(store, as_of=args.as_of)
+    doc, _ = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs)
+    lines = [f"cut off from safety (avoiding {doc['avoid_km']:g} km of the front line, as of {dtg(ctx.as_of)}): "
+             f"{len(doc['cut_off'])} settlement(s), population {doc['cut_off_population']:,}"]
+    lines += [f"  {c['name']} ({c['id']}), population {c['population']:,}: {c['reason']}" for c in doc["cut_off"]]
+    emit(args, doc, lines)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        gdf = list_corridors(store)
+    rows = [{"id": r.id, "name": r.name, "status": r.status, "version": None if r.version is None else int(r.version),
+             "origin": r.origin, "destination": r.destination, "updated_by": r.updated_by,
+             "updated_at": iso(r.updated_at)} for r in gdf.itertuples()]
+    emit(args, {"corridors": rows},
+         [f"{r['id']}  {r['status']:9s} v{r['version']}  {r['name']}" for r in rows] or ["no corridors"])
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        df = history(store, args.id)
+    rows = [{"corridor_id": r.corridor_id, "version": int(r.version), "changed_at": iso(r.changed_at),
+             "changed_by": r.changed_by, "action": r.action, "from_status": r.from_status,
+             "to_status": r.to_status, "notes": r.notes} for r in df.itertuples()]
+    emit(args, {"history": rows},
+         [f"{dtg(r['changed_at'])} {r['changed_by']}: {r['corridor_id']} v{r['version']} {r['action']} "
+          f"{r['from_status'] or ''}->{r['to_status'] or ''}" for r in rows] or ["no history"])
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with connect(args.db) as store:
+        res = change_status(store, args.id, args.new_status, user=args.user, expected_version=args.version,
+                            note=args.note)
+    emit(args, {"ok": True, **res}, f"{res['id']} is now {res['status']} (version {res['version']})")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("route", help="least-risk route between two places, with alternatives")
+    p.add_argument("--from", dest="origin", required=True, help="settlement name (English or Ukrainian) or 'lat,lon'")
+    p.add_argument("--to", dest="destination", required=True, help="settlement name or 'lat,lon'")
+    p.add_argument("--avoid-km", dest="avoid_km", type=float,
+                   help="leave out road segments within this many km of the front line (no size limit)")
+    p.add_argument("--no-penalties", action="store_true", help="do not penalise segments inside the threat bands")
+    p.add_argument("--alternatives", type=int, default=3, choices=range(4), help="alternatives to look for (0-3)")
+    add_as_of_option(p)
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=_route)
+
+    p = sub.add_parser("corridor", help="evaluate corridor lines; list corridors, their history and status")
+    csub = p.add_subparsers(dest="corridor_command", metavar="ACTION")
+    csub.required = True
+    e = csub.add_parser("evaluate", help="metrics for each line in a GeoJSON (or other vector) file")
+    e.add_argument("file", help="GeoJSON file with LineString features (EPSG:4326)")
+    add_as_of_option(e)
+    add_db_option(e)
+    add_json_option(e)
+    e.set_defaults(handler=_evaluate)
+    ls = csub.add_parser("list", help="saved corridors")
+    add_db_option(ls)
+    add_json_option(ls)
+    ls.set_defaults(handler=_list)
+    h = csub.add_parser("history", help="change history (who, when, what)")
+    h.add_argument("id", nargs="?", help="one corridor (default: all)")
+    add_db_option(h)
+    add_json_option(h)
+    h.set_defaults(handler=_history)
+    s = csub.add_parser("status", help="move a corridor through draft -> proposed -> agreed -> active -> ...")
+    s.add_argument("id")
+    s.add_argument("new_status", metavar="STATUS")
+    s.add_argument("--user", required=True, help="who makes the change (kept in the history)")
+    s.add_argument("--version", type=int, required=True, help="the version you looked at (optimistic lock)")
+    s.add_argument("--note")
+    add_db_option(s)
+    add_json_option(s)
+    s.set_defaults(handler=_status)
+
+    p = sub.add_parser("access", help="access analytics: settlements cut off from safety")
+    asub = p.add_subparsers(dest="access_command", metavar="ACTION")
+    asub.required = True
+    c = asub.add_parser("cutoff", help="settlements with no route to a safe hub avoiding the front line")
+    c.add_argument("--avoid-km", dest="avoid_km", type=float,
+                   help="excluded distance from the front line in km (default: the innermost band)")
+    c.add_argument("--hubs", help="comma-separated settlement names/ids used as safe hubs (default: all settlements "
+                                  "beyond the outer band)")
+    add_as_of_option(c)
+    add_db_option(c)
+    add_json_option(c)
+    c.set_defaults(handler=_cutoff)

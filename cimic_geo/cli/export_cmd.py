@@ -1,0 +1,95 @@
+"""``export``: briefing products from the command line (issue 7), e.g. for a nightly job::
+
+    python -m cimic_geo export --format png --out briefs/ --bbox 36,48.5,38.5,50 \\
+        --layers front_line,occupied_area,shelters,corridors --title "Kharkiv oblast"
+
+``--out`` is a file, or an existing folder in which the file gets the dated name
+``cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext>`` (time of the view). With a folder, ``--format`` may
+list several formats (``png,pdf,gpkg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from cimic_geo.cli import emit
+from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.config import load_settings
+from cimic_geo.errors import ExportError
+from cimic_geo.export import FORMATS, View, check_format, dated_name, load_view, parse_layers, write_loaded
+from cimic_geo.export.naming import check_target
+from cimic_geo.export.view import check_bbox
+from cimic_geo.store import connect
+
+
+def _export(args: argparse.Namespace) -> int:
+    formats = [check_format(f) for f in str(args.format).split(",") if f.strip()]
+    if not formats:
+        raise ExportError(f"--format is empty; expected one of: {', '.join(FORMATS)}")
+    out = Path(args.out).expanduser()
+    to_folder = out.is_dir() or str(args.out).endswith(("/", "\\"))
+    if len(formats) > 1 and not to_folder:
+        raise ExportError("several formats need --out to be an existing folder (files get dated names)")
+    if to_folder and not out.is_dir():
+        raise ExportError(f"cannot write to {out}: the folder does not exist")
+    view = View(
+        bbox=check_bbox(args.bbox) if args.bbox else None,
+        as_of=args.as_of,
+        layers=parse_layers(args.layers),
+        title=args.title or "CIMIC situation",
+        marking=args.marking,
+        area=args.area,
+    )
+    if not to_folder:
+        check_target(out)
+    settings = load_settings(db=args.db)
+    # check every target before reading anything, so a bad path fails fast
+    targets: list[tuple[str, Path]] = []
+    with connect(args.db, read_only=True) as store:
+        loaded = load_view(store, view)
+        area = args.area or loaded.meta.get("area") or loaded.meta.get("scale") or "view"
+        for fmt in formats:
+            target = out / dated_name(area, loaded.as_of, fmt) if to_folder else out
+            check_target(target)
+            targets.append((fmt, target))
+        written = []
+        for fmt, target in targets:
+            started = time.perf_counter()
+            path = write_loaded(loaded, fmt, target, store=store, bands_km=settings.bands_km)
+            written.append({"format": fmt, "path": str(path), "bytes": path.stat().st_size,
+                            "seconds": round(time.perf_counter() - started, 2)})
+    doc = {
+        "ok": True,
+        "files": written,
+        "as_of": loaded.as_of.isoformat() if loaded.as_of is not None else None,
+        "bbox": list(loaded.bbox),
+        "layers": loaded.counts(),
+        "marking": loaded.marking,
+    }
+    lines = [f"wrote {w['path']} ({w['format']}, {w['bytes']:,} bytes, {w['seconds']} s)" for w in written]
+    lines.append("features: " + ", ".join(f"{k} {v}" for k, v in loaded.counts().items()))
+    emit(args, doc, lines)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="briefing exports: png, pdf, html, geojson, gpkg, kml, csv, cot (TAK XML), cotzip (TAK data package)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_db_option(p)
+    p.add_argument("--format", required=True,
+                   help=f"one of {', '.join(FORMATS)} (comma-separated list when --out is a folder)")
+    p.add_argument("--out", required=True, help="output file, or an existing folder for dated file names")
+    p.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: extent of the store)")
+    add_as_of_option(p)
+    p.add_argument("--layers", help="comma-separated layers (default: all but roads)")
+    p.add_argument("--title", help="title printed on PNG/PDF/HTML")
+    p.add_argument("--marking", help="handling marking for the banners (default: the store's, else EXERCISE)")
+    p.add_argument("--area", help="area name used in dated file names (default: the store's scale)")
+    add_json_option(p)
+    p.set_defaults(handler=_export)

@@ -1,0 +1,109 @@
+"""``import LAYER FILE...``: validate a file and write it to a layer in one transaction (issue 3).
+
+Exit codes: 0 success (or a clean dry run), 1 validation failed (nothing written; the report
+lists every problem with record and field), 2 other errors (unreadable store, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from cimic_geo.cli import emit
+from cimic_geo.cli._common import add_db_option, add_json_option
+from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.ingest import MODES, border_from_frame, import_file, read_source
+from cimic_geo.schema import LAYERS
+from cimic_geo.store import connect
+
+
+def _json_option(text: str | None, name: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{name} is not valid JSON", [Problem(None, name, str(exc))]) from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be a JSON object", [Problem(None, name, f"got {type(value).__name__}")])
+    return value
+
+
+def _defaults(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("--default takes FIELD=VALUE", [Problem(None, "--default", f"got {item!r}")])
+        out[key.strip()] = value
+    return out
+
+
+def _extent(text: str | None) -> tuple[float, float, float, float] | None:
+    from cimic_geo.ingest import DEFAULT_EXTENT
+
+    if text is None:
+        return DEFAULT_EXTENT
+    if text.strip().lower() == "none":
+        return None
+    try:
+        a, b, c, d = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValidationError("--extent takes minlon,minlat,maxlon,maxlat",
+                              [Problem(None, "--extent", f"got {text!r}")]) from None
+    return a, b, c, d
+
+
+def _run(args: argparse.Namespace) -> int:
+    mapping = _json_option(args.mapping, "--mapping") if args.mapping else None
+    values = _json_option(args.values, "--values")
+    border = None
+    if args.border:
+        border = border_from_frame(read_source(args.border).frame)
+    options: dict[str, Any] = dict(
+        mapping=mapping, defaults=_defaults(args.default), value_maps=values, source=args.source,
+        reported_at=args.reported_at, reliability=args.reliability, valid_from=args.valid_from,
+        extent=_extent(args.extent), border=border, border_tolerance_km=args.border_tolerance_km,
+        source_layer=args.source_layer,
+    )
+    files = args.files if len(args.files) > 1 else args.files[0]
+    with connect(args.db, read_only=args.dry_run) as store:
+        report = import_file(store, args.layer, files, mode=args.mode, dry_run=args.dry_run,
+                             only_valid=args.only_valid, **options)
+    emit(args, report.to_dict(), report.summary_lines(max_problems=args.max_problems))
+    return 0 if report.ok else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="validate a GeoJSON/GeoPackage/zipped Shapefile/KML/CSV file and write it to a layer",
+        description="Validate FILE against LAYER and write it in one transaction. Nothing is written when "
+        "any record has an error (unless --only-valid). For occupied_area give one file per date (several "
+        "files at once); the front line is derived from each.",
+    )
+    p.add_argument("layer", choices=list(LAYERS), metavar="LAYER", help=f"one of: {', '.join(LAYERS)}")
+    p.add_argument("files", nargs="+", metavar="FILE", help="the file (several snapshot files for history layers)")
+    p.add_argument("--mode", choices=MODES, default="append",
+                   help="append new rows (default), upsert by id, or replace the layer (history: the file's dates)")
+    p.add_argument("--source", help="provenance: who reported it (default: the file name)")
+    p.add_argument("--reliability", help="provenance: admiralty code A-F + 1-6, e.g. B2 (default F6)")
+    p.add_argument("--reported-at", dest="reported_at", help="provenance: report time, ISO 8601 (default: now)")
+    p.add_argument("--valid-from", dest="valid_from", help="snapshot time of a single history file, ISO 8601")
+    p.add_argument("--mapping", help='JSON {layer field: source column}, e.g. \'{"name": "hromada_center"}\'')
+    p.add_argument("--default", action="append", metavar="FIELD=VALUE",
+                   help="value for a field the file lacks or leaves empty (repeatable), e.g. status=open")
+    p.add_argument("--values", help='JSON {field: {source label: value}}, e.g. \'{"status": {"successful": "closed"}}\'')
+    p.add_argument("--border", help="state territory file (polygons) used to derive the front line")
+    p.add_argument("--border-tolerance-km", dest="border_tolerance_km", type=float, default=2.0,
+                   help="boundary within this distance of the border is not front line (default 2)")
+    p.add_argument("--extent", help="plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')")
+    p.add_argument("--source-layer", dest="source_layer", help="layer of a multi-layer file (GeoPackage)")
+    p.add_argument("--only-valid", dest="only_valid", action="store_true",
+                   help="write the valid rows and report the rejected ones")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="validate and report; write nothing")
+    p.add_argument("--max-problems", dest="max_problems", type=int, default=50, help=argparse.SUPPRESS)
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=_run)

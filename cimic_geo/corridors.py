@@ -1,0 +1,348 @@
+"""Access and corridor planning over the store: the functions the CLI and the planner page share.
+
+Reads what the analytics need at an as-of time (:func:`load_access_context`), then routes
+(:func:`route_document`), evaluates lines (:func:`evaluate_document`, :func:`evaluate_features`),
+finds cut-off settlements (:func:`cutoff_document`) and saves corridors through the store's
+optimistic-locking workflow (:func:`save_option`, :func:`change_status`). Every document is
+JSON-serialisable (the CLI prints it with ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from cimic_geo.analytics.access import (
+    MAX_SNAP_KM,
+    find_routes,
+    resolve_place,
+    route_road_ids,
+    time_to_safety,
+)
+from cimic_geo.analytics.bands import check_bands
+from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
+from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.situation import history_times, resolve_as_of
+from cimic_geo.config import load_settings
+from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
+from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
+from cimic_geo.store.access import access_data_version
+from cimic_geo.timefmt import iso
+
+#: Default distance (km) of shelters and medical points listed along a corridor.
+DEFAULT_BUFFER_KM = 2.0
+#: Default distance (m) of hazards listed along a corridor.
+DEFAULT_HAZARD_M = 200.0
+
+
+@dataclass
+class AccessContext:
+    """Everything routing and evaluation need at one as-of time (build once, reuse)."""
+
+    graph: RoadGraph
+    settlements: gpd.GeoDataFrame
+    shelters: gpd.GeoDataFrame
+    health: gpd.GeoDataFrame
+    as_of: pd.Timestamp | None
+    data_version: str = ""
+
+    @property
+    def bands_km(self) -> tuple[float, ...]:
+        return self.graph.bands_km
+
+
+def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[float] | None = None) -> AccessContext:
+    """Read roads, bridges, settlements, shelters, health facilities and the front line in force at
+    ``as_of`` (default: the latest snapshot) and build the road graph.
+
+    Raises
+    ------
+    AnalysisError
+        ``as_of`` before the history, or no roads in the store.
+    """
+    bands = check_bands(bands_km if bands_km is not None else load_settings().bands_km)
+    times = history_times(store)
+    t = resolve_as_of(as_of, times) if times else None
+    front = store.read("front_line", as_of=t) if t is not None else None
+    occupied = store.read("occupied_area", as_of=t) if t is not None else None
+    roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
+    if not len(roads):
+        raise AnalysisError("the store has no roads; import a roads layer or seed the scenario first")
+    infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
+                       columns=["name", "sector", "damage", "road_id", "settlement_id"])
+    graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
+                             bands_km=bands, as_of=t)
+    settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"])
+    shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"])
+    health = infra[infra["sector"] == "health"].reset_index(drop=True)
+    return AccessContext(graph=graph, settlements=settlements, shelters=shelters, health=health, as_of=t,
+                         data_version=access_data_version(store))
+
+
+def make_policy(*, avoid_km: float | None = None, penalise: bool = True,
+                penalties: Sequence[float] | None = None, bands_km: Sequence[float]) -> RoutingPolicy:
+    """The routing policy for the options users pick (exclusion distance, band penalties)."""
+    if avoid_km is not None:
+        try:
+            avoid_km = float(avoid_km)
+        except (TypeError, ValueError):
+            raise AnalysisError(f"--avoid-km must be a number of km, got {avoid_km!r}") from None
+        if not np.isfinite(avoid_km) or avoid_km < 0:
+            raise AnalysisError(f"--avoid-km must be a number of km >= 0, got {avoid_km!r}")
+    pens = None
+    if penalise:
+        pens = tuple(penalties) if penalties is not None else _default_penalties(len(bands_km))
+    return RoutingPolicy(avoid_km=avoid_km or None, penalties=pens, exclude_occupied=True)
+
+
+def _default_penalties(n: int) -> tuple[float, ...]:
+    base = list(DEFAULT_PENALTIES)
+    return tuple((base + [base[-1]] * n)[:n])
+
+
+def _policy_doc(policy: RoutingPolicy, bands_km: Sequence[float]) -> dict[str, Any]:
+    from cimic_geo.analytics.bands import band_labels
+
+    return {"avoid_km": policy.avoid_km,
+            "penalties": None if policy.penalties is None else dict(zip(band_labels(bands_km), policy.penalties,
+                                                                        strict=True)),
+            "exclude_occupied": policy.exclude_occupied}
+
+
+def evaluate_document(ctx: AccessContext, line: BaseGeometry, *, road_ids: Sequence[str] | None = None,
+                      window_start: Any = None, window_end: Any = None, buffer_km: float = DEFAULT_BUFFER_KM,
+                      hazard_m: float = DEFAULT_HAZARD_M, check: bool = True) -> dict[str, Any]:
+    """:func:`~cimic_geo.analytics.corridor_eval.evaluate_corridor` with the context's layers."""
+    return evaluate_corridor(line, graph=ctx.graph, shelters=ctx.shelters, health=ctx.health, road_ids=road_ids,
+                             buffer_km=buffer_km, hazard_m=hazard_m, window_start=window_start,
+                             window_end=window_end, check=check)
+
+
+def route_document(
+    ctx: AccessContext,
+    origin: str | tuple[float, float],
+    destination: str | tuple[float, float],
+    *,
+    avoid_km: float | None = None,
+    penalise: bool = True,
+    alternatives: int = 3,
+    max_snap_km: float = MAX_SNAP_KM,
+) -> dict[str, Any]:
+    """Least-risk route and up to ``alternatives`` different ones, each evaluated like any corridor.
+
+    Returns
+    -------
+    ``{"found", "origin", "destination", "policy", "as_of", <metrics of the best route>,
+    "road_ids", "alternatives": [<metrics>...]}``; with ``found`` false, ``reason`` says why.
+    """
+    g = ctx.graph
+    o = resolve_place(origin, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
+    d = resolve_place(destination, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
+    policy = make_policy(avoid_km=avoid_km, penalise=penalise, bands_km=g.bands_km)
+    routes = find_routes(g, o.node, d.node, policy=policy, alternatives=alternatives)
+    doc: dict[str, Any] = {"found": bool(routes), "origin": o.as_dict(), "destination": d.as_dict(),
+                           "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of)}
+    if not routes:
+        free = find_routes(g, o.node, d.node, policy=RoutingPolicy(penalties=None), alternatives=0)
+        if free and policy.avoid_km:
+            reason = (f"every route from {o.label} to {d.label} passes within {policy.avoid_km:g} km of the "
+                      "front line; reduce the avoided distance to see the least-risk route through it")
+        else:
+            reason = (f"no passable road connection from {o.label} to {d.label} on the friendly side "
+                      "(impassable roads, destroyed bridges or occupied ground)")
+        doc.update({"reason": reason, "length_km": None, "travel_time_min": None,
+                    "band_km": None, "min_frontline_km": None, "hazards": [], "geometry": None,
+                    "alternatives": []})
+        return doc
+    evaluated = []
+    for r in routes:
+        ids = route_road_ids(g, r)
+        ev = evaluate_document(ctx, r.geometry, road_ids=ids, check=False)
+        ev["road_ids"] = ids
+        ev["risk_cost_min"] = round(r.cost, 1)
+        evaluated.append(ev)
+    doc.update(evaluated[0])
+    doc["alternatives"] = evaluated[1:]
+    return doc
+
+
+def cutoff_document(ctx: AccessContext, *, avoid_km: float | None = None, hubs: Sequence[str] | None = None,
+                    penalise: bool = False) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    """Cut-off settlements and time to safety; returns ``(document, per-settlement table)``.
+
+    ``avoid_km`` defaults to the innermost threat band's outer edge.
+    """
+    g = ctx.graph
+    avoid = g.bands_km[0] if avoid_km is None else avoid_km
+    policy = make_policy(avoid_km=avoid, penalise=penalise, bands_km=g.bands_km)
+    table = time_to_safety(g, ctx.settlements, policy=policy, hubs=hubs)
+    cut = table[table["status"] == "cut_off"].sort_values(["population", "id"], ascending=[False, True])
+    reach = table[table["status"] == "reachable"]
+    doc = {
+        "as_of": iso(ctx.as_of),
+        "avoid_km": avoid,
+        "hubs": "chosen" if hubs else f"settlements beyond {g.bands_km[-1]:g} km on the friendly side",
+        "cut_off": [{"id": r.id, "name": r.name, "population": int(r.population), "front_km": _num(r.front_km),
+                     "band": r.band, "reason": r.reason} for r in cut.itertuples()],
+        "cut_off_population": int(cut["population"].sum()),
+        "settlements": len(table),
+        "reachable": len(reach),
+        "hubs_count": int(table["hub"].sum()),
+        "occupied": int((table["status"] == "occupied").sum()),
+        "median_time_to_safety_min": None if not len(reach) else round(float(reach["minutes"].median()), 1),
+        "max_time_to_safety_min": None if not len(reach) else round(float(reach["minutes"].max()), 1),
+    }
+    return doc, table
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return round(v, 3) if np.isfinite(v) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Files of lines
+# ----------------------------------------------------------------------------------------------
+
+
+def read_lines_file(path: str | Path) -> list[tuple[dict[str, Any], BaseGeometry | None]]:
+    """``(properties, geometry)`` of each feature of a GeoJSON file (or any OGR vector file).
+
+    Raises
+    ------
+    ValidationError
+        Unreadable file or geometry (naming the feature number).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ValidationError(f"cannot read {p}", [Problem(None, None, "file not found")])
+    if p.suffix.lower() in (".geojson", ".json"):
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"cannot read {p} as GeoJSON", [Problem(None, None, str(exc))]) from None
+        return lines_from_geojson(data)
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:  # pyogrio raises several types
+        raise ValidationError(f"cannot read {p}", [Problem(None, None, str(exc))]) from None
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    return lines_from_geojson(gdf)
+
+
+def evaluate_features(ctx: AccessContext, features: Sequence[tuple[dict[str, Any], BaseGeometry | None]]
+                      ) -> list[dict[str, Any]]:
+    """Evaluate every line; all lines are validated first (one :class:`ValidationError` listing
+    every bad feature, nothing evaluated)."""
+    if not features:
+        raise ValidationError("the file has no features", [Problem(None, "geometry", "no line to evaluate")])
+    problems: list[Problem] = []
+    lines = []
+    for i, (_, geom) in enumerate(features, start=1):
+        try:
+            lines.append(check_corridor_line(geom, row=i))
+        except ValidationError as exc:
+            problems += exc.problems
+    if problems:
+        raise ValidationError(f"{len(problems)} of {len(features)} feature(s) are not valid corridor lines; "
+                              "nothing was evaluated", problems)
+    out = []
+    for i, ((props, _), line) in enumerate(zip(features, lines, strict=True), start=1):
+        ev = evaluate_document(ctx, line, window_start=props.get("window_start"), window_end=props.get("window_end"))
+        out.append({"feature": i, "name": props.get("name"), "id": props.get("id"), **ev})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Saving and workflow
+# ----------------------------------------------------------------------------------------------
+
+
+def save_option(
+    store: Store,
+    *,
+    geometry: BaseGeometry,
+    name: str,
+    user: str,
+    corridor_id: str | None = None,
+    expected_version: int | None = None,
+    **attributes: Any,
+) -> dict[str, Any]:
+    """Validate a corridor line and save it (new: status ``draft``; existing: an edit with the
+    optimistic-lock ``expected_version``). Nothing is written when validation fails.
+
+    Raises
+    ------
+    ValidationError
+        Bad line, missing name or user, window ending before it starts.
+    ConflictError
+        Someone else saved the corridor since ``expected_version``.
+    """
+    problems = []
+    if not str(name or "").strip():
+        problems.append(Problem(None, "name", "a corridor needs a name"))
+    if not str(user or "").strip():
+        problems.append(Problem(None, "user", "who is making the change is required"))
+    try:
+        line = check_corridor_line(geometry)
+    except ValidationError as exc:
+        problems += exc.problems
+        line = None
+    ws, we = attributes.get("window_start"), attributes.get("window_end")
+    if ws not in (None, "") and we not in (None, "") and pd.Timestamp(we) <= pd.Timestamp(ws):
+        problems.append(Problem(None, "window_end", "the window must end after it starts"))
+    if problems:
+        raise ValidationError("the corridor was not saved", problems)
+    attrs = {k: (None if v == "" else v) for k, v in attributes.items()}
+    try:
+        return save_corridor(store, geometry=line, name=str(name).strip(), user=str(user).strip(),
+                             corridor_id=corridor_id, expected_version=expected_version, **attrs)
+    except StoreError as exc:
+        raise ValidationError("the corridor was not saved", [Problem(None, None, str(exc))]) from None
+
+
+def change_status(store: Store, corridor_id: str, new_status: str, *, user: str, expected_version: int,
+                  note: str | None = None) -> dict[str, Any]:
+    """Move a corridor through the workflow (WorkflowError for an illegal step, ConflictError for a stale version)."""
+    if not str(user or "").strip():
+        raise ValidationError("the status was not changed", [Problem(None, "user", "who is making the change is required")])
+    return set_corridor_status(store, corridor_id, new_status, user=str(user).strip(),
+                               expected_version=expected_version, note=note or None)
+
+
+def list_corridors(store: Store) -> gpd.GeoDataFrame:
+    """Saved corridors (all statuses), newest change first."""
+    gdf = store.read("corridors")
+    if len(gdf) and "updated_at" in gdf.columns:
+        gdf = gdf.sort_values(["updated_at", "id"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    return gdf
+
+
+def history(store: Store, corridor_id: str | None = None) -> pd.DataFrame:
+    """The corridor change history (who, when, what), newest first."""
+    return corridor_history(store, corridor_id)
+
+
+__all__ = [
+    "AccessContext",
+    "change_status",
+    "cutoff_document",
+    "evaluate_document",
+    "evaluate_features",
+    "history",
+    "list_corridors",
+    "load_access_context",
+    "make_policy",
+    "read_lines_file",
+    "route_document",
+    "save_option",
+]

@@ -1,0 +1,140 @@
+"""Briefing exports (issue 7): map snapshots (PNG, PDF), offline HTML, GIS files and TAK files.
+
+No Streamlit here. Typical use::
+
+    from cimic_geo.export import View, export
+    export(store, View(bbox=(36, 48.5, 38.5, 50), layers=("shelters", "corridors")), "png", "brief.png")
+
+Every writer takes the rows of one :class:`View` (:func:`load_view`) and writes atomically:
+a failure leaves no partial file (:func:`cimic_geo.export.naming.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cimic_geo.errors import ExportError
+from cimic_geo.export.naming import EXTENSIONS, check_target, dated_name
+from cimic_geo.export.view import DEFAULT_LAYERS, LoadedView, View, load_view, parse_layers
+
+#: Formats accepted by :func:`export` and the CLI (``cotzip`` = TAK data package).
+FORMATS: tuple[str, ...] = ("png", "pdf", "html", "geojson", "gpkg", "kml", "csv", "cot", "cotzip")
+
+MIME_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "csv": "text/csv",
+    "cot": "application/xml",
+    "cotzip": "application/zip",
+}
+
+Progress = Callable[[float, str], None]
+
+
+def _noop(_f: float, _m: str) -> None:
+    return None
+
+
+def check_format(fmt: str) -> str:
+    """Normalise and check an export format name."""
+    f = str(fmt).lower().strip()
+    if f not in FORMATS:
+        raise ExportError(f"unknown export format '{fmt}'; expected one of: {', '.join(FORMATS)}")
+    return f
+
+
+def write_loaded(
+    loaded: LoadedView,
+    fmt: str,
+    out: str | os.PathLike,
+    *,
+    store: Any = None,
+    progress: Progress = _noop,
+    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+) -> Path:
+    """Write an already loaded view in ``fmt`` to ``out`` (atomically)."""
+    fmt = check_format(fmt)
+    if fmt in ("png", "pdf"):
+        from cimic_geo.export import snapshot
+
+        writer = snapshot.write_png if fmt == "png" else snapshot.write_pdf
+        return writer(loaded, out, store=store, progress=progress, bands_km=bands_km)
+    if fmt == "html":
+        from cimic_geo.export.html import write_html
+
+        return write_html(loaded, out, progress=progress)
+    if fmt in ("geojson", "gpkg", "kml", "csv"):
+        from cimic_geo.export import gis
+
+        writer = {"geojson": gis.write_geojson, "gpkg": gis.write_gpkg, "kml": gis.write_kml,
+                  "csv": gis.write_csv}[fmt]
+        return writer(loaded, out)
+    from cimic_geo.export import cot
+
+    if fmt == "cotzip" or (fmt == "cot" and str(out).lower().endswith(".zip")):
+        return cot.write_data_package(loaded, out)
+    return cot.write_cot(loaded, out)
+
+
+def export(
+    store: Any,
+    view: View,
+    fmt: str,
+    out: str | os.PathLike,
+    *,
+    progress: Progress = _noop,
+    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+) -> Path:
+    """Export ``view`` from ``store`` in ``fmt`` to the file ``out``; return the path written.
+
+    Raises
+    ------
+    ExportError
+        Unknown format, empty view, unwritable path (checked before any rendering).
+    UnknownLayerError
+        A layer of the view is not in the schema.
+    """
+    fmt = check_format(fmt)
+    check_target(out)
+    progress(0.0, "reading the view")
+    loaded = load_view(store, view)
+    return write_loaded(loaded, fmt, out, store=store, progress=progress, bands_km=bands_km)
+
+
+def export_bytes(
+    store: Any, view: View, fmt: str, *, progress: Progress = _noop, loaded: LoadedView | None = None,
+    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+) -> bytes:
+    """The export as bytes (for download buttons); written through a temporary file."""
+    import tempfile
+
+    fmt = check_format(fmt)
+    with tempfile.TemporaryDirectory(prefix="cimic_export_") as d:
+        path = Path(d) / f"export.{EXTENSIONS[fmt]}"
+        if loaded is None:
+            loaded = load_view(store, view)
+        write_loaded(loaded, fmt, path, store=store, progress=progress, bands_km=bands_km)
+        return path.read_bytes()
+
+
+__all__ = [
+    "DEFAULT_LAYERS",
+    "FORMATS",
+    "MIME_TYPES",
+    "LoadedView",
+    "View",
+    "check_format",
+    "dated_name",
+    "export",
+    "export_bytes",
+    "load_view",
+    "parse_layers",
+    "write_loaded",
+]

@@ -1,0 +1,107 @@
+"""The small KPI table printed on snapshots: threat-band population, shelters, damage, corridors.
+
+Numbers come from the analytics package (:func:`cimic_geo.analytics.kpi.kpi_strip`, which uses
+:func:`cimic_geo.analytics.exposure.exposure` for the bands); this module only arranges them
+for print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+
+from cimic_geo.export.view import LoadedView
+
+
+@dataclass
+class KpiTable:
+    """Rows ``(label, value)`` grouped in sections, plus notes (e.g. why a section is missing)."""
+
+    sections: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    strip: dict[str, Any] | None = None
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Flat rows: a section title row (value ``""``) followed by its rows."""
+        out: list[tuple[str, str]] = []
+        for title, rows in self.sections:
+            out.append((title, ""))
+            out.extend(rows)
+        return out
+
+
+def _fmt_int(v: Any) -> str:
+    try:
+        return f"{round(float(v)):,}".replace(",", " ")
+    except (TypeError, ValueError):
+        return "n/a"
+
+
+def _frame(loaded: LoadedView, store: Any, name: str) -> gpd.GeoDataFrame:
+    if name in loaded.frames:
+        return loaded.frames[name]
+    return store.read(name, bbox=loaded.bbox, as_of=loaded.as_of)
+
+
+def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = (5.0, 20.0, 40.0)) -> KpiTable:
+    """KPIs of the view's area at its as-of time, the same definitions as the COP's KPI strip
+    (:func:`cimic_geo.analytics.kpi.kpi_strip`) but for the rows inside the view's bounding box.
+
+    Population per band counts the settlements inside the box (whether or not the settlements
+    layer is visible); distances are to the whole front line in force (read without the box,
+    because a front just outside the view still threatens it).
+    """
+    from cimic_geo.analytics.bands import BEYOND, OCCUPIED, band_labels
+    from cimic_geo.analytics.kpi import kpi_strip
+
+    table = KpiTable()
+    front = store.read("front_line", as_of=loaded.as_of)
+    occupied = store.read("occupied_area", as_of=loaded.as_of)
+    strip = kpi_strip(
+        settlements=_frame(loaded, store, "settlements"),
+        shelters=_frame(loaded, store, "shelters"),
+        infrastructure=_frame(loaded, store, "infrastructure"),
+        corridors=_frame(loaded, store, "corridors"),
+        front_line=front, occupied_area=occupied, bands_km=tuple(bands_km), as_of=loaded.as_of,
+    )
+    table.strip = strip.to_dict()
+    table.notes += strip.notes
+    rows: list[tuple[str, str]] = []
+    bands = strip.bands
+    if len(bands):
+        for label in (*band_labels(bands_km), BEYOND, OCCUPIED):
+            if label not in bands.index:
+                continue
+            name = {BEYOND: f"beyond {bands_km[-1]:g} km", OCCUPIED: "occupied side"}.get(label, f"{label} km")
+            r = bands.loc[label]
+            rows.append((name, f"{_fmt_int(r['population'])} ({int(r['settlements'])} stl.)"))
+    else:
+        rows.append(("threat bands", "n/a (no front line)"))
+    table.sections.append(("Population by threat band", rows))
+    sh = strip.shelters
+    total = sum(sh.by_status.values())
+    if total:
+        used = sh.capacity_used
+        srows = [
+            ("open / total", f"{sh.by_status.get('open', 0)} / {total}"),
+            ("full, closed, damaged",
+             f"{sh.by_status.get('full', 0)}, {sh.by_status.get('closed', 0)}, {sh.by_status.get('damaged', 0)}"),
+            ("capacity in service", _fmt_int(sh.capacity)),
+            ("occupancy", _fmt_int(sh.occupancy)),
+            ("capacity used", "n/a" if used is None else f"{used * 100:.0f} %"),
+        ]
+    else:
+        srows = [("shelters", "none in view")]
+    table.sections.append(("Shelters", srows))
+    dmg = strip.damage
+    if int(dmg["total"].sum()):
+        drows = [(level, str(int(dmg[level].sum()))) for level in ("destroyed", "major", "minor")]
+    else:
+        drows = [("damaged objects", "none in view")]
+    table.sections.append(("Damage", drows))
+    crows = [(status, str(n)) for status, n in strip.corridors.items() if n]
+    table.sections.append(("Corridors", crows or [("corridors", "none in view")]))
+    return table

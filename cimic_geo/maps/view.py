@@ -1,0 +1,220 @@
+"""What the COP map needs for one view, read from the store at any scale (issue 4, national scale).
+
+:func:`query_view` reads only the features in the (snapped) view bbox, simplified for the zoom;
+point layers with more than ``point_limit`` features in the view are aggregated per grid cell in
+SQL; settlements are generalised to the largest ``point_limit`` in the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+
+from cimic_geo.geo import geodesic_distance_km, to_mgrs
+from cimic_geo.maps.cop import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simplify_tolerance
+from cimic_geo.schema import DAMAGE_LEVELS
+from cimic_geo.store import Store
+from cimic_geo.store.cop import count_in_bbox, grid_aggregate, read_ranked
+from cimic_geo.store.cop import search_settlements as _search
+from cimic_geo.timefmt import dtg
+
+#: Damaged = anything but ``none`` (the COP shows damaged infrastructure only).
+DAMAGED = tuple(d for d in DAMAGE_LEVELS if d != "none")
+
+#: Road classes drawn at each zoom (generalisation; all classes from zoom 12).
+_ROAD_CLASSES_BY_ZOOM = (
+    (0, ("motorway", "trunk")),
+    (8, ("motorway", "trunk", "primary")),
+    (10, ("motorway", "trunk", "primary", "secondary")),
+    (11, ("motorway", "trunk", "primary", "secondary", "tertiary")),
+    (12, None),
+)
+_ROAD_RANK = ("motorway", "trunk", "primary", "secondary", "tertiary", "local", "track")
+
+
+def road_classes_for_zoom(zoom: float) -> tuple[str, ...] | None:
+    """Road classes shown at ``zoom`` (None = all)."""
+    chosen: tuple[str, ...] | None = None
+    for z, classes in _ROAD_CLASSES_BY_ZOOM:
+        if zoom >= z:
+            chosen = classes
+    return chosen
+
+
+@dataclass
+class ViewData:
+    """Layers for one view plus notes for the user (what was aggregated or capped)."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    bbox: tuple[float, float, float, float]
+    zoom: int
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def query_view(
+    store: Store,
+    *,
+    bbox: Sequence[float],
+    zoom: int,
+    as_of: datetime | str | None = None,
+    visible: Iterable[str] | None = None,
+    point_limit: int = 1500,
+    road_limit: int = 6000,
+) -> ViewData:
+    """Read what the COP needs to draw ``bbox`` at ``zoom`` (the as-of time for history layers).
+
+    Parameters
+    ----------
+    store : an open store
+    bbox : (minlon, minlat, maxlon, maxlat) to read, normally :func:`cimic_geo.maps.cop.query_bbox`
+    zoom : web-mercator zoom; sets the simplification tolerance and the aggregation cell
+    as_of : time the front line / occupied area are taken at (default: current rows)
+    visible : layer keys to read (default :data:`cimic_geo.maps.cop.DEFAULT_VISIBLE`)
+    point_limit : above this many points in the view a point layer is aggregated per grid cell
+    road_limit : at most this many road segments (largest classes first)
+    """
+    want = set(DEFAULT_VISIBLE if visible is None else visible)
+    bbox = tuple(float(v) for v in bbox)  # type: ignore[assignment]
+    tol = simplify_tolerance(zoom)
+    out: dict[str, gpd.GeoDataFrame] = {}
+    notes: list[str] = []
+    counts: dict[str, int] = {}
+
+    for layer in ("front_line", "occupied_area"):
+        if layer in want or (layer == "front_line" and "front_change" in want):
+            if as_of is None:
+                gdf = store.read(layer, where={"valid_to": None}, simplify_deg=tol)
+            else:
+                gdf = store.read(layer, as_of=as_of, simplify_deg=tol)
+            if layer in want:
+                out[layer] = gdf
+
+    if "corridors" in want:
+        out["corridors"] = store.read("corridors", bbox=bbox, simplify_deg=tol)
+
+    if "settlements" in want:
+        n = count_in_bbox(store, "settlements", bbox=bbox)
+        counts["settlements"] = n
+        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=point_limit, bbox=bbox)
+        if n > point_limit:
+            notes.append(f"settlements: the {point_limit:,} largest of {n:,} in view (zoom in for all)")
+
+    for layer, where, category, sums in (
+        ("shelters", None, "status", ("capacity", "occupancy")),
+        ("infrastructure", {"damage": list(DAMAGED)}, "damage", ("people_served",)),
+    ):
+        if layer not in want:
+            continue
+        n = count_in_bbox(store, layer, bbox=bbox, where=where)
+        counts[layer] = n
+        if n <= point_limit:
+            out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol)
+        else:
+            cells = grid_aggregate(store, layer, bbox=bbox, cell_deg=grid_cell_deg(zoom), category=category,
+                                   where=where, sums=sums)
+            if layer == "infrastructure":
+                cells = cells.drop(columns=["none"], errors="ignore")
+            out[f"{layer}_grid"] = cells
+            notes.append(f"{layer}: {n:,} in view aggregated into {len(cells):,} cells (zoom in for details)")
+
+    if "roads" in want:
+        classes = road_classes_for_zoom(zoom)
+        where: dict[str, Any] | None = {"road_class": list(classes)} if classes else None
+        n = count_in_bbox(store, "roads", bbox=bbox, where=where)
+        counts["roads"] = n
+        if n <= road_limit:
+            roads = store.read("roads", bbox=bbox, where=where, simplify_deg=tol)
+        else:
+            # the most important classes first, up to the cap
+            parts, left = [], road_limit
+            for cls in classes or _ROAD_RANK:
+                if left <= 0:
+                    break
+                part = store.read("roads", bbox=bbox, where={"road_class": cls}, simplify_deg=tol, limit=left)
+                parts.append(part)
+                left -= len(part)
+            roads = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+            notes.append(f"roads: {road_limit:,} of {n:,} segments in view shown (zoom in for all)")
+        out["roads"] = roads
+
+    return ViewData(layers=out, bbox=bbox, zoom=int(zoom), notes=notes, counts=counts)
+
+
+def search_settlements(store: Store, text: str, *, limit: int = 10) -> pd.DataFrame:
+    """Settlements matching ``text`` (name or Ukrainian name, case-insensitive), largest first,
+    with ``lat``, ``lon`` and ``mgrs``.
+    """
+    df = _search(store, text, limit=limit)
+    df["mgrs"] = [to_mgrs(la, lo) for la, lo in zip(df["lat"], df["lon"], strict=True)]
+    return df
+
+
+def search_layer(row: pd.Series | dict[str, Any]) -> gpd.GeoDataFrame:
+    """A one-feature ``search`` layer (a pin) for a row of :func:`search_settlements`."""
+    return gpd.GeoDataFrame(
+        {"id": [row["id"]], "name": [row["name"]], "population": [row.get("population")]},
+        geometry=gpd.GeoSeries([shapely.Point(float(row["lon"]), float(row["lat"]))], crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+
+
+def nearest_feature(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    lat: float,
+    lon: float,
+    max_km: float = 3.0,
+) -> pd.DataFrame | None:
+    """Attributes of the drawn feature nearest to a clicked point (within ``max_km``, geodesic).
+
+    Polygons containing the point count as distance 0; points and lines are ranked by the
+    geodesic distance to their nearest point. Returns a two-column table (attribute, value) with
+    datetimes as DTG, or None when nothing is near.
+    """
+    click = shapely.Point(lon, lat)
+    best: tuple[tuple[int, float], float, str, pd.Series] | None = None
+    for key, gdf in layers.items():
+        if gdf is None or len(gdf) == 0 or key.endswith("_grid"):
+            continue
+        geoms = np.asarray(gdf.geometry.values)
+        # candidates by planar nearness (a ranking only), then the true geodesic distance
+        order = np.argsort(shapely.distance(geoms, click))[:5]
+        for i in order:
+            g = geoms[i]
+            if g is None or g.is_empty:
+                continue
+            area = g.geom_type in ("Polygon", "MultiPolygon")
+            if area and g.covers(click):
+                d = 0.0
+            else:
+                p = shapely.ops.nearest_points(g, click)[0]
+                d = float(geodesic_distance_km(lon, lat, p.x, p.y))
+            if d > max_km:
+                continue
+            # areas under the click are the least specific; a line beats a point only when it is
+            # more than 50 m nearer (points sit on roads and corridors)
+            rank = (1 if area else 0, d + (0.05 if g.geom_type.endswith("LineString") else 0.0))
+            if best is None or rank < best[0]:
+                best = (rank, d, key, gdf.iloc[int(i)])
+    if best is None:
+        return None
+    _, d, key, row = best
+    rows = [("layer", STYLES.get(key, {}).get("title", key)), ("distance from click (km)", f"{d:.2f}")]
+    for col, val in row.items():
+        if isinstance(val, shapely.Geometry):
+            continue
+        if isinstance(val, pd.Timestamp):
+            val = dtg(val)
+        if val is None or (not isinstance(val, str) and pd.isna(val)):
+            continue
+        rows.append((str(col), str(val)))
+    return pd.DataFrame(rows, columns=["attribute", "value"])

@@ -1,0 +1,192 @@
+"""The deterministic EXERCISE scenario (DESIGN §4): a plausible theatre in real lon/lat.
+
+``generate`` builds every layer of :data:`cimic_geo.schema.LAYERS` from a seed (same seed, same
+data; nothing depends on the wall clock); ``seed_database`` writes them into a new store.
+
+Build order (each step has its own random stream derived from the seed, see
+docs/ARCHITECTURE.md "Exercise scenario"):
+
+1. theatre: area outline, meandering rivers, 90 daily front lines / occupied areas;
+2. settlements: Zipf-like sizes, villages clustered around towns, oblasts and raions;
+3. roads: Delaunay + MST network with a class hierarchy, split into short pieces, bridges
+   where pieces cross rivers, damage decaying with distance to the front;
+4. shelters, infrastructure (with bridge objects) and corridors following the roads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cimic_geo.errors import ConfigError, StoreExistsError
+from cimic_geo.scenario._assets import build_corridors, build_infrastructure, build_shelters, provenance
+from cimic_geo.scenario._config import (
+    HISTORY_DAYS,
+    HISTORY_END,
+    SCALES,
+    SCENARIO_NAME,
+    SOURCE,
+    ScaleConfig,
+)
+from cimic_geo.scenario._roads import build_roads
+from cimic_geo.scenario._settlements import build_settlements
+from cimic_geo.scenario._theatre import Theatre, build_theatre
+from cimic_geo.schema import LAYERS
+
+Scale = Literal["demo", "national"]
+DEFAULT_SEED = 2026
+
+__all__ = ["DEFAULT_SEED", "HISTORY_DAYS", "HISTORY_END", "SCENARIO_NAME", "SOURCE", "generate",
+           "history_times", "scale_config", "seed_database"]
+
+
+def scale_config(scale: str) -> ScaleConfig:
+    """The fixed parameters of a scale; :class:`ConfigError` for an unknown one."""
+    try:
+        return SCALES[scale]
+    except KeyError:
+        raise ConfigError(f"unknown scenario scale '{scale}'; expected one of: {', '.join(SCALES)}") from None
+
+
+def history_times() -> pd.DatetimeIndex:
+    """The daily snapshot times of the front-line history (UTC), oldest first."""
+    return pd.date_range(end=HISTORY_END, periods=HISTORY_DAYS, freq="D")
+
+
+def _frame(layer: str, df: pd.DataFrame, geometry) -> gpd.GeoDataFrame:
+    """A GeoDataFrame with exactly the schema columns of ``layer`` (provenance filled)."""
+    spec = LAYERS[layer]
+    data = {}
+    for name in spec.column_names:
+        if name == "source":
+            data[name] = SOURCE
+        else:
+            data[name] = df[name].to_numpy()
+    out = pd.DataFrame(data, index=range(len(df)))
+    for name in spec.column_names:
+        if spec.column(name).kind == "datetime":
+            out[name] = pd.to_datetime(out[name], utc=True)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def _to_lonlat(th: Theatre, geoms: np.ndarray) -> np.ndarray:
+    def fn(xy: np.ndarray) -> np.ndarray:
+        lon, lat = th.to_lonlat.transform(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([lon, lat]), 6)
+
+    return shapely.transform(np.asarray(geoms, dtype=object), fn)
+
+
+def _history(th: Theatre) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    times = history_times()
+    valid_to = pd.Series([*list(times[1:]), pd.NaT], dtype="datetime64[ns, UTC]")
+    occupied = _to_lonlat(th, th.occupied)
+    occupied = np.array([g if g.is_valid else shapely.make_valid(g) for g in occupied], dtype=object)
+    fronts = _to_lonlat(th, th.fronts)
+    tags = [t.strftime("%Y%m%d") for t in times]
+    base = pd.DataFrame({"valid_from": times, "valid_to": valid_to.to_numpy(), "reported_at": times,
+                         "reliability": "B2"})
+    fl = _frame("front_line", base.assign(id=[f"FL-{t}" for t in tags]), fronts)
+    oa = _frame("occupied_area", base.assign(id=[f"OA-{t}" for t in tags]), occupied)
+    return fl, oa
+
+
+def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame]:
+    """Generate the EXERCISE scenario: one GeoDataFrame (EPSG:4326) per layer of the schema.
+
+    Parameters
+    ----------
+    scale : ``demo`` (one oblast, ~350 settlements, ~10k road pieces) or ``national``
+        (~30k settlements, ~1M road pieces)
+    seed : random seed; the same seed gives identical frames
+    """
+    cfg = scale_config(scale)
+    seed = int(seed)
+
+    def stream(k: int) -> np.random.Generator:
+        return np.random.default_rng([seed, k])
+
+    th = build_theatre(cfg, stream(1))
+    st = build_settlements(cfg, th, stream(2))
+    roads = build_roads(cfg, th, st, stream(3))
+    shelters = build_shelters(cfg, th, st, stream(4))
+    infra = build_infrastructure(cfg, th, st, roads, stream(5))
+    corridors = build_corridors(cfg, th, st, roads, stream(6))
+
+    occupied_settlement = th.occupied_now(st[["x", "y"]].to_numpy())
+    reported, reliability = provenance(stream(7), occupied_settlement)
+    st = st.assign(reported_at=reported.to_numpy(), reliability=reliability)
+    reported, reliability = provenance(stream(8), th.occupied_now(roads.seg_xy_mid))
+    roads.segments["reported_at"] = reported.to_numpy()
+    roads.segments["reliability"] = reliability
+    front_line, occupied_area = _history(th)
+    frames = {
+        "settlements": _frame("settlements", st, shapely.points(st[["lon", "lat"]].to_numpy())),
+        "front_line": front_line,
+        "occupied_area": occupied_area,
+        "shelters": _frame("shelters", shelters, shelters["geometry"].to_numpy()),
+        "infrastructure": _frame("infrastructure", infra, infra["geometry"].to_numpy()),
+        "roads": _frame("roads", roads.segments, roads.segments["geometry"].to_numpy()),
+        "corridors": _frame("corridors", corridors, corridors["geometry"].to_numpy()),
+    }
+    return {name: frames[name] for name in LAYERS}
+
+
+def seed_database(
+    db: str | os.PathLike | None = None,
+    *,
+    scale: Scale = "demo",
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+) -> Path:
+    """Generate the scenario and write it into a new store at ``db``; return the path.
+
+    Refuses to overwrite an existing file unless ``force`` (:class:`StoreExistsError`). The
+    data is written to a temporary file next to the target and renamed at the end, so an
+    interrupted seed never leaves a half-written database at ``db``.
+    """
+    from cimic_geo.config import resolve_db_path
+    from cimic_geo.store import init_store
+    from cimic_geo.store.core import remove_database
+
+    path = resolve_db_path(db)
+    if path.exists() and not force:
+        raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
+    frames = generate(scale=scale, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.seeding-{os.getpid()}")
+    try:
+        store = init_store(tmp, force=True)
+        try:
+            store.bulk_load(
+                frames,
+                meta={
+                    "marking": "EXERCISE",
+                    "scenario": SCENARIO_NAME,
+                    "scale": scale,
+                    "seed": int(seed),
+                    "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "history_end": HISTORY_END.isoformat(),
+                    "source": SOURCE,
+                },
+            )
+            store.con.execute("CHECKPOINT")
+        finally:
+            store.close()
+        if path.exists():
+            if not force:  # created by someone else meanwhile
+                raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
+            remove_database(path)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            remove_database(tmp)
+    return path

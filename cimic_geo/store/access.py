@@ -1,0 +1,30 @@
+"""Store queries for the access analytics (issue 6): a cheap version token for cached road graphs."""
+
+from __future__ import annotations
+
+from cimic_geo.store.core import Store
+
+#: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
+_VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "roads": ("id", "status", "speed_kmh"),
+    "infrastructure": ("id", "sector", "damage", "road_id"),
+    "settlements": ("id", "name", "population"),
+    "shelters": ("id", "status", "capacity", "occupancy"),
+    "front_line": ("id", "valid_from", "valid_to"),
+    "occupied_area": ("id", "valid_from", "valid_to"),
+}
+
+
+def access_data_version(store: Store) -> str:
+    """A token that changes when any data the road graph or corridor evaluation uses changes.
+
+    Row count and a hash over the relevant attribute columns of each layer (tens of ms for a
+    national store); use it in cache keys.
+    """
+    parts = []
+    for layer, cols in _VERSION_COLUMNS.items():
+        row = store.con.execute(
+            f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {layer}"
+        ).fetchone()
+        parts.append(f"{layer}:{int(row[0])}:{int(row[1])}")
+    return "|".join(parts)

@@ -1,0 +1,148 @@
+"""Reads for the COP map at any scale: counts, grid aggregates and ranked reads in a bounding box.
+
+The COP page sends the browser only what the view needs: points in the view when there are few,
+otherwise one aggregate per grid cell computed here in SQL (the R-tree index selects the rows).
+Table and column names come from :mod:`cimic_geo.schema` (allow-list), values are parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cimic_geo.errors import StoreError
+from cimic_geo.schema import get_layer
+from cimic_geo.store.core import Store, _check_bbox, _to_geodataframe
+
+
+def _filters(layer: str, bbox: Sequence[float] | None, where: dict[str, Any] | None) -> tuple[str, list[Any]]:
+    spec = get_layer(layer)
+    clauses: list[str] = []
+    params: list[Any] = []
+    if bbox is not None:
+        a, b, c, d = _check_bbox(bbox)
+        clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))")
+    for key, value in (where or {}).items():
+        spec.column(key)  # allow-list
+        if isinstance(value, (list, tuple, set)):
+            values = list(value)
+            if not values:
+                clauses.append("FALSE")
+                continue
+            clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
+            params += values
+        elif value is None:
+            clauses.append(f"{key} IS NULL")
+        else:
+            clauses.append(f"{key} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = None,
+                  where: dict[str, Any] | None = None) -> int:
+    """Number of rows of ``layer`` intersecting ``bbox`` and matching the equality filters."""
+    sql_where, params = _filters(layer, bbox, where)
+    return int(store.con.execute(f"SELECT count(*) FROM {get_layer(layer).name}{sql_where}", params).fetchone()[0])
+
+
+def grid_aggregate(
+    store: Store,
+    layer: str,
+    *,
+    bbox: Sequence[float],
+    cell_deg: float,
+    category: str,
+    where: dict[str, Any] | None = None,
+    sums: Sequence[str] = (),
+) -> gpd.GeoDataFrame:
+    """Aggregate the features of ``layer`` in ``bbox`` per square grid cell of ``cell_deg`` degrees.
+
+    Returns one point per non-empty cell at the mean position of its features, with ``n`` (count),
+    one count column per value of the enumeration ``category`` (``<value>``), and the sum of each
+    column in ``sums``. Non-point geometries are placed by their centroid. Cells are a display
+    device only (degrees are not used as distances).
+    """
+    spec = get_layer(layer)
+    if not (math.isfinite(cell_deg) and cell_deg > 0):
+        raise StoreError(f"cell size must be a positive number of degrees, got {cell_deg!r}")
+    cat_col = spec.column(category)
+    if not cat_col.choices:
+        raise StoreError(f"{layer}.{category} is not an enumeration")
+    for s in sums:
+        spec.column(s)
+    is_point = spec.geometry_types == ("POINT",)
+    pt = "geom" if is_point else "ST_Centroid(geom)"
+    cell = float(cell_deg)
+    sql_where, params = _filters(layer, bbox, where)
+    cat_sql = ", ".join(f"count(*) FILTER (WHERE {category} = ?) AS \"{v}\"" for v in cat_col.choices)
+    sum_sql = "".join(f", coalesce(sum({s}), 0) AS {s}" for s in sums)
+    sql = (
+        f"SELECT floor(ST_X({pt}) / {cell!r}) AS gx, floor(ST_Y({pt}) / {cell!r}) AS gy, count(*) AS n, "
+        f"avg(ST_X({pt})) AS lon, avg(ST_Y({pt})) AS lat, {cat_sql}{sum_sql} "
+        f"FROM {spec.name}{sql_where} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    df = store.con.execute(sql, list(cat_col.choices) + params).df()
+    geoms = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy()) if len(df) else np.array([], dtype=object)
+    out = gpd.GeoDataFrame(df.drop(columns=["gx", "gy"]), geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
+                           crs="EPSG:4326")
+    for c in ("n", *cat_col.choices, *sums):
+        out[c] = pd.to_numeric(out[c]).fillna(0).astype("int64")
+    return out
+
+
+def read_ranked(
+    store: Store,
+    layer: str,
+    *,
+    order_by: str,
+    descending: bool = True,
+    limit: int,
+    bbox: Sequence[float] | None = None,
+    where: dict[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+    simplify_deg: float | None = None,
+) -> gpd.GeoDataFrame:
+    """The ``limit`` first rows of ``layer`` in ``bbox`` ordered by ``order_by`` (e.g. largest settlements)."""
+    spec = get_layer(layer)
+    spec.column(order_by)
+    cols = list(spec.column_names) if columns is None else ["id", *[c for c in columns if c != "id"]]
+    for c in cols:
+        spec.column(c)
+    sql_where, params = _filters(layer, bbox, where)
+    geom_sql = "geom"
+    if simplify_deg:
+        tol = float(simplify_deg)
+        if not (math.isfinite(tol) and tol >= 0):
+            raise StoreError(f"simplify tolerance must be >= 0, got {simplify_deg!r}")
+        geom_sql = f"ST_SimplifyPreserveTopology(geom, {tol!r})"
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT {', '.join(cols)}, ST_AsWKB({geom_sql}) AS geom_wkb FROM {spec.name}{sql_where} "
+        f"ORDER BY {order_by} {direction} NULLS LAST, id LIMIT {int(limit)}"
+    )
+    table = store.con.execute(sql, params).to_arrow_table()
+    return _to_geodataframe(table, cols, spec)
+
+
+def search_settlements(store: Store, text: str, *, limit: int = 10) -> pd.DataFrame:
+    """Settlements whose name (or Ukrainian name) contains ``text`` (case-insensitive), largest first.
+
+    Returns columns ``id``, ``name``, ``name_uk``, ``admin1``, ``population``, ``lat``, ``lon``.
+    """
+    text = (text or "").strip()
+    if not text:
+        return pd.DataFrame(columns=["id", "name", "name_uk", "admin1", "population", "lat", "lon"])
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return store.con.execute(
+        "SELECT id, name, name_uk, admin1, population, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM settlements "
+        "WHERE name ILIKE ? ESCAPE '\\' OR coalesce(name_uk, '') ILIKE ? ESCAPE '\\' "
+        "ORDER BY (lower(name) = lower(?)) DESC, population DESC NULLS LAST, id LIMIT ?",
+        [pattern, pattern, text, int(limit)],
+    ).df()

@@ -1,0 +1,134 @@
+"""Store side of imports (issue 3): several layer writes, history replacement and chaining in ONE
+transaction, plus the look-ups validation needs (which ids already exist).
+
+The importer (``cimic_geo.ingest``) never builds SQL; it hands :func:`apply_import` a list of
+:class:`LayerWrite` and gets all-or-nothing semantics from the store's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+
+from cimic_geo.errors import StoreError
+from cimic_geo.schema import get_layer
+from cimic_geo.store.core import Store, WriteMode, _as_utc
+
+
+@dataclass
+class LayerWrite:
+    """One layer's part of an import.
+
+    Parameters
+    ----------
+    layer : layer name
+    frame : rows to write (layer columns + geometry, EPSG:4326)
+    mode : ``append``, ``upsert`` or ``replace`` (see :meth:`Store.write`)
+    delete_times : history layers: rows with these ``valid_from`` are removed first (re-importing a
+        date replaces it)
+    delete_range : history layers: rows with ``first <= valid_from <= last`` are removed first
+    """
+
+    layer: str
+    frame: gpd.GeoDataFrame
+    mode: WriteMode = "append"
+    delete_times: Sequence[pd.Timestamp] = field(default_factory=list)
+    delete_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
+
+
+def existing_ids(store: Store, layer: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already in ``layer``."""
+    spec = get_layer(layer)
+    ids = [str(i) for i in ids]
+    if not ids:
+        return set()
+    table = pa.table({"id": pa.array(ids, type=pa.string())})
+    cur = store.con.cursor()
+    try:
+        cur.register("_ids", table)
+        rows = cur.execute(f"SELECT t.id FROM {spec.name} t JOIN _ids USING (id)").fetchall()
+    finally:
+        cur.close()
+    return {r[0] for r in rows}
+
+
+def history_count(store: Store, layer: str, times: Sequence[pd.Timestamp]) -> int:
+    """How many rows of a history layer have one of these ``valid_from`` times."""
+    spec = get_layer(layer)
+    if not spec.history or not times:
+        return 0
+    marks = ", ".join("?" * len(times))
+    return int(store.con.execute(f"SELECT count(*) FROM {spec.name} WHERE valid_from IN ({marks})",
+                                 [_as_utc(t) for t in times]).fetchone()[0])
+
+
+def rechain_history(con: Any, layer: str) -> None:
+    """Set ``valid_to`` of every row of a history layer to the next distinct ``valid_from`` (NULL last)."""
+    spec = get_layer(layer)
+    if not spec.history:
+        raise StoreError(f"layer '{layer}' has no history")
+    con.execute(
+        f"""
+        UPDATE {spec.name} SET valid_to = n.next_from
+        FROM (SELECT valid_from, lead(valid_from) OVER (ORDER BY valid_from) AS next_from
+              FROM (SELECT DISTINCT valid_from FROM {spec.name})) AS n
+        WHERE {spec.name}.valid_from = n.valid_from
+          AND {spec.name}.valid_to IS DISTINCT FROM n.next_from
+        """
+    )
+
+
+def apply_import(
+    store: Store,
+    writes: Sequence[LayerWrite],
+    *,
+    user: str = "import",
+    before_commit: Callable[[], None] | None = None,
+) -> dict[str, int]:
+    """Apply every write in one transaction; return rows written per layer.
+
+    History layers touched are re-chained (``valid_to``). Imported corridors get a history row
+    (action ``import``). ``before_commit`` runs inside the transaction after all writes (tests use
+    it to kill the process mid-transaction). Any error rolls everything back.
+    """
+    written: dict[str, int] = {}
+    with store.transaction() as con:
+        for w in writes:
+            spec = get_layer(w.layer)
+            mode: WriteMode = w.mode
+            if spec.history:
+                if w.delete_times:
+                    marks = ", ".join("?" * len(w.delete_times))
+                    con.execute(f"DELETE FROM {spec.name} WHERE valid_from IN ({marks})",
+                                [_as_utc(t) for t in w.delete_times])
+                if w.delete_range is not None:
+                    con.execute(f"DELETE FROM {spec.name} WHERE valid_from BETWEEN ? AND ?",
+                                [_as_utc(w.delete_range[0]), _as_utc(w.delete_range[1])])
+            n = store._write_in_transaction(con, spec.name, w.frame, mode=mode) if len(w.frame) or \
+                mode == "replace" else 0
+            written[spec.name] = written.get(spec.name, 0) + n
+            if spec.history:
+                rechain_history(con, spec.name)
+            if spec.name == "corridors" and len(w.frame):
+                now = datetime.now(UTC)
+                rows = [
+                    [str(r["id"]), int(r.get("version") or 1), now, user, "import", None, r.get("status"),
+                     r.get("name"), r.get("notes"), json.dumps({"source": r.get("source")}, default=str),
+                     r.geometry.wkt]
+                    for _, r in w.frame.iterrows()
+                ]
+                con.executemany(
+                    "INSERT INTO corridor_history (corridor_id, version, changed_at, changed_by, action, "
+                    "from_status, to_status, name, notes, details, geom_wkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        if before_commit is not None:
+            before_commit()
+    return written

@@ -1,0 +1,316 @@
+"""COP page plumbing: cached store reads, the map view state and the st_folium call (issue 4).
+
+The map is drawn in two parts so panning stays cheap at national scale:
+
+* the **base map** (Leaflet, legend, marking, optional tiles) depends only on the store's extent,
+  so its script never changes and streamlit-folium keeps the same Leaflet map mounted;
+* the **data layers** are streamlit-folium ``feature_group_to_add`` groups for the bbox of the
+  view (grown by half a view and snapped to a tile grid). A pan inside the bbox already fetched
+  reuses it, so the browser keeps what it drew; a pan outside it or a zoom change fetches the new
+  bbox (cached per bbox/zoom/time/layers with ``st.cache_data``).
+
+Only ``bounds``, ``zoom`` and ``last_object_clicked`` come back from the map
+(``returned_objects``), so hovering or opening a popup never reruns the page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.analytics.frontline import front_change
+from cimic_geo.analytics.kpi import KpiStrip, kpi_strip
+from cimic_geo.errors import AssetError
+from cimic_geo.maps.assets import check_assets
+from cimic_geo.maps.cop import (
+    LAYER_ORDER,
+    STYLES,
+    build_base_map,
+    build_layer_groups,
+    contains_bbox,
+    encode_layer,
+    front_change_frame,
+    query_bbox,
+    simplify_for_zoom,
+    zoom_for_extent,
+)
+from cimic_geo.maps.view import nearest_feature, query_view, search_settlements
+from cimic_geo.store import Store
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.common import settings
+
+PAGE = "cop"
+MAP_KEY = _key(PAGE, "map")
+MAP_HEIGHT = 640
+#: Layers the user can toggle (key, label); the search marker is always shown when there is one.
+TOGGLES = tuple((k, STYLES[k]["title"]) for k in LAYER_ORDER if k != "search")
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to this page."""
+    return _key(PAGE, name)
+
+
+def db_token(store: Store) -> str:
+    """A cache key for the store's content: path + modification times (changes after any write)."""
+    parts = [str(store.path)]
+    for p in (Path(store.path), Path(str(store.path) + ".wal")):
+        parts.append(str(p.stat().st_mtime_ns) if p.exists() else "-")
+    return "|".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cached reads (keyed by db_token; the Store argument is not hashed)
+# ----------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def history_times(_store: Store, token: str) -> list[pd.Timestamp]:
+    """Distinct times of the front-line history (occupied-area times when there is no front line)."""
+    times = _store.history_times("front_line")
+    return times or _store.history_times("occupied_area")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def extent(_store: Store, token: str) -> tuple[float, float, float, float] | None:
+    return _store.bbox()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...]) -> KpiStrip:
+    """The KPI strip for the whole store at ``as_of`` (front line in force then)."""
+    s = _store
+    return kpi_strip(
+        settlements=s.read("settlements", columns=["population"]),
+        shelters=s.read("shelters", columns=["status", "capacity", "occupancy"]),
+        infrastructure=s.read("infrastructure", columns=["sector", "damage"], where={"damage": ["minor", "major",
+                                                                                          "destroyed"]}),
+        corridors=s.read("corridors", columns=["status"]),
+        front_line=s.read("front_line", as_of=as_of) if as_of is not None else s.read("front_line"),
+        occupied_area=s.read("occupied_area", as_of=as_of) if as_of is not None else s.read("occupied_area"),
+        bands_km=bands_km,
+        as_of=as_of,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def front_change_layer(_store: Store, token: str, since: datetime, as_of: datetime) -> gpd.GeoDataFrame:
+    """Gained/lost polygons (geodesic km²) between the occupied areas in force at two times."""
+    change = front_change(_store.read("occupied_area", as_of=since), _store.read("occupied_area", as_of=as_of))
+    return front_change_frame(change, since=since, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def view_layers(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+                since: datetime | None, visible: tuple[str, ...]) -> tuple[dict[str, gpd.GeoDataFrame], list[str],
+                                                                            dict[str, int]]:
+    """The layers of one view (bbox, zoom, time, visible layers), with notes on aggregation."""
+    data = query_view(_store, bbox=bbox, zoom=zoom, as_of=as_of, visible=visible)
+    layers = dict(data.layers)
+    if "front_change" in visible and since is not None and as_of is not None and since < as_of:
+        layers["front_change"] = simplify_for_zoom(front_change_layer(_store, token, since, as_of), zoom)
+    return layers, data.notes, data.counts
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def encoded_view(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+                 since: datetime | None, visible: tuple[str, ...]) -> dict[str, str]:
+    """:func:`view_layers` encoded for the browser (compact, escaped GeoJSON per layer; cached)."""
+    layers, _, _ = view_layers(_store, token, bbox, zoom, as_of, since, visible)
+    return {name: encode_layer(name, gdf) for name, gdf in layers.items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_search(_store: Store, token: str, text: str) -> pd.DataFrame:
+    return search_settlements(_store, text)
+
+
+# ----------------------------------------------------------------------------------------------
+# View state
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class View:
+    """The map view the page draws for: bbox fetched, zoom, initial centre."""
+
+    bounds: tuple[float, float, float, float]
+    zoom: int
+    fetch_bbox: tuple[float, float, float, float]
+
+
+def _bounds_from_state(state: dict[str, Any] | None) -> tuple[tuple[float, float, float, float], int] | None:
+    if not state:
+        return None
+    b, z = state.get("bounds"), state.get("zoom")
+    try:
+        sw, ne = b["_southWest"], b["_northEast"]
+        bounds = (float(sw["lng"]), float(sw["lat"]), float(ne["lng"]), float(ne["lat"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in bounds) or bounds[0] >= bounds[2] or bounds[1] >= bounds[3] or z is None:
+        return None
+    return bounds, int(z)
+
+
+def current_view(store_extent: tuple[float, float, float, float]) -> View:
+    """The view to fetch: from the map's last reported bounds/zoom, else the store's extent.
+
+    Reuses the last fetched bbox while the view stays inside it at the same zoom.
+    """
+    reported = _bounds_from_state(st.session_state.get(MAP_KEY))
+    if reported is None:
+        bounds, zoom = store_extent, zoom_for_extent(store_extent)
+    else:
+        bounds, zoom = reported
+    last = st.session_state.get(k("fetched"))
+    if last and last[1] == zoom and contains_bbox(last[0], bounds):
+        return View(bounds, zoom, tuple(last[0]))
+    fetch = query_bbox(bounds, zoom)
+    st.session_state[k("fetched")] = (fetch, zoom)
+    return View(bounds, zoom, fetch)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+# ----------------------------------------------------------------------------------------------
+
+
+def assets_ok() -> bool:
+    """Show an error with install instructions when the offline map assets are missing."""
+    try:
+        check_assets()
+    except AssetError as exc:
+        st.error(f"The map cannot be drawn: {exc}")
+        st.code("make assets\n# or: npm ci --no-audit --no-fund && .venv/bin/python -m cimic_geo.maps.assets install")
+        return False
+    return True
+
+
+def base_map(store_extent: tuple[float, float, float, float], marking: str | None) -> folium.Map:
+    """The base map for the store extent (constant for a store, so the component stays mounted)."""
+    cfg = settings()
+    x0, y0, x1, y1 = store_extent
+    return build_base_map(center=((y0 + y1) / 2, (x0 + x1) / 2), zoom=zoom_for_extent(store_extent),
+                          tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution, marking=marking)
+
+
+def render_map(
+    *,
+    store_extent: tuple[float, float, float, float],
+    encoded: dict[str, str],
+    visible: set[str],
+    marking: str | None,
+    center: tuple[float, float] | None = None,
+    zoom: int | None = None,
+) -> dict[str, Any]:
+    """Draw the map with the given encoded layers; return what st_folium reports."""
+    m = base_map(store_extent, marking)
+    groups = build_layer_groups(encoded, show=visible | {"search"})
+    return st_folium(
+        m,
+        key=MAP_KEY,
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        feature_group_to_add=groups or None,
+        returned_objects=["bounds", "zoom", "last_object_clicked"],
+        center=center,
+        zoom=zoom,
+    ) or {}
+
+
+def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Timestamp | None = None) -> None:
+    """The KPI strip: population per threat band, shelters, damage by sector, corridors."""
+    st.caption("Threat bands from the front line in force" + (f" at {fmt_time(as_of)}" if as_of is not None else "")
+               + " (whole store)")
+    cols = st.columns(len(strip.bands.index) + 1 if len(strip.bands) else 1)
+    if len(strip.bands):
+        for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):
+            name = {"beyond": f"> {bands_km[-1]:g} km", "occupied": "Occupied side"}.get(str(label), f"{label} km")
+            col.metric(f"Population {name}", f"{int(row['population']):,}",
+                       help=f"{int(row['settlements']):,} settlements")
+    else:
+        cols[0].info("; ".join(strip.notes) or "no front line")
+    sh = strip.shelters
+    c1, c2, c3 = st.columns([1, 2, 2])
+    used = f"{sh.capacity_used:.0%}" if sh.capacity_used is not None else "–"
+    c1.metric("Shelters open / full", f"{sh.by_status['open']:,} / {sh.by_status['full']:,}",
+              help=f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}")
+    c1.metric("Capacity used (open + full)", used, help=f"{sh.occupancy:,} of {sh.capacity:,} places")
+    dmg = strip.damage[strip.damage["total"] > 0]
+    c2.caption("Damaged objects by sector")
+    c2.dataframe(dmg, width="stretch", height=min(35 * (len(dmg) + 1) + 3, 260))
+    c3.caption("Corridors by status")
+    c3.dataframe(pd.DataFrame({"corridors": strip.corridors}).T, width="stretch", hide_index=True)
+
+
+def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.GeoDataFrame] | None) -> None:
+    """Coordinates of the last click (lat/lon, MGRS) and the nearest drawn feature's attributes."""
+    from cimic_geo.geo import to_mgrs
+
+    if not clicked:
+        st.caption("Click a feature for its attributes, provenance and DTG (popup), and here for coordinates.")
+        return
+    lat, lon = float(clicked["lat"]), float(clicked["lng"])
+    try:
+        grid = to_mgrs(lat, lon)
+    except Exception:  # outside MGRS coverage
+        grid = "–"
+    st.markdown(f"**Clicked:** {lat:.5f}° N, {lon:.5f}° E · **MGRS** `{grid}`")
+    if layers_for_pick:
+        hit = nearest_feature(layers_for_pick, lat=lat, lon=lon)
+        if hit is not None:
+            st.dataframe(hit, width="stretch", hide_index=True)
+
+
+def default_since(earlier: list[pd.Timestamp], as_of: pd.Timestamp, *, days: int = 7) -> pd.Timestamp:
+    """The default comparison time: the latest snapshot at least ``days`` before ``as_of``."""
+    target = as_of - pd.Timedelta(days=days)
+    older = [t for t in earlier if t <= target]
+    return older[-1] if older else earlier[0]
+
+
+def change_summary_ui(change: gpd.GeoDataFrame | None, *, since: pd.Timestamp | None,
+                      as_of: pd.Timestamp | None) -> None:
+    """Total newly occupied and liberated ground (geodesic km²) between the two times."""
+    if change is None or since is None or as_of is None:
+        return
+    gained = float(change.loc[change["change"] == "gained", "area_km2"].sum())
+    lost = float(change.loc[change["change"] == "lost", "area_km2"].sum())
+    st.markdown(
+        f"**Front change {dtg(since)} → {dtg(as_of)}:** newly occupied {gained:,.1f} km², "
+        f"liberated {lost:,.1f} km² (net {gained - lost:+,.1f} km² occupied; geodesic areas)"
+    )
+
+
+def fmt_time(t: pd.Timestamp) -> str:
+    return f"{dtg(t)} ({t:%Y-%m-%d})"
+
+
+
+def search_ui(store: Store, token: str) -> tuple[dict[str, str], tuple[float, float] | None]:
+    """Settlement search (sidebar): returns the encoded pin layer and the centre to move to."""
+    from cimic_geo.maps.view import search_layer
+
+    text = st.text_input("Find a settlement", key=k("search"), placeholder="name, e.g. Kramatorsk")
+    if not text.strip():
+        return {}, None
+    found = cached_search(store, token, text)
+    if found.empty:
+        st.caption("No settlement matches.")
+        return {}, None
+    labels = [f"{r['name']} ({r['admin1'] or '–'}, pop. {int(r['population'] or 0):,})" for _, r in found.iterrows()]
+    i = st.selectbox("Matches", range(len(found)), format_func=lambda j: labels[j], key=k("search_pick"))
+    row = found.iloc[int(i)]
+    st.caption(f"{row['lat']:.5f}° N, {row['lon']:.5f}° E · MGRS {row['mgrs']}")
+    return {"search": encode_layer("search", search_layer(row))}, (float(row["lat"]), float(row["lon"]))

@@ -1,0 +1,145 @@
+"""The export panel shown under a map (COP page and any page with a map): briefing exports of the
+view the user sees (issue 7).
+
+The user picks formats and presses *Prepare*; each file is rendered once with a progress bar
+(``st.status`` + ``st.progress``) and kept in the session, then offered with
+``st.download_button``. Prepared files belong to one view (bbox, time, layers, title, marking);
+when the view changes they are dropped, so a download always matches what is on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cimic_geo.errors import CimicError
+from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
+from cimic_geo.schema import LAYERS
+from cimic_geo.store import Store
+from cimic_geo.ui.common import key, settings
+
+FORMAT_LABELS: dict[str, str] = {
+    "png": "Map snapshot (PNG, A4)",
+    "pdf": "Brief (PDF: map + tables)",
+    "html": "Interactive map (offline HTML)",
+    "geojson": "GeoJSON",
+    "gpkg": "GeoPackage",
+    "kml": "KML",
+    "csv": "CSV with WKT",
+    "cot": "TAK CoT (XML)",
+    "cotzip": "TAK data package (zip)",
+}
+
+
+def export_view(
+    *,
+    bbox: Sequence[float] | None,
+    as_of: datetime | pd.Timestamp | None,
+    layers: Iterable[str],
+    title: str,
+    marking: str | None,
+    area: str | None = None,
+) -> View:
+    """The export :class:`View` of a map view; keys that are not store layers (e.g. the COP's
+    ``front_change`` or ``search``) are dropped."""
+    names = tuple(n for n in layers if n in LAYERS)
+    return View(bbox=tuple(bbox) if bbox is not None else None, as_of=as_of, layers=names, title=title,
+                marking=marking or None, area=area)
+
+
+def _signature(view: View) -> tuple[Any, ...]:
+    bbox = tuple(round(v, 5) for v in view.bbox) if view.bbox else None
+    return bbox, None if view.as_of is None else view.as_of.isoformat(), view.layers, view.title, view.marking
+
+
+def prepare(store: Store, view: View, formats: Sequence[str], *, page: str) -> dict[str, tuple[str, bytes]]:
+    """Render ``formats`` of ``view`` with a progress display; keep them in the session.
+
+    Returns ``{format: (file name, bytes)}`` of the files prepared now. Errors are shown with
+    ``st.error`` (one per format) and leave nothing in the session for that format.
+    """
+    store_key = key(page, "export_files")
+    kept: dict[str, Any] = st.session_state.get(store_key) or {}
+    if kept.get("signature") != _signature(view):
+        kept = {"signature": _signature(view), "files": {}}
+    done: dict[str, tuple[str, bytes]] = {}
+    with st.status(f"Preparing {len(formats)} export(s)…", expanded=True) as status:
+        bar = st.progress(0.0, text="reading the view")
+        try:
+            loaded = load_view(store, view)
+        except CimicError as exc:
+            status.update(label="Nothing to export", state="error")
+            st.error(str(exc))
+            return done
+        area = view.area or loaded.meta.get("area") or loaded.meta.get("scale") or "view"
+        for i, fmt in enumerate(formats):
+            base, share = i / len(formats), 1 / len(formats)
+
+            def progress(f: float, msg: str, *, _fmt: str = fmt, _base: float = base, _share: float = share) -> None:
+                bar.progress(min(1.0, _base + f * _share), text=f"{FORMAT_LABELS.get(_fmt, _fmt)}: {msg}")
+
+            try:
+                data = export_bytes(store, view, fmt, progress=progress, loaded=loaded,
+                                    bands_km=settings().bands_km)
+            except CimicError as exc:
+                st.error(f"{FORMAT_LABELS.get(fmt, fmt)}: {exc}")
+                continue
+            name = dated_name(area, loaded.as_of, fmt)
+            kept["files"][fmt] = (name, data)
+            done[fmt] = (name, data)
+        bar.progress(1.0, text="done")
+        status.update(label=f"Prepared {len(done)} of {len(formats)} export(s)",
+                      state="complete" if len(done) == len(formats) else "error", expanded=False)
+    st.session_state[store_key] = kept
+    return done
+
+
+def render(
+    store: Store,
+    *,
+    bbox: Sequence[float] | None,
+    as_of: datetime | pd.Timestamp | None,
+    layers: Iterable[str],
+    title: str | None = None,
+    marking: str | None = None,
+    page: str = "cop",
+) -> None:
+    """The export panel for the map view ``bbox`` / ``as_of`` / ``layers`` of ``page``.
+
+    A bordered container, not an expander: the progress display (``st.status``) is itself an
+    expander and Streamlit does not nest them.
+    """
+    with st.container(border=True):
+        st.subheader("Export for the brief")
+        st.caption("PNG/PDF snapshot, offline HTML map, GIS files (GeoJSON, GeoPackage, KML, CSV) and TAK files "
+                   "of the map view above.")
+        c1, c2 = st.columns(2)
+        title = c1.text_input("Title", value=title or "CIMIC situation", key=key(page, "export_title"), max_chars=120)
+        default_marking = marking or settings().marking or store.marking or "EXERCISE"
+        marking_text = c2.text_input("Marking (banner text)", value=default_marking, key=key(page, "export_marking"),
+                                     max_chars=60)
+        formats = st.multiselect("Formats", FORMATS, default=["png", "pdf"], format_func=FORMAT_LABELS.get,
+                                 key=key(page, "export_formats"))
+        try:
+            view = export_view(bbox=bbox, as_of=as_of, layers=layers, title=title, marking=marking_text)
+        except CimicError as exc:
+            st.error(str(exc))
+            return
+        if bbox is not None:
+            x0, y0, x1, y1 = view.bbox  # type: ignore[misc]
+            st.caption(f"View: {y0:.3f}–{y1:.3f}°N, {x0:.3f}–{x1:.3f}°E · layers: "
+                       f"{', '.join(view.layers) or '—'}")
+        if st.button("Prepare", key=key(page, "export_prepare"), disabled=not formats, type="primary"):
+            prepare(store, view, formats, page=page)
+        kept = st.session_state.get(key(page, "export_files")) or {}
+        files = kept.get("files") or {}
+        if files and kept.get("signature") != _signature(view):
+            st.caption("The view changed since the files were prepared: press Prepare again.")
+            return
+        for fmt, (name, data) in files.items():
+            st.download_button(f"Download {name} ({len(data) / 1024:,.0f} KB)", data=data, file_name=name,
+                               mime=MIME_TYPES.get(fmt, "application/octet-stream"), key=key(page, f"export_dl_{fmt}"))

@@ -1,0 +1,57 @@
+"""Commander's common operational picture: every layer on one offline map, with time and KPIs."""
+
+import streamlit as st
+
+from cimic_geo.maps.cop import DEFAULT_VISIBLE
+from cimic_geo.ui import cop, export_panel
+from cimic_geo.ui.common import page_setup, settings
+
+store = page_setup("COP")
+st.title("Common operational picture")
+if not cop.assets_ok():
+    st.stop()
+
+token = cop.db_token(store)
+extent = cop.extent(store, token)
+if extent is None:
+    st.info("The store is empty: seed the exercise scenario (`make db`) or import data on the Import page.")
+    st.stop()
+cfg = settings()
+marking = cfg.marking or store.marking
+times = cop.history_times(store, token)
+
+with st.sidebar:
+    st.subheader("Layers")
+    visible = {
+        name for name, label in cop.TOGGLES
+        if st.checkbox(label, value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))
+    }
+    st.subheader("Time")
+    as_of = since = None
+    if times:
+        as_of = st.select_slider("Front line as of", options=times, value=times[-1], format_func=cop.fmt_time,
+                                 key=cop.k("as_of"))
+        earlier = [t for t in times if t < as_of]
+        if earlier:
+            since = st.select_slider("Change since", options=earlier, value=cop.default_since(earlier, as_of),
+                                     format_func=cop.fmt_time, key=cop.k("since"))
+        else:
+            st.caption("No earlier snapshot to compare with.")
+    else:
+        st.caption("No front-line history in the store.")
+    st.subheader("Search")
+    search_layer, center = cop.search_ui(store, token)
+
+strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km))
+cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
+
+view = cop.current_view(extent)
+encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
+result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=visible,
+                        marking=marking, center=center, zoom=12 if center else None)
+layers, notes, _ = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
+cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
+for note in notes:
+    st.caption(note)
+cop.details_ui(result.get("last_object_clicked"), layers)
+export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)

@@ -1,0 +1,143 @@
+"""The COP page's logic with Streamlit's AppTest (issue 4): layers sent, time, KPIs, search, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cimic_geo.analytics.kpi import kpi_strip
+from cimic_geo.store import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "1_COP.py")
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, db: Path, **env: str) -> AppTest:
+    monkeypatch.setenv("CIMIC_DB", str(db))
+    monkeypatch.setenv("CIMIC_READ_ONLY", "1")  # the shared demo database must not be written
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def map_args(at: AppTest) -> dict:
+    """The arguments the page passed to the streamlit-folium component (what the browser gets)."""
+    (component,) = at.get("component_instance")
+    assert component.proto.component_name == "streamlit_folium.st_folium"
+    return json.loads(component.proto.json_args)
+
+
+def sent_layers(args: dict) -> dict[str, dict]:
+    """``{layer key: GeoJSON}`` sent in the dynamic feature groups."""
+    out = {}
+    for m in re.finditer(r"L\.geoJson\((\{.*?\}), \{\s*pointToLayer.*?window\.cimicLayers\[\"([a-z_]+)\"\]",
+                         args["feature_group"], flags=re.S):
+        out[m.group(2)] = json.loads(m.group(1))
+    return out
+
+
+def slider(at: AppTest, label: str):
+    return next(s for s in at.select_slider if s.label == label)
+
+
+def test_cop_page_sends_default_layers_and_marks_exercise(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    at = _run(monkeypatch, demo_db)
+    assert "EXERCISE" in at.markdown[0].body  # marking banner
+    args = map_args(at)
+    layers = sent_layers(args)
+    assert {"front_line", "occupied_area", "shelters", "infrastructure", "corridors", "settlements",
+            "front_change"} <= set(layers)
+    assert "roads" not in layers  # hidden by default, not sent
+    # offline: the component loads Leaflet from the app's static folder only
+    assert args["js_links"] == ["/app/static/vendor/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/vendor/leaflet/leaflet.css"]
+    # panning reruns only for view changes and clicks
+    assert sorted(args["returned_objects"]) == ["bounds", "last_object_clicked", "zoom"]
+    with connect(demo_db, read_only=True) as store:
+        counts = store.counts()
+        damaged = len(store.read("infrastructure", columns=["damage"], where={"damage": ["minor", "major", "destroyed"]}))
+    # the demo fits under the point limit: every shelter and damaged object is drawn individually
+    assert len(layers["shelters"]["features"]) == counts["shelters"]
+    assert len(layers["infrastructure"]["features"]) == damaged
+
+
+def test_toggling_roads_on_sends_roads(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    at = _run(monkeypatch, demo_db)
+    next(c for c in at.checkbox if c.label == "Roads").check().run()
+    next(c for c in at.checkbox if c.label == "Shelters").uncheck().run()
+    layers = sent_layers(map_args(at))
+    assert "roads" in layers and len(layers["roads"]["features"]) > 0
+    assert "shelters" not in layers
+
+
+def test_as_of_slider_changes_front_line_and_kpis(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    from cimic_geo.ui.cop import fmt_time
+
+    with connect(demo_db, read_only=True) as store:
+        times = store.history_times("front_line")
+        t = times[0]
+        strip = kpi_strip(settlements=store.read("settlements"), shelters=store.read("shelters"),
+                          infrastructure=store.read("infrastructure"), corridors=store.read("corridors"),
+                          front_line=store.read("front_line", as_of=t),
+                          occupied_area=store.read("occupied_area", as_of=t), as_of=t)
+    at = _run(monkeypatch, demo_db)
+    as_of = slider(at, "Front line as of")
+    assert as_of.value == times[-1] and as_of.options[0] == fmt_time(times[0])
+    line_latest = sent_layers(map_args(at))["front_line"]
+    metrics_latest = {m.label: m.value for m in at.metric}
+    as_of.set_value(times[0]).run()
+    assert not at.exception
+    assert slider(at, "Front line as of").value == times[0]
+    layers = sent_layers(map_args(at))
+    assert layers["front_line"] != line_latest
+    # KPIs follow the time: the analytics on the store at that time
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Population 0-5 km"] == f"{int(strip.bands.loc['0-5', 'population']):,}"
+    assert metrics != metrics_latest
+    # no snapshot earlier than the first: no change layer
+    assert "front_change" not in layers
+
+
+def test_front_change_summary_uses_geodesic_areas(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    at = _run(monkeypatch, demo_db)
+    text = next(m.body for m in at.markdown if m.body.startswith("**Front change"))
+    layers = sent_layers(map_args(at))
+    gained = sum(f["properties"]["area_km2"] for f in layers["front_change"]["features"]
+                 if f["properties"]["change"] == "gained")
+    assert f"newly occupied {gained:,.1f} km²" in text
+
+
+def test_search_recentres_map_on_settlement(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    with connect(demo_db, read_only=True) as store:
+        biggest = store.read("settlements").sort_values("population").iloc[-1]
+    at = _run(monkeypatch, demo_db)
+    at.text_input[0].input(biggest["name"][:5]).run()
+    assert not at.exception
+    pick = next(s for s in at.selectbox if s.label == "Matches")
+    assert biggest["name"] in pick.options[0]
+    args = map_args(at)
+    assert args["center"] == pytest.approx([biggest.geometry.y, biggest.geometry.x], abs=1e-9)
+    assert args["zoom"] == 12
+    pin = sent_layers(args)["search"]["features"][0]
+    assert pin["properties"]["name"] == biggest["name"]
+    assert any("MGRS" in c.value for c in at.caption)
+
+
+def test_missing_assets_are_reported_with_install_command(monkeypatch: pytest.MonkeyPatch, demo_db: Path,
+                                                         tmp_path: Path) -> None:
+    at = _run(monkeypatch, demo_db, CIMIC_ASSET_DIR=str(tmp_path))
+    assert at.error and "make assets" in at.error[0].value
+    assert not at.get("component_instance")
+
+
+def test_empty_store_says_how_to_fill_it(monkeypatch: pytest.MonkeyPatch, empty_db: Path) -> None:
+    at = _run(monkeypatch, empty_db)
+    assert any("empty" in i.value for i in at.info)
+    assert not at.get("component_instance")

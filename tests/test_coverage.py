@@ -1,0 +1,163 @@
+"""Shelter coverage: exact, order-independent allocation on hand-made cases (issue 5)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from cimic_geo.analytics.coverage import Reach, allocate, coverage, straight_line_reach
+from cimic_geo.errors import AnalysisError
+from cimic_geo.geo import GEOD
+
+
+def north_of(km: float) -> Point:
+    """A point ``km`` north (negative: south) of (36°E, 48.5°N) along the meridian (geodesic)."""
+    lon, lat, _ = GEOD.fwd(36.0, 48.5, 0.0 if km >= 0 else 180.0, abs(km) * 1000.0)
+    return Point(lon, lat)
+
+
+def frame(rows: list[dict]) -> gpd.GeoDataFrame:
+    if not rows:
+        return gpd.GeoDataFrame({"id": [], "name": [], "capacity": [], "status": []},
+                                geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+def by_id(res, table: str, col: str) -> dict:
+    t = getattr(res, table)
+    return dict(zip(t["id"], t[col], strict=True))
+
+
+def test_shared_shelter_capacity_goes_to_the_nearest_first():
+    # A (100 people, 2 km from H) and B (60 people, 3 km from H) share H (capacity 150,
+    # occupancy 30 -> 120 free). Max placed = min(160, 120) = 120; least person-km: A 100 at 2 km,
+    # B 20 at 3 km (person-km 260). B has 40 unserved.
+    sets = frame([
+        {"id": "A", "name": "Alpha", "population": 100, "geometry": north_of(-2)},
+        {"id": "B", "name": "Bravo", "population": 60, "geometry": north_of(3)},
+    ])
+    shel = frame([{"id": "H", "name": "Hall", "capacity": 150, "occupancy": 30, "status": "open",
+                   "geometry": north_of(0)}])
+    res = coverage(settlements=sets, shelters=shel, max_km=5)
+    assert by_id(res, "settlements", "covered") == {"A": 100, "B": 20}
+    assert by_id(res, "settlements", "unserved") == {"A": 0, "B": 40}
+    assert by_id(res, "shelters", "assigned") == {"H": 120}
+    assert by_id(res, "shelters", "spare") == {"H": 0}
+    doc = res.to_dict()
+    assert doc["population_total"] == 160 and doc["population_covered"] == 120
+    assert doc["covered_pct"] == 75.0 and doc["capacity_total"] == 120
+    assert doc["person_km"] == pytest.approx(100 * 2 + 20 * 3, abs=1e-3)
+    assert [w["id"] for w in doc["worst_served"]] == ["B"]
+
+
+# Where AccessMod's facility-by-facility allocation loses people: H1 (processed first) takes
+# its nearest settlement S1 (1 km), then S2 (which only reaches H1) gets nothing: 100 placed.
+# The optimum places everybody: S1 -> H2 (2 km), S2 -> H1 (3 km): 200 placed, 500 person-km.
+CROSS_SETTLEMENTS = [
+    {"id": "S1", "name": "One", "population": 100, "geometry": north_of(0)},
+    {"id": "S2", "name": "Two", "population": 100, "geometry": north_of(4)},
+]
+CROSS_SHELTERS = [
+    {"id": "H1", "name": "North", "capacity": 100, "occupancy": 0, "status": "open", "geometry": north_of(1)},
+    {"id": "H2", "name": "South", "capacity": 100, "occupancy": 0, "status": "open", "geometry": north_of(-2)},
+]
+
+
+def test_exact_allocation_beats_facility_by_facility():
+    res = coverage(settlements=frame(CROSS_SETTLEMENTS), shelters=frame(CROSS_SHELTERS), max_km=5)
+    alloc = {(r.settlement_id, r.shelter_id): int(r.people) for r in res.allocation.itertuples()}
+    assert alloc == {("S1", "H2"): 100, ("S2", "H1"): 100}
+    assert res.population_covered == 200
+    assert res.to_dict()["person_km"] == pytest.approx(500.0, abs=1e-3)
+
+
+def test_reversed_row_order_gives_the_same_allocation():
+    # ties on purpose: T is equidistant (2 km) from K1 and K2, each with room for 30 of its 50
+    sets = frame([*CROSS_SETTLEMENTS, {"id": "T", "name": "Tie", "population": 50, "geometry": north_of(-10)}])
+    shel = frame([*CROSS_SHELTERS,
+                  {"id": "K1", "name": "K1", "capacity": 30, "status": "open", "geometry": north_of(-8)},
+                  {"id": "K2", "name": "K2", "capacity": 30, "status": "open", "geometry": north_of(-12)}])
+    a = coverage(settlements=sets, shelters=shel, max_km=5)
+    b = coverage(settlements=sets.iloc[::-1].reset_index(drop=True), shelters=shel.iloc[::-1], max_km=5)
+    assert a.to_dict() == b.to_dict()
+    assert a.allocation.equals(b.allocation)
+    assert by_id(a, "settlements", "covered")["T"] == 50  # 30 + 20 (which one gets 20 is fixed)
+
+
+def test_empty_shelter_set_covers_nobody():
+    sets = frame(CROSS_SETTLEMENTS)
+    res = coverage(settlements=sets, shelters=frame([]), max_km=5)
+    doc = res.to_dict()
+    assert doc["population_covered"] == 0 and doc["population_total"] == 200
+    assert doc["covered_pct"] == 0.0 and doc["shelters"] == [] and doc["capacity_total"] == 0
+    assert {s["id"]: s["unserved"] for s in doc["settlements"]} == {"S1": 100, "S2": 100}
+
+
+def test_only_open_shelters_with_free_places_take_people():
+    shel = frame([
+        {"id": "F", "name": "Full", "capacity": 100, "occupancy": 100, "status": "full", "geometry": north_of(1)},
+        {"id": "C", "name": "Closed", "capacity": 100, "occupancy": 0, "status": "closed", "geometry": north_of(1)},
+        {"id": "O", "name": "Over", "capacity": 10, "occupancy": 15, "status": "open", "geometry": north_of(1)},
+        {"id": "G", "name": "Good", "capacity": 40, "occupancy": 0, "status": "open", "geometry": north_of(4.9)},
+    ])
+    sets = frame([{"id": "S1", "name": "One", "population": 100, "geometry": north_of(0)}])
+    res = coverage(settlements=sets, shelters=shel, max_km=5)
+    assert by_id(res, "shelters", "assigned") == {"C": 0, "F": 0, "G": 40, "O": 0}
+    assert by_id(res, "shelters", "overloaded") == {"C": 0, "F": 0, "G": 0, "O": 5}  # already 15 in 10 places
+    assert res.population_covered == 40
+
+
+def test_reach_limit_is_geodesic_and_inclusive():
+    sets = frame([{"id": "S", "name": "S", "population": 10, "geometry": north_of(0)}])
+    shel = frame([
+        {"id": "in", "name": "in", "capacity": 5, "status": "open", "geometry": north_of(5.0)},
+        {"id": "out", "name": "out", "capacity": 5, "status": "open", "geometry": north_of(-5.001)},
+    ])
+    reach = straight_line_reach(sets, shel, max_km=5)
+    assert list(reach.h) == [0] and reach.cost[0] == pytest.approx(5.0, abs=1e-6)
+
+
+def _networkx_optimum(pop, cap, reach):
+    g = nx.DiGraph()
+    for i, p in enumerate(pop):
+        g.add_edge("src", f"s{i}", capacity=int(p), weight=0)
+    for j, c in enumerate(cap):
+        g.add_edge(f"h{j}", "dst", capacity=int(c), weight=0)
+    for s, h, c in zip(reach.s, reach.h, reach.cost, strict=True):
+        g.add_edge(f"s{s}", f"h{h}", capacity=int(pop[s]), weight=int(c))
+    flow = nx.max_flow_min_cost(g, "src", "dst")
+    value = sum(flow["src"].values())
+    return value, nx.cost_of_flow(g, flow)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_allocation_matches_networkx_min_cost_flow(seed):
+    # independent check: networkx's network simplex on the same max-flow/min-cost problem
+    rng = np.random.default_rng(seed)
+    ns, nh = 12, 9
+    pop = rng.integers(0, 60, ns)
+    cap = rng.integers(0, 50, nh)
+    mask = rng.random((ns, nh)) < 0.35
+    s, h = np.nonzero(mask)
+    cost = rng.integers(1, 20, len(s)).astype(float)
+    reach = Reach(s, h, cost)
+    flow = allocate(pop, cap, reach)
+    value, total_cost = _networkx_optimum(pop, cap, reach)
+    assert flow.sum() == value
+    assert (flow * cost).sum() == pytest.approx(total_cost)
+    assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)
+
+
+def test_bad_input_is_a_clear_error():
+    sets = frame(CROSS_SETTLEMENTS)
+    with pytest.raises(AnalysisError, match="max_km"):
+        coverage(settlements=sets, shelters=frame(CROSS_SHELTERS), max_km=-1)
+    bad = frame([{**CROSS_SETTLEMENTS[0], "population": -5}])
+    with pytest.raises(AnalysisError, match=r"row 1 field 'population'"):
+        coverage(settlements=bad, shelters=frame(CROSS_SHELTERS), max_km=5)
+    dup = frame([CROSS_SETTLEMENTS[0], CROSS_SETTLEMENTS[0]])
+    with pytest.raises(AnalysisError, match="duplicate id"):
+        coverage(settlements=dup, shelters=frame(CROSS_SHELTERS), max_km=5)

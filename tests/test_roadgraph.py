@@ -1,0 +1,130 @@
+"""Road graph build: nodes, edges, travel times, removed segments, distances to the front line."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from access_fixtures import (
+    PT_E,
+    PT_MID,
+    PT_W,
+    SALIENT,
+    destroyed_bridge,
+    grid_node,
+    meridian_km,
+    parallel_km,
+    river_grid,
+    roads_frame,
+    salient_roads,
+)
+from shapely.geometry import Point, Polygon
+
+from cimic_geo.analytics.roadgraph import NO_THREAT, RoutingPolicy, build_road_graph
+from cimic_geo.errors import AnalysisError
+
+
+def _edge(graph, road_id: str) -> int:
+    ids = graph.roads["id"].to_numpy()[graph.edge_seg]
+    hit = np.flatnonzero(ids == road_id)
+    assert len(hit) == 1, f"{road_id} not an edge"
+    return int(hit[0])
+
+
+def test_nodes_are_shared_end_points_and_lengths_are_geodesic():
+    g = build_road_graph(river_grid())
+    # 5 x 3 junctions; 3 rows x 4 horizontal + 2 x 5 vertical segments
+    assert g.n_nodes == 15
+    assert g.n_edges == 22
+    # h00 runs 0.01° along the parallel 48.00; v00 0.01° along the meridian around 48.005
+    assert g.edge_length_km[_edge(g, "h00")] == pytest.approx(parallel_km(48.0, 0.01), abs=1e-6)
+    assert g.edge_length_km[_edge(g, "v00")] == pytest.approx(meridian_km(48.005, 0.01), abs=1e-6)
+    # 60 km/h: minutes = km
+    assert g.edge_minutes[_edge(g, "h00")] == pytest.approx(parallel_km(48.0, 0.01), abs=1e-6)
+
+
+def test_destroyed_bridge_and_impassable_segments_are_removed():
+    roads = river_grid(v00={"status": "impassable"})
+    g = build_road_graph(roads, infrastructure=destroyed_bridge("h12"))
+    ids = set(g.roads["id"].to_numpy()[g.edge_seg])
+    assert "h12" not in ids and "v00" not in ids
+    assert "h22" in ids  # BR-2 is only minor damage
+    assert g.n_edges == 20
+    assert g.removed_bridges == 1 and g.removed_impassable == 1
+
+
+def test_damaged_segment_takes_twice_as_long():
+    g = build_road_graph(river_grid(h01={"status": "damaged"}, h02={"speed_kmh": 30.0}))
+    # damaged: half speed -> 2 min per km; 30 km/h -> 2 min per km
+    assert g.edge_minutes[_edge(g, "h01")] == pytest.approx(2 * parallel_km(48.0, 0.01), abs=1e-6)
+    assert g.edge_minutes[_edge(g, "h02")] == pytest.approx(2 * parallel_km(48.0, 0.01), abs=1e-6)
+
+
+def test_parallel_segments_keep_the_faster_one():
+    a, b = grid_node(0, 0), grid_node(0, 1)
+    roads = roads_frame([("slow", a, b), ("fast", a, b)], slow={"speed_kmh": 20.0}, fast={"speed_kmh": 80.0})
+    g = build_road_graph(roads)
+    w = g.weighted(NO_THREAT)
+    # one node pair, one entry each way, cost of the 80 km/h road: km / 80 * 60
+    assert w.csr.nnz == 2
+    assert w.csr.data[0] == pytest.approx(parallel_km(48.0, 0.01) / 80 * 60, abs=1e-6)
+
+
+def test_front_distance_and_bands_of_segments():
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=(3, 6, 9))
+    # w1/w2 end at (37.05, 48.05), 0.02° north of the salient's tip (37.05, 48.03)
+    assert g.edge_front_km[_edge(g, "w1")] == pytest.approx(meridian_km(48.04, 0.02), abs=1e-4)
+    # u2 at lat 48.10 passes 0.07° north of the tip; as a geodesic between its ends it bows
+    # poleward by about L² tan φ / 8R = 7.44² * 1.113 / (8 * 6371) km = 1.2 m at the middle
+    bow = parallel_km(48.1, 0.1) ** 2 * np.tan(np.radians(48.1)) / (8 * 6371.0)
+    assert g.edge_front_km[_edge(g, "u2")] == pytest.approx(meridian_km(48.065, 0.07) + bow, abs=2e-4)
+    assert g.edge_band[_edge(g, "w1")] == 0  # 2.22 km: band 0-3
+    assert g.edge_band[_edge(g, "u2")] == 2  # 7.78 km: band 6-9
+
+
+def test_exclusion_beyond_the_precomputed_cap_is_computed_on_demand():
+    # cap of 1 km: u2 (7.78 km away) is first stored as "beyond"; avoiding 8 km must still exclude it
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=(0.5, 1), front_cap_km=1.0)
+    assert not np.isfinite(g.edge_front_km[_edge(g, "u2")])
+    cost = g.edge_cost(RoutingPolicy(avoid_km=8.0, penalties=None))
+    assert not np.isfinite(cost[_edge(g, "u2")])
+    assert g.edge_front_km[_edge(g, "u2")] == pytest.approx(7.7846, abs=2e-3)  # see the test above
+    cost = g.edge_cost(RoutingPolicy(avoid_km=7.7, penalties=None))
+    assert np.isfinite(cost[_edge(g, "u2")])
+
+
+def test_occupied_segments_are_flagged():
+    occupied = Polygon([(36.9, 48.04), (37.2, 48.04), (37.2, 48.06), (36.9, 48.06)])
+    g = build_road_graph(salient_roads(), front_line=SALIENT, occupied=occupied, bands_km=(3, 6, 9))
+    assert g.edge_occupied[_edge(g, "w1")] and g.edge_occupied[_edge(g, "w2")]
+    assert not g.edge_occupied[_edge(g, "u2")]
+    cost = g.edge_cost(RoutingPolicy(penalties=None))
+    assert not np.isfinite(cost[_edge(g, "w1")])
+
+
+def test_snap_to_nearest_junction():
+    g = build_road_graph(salient_roads())
+    node, dist = g.snap(PT_MID[0], PT_MID[1] + 0.001)
+    assert np.allclose(g.node_lonlat[node[0]], PT_MID)
+    assert dist[0] == pytest.approx(meridian_km(48.0505, 0.001), abs=1e-3)
+    node, _ = g.snap(*PT_E)
+    assert np.allclose(g.node_lonlat[node[0]], PT_E)
+    assert not np.allclose(g.node_lonlat[node[0]], PT_W)
+
+
+def test_bad_roads_are_refused():
+    with pytest.raises(AnalysisError, match="no roads"):
+        build_road_graph(gpd.GeoDataFrame({"id": [], "speed_kmh": [], "status": []}, geometry=[], crs=4326))
+    bad = salient_roads()
+    bad.loc[2, "geometry"] = Point(37.0, 48.0)
+    with pytest.raises(AnalysisError, match=r"row 3 \(id u1\) is not a LineString"):
+        build_road_graph(bad)
+    bad = salient_roads()
+    bad.loc[1, "speed_kmh"] = 0
+    with pytest.raises(AnalysisError, match="row 2.*speed_kmh"):
+        build_road_graph(bad)
+    with pytest.raises(AnalysisError, match="factors >= 1"):
+        RoutingPolicy(penalties=(0.5, 1, 1))
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=(3, 6, 9))
+    with pytest.raises(AnalysisError, match="2 band penalties"):
+        g.edge_cost(RoutingPolicy(penalties=(2, 2)))
