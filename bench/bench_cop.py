@@ -44,9 +44,8 @@ def bench_page(db: Path) -> dict:
     """Run the COP page once with AppTest (cold caches) and measure what it sends."""
     os.environ["CIMIC_DB"] = str(db)
     os.environ["CIMIC_READ_ONLY"] = "1"
-    from streamlit.testing.v1 import AppTest
-
     import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
     st.cache_data.clear()
     st.cache_resource.clear()

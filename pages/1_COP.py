@@ -42,13 +42,14 @@ with st.sidebar:
     st.subheader("Search")
     search_layer, center = cop.search_ui(store, token)
 
-strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km))
-cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
-
+kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
 view = cop.current_view(extent)
 encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=visible,
                         marking=marking, center=center, zoom=12 if center else None)
+with kpi_box:
+    strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km))
+    cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
 layers, notes, _ = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
 for note in notes:

@@ -114,7 +114,7 @@ def test_alternatives_are_meaningfully_different():
         for b in routes[i + 1:]:
             shared = g.edge_length_km[np.intersect1d(a.edges, b.edges)].sum()
             assert shared / b.length_km < 0.7
-    with pytest.raises(AnalysisError, match="0..3"):
+    with pytest.raises(AnalysisError, match=r"0\.\.3"):
         find_routes(g, o, t, alternatives=5)
     with pytest.raises(AnalysisError, match="same road junction"):
         find_routes(g, o, o)

@@ -77,6 +77,12 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
         assert content["imgs"] == 0 and content["scripts"] == 0 and content["bold"] == 0
         assert "MGRS" in content["text"] and "201200ZNOV26" in content["text"]  # provenance DTG
         frame.evaluate("() => { window.map.closePopup(); return true; }")
+        # Leaflet's default marker images (the search pin) resolve from the served assets
+        frame.evaluate("() => { window.__pin = L.marker(window.map.getCenter()).addTo(window.map); return true; }")
+        frame.wait_for_function("() => { const i = window.__pin._icon; return i && i.complete && i.naturalWidth > 0; }",
+                                timeout=30_000)
+        assert "/app/static/vendor/leaflet/images/marker-icon" in frame.evaluate("() => window.__pin._icon.src")
+        frame.evaluate("() => { window.__pin.remove(); return true; }")
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the as-of slider changes the front line drawn

@@ -118,7 +118,7 @@ def test_search_recentres_map_on_settlement(monkeypatch: pytest.MonkeyPatch, dem
     with connect(demo_db, read_only=True) as store:
         biggest = store.read("settlements").sort_values("population").iloc[-1]
     at = _run(monkeypatch, demo_db)
-    at.text_input[0].input(biggest["name"][:5]).run()
+    next(t for t in at.text_input if t.label == "Find a settlement").input(biggest["name"][:5]).run()
     assert not at.exception
     pick = next(s for s in at.selectbox if s.label == "Matches")
     assert biggest["name"] in pick.options[0]
@@ -141,3 +141,35 @@ def test_empty_store_says_how_to_fill_it(monkeypatch: pytest.MonkeyPatch, empty_
     at = _run(monkeypatch, empty_db)
     assert any("empty" in i.value for i in at.info)
     assert not at.get("component_instance")
+
+
+def test_map_bounds_drive_the_query(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    """What st_folium reports (bounds, zoom) selects what is read and sent: a zoomed-in view gets
+    only the features in its (grown, snapped) bbox; the whole-store view gets them all."""
+    from cimic_geo.maps.cop import query_bbox
+    from cimic_geo.ui.cop import MAP_KEY
+
+    with connect(demo_db, read_only=True) as store:
+        shelters = store.read("shelters")
+    one = shelters.iloc[0].geometry
+    bounds = (one.x - 0.02, one.y - 0.01, one.x + 0.02, one.y + 0.01)
+    at = _run(monkeypatch, demo_db)
+    total = len(sent_layers(map_args(at))["shelters"]["features"])
+    at.session_state[MAP_KEY] = {
+        "bounds": {"_southWest": {"lat": bounds[1], "lng": bounds[0]},
+                   "_northEast": {"lat": bounds[3], "lng": bounds[2]}},
+        "zoom": 14,
+        "last_object_clicked": {"lat": one.y, "lng": one.x},
+    }
+    at.run()
+    assert not at.exception
+    x0, y0, x1, y1 = query_bbox(bounds, 14)
+    inside = shelters.cx[x0:x1, y0:y1]
+    sent = sent_layers(map_args(at))["shelters"]["features"]
+    assert 0 < len(sent) == len(inside) < total
+    assert {f["properties"]["id"] for f in sent} == set(inside["id"])
+    # the click is reported in lat/lon and MGRS with the nearest feature (the shelter clicked on)
+    text = " ".join(m.body for m in at.markdown)
+    assert "MGRS" in text and f"{one.y:.5f}" in text
+    details = next(d.value for d in at.dataframe if list(d.value.columns) == ["attribute", "value"])
+    assert dict(zip(details["attribute"], details["value"], strict=True))["id"] == shelters.iloc[0]["id"]

@@ -471,3 +471,21 @@ def test_nice_scale_lengths(width: float, expected: float) -> None:
 
 def test_errors_are_cimic_errors() -> None:
     assert issubclass(ExportError, CimicError)
+
+
+def test_national_extent_uses_azimuthal_equidistant_exact_at_centre() -> None:
+    # wider than a UTM zone: aeqd centred on the box; distances from its centre are exact, so 10 km
+    # east of the centre is 10 000 map units and the central meridian points straight up
+    p = MapProjection((22.0, 44.0, 40.0, 52.0))
+    assert p.crs.to_epsg() is None and "azimuthal equidistant" in p.name and "48.00°N 31.00°E" in p.name
+    assert p.map_units_per_km() == pytest.approx(1000.0, abs=1e-6)
+    assert p.north_angle_deg() == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(("n", "expected"), [(100, (16.0, 0.3)), (4000, (8.0, 0.3)), (60000, (1.6, 0.0))])
+def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) -> None:
+    from cimic_geo.export.snapshot import _marker_size
+
+    # factor = clip(2000 / n, 0.1, 1): 100 -> 1, 4000 -> 0.5, 60000 -> 0.033 -> 0.1; no edge below 0.4
+    s, lw = _marker_size(16.0, n)
+    assert (s, lw) == pytest.approx(expected)

@@ -80,3 +80,16 @@ def test_module_entry_point(db: Path, tmp_path: Path) -> None:
                          timeout=120)
     assert res.returncode == 0, res.stderr
     assert out.read_text(encoding="utf-8").count("\n") == 1 + 4  # header + 4 settlements
+
+
+def test_marking_from_option_then_environment(db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "m.kml"
+    assert main(["export", "--db", str(db), "--format", "kml", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["marking"] == "EXERCISE"  # the store's meta
+    monkeypatch.setenv("CIMIC_MARKING", "NATO UNCLASSIFIED")
+    assert main(["export", "--db", str(db), "--format", "kml", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["marking"] == "NATO UNCLASSIFIED"
+    assert "NATO UNCLASSIFIED - CIMIC export" in out.read_text(encoding="utf-8")
+    assert main(["export", "--db", str(db), "--format", "kml", "--out", str(out), "--json",
+                 "--marking", "RESTRICTED"]) == 0
+    assert json.loads(capsys.readouterr().out)["marking"] == "RESTRICTED"

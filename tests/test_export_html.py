@@ -121,3 +121,15 @@ def test_html_opens_offline_in_chromium(page: Path) -> None:
     assert drawn == 4 + 3 + 2 + 1 + 1  # settlements, shelters, corridors, front line, occupied area
     remote = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
     assert remote == []
+
+
+def test_html_refuses_views_too_large_for_a_browser(tmp_path: Path, monkeypatch) -> None:
+    from cimic_geo.errors import ExportError
+    from cimic_geo.export import html as html_export
+
+    db = build_store(tmp_path / "h.duckdb")
+    monkeypatch.setattr(html_export, "HTML_MAX_FEATURES", 10)  # the hand-made view has 16 features
+    with connect(db, read_only=True) as store, pytest.raises(ExportError, match="16 features, too many"):
+        export(store, View(bbox=BBOX, layers=("settlements", "shelters", "infrastructure", "front_line",
+                                              "occupied_area", "corridors", "roads")), "html", tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()

@@ -25,7 +25,6 @@ from cimic_geo.ingest import (
     import_file,
     normalise_bool,
     normalise_choice,
-    prepare_import,
     read_source,
     snapshot_time,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cimic_geo.errors import CimicError
 from cimic_geo.ingest import import_file
-from cimic_geo.store import connect, init_store
+from cimic_geo.store import Store, connect, init_store
 
 NAMES = st.one_of(
     st.text(min_size=0, max_size=30),
@@ -56,72 +56,72 @@ def _dump(doc: object) -> str:
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One store for all examples (opening DuckDB + spatial per example would dominate the run)."""
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb"
     init_store(path).close()
-    return path
+    with connect(path) as s:
+        yield s
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(features=st.lists(FEATURE, min_size=0, max_size=8), cut=st.one_of(st.none(), st.integers(1, 400)),
        mode=st.sampled_from(["append", "upsert", "replace"]), only_valid=st.booleans())
-def test_malformed_files_never_crash_nor_partially_write(store_path: Path, tmp_path_factory, features, cut, mode,
+def test_malformed_files_never_crash_nor_partially_write(store: Store, tmp_path_factory, features, cut, mode,
                                                           only_valid) -> None:
     text = _dump({"type": "FeatureCollection", "features": features})
     if cut is not None:
         text = text[:cut]  # truncated JSON
     path = tmp_path_factory.mktemp("f") / "shelters.geojson"
     path.write_text(text, encoding="utf-8")
-    with connect(store_path) as store:
-        before = store.fingerprint()
-        n_before = store.counts()["shelters"]
-        try:
-            report = import_file(store, "shelters", path, mode=mode, only_valid=only_valid)
-        except CimicError:
-            assert store.fingerprint() == before
-            return
-        after = store.fingerprint()
-        if not report.committed:
-            assert not report.ok
-            assert after == before, "a rejected import changed the store"
-            return
-        written = report.written["shelters"]
-        assert written == report.rows_valid
-        if not only_valid:
-            assert report.rows_rejected == 0 and not report.errors
-        n_after = store.counts()["shelters"]
-        if mode == "replace":
-            assert n_after == written
-        elif mode == "append":
-            assert n_after == n_before + written
-        rows = store.read("shelters")
-        assert rows["capacity"].between(0, 1e6).all()
-        assert rows.geometry.notna().all()
-        for g in rows.geometry:
-            assert all(math.isfinite(c) for c in g.coords[0])
-            assert 20 <= g.x <= 42.5 and 43 <= g.y <= 54.5
+    before = store.fingerprint()
+    n_before = store.counts()["shelters"]
+    try:
+        report = import_file(store, "shelters", path, mode=mode, only_valid=only_valid)
+    except CimicError:
+        assert store.fingerprint() == before
+        return
+    after = store.fingerprint()
+    if not report.committed:
+        assert not report.ok
+        assert after == before, "a rejected import changed the store"
+        return
+    written = report.written["shelters"]
+    assert written == report.rows_valid
+    if not only_valid:
+        assert report.rows_rejected == 0 and not report.errors
+    n_after = store.counts()["shelters"]
+    if mode == "replace":
+        assert n_after == written
+    elif mode == "append":
+        assert n_after == n_before + written
+    rows = store.read("shelters")
+    assert rows["capacity"].between(0, 1e6).all()
+    assert rows.geometry.notna().all()
+    for g in rows.geometry:
+        assert all(math.isfinite(c) for c in g.coords[0])
+        assert 20 <= g.x <= 42.5 and 43 <= g.y <= 54.5
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(NAMES.filter(lambda s: "\x00" not in s and '"' not in s and "\n" not in s
                                             and "\r" not in s),
                                st.sampled_from(["48.5", "nan", "", "91", "abc", "48,7"]),
                                st.sampled_from(["37.5", "inf", "-", "37,1", "1e9"]),
                                st.sampled_from(["10", "-1", "x", "", "99999999999999999999"])),
                      min_size=1, max_size=6))
-def test_malformed_csv(store_path: Path, tmp_path_factory, rows) -> None:
+def test_malformed_csv(store: Store, tmp_path_factory, rows) -> None:
     lines = ["name,lat,lon,capacity,kind,status"] + [f'"{n}",{la},{lo},{c},medical,open' for n, la, lo, c in rows]
     path = tmp_path_factory.mktemp("c") / "s.csv"
     path.write_text("\n".join(lines), encoding="utf-8")
-    with connect(store_path) as store:
-        before = store.fingerprint()
-        try:
-            report = import_file(store, "shelters", path, mode="upsert")
-        except CimicError:
-            assert store.fingerprint() == before
-            return
-        if not report.committed:
-            assert store.fingerprint() == before
-        else:
-            assert not report.errors and report.written["shelters"] == len(rows)
+    before = store.fingerprint()
+    try:
+        report = import_file(store, "shelters", path, mode="upsert")
+    except CimicError:
+        assert store.fingerprint() == before
+        return
+    if not report.committed:
+        assert store.fingerprint() == before
+    else:
+        assert not report.errors and report.written["shelters"] == len(rows)

@@ -121,7 +121,7 @@ def test_bad_roads_are_refused():
         build_road_graph(bad)
     bad = salient_roads()
     bad.loc[1, "speed_kmh"] = 0
-    with pytest.raises(AnalysisError, match="row 2.*speed_kmh"):
+    with pytest.raises(AnalysisError, match=r"row 2.*speed_kmh"):
         build_road_graph(bad)
     with pytest.raises(AnalysisError, match="factors >= 1"):
         RoutingPolicy(penalties=(0.5, 1, 1))

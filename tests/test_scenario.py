@@ -117,6 +117,19 @@ def test_settlement_sizes_are_zipf_like(frames):
     assert st["admin1"].nunique() == 1 and st["admin2"].nunique() >= 3
 
 
+def test_people_live_on_both_sides_of_the_line(frames):
+    occupied_now = frames["occupied_area"].geometry.iloc[-1]
+    st = frames["settlements"]
+    inside = shapely.contains(occupied_now, st.geometry.values)
+    assert 0.05 < inside.mean() < 0.6
+    assert st.loc[inside, "population"].sum() > 10_000
+    sh = frames["shelters"]
+    beyond = shapely.contains(occupied_now, sh.geometry.values)
+    # beyond the line: no reliable occupancy, older and less reliable reports
+    assert sh.loc[beyond, "occupancy"].isna().all() and set(sh.loc[beyond, "status"]) <= {"closed", "damaged"}
+    assert sh.loc[beyond, "reliability"].str[0].isin(list("CDE")).all()
+
+
 def test_villages_cluster_more_than_random_points(frames):
     st = _metric(frames["settlements"])
     xy = shapely.get_coordinates(st.geometry.values)

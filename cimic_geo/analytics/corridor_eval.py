@@ -36,6 +36,9 @@ from cimic_geo.timefmt import iso, to_utc
 
 #: Lines shorter than this (m) are refused as zero-length.
 MIN_LENGTH_M = 1.0
+#: A line passing this close (m) to a destroyed bridge (a point) counts as crossing it; road
+#: segments count as crossed when the line touches them (< 1 m).
+BRIDGE_CROSSED_M = 25.0
 
 
 def _self_crossing(line: LineString) -> tuple[float, float] | None:
@@ -267,7 +270,7 @@ def evaluate_corridor(
             hazards.append({"type": "destroyed_bridge", "id": str(row["id"]),
                             "name": None if pd.isna(row.get("name")) else str(row.get("name")),
                             "road_id": None if pd.isna(row.get("road_id")) else str(row.get("road_id")),
-                            "distance_m": round(float(d[i]), 1), "crossed": bool(d[i] < 1.0)})
+                            "distance_m": round(float(d[i]), 1), "crossed": bool(d[i] <= BRIDGE_CROSSED_M)})
     hazards.sort(key=lambda h: (h["distance_m"], h["type"], h["id"]))
     counts: dict[str, int] = {}
     for h in hazards:

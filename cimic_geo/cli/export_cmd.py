@@ -34,17 +34,17 @@ def _export(args: argparse.Namespace) -> int:
         raise ExportError("several formats need --out to be an existing folder (files get dated names)")
     if to_folder and not out.is_dir():
         raise ExportError(f"cannot write to {out}: the folder does not exist")
+    settings = load_settings(db=args.db)
     view = View(
         bbox=check_bbox(args.bbox) if args.bbox else None,
         as_of=args.as_of,
         layers=parse_layers(args.layers),
         title=args.title or "CIMIC situation",
-        marking=args.marking,
+        marking=args.marking or settings.marking,
         area=args.area,
     )
     if not to_folder:
         check_target(out)
-    settings = load_settings(db=args.db)
     # check every target before reading anything, so a bad path fails fast
     targets: list[tuple[str, Path]] = []
     with connect(args.db, read_only=True) as store:
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_as_of_option(p)
     p.add_argument("--layers", help="comma-separated layers (default: all but roads)")
     p.add_argument("--title", help="title printed on PNG/PDF/HTML")
-    p.add_argument("--marking", help="handling marking for the banners (default: the store's, else EXERCISE)")
+    p.add_argument("--marking", help="handling marking for the banners (default: CIMIC_MARKING, the store's, else EXERCISE)")
     p.add_argument("--area", help="area name used in dated file names (default: the store's scale)")
     add_json_option(p)
     p.set_defaults(handler=_export)

@@ -22,6 +22,9 @@ from cimic_geo.timefmt import dtg
 
 Progress = Callable[[float, str], None]
 
+#: A standalone page embeds every feature; beyond this many a browser struggles (national views).
+HTML_MAX_FEATURES = 50_000
+
 
 def _noop(_f: float, _m: str) -> None:
     return None
@@ -35,11 +38,17 @@ def render_html(loaded: LoadedView, *, progress: Progress = _noop) -> str:
     AssetError
         When the offline map assets are not installed (``make assets``).
     ExportError
-        When the rendered page would still load something from the network.
+        When the view has more than :data:`HTML_MAX_FEATURES` features, or the rendered page would
+        still load something from the network.
     """
     from cimic_geo.maps.assets import remote_urls
     from cimic_geo.maps.cop import build_cop_map
 
+    if loaded.total > HTML_MAX_FEATURES:
+        raise ExportError(
+            f"the view has {loaded.total:,} features, too many for a standalone HTML map (limit "
+            f"{HTML_MAX_FEATURES:,}); zoom in, pick fewer layers, or export a GeoPackage instead"
+        )
     progress(0.2, "building the map")
     m = build_cop_map(dict(loaded.frames), view=loaded.bbox, show=loaded.view.layers, asset_mode="inline",
                       marking=loaded.marking)

@@ -77,7 +77,7 @@ def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = (5.
                 continue
             name = {BEYOND: f"beyond {bands_km[-1]:g} km", OCCUPIED: "occupied side"}.get(label, f"{label} km")
             r = bands.loc[label]
-            rows.append((name, f"{_fmt_int(r['population'])} ({int(r['settlements'])} stl.)"))
+            rows.append((name, f"{_fmt_int(r['population'])} ({_fmt_int(r['settlements'])} stl.)"))
     else:
         rows.append(("threat bands", "n/a (no front line)"))
     table.sections.append(("Population by threat band", rows))
@@ -86,9 +86,9 @@ def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = (5.
     if total:
         used = sh.capacity_used
         srows = [
-            ("open / total", f"{sh.by_status.get('open', 0)} / {total}"),
+            ("open / total", f"{_fmt_int(sh.by_status.get('open', 0))} / {_fmt_int(total)}"),
             ("full, closed, damaged",
-             f"{sh.by_status.get('full', 0)}, {sh.by_status.get('closed', 0)}, {sh.by_status.get('damaged', 0)}"),
+             ", ".join(_fmt_int(sh.by_status.get(s, 0)) for s in ("full", "closed", "damaged"))),
             ("capacity in service", _fmt_int(sh.capacity)),
             ("occupancy", _fmt_int(sh.occupancy)),
             ("capacity used", "n/a" if used is None else f"{used * 100:.0f} %"),
@@ -98,10 +98,10 @@ def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = (5.
     table.sections.append(("Shelters", srows))
     dmg = strip.damage
     if int(dmg["total"].sum()):
-        drows = [(level, str(int(dmg[level].sum()))) for level in ("destroyed", "major", "minor")]
+        drows = [(level, _fmt_int(dmg[level].sum())) for level in ("destroyed", "major", "minor")]
     else:
         drows = [("damaged objects", "none in view")]
     table.sections.append(("Damage", drows))
-    crows = [(status, str(n)) for status, n in strip.corridors.items() if n]
+    crows = [(status, _fmt_int(n)) for status, n in strip.corridors.items() if n]
     table.sections.append(("Corridors", crows or [("corridors", "none in view")]))
     return table

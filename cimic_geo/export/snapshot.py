@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,11 @@ FRONT_COLOUR = "#d7191c"
 OCCUPIED_COLOUR = "#d7191c"
 
 Progress = Callable[[float, str], None]
+
+#: Above this many points of a layer in the view, markers shrink (national views).
+DENSE_POINTS = 2000
+#: Above this many corridors, they are not labelled on the map (the PDF lists them).
+MAX_CORRIDOR_LABELS = 12
 
 
 def _noop(_f: float, _msg: str) -> None:
@@ -114,7 +120,14 @@ class MapProjection:
     @property
     def name(self) -> str:
         epsg = self.crs.to_epsg()
-        return f"{self.crs.name} (EPSG:{epsg})" if epsg else self.crs.name
+        if epsg:
+            return f"{self.crs.name} (EPSG:{epsg})"
+        with warnings.catch_warnings():  # to_dict warns that PROJ strings lose information
+            warnings.simplefilter("ignore", UserWarning)
+            params = self.crs.to_dict()
+        if params.get("proj") == "aeqd":
+            return f"azimuthal equidistant, WGS84, centre {params.get('lat_0', 0):.2f}°N {params.get('lon_0', 0):.2f}°E"
+        return self.crs.name
 
 
 def nice_scale_km(width_km: float, fraction: float = 0.22) -> float:
@@ -176,9 +189,9 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
         gdf, geoms = projected(name)
         if name == "occupied_area":
             if len(geoms):
-                gpd.GeoSeries(geoms).plot(ax=ax, facecolor=OCCUPIED_COLOUR, alpha=0.18, edgecolor="none", zorder=1)
-                gpd.GeoSeries(geoms).plot(ax=ax, facecolor="none", edgecolor=OCCUPIED_COLOUR, hatch="///",
-                                          linewidth=0.3, alpha=0.5, zorder=1)
+                # one patch per polygon: translucent fill, hatch and outline in a single draw
+                gpd.GeoSeries(geoms).plot(ax=ax, facecolor=(0.843, 0.098, 0.11, 0.18),
+                                          edgecolor=(0.843, 0.098, 0.11, 0.5), hatch="///", linewidth=0.3, zorder=1)
             legend.append((Patch(facecolor=OCCUPIED_COLOUR, alpha=0.25, hatch="///", edgecolor=OCCUPIED_COLOUR),
                            "Occupied area"))
         elif name == "roads":
@@ -195,7 +208,7 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
                 legend.append((Line2D([], [], color=ROAD_STYLE["open"][0], lw=1), "Roads"))
         elif name == "front_line":
             if len(geoms):
-                ax.add_collection(LineCollection(_segments(geoms), colors=FRONT_COLOUR, linewidths=2.4, zorder=5,
+                ax.add_collection(LineCollection(_segments(geoms), colors=FRONT_COLOUR, linewidths=2.4, zorder=11,
                                                  path_effects=_halo(4)))
             legend.append((Line2D([], [], color=FRONT_COLOUR, lw=2.4), "Front line"))
         elif name == "infrastructure":
@@ -209,8 +222,9 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
                     mask = dmg == level
                     if mask.any():
                         marker = "X" if level == "destroyed" else "s"
-                        ax.scatter(xy[mask, 0], xy[mask, 1], s=16, marker=marker,
-                                   c=colour, edgecolors="black", linewidths=0.3, zorder=6)
+                        s, lw = _marker_size(16.0, len(xy))
+                        ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker=marker,
+                                   c=colour, edgecolors="black", linewidths=lw, zorder=6)
                         legend.append((Line2D([], [], marker=marker, ls="", color=colour, markeredgecolor="black",
                                               markersize=6), f"Damage: {level}"))
             else:
@@ -223,13 +237,16 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
                     if mask.any():
                         ls = "--" if st in ("draft", "proposed", "suspended") else "-"
                         ax.add_collection(LineCollection(_segments(geoms[mask]), colors=colour, linewidths=2.6,
-                                                         linestyles=ls, zorder=7, path_effects=_halo(4.5)))
+                                                         linestyles=ls, zorder=10, path_effects=_halo(4.5)))
                         legend.append((Line2D([], [], color=colour, lw=2.6, ls=ls), f"Corridor {st}"))
-                for geom, label in zip(geoms, gdf["name"].fillna(gdf["id"]).astype(str), strict=True):
-                    if geom is None or geom.is_empty:
+                labels = gdf["name"].fillna(gdf["id"]).astype(str)
+                if len(labels) > MAX_CORRIDOR_LABELS:  # a national view: colours and the PDF table say it
+                    labels = pd.Series([""] * len(labels))
+                for geom, label in zip(geoms, labels, strict=True):
+                    if not label or geom is None or geom.is_empty:
                         continue
                     mid = shapely.line_interpolate_point(geom, 0.5, normalized=True)
-                    ax.annotate(label, (mid.x, mid.y), fontsize=6.5, color="#08306b", zorder=11,
+                    ax.annotate(label, (mid.x, mid.y), fontsize=6.5, color="#08306b", zorder=13,
                                 xytext=(4, 4), textcoords="offset points", path_effects=_halo(2.2),
                                 annotation_clip=True)
             else:
@@ -254,8 +271,9 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
                 for st, colour in SHELTER_COLOURS.items():
                     mask = status == st
                     if mask.any():
-                        ax.scatter(xy[mask, 0], xy[mask, 1], s=13, marker="^", c=colour, edgecolors="black",
-                                   linewidths=0.25, zorder=9)
+                        s, lw = _marker_size(13.0, len(xy))
+                        ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker="^", c=colour, edgecolors="black",
+                                   linewidths=lw, zorder=9)
                         legend.append((Line2D([], [], marker="^", ls="", color=colour, markeredgecolor="black",
                                               markersize=6), f"Shelter {st}"))
             else:
@@ -274,6 +292,14 @@ def _fit_extent(extent: Sequence[float], aspect: float, margin: float = 0.02) ->
         h = w / aspect
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def _marker_size(base: float, n: int) -> tuple[float, float]:
+    """Marker area and edge width for ``n`` points: full size up to :data:`DENSE_POINTS`, then
+    shrinking with 1/n (down to a tenth) so that a national view stays readable; no edge when small."""
+    factor = min(1.0, max(0.1, DENSE_POINTS / max(n, 1)))
+    s = base * factor
+    return s, (0.3 if factor > 0.4 else 0.0)
 
 
 def _label_count(n: int) -> int:
@@ -346,21 +372,23 @@ def _kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTa
     rows = table.rows()
     if not rows:
         return
-    tab = ax.table(cellText=[[a, b] for a, b in rows], colWidths=[0.62, 0.38], loc="upper left",
-                   cellLoc="left", edges="horizontal")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(fontsize)
+    # plain text rows (much faster to draw than matplotlib's Table): section titles bold on grey
+    step = min(1.0 / max(len(rows), 1), 0.05)
     section_titles = {t for t, _ in table.sections}
-    for (r, c), cell in tab.get_celld().items():
-        cell.set_height(1.0 / max(len(rows), 14))
-        cell.set_linewidth(0.3)
-        if c == 1:
-            cell._loc = "right"
-        if rows[r][0] in section_titles and rows[r][1] == "":
-            cell.set_facecolor("#e8e8e8")
-            cell.get_text().set_fontweight("bold")
+    y = 1.0 - 0.01
+    for label, value in rows:
+        title_row = label in section_titles and value == ""
+        if title_row:
+            ax.add_patch(Rectangle((0, y - step), 1, step, transform=ax.transAxes, facecolor="#e8e8e8",
+                                   edgecolor="none"))
+        ax.text(0.02, y - step / 2, label, fontsize=fontsize, va="center", transform=ax.transAxes,
+                fontweight="bold" if title_row else "normal")
+        if value:
+            ax.text(0.98, y - step / 2, value, fontsize=fontsize, va="center", ha="right", transform=ax.transAxes)
+        ax.plot([0, 1], [y - step, y - step], transform=ax.transAxes, color="#9e9e9e", linewidth=0.3)
+        y -= step
     if table.notes:
-        ax.text(0, -0.02, "; ".join(table.notes)[:160], fontsize=6, va="top", transform=ax.transAxes, wrap=True)
+        ax.text(0, y - 0.02, "; ".join(table.notes)[:160], fontsize=6, va="top", transform=ax.transAxes, wrap=True)
 
 
 def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None,

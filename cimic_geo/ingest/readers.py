@@ -261,11 +261,18 @@ def _read_csv(p: Path, label: str, *, lat_column: str | None, lon_column: str | 
         sep = dialect.delimiter
     except csv.Error:
         sep = ","
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                         skipinitialspace=True)
-    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-        raise _fail(label, f"not a readable CSV ({_clean(exc)})") from None
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if any(str(v).strip() for v in r)]
+    if not records:
+        raise _fail(label, "the file has no header line")
+    header = [h.strip() for h in records[0]]
+    body = []
+    for i, rec in enumerate(records[1:], start=1):
+        if len(rec) != len(header):
+            problems.append(Problem(i, None, f"{len(rec)} fields, the header has {len(header)} (a separator "
+                                    "inside an unquoted value?)"))
+            rec = (rec + [""] * len(header))[: len(header)]
+        body.append([v if v.strip() else None for v in rec])
+    df = pd.DataFrame(body, columns=header, dtype=object)
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()].tolist()
         raise _fail(label, f"duplicate column names {dup}")

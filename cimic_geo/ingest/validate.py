@@ -268,6 +268,27 @@ def _check_geometry(
     return None, [*notes, ("error", f"geometry type {gtype}; the layer needs {wanted}")]
 
 
+def _fast_ok(geoms: np.ndarray, layer: Layer, extent: tuple[float, float, float, float] | None) -> np.ndarray:
+    """Vectorised screen: True where a geometry is present, 2-D, finite, valid, of an allowed type and
+    inside the extent (those need no further work; the others go through :func:`_check_geometry`)."""
+    if not len(geoms):
+        return np.zeros(0, dtype=bool)
+    with np.errstate(all="ignore"):
+        present = ~shapely.is_missing(geoms)
+        allowed = [getattr(shapely.GeometryType, t).value for t in layer.geometry_types]
+        ok = present & np.isin(shapely.get_type_id(geoms), allowed) & ~shapely.is_empty(geoms)
+        ok &= shapely.get_coordinate_dimension(geoms) == 2
+        coords, idx = shapely.get_coordinates(geoms, return_index=True)
+        bad = np.unique(idx[~np.isfinite(coords).all(axis=1)])
+        ok[bad] = False
+        ok &= shapely.is_valid(geoms)
+        if extent is not None:
+            b = shapely.bounds(geoms)
+            x0, y0, x1, y1 = extent
+            ok &= (b[:, 0] >= x0) & (b[:, 1] >= y0) & (b[:, 2] <= x1) & (b[:, 3] <= y1)
+    return ok
+
+
 def _check_extent(geom: BaseGeometry, extent: tuple[float, float, float, float]) -> str | None:
     x0, y0, x1, y1 = extent
     bx0, by0, bx1, by1 = geom.bounds
@@ -372,13 +393,23 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
                 problems.append(Problem(None, col.name, f"default value: {msg}"))
                 file_error = True
         converted: list[Any] = []
+        memo: dict[tuple[type, Any], tuple[Any, str | None]] = {}
         for r, v in zip(rows, values, strict=False):
             if _missing(v):
                 if default_conv is None and col.required and col.name != "valid_from":
                     missing_required.setdefault(col.name, []).append(int(r))
                 converted.append(default_conv)
                 continue
-            val, msg = _convert(col, v, vmap)
+            try:
+                key = (type(v), v)
+                hit = memo.get(key)
+            except TypeError:  # unhashable (lists from JSON properties)
+                key, hit = None, None
+            if hit is None:
+                hit = _convert(col, v, vmap)
+                if key is not None and len(memo) < 100_000:
+                    memo[key] = hit
+            val, msg = hit
             if msg:
                 problems.append(Problem(int(r), col.name, msg))
                 bad.add(int(r))
@@ -403,8 +434,12 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
 
     # geometry
     geoms: list[BaseGeometry | None] = []
-    raw_geoms = raw.geometry.values if n else []
-    for r, g in zip(rows, raw_geoms, strict=False):
+    raw_geoms = np.asarray(raw.geometry.values, dtype=object) if n else np.array([], dtype=object)
+    fast = _fast_ok(raw_geoms, spec, opts.extent)
+    for r, g, is_fast in zip(rows, raw_geoms, fast, strict=True):
+        if is_fast:
+            geoms.append(g)
+            continue
         fitted, notes = _check_geometry(g, spec)
         for sev, msg in notes:
             problems.append(Problem(int(r), "geometry", msg, sev))

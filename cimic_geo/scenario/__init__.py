@@ -181,11 +181,12 @@ def seed_database(
             store.con.execute("CHECKPOINT")
         finally:
             store.close()
-        if path.exists():
-            if not force:  # created by someone else meanwhile
-                raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
-            remove_database(path)
-        os.replace(tmp, path)
+        if path.exists() and not force:  # created by someone else meanwhile
+            raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
+        old_wal = path.with_name(path.name + ".wal")
+        if old_wal.exists():  # a stale log of the old file must not be replayed onto the new one
+            old_wal.unlink()
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half of it
     finally:
         with contextlib.suppress(OSError):
             remove_database(tmp)

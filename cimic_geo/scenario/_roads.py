@@ -8,6 +8,9 @@ between towns) upgraded along the existing edges, so main roads pass through vil
 junctions exist where roads meet. Every edge is a gently curved line cut into pieces whose
 endpoints are rounded to 6 decimals once, so consecutive pieces and junctions share exactly
 the same coordinates.
+
+``speed_kmh`` is the class speed (motorway 110 ... track 30), halved on ``damaged`` pieces and 5 on
+``impassable`` ones (routers should exclude those by status).
 """
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ def render_map(
     """Draw the map with the given encoded layers; return what st_folium reports."""
     m = base_map(store_extent, marking)
     groups = build_layer_groups(encoded, show=visible | {"search"})
-    return st_folium(
+    result = st_folium(
         m,
         key=MAP_KEY,
         height=MAP_HEIGHT,
@@ -227,6 +227,8 @@ def render_map(
         center=center,
         zoom=zoom,
     ) or {}
+    # the latest value the map reported (set by st_folium's on_change before this rerun)
+    return {**result, **(st.session_state.get(MAP_KEY) or {})}
 
 
 def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Timestamp | None = None) -> None:
@@ -242,14 +244,15 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     else:
         cols[0].info("; ".join(strip.notes) or "no front line")
     sh = strip.shelters
-    c1, c2, c3 = st.columns([1, 2, 2])
+    c1, c2, c3 = st.columns([1, 3, 2])
     used = f"{sh.capacity_used:.0%}" if sh.capacity_used is not None else "–"
     c1.metric("Shelters open / full", f"{sh.by_status['open']:,} / {sh.by_status['full']:,}",
-              help=f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}")
-    c1.metric("Capacity used (open + full)", used, help=f"{sh.occupancy:,} of {sh.capacity:,} places")
-    dmg = strip.damage[strip.damage["total"] > 0]
+              help=f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}; "
+                   f"capacity used {sh.occupancy:,} of {sh.capacity:,} places in open and full shelters")
+    c1.caption(f"Capacity used: **{used}**")
+    dmg = strip.damage.loc[strip.damage["total"] > 0].T  # rows: minor, major, destroyed, total
     c2.caption("Damaged objects by sector")
-    c2.dataframe(dmg, width="stretch", height=min(35 * (len(dmg) + 1) + 3, 260))
+    c2.dataframe(dmg, width="stretch", height=178)
     c3.caption("Corridors by status")
     c3.dataframe(pd.DataFrame({"corridors": strip.corridors}).T, width="stretch", hide_index=True)
 

@@ -1,0 +1,104 @@
+"""The corridor planner's map (issue 6): COP base map, threat, saved corridors, options, Draw.
+
+Offline: the base map comes from :func:`cimic_geo.maps.cop.build_base_map` (Leaflet from the
+app's static folder) and the Leaflet.draw plugin's JS/CSS from the same folder
+(:func:`cimic_geo.maps.assets.set_offline_assets`). Option labels are escaped before they reach
+the page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+from folium.plugins import Draw
+
+from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.cop import build_base_map, build_layer_groups
+
+#: Colours of the options on the map and in the comparison table (in order).
+OPTION_COLORS = ("#6a1b9a", "#00838f", "#ef6c00", "#2e7d32", "#ad1457", "#283593", "#5d4037", "#00695c")
+
+
+def option_color(index: int) -> str:
+    """Colour of the option at ``index`` (cycles)."""
+    return OPTION_COLORS[index % len(OPTION_COLORS)]
+
+
+def draw_control(*, asset_mode: AssetMode = "served") -> Draw:
+    """A Leaflet.draw control for polylines only (no self-intersections), served offline."""
+    draw = Draw(
+        export=False,
+        position="topleft",
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": {"allowIntersection": False, "shapeOptions": {"color": "#d81b60", "weight": 4}},
+            "polygon": False, "rectangle": False, "circle": False, "marker": False, "circlemarker": False,
+        },
+        edit_options={"edit": False, "remove": True},
+    )
+    set_offline_assets(draw, asset_mode=asset_mode)
+    return draw
+
+
+def options_group(options: Sequence[Mapping[str, Any]], *, selected: int | None = None) -> folium.FeatureGroup:
+    """One feature group with each option's line (``geometry`` GeoJSON dict, ``label``), coloured by index."""
+    fg = folium.FeatureGroup(name="Corridor options", show=True)
+    for i, opt in enumerate(options):
+        geom = opt.get("geometry")
+        if not geom:
+            continue
+        color = option_color(i)
+        weight = 7 if selected == i else 4
+        label = html.escape(f"{i + 1}. {opt.get('label', '')}")
+        folium.GeoJson(
+            {"type": "Feature", "properties": {}, "geometry": geom},
+            style_function=lambda _f, c=color, w=weight: {"color": c, "weight": w, "opacity": 0.9},
+            tooltip=folium.Tooltip(label),
+        ).add_to(fg)
+    return fg
+
+
+def places_group(places: Sequence[Mapping[str, Any]]) -> folium.FeatureGroup:
+    """Origin/destination markers (``lat``, ``lon``, ``label``) as circle markers (no icon images)."""
+    fg = folium.FeatureGroup(name="Origin and destination", show=True)
+    for p in places:
+        folium.CircleMarker(location=[p["lat"], p["lon"]], radius=7, color="#000", weight=2, fill=True,
+                            fill_color="#ffd200", fill_opacity=1.0,
+                            tooltip=folium.Tooltip(html.escape(str(p.get("label", ""))))).add_to(fg)
+    return fg
+
+
+def build_planner_map(
+    *,
+    bounds: Sequence[float] | None,
+    front_line: gpd.GeoDataFrame | None = None,
+    occupied_area: gpd.GeoDataFrame | None = None,
+    corridors: gpd.GeoDataFrame | None = None,
+    options: Sequence[Mapping[str, Any]] = (),
+    places: Sequence[Mapping[str, Any]] = (),
+    selected: int | None = None,
+    marking: str | None = None,
+    tile_url: str | None = None,
+    tile_attribution: str = "local tiles",
+    asset_mode: AssetMode = "served",
+    draw: bool = True,
+) -> folium.Map:
+    """The planner map: threat (front line, occupied area), saved corridors by status, the options
+    being compared, origin/destination and (``draw``) a polyline drawing tool."""
+    layers = {k: v for k, v in (("occupied_area", occupied_area), ("front_line", front_line),
+                                ("corridors", corridors)) if v is not None}
+    m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
+                       asset_mode=asset_mode, legend_layers=list(layers))
+    for fg in build_layer_groups(layers, show=list(layers)):
+        fg.add_to(m)
+    if options:
+        options_group(options, selected=selected).add_to(m)
+    if places:
+        places_group(places).add_to(m)
+    if draw:
+        draw_control(asset_mode=asset_mode).add_to(m)
+    return m

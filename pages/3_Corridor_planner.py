@@ -1,0 +1,40 @@
+"""Corridor planner: suggest least-risk routes, draw or paste lines, compare them, save and move
+corridors through the status workflow (issue 6)."""
+
+import streamlit as st
+
+from cimic_geo.errors import CimicError
+from cimic_geo.ui import planner
+from cimic_geo.ui.common import page_setup, settings
+
+store = page_setup("Corridor planner")
+st.title("Corridor planner")
+
+with st.sidebar:
+    st.subheader("Time")
+    as_of = planner.as_of_ui(store)
+    st.subheader("Who")
+    user = planner.user_ui()
+
+try:
+    ctx = planner.access_context(store, as_of)
+except CimicError as exc:
+    st.error(f"Routing is not available: {exc}")
+    st.stop()
+
+st.caption(f"Road graph: {ctx.graph.n_edges:,} passable segments "
+           f"({ctx.graph.removed_impassable:,} impassable and {ctx.graph.removed_bridges:,} on destroyed bridges "
+           f"left out); threat bands {', '.join(f'{b:g}' for b in ctx.bands_km)} km")
+
+st.subheader("1 · Suggest routes")
+planner.route_ui(ctx)
+st.subheader("2 · Draw or paste a corridor")
+if planner.assets_ok():
+    planner.map_ui(store, ctx, marking=settings().marking or store.marking)
+planner.draw_ui(ctx)
+st.subheader("3 · Compare options")
+planner.compare_ui(ctx)
+st.subheader("4 · Save")
+planner.save_ui(store, user)
+st.subheader("5 · Saved corridors: status and history")
+planner.workflow_ui(store, user)

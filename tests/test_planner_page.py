@@ -1,0 +1,177 @@
+"""The corridor planner page with AppTest: a drawn line is evaluated, saved, moved through the
+workflow and appears in the corridor history; bad input is refused and nothing is saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from access_fixtures import FRONT_NORTH, PT_A, PT_H, PT_N1, PT_N2, bridge_at_s2, cutoff_roads, cutoff_settlements
+from access_fixtures import meridian_km as m_km
+from access_fixtures import parallel_km as p_km
+from streamlit.testing.v1 import AppTest
+
+from cimic_geo.store import connect, corridor_history, set_corridor_status
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "3_Corridor_planner.py")
+NORTH_LOOP = {"type": "LineString", "coordinates": [list(PT_A), list(PT_N1), list(PT_N2), list(PT_H)]}
+
+
+@pytest.fixture
+def planner_db(empty_db: Path) -> Path:
+    with connect(empty_db) as store:
+        store.write("roads", cutoff_roads())
+        store.write("settlements", cutoff_settlements())
+        store.write("infrastructure", bridge_at_s2())
+        store.write("front_line", gpd.GeoDataFrame(
+            {"id": ["F1"], "valid_from": [pd.Timestamp("2026-11-20T06:00Z")], "valid_to": [None]},
+            geometry=[FRONT_NORTH], crs=4326))
+    return empty_db
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
+    monkeypatch.setenv("CIMIC_DB", str(db))
+    monkeypatch.setenv("CIMIC_BANDS_KM", "3,6,9")
+    monkeypatch.delenv("CIMIC_READ_ONLY", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at: AppTest, label: str):
+    hits = [b for b in at.button if b.label == label]
+    assert hits, f"no button {label!r}: {[b.label for b in at.button]}"
+    return hits[0]
+
+
+def _errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def _draw(at: AppTest, geometry: dict) -> AppTest:
+    # what ui.planner.take_drawing stores when st_folium reports a drawn line
+    at.session_state["planner:drawn"] = geometry
+    at.run()
+    _button(at, "Evaluate drawn line").click()
+    at.run()
+    return at
+
+
+def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_db):
+    at = _app(monkeypatch, planner_db)
+    at.text_input(key="planner:user").input("Lt Kovalenko")
+    at.run()
+    _draw(at, NORTH_LOOP)
+    assert not at.exception and not at.error, _errors(at)
+    table = at.dataframe[0].value
+    col = "1. drawn line 1"
+    assert list(table.columns) == [col]
+    # A -> N1 -> N2 -> H: 2 x 0.05° of meridian around 48.025 + 0.1° along 48.05 (geodesic)
+    expected = 2 * m_km(48.025, 0.05) + p_km(48.05, 0.1)
+    assert float(table.loc["Length (km, geodesic)", col]) == pytest.approx(expected, abs=1e-3)
+    assert float(table.loc["Closest to front line (km)", col]) == pytest.approx(m_km(48.06, 0.02), abs=2e-3)
+
+    with connect(planner_db, read_only=True) as store:
+        before = store.fingerprint()
+    # saving without a name: refused, nothing written
+    _button(at, "Save as draft corridor").click()
+    at.run()
+    assert "a corridor needs a name" in _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        assert store.fingerprint() == before
+
+    at.text_input(key="planner:save_name").input("North loop <b>A</b>")
+    at.text_input(key="planner:save_ws").input("2026-11-22T06:00Z")
+    at.text_input(key="planner:save_we").input("2026-11-22T18:00Z")
+    _button(at, "Save as draft corridor").click()
+    at.run()
+    assert not at.error, _errors(at)
+    assert any("saved North loop" in s.value for s in at.success)
+
+    with connect(planner_db, read_only=True) as store:
+        corridors = store.read("corridors")
+        hist = corridor_history(store)
+    assert len(corridors) == 1
+    row = corridors.iloc[0]
+    assert row["name"] == "North loop <b>A</b>" and row["status"] == "draft" and row["version"] == 1
+    assert list(row.geometry.coords) == [PT_A, PT_N1, PT_N2, PT_H]
+    assert row["window_start"] == pd.Timestamp("2026-11-22T06:00Z")
+    assert hist["action"].tolist() == ["create"] and hist["changed_by"].tolist() == ["Lt Kovalenko"]
+    # the page shows the history of the saved corridor
+    shown = at.dataframe[-1].value
+    assert shown["action"].tolist() == ["create"] and shown["who"].tolist() == ["Lt Kovalenko"]
+    # the name is shown as text, never as HTML
+    assert not any("<b>A</b>" in m.body for m in at.markdown)
+
+    cid = row["id"]
+    # illegal transition draft -> active: clear message, nothing written
+    with connect(planner_db, read_only=True) as store:
+        before = store.fingerprint()
+    at.selectbox(key="planner:new_status").select("active")
+    _button(at, "Change status").click()
+    at.run()
+    assert "cannot go from draft to active" in _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        assert store.fingerprint() == before
+
+    at.selectbox(key="planner:new_status").select("proposed")
+    at.text_input(key="planner:status_note").input("sent to the oblast administration")
+    _button(at, "Change status").click()
+    at.run()
+    assert not at.error, _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        hist = corridor_history(store, cid)
+    assert hist["action"].tolist() == ["status", "create"]
+    assert hist.iloc[0]["from_status"] == "draft" and hist.iloc[0]["to_status"] == "proposed"
+    assert hist.iloc[0]["notes"] == "sent to the oblast administration"
+
+    # another session agrees the corridor meanwhile: this session's change must not overwrite it
+    with connect(planner_db) as other:
+        set_corridor_status(other, cid, "agreed", user="Maj Other", expected_version=2)
+    at.run()
+    assert any("was changed" in w.value for w in at.warning)
+    at.selectbox(key="planner:new_status").select("closed")
+    _button(at, "Change status").click()
+    at.run()
+    assert "changed by someone else" in _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        assert store.read("corridors").iloc[0]["status"] == "agreed"
+
+
+def test_bad_drawn_lines_are_refused_and_nothing_is_saved(monkeypatch, planner_db):
+    at = _app(monkeypatch, planner_db)
+    _draw(at, {"type": "LineString", "coordinates": [[37.0, 48.0], [37.1, 48.05], [37.1, 48.0], [37.0, 48.05]]})
+    assert "crosses itself" in _errors(at)
+    at = _app(monkeypatch, planner_db)
+    _draw(at, {"type": "LineString", "coordinates": [[37.0, 48.0], [37.0, 48.0]]})
+    assert "zero-length" in _errors(at)
+    assert not [b for b in at.button if b.label == "Save as draft corridor"]  # no option to save
+    with connect(planner_db, read_only=True) as store:
+        assert store.counts()["corridors"] == 0
+
+
+def test_suggested_routes_and_unknown_places(monkeypatch, planner_db):
+    at = _app(monkeypatch, planner_db)
+    at.text_input(key="planner:origin").input("Alpah")
+    at.text_input(key="planner:destination").input("Harbour")
+    _button(at, "Suggest routes").click()
+    at.run()
+    assert "did you mean: Alpha" in _errors(at)
+
+    at.text_input(key="planner:origin").input("alpha")
+    _button(at, "Suggest routes").click()
+    at.run()
+    assert not at.error, _errors(at)
+    table = at.dataframe[0].value
+    assert table.columns[0] == "1. Alpha → Harbour (least risk)"
+    expected = 2 * m_km(48.025, 0.05) + p_km(48.05, 0.1)  # the only way: the bridge is destroyed
+    assert float(table.iloc[:, 0]["Length (km, geodesic)"]) == pytest.approx(expected, abs=1e-3)
+
+    at.text_input(key="planner:origin").input("47.5,37.0")  # 55 km south of any road
+    _button(at, "Suggest routes").click()
+    at.run()
+    assert "from the nearest passable road" in _errors(at)
