@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -314,3 +315,46 @@ def test_route_on_the_demo_scenario(demo_db, capsys):
         line = LineString(doc["geometry"]["coordinates"])
         assert doc["length_km"] > 0 and line.length > 0
         assert doc["travel_time_min"] > 0
+
+
+def test_core_graph_routes_equal_full_dijkstra_on_random_networks():
+    """The contracted (junction) graph gives exactly the full graph's shortest costs."""
+    from access_fixtures import roads_frame
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(7)
+    for trial in range(4):
+        # a 6 x 6 grid whose edges are cut into 1-4 segments (chains of degree-2 nodes), with
+        # random speeds, some segments impassable and some parallel duplicates
+        rows, k = [], 0
+        for i in range(6):
+            for j in range(6):
+                for di, dj in ((0, 1), (1, 0)):
+                    if i + di > 5 or j + dj > 5:
+                        continue
+                    a = np.array([37.0 + 0.01 * j, 48.0 + 0.01 * i])
+                    b = np.array([37.0 + 0.01 * (j + dj), 48.0 + 0.01 * (i + di)])
+                    cuts = int(rng.integers(1, 5))
+                    pts = [a + (b - a) * t for t in np.linspace(0, 1, cuts + 1)]
+                    for p, q in itertools.pairwise(pts):
+                        rows.append((f"r{k}", tuple(np.round(p, 6)), tuple(np.round(q, 6))))
+                        k += 1
+        rows.append(("dup", rows[0][1], rows[0][2]))
+        over = {rid: {"speed_kmh": float(rng.choice([20, 50, 90]))} for rid, _, _ in rows}
+        for rid in rng.choice([r[0] for r in rows], 8, replace=False):
+            over[rid]["status"] = "impassable"
+        g = build_road_graph(roads_frame(rows, **over))
+        w = g.weighted(NO_THREAT)
+        full = dijkstra(w.csr, indices=np.arange(g.n_nodes))
+        for _ in range(25):
+            o, t = (int(x) for x in rng.choice(g.n_nodes, 2, replace=False))
+            routes = find_routes(g, o, t, policy=NO_THREAT, alternatives=0)
+            if not np.isfinite(full[o, t]):
+                assert routes == [], trial
+                continue
+            (r,) = routes
+            assert r.cost == pytest.approx(full[o, t], rel=1e-9, abs=1e-9), trial
+            # the path is connected and runs from o to t
+            assert r.nodes[0] == o and r.nodes[-1] == t
+            ends = {frozenset((int(g.edge_u[e]), int(g.edge_v[e]))) for e in r.edges}
+            assert ends == {frozenset((int(a), int(b))) for a, b in zip(r.nodes[:-1], r.nodes[1:], strict=True)}

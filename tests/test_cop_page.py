@@ -78,7 +78,7 @@ def test_toggling_roads_on_sends_roads(monkeypatch: pytest.MonkeyPatch, demo_db:
 
 
 def test_as_of_slider_changes_front_line_and_kpis(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
-    from cimic_geo.ui.cop import fmt_time
+    from cimic_geo.ui.cop import compact, fmt_time
 
     with connect(demo_db, read_only=True) as store:
         times = store.history_times("front_line")
@@ -99,7 +99,7 @@ def test_as_of_slider_changes_front_line_and_kpis(monkeypatch: pytest.MonkeyPatc
     assert layers["front_line"] != line_latest
     # KPIs follow the time: the analytics on the store at that time
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Population 0-5 km"] == f"{int(strip.bands.loc['0-5', 'population']):,}"
+    assert metrics["Population 0-5 km"] == compact(int(strip.bands.loc["0-5", "population"]))
     assert metrics != metrics_latest
     # no snapshot earlier than the first: no change layer
     assert "front_change" not in layers
@@ -173,3 +173,10 @@ def test_map_bounds_drive_the_query(monkeypatch: pytest.MonkeyPatch, demo_db: Pa
     assert "MGRS" in text and f"{one.y:.5f}" in text
     details = next(d.value for d in at.dataframe if list(d.value.columns) == ["attribute", "value"])
     assert dict(zip(details["attribute"], details["value"], strict=True))["id"] == shelters.iloc[0]["id"]
+
+
+def test_compact_numbers_for_metric_tiles() -> None:
+    from cimic_geo.ui.cop import compact
+
+    assert [compact(n) for n in (950, 9_999, 12_400, 99_949, 250_400, 35_813_000)] == [
+        "950", "9,999", "12.4 k", "99.9 k", "250 k", "35.8 M"]

@@ -394,9 +394,11 @@ def test_cot_needs_corridors_or_shelters(store, tmp_path: Path) -> None:
 
 
 def test_png_snapshot_a4_landscape_with_banners(store, view, tmp_path: Path) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # e.g. "Glyph 1030 missing from font" for Cyrillic
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         out = export(store, view, "png", tmp_path / "v.png")
+    # the title "Тест · Kharkiv <b>" is Cyrillic: no "Glyph 1058 ... missing from font(s)" warning
+    assert not [w for w in caught if "missing from font" in str(w.message)]
     with Image.open(out) as im:
         assert im.format == "PNG"
         assert im.size == (2338, 1654)  # 11.69 x 8.27 in at 200 dpi
@@ -423,6 +425,10 @@ def test_pdf_two_pages_a4(store, view, tmp_path: Path) -> None:
         assert "EXERCISE" in text and "210600ZNOV26" in text
         assert "Тест" in text  # Cyrillic title embedded as text
         assert "Corridors" in text and "Near → Far" in text and "Shelters by kind and status" in text
+        # provenance line: admiralty codes of the rows shown range from A1 to C3 (fixture values);
+        # reported_at spans T0..T1 = 200600Z..210600ZNOV26
+        assert "reliability A1–C3" in text and "reported 200600ZNOV26–210600ZNOV26" in text
+        assert "Source: " in text and "UTM zone 37N" in text
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, timeout=60).stdout
         assert re.search(r"Pages:\s+2\b", info)
@@ -489,3 +495,46 @@ def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) ->
     # factor = clip(2000 / n, 0.1, 1): 100 -> 1, 4000 -> 0.5, 60000 -> 0.033 -> 0.1; no edge below 0.4
     s, lw = _marker_size(16.0, n)
     assert (s, lw) == pytest.approx(expected)
+
+
+def test_time_before_the_history_still_exports_and_says_why(store, tmp_path: Path) -> None:
+    from cimic_geo.export.kpi import kpi_table
+
+    # before T0 no front line is in force: the map has no front, the KPI table says so
+    view = View(bbox=BBOX, as_of=T0 - pd.Timedelta(days=1), layers=("settlements", "front_line", "shelters"))
+    loaded = load_view(store, view)
+    assert len(loaded.frames["front_line"]) == 0 and len(loaded.frames["settlements"]) == 4
+    rows = dict(kpi_table(store, loaded).rows())
+    assert rows["threat bands"] == "n/a (no front line)"
+    out = export(store, view, "png", tmp_path / "early.png")
+    with Image.open(out) as im:
+        assert im.size == (2338, 1654)
+
+
+def test_band_edges_on_the_friendly_side_only() -> None:
+    from cimic_geo.export.snapshot import band_edge_lines
+
+    # front: x = 0 from y = 0 to 100 km; occupied: the strip 0 <= x <= 50 km east of it (metres)
+    front = np.array([shapely.LineString([(0, 0), (0, 100_000)])])
+    occupied = np.array([shapely.box(0, 0, 50_000, 100_000)])
+    edge5, edge20 = band_edge_lines(front, occupied, (5, 20))
+    # the 5 km edge = the line x = -5 km (100 km long) plus the two end caps (semicircles of
+    # radius 5 km outside the strip); buffer() draws a circle as a 32-gon: perimeter
+    # 2 * 32 * r * sin(pi / 32) = 6.2732 r -> 100 000 + 6.2732 * 5 000 = 131 366 m
+    assert edge5.length == pytest.approx(100_000 + 64 * 5_000 * math.sin(math.pi / 32), rel=1e-6)
+    assert edge5.distance(shapely.Point(-5_000, 50_000)) < 1e-6
+    assert edge5.intersection(shapely.box(1, 1, 49_999, 99_999)).is_empty  # nothing on the occupied side
+    assert edge20.distance(shapely.Point(-20_000, 50_000)) < 1e-6
+    assert band_edge_lines(np.array([], dtype=object), occupied, (5,)) == []
+
+
+def test_representative_points_of_mixed_geometries() -> None:
+    from cimic_geo.export.snapshot import _points
+
+    square = shapely.box(0, 0, 2, 2)
+    geoms = np.array([shapely.Point(5, 6), square, shapely.LineString([(0, 0), (4, 0)])], dtype=object)
+    xy = _points(geoms)
+    assert xy.shape == (3, 2) and tuple(xy[0]) == (5.0, 6.0)  # points stay where they are
+    assert square.contains(shapely.Point(xy[1]))  # inside the polygon, not just its centroid's box
+    assert geoms[2].distance(shapely.Point(xy[2])) == 0  # on the line
+    assert _points(np.array([shapely.Point(1, 2)])).tolist() == [[1.0, 2.0]]

@@ -164,6 +164,8 @@ def test_value_map_and_booleans() -> None:
     ("Звільнено 25.03 /// Liberated 25.03\u00a0/// geoJSON.status.dismissed", "liberated"),
     ("Статус невідомий /// Unknown status", "unknown"),
     ("Під питанням /// Contested ", "contested"),
+    ("Крим", "occupied"),  # 2022 exports: a bare name
+    ("Рубіжне. Території зайняті ворогом", "occupied"),
     ("Придністров'я /// Transnistria", "other"),
 ])
 def test_classify_deepstate_labels(label: str, cls: str) -> None:
@@ -452,8 +454,26 @@ def test_cli_import_exit_codes_and_json(tmp_path: Path, empty_db: Path) -> None:
              "--reliability", "B2", "--mapping", '{"name": "hromada_center", "population": "population_2022"}')
     assert r.returncode == 0, r.stdout + r.stderr
     assert "wrote 1 settlements" in r.stdout
+    truncated = tmp_path / "truncated.geojson"
+    truncated.write_text(good.read_text()[:40])
+    r = _cli("import", "settlements", str(truncated), "--db", str(empty_db), "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["problems"][0]["row"] is None
     r = _cli("import", "settlements", str(good), "--db", str(empty_db), "--mapping", "{not json")
     assert r.returncode == 2 and "--mapping" in r.stderr
     with connect(empty_db, read_only=True) as store:
         row = store.read("settlements").iloc[0]
     assert (row["name"], row["population"], row["source"], row["reliability"]) == ("Ізюм", 45000, "KSE", "B2")
+
+
+def test_history_only_valid_skips_bad_snapshot_files(tmp_path: Path, empty_db: Path) -> None:
+    good = _snapshot(tmp_path / "occ_20250101.geojson", box(37.0, 48.0, 38.0, 49.0))
+    nodate = _snapshot(tmp_path / "occupied.geojson", box(37.0, 48.0, 38.0, 49.0))
+    empty = _write(tmp_path / "occ_20250201.geojson", _fc([_pt(37.5, 48.5, name="only a point")]))
+    with connect(empty_db) as store:
+        before = store.fingerprint()
+        rep = import_file(store, "occupied_area", [good, nodate, empty])
+        assert not rep.ok and store.fingerprint() == before
+        assert rep.rows_valid == 1 and rep.rows_rejected == 2
+        rep = import_file(store, "occupied_area", [good, nodate, empty], only_valid=True)
+        assert rep.ok and rep.written == {"occupied_area": 1, "front_line": 1}
+        assert store.history_times("occupied_area") == [pd.Timestamp("2025-01-01", tz="UTC")]

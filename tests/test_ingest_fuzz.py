@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,3 +126,48 @@ def test_malformed_csv(store: Store, tmp_path_factory, rows) -> None:
         assert store.fingerprint() == before
     else:
         assert not report.errors and report.written["shelters"] == len(rows)
+
+
+POLY = st.builds(
+    lambda x, y, d: {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]},
+    COORD, COORD, st.one_of(st.floats(min_value=-1, max_value=2), st.just(float("nan"))),
+)
+SNAPSHOT_FEATURE = st.fixed_dictionaries({
+    "type": st.just("Feature"),
+    "properties": st.fixed_dictionaries({"name": st.sampled_from(["Окуповано /// Occupied", "Звільнено", "",
+                                                                  "<i>x</i>", "ОРДЛО"])}),
+    "geometry": st.one_of(POLY, GEOMETRY),
+})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(snapshots=st.lists(st.tuples(st.lists(SNAPSHOT_FEATURE, max_size=4), st.one_of(st.none(),
+                                                                                      st.integers(1, 200))),
+                          min_size=1, max_size=3),
+       mode=st.sampled_from(["append", "replace"]), only_valid=st.booleans())
+def test_malformed_snapshots(store: Store, tmp_path_factory, snapshots, mode, only_valid) -> None:
+    folder = tmp_path_factory.mktemp("snap")
+    paths = []
+    for day, (features, cut) in enumerate(snapshots, start=1):
+        text = _dump({"type": "FeatureCollection", "features": features})
+        p = folder / f"occupied_202501{day:02d}.geojson"
+        p.write_text(text[:cut] if cut else text, encoding="utf-8")
+        paths.append(p)
+    before = store.fingerprint()
+    try:
+        report = import_file(store, "occupied_area", paths, mode=mode, only_valid=only_valid)
+    except CimicError:
+        assert store.fingerprint() == before
+        return
+    if not report.committed:
+        assert store.fingerprint() == before
+        return
+    assert report.written["occupied_area"] == report.rows_valid >= 1
+    occ = store.read("occupied_area")
+    assert occ.geometry.is_valid.all()
+    assert all(g.geom_type in ("Polygon", "MultiPolygon") for g in occ.geometry)
+    fl = store.read("front_line")
+    assert all(g.geom_type in ("LineString", "MultiLineString") for g in fl.geometry)
+    times = sorted(occ["valid_from"])
+    chained = occ.sort_values("valid_from")["valid_to"].tolist()
+    assert chained[:-1] == times[1:] and pd.isna(chained[-1])

@@ -248,10 +248,10 @@ def test_unknown_layer_key_is_rejected() -> None:
 
 
 def test_query_bbox_grows_and_snaps_to_tiles() -> None:
-    # zoom 8: one 256-px tile = 360 / 2**8 = 1.40625°. Bounds 36-37°E, 48-49°N grown by half
-    # their size: 35.5-37.5°E, 47.5-49.5°N; snapped outward to 1.40625° multiples:
-    # floor(35.5/1.40625)=25 -> 35.15625; floor(47.5/1.40625)=33 -> 46.40625;
-    # ceil(37.5/1.40625)=27 -> 37.96875; ceil(49.5/1.40625)=36 -> 50.625
+    # zoom 8: one 256-px tile = 360 / 2**8 = 1.40625°. Bounds 36-37°E, 48-49°N grown by a quarter
+    # of their size: 35.75-37.25°E, 47.75-49.25°N; snapped outward to 1.40625° multiples:
+    # floor(35.75/1.40625)=25 -> 35.15625; floor(47.75/1.40625)=33 -> 46.40625;
+    # ceil(37.25/1.40625)=27 -> 37.96875; ceil(49.25/1.40625)=36 -> 50.625
     assert query_bbox((36.0, 48.0, 37.0, 49.0), 8) == pytest.approx((35.15625, 46.40625, 37.96875, 50.625))
     # a small pan stays inside the fetched bbox (no new query)
     assert contains_bbox(query_bbox((36.0, 48.0, 37.0, 49.0), 8), (36.2, 48.1, 37.2, 49.1))
@@ -357,3 +357,11 @@ def test_kpi_strip_without_front_line_says_so() -> None:
                       front_line=None, occupied_area=None)
     assert strip.bands.empty and "no front line" in strip.notes[0]
     assert strip.shelters.capacity_used is None
+
+
+
+def test_settlements_generalised_by_zoom() -> None:
+    from cimic_geo.maps.view import settlement_limit
+
+    # 250 * 2**(zoom - 5): zoom 6 -> 500, 7 -> 1000, 8 -> 2000; never above the point limit
+    assert [settlement_limit(z, point_limit=2000) for z in (4, 6, 7, 8, 12)] == [250, 500, 1000, 2000, 2000]

@@ -16,18 +16,21 @@ All graph searches are :func:`scipy.sparse.csgraph.dijkstra` on the CSR matrix o
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from cimic_geo.analytics.bands import band_labels
-from cimic_geo.analytics.roadgraph import NO_THREAT, RoadGraph, RoutingPolicy
+from cimic_geo.analytics.roadgraph import NO_THREAT, RoadGraph, RoutingPolicy, WeightedGraph
 from cimic_geo.errors import AnalysisError, NotFoundError
 
 #: A point further than this from any passable road is refused (km).
@@ -166,17 +169,6 @@ def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
     return graph.roads["id"].astype(str).to_numpy()[graph.edge_seg[route.edges]].tolist()
 
 
-def _path_nodes(pred: np.ndarray, origin: int, target: int) -> np.ndarray:
-    path = [target]
-    cur = target
-    while cur != origin:
-        cur = int(pred[cur])
-        if cur < 0:
-            raise AnalysisError("internal error: broken predecessor chain")
-        path.append(cur)
-    return np.asarray(path[::-1], dtype=np.int64)
-
-
 def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray) -> LineString:
     """The route's line (lon/lat), each segment oriented in travel direction."""
     import shapely
@@ -210,6 +202,110 @@ def shortest_route(graph: RoadGraph, origin: int, target: int, *, policy: Routin
     return (find_routes(graph, origin, target, policy=policy, alternatives=0) or [None])[0]
 
 
+def _walk(w: WeightedGraph, start: int, first: int) -> tuple[list[int], list[int]]:
+    """Follow a chain from ``start`` along unique edge ``first`` to the next junction (or back to
+    ``start`` on a cycle); returns (unique edges, nodes incl. both ends)."""
+    ua, ub, junction, inc_ptr, inc_e = w.ua, w.ub, w.junction, w.inc_ptr, w.inc_e
+    edges, nodes = [], [start]
+    e, n = first, start
+    while True:
+        edges.append(e)
+        a = ua.item(e)
+        n = ub.item(e) if a == n else a
+        nodes.append(n)
+        if junction.item(n) or n == start:
+            return edges, nodes
+        p = inc_ptr.item(n)
+        e1 = inc_e.item(p)
+        e = inc_e.item(p + 1) if e1 == e else e1
+
+
+@dataclass
+class _Access:
+    """How a node reaches the core: the junction, the cost, and the path (edges, nodes) from the node."""
+
+    junction: int
+    cost: float
+    edges: list[int]
+    nodes: list[int]
+
+
+def _accesses(w: WeightedGraph, node: int) -> list[_Access]:
+    if w.junction.item(node):
+        return [_Access(node, 0.0, [], [node])] if w.inc_ptr[node + 1] > w.inc_ptr[node] else []
+    out = []
+    p = w.inc_ptr.item(node)
+    for first in (w.inc_e.item(p), w.inc_e.item(p + 1)):
+        edges, nodes = _walk(w, node, first)
+        if nodes[-1] != node:
+            out.append(_Access(nodes[-1], float(w.uc[edges].sum()), edges, nodes))
+        else:  # a pure cycle: no way out
+            out.append(_Access(-1, np.inf, edges, nodes))
+    return out
+
+
+def _chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[int]]:
+    """Walk ``chain`` starting at junction ``x``."""
+    for i in range(w.inc_ptr.item(x), w.inc_ptr.item(x + 1)):
+        e = w.inc_e.item(i)
+        if w.chain.item(e) == chain:
+            return _walk(w, x, e)
+    raise AnalysisError("internal error: chain not incident to junction")
+
+
+def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: np.ndarray, origin: int, target: int
+               ) -> tuple[list[int], list[int]] | None:
+    """Cheapest path (unique edges, nodes) from ``origin`` to ``target`` using the core graph."""
+    acc_o = _accesses(w, origin)
+    acc_t = _accesses(w, target)
+    best: tuple[float, Any] = (np.inf, None)
+    # origin and target on the same chain: along the chain, without a junction
+    for a in acc_o:
+        if target in a.nodes[1:]:
+            i = a.nodes.index(target, 1)
+            c = float(w.uc[a.edges[:i]].sum())
+            if c < best[0]:
+                best = (c, ("direct", a.edges[:i], a.nodes[:i + 1]))
+    starts = sorted({a.junction for a in acc_o if a.junction >= 0})
+    ends = [t for t in acc_t if t.junction >= 0]
+    if starts and ends:
+        rows = w.core_id[np.asarray(starts)]
+        dist, pred = dijkstra(core, indices=rows, return_predecessors=True)
+        for a in acc_o:
+            if a.junction < 0:
+                continue
+            r = starts.index(a.junction)
+            for t in ends:
+                c = a.cost + float(dist[r, w.core_id[t.junction]]) + t.cost
+                if c < best[0]:
+                    best = (c, ("core", a, t, r))
+    if best[1] is None:
+        return None
+    if best[1][0] == "direct":
+        return best[1][1], best[1][2]
+    _, a, t, r = best[1]
+    # junction sequence on the core from a.junction to t.junction
+    seq = [int(w.core_id[t.junction])]
+    src = int(w.core_id[a.junction])
+    while seq[-1] != src:
+        prev = int(pred[r, seq[-1]])
+        if prev < 0:
+            raise AnalysisError("internal error: broken predecessor chain")
+        seq.append(prev)
+    seq.reverse()
+    edges, nodes = list(a.edges), list(a.nodes)
+    for x, y in itertools.pairwise(seq):
+        chain = int(pair_chain[w.pair_index(x, y)])
+        e, n = _chain_from(w, int(w.core_nodes[x]), chain)
+        if n[-1] != w.core_nodes[y]:
+            raise AnalysisError("internal error: chain does not end at the next junction")
+        edges += e
+        nodes += n[1:]
+    edges += t.edges[::-1]
+    nodes += t.nodes[::-1][1:]
+    return edges, nodes
+
+
 def find_routes(
     graph: RoadGraph,
     origin: int,
@@ -223,6 +319,10 @@ def find_routes(
 ) -> list[Route]:
     """The best route and up to ``alternatives`` meaningfully different ones (best first).
 
+    Dijkstra (:func:`scipy.sparse.csgraph.dijkstra`) runs on the policy's core graph of junctions
+    (:class:`~cimic_geo.analytics.roadgraph.WeightedGraph`); origin and target reach it along
+    their own chains, and each core edge on the result is walked back into road segments.
+
     Parameters
     ----------
     origin, target : node indices (see :func:`resolve_place`)
@@ -230,7 +330,7 @@ def find_routes(
     alternatives : at most this many alternatives (0-3)
     max_shared : an alternative shares less than this fraction of its length with every route kept
     max_stretch : an alternative costs at most this many times the best route
-    penalty_factor : cost multiplier applied to the edges of routes found so far
+    penalty_factor : cost multiplier applied to the road chains of routes found so far
 
     Returns
     -------
@@ -241,46 +341,42 @@ def find_routes(
     if origin == target:
         raise AnalysisError("origin and destination snap to the same road junction; pick two different places")
     w = graph.weighted(policy)
-    dist, pred = dijkstra(w.csr, indices=int(origin), return_predecessors=True)
-    if not np.isfinite(dist[target]):
+    found = _best_path(w, w.core_csr, w.pair_chain, int(origin), int(target))
+    if found is None:
         return []
-    nodes = _path_nodes(pred, origin, target)
-    edges = w.pos_edge[w.positions(nodes[:-1], nodes[1:])]
-    best = _make_route(graph, w.cost, nodes, edges)
+
+    def make(ue_list: list[int], nodes: list[int]) -> Route:
+        ue_arr = np.asarray(ue_list, dtype=np.int64)
+        return _make_route(graph, w.cost, np.asarray(nodes, dtype=np.int64), w.ue[ue_arr])
+
+    best = make(*found)
     kept = [best]
     if alternatives == 0:
         return kept
-    data = w.csr.data.copy()
-    last = best
+    chain_cost = w.chain_cost.copy()
+    last_ue = found[0]
     seen = {tuple(best.edges.tolist())}
     for _ in range(3 * alternatives + 3):
         if len(kept) > alternatives:
             break
-        pos = np.concatenate([w.positions(last.nodes[:-1], last.nodes[1:]), w.positions(last.nodes[1:], last.nodes[:-1])])
-        pos = pos[pos >= 0]
-        data[pos] *= penalty_factor
-        d2, p2 = dijkstra(w.with_data(data), indices=int(origin), return_predecessors=True)
-        if not np.isfinite(d2[target]):
+        chain_cost[np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])] *= penalty_factor
+        core, pair_chain = w.core_matrix(chain_cost)
+        cand = _best_path(w, core, pair_chain, int(origin), int(target))
+        if cand is None:
             break
-        n2 = _path_nodes(p2, origin, target)
-        e2 = w.pos_edge[w.positions(n2[:-1], n2[1:])]
+        last_ue = cand[0]
+        e2 = w.ue[np.asarray(cand[0], dtype=np.int64)]
         key = tuple(e2.tolist())
-        cand_cost = float(w.cost[e2].sum())
-        last = Route(nodes=n2, edges=e2, cost=cand_cost, minutes=0.0, length_km=0.0, geometry=LineString())
         if key in seen:
             continue
         seen.add(key)
+        cand_cost = float(w.cost[e2].sum())
         if cand_cost > max_stretch * best.cost:
             break
         cand_len = float(graph.edge_length_km[e2].sum())
-        ok = True
-        for r in kept:
-            common = np.intersect1d(e2, r.edges)
-            if cand_len <= 0 or graph.edge_length_km[common].sum() / cand_len >= max_shared:
-                ok = False
-                break
-        if ok:
-            kept.append(_make_route(graph, w.cost, n2, e2))
+        if cand_len > 0 and all(graph.edge_length_km[np.intersect1d(e2, r.edges)].sum() / cand_len < max_shared
+                                for r in kept):
+            kept.append(make(*cand))
     return [kept[0], *sorted(kept[1:], key=lambda r: r.cost)]
 
 

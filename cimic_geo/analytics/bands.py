@@ -466,3 +466,22 @@ def band_of(
     d = front.distance_km(arr, exact_near_km=edges)
     occ = front.occupied(arr)
     return d, occ, classify_bands(d, occupied=occ, bands_km=edges)
+
+
+def shifted_occupied_area(occupied_area: GeomInput, shift_km: float) -> gpd.GeoSeries:
+    """The occupied area grown by ``shift_km`` toward friendly territory, for display (EPSG:4326).
+
+    Buffered in the metric CRS for its extent; the exposure numbers do not use this polygon (see
+    :func:`shift_distances`).
+    """
+    shift = check_distance(shift_km, name="shift_km")
+    occ = as_geometry_array(occupied_area)
+    occ = occ[_valid(occ)] if len(occ) else occ
+    if not len(occ):
+        return gpd.GeoSeries([], crs=WGS84)
+    merged = shapely.union_all(occ)
+    if shift == 0:
+        return gpd.GeoSeries([merged], crs=WGS84)
+    crs = metric_crs(shapely.total_bounds(occ))
+    series = gpd.GeoSeries([merged], crs=WGS84).to_crs(crs).buffer(shift * 1000.0, quad_segs=8)
+    return series.to_crs(WGS84)

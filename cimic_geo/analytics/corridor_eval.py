@@ -108,8 +108,8 @@ def check_corridor_line(geometry: BaseGeometry | None, *, row: int | None = None
 
 
 def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) -> np.ndarray:
-    speed = graph.roads["speed_kmh"].to_numpy(float)[seg]
-    status = graph.roads["status"].astype(str).to_numpy()[seg]
+    speed = graph.seg_speed[seg]
+    status = graph.seg_status[seg]
     minutes = graph.seg_length_km[seg] / speed * 60.0
     return np.where(status == "damaged", minutes * damaged_time_factor, minutes)
 
@@ -226,11 +226,7 @@ def evaluate_corridor(
     # ---- travel time
     roads = graph.roads
     if road_ids is not None:
-        id_to_row = pd.Series(np.arange(len(roads)), index=roads["id"].astype(str))
-        rows = id_to_row.reindex([str(r) for r in road_ids])
-        if rows.isna().any():
-            raise AnalysisError(f"unknown road ids in the route: {list(rows[rows.isna()].index[:5])}")
-        seg = rows.to_numpy(np.int64)
+        seg = graph.road_rows(road_ids)
         minutes = float(_seg_minutes(graph, seg, damaged_time_factor).sum())
         on_road_km, off_road_km = length_km, 0.0
     else:
@@ -242,8 +238,8 @@ def evaluate_corridor(
             tree = shapely.STRtree(cand_m)
             (src, tgt), _ = tree.query_nearest(mid_pts, max_distance=match_m, return_distance=True, all_matches=False)
             seg = cand[tgt]
-            speed = roads["speed_kmh"].to_numpy(float)[seg]
-            status = roads["status"].astype(str).to_numpy()[seg]
+            speed = graph.seg_speed[seg]
+            status = graph.seg_status[seg]
             t = piece_len[src] / speed * 60.0
             piece_min[src] = np.where(status == "damaged", t * damaged_time_factor, t)
             matched[src] = True
@@ -253,7 +249,7 @@ def evaluate_corridor(
 
     # ---- hazards within hazard_m
     hazards: list[dict[str, Any]] = []
-    status_all = roads["status"].astype(str).to_numpy()
+    status_all = graph.seg_status
     bad = _candidates(graph, line.bounds, hazard_m + 50, mask=status_all != "open")
     if len(bad):
         d = shapely.distance(_to_metric_geoms(graph, roads.geometry.values[bad]), line_m)

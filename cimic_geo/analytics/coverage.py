@@ -39,7 +39,7 @@ from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import GEOD, WGS84, metric_crs
 from cimic_geo.timefmt import iso
 
-DEFAULT_MAX_KM = 10.0
+DEFAULT_MAX_KM = 2.0
 USABLE_STATUSES = ("open",)
 _INT_MAX = np.iinfo(np.int32).max
 
@@ -168,10 +168,10 @@ def travel_time_reach(
 
 def _greedy(groups: np.ndarray, cost: np.ndarray, tiebreak: np.ndarray, supply: np.ndarray,
             other_cap: np.ndarray) -> np.ndarray:
-    """Nearest-first fill for components with a single source (or single sink).
+    """Nearest-first fill of each group's supply over its edges, ignoring the other groups.
 
-    ``groups`` is the component of each edge, ``supply`` the single node's amount per edge's
-    component (repeated per edge), ``other_cap`` the capacity of the edge's other end.
+    ``groups`` is the node (settlement or shelter) whose edges these are, ``supply`` that node's
+    amount (repeated per edge), ``other_cap`` the capacity of the edge's other end.
     """
     order = np.lexsort((tiebreak, cost, groups))
     g = groups[order]
@@ -218,20 +218,30 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
     _, comp = connected_components(g, directed=False)
     ecomp = comp[s]
-    # edges per component, settlements/shelters per component
-    uniq_s = np.unique(np.column_stack([ecomp, s]), axis=0)
-    uniq_h = np.unique(np.column_stack([ecomp, h]), axis=0)
-    n_s_comp = np.bincount(uniq_s[:, 0], minlength=comp.max() + 1)
-    n_h_comp = np.bincount(uniq_h[:, 0], minlength=comp.max() + 1)
-    single_s = n_s_comp[ecomp] == 1
-    single_h = (n_h_comp[ecomp] == 1) & ~single_s
-    rest = ~(single_s | single_h)
-    if single_s.any():
-        k = np.flatnonzero(single_s)
-        flow[e[k]] = _greedy(ecomp[k], c[k], h[k], pop[s[k]], cap[h[k]])
-    if single_h.any():
-        k = np.flatnonzero(single_h)
-        flow[e[k]] = _greedy(ecomp[k], c[k], s[k], cap[h[k]], pop[s[k]])
+    # Certificates, per connected component (both exact, see module doc):
+    # a) every settlement fills its nearest shelters alone; if no shelter of the component is then
+    #    over capacity, each settlement has its own best, so the component is optimal;
+    # b) every shelter fills from its nearest settlements alone; if no settlement is then drawn
+    #    beyond its population, every shelter is at its own maximum at least cost: optimal.
+    todo = np.ones(comp.max() + 1, dtype=bool)
+    take = _greedy(s, c, h, pop[s], cap[h])
+    over = np.bincount(h, weights=take, minlength=nh) > cap
+    bad = np.zeros_like(todo)
+    bad[comp[ns + np.flatnonzero(over)]] = True
+    ok = ~bad[ecomp]
+    flow[e[ok]] = take[ok]
+    todo &= bad
+    rest = todo[ecomp]
+    if rest.any():
+        k = np.flatnonzero(rest)
+        take = _greedy(h[k], c[k], s[k], cap[h[k]], pop[s[k]])
+        drawn = np.bincount(s[k], weights=take, minlength=ns) > pop
+        bad = np.zeros_like(todo)
+        bad[comp[np.flatnonzero(drawn)]] = True
+        ok = ~bad[ecomp[k]]
+        flow[e[k[ok]]] = take[ok]
+        rest = np.zeros(len(e), dtype=bool)
+        rest[k[~ok]] = True
     if rest.any():
         k = np.flatnonzero(rest)
         flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k])
@@ -243,7 +253,7 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     """Lexicographic max-flow / min-cost on the multi-settlement, multi-shelter components."""
     us, s_loc = np.unique(s, return_inverse=True)
     uh, h_loc = np.unique(h, return_inverse=True)
-    ns, nh, ne = len(us), len(uh), len(s)
+    ns, nh = len(us), len(uh)
     p = pop[us]
     q = cap[uh]
     # 1) maximum flow in integers: source 0, settlements 1..ns, shelters ns+1.., sink ns+nh+1
@@ -263,19 +273,39 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     comps, comp_idx = np.unique(ecomp, return_inverse=True)
     comp_h = np.searchsorted(comps, comp_of_h)
     target = np.bincount(comp_h, weights=into_sink, minlength=len(comps))
-    # 2) least person-cost with that flow per component (LP, HiGHS)
+    # 2) least person-cost among maximum flows: an LP (HiGHS) with costs c - M. Any solution
+    #    that places the maximum found in 1) in every component is lexicographically optimal
+    #    (for flows of equal size the -M terms cancel); if one falls short, M grows and we
+    #    re-solve. Settlement rows that cannot bind (population >= all capacity in reach) are
+    #    dropped: they are redundant given the shelter rows and the bounds x <= min(p, q).
+    reach_cap = np.bincount(s_loc, weights=q[h_loc], minlength=ns)
+    rows_s = np.flatnonzero(p < reach_cap)
+    pos = np.full(ns, -1)
+    pos[rows_s] = np.arange(len(rows_s))
+    ne = len(c)
+    ek = np.flatnonzero(pos[s_loc] >= 0)
     a_ub = sp.vstack([
-        sp.csr_matrix((np.ones(ne), (s_loc, np.arange(ne))), shape=(ns, ne)),
+        sp.csr_matrix((np.ones(len(ek)), (pos[s_loc[ek]], ek)), shape=(len(rows_s), ne)),
         sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
     ]).tocsr()
-    b_ub = np.concatenate([p, q]).astype(float)
-    a_eq = sp.csr_matrix((np.ones(ne), (comp_idx, np.arange(ne))), shape=(len(comps), ne))
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=target, bounds=(0, None), method="highs-ds")
-    if res.status != 0:  # pragma: no cover - the max-flow is always feasible
-        raise AnalysisError(f"the allocation solver failed: {res.message}")
-    x = np.rint(res.x).astype(np.int64)
+    b_ub = np.concatenate([p[rows_s], q]).astype(float)
+    upper = np.minimum(p[s_loc], q[h_loc]).astype(float)
+    big = 1.0 + float(c.max(initial=0.0)) * 100.0
+    for _ in range(6):
+        res = linprog(c - big, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([np.zeros(len(c)), upper]),
+                      method="highs")
+        if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
+            raise AnalysisError(f"the allocation solver failed: {res.message}")
+        xf = res.x
+        placed = np.bincount(comp_idx, weights=xf, minlength=len(comps))
+        if np.all(placed >= target - 0.5):
+            break
+        big *= 100.0  # pragma: no cover - M too small for this instance
+    else:  # pragma: no cover
+        raise AnalysisError("the allocation solver could not reach the maximum coverage")
+    x = np.rint(xf).astype(np.int64)
     # integrality is guaranteed (totally unimodular); guard against solver round-off anyway
-    if np.abs(res.x - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):
+    if np.abs(xf - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):
         raise AnalysisError("the allocation solver returned a non-integral solution")  # pragma: no cover
     return x
 
@@ -419,7 +449,7 @@ def coverage(
     ----------
     settlements : ``id``, ``name``, ``population`` and a point geometry (EPSG:4326)
     shelters : ``id``, ``name``, ``capacity``, ``occupancy`` (missing = 0), ``status`` and a point
-    max_km : straight-line (geodesic) reach in km (default 10 km unless ``reach``/``reach_fn``)
+    max_km : straight-line (geodesic) reach in km (default 2 km unless ``reach``/``reach_fn``)
     reach : a ready :class:`Reach` on the canonical (id-sorted) rows (advanced use)
     reach_fn : ``fn(settlements, shelters) -> Reach`` on the canonical rows, e.g. a
         :func:`functools.partial` of :func:`travel_time_reach`

@@ -27,6 +27,7 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
@@ -177,28 +178,152 @@ def union_geometry(frame: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None
     return shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
 
 
-@dataclass
 class WeightedGraph:
-    """A CSR matrix for one policy plus the maps between CSR entries and edges."""
+    """The road graph weighted for one policy, in two forms.
 
-    csr: sp.csr_matrix
-    pos_edge: np.ndarray  # edge index of each CSR entry
-    keys: np.ndarray  # row * n_nodes + col of each CSR entry (sorted)
-    cost: np.ndarray  # cost per edge in minutes (inf = excluded)
+    * the **full graph**: a symmetric CSR over all nodes (:attr:`csr`; built on first use), for
+      multi-source searches such as time to safety;
+    * the **core graph**: chains of degree-2 nodes contracted into single edges between junctions
+      (nodes of degree ≠ 2). Real road networks cut into segments are mostly such chains (national
+      scenario: 956k of 981k nodes), so point-to-point routing searches a graph ~40× smaller;
+      :func:`cimic_geo.analytics.access.find_routes` walks the chains back into segments.
 
-    def with_data(self, data: np.ndarray) -> sp.csr_matrix:
-        """Same structure, other weights (for the alternatives' penalty method)."""
-        m = sp.csr_matrix((data, self.csr.indices, self.csr.indptr), shape=self.csr.shape, copy=False)
-        return m
+    Parallel segments between the same two nodes keep the cheapest; parallel chains between the
+    same two junctions are all kept (the core CSR holds the cheapest of each pair, recomputed when
+    the alternatives' penalty method changes chain costs).
+    """
+
+    def __init__(self, n_nodes: int, edge_u: np.ndarray, edge_v: np.ndarray, cost: np.ndarray) -> None:
+        self.n_nodes = n_nodes
+        self.cost = cost
+        e = np.flatnonzero(np.isfinite(cost))
+        a = np.minimum(edge_u[e], edge_v[e])
+        b = np.maximum(edge_u[e], edge_v[e])
+        c = np.maximum(cost[e], _MIN_COST)
+        order = np.lexsort((c, b, a))
+        a, b, c, e = a[order], b[order], c[order], e[order]
+        first = np.ones(len(a), dtype=bool)
+        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        #: unique undirected edges: graph edge index, end nodes, cost
+        self.ue, self.ua, self.ub, self.uc = e[first], a[first], b[first], c[first]
+        k = len(self.ue)
+        # node -> incident unique edges
+        inc_node = np.concatenate([self.ua, self.ub])
+        inc_edge = np.concatenate([np.arange(k), np.arange(k)])
+        order = np.argsort(inc_node, kind="stable")
+        self.inc_e = inc_edge[order]
+        self.inc_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(inc_node, minlength=n_nodes), out=self.inc_ptr[1:])
+        deg = np.diff(self.inc_ptr)
+        self.junction = deg != 2
+        # chains: unique edges linked through degree-2 nodes
+        inner = np.flatnonzero(~self.junction & (deg == 2))
+        p = self.inc_ptr[inner]
+        link = sp.coo_matrix((np.ones(len(inner)), (self.inc_e[p], self.inc_e[p + 1])), shape=(k, k))
+        n_chain, self.chain = connected_components(link, directed=False) if k else (0, np.zeros(0, np.int64))
+        self.chain_cost = np.bincount(self.chain, weights=self.uc, minlength=n_chain)
+        # each chain's junction ends (pure cycles of degree-2 nodes have none)
+        ends_node = np.concatenate([self.ua, self.ub])
+        ends_chain = np.concatenate([self.chain, self.chain])
+        at_j = self.junction[ends_node]
+        ends_node, ends_chain = ends_node[at_j], ends_chain[at_j]
+        order = np.argsort(ends_chain, kind="stable")
+        ends_node, ends_chain = ends_node[order], ends_chain[order]
+        cnt = np.bincount(ends_chain, minlength=n_chain)
+        good = np.flatnonzero(cnt == 2)
+        startpos = np.concatenate([[0], np.cumsum(cnt)[:-1]])[good]
+        j1, j2 = ends_node[startpos], ends_node[startpos + 1]
+        keep = j1 != j2  # a chain from a junction back to itself never shortens a route
+        self.core_chains = good[keep]
+        j1, j2 = j1[keep], j2[keep]
+        # core nodes: junctions; core edges: node pairs, each with its chains
+        self.core_nodes = np.flatnonzero(self.junction & (deg > 0))
+        self.core_id = np.full(n_nodes, -1, dtype=np.int64)
+        self.core_id[self.core_nodes] = np.arange(len(self.core_nodes))
+        nc = len(self.core_nodes)
+        ca, cb = self.core_id[np.minimum(j1, j2)], self.core_id[np.maximum(j1, j2)]
+        ca, cb = np.minimum(ca, cb), np.maximum(ca, cb)
+        order = np.lexsort((cb, ca))
+        self.core_chains, ca, cb = self.core_chains[order], ca[order], cb[order]
+        newpair = np.ones(len(ca), dtype=bool)
+        newpair[1:] = (ca[1:] != ca[:-1]) | (cb[1:] != cb[:-1])
+        self.pair_start = np.flatnonzero(newpair)
+        self.pair_a, self.pair_b = ca[self.pair_start], cb[self.pair_start]
+        self.pair_of_chainpos = np.cumsum(newpair) - 1
+        self.pair_keys = self.pair_a * max(nc, 1) + self.pair_b
+        src = np.concatenate([self.pair_a, self.pair_b])
+        dst = np.concatenate([self.pair_b, self.pair_a])
+        pp = np.concatenate([np.arange(len(self.pair_a)), np.arange(len(self.pair_a))])
+        order = np.lexsort((dst, src))
+        src, dst, self.core_pos_pair = src[order], dst[order], pp[order]
+        self.core_indptr = np.zeros(nc + 1, dtype=np.int32)
+        np.cumsum(np.bincount(src, minlength=nc), out=self.core_indptr[1:])
+        self.core_indices = dst.astype(np.int32)
+        self.core_csr, self.pair_chain = self.core_matrix(self.chain_cost)
+        self._full: tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None = None
+
+    def core_matrix(self, chain_cost: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Core CSR for the given chain costs and the chain used for each junction pair."""
+        cc = chain_cost[self.core_chains]
+        if not len(cc):
+            return sp.csr_matrix((len(self.core_nodes), len(self.core_nodes))), np.zeros(0, np.int64)
+        order = np.lexsort((cc, self.pair_of_chainpos))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = self.pair_of_chainpos[order][1:] != self.pair_of_chainpos[order][:-1]
+        best_pos = order[first]  # one per pair, in pair order
+        pair_cost = cc[best_pos]
+        nc = len(self.core_nodes)
+        m = sp.csr_matrix((pair_cost[self.core_pos_pair], self.core_indices, self.core_indptr), shape=(nc, nc))
+        return m, self.core_chains[best_pos]
+
+    def pair_index(self, x: int, y: int) -> int:
+        """Index of the core pair joining core nodes ``x`` and ``y``."""
+        a, b = (x, y) if x < y else (y, x)
+        key = a * max(len(self.core_nodes), 1) + b
+        i = int(np.searchsorted(self.pair_keys, key))
+        if i >= len(self.pair_keys) or self.pair_keys[i] != key:
+            raise AnalysisError("internal error: no core edge between consecutive route junctions")
+        return i
+
+    # -- full graph (lazy) ------------------------------------------------------------------------
+    def _full_graph(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        if self._full is None:
+            n = self.n_nodes
+            src = np.concatenate([self.ua, self.ub])
+            dst = np.concatenate([self.ub, self.ua])
+            cc = np.concatenate([self.uc, self.uc])
+            ee = np.concatenate([self.ue, self.ue])
+            order = np.lexsort((dst, src))
+            src, dst, cc, ee = src[order], dst[order], cc[order], ee[order]
+            indptr = np.zeros(n + 1, dtype=np.int32)
+            np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+            csr = sp.csr_matrix((cc, dst.astype(np.int32), indptr), shape=(n, n))
+            self._full = (csr, ee, src.astype(np.int64) * n + dst.astype(np.int64))
+        return self._full
+
+    @property
+    def csr(self) -> sp.csr_matrix:
+        """Symmetric CSR over all nodes (minutes × penalty)."""
+        return self._full_graph()[0]
+
+    @property
+    def pos_edge(self) -> np.ndarray:
+        """Graph edge index of each entry of :attr:`csr`."""
+        return self._full_graph()[1]
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._full_graph()[2]
 
     def positions(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """CSR positions of directed entries a->b (-1 when absent)."""
-        n = self.csr.shape[0]
+        keys = self.keys
+        n = self.n_nodes
         k = np.asarray(a, np.int64) * n + np.asarray(b, np.int64)
-        pos = np.searchsorted(self.keys, k)
-        pos = np.minimum(pos, len(self.keys) - 1) if len(self.keys) else pos
-        ok = (len(self.keys) > 0) & (self.keys[pos] == k) if len(self.keys) else np.zeros(len(k), bool)
-        return np.where(ok, pos, -1)
+        if not len(keys):
+            return np.full(len(k), -1)
+        pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
+        return np.where(keys[pos] == k, pos, -1)
 
 
 @dataclass
@@ -221,6 +346,8 @@ class RoadGraph:
     edge_occupied: np.ndarray
     roads: gpd.GeoDataFrame
     seg_length_km: np.ndarray
+    seg_speed: np.ndarray
+    seg_status: np.ndarray
     seg_bounds: np.ndarray
     destroyed_bridges: gpd.GeoDataFrame
     threat: ThreatGeometry
@@ -231,6 +358,7 @@ class RoadGraph:
     _tree_nodes: np.ndarray | None = None
     _weighted: dict[RoutingPolicy, WeightedGraph] = field(default_factory=dict)
     front_cap_km: float = np.inf
+    _id_index: pd.Index | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- sizes ----------------------------------------------------------------------------------
@@ -249,6 +377,17 @@ class RoadGraph:
     @property
     def bands_km(self) -> tuple[float, ...]:
         return self.threat.bands_km
+
+    def road_rows(self, road_ids: Sequence[str]) -> np.ndarray:
+        """Row index in :attr:`roads` of each road id (AnalysisError naming unknown ids)."""
+        with self._lock:
+            if self._id_index is None:
+                self._id_index = pd.Index(self.roads["id"].astype(str))
+        rows = self._id_index.get_indexer([str(r) for r in road_ids])
+        if (rows < 0).any():
+            bad = [str(r) for r, i in zip(road_ids, rows, strict=True) if i < 0][:5]
+            raise AnalysisError(f"unknown road ids: {bad}")
+        return rows
 
     @property
     def edge_band(self) -> np.ndarray:
@@ -327,25 +466,7 @@ class RoadGraph:
 
 
 def _build_weighted(graph: RoadGraph, cost: np.ndarray) -> WeightedGraph:
-    n = graph.n_nodes
-    keep = np.isfinite(cost)
-    e = np.flatnonzero(keep)
-    c = np.maximum(cost[e], _MIN_COST)
-    src = np.concatenate([graph.edge_u[e], graph.edge_v[e]])
-    dst = np.concatenate([graph.edge_v[e], graph.edge_u[e]])
-    cc = np.concatenate([c, c])
-    ee = np.concatenate([e, e])
-    order = np.lexsort((cc, dst, src))
-    src, dst, cc, ee = src[order], dst[order], cc[order], ee[order]
-    # parallel segments between the same two nodes: keep the cheapest (first after sorting)
-    first = np.ones(len(src), dtype=bool)
-    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-    src, dst, cc, ee = src[first], dst[first], cc[first], ee[first]
-    indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    csr = sp.csr_matrix((cc, dst.astype(np.int32), indptr), shape=(n, n))
-    keys = src.astype(np.int64) * n + dst.astype(np.int64)
-    return WeightedGraph(csr=csr, pos_edge=ee, keys=keys, cost=cost)
+    return WeightedGraph(graph.n_nodes, graph.edge_u, graph.edge_v, cost)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -363,7 +484,10 @@ def _edge_front_km(threat: ThreatGeometry, node_lonlat: np.ndarray, u: np.ndarra
     the front (most of a national network) this skips most of the work.
     """
     out = np.full(len(u), np.inf)
-    nodes = np.unique(np.concatenate([u, v]))
+    used = np.zeros(len(node_lonlat), dtype=bool)
+    used[u] = True
+    used[v] = True
+    nodes = np.flatnonzero(used)
     lb = np.full(len(node_lonlat), np.inf)
     lb[nodes] = threat.lower_bound_km(node_lonlat[nodes, 0], node_lonlat[nodes, 1], upper_km=cap_km + length_km.max())
     lower = np.minimum(lb[u], lb[v]) - length_km / 2.0
@@ -421,7 +545,7 @@ def build_road_graph(
     damaged_time_factor : travel-time multiplier for ``damaged`` segments
     precision : decimals of lon/lat used to identify shared end points (6 ≈ 0.1 m)
     front_cap_km : segment distances to the front line are computed exactly up to this distance
-        (default: twice the outer band, at least 100 km) and stored as inf beyond; a policy that
+        (default: the outer band + 10 km) and stored as inf beyond; a policy that
         avoids a wider area extends the computation on demand, so the avoided area has no cap
 
     Raises
@@ -481,7 +605,7 @@ def build_road_graph(
 
     # distance of each passable segment to the front line (geodesic) and occupied side
     if front_cap_km is None:
-        front_cap_km = max(2.0 * threat.bands_km[-1], 100.0)
+        front_cap_km = threat.bands_km[-1] + 10.0
     front_km = np.full(len(e_seg), np.inf)
     occ = np.zeros(len(e_seg), dtype=bool)
     if len(e_seg):
@@ -490,9 +614,9 @@ def build_road_graph(
             front_km = _edge_front_km(threat, node_lonlat, u_all[e_seg], v_all[e_seg], seg_len[e_seg], sel,
                                       front_cap_km)
         if threat.occupied is not None:
-            mid = shapely.line_interpolate_point(sel, 0.5, normalized=True)
-            mc = shapely.get_coordinates(mid)
-            occ = threat.occupied_mask(mc[:, 0], mc[:, 1])
+            # midpoint of the end points (the segments are short; exact for 2-point segments)
+            mid = (coords[starts[e_seg]] + coords[ends[e_seg]]) / 2.0
+            occ = threat.occupied_mask(mid[:, 0], mid[:, 1])
 
     return RoadGraph(
         node_lonlat=node_lonlat,
@@ -506,6 +630,8 @@ def build_road_graph(
         edge_occupied=occ,
         roads=roads,
         seg_length_km=seg_len,
+        seg_speed=speed,
+        seg_status=status,
         seg_bounds=shapely.bounds(geoms),
         destroyed_bridges=bridges,
         threat=threat,

@@ -91,3 +91,93 @@ def load_situation(
         )
     return Situation(as_of=t, front_line=front, occupied_area=occ,
                      layers={name: store.read(name, bbox=bbox) for name in layers})
+
+
+# ----------------------------------------------------------------------------------------------
+# one call per analysis, for the CLI and the pages
+# ----------------------------------------------------------------------------------------------
+
+
+def exposure_at(store: Any, *, as_of: Any = None, bands_km: Sequence[float] | str | None = None,
+                shift_km: float = 0.0) -> Any:
+    """:func:`cimic_geo.analytics.exposure.exposure` for the situation at ``as_of`` (default latest)."""
+    from cimic_geo.analytics.bands import check_bands, check_distance
+    from cimic_geo.analytics.exposure import exposure
+
+    edges = check_bands(bands_km)
+    check_distance(shift_km, name="shift_km")
+    sit = load_situation(store, as_of=as_of)
+    return exposure(settlements=sit["settlements"], shelters=sit["shelters"], infrastructure=sit["infrastructure"],
+                    front_line=sit.front_line, occupied_area=sit.occupied_area, bands_km=edges, shift_km=shift_km,
+                    as_of=sit.as_of)
+
+
+def coverage_at(store: Any, *, as_of: Any = None, max_km: float | None = None, max_minutes: float | None = None,
+                exclude_occupied: bool = True, progress: Any = None) -> Any:
+    """Shelter coverage at ``as_of``: straight-line ``max_km`` or road ``max_minutes``.
+
+    Settlements and shelters on the occupied side at ``as_of`` are left out (reported in
+    ``excluded``). Travel times use the road graph in force (impassable roads, destroyed bridges
+    and occupied-side segments removed).
+    """
+    from functools import partial
+
+    from cimic_geo.analytics.bands import check_distance, prepare_front
+    from cimic_geo.analytics.coverage import DEFAULT_MAX_KM, coverage, travel_time_reach
+
+    if max_km is not None and max_minutes is not None:
+        raise AnalysisError("give either a distance (max_km) or a travel time (max_minutes), not both")
+    if max_km is not None:
+        check_distance(max_km, name="max_km")
+    if max_minutes is not None:
+        check_distance(max_minutes, name="max_minutes")
+    step = progress or (lambda _frac, _text: None)
+    step(0.05, "reading the situation")
+    sit = load_situation(store, as_of=as_of, layers=("settlements", "shelters"))
+    sets, shel = sit["settlements"], sit["shelters"]
+    excluded = {"settlements": 0, "population": 0, "shelters": 0}
+    if exclude_occupied and (len(sit.occupied_area) or len(sit.front_line)):
+        front = prepare_front(sit.front_line, sit.occupied_area)
+        occ_s = front.occupied(sets.geometry)
+        occ_h = front.occupied(shel.geometry)
+        excluded = {"settlements": int(occ_s.sum()),
+                    "population": int(pd.to_numeric(sets.loc[occ_s, "population"], errors="coerce").fillna(0).sum()),
+                    "shelters": int(occ_h.sum())}
+        sets, shel = sets[~occ_s], shel[~occ_h]
+    reach_fn = None
+    if max_minutes is not None:
+        step(0.25, "building the road graph")
+        from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+
+        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
+        if not len(roads):
+            raise AnalysisError("travel-time coverage needs a roads layer; the store has none")
+        infra = store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"])
+        graph = build_road_graph(roads, front_line=sit.front_line, occupied=sit.occupied_area, infrastructure=infra,
+                                 as_of=sit.as_of)
+        policy = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True)
+        reach_fn = partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy)
+        step(0.5, "travel times to shelters")
+    else:
+        step(0.4, "distances to shelters")
+    res = coverage(settlements=sets, shelters=shel, max_km=DEFAULT_MAX_KM if (max_km is None and reach_fn is None)
+                   else max_km, reach_fn=reach_fn, as_of=sit.as_of)
+    res.excluded = excluded
+    if excluded["settlements"] or excluded["shelters"]:
+        res.notes.append(f"left out on the occupied side: {excluded['settlements']} settlements "
+                         f"({excluded['population']:,} people), {excluded['shelters']} shelters")
+    step(1.0, "done")
+    return res
+
+
+def restoration_at(store: Any, *, as_of: Any = None, bands_km: Sequence[float] | str | None = None,
+                   sector_weights: Any = None, damage_weights: Any = None) -> Any:
+    """Restoration priority at ``as_of`` (default latest)."""
+    from cimic_geo.analytics.bands import check_bands
+    from cimic_geo.analytics.restoration import restoration_priority
+
+    edges = check_bands(bands_km)
+    sit = load_situation(store, as_of=as_of, layers=("infrastructure",))
+    return restoration_priority(sit["infrastructure"], front_line=sit.front_line, occupied_area=sit.occupied_area,
+                                bands_km=edges, sector_weights=sector_weights, damage_weights=damage_weights,
+                                as_of=sit.as_of)

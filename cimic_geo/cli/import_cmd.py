@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.errors import Problem, ValidationError
-from cimic_geo.ingest import MODES, border_from_frame, import_file, read_source
+from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
 
@@ -69,8 +70,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     files = args.files if len(args.files) > 1 else args.files[0]
     with connect(args.db, read_only=args.dry_run) as store:
-        report = import_file(store, args.layer, files, mode=args.mode, dry_run=args.dry_run,
-                             only_valid=args.only_valid, **options)
+        try:
+            report = import_file(store, args.layer, files, mode=args.mode, dry_run=args.dry_run,
+                                 only_valid=args.only_valid, **options)
+        except ValidationError as exc:  # the file could not be read at all: same report, exit 1
+            report = ImportReport(layer=args.layer, mode=args.mode, files=[Path(f).name for f in args.files],
+                                  problems=list(exc.problems) or [Problem(None, None, exc.message)],
+                                  dry_run=args.dry_run, only_valid=args.only_valid)
     emit(args, report.to_dict(), report.summary_lines(max_problems=args.max_problems))
     return 0 if report.ok else 1
 

@@ -65,6 +65,11 @@ def _noop(_f: float, _msg: str) -> None:
     return None
 
 
+def _fonts() -> Any:
+    """Matplotlib settings for rendering: DejaVu Sans (Cyrillic glyphs) whatever the user's rc."""
+    return matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [FONT], "pdf.fonttype": 42})
+
+
 def marking_colours(marking: str) -> tuple[str, str]:
     """(background, text) colours of the marking banner."""
     m = marking.upper()
@@ -163,7 +168,10 @@ def _points(geoms: np.ndarray) -> np.ndarray:
     if not len(geoms):
         return np.empty((0, 2))
     is_pt = shapely.get_type_id(geoms) == 0
-    pts = np.where(is_pt, geoms, shapely.point_on_surface(geoms))
+    if is_pt.all():
+        return shapely.get_coordinates(geoms)
+    pts = geoms.copy()
+    pts[~is_pt] = shapely.point_on_surface(geoms[~is_pt])  # only where needed: it is slow on points
     return shapely.get_coordinates(pts)
 
 
@@ -174,6 +182,39 @@ def _halo(width: float = 2.5) -> list:
 # ----------------------------------------------------------------------------------------------
 # drawing
 # ----------------------------------------------------------------------------------------------
+
+
+def band_edge_lines(front_m: np.ndarray, occupied_m: np.ndarray, bands_km: Sequence[float]) -> list[Any]:
+    """Threat-band edges for display: lines at each distance from the front line (metric CRS),
+    on the friendly side only (the occupied area cut away). Empty list without a front line."""
+    fronts = front_m[~shapely.is_empty(front_m)] if len(front_m) else front_m
+    if not len(fronts):
+        return []
+    front = shapely.union_all(fronts)
+    occ = shapely.union_all(occupied_m) if len(occupied_m) else None
+    out = []
+    for d in bands_km:
+        edge = shapely.boundary(shapely.buffer(front, float(d) * 1000.0, quad_segs=8))
+        if occ is not None and not occ.is_empty:
+            edge = shapely.difference(edge, occ)
+        out.append(edge)
+    return out
+
+
+def _draw_bands(ax: Any, loaded: LoadedView, proj: MapProjection, bands_km: Sequence[float]) -> list[tuple[Any, str]]:
+    front = loaded.frames.get("front_line")
+    if front is None or not len(front) or not bands_km:
+        return []
+    occ = loaded.frames.get("occupied_area")
+    occ_m = proj.geoms(np.asarray(occ.geometry.values)) if occ is not None and len(occ) else np.empty(0, dtype=object)
+    edges = band_edge_lines(proj.geoms(np.asarray(front.geometry.values)), occ_m, bands_km)
+    n = len(edges)
+    for i, edge in enumerate(edges):
+        alpha = 0.85 - 0.5 * i / max(n - 1, 1)
+        ax.add_collection(LineCollection(_segments(np.array([edge])), colors=FRONT_COLOUR, linewidths=0.8,
+                                         linestyles=(0, (5, 3)), alpha=alpha, zorder=3))
+    label = "Threat band edges " + ", ".join(f"{d:g}" for d in bands_km) + " km"
+    return [(Line2D([], [], color=FRONT_COLOUR, lw=0.8, ls=(0, (5, 3))), label)]
 
 
 def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[Any, str]]:
@@ -189,9 +230,11 @@ def _draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple
         gdf, geoms = projected(name)
         if name == "occupied_area":
             if len(geoms):
-                # one patch per polygon: translucent fill, hatch and outline in a single draw
-                gpd.GeoSeries(geoms).plot(ax=ax, facecolor=(0.843, 0.098, 0.11, 0.18),
-                                          edgecolor=(0.843, 0.098, 0.11, 0.5), hatch="///", linewidth=0.3, zorder=1)
+                # translucent fill, then the hatch (a separate patch: the PDF backend does not draw a
+                # hatch whose edge colour is translucent)
+                series = gpd.GeoSeries(geoms)
+                series.plot(ax=ax, facecolor=OCCUPIED_COLOUR, alpha=0.18, edgecolor="none", zorder=1)
+                series.plot(ax=ax, facecolor="none", edgecolor="#e8888a", hatch="///", linewidth=0.3, zorder=1)
             legend.append((Patch(facecolor=OCCUPIED_COLOUR, alpha=0.25, hatch="///", edgecolor=OCCUPIED_COLOUR),
                            "Occupied area"))
         elif name == "roads":
@@ -361,8 +404,10 @@ def _provenance_line(loaded: LoadedView, proj: MapProjection, produced: pd.Times
     rel_txt = f"reliability {min(rel)}–{max(rel)}" if rel else "reliability n/a"
     rng = loaded.reported_range()
     rep = f"reported {dtg(rng[0])}–{dtg(rng[1])}" if rng else "reported n/a"
-    return (f"Source: {src} · {rel_txt} · {rep} · produced {dtg(produced)} by cimic_geo · "
-            f"projection {proj.name} · {loaded.marking}")
+    scenario = loaded.meta.get("scenario")
+    return (f"Source: {src} · {rel_txt} · {rep} · "
+            + (f"scenario {scenario} · " if scenario else "")
+            + f"produced {dtg(produced)} by cimic_geo · projection {proj.name} · {loaded.marking}")
 
 
 def _kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTable, *, fontsize: float = 7.5) -> None:
@@ -392,7 +437,7 @@ def _kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTa
 
 
 def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None,
-                      progress: Progress = _noop) -> Figure:
+                      progress: Progress = _noop, bands_km: Sequence[float] = (5.0, 20.0, 40.0)) -> Figure:
     """The A4-landscape map page as a matplotlib :class:`Figure` (not yet saved)."""
     produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
     fig = Figure(figsize=A4_LANDSCAPE_IN)
@@ -415,6 +460,10 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     map_rect = (0.3 / W, 0.70 / H, 7.9 / W, (H - 0.70 - 1.05) / H)
     ax = fig.add_axes(map_rect)
     legend = _draw_layers(ax, loaded, proj)
+    band_legend = _draw_bands(ax, loaded, proj, bands_km)
+    if band_legend:  # after the front line entry
+        at = next((i + 1 for i, (_, lab) in enumerate(legend) if lab == "Front line"), len(legend))
+        legend[at:at] = band_legend
     ex0, ey0, ex1, ey1 = _fit_extent(proj.extent(), map_rect[2] * W / (map_rect[3] * H))
     ax.set_xlim(ex0, ex1)
     ax.set_ylim(ey0, ey1)
@@ -549,11 +598,12 @@ def write_png(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
     if kpis is None and store is not None:
         progress(0.05, "computing key figures")
         kpis = kpi_table(store, loaded, bands_km=bands_km)
-    fig = render_map_figure(loaded, kpis=kpis, progress=progress)
-    progress(0.8, "writing PNG")
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", metadata={"Title": loaded.view.title,
-                                                                           "Software": "cimic_geo"})
+    with _fonts():
+        fig = render_map_figure(loaded, kpis=kpis, progress=progress, bands_km=bands_km)
+        progress(0.8, "writing PNG")
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", metadata={"Title": loaded.view.title,
+                                                                               "Software": "cimic_geo"})
     progress(1.0, "done")
     return Path(out)
 
@@ -565,11 +615,12 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
         progress(0.05, "computing key figures")
         kpis = kpi_table(store, loaded, bands_km=bands_km)
     produced = pd.Timestamp.now(tz="UTC")
-    fig1 = render_map_figure(loaded, kpis=kpis, produced=produced, progress=progress)
-    progress(0.7, "tables page")
-    fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
+    with _fonts():
+        fig1 = render_map_figure(loaded, kpis=kpis, produced=produced, progress=progress, bands_km=bands_km)
+        progress(0.7, "tables page")
+        fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
     progress(0.85, "writing PDF")
-    with atomic_path(out) as tmp:
+    with _fonts(), atomic_path(out) as tmp:
         with PdfPages(tmp, metadata={"Title": loaded.view.title, "Subject": loaded.marking,
                                      "Creator": "cimic_geo"}) as pdf:
             pdf.savefig(fig1)

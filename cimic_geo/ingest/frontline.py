@@ -35,7 +35,7 @@ _CLASS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (CONTESTED, re.compile(r"під питанням|contested|contensed|status\.contested")),
     (UNKNOWN, re.compile(r"невідом|unknown|status\.unknown")),
     (OCCUPIED, re.compile(r"окупова|окупован|occupied|status\.occupied|territories\.(crimea|ordlo)|"
-                          r"\bордло\b|cadr and calr")),
+                          r"\bордло\b|cadr and calr|^крим$|\bcrimea\b|зайнят\w* ворогом")),
 )
 _LABEL_COLUMNS = ("name", "status", "label", "title", "description", "Name", "Description")
 

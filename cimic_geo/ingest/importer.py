@@ -69,8 +69,8 @@ class ImportReport:
     def can_commit(self) -> bool:
         """True when committing would write something and the errors (if any) are allowed."""
         if self.rows_valid == 0:
-            return False
-        return not self.errors or (self.only_valid and not any(p.row is None for p in self.errors))
+            return False  # also the case after a whole-file error (every record rejected)
+        return not self.errors or self.only_valid
 
     @property
     def ok(self) -> bool:

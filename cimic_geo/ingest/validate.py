@@ -346,6 +346,10 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
                 file_error = True
                 continue
             mapping[fld] = col
+    unused = [c for c in src_cols if c not in set(mapping.values())]
+    if unused and n:
+        shown = ", ".join(map(str, unused[:12])) + (" ..." if len(unused) > 12 else "")
+        problems.append(Problem(None, None, f"{len(unused)} column(s) not imported: {shown}", "info"))
     for fld in opts.defaults:
         try:
             spec.column(fld)

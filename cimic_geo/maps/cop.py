@@ -186,7 +186,7 @@ def grid_cell_deg(zoom: float, *, cell_px: int = 40) -> float:
     return degrees_per_pixel(zoom) * cell_px
 
 
-def query_bbox(bounds: Sequence[float], zoom: float, *, margin: float = 0.5) -> tuple[float, float, float, float]:
+def query_bbox(bounds: Sequence[float], zoom: float, *, margin: float = 0.25) -> tuple[float, float, float, float]:
     """The bbox to query for a view: ``bounds`` grown by ``margin`` of its size on each side and
     snapped outward to a grid of one 256-px tile at ``zoom``, so that small pans reuse the same
     query (and its cached result) and the browser keeps the drawn layers.
@@ -349,7 +349,7 @@ class CimicHelpers(MacroElement):
             if (s.fill_by && s.fills && s.fills[p[s.fill_by]]) { o.fillColor = s.fills[p[s.fill_by]]; }
             if (s.color_by && s.colors && s.colors[p[s.color_by]]) { o.color = s.colors[p[s.color_by]]; }
             if (s.dash_by && s.dash && s.dash[p[s.dash_by]]) { o.dashArray = s.dash[p[s.dash_by]]; }
-            if (s.radius_by === 'n') { o.radius = Math.min(28, 5 + 2.2 * Math.sqrt(p.n || 1)); }
+            if (s.radius_by === 'n') { o.radius = Math.min(18, 4 + 3.5 * Math.log10((p.n || 1) + 1)); }
             else if (s.radius_by && p[s.radius_by] > 0) {
               o.radius = Math.max(2, Math.min(14, 1.6 * Math.log10(p[s.radius_by] + 1)));
             }
@@ -403,6 +403,12 @@ class CimicHelpers(MacroElement):
               var d = document.createElement('span'); d.textContent = tip(p, key); return d;
             }, {sticky: true});
             layer.bindPopup(function () { return details(p, key); }, {maxWidth: 360});
+            if (p.n !== undefined && layer.getLatLng) {
+              // an aggregate cell: a click also zooms in on it (where its features are drawn)
+              layer.on('click', function () {
+                var m = layer._map; if (m) { m.setView(layer.getLatLng(), Math.min(m.getZoom() + 2, 18)); }
+              });
+            }
           }
           function point(f, latlng, key) {
             if ((S[key] || {}).marker === 'pin') { return L.marker(latlng); }
@@ -434,6 +440,9 @@ class DataLayer(MacroElement):
         }).addTo({{ this._parent.get_name() }});
         window.cimicLayers = window.cimicLayers || {};
         window.cimicLayers[{{ this.key_js }}] = {{ this.get_name() }};
+        {{ this.get_name() }}.on('remove', function () {
+          if (window.cimicLayers[{{ this.key_js }}] === {{ this.get_name() }}) { delete window.cimicLayers[{{ this.key_js }}]; }
+        });
         {% endmacro %}
         """
     )

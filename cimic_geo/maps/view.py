@@ -49,6 +49,12 @@ def road_classes_for_zoom(zoom: float) -> tuple[str, ...] | None:
     return chosen
 
 
+def settlement_limit(zoom: float, *, point_limit: int) -> int:
+    """How many settlements (the largest) to draw at ``zoom``: 500 at zoom 6 (a whole country),
+    doubling per zoom level up to ``point_limit`` (cartographic generalisation, smaller payload)."""
+    return int(min(point_limit, 250 * 2 ** max(0.0, float(zoom) - 5)))
+
+
 @dataclass
 class ViewData:
     """Layers for one view plus notes for the user (what was aggregated or capped)."""
@@ -67,7 +73,7 @@ def query_view(
     zoom: int,
     as_of: datetime | str | None = None,
     visible: Iterable[str] | None = None,
-    point_limit: int = 1500,
+    point_limit: int = 2000,
     road_limit: int = 6000,
 ) -> ViewData:
     """Read what the COP needs to draw ``bbox`` at ``zoom`` (the as-of time for history layers).
@@ -104,9 +110,10 @@ def query_view(
     if "settlements" in want:
         n = count_in_bbox(store, "settlements", bbox=bbox)
         counts["settlements"] = n
-        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=point_limit, bbox=bbox)
-        if n > point_limit:
-            notes.append(f"settlements: the {point_limit:,} largest of {n:,} in view (zoom in for all)")
+        limit = settlement_limit(zoom, point_limit=point_limit)
+        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox)
+        if n > limit:
+            notes.append(f"settlements: the {limit:,} largest of {n:,} in view (zoom in for all)")
 
     for layer, where, category, sums in (
         ("shelters", None, "status", ("capacity", "occupancy")),

@@ -5,7 +5,7 @@ The map is drawn in two parts so panning stays cheap at national scale:
 * the **base map** (Leaflet, legend, marking, optional tiles) depends only on the store's extent,
   so its script never changes and streamlit-folium keeps the same Leaflet map mounted;
 * the **data layers** are streamlit-folium ``feature_group_to_add`` groups for the bbox of the
-  view (grown by half a view and snapped to a tile grid). A pan inside the bbox already fetched
+  view (grown by a quarter of the view and snapped to a tile grid). A pan inside the bbox already fetched
   reuses it, so the browser keeps what it drew; a pan outside it or a zoom change fetches the new
   bbox (cached per bbox/zoom/time/layers with ``st.cache_data``).
 
@@ -235,26 +235,38 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     """The KPI strip: population per threat band, shelters, damage by sector, corridors."""
     st.caption("Threat bands from the front line in force" + (f" at {fmt_time(as_of)}" if as_of is not None else "")
                + " (whole store)")
-    cols = st.columns(len(strip.bands.index) + 1 if len(strip.bands) else 1)
+    cols = st.columns(max(len(strip.bands.index), 1))
     if len(strip.bands):
         for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):
-            name = {"beyond": f"> {bands_km[-1]:g} km", "occupied": "Occupied side"}.get(str(label), f"{label} km")
-            col.metric(f"Population {name}", f"{int(row['population']):,}",
-                       help=f"{int(row['settlements']):,} settlements")
+            name = {"beyond": f"> {bands_km[-1]:g} km", "occupied": "occupied side"}.get(str(label), f"{label} km")
+            col.metric(f"Population {name}", compact(int(row["population"])),
+                       help=f"{int(row['population']):,} people in {int(row['settlements']):,} settlements")
     else:
         cols[0].info("; ".join(strip.notes) or "no front line")
     sh = strip.shelters
-    c1, c2, c3 = st.columns([1, 3, 2])
+    c1, c2 = st.columns([1, 4])
     used = f"{sh.capacity_used:.0%}" if sh.capacity_used is not None else "–"
-    c1.metric("Shelters open / full", f"{sh.by_status['open']:,} / {sh.by_status['full']:,}",
-              help=f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}; "
-                   f"capacity used {sh.occupancy:,} of {sh.capacity:,} places in open and full shelters")
-    c1.caption(f"Capacity used: **{used}**")
+    c1.metric("Shelters open / full", f"{compact(sh.by_status['open'])} / {compact(sh.by_status['full'])}",
+              help=f"{sh.by_status['open']:,} open, {sh.by_status['full']:,} full; "
+                   f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}")
+    c1.metric("Capacity used", used, help=f"{sh.occupancy:,} of {sh.capacity:,} places in open and full shelters")
+    c2, c3 = c2.columns([3, 2])
     dmg = strip.damage.loc[strip.damage["total"] > 0].T  # rows: minor, major, destroyed, total
     c2.caption("Damaged objects by sector")
     c2.dataframe(dmg, width="stretch", height=178)
     c3.caption("Corridors by status")
     c3.dataframe(pd.DataFrame({"corridors": strip.corridors}).T, width="stretch", hide_index=True)
+
+
+def compact(n: int) -> str:
+    """A number short enough for a metric tile: 9,950, 12.4 k, 250 k, 35.8 M (exact value in the tooltip)."""
+    if abs(n) >= 1_000_000:
+        return f"{n / 1e6:.1f} M"
+    if abs(n) >= 100_000:
+        return f"{n / 1e3:.0f} k"
+    if abs(n) >= 10_000:
+        return f"{n / 1e3:.1f} k"
+    return f"{n:,}"
 
 
 def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.GeoDataFrame] | None) -> None:

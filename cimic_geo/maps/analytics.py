@@ -1,0 +1,183 @@
+"""Map of the exposure/coverage page (issue 5): settlements coloured by threat band or by shelter
+coverage, shelters, the front line, the occupied area and the what-if shifted front.
+
+Offline: Leaflet from the app's static folder (:func:`cimic_geo.maps.assets.set_offline_assets`),
+no tiles unless an operator tile URL is given. Every text from data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
+from cimic_geo.maps.assets import AssetMode, set_offline_assets
+
+BAND_COLOURS = ("#d62728", "#ff7f0e", "#e6b800", "#9467bd", "#8c564b")  # nearest band first
+OTHER_COLOURS = {BEYOND: "#2ca02c", OCCUPIED: "#4d4d4d", UNKNOWN: "#bbbbbb"}
+COVERAGE_COLOURS = (("covered (90 % or more)", "#1a9850"), ("partly (50-90 %)", "#fdae61"),
+                    ("mostly unserved (under 50 %)", "#d73027"), ("no shelter in reach", "#67001f"))
+MAX_POINTS = 4000
+Mode = Literal["band", "coverage"]
+
+
+def band_colour_map(labels: list[str]) -> dict[str, str]:
+    """Colour per band label (nearest band first), plus beyond/occupied/unknown."""
+    out = {lab: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, lab in enumerate(labels)}
+    return {**out, **OTHER_COLOURS}
+
+
+def coverage_colour(pct: float, in_reach: int) -> str:
+    if not in_reach:
+        return COVERAGE_COLOURS[3][1]
+    if pct >= 90:
+        return COVERAGE_COLOURS[0][1]
+    if pct >= 50:
+        return COVERAGE_COLOURS[1][1]
+    return COVERAGE_COLOURS[2][1]
+
+
+def _esc(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and not isinstance(v, (list, tuple)) and pd.isna(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.1f}"
+    return html.escape(str(v))[:200]
+
+
+def _legend(title: str, items: list[tuple[str, str]]) -> folium.Element:
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;border-radius:6px;background:{c};'
+        f'margin-right:6px;border:1px solid #333"></span>{html.escape(lab)}</div>' for lab, c in items)
+    return folium.Element(
+        '<div class="cimic-analytics-legend" style="position:absolute;bottom:24px;left:10px;z-index:1000;'
+        'background:rgba(255,255,255,0.9);padding:6px 8px;border:1px solid #777;font:12px sans-serif">'
+        f"<b>{html.escape(title)}</b>{rows}</div>")
+
+
+def _points(gdf: gpd.GeoDataFrame, fields: list[str], aliases: list[str], colour: np.ndarray, radius: np.ndarray,
+            name: str, *, show: bool = True) -> folium.FeatureGroup:
+    fg = folium.FeatureGroup(name=name, show=show)
+    if not len(gdf):
+        return fg
+    data = {f: [_esc(v) for v in gdf[f].tolist()] for f in fields if f in gdf.columns}
+    data["_colour"] = list(colour)
+    data["_radius"] = [float(r) for r in radius]
+    frame = gpd.GeoDataFrame(data, geometry=gdf.geometry.representative_point().values, crs="EPSG:4326")
+    keep = [f for f in fields if f in gdf.columns]
+    folium.GeoJson(
+        frame.__geo_interface__,
+        marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.85, weight=1),
+        style_function=lambda f: {"color": "#222222", "weight": 1, "fillColor": f["properties"]["_colour"],
+                                  "fillOpacity": 0.85, "radius": f["properties"]["_radius"]},
+        tooltip=folium.GeoJsonTooltip(fields=keep, aliases=[a for f, a in zip(fields, aliases, strict=True)
+                                                            if f in gdf.columns]),
+    ).add_to(fg)
+    return fg
+
+
+def build_analytics_map(
+    *,
+    settlements: gpd.GeoDataFrame,
+    front_line: gpd.GeoDataFrame | None = None,
+    occupied_area: gpd.GeoDataFrame | None = None,
+    shifted_occupied: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    shelters: gpd.GeoDataFrame | None = None,
+    mode: Mode = "band",
+    band_labels: list[str] | None = None,
+    band_column: str = "band",
+    marking: str | None = None,
+    tile_url: str | None = None,
+    tile_attribution: str = "local tiles",
+    asset_mode: AssetMode = "served",
+    height: int | str = 600,
+    max_points: int = MAX_POINTS,
+) -> folium.Map:
+    """The page's map.
+
+    Parameters
+    ----------
+    settlements : with a ``band_column`` (``mode="band"``) or the coverage columns ``covered_pct``,
+        ``covered``, ``unserved``, ``shelters_in_reach`` (``mode="coverage"``)
+    front_line, occupied_area : in force; ``shifted_occupied`` the what-if occupied area (dashed)
+    shelters : drawn small, blue with spare places, purple when full (coverage columns optional)
+    max_points : draw at most this many settlements (largest population first) for responsiveness
+    """
+    if mode not in ("band", "coverage"):
+        raise ValueError(f"mode must be 'band' or 'coverage', got {mode!r}")
+    bounds = None
+    frames = [f for f in (settlements, occupied_area, front_line) if f is not None and len(f)]
+    if frames:
+        b = np.array([f.total_bounds for f in frames])
+        bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    m = folium.Map(location=[48.5, 35.0], zoom_start=7, tiles=None, control_scale=True, prefer_canvas=True,
+                   height=height)
+    set_offline_assets(m, asset_mode=asset_mode)
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
+                         control=False).add_to(m)
+    if occupied_area is not None and len(occupied_area):
+        folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name="Occupied area",
+                       style_function=lambda _f: {"color": "#555555", "weight": 1, "fillColor": "#555555",
+                                                  "fillOpacity": 0.25}).add_to(m)
+    if shifted_occupied is not None and len(shifted_occupied):
+        geo = gpd.GeoDataFrame(geometry=gpd.GeoSeries(shifted_occupied.geometry if hasattr(shifted_occupied, "geometry")
+                                                      else shifted_occupied).values, crs="EPSG:4326")
+        folium.GeoJson(geo.__geo_interface__, name="What-if occupied area",
+                       style_function=lambda _f: {"color": "#b30000", "weight": 2, "dashArray": "6 4",
+                                                  "fill": False}).add_to(m)
+    if front_line is not None and len(front_line):
+        folium.GeoJson(front_line[["geometry"]].__geo_interface__, name="Front line",
+                       style_function=lambda _f: {"color": "#d40000", "weight": 3}).add_to(m)
+    sets = settlements
+    note = ""
+    if len(sets) > max_points:
+        sets = sets.sort_values("population", ascending=False).head(max_points)
+        note = f" (largest {max_points:,} of {len(settlements):,})"
+    pop = pd.to_numeric(sets.get("population", pd.Series(0, index=sets.index)), errors="coerce").fillna(0)
+    radius = np.clip(np.sqrt(pop.to_numpy(dtype=float)) / 40.0, 3, 18)
+    if mode == "band":
+        labels = band_labels or sorted(set(sets[band_column]) - set(OTHER_COLOURS))
+        colours = band_colour_map(list(labels))
+        colour = np.array([colours.get(b, OTHER_COLOURS[UNKNOWN]) for b in sets[band_column]])
+        fields = ["name", "id", "population", band_column, "distance_km"]
+        aliases = ["Settlement", "ID", "Population", "Band", "km to front"]
+        legend = _legend("Threat band (km from the front line)",
+                         [(f"{lab} km", colours[lab]) for lab in labels]
+                         + [("beyond", OTHER_COLOURS[BEYOND]), ("occupied side", OTHER_COLOURS[OCCUPIED])])
+        title = "Settlements by threat band"
+    else:
+        colour = np.array([coverage_colour(p, r) for p, r in zip(sets["covered_pct"], sets["shelters_in_reach"],
+                                                                strict=True)])
+        fields = ["name", "id", "population", "covered", "unserved", "covered_pct", "nearest_shelter"]
+        aliases = ["Settlement", "ID", "Population", "Covered", "Unserved", "Covered %", "Nearest shelter"]
+        legend = _legend("Shelter coverage", list(COVERAGE_COLOURS))
+        title = "Settlements by shelter coverage"
+    if shelters is not None and len(shelters):
+        sh = shelters.head(max_points * 2)
+        spare = sh["spare"].to_numpy() if "spare" in sh.columns else np.ones(len(sh))
+        col = np.where(spare > 0, "#1f77b4", "#7b3294")
+        _points(sh, ["name", "id", "status", "capacity", "assigned", "spare"],
+                ["Shelter", "ID", "Status", "Capacity", "Assigned", "Spare"], col, np.full(len(sh), 3.0),
+                "Shelters", show=False).add_to(m)
+    _points(sets, fields, aliases, colour, radius, title + note).add_to(m)
+    m.get_root().html.add_child(legend)
+    if marking:
+        text = html.escape(str(marking).upper())
+        m.get_root().html.add_child(folium.Element(
+            '<div style="position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:1000;'
+            f'background:#ffd200;color:#000;font:bold 12px sans-serif;padding:2px 10px;border:1px solid #000">{text}</div>'))
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds is not None and all(math.isfinite(v) for v in bounds):
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return m

@@ -1,0 +1,228 @@
+"""Exposure & coverage page plumbing (issue 5): cached analytics, controls, tables and the map.
+
+All computing happens in :mod:`cimic_geo.analytics`; this module only caches results per
+database content (``db_token``), draws widgets and renders.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.analytics.bands import band_labels, check_bands, shifted_occupied_area
+from cimic_geo.analytics.coverage import DEFAULT_MAX_KM
+from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
+from cimic_geo.errors import CimicError
+from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.store import Store
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.common import settings
+from cimic_geo.ui.cop import assets_ok, db_token
+
+PAGE = "analytics"
+MAP_KEY = f"{PAGE}:map"
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to this page."""
+    return _key(PAGE, name)
+
+
+@dataclass
+class Controls:
+    as_of: pd.Timestamp | None
+    bands_km: tuple[float, ...]
+    shift_km: float
+    reach_mode: str  # "distance" or "time"
+    max_km: float
+    max_minutes: float
+    colour_by: str  # "band" or "coverage"
+
+
+# ----------------------------------------------------------------------------------------------
+# cached computations (the Store argument is not hashed; db_token changes after any write)
+# ----------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def times(_store: Store, token: str) -> list[pd.Timestamp]:
+    return history_times(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float) -> Any:
+    return exposure_at(_store, as_of=as_of, bands_km=bands_km, shift_km=shift_km)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None) -> Any:
+    return coverage_at(_store, as_of=as_of, max_km=max_km, max_minutes=max_minutes)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...]) -> Any:
+    return restoration_at(_store, as_of=as_of, bands_km=bands_km)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_situation_layers(_store: Store, token: str, as_of: Any) -> tuple[Any, Any]:
+    return (_store.read("front_line", as_of=as_of), _store.read("occupied_area", as_of=as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_shifted(_store: Store, token: str, as_of: Any, shift_km: float) -> Any:
+    return shifted_occupied_area(_store.read("occupied_area", as_of=as_of), shift_km)
+
+
+# ----------------------------------------------------------------------------------------------
+# widgets
+# ----------------------------------------------------------------------------------------------
+
+
+def controls(store: Store, token: str) -> Controls | None:
+    """The sidebar: as-of time, bands, shift, coverage reach and map colouring."""
+    available = times(store, token)
+    cfg = settings()
+    with st.sidebar:
+        st.subheader("Situation")
+        if not available:
+            st.warning("The store has no front-line history: seed the scenario or import a front line.")
+            return None
+        as_of = st.select_slider("As of", options=available, value=available[-1], format_func=dtg, key=k("as_of"))
+        text = st.text_input("Threat bands (km, increasing)", value=",".join(f"{b:g}" for b in cfg.bands_km),
+                             key=k("bands"), help="Outer edges of the bands, e.g. 5,20,40")
+        try:
+            bands = check_bands(text)
+        except CimicError as exc:
+            st.error(str(exc))
+            return None
+        shift = st.number_input("What-if: shift the front toward us (km)", min_value=0.0, max_value=200.0,
+                                value=0.0, step=1.0, key=k("shift"))
+        st.subheader("Shelter coverage")
+        mode = st.radio("Reach by", ["distance", "time"], horizontal=True, key=k("reach_mode"),
+                        format_func=lambda v: "straight-line km" if v == "distance" else "road minutes")
+        max_km = st.number_input("Within (km)", min_value=0.0, max_value=100.0, value=float(DEFAULT_MAX_KM),
+                                 step=0.5, key=k("max_km"), disabled=mode != "distance")
+        max_min = st.number_input("Within (minutes by road)", min_value=0.0, max_value=240.0, value=15.0,
+                                  step=5.0, key=k("max_minutes"), disabled=mode != "time")
+        st.subheader("Map")
+        colour = st.radio("Colour settlements by", ["band", "coverage"], horizontal=True, key=k("colour_by"),
+                          format_func=lambda v: "threat band" if v == "band" else "served / unserved")
+    return Controls(as_of=as_of, bands_km=bands, shift_km=float(shift), reach_mode=mode, max_km=float(max_km),
+                    max_minutes=float(max_min), colour_by=colour)
+
+
+def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | None:
+    """Run the three analyses with a progress bar; show a clear message on bad input."""
+    bar = st.progress(0.0, text="Exposure per threat band…")
+    try:
+        exp = cached_exposure(store, token, c.as_of, c.bands_km, c.shift_km)
+        bar.progress(0.34, text="Shelter coverage (exact allocation)…" if c.reach_mode == "distance"
+                     else "Shelter coverage: building the road graph and travel times…")
+        if c.reach_mode == "distance":
+            cov = cached_coverage(store, token, c.as_of, c.max_km, None)
+        else:
+            cov = cached_coverage(store, token, c.as_of, None, c.max_minutes)
+        bar.progress(0.75, text="Restoration priority…")
+        rest = cached_restoration(store, token, c.as_of, c.bands_km)
+    except CimicError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return None
+    bar.empty()
+    return exp, cov, rest
+
+
+def kpis(exp: Any, cov: Any) -> None:
+    doc = exp.to_dict()
+    cols = st.columns(len(doc["bands"]) + 3)
+    for col, b in zip(cols, doc["bands"], strict=False):
+        delta = f"{b['change']['population']:+,}" if "change" in b else None
+        col.metric(f"Population {b['band']} km", f"{b['population']:,}", delta=delta, delta_color="inverse")
+    occ = doc["occupied"]
+    cols[len(doc["bands"])].metric("Occupied side", f"{occ['population']:,}",
+                                   delta=f"{occ['change']['population']:+,}" if "change" in occ else None,
+                                   delta_color="inverse")
+    cols[len(doc["bands"]) + 1].metric("Shelter coverage", f"{cov.covered_pct:.1f} %")
+    cols[len(doc["bands"]) + 2].metric("Unserved", f"{cov.population_total - cov.population_covered:,}")
+
+
+def render_map(store: Store, token: str, c: Controls, exp: Any, cov: Any, marking: str | None) -> None:
+    front, occ = cached_situation_layers(store, token, c.as_of)
+    shifted = cached_shifted(store, token, c.as_of, c.shift_km) if c.shift_km > 0 else None
+    cfg = settings()
+    if c.colour_by == "band":
+        sets = exp.settlements
+        m = build_analytics_map(settlements=sets, front_line=front, occupied_area=occ, shifted_occupied=shifted,
+                                mode="band", band_labels=band_labels(c.bands_km), band_column=exp.band_column,
+                                marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+    else:
+        m = build_analytics_map(settlements=cov.settlements, shelters=cov.shelters, front_line=front,
+                                occupied_area=occ, shifted_occupied=shifted, mode="coverage", marking=marking,
+                                tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+    st_folium(m, key=MAP_KEY, height=560, use_container_width=True, returned_objects=[])
+
+
+def _download(df: pd.DataFrame, name: str, label: str) -> None:
+    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=name, mime="text/csv",
+                       key=k(f"dl_{name}"))
+
+
+def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
+    when = dtg(c.as_of)
+    tab_e, tab_s, tab_h, tab_w, tab_r = st.tabs(
+        ["Exposure", "Settlements (coverage)", "Shelters", "Worst served", "Restoration priority"])
+    with tab_e:
+        t = exp.table()
+        st.dataframe(t, hide_index=True, width="stretch")
+        if c.shift_km:
+            st.caption(f"Front shifted {c.shift_km:g} km toward friendly territory; *_change = shifted - as in force.")
+        feats = pd.DataFrame(exp.settlements.drop(columns="geometry"))
+        st.dataframe(feats, hide_index=True, width="stretch", height=260)
+        _download(t, f"exposure_{when}.csv", "Download exposure (CSV)")
+        _download(feats, f"exposure_settlements_{when}.csv", "Download settlements with bands (CSV)")
+    with tab_s:
+        t = cov.settlement_table()
+        unit = "km" if cov.unit == "km" else "min"
+        st.caption(f"Reach: within {cov.limit:g} {unit}. Covered {cov.population_covered:,} of "
+                   f"{cov.population_total:,} ({cov.covered_pct:.1f} %). " + " ".join(cov.notes))
+        st.dataframe(t, hide_index=True, width="stretch")
+        _download(t, f"coverage_settlements_{when}.csv", "Download settlements coverage (CSV)")
+    with tab_h:
+        t = cov.shelter_table()
+        st.dataframe(t, hide_index=True, width="stretch")
+        _download(t, f"coverage_shelters_{when}.csv", "Download shelters (CSV)")
+    with tab_w:
+        t = cov.worst_served(25)
+        st.dataframe(t, hide_index=True, width="stretch")
+        _download(t, f"worst_served_{when}.csv", "Download worst served (CSV)")
+    with tab_r:
+        t = rest.table()
+        st.caption(f"{len(t)} damaged objects ranked; objects within {rest.unsafe_km:g} km of the front line are "
+                   f"not safe to repair now and ranked last; {len(rest.excluded)} on the occupied side not ranked.")
+        st.dataframe(t, hide_index=True, width="stretch")
+        for row in t.head(5).itertuples(index=False):
+            st.markdown(f"**{int(row.rank)}. {html.escape(str(row.name))}** — {html.escape(str(row.reason))}")
+        _download(t, f"restoration_{when}.csv", "Download restoration priority (CSV)")
+
+
+def page(store: Store, marking: str | None) -> None:
+    """The whole page body after :func:`cimic_geo.ui.common.page_setup`."""
+    token = db_token(store)
+    c = controls(store, token)
+    if c is None:
+        st.stop()
+    results = compute(store, token, c)
+    if results is None:
+        st.stop()
+    exp, cov, rest = results
+    kpis(exp, cov)
+    if assets_ok():
+        render_map(store, token, c, exp, cov, marking)
+    tables(exp, cov, rest, c)

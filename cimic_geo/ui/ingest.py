@@ -1,0 +1,243 @@
+"""Import page plumbing (issue 3): uploads to files, the mapping editor, report, preview, commit.
+
+Pure helpers (:func:`save_uploads`, :func:`mapping_table`, :func:`mapping_from_table`,
+:func:`parse_defaults`, :func:`problems_frame`, :func:`prepare`, :func:`commit`) carry the logic and
+are tested directly; the ``*_ui`` functions only draw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.errors import CimicError, Problem, ValidationError
+from cimic_geo.ingest import (
+    FORMATS,
+    ImportReport,
+    PreparedImport,
+    SourceData,
+    auto_mapping,
+    border_from_frame,
+    commit_import,
+    prepare_import,
+    read_source,
+)
+from cimic_geo.maps.preview import preview_map
+from cimic_geo.schema import get_layer
+from cimic_geo.store import Store
+from cimic_geo.ui.common import clear_caches
+from cimic_geo.ui.common import key as _key
+
+PAGE = "import"
+UPLOAD_TYPES = sorted({e.lstrip(".") for e in FORMATS})
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to the Import page."""
+    return _key(PAGE, name)
+
+
+class Upload(Protocol):
+    """What Streamlit's ``UploadedFile`` offers (and what tests fake)."""
+
+    name: str
+
+    def getvalue(self) -> bytes: ...
+
+
+def _safe_name(name: str) -> str:
+    base = Path(str(name)).name
+    return re.sub(r"[^\w.\-]+", "_", base)[:120] or "upload"
+
+
+def save_uploads(files: Sequence[Upload], *, folder: Path | None = None) -> list[Path]:
+    """Write uploaded files to a private temporary folder under their own (sanitised) names.
+
+    The names matter: snapshot dates are read from them (``deepstatemap_data_20250801.geojson``).
+    Identical content + name is written once (the folder is keyed by a content hash).
+    """
+    paths: list[Path] = []
+    digest = hashlib.sha256()
+    blobs = []
+    for f in files:
+        data = f.getvalue()
+        blobs.append((_safe_name(f.name), data))
+        digest.update(f.name.encode() + b"\0" + data)
+    root = folder or Path(tempfile.gettempdir()) / "cimic_import" / digest.hexdigest()[:16]
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in blobs:
+        p = root / name
+        if not p.exists() or p.stat().st_size != len(data):
+            p.write_bytes(data)
+        paths.append(p)
+    return paths
+
+
+def mapping_table(layer: str, columns: Sequence[str], mapping: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows ``field, required, source column`` for the mapping editor (auto-matched unless given)."""
+    spec = get_layer(layer)
+    chosen = auto_mapping(spec, columns) if mapping is None else mapping
+    rows = [{"field": c.name, "required": bool(c.required), "source column": chosen.get(c.name, "")}
+            for c in spec.all_columns if c.name not in ("version", "updated_by", "updated_at")]
+    return pd.DataFrame(rows)
+
+
+def mapping_from_table(table: pd.DataFrame) -> dict[str, str]:
+    """The ``{field: source column}`` mapping from an edited :func:`mapping_table`; blanks unmap."""
+    out: dict[str, str] = {}
+    for fld, col in zip(table["field"], table["source column"], strict=True):
+        out[str(fld)] = "" if col is None or (isinstance(col, float) and pd.isna(col)) else str(col)
+    return out
+
+
+def parse_defaults(text: str) -> dict[str, str]:
+    """``"status=open, capacity=0"`` -> ``{"status": "open", "capacity": "0"}``.
+
+    Raises
+    ------
+    ValidationError
+        When an item is not ``FIELD=VALUE``.
+    """
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("default values take FIELD=VALUE", [Problem(None, "defaults", repr(item.strip()))])
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_value_maps(text: str) -> dict[str, dict[str, str]]:
+    """JSON ``{field: {label: value}}`` (empty text = none)."""
+    if not (text or "").strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError("value maps are not valid JSON", [Problem(None, "values", str(exc))]) from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValidationError("value maps must be {field: {label: value}}", [Problem(None, "values", text[:80])])
+    return value
+
+
+def problems_frame(report: ImportReport) -> pd.DataFrame:
+    """The report's problems as a table (row, field, severity, message)."""
+    rows = report.problem_rows()
+    return pd.DataFrame(rows, columns=["row", "field", "severity", "message"]).astype({"row": "Int64"})
+
+
+def load_sources(paths: Sequence[Path]) -> list[SourceData]:
+    """Read the saved uploads (raises :class:`ValidationError` for an unreadable file)."""
+    return [read_source(p) for p in paths]
+
+
+def prepare(store: Store, layer: str, sources: Sequence[SourceData] | Sequence[Path], **options: Any
+            ) -> PreparedImport:
+    """Validate without writing (the page shows the result)."""
+    spec = get_layer(layer)
+    target: Any = list(sources) if spec.history else sources[0]
+    return prepare_import(layer, target, store=store, **options)
+
+
+def commit(store: Store, prepared: PreparedImport) -> ImportReport:
+    """Write the prepared import in one transaction and forget cached query results."""
+    report = commit_import(store, prepared)
+    clear_caches()
+    return report
+
+
+def border_from_upload(path: Path | None) -> Any:
+    """The state border polygon from an uploaded area file, or None."""
+    if path is None:
+        return None
+    return border_from_frame(read_source(path).frame)
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing
+# ----------------------------------------------------------------------------------------------
+
+
+def mapping_editor_ui(layer: str, columns: Sequence[str], file_key: str) -> dict[str, str]:
+    """An editable mapping table (auto-matched); returns the mapping."""
+    table = mapping_table(layer, columns)
+    edited = st.data_editor(
+        table,
+        key=k(f"mapping:{layer}:{file_key}"),
+        hide_index=True,
+        disabled=["field", "required"],
+        column_config={"source column": st.column_config.SelectboxColumn(options=["", *columns])},
+        width="stretch",
+    )
+    return mapping_from_table(edited)
+
+
+def report_ui(report: ImportReport) -> None:
+    """Counts and the problem table."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Records read", f"{report.rows_read:,}")
+    c2.metric("Valid", f"{report.rows_valid:,}")
+    c3.metric("Rejected", f"{report.rows_rejected:,}")
+    c4.metric("Errors / warnings", f"{len(report.errors)} / {len(report.warnings)}")
+    if report.snapshots:
+        snaps = pd.DataFrame(report.snapshots)
+        st.dataframe(snaps, hide_index=True, width="stretch")
+    if report.problems:
+        st.dataframe(problems_frame(report), hide_index=True, width="stretch")
+    elif report.rows_read:
+        st.success("No problems found.")
+
+
+def preview_ui(prepared: PreparedImport) -> None:
+    """The preview map (valid records blue, rejected red)."""
+    st_folium(preview_map(prepared.preview), key=k("preview"), height=450, use_container_width=True,
+              returned_objects=[])
+
+
+def error_ui(exc: CimicError) -> None:
+    st.error(str(exc).splitlines()[0])
+    if isinstance(exc, ValidationError) and exc.problems:
+        st.dataframe(pd.DataFrame([{"row": p.row, "field": p.field, "severity": p.severity, "message": p.message}
+                                   for p in exc.problems]), hide_index=True, width="stretch")
+
+
+def prepared_for(store: Store, layer: str, paths: Sequence[Path], options: dict[str, Any]) -> PreparedImport:
+    """:func:`prepare` once per (files, layer, options) in this session (validation can take seconds)."""
+    sig = json.dumps([layer, [str(p) for p in paths], options], sort_keys=True, default=str)
+    cached = st.session_state.get(k("prepared"))
+    if cached is not None and cached[0] == sig:
+        return cached[1]
+    opts = dict(options)
+    border_path = opts.pop("border_path", None)
+    opts["border"] = border_from_upload(Path(border_path)) if border_path else None
+    spec = get_layer(layer)
+    sources: Any = list(paths) if spec.history else [source_for(paths[0])]
+    prepared = prepare(store, layer, sources, **opts)
+    st.session_state[k("prepared")] = (sig, prepared)
+    return prepared
+
+
+def source_for(path: Path) -> SourceData:
+    """The uploaded file read once per session (the last file is kept; reading can take seconds)."""
+    sig = f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+    cached = st.session_state.get(k("_source_data"))
+    if cached is not None and cached[0] == sig:
+        return cached[1]
+    src = read_source(path)
+    st.session_state[k("_source_data")] = (sig, src)
+    return src
+
+
+def forget_prepared() -> None:
+    st.session_state.pop(k("prepared"), None)

@@ -1,0 +1,82 @@
+"""Import real-world layers: upload, pick the layer, check the validation report and preview, commit."""
+
+import streamlit as st
+
+from cimic_geo.errors import CimicError
+from cimic_geo.ingest import DEFAULT_EXTENT, MODES
+from cimic_geo.schema import HISTORY_LAYERS, LAYERS
+from cimic_geo.ui import ingest as ui
+from cimic_geo.ui.common import page_setup
+
+store = page_setup("Import")
+st.title("Import data")
+st.caption("GeoJSON, GeoPackage, zipped Shapefile, KML or CSV (lat/lon or WKT). Nothing is written until you "
+           "commit, and then all in one transaction.")
+
+done = st.session_state.pop(ui.k("done"), None)
+if done:
+    st.success(done)
+
+with st.sidebar:
+    layer = st.selectbox("Layer", list(LAYERS), format_func=lambda n: LAYERS[n].title or n, key=ui.k("layer"))
+    mode = st.radio("Mode", MODES, horizontal=True, key=ui.k("mode"),
+                    help="append: new rows only · upsert: replace rows with the same id · replace: the layer "
+                    "becomes the file (history: the file's dates)")
+    source = st.text_input("Source", key=ui.k("source"), placeholder="e.g. Kharkiv city administration")
+    reliability = st.text_input("Reliability (admiralty code)", key=ui.k("reliability"), placeholder="e.g. B2")
+    reported_at = st.text_input("Reported at (UTC, ISO 8601)", key=ui.k("reported_at"), placeholder="default: now")
+    only_valid = st.checkbox("Write only the valid rows (reject the others)", key=ui.k("only_valid"))
+
+history = layer in HISTORY_LAYERS
+files = st.file_uploader(
+    "Snapshot files (one per date; the date comes from the file name or a date property)" if history else "File",
+    type=ui.UPLOAD_TYPES, accept_multiple_files=history, key=ui.k(f"files:{history}"),
+)
+files = (files or []) if history else ([files] if files else [])
+if not files:
+    st.info("Upload a file to see its validation report and a preview. The CLI does the same: "
+            "`python -m cimic_geo import LAYER FILE --dry-run`.")
+    st.stop()
+
+paths = ui.save_uploads(files)
+options: dict = {"mode": mode, "source": source or None, "reliability": reliability or None,
+                 "reported_at": reported_at or None, "only_valid": only_valid, "extent": DEFAULT_EXTENT}
+try:
+    if history:
+        border = st.file_uploader("State border (areas file, optional): removes border and coast from the derived "
+                                  "front line", type=ui.UPLOAD_TYPES, key=ui.k("border"))
+        options["border_path"] = str(ui.save_uploads([border])[0]) if border else None
+    else:
+        columns = [c for c in ui.source_for(paths[0]).frame.columns if c != "geometry"]
+        with st.expander("Column mapping (matched automatically; edit if needed)", expanded=True):
+            options["mapping"] = ui.mapping_editor_ui(layer, columns, paths[0].parent.name)
+            options["defaults"] = ui.parse_defaults(st.text_input(
+                "Default values for empty fields (FIELD=VALUE, comma separated)", key=ui.k("defaults"),
+                placeholder="status=open, capacity=0"))
+            options["value_maps"] = ui.parse_value_maps(st.text_input(
+                'Value maps (JSON), e.g. {"status": {"successful": "closed"}}', key=ui.k("values")))
+    prepared = ui.prepared_for(store, layer, paths, options)
+except CimicError as exc:
+    ui.error_ui(exc)
+    st.stop()
+
+report = prepared.report
+ui.report_ui(report)
+ui.preview_ui(prepared)
+blocked = store.read_only or not report.can_commit
+if store.read_only:
+    st.warning("The store is open read-only (CIMIC_READ_ONLY); imports are disabled.")
+elif report.errors and not report.can_commit:
+    st.warning("Nothing can be written while there are errors. Fix the file or the mapping, or choose "
+               "'Write only the valid rows'.")
+if st.button(f"Commit {report.rows_valid:,} record(s) to {layer}", type="primary", disabled=blocked,
+             key=ui.k("commit")):
+    try:
+        result = ui.commit(store, prepared)
+    except CimicError as exc:
+        ui.error_ui(exc)
+    else:
+        ui.forget_prepared()
+        written = ", ".join(f"{n:,} {name}" for name, n in result.written.items())
+        st.session_state[ui.k("done")] = f"Imported {written} ({mode})."
+        st.rerun()

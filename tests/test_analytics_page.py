@@ -1,0 +1,140 @@
+"""Exposure & coverage page (AppTest) and the analytics CLI on the demo database (issue 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cimic_geo.analytics.situation import coverage_at, exposure_at
+from cimic_geo.cli import main
+from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.maps.assets import remote_urls
+from cimic_geo.store import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "2_Exposure_and_coverage.py")
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
+    monkeypatch.setenv("CIMIC_DB", str(db))
+    monkeypatch.setenv("CIMIC_READ_ONLY", "1")
+    monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def map_args(at: AppTest) -> dict:
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+def test_page_shows_band_kpis_map_and_downloads(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db)
+    with connect(demo_db, read_only=True) as store:
+        doc = exposure_at(store, bands_km=(5, 20, 40)).to_dict()
+        cov = coverage_at(store, max_km=2.0)
+    m = metrics(at)
+    for b in doc["bands"]:
+        assert m[f"Population {b['band']} km"] == f"{b['population']:,}"
+    assert m["Occupied side"] == f"{doc['occupied']['population']:,}"
+    assert m["Shelter coverage"] == f"{cov.covered_pct:.1f} %"
+    args = map_args(at)
+    assert "Threat band" in args["html"]
+    assert not remote_urls(args["header"] + args["html"] + args["script"])
+    assert all(link.startswith("/app/static/") for link in args["js_links"] + args["css_links"])
+    labels = [d.label for d in at.get("download_button")]
+    assert "Download restoration priority (CSV)" in labels and "Download settlements coverage (CSV)" in labels
+
+
+def test_shift_and_coverage_colouring(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db)
+    at.number_input(key="analytics:shift").set_value(5.0).run()
+    at.radio(key="analytics:colour_by").set_value("coverage").run()
+    assert not at.exception
+    with connect(demo_db, read_only=True) as store:
+        doc = exposure_at(store, bands_km=(5, 20, 40), shift_km=5).to_dict()
+    first = doc["bands"][0]
+    metric = next(x for x in at.metric if x.label == "Population 0-5 km")
+    assert metric.value == f"{first['population']:,}"
+    assert "Shelter coverage" in map_args(at)["html"]
+    assert "What-if occupied area" in map_args(at)["script"]
+
+
+def test_bad_bands_show_a_clear_error(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db)
+    at.text_input(key="analytics:bands").set_value("20,5").run()
+    assert any("strictly increasing" in e.value for e in at.error)
+    assert not at.get("component_instance")
+
+
+def test_map_escapes_names():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    sets = gpd.GeoDataFrame({"id": ["x"], "name": ["<script>alert(1)</script>"], "population": [10], "band": ["0-5"],
+                             "distance_km": [1.0]}, geometry=[Point(36, 48)], crs="EPSG:4326")
+    html = build_analytics_map(settlements=sets, band_labels=["0-5"]).get_root().render()
+    # escaped once by us (&lt;), then JSON-encoded by folium (& -> \u0026)
+    assert "<script>alert(1)</script>" not in html and "lt;script" in html
+    assert not remote_urls(html)
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------------
+
+
+def _json(capsys, argv: list[str]) -> tuple[int, dict]:
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_cli_exposure_document(capsys, demo_db):
+    code, doc = _json(capsys, ["exposure", "--db", str(demo_db), "--bands", "5,20,40", "--json"])
+    assert code == 0
+    assert [b["band"] for b in doc["bands"]] == ["0-5", "5-20", "20-40"]
+    assert {"population", "settlements", "shelters", "infrastructure", "min_km", "max_km"} <= set(doc["bands"][0])
+    with connect(demo_db, read_only=True) as store:
+        total = int(store.read("settlements")["population"].sum())
+        latest = max(store.history_times("front_line"))
+    counted = sum(b["population"] for b in doc["bands"]) + doc["beyond"]["population"] + doc["occupied"]["population"]
+    assert counted == total
+    assert doc["as_of"] == latest.strftime("%Y-%m-%dT%H:%M:%SZ")  # default: the latest snapshot
+    code, shifted = _json(capsys, ["exposure", "--db", str(demo_db), "--shift-km", "10", "--json"])
+    assert shifted["occupied"]["population"] >= doc["occupied"]["population"]
+    assert shifted["occupied"]["change"]["population"] == shifted["occupied"]["population"] - doc["occupied"]["population"]
+
+
+def test_cli_coverage_and_restoration(capsys, demo_db):
+    code, doc = _json(capsys, ["coverage", "--db", str(demo_db), "--max-km", "5", "--json"])
+    assert code == 0
+    assert doc["population_covered"] == sum(s["covered"] for s in doc["settlements"])
+    assert doc["population_covered"] == sum(s["assigned"] for s in doc["shelters"])
+    assert all(s["assigned"] <= s["available"] for s in doc["shelters"])
+    assert all(s["covered"] + s["unserved"] == s["population"] for s in doc["settlements"])
+    code, rest = _json(capsys, ["restoration", "--db", str(demo_db), "--top", "5", "--json"])
+    assert code == 0 and len(rest["objects"]) == 5
+    assert [o["rank"] for o in rest["objects"]] == [1, 2, 3, 4, 5]
+    assert all(o["reason"] for o in rest["objects"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["exposure", "--bands", "20,5"], "strictly increasing"),
+    (["exposure", "--shift-km", "-2"], "shift_km"),
+    (["coverage", "--max-km", "-1"], "max_km"),
+    (["exposure", "--as-of", "2001-01-01"], "outside the front-line history"),
+    (["restoration", "--top", "0"], "--top"),
+])
+def test_cli_bad_input(capsys, demo_db, argv, message):
+    code, doc = _json(capsys, [*argv, "--db", str(demo_db), "--json"])
+    assert code == 2 and doc["ok"] is False and message in doc["error"]
