@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     out["build_csr_and_index_s"] = round(time.perf_counter() - t0, 2)
     out["build_total_s"] = round(out["build_graph_s"] + out["build_csr_and_index_s"], 2)
     out["nodes"], out["edges"] = g.n_nodes, g.n_edges
+    out["core_junctions"], out["core_edges"] = len(w.core_nodes), len(w.pair_a)
 
     _, labels = connected_components(w.csr, directed=False)
     big = np.flatnonzero(labels == np.bincount(labels).argmax())

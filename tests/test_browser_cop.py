@@ -2,13 +2,14 @@
 
 Asserts that the Leaflet map renders with the front line, shelters and damage layers; that the
 as-of slider changes the front line drawn; that no request leaves localhost; that the console
-has no errors; and that HTML in a shelter name is shown as text, never run. Saves the screenshot
-used in the README (docs/img/cop.png).
+has no errors; and that HTML in a shelter name is shown as text, never run. Saves a screenshot to
+tests/artifacts/cop.png, or to the README's docs/img/cop.png with ``CIMIC_UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,7 +22,8 @@ from tests.browser_utils import RequestLog, chromium, map_frame, require_browser
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT = ROOT / "docs" / "img" / "cop.png"
+SCREENSHOT = (ROOT / "docs" / "img" / "cop.png" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1"
+              else ROOT / "tests" / "artifacts" / "cop.png")
 EVIL_NAME = '<img src=x onerror="window.top.__xss=1"><script>window.top.__xss=2</script>'
 
 LAYER_SIZES = """() => Object.fromEntries(Object.entries(window.cimicLayers || {})
@@ -83,6 +85,7 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
                                 timeout=30_000)
         assert "/app/static/vendor/leaflet/images/marker-icon" in frame.evaluate("() => window.__pin._icon.src")
         frame.evaluate("() => { window.__pin.remove(); return true; }")
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the as-of slider changes the front line drawn

@@ -93,3 +93,11 @@ def test_marking_from_option_then_environment(db: Path, tmp_path: Path, monkeypa
     assert main(["export", "--db", str(db), "--format", "kml", "--out", str(out), "--json",
                  "--marking", "RESTRICTED"]) == 0
     assert json.loads(capsys.readouterr().out)["marking"] == "RESTRICTED"
+
+
+def test_several_formats_fail_before_writing_any(db: Path, tmp_path: Path, capsys) -> None:
+    # the TAK formats need corridors or shelters; checked for every format before the PNG is written
+    code = main(["export", "--db", str(db), "--format", "png,cot", "--out", str(tmp_path), "--layers", "settlements"])
+    assert code == 2
+    assert "corridors or shelters" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -63,7 +63,7 @@ def _start(db: Path, big: Path, *, pause: float | None) -> subprocess.Popen:
         env[TEST_PAUSE_ENV] = str(pause)
     return subprocess.Popen(
         [sys.executable, "-m", "cimic_geo", "import", "shelters", str(big), "--db", str(db), "--mode", "upsert",
-         "--reliability", "C3"],
+         "--reliability", "C3", "--reported-at", "2026-11-01T00:00Z"],  # fixed: runs comparable
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

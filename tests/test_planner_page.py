@@ -129,9 +129,18 @@ def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_d
     assert hist.iloc[0]["from_status"] == "draft" and hist.iloc[0]["to_status"] == "proposed"
     assert hist.iloc[0]["notes"] == "sent to the oblast administration"
 
+    # edit the line: a new version with an "edit" history row
+    _button(at, "Update corridor line").click()
+    at.run()
+    assert not at.error, _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        hist = corridor_history(store, cid)
+        assert store.read("corridors").iloc[0]["version"] == 3
+    assert hist["action"].tolist() == ["edit", "status", "create"]
+
     # another session agrees the corridor meanwhile: this session's change must not overwrite it
     with connect(planner_db) as other:
-        set_corridor_status(other, cid, "agreed", user="Maj Other", expected_version=2)
+        set_corridor_status(other, cid, "agreed", user="Maj Other", expected_version=3)
     at.run()
     assert any("was changed" in w.value for w in at.warning)
     at.selectbox(key="planner:new_status").select("closed")
@@ -175,3 +184,52 @@ def test_suggested_routes_and_unknown_places(monkeypatch, planner_db):
     _button(at, "Suggest routes").click()
     at.run()
     assert "from the nearest passable road" in _errors(at)
+
+
+@pytest.mark.browser
+def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
+    """Draw the line with Leaflet.draw in a real browser, evaluate and save it; nothing leaves localhost."""
+    from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+
+    require_browser()
+    env = {"CIMIC_BANDS_KM": "3,6,9"}
+    with streamlit_server(planner_db, env=env) as base, chromium(viewport=(1400, 2200)) as context:
+        page = context.new_page()
+        log = RequestLog.attach(page)
+        page.goto(base + "/Corridor_planner")
+        frame = map_frame(page)
+        frame.wait_for_selector(".leaflet-draw-draw-polyline", timeout=60_000)
+        box = page.query_selector('iframe[title="streamlit_folium.st_folium"]').bounding_box()
+        frame.click(".leaflet-draw-draw-polyline")
+        # inside the map, away from the controls in its corners (legend, marking)
+        pts = [(37.02, 48.01), (37.02, 48.04), (37.08, 48.04), (37.08, 48.01)]
+        for lon, lat in pts:
+            xy = frame.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+                                " return [p.x, p.y]; }", [lat, lon])
+            page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+            page.wait_for_timeout(300)
+        frame.click('.leaflet-draw-actions a[title="Finish drawing"]')
+        page.get_by_text("Drawn line: ready").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Evaluate drawn line").click()
+        page.get_by_text("1. drawn line 1").first.wait_for(timeout=60_000)
+        page.get_by_label("Your name / call sign (kept in the corridor history)").fill("Sgt Browser")
+        page.get_by_label("Your name / call sign (kept in the corridor history)").press("Enter")
+        page.get_by_label("Corridor name").fill("Drawn north loop")
+        page.get_by_role("button", name="Save as draft corridor").click()
+        page.get_by_text("saved Drawn north loop").wait_for(timeout=60_000)
+        shot = ROOT / "tests" / "artifacts" / "planner.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        assert log.external == [], log.external
+        assert any("/app/static/vendor/leaflet-draw/leaflet.draw.js" in u for u in log.requests)
+        assert log.page_errors == [], log.page_errors
+
+    with connect(planner_db, read_only=True) as store:
+        corridors = store.read("corridors")
+        hist = corridor_history(store)
+    assert corridors["name"].tolist() == ["Drawn north loop"]
+    coords = list(corridors.geometry.iloc[0].coords)
+    assert len(coords) == 4
+    for (x, y), (px, py) in zip(coords, pts, strict=True):
+        assert abs(x - px) < 0.002 and abs(y - py) < 0.002  # a pixel is ~0.0002° at this zoom
+    assert hist["changed_by"].tolist() == ["Sgt Browser"] and hist["action"].tolist() == ["create"]

@@ -278,31 +278,46 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     #    (for flows of equal size the -M terms cancel); if one falls short, M grows and we
     #    re-solve. Settlement rows that cannot bind (population >= all capacity in reach) are
     #    dropped: they are redundant given the shelter rows and the bounds x <= min(p, q).
-    reach_cap = np.bincount(s_loc, weights=q[h_loc], minlength=ns)
+    #    A settlement without a row can fill all its shelters at once; so an edge to a shelter
+    #    that costs at least as much as that shelter's nearest row-less settlement can be
+    #    dropped (moving its flow there keeps the flow and does not raise the cost). Pruning can
+    #    make more rows redundant, so repeat (until nothing changes, at most 6 passes).
+    live = np.ones(len(c), dtype=bool)
+    for _ in range(6):
+        reach_cap = np.bincount(s_loc[live], weights=q[h_loc[live]], minlength=ns)
+        rowless = (p >= reach_cap)[s_loc] & live
+        if not rowless.any():
+            break
+        order = np.flatnonzero(rowless)[np.lexsort((s_loc[rowless], c[rowless], h_loc[rowless]))]
+        first = np.full(nh, -1)
+        first[h_loc[order][::-1]] = order[::-1]  # the cheapest row-less edge of every shelter
+        c0 = np.full(nh, np.inf)
+        has = first >= 0
+        c0[has] = c[first[has]]
+        keep = (c < c0[h_loc]) & live
+        keep[first[has]] = True
+        if not (live & ~keep).any():
+            break
+        live &= keep
+    reach_cap = np.bincount(s_loc[live], weights=q[h_loc[live]], minlength=ns)
     rows_s = np.flatnonzero(p < reach_cap)
     pos = np.full(ns, -1)
     pos[rows_s] = np.arange(len(rows_s))
-    ne = len(c)
-    ek = np.flatnonzero(pos[s_loc] >= 0)
-    a_ub = sp.vstack([
-        sp.csr_matrix((np.ones(len(ek)), (pos[s_loc[ek]], ek)), shape=(len(rows_s), ne)),
-        sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
-    ]).tocsr()
-    b_ub = np.concatenate([p[rows_s], q]).astype(float)
-    upper = np.minimum(p[s_loc], q[h_loc]).astype(float)
-    big = 1.0 + float(c.max(initial=0.0)) * 100.0
-    for _ in range(6):
-        res = linprog(c - big, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([np.zeros(len(c)), upper]),
-                      method="highs")
-        if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
-            raise AnalysisError(f"the allocation solver failed: {res.message}")
-        xf = res.x
-        placed = np.bincount(comp_idx, weights=xf, minlength=len(comps))
-        if np.all(placed >= target - 0.5):
-            break
-        big *= 100.0  # pragma: no cover - M too small for this instance
-    else:  # pragma: no cover
-        raise AnalysisError("the allocation solver could not reach the maximum coverage")
+    # Without settlement rows the LP separates by shelter: a shelter none of whose settlements
+    # has a row simply fills its nearest settlements (bounds min(p, q)) - greedy, exact. Only the
+    # shelters touching a settlement with a row go to the LP.
+    coupled = np.zeros(nh, dtype=bool)
+    coupled[h_loc[live & (pos[s_loc] >= 0)]] = True
+    in_lp = coupled[h_loc] & live
+    xf = np.zeros(len(c))
+    free = np.flatnonzero(~in_lp & live)
+    if len(free):
+        xf[free] = _greedy(h_loc[free], c[free], s_loc[free], q[h_loc[free]], p[s_loc[free]])
+    e_lp = np.flatnonzero(in_lp)
+    if len(e_lp):
+        xf[e_lp] = _lp(c[e_lp], s_loc[e_lp], h_loc[e_lp], pos, len(rows_s), p, q, comp_idx[e_lp], target,
+                       comps_all=len(comps), fixed=np.bincount(comp_idx[free], weights=xf[free],
+                                                               minlength=len(comps)))
     x = np.rint(xf).astype(np.int64)
     # integrality is guaranteed (totally unimodular); guard against solver round-off anyway
     if np.abs(xf - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):
@@ -313,6 +328,32 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
 # ----------------------------------------------------------------------------------------------
 # the public function
 # ----------------------------------------------------------------------------------------------
+
+
+def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_rows: int, p: np.ndarray,
+        q: np.ndarray, comp_idx: np.ndarray, target: np.ndarray, *, comps_all: int, fixed: np.ndarray) -> np.ndarray:
+    """The coupled part: HiGHS LP with costs ``c - M``; M grows until every component places its
+    max-flow (``fixed`` = what the greedy part already placed per component)."""
+    ne = len(c)
+    nh = len(q)
+    ek = np.flatnonzero(pos[s_loc] >= 0)
+    a_ub = sp.vstack([
+        sp.csr_matrix((np.ones(len(ek)), (pos[s_loc[ek]], ek)), shape=(n_rows, ne)),
+        sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
+    ]).tocsr()
+    rows_s = np.flatnonzero(pos >= 0)
+    b_ub = np.concatenate([p[rows_s], q]).astype(float)
+    upper = np.minimum(p[s_loc], q[h_loc]).astype(float)
+    big = 1.0 + float(c.max(initial=0.0)) * 100.0
+    for _ in range(6):
+        res = linprog(c - big, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([np.zeros(ne), upper]), method="highs")
+        if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
+            raise AnalysisError(f"the allocation solver failed: {res.message}")
+        placed = fixed + np.bincount(comp_idx, weights=res.x, minlength=comps_all)
+        if np.all(placed >= target - 0.5):
+            return res.x
+        big *= 100.0  # pragma: no cover - M too small for this instance
+    raise AnalysisError("the allocation solver could not reach the maximum coverage")  # pragma: no cover
 
 
 def _canonical(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

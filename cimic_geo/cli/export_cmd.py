@@ -18,7 +18,16 @@ from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
 from cimic_geo.config import load_settings
 from cimic_geo.errors import ExportError
-from cimic_geo.export import FORMATS, View, check_format, dated_name, load_view, parse_layers, write_loaded
+from cimic_geo.export import (
+    FORMATS,
+    View,
+    check_format,
+    dated_name,
+    load_view,
+    parse_layers,
+    precheck,
+    write_loaded,
+)
 from cimic_geo.export.naming import check_target
 from cimic_geo.export.view import check_bbox
 from cimic_geo.store import connect
@@ -53,6 +62,7 @@ def _export(args: argparse.Namespace) -> int:
         for fmt in formats:
             target = out / dated_name(area, loaded.as_of, fmt) if to_folder else out
             check_target(target)
+            precheck(loaded, fmt)
             targets.append((fmt, target))
         written = []
         for fmt, target in targets:

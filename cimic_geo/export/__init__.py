@@ -50,6 +50,26 @@ def check_format(fmt: str) -> str:
     return f
 
 
+def precheck(loaded: LoadedView, fmt: str) -> None:
+    """Raise :class:`ExportError` now if ``fmt`` cannot be produced for ``loaded`` (checked for every
+    format before writing any, so a multi-format run fails before leaving some files behind)."""
+    fmt = check_format(fmt)
+    if fmt == "html":
+        from cimic_geo.export.html import HTML_MAX_FEATURES
+
+        if loaded.total > HTML_MAX_FEATURES:
+            raise ExportError(
+                f"the view has {loaded.total:,} features, too many for a standalone HTML map (limit "
+                f"{HTML_MAX_FEATURES:,}); zoom in, pick fewer layers, or export a GeoPackage instead"
+            )
+    if fmt in ("cot", "cotzip"):
+        n = sum(len(loaded.frames.get(k, ())) for k in ("corridors", "shelters"))
+        if "corridors" not in loaded.frames and "shelters" not in loaded.frames:
+            raise ExportError("TAK export needs the corridors or shelters layer among the visible layers")
+        if n == 0:
+            raise ExportError("empty view: no corridors or shelters to send to TAK in this view")
+
+
 def write_loaded(
     loaded: LoadedView,
     fmt: str,
@@ -105,6 +125,7 @@ def export(
     check_target(out)
     progress(0.0, "reading the view")
     loaded = load_view(store, view)
+    precheck(loaded, fmt)
     return write_loaded(loaded, fmt, out, store=store, progress=progress, bands_km=bands_km)
 
 
@@ -136,5 +157,6 @@ __all__ = [
     "export_bytes",
     "load_view",
     "parse_layers",
+    "precheck",
     "write_loaded",
 ]

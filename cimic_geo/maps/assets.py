@@ -328,6 +328,10 @@ def asset_fingerprint(dest: Path | None = None) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()[:10]
 
 
+# Every importer of this module (all map builders) gets offline folium defaults.
+patch_folium_defaults()
+
+
 # ----------------------------------------------------------------------------------------------
 # Command line: python -m cimic_geo.maps.assets install|check
 # ----------------------------------------------------------------------------------------------

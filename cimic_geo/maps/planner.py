@@ -78,6 +78,9 @@ def build_planner_map(
     front_line: gpd.GeoDataFrame | None = None,
     occupied_area: gpd.GeoDataFrame | None = None,
     corridors: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    bridges: gpd.GeoDataFrame | None = None,
+    settlements: gpd.GeoDataFrame | None = None,
     options: Sequence[Mapping[str, Any]] = (),
     places: Sequence[Mapping[str, Any]] = (),
     selected: int | None = None,
@@ -87,10 +90,12 @@ def build_planner_map(
     asset_mode: AssetMode = "served",
     draw: bool = True,
 ) -> folium.Map:
-    """The planner map: threat (front line, occupied area), saved corridors by status, the options
-    being compared, origin/destination and (``draw``) a polyline drawing tool."""
-    layers = {k: v for k, v in (("occupied_area", occupied_area), ("front_line", front_line),
-                                ("corridors", corridors)) if v is not None}
+    """The planner map: threat (front line, occupied area), roads by status, destroyed bridges
+    (``bridges``: infrastructure rows), settlements, saved corridors by status, the options being
+    compared, origin/destination and (``draw``) a polyline drawing tool."""
+    layers = {k: v for k, v in (("occupied_area", occupied_area), ("front_line", front_line), ("roads", roads),
+                                ("corridors", corridors), ("settlements", settlements),
+                                ("infrastructure", bridges)) if v is not None}
     m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
                        asset_mode=asset_mode, legend_layers=list(layers))
     for fg in build_layer_groups(layers, show=list(layers)):

@@ -286,12 +286,43 @@ def map_ui(store: Store, ctx: AccessContext, *, marking: str | None) -> None:
     front = _frame(g.threat.front_line)
     occ = _frame(g.threat.occupied)
     corridors = list_corridors(store)
+    roads, bridges, places = display_layers(ctx)
     m: folium.Map = build_planner_map(bounds=tuple(b), front_line=front, occupied_area=occ, corridors=corridors,
+                                      roads=roads, bridges=bridges, settlements=places,
                                       options=options(), places=st.session_state.get(k("places"), []),
                                       marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
     result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True,
                        returned_objects=["last_active_drawing", "all_drawings"])
     take_drawing(result)
+
+
+#: At most this many road segments / settlements are drawn on the planner map.
+MAX_MAP_ROADS = 8_000
+MAX_MAP_SETTLEMENTS = 1_500
+_ROAD_LEVELS = (None, ("motorway", "trunk", "primary", "secondary", "tertiary"), ("motorway", "trunk", "primary"),
+                ("motorway", "trunk"))
+
+
+def display_layers(ctx: AccessContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Roads (all, or the main classes when there are too many; non-open segments always), destroyed
+    bridges and the largest settlements for the planner map (computed once per context)."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "layers" not in cache:
+        roads = ctx.graph.roads
+        sel = roads.iloc[:0]
+        for classes in _ROAD_LEVELS:
+            cand = roads if classes is None else roads[roads["road_class"].isin(classes)]
+            if len(cand) <= MAX_MAP_ROADS:
+                sel = cand
+                break
+        bad = roads[roads["status"] != "open"]
+        if len(bad) > MAX_MAP_ROADS:
+            bad = bad[bad["status"] == "impassable"].head(MAX_MAP_ROADS)
+        sel = pd.concat([sel, bad[~bad["id"].isin(sel["id"])]])
+        bridges = ctx.graph.destroyed_bridges.assign(sector="bridge", damage="destroyed")
+        places = ctx.settlements.sort_values("population", ascending=False).head(MAX_MAP_SETTLEMENTS)
+        cache["layers"] = (gpd.GeoDataFrame(sel, geometry="geometry", crs="EPSG:4326"), bridges, places)
+    return cache["layers"]
 
 
 def _frame(geom: Any) -> gpd.GeoDataFrame | None:
@@ -395,6 +426,23 @@ def workflow_ui(store: Store, user: str) -> None:
             clear_caches()
             st.success(f"{sel} is now {res['status']} (version {res['version']})")
             st.rerun()
+    opts = options()
+    if opts:
+        with st.form(k("edit_form")):
+            idx = st.selectbox("Replace this corridor's line with option", range(len(opts)),
+                               format_func=lambda i: f"{i + 1}. {opts[i]['label']}", key=k("edit_idx"))
+            go_edit = st.form_submit_button("Update corridor line")
+        if go_edit:
+            try:
+                res = save_option(store, geometry=shape(opts[int(idx)]["geometry"]), name=str(row["name"]), user=user,
+                                  corridor_id=sel, expected_version=seen[sel])
+            except CimicError as exc:
+                error(exc)
+            else:
+                seen[sel] = res["version"]
+                clear_caches()
+                st.success(f"{sel}: line updated (version {res['version']})")
+                st.rerun()
     hist = history(store, sel)
     if len(hist):
         show = pd.DataFrame({"when": hist["changed_at"].map(dtg), "who": hist["changed_by"],
