@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         start = old.find("## Exports\n")
         if start >= 0:
             end = old.find("\n## ", start + 1)
-            new = old[:start] + text + (old[end + 1:] if end >= 0 else "")
+            new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
         else:
             new = old.rstrip("\n") + "\n\n" + text
         path.write_text(new)

@@ -138,3 +138,13 @@ def test_cli_coverage_and_restoration(capsys, demo_db):
 def test_cli_bad_input(capsys, demo_db, argv, message):
     code, doc = _json(capsys, [*argv, "--db", str(demo_db), "--json"])
     assert code == 2 and doc["ok"] is False and message in doc["error"]
+
+
+def test_cli_coverage_by_road_travel_time(capsys, demo_db):
+    code, doc = _json(capsys, ["coverage", "--db", str(demo_db), "--max-minutes", "20", "--json"])
+    assert code == 0 and doc["cost_unit"] == "min" and doc["max_minutes"] == 20
+    assert doc["population_covered"] == sum(s["covered"] for s in doc["settlements"]) > 0
+    assert all(s["assigned"] <= s["available"] for s in doc["shelters"])
+    # a longer time can only reach more: never fewer people placed
+    code, more = _json(capsys, ["coverage", "--db", str(demo_db), "--max-minutes", "40", "--json"])
+    assert more["population_covered"] >= doc["population_covered"]

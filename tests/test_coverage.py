@@ -161,3 +161,23 @@ def test_bad_input_is_a_clear_error():
     dup = frame([CROSS_SETTLEMENTS[0], CROSS_SETTLEMENTS[0]])
     with pytest.raises(AnalysisError, match="duplicate id"):
         coverage(settlements=dup, shelters=frame(CROSS_SHELTERS), max_km=5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_allocation_with_big_cities_matches_networkx(seed):
+    # the national pattern: a few cities with more people than all shelters in reach (their rows
+    # are redundant and edges beyond them get pruned) and villages competing for the same shelters
+    rng = np.random.default_rng(100 + seed)
+    ns, nh = 14, 12
+    pop = rng.integers(5, 60, ns)
+    pop[:3] = 5000
+    cap = rng.integers(1, 80, nh)
+    mask = rng.random((ns, nh)) < 0.45
+    s, h = np.nonzero(mask)
+    cost = rng.integers(1, 30, len(s)).astype(float)
+    reach = Reach(s, h, cost)
+    flow = allocate(pop, cap, reach)
+    value, total_cost = _networkx_optimum(pop, cap, reach)
+    assert flow.sum() == value
+    assert (flow * cost).sum() == pytest.approx(total_cost)
+    assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)

@@ -477,3 +477,18 @@ def test_history_only_valid_skips_bad_snapshot_files(tmp_path: Path, empty_db: P
         rep = import_file(store, "occupied_area", [good, nodate, empty], only_valid=True)
         assert rep.ok and rep.written == {"occupied_area": 1, "front_line": 1}
         assert store.history_times("occupied_area") == [pd.Timestamp("2025-01-01", tz="UTC")]
+
+
+def test_csv_with_named_coordinate_columns(tmp_path: Path, empty_db: Path) -> None:
+    p = tmp_path / "towns.csv"
+    p.write_text("code,town,from_latitude,from_longitude,pop\nT1,Лиман,48.98,37.81,20000\n", encoding="utf-8")
+    with connect(empty_db) as store:
+        before = store.fingerprint()
+        with pytest.raises(ValidationError, match="lat-column"):  # unreadable without the option
+            import_file(store, "settlements", p)
+        assert store.fingerprint() == before
+        rep = import_file(store, "settlements", p, lat_column="from_latitude", lon_column="from_longitude",
+                          mapping={"id": "code", "name": "town", "population": "pop"})
+        assert rep.ok, rep.summary_lines()
+        row = store.read("settlements").iloc[0]
+    assert (row["id"], row.geometry.x, row.geometry.y, row["population"]) == ("T1", 37.81, 48.98, 20000)

@@ -163,6 +163,24 @@ def test_bad_drawn_lines_are_refused_and_nothing_is_saved(monkeypatch, planner_d
         assert store.counts()["corridors"] == 0
 
 
+def test_cut_off_settlements_on_the_page(monkeypatch, planner_db):
+    at = _app(monkeypatch, planner_db)
+    at.number_input(key="planner:cut_avoid").set_value(3.0)
+    at.text_input(key="planner:cut_hubs").input("Harbour")
+    _button(at, "Find cut-off settlements").click()
+    at.run()
+    assert not at.error, _errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    # the bridge is destroyed and the northern road is 2.2 km from the front: Alpha (1,200) is cut off
+    assert metrics["Cut off"] == "1" and metrics["Population cut off"] == "1,200"
+    cut = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert cut["name"].tolist() == ["Alpha"]
+    at.text_input(key="planner:cut_hubs").input("Harbor")
+    _button(at, "Find cut-off settlements").click()
+    at.run()
+    assert "did you mean: Harbour" in _errors(at)
+
+
 def test_suggested_routes_and_unknown_places(monkeypatch, planner_db):
     at = _app(monkeypatch, planner_db)
     at.text_input(key="planner:origin").input("Alpah")
@@ -233,3 +251,30 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
     for (x, y), (px, py) in zip(coords, pts, strict=True):
         assert abs(x - px) < 0.002 and abs(y - py) < 0.002  # a pixel is ~0.0002° at this zoom
     assert hist["changed_by"].tolist() == ["Sgt Browser"] and hist["action"].tolist() == ["create"]
+
+
+def test_planner_on_the_demo_scenario_read_only(monkeypatch, demo_db):
+    monkeypatch.setenv("CIMIC_DB", str(demo_db))
+    monkeypatch.setenv("CIMIC_READ_ONLY", "1")
+    monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Road graph:" in c.value for c in at.caption)
+    with connect(demo_db, read_only=True) as store:
+        big = store.read("settlements", columns=["name", "population"]).sort_values("population").tail(2)
+    a, b = big["name"].tolist()
+    at.text_input(key="planner:origin").input(a.upper())
+    at.text_input(key="planner:destination").input(b)
+    _button(at, "Suggest routes").click()
+    at.run()
+    assert not at.exception and not at.error, _errors(at)
+    table = at.dataframe[0].value
+    assert table.columns[0].startswith(f"1. {a} → {b}")
+    assert float(table.iloc[:, 0]["Length (km, geodesic)"]) > 0
+    # read-only deployment: saving is refused with a message, nothing written
+    at.text_input(key="planner:user").input("Viewer")
+    at.text_input(key="planner:save_name").input("Try")
+    _button(at, "Save as draft corridor").click()
+    at.run()
+    assert "read-only" in _errors(at)

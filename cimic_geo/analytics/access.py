@@ -443,7 +443,7 @@ def time_to_safety(
     segments); a settlement outside it is cut off when every route to a hub enters the band.
     """
     if policy is None:
-        policy = RoutingPolicy(avoid_km=graph.bands_km[0])
+        policy = RoutingPolicy(avoid_km=graph.bands_km[0], penalties=None)
     if settlements is None or not len(settlements):
         raise AnalysisError("no settlements to compute access for")
     s = settlements.reset_index(drop=True)

@@ -95,7 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True,
                    help=f"one of {', '.join(FORMATS)} (comma-separated list when --out is a folder)")
     p.add_argument("--out", required=True, help="output file, or an existing folder for dated file names")
-    p.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: extent of the store)")
+    p.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: extent of the store; write --bbox=-5,40,... "
+                        "when it starts with a minus sign)")
     add_as_of_option(p)
     p.add_argument("--layers", help="comma-separated layers (default: all but roads)")
     p.add_argument("--title", help="title printed on PNG/PDF/HTML")

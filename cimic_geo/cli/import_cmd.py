@@ -66,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
         mapping=mapping, defaults=_defaults(args.default), value_maps=values, source=args.source,
         reported_at=args.reported_at, reliability=args.reliability, valid_from=args.valid_from,
         extent=_extent(args.extent), border=border, border_tolerance_km=args.border_tolerance_km,
-        source_layer=args.source_layer,
+        source_layer=args.source_layer, lat_column=args.lat_column, lon_column=args.lon_column,
+        wkt_column=args.wkt_column,
     )
     files = args.files if len(args.files) > 1 else args.files[0]
     with connect(args.db, read_only=args.dry_run) as store:
@@ -106,6 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="boundary within this distance of the border is not front line (default 2)")
     p.add_argument("--extent", help="plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')")
     p.add_argument("--source-layer", dest="source_layer", help="layer of a multi-layer file (GeoPackage)")
+    p.add_argument("--lat-column", dest="lat_column", help="CSV: latitude column (default: detected by name)")
+    p.add_argument("--lon-column", dest="lon_column", help="CSV: longitude column (default: detected by name)")
+    p.add_argument("--wkt-column", dest="wkt_column", help="CSV: WKT geometry column (default: detected)")
     p.add_argument("--only-valid", dest="only_valid", action="store_true",
                    help="write the valid rows and report the rejected ones")
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="validate and report; write nothing")

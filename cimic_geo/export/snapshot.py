@@ -538,8 +538,7 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
     top = 1 - 1.3 / H
     col_w = (W - 0.6 - 0.5) / 3 / W
     if kpis is not None:
-        _table_axes(fig, (0.3 / W, 0.45, col_w, top - 0.45), "Key figures (view area)", ["", "value"],
-                    [[a, b] for a, b in kpis.rows()], col_widths=[0.65, 0.35])
+        _kpi_axes(fig, (0.3 / W, 0.45, col_w, top - 0.45), kpis, fontsize=8)
     # shelters by status and kind
     sh = loaded.frames.get("shelters")
     srows: list[list[str]] = []

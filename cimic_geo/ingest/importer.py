@@ -98,8 +98,10 @@ class ImportReport:
             f"  records read {self.rows_read}, valid {self.rows_valid}, rejected {self.rows_rejected}; "
             f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
         ]
-        if self.committed or self.dry_run:
+        if self.committed or (self.dry_run and self.can_commit):
             lines.append(f"  {verb} {written}")
+        elif self.dry_run:
+            lines.append("  nothing would be written (fix the errors, or write only the valid rows)")
         else:
             lines.append("  nothing written (fix the errors, or write only the valid rows)")
         for s in self.snapshots:
@@ -138,10 +140,11 @@ def _to_write(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
 
-def _source(path: str | os.PathLike | SourceData, *, name: str | None, source_layer: str | None) -> SourceData:
+def _source(path: str | os.PathLike | SourceData, *, name: str | None, source_layer: str | None,
+            csv_columns: Mapping[str, str | None] | None = None) -> SourceData:
     if isinstance(path, SourceData):
         return path
-    return read_source(path, name=name, layer=source_layer)
+    return read_source(path, name=name, layer=source_layer, **dict(csv_columns or {}))
 
 
 def prepare_import(
@@ -163,6 +166,9 @@ def prepare_import(
     only_valid: bool = False,
     name: str | None = None,
     source_layer: str | None = None,
+    lat_column: str | None = None,
+    lon_column: str | None = None,
+    wkt_column: str | None = None,
 ) -> PreparedImport:
     """Read and validate a file (or, for history layers, several snapshot files); write nothing.
 
@@ -185,6 +191,7 @@ def prepare_import(
     only_valid : write the valid rows and report the rejects instead of refusing the file
     name : file name for messages (uploads are saved under temporary names)
     source_layer : layer of a multi-layer file
+    lat_column, lon_column, wkt_column : CSV geometry columns when their names are not recognised
     """
     _check_mode(mode)
     spec = get_layer(layer)
@@ -201,7 +208,8 @@ def prepare_import(
             raise ValidationError(f"layer {spec.name} takes one file",
                                   [Problem(None, None, f"{len(path)} files given; import them one by one")])
         path = path[0]
-    src = _source(path, name=name, source_layer=source_layer)
+    src = _source(path, name=name, source_layer=source_layer,
+                  csv_columns={"lat_column": lat_column, "lon_column": lon_column, "wkt_column": wkt_column})
     validated = validate_source(spec.name, src, opts)
     report = ImportReport(layer=spec.name, mode=mode, files=[src.name], rows_read=len(src.frame),
                           mapping=dict(validated.mapping), only_valid=only_valid)
@@ -342,6 +350,10 @@ def _prepare_history(
                           "front_km": front_km})
         previews.append(gpd.GeoDataFrame({"_row": [k], "_status": ["ok"], "valid_from": [ts], "file": [label]},
                                          geometry=[row["geometry"]], crs="EPSG:4326"))
+        if layer == "occupied_area" and front_km > 0:
+            previews.append(gpd.GeoDataFrame({"_row": [k], "_status": ["derived"], "valid_from": [ts],
+                                              "file": [label]}, geometry=[fl_rows[-1]["geometry"]],
+                                             crs="EPSG:4326"))
     if opts.provenance.reliability is None and (occ_rows or fl_rows):
         problems.append(Problem(None, "reliability", "no reliability given; snapshots set to F6 (cannot be "
                                 "judged)", "warning"))

@@ -324,8 +324,9 @@ def _read_csv(p: Path, label: str, *, lat_column: str | None, lon_column: str | 
             geoms[i] = shapely.Point(x, y)
         geom_cols = [lat, lon]
     else:
-        raise _fail(label, "no geometry columns: expected lat/lon (latitude/longitude, y/x) or a WKT column; "
-                    f"columns are {', '.join(map(str, df.columns))}")
+        raise _fail(label, "no geometry columns: expected lat/lon (latitude/longitude, y/x) or a WKT column "
+                    "(name others with the lat/lon/WKT column options, CLI --lat-column/--lon-column/"
+                    f"--wkt-column); columns are {', '.join(map(str, df.columns))}")
     attrs = df.drop(columns=geom_cols)
     gdf = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, crs=WGS84), crs=WGS84)
     return SourceData(frame=gdf, name=label, problems=problems, crs_in=WGS84)

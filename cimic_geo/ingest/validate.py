@@ -467,11 +467,10 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
                      source_name=source.name)
 
 
-#: Where a required field may come from when the file leaves it empty: a shelter or an object
-#: without a name is called by its address; a corridor by "origin – destination".
+#: Where a required field may come from when the file leaves it empty: a shelter without a name is
+#: called by its address; a corridor by "origin – destination".
 FALLBACKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("shelters", "name"): ("address",),
-    ("infrastructure", "name"): ("address",),
     ("corridors", "name"): ("origin", "destination"),
 }
 

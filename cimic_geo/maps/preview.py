@@ -16,7 +16,8 @@ import pandas as pd
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 
 #: Colours of the two record states.
-STATUS_COLOURS = {"ok": "#1f5fbf", "error": "#d62728"}
+STATUS_COLOURS = {"ok": "#1f5fbf", "error": "#d62728", "derived": "#111111"}
+_STATUS_LABELS = {"ok": "valid records", "error": "records with errors", "derived": "derived front line"}
 _TOOLTIP_FIELDS = ("_row", "id", "name", "valid_from", "file", "_status")
 
 
@@ -40,7 +41,8 @@ def preview_map(
 
     Parameters
     ----------
-    gdf : records in EPSG:4326; ``status_column`` holds ``ok`` or ``error`` (all ``ok`` if absent)
+    gdf : records in EPSG:4326; ``status_column`` holds ``ok``, ``error`` or ``derived`` (the front line
+        derived from occupied-area snapshots); all ``ok`` if absent
     max_features : draw at most this many records (errors first), so large files stay responsive
     asset_mode : ``served`` (the app) or ``inline`` (a standalone HTML file)
     """
@@ -62,7 +64,7 @@ def preview_map(
         part = shown[frame[status_column].to_numpy() == status]
         if not len(part):
             continue
-        label = "valid records" if status == "ok" else "records with errors"
+        label = _STATUS_LABELS[status]
         folium.GeoJson(
             part.__geo_interface__,
             name=f"{label} ({len(part)})",

@@ -25,6 +25,7 @@ from cimic_geo.analytics.bands import band_labels
 from cimic_geo.corridors import (
     AccessContext,
     change_status,
+    cutoff_document,
     evaluate_document,
     history,
     list_corridors,
@@ -449,3 +450,39 @@ def workflow_ui(store: Store, user: str) -> None:
                              "action": hist["action"], "from": hist["from_status"], "to": hist["to_status"],
                              "version": hist["version"], "notes": hist["notes"]})
         st.dataframe(show.astype(str), use_container_width=True, hide_index=True, key=k("history"))
+
+
+def access_ui(ctx: AccessContext) -> None:
+    """Settlements cut off from safety and time to the nearest safe hub."""
+    with st.form(k("cutoff_form")):
+        c1, c2 = st.columns([1, 2])
+        avoid = c1.number_input("Avoid roads within (km of the front line)", min_value=0.0,
+                                value=float(ctx.bands_km[0]), step=1.0, key=k("cut_avoid"))
+        hubs = c2.text_input("Safe hubs (settlement names, comma-separated; empty = every settlement beyond "
+                             f"{ctx.bands_km[-1]:g} km)", key=k("cut_hubs"))
+        go = st.form_submit_button("Find cut-off settlements")
+    if go:
+        names = [h.strip() for h in hubs.split(",") if h.strip()] or None
+        try:
+            doc, table = cutoff_document(ctx, avoid_km=avoid, hubs=names)
+        except CimicError as exc:
+            error(exc)
+            return
+        st.session_state[k("cutoff")] = (doc, table.drop(columns="geometry"))
+    res = st.session_state.get(k("cutoff"))
+    if not res:
+        return
+    doc, table = res
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Cut off", f"{len(doc['cut_off']):,}")
+    c2.metric("Population cut off", f"{doc['cut_off_population']:,}")
+    c3.metric("Median time to safety (min)", "-" if doc["median_time_to_safety_min"] is None
+              else f"{doc['median_time_to_safety_min']:.0f}")
+    c4.metric("Safe hubs", f"{doc['hubs_count']:,}")
+    if doc["cut_off"]:
+        st.dataframe(pd.DataFrame(doc["cut_off"]), use_container_width=True, hide_index=True, key=k("cut_table"))
+    reach = table[table["status"] == "reachable"].sort_values("minutes", ascending=False)
+    if len(reach):
+        st.caption("Longest times to safety")
+        st.dataframe(reach[["name", "population", "band", "minutes", "nearest_hub"]].head(50),
+                     use_container_width=True, hide_index=True, key=k("tts_table"))
