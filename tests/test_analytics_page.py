@@ -148,3 +148,16 @@ def test_cli_coverage_by_road_travel_time(capsys, demo_db):
     # a longer time can only reach more: never fewer people placed
     code, more = _json(capsys, ["coverage", "--db", str(demo_db), "--max-minutes", "40", "--json"])
     assert more["population_covered"] >= doc["population_covered"]
+
+
+def test_page_road_time_reach_and_earlier_as_of(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db)
+    at.radio(key="analytics:reach_mode").set_value("time").run()
+    assert not at.exception and not at.error
+    assert any("within 15 min" in c.value for c in at.caption)
+    with connect(demo_db, read_only=True) as store:
+        first = store.history_times("front_line")[0]
+        doc = exposure_at(store, as_of=first, bands_km=(5, 20, 40)).to_dict()
+    at.select_slider(key="analytics:as_of").set_value(first).run()
+    assert not at.exception
+    assert metrics(at)["Occupied side"] == f"{doc['occupied']['population']:,}"

@@ -6,7 +6,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import LineString, Point
 
 from cimic_geo.analytics.coverage import Reach, allocate, coverage, straight_line_reach
 from cimic_geo.errors import AnalysisError
@@ -181,3 +181,29 @@ def test_allocation_with_big_cities_matches_networkx(seed):
     assert flow.sum() == value
     assert (flow * cost).sum() == pytest.approx(total_cost)
     assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)
+
+
+def test_travel_time_reach_on_a_hand_made_road_graph():
+    from cimic_geo.analytics.coverage import travel_time_reach
+    from cimic_geo.analytics.roadgraph import build_road_graph
+
+    # A --(open, 60 km/h)--> H: the meridian from 48.0 to 48.1 N, geodesic length L km = L minutes.
+    # B's only road is impassable (removed from the graph), so B snaps to H's node ~7.4 km away
+    # and walks it at 5 km/h (~89 min): no reach within 12 minutes.
+    length_km = GEOD.inv(36.0, 48.0, 36.0, 48.1)[2] / 1000.0  # ~11.12 km
+    roads = gpd.GeoDataFrame(
+        {"id": ["r1", "r2"], "road_class": ["primary", "local"], "speed_kmh": [60.0, 30.0],
+         "status": ["open", "impassable"], "bridge": [False, False], "name": ["", ""]},
+        geometry=[LineString([(36.0, 48.0), (36.0, 48.1)]), LineString([(36.0, 48.1), (36.1, 48.1)])],
+        crs="EPSG:4326")
+    graph = build_road_graph(roads)
+    sets = frame([{"id": "A", "name": "A", "population": 10, "geometry": Point(36.0, 48.0)},
+                  {"id": "B", "name": "B", "population": 10, "geometry": Point(36.1, 48.1)}])
+    shel = frame([{"id": "H", "name": "H", "capacity": 5, "status": "open", "geometry": Point(36.0, 48.1)}])
+    reach = travel_time_reach(graph, sets, shel, max_minutes=12)
+    assert list(reach.s) == [0] and reach.cost[0] == pytest.approx(length_km, abs=0.01)
+    assert len(travel_time_reach(graph, sets, shel, max_minutes=11).s) == 0
+    from functools import partial
+
+    res = coverage(settlements=sets, shelters=shel, reach_fn=partial(travel_time_reach, graph, max_minutes=12))
+    assert by_id(res, "settlements", "covered") == {"A": 5, "B": 0} and res.unit == "min"

@@ -137,6 +137,8 @@ def travel_time_reach(
     wb = np.asarray(db) / access_speed_kmh * 60.0
     csr = graph.weighted(policy).csr
     src, inv = np.unique(na, return_inverse=True)
+    by_node = np.argsort(inv, kind="stable")
+    node_start = np.searchsorted(inv[by_node], np.arange(len(src) + 1))
     s_out, h_out, c_out = [], [], []
     chunk = max(1, min(256, int(2e7 // max(graph.n_nodes, 1))))
     for start in range(0, len(src), chunk):
@@ -144,7 +146,7 @@ def travel_time_reach(
         dist = dijkstra(csr, directed=True, indices=nodes, limit=t_max)
         tt = dist[:, nb]  # (chunk, n_shelters)
         for k in range(len(nodes)):
-            sets = np.flatnonzero(inv == start + k)
+            sets = by_node[node_start[start + k]:node_start[start + k + 1]]
             row = tt[k]
             ok = np.isfinite(row)
             if not ok.any():
