@@ -358,3 +358,27 @@ def test_core_graph_routes_equal_full_dijkstra_on_random_networks():
             assert r.nodes[0] == o and r.nodes[-1] == t
             ends = {frozenset((int(g.edge_u[e]), int(g.edge_v[e]))) for e in r.edges}
             assert ends == {frozenset((int(a), int(b))) for a, b in zip(r.nodes[:-1], r.nodes[1:], strict=True)}
+
+
+def test_cli_corridor_status_list_and_history(empty_db, capsys):
+    from cimic_geo.store import save_corridor
+
+    with connect(empty_db) as store:
+        cid = save_corridor(store, geometry=LineString([PT_A, PT_H]), name="South road", user="Lt A")["id"]
+        before = store.fingerprint()
+    code, doc = _run(capsys, ["corridor", "status", cid, "active", "--user", "Lt B", "--version", "1",
+                              "--db", str(empty_db), "--json"])
+    assert code == 2 and "cannot go from draft to active" in doc["error"]
+    with connect(empty_db, read_only=True) as store:
+        assert store.fingerprint() == before
+    code, doc = _run(capsys, ["corridor", "status", cid, "proposed", "--user", "Lt B", "--version", "1",
+                              "--note", "for approval", "--db", str(empty_db), "--json"])
+    assert code == 0 and doc["status"] == "proposed" and doc["version"] == 2
+    code, doc = _run(capsys, ["corridor", "status", cid, "agreed", "--user", "Lt C", "--version", "1",
+                              "--db", str(empty_db), "--json"])  # stale version
+    assert code == 2 and "changed by someone else" in doc["error"]
+    code, doc = _run(capsys, ["corridor", "list", "--db", str(empty_db), "--json"])
+    assert [(c["id"], c["status"], c["version"]) for c in doc["corridors"]] == [(cid, "proposed", 2)]
+    code, doc = _run(capsys, ["corridor", "history", cid, "--db", str(empty_db), "--json"])
+    assert [(h["action"], h["changed_by"], h["to_status"]) for h in doc["history"]] == [
+        ("status", "Lt B", "proposed"), ("create", "Lt A", "draft")]

@@ -229,7 +229,7 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
         frame.click('.leaflet-draw-actions a[title="Finish drawing"]')
         page.get_by_text("Drawn line: ready").wait_for(timeout=60_000)
         page.get_by_role("button", name="Evaluate drawn line").click()
-        page.get_by_text("1. drawn line 1").first.wait_for(timeout=60_000)
+        page.get_by_text("1. drawn line 1").first.wait_for(state="attached", timeout=60_000)
         page.get_by_label("Your name / call sign (kept in the corridor history)").fill("Sgt Browser")
         page.get_by_label("Your name / call sign (kept in the corridor history)").press("Enter")
         page.get_by_label("Corridor name").fill("Drawn north loop")

@@ -126,6 +126,19 @@ def _candidates(graph: RoadGraph, bounds: Sequence[float], margin_m: float, mask
     return np.flatnonzero(hit)
 
 
+def _distances_within(geoms_m: np.ndarray, line_m: BaseGeometry, within_m: float) -> np.ndarray:
+    """Distance (m) of each metric geometry to the line; inf beyond ``within_m`` (prepared-geometry
+    ``dwithin`` first, exact distance only for those within)."""
+    out = np.full(len(geoms_m), np.inf)
+    if not len(geoms_m):
+        return out
+    shapely.prepare(line_m)
+    near = np.flatnonzero(shapely.dwithin(line_m, geoms_m, within_m))
+    if len(near):
+        out[near] = shapely.distance(geoms_m[near], line_m)
+    return out
+
+
 def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
     if not len(geoms):
         return np.asarray([], dtype=object)
@@ -147,7 +160,7 @@ def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: R
     f = f[near]
     if not len(f):
         return []
-    d_km = shapely.distance(_to_metric_geoms(graph, f.geometry.values), line_m) / 1000.0
+    d_km = _distances_within(_to_metric_geoms(graph, f.geometry.values), line_m, within_km * 1000.0) / 1000.0
     f = f.assign(distance_km=np.round(d_km, 3))[d_km <= within_km].sort_values(["distance_km", "id"])
     cols = [c for c in columns if c in f.columns]
     out = []
@@ -252,7 +265,7 @@ def evaluate_corridor(
     status_all = graph.seg_status
     bad = _candidates(graph, line.bounds, hazard_m + 50, mask=status_all != "open")
     if len(bad):
-        d = shapely.distance(_to_metric_geoms(graph, roads.geometry.values[bad]), line_m)
+        d = _distances_within(_to_metric_geoms(graph, roads.geometry.values[bad]), line_m, hazard_m)
         for r, dist in zip(bad[d <= hazard_m], d[d <= hazard_m], strict=True):
             row = roads.iloc[int(r)]
             hazards.append({"type": f"{status_all[r]}_road", "id": str(row["id"]),
@@ -260,7 +273,7 @@ def evaluate_corridor(
                             "distance_m": round(float(dist), 1), "crossed": bool(dist < 1.0)})
     br = graph.destroyed_bridges
     if len(br):
-        d = shapely.distance(_to_metric_geoms(graph, br.geometry.values), line_m)
+        d = _distances_within(_to_metric_geoms(graph, br.geometry.values), line_m, hazard_m)
         for i in np.flatnonzero(d <= hazard_m):
             row = br.iloc[int(i)]
             hazards.append({"type": "destroyed_bridge", "id": str(row["id"]),

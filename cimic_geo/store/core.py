@@ -382,7 +382,7 @@ class Store:
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a fixed SQL statement from this package (never user text) and return a DataFrame."""
-        return self.con.execute(sql, list(params or [])).df()
+        return self.con.execute(sql, list(params or [])).to_arrow_table().to_pandas()
 
     # -- writes ---------------------------------------------------------------------------------
     def write(

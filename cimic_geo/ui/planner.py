@@ -338,7 +338,7 @@ def compare_ui(ctx: AccessContext) -> None:
         st.info("No options yet: suggest routes, draw a line on the map or paste one.")
         return
     table = comparison_table(opts, ctx.bands_km)
-    st.dataframe(table.astype(str), use_container_width=True, key=k("table"))
+    st.dataframe(table.astype(str), width="stretch", key=k("table"))
     legend = " ".join(f'<span style="color:{option_color(i)};font-weight:700">■ {i + 1}. '
                       f'{html.escape(o["label"])}</span>' for i, o in enumerate(opts))
     st.markdown(legend, unsafe_allow_html=True)
@@ -396,7 +396,7 @@ def workflow_ui(store: Store, user: str) -> None:
         return
     table = pd.DataFrame({"id": gdf["id"], "name": gdf["name"], "status": gdf["status"], "version": gdf["version"],
                           "updated by": gdf["updated_by"], "updated": gdf["updated_at"].map(dtg)})
-    st.dataframe(table.astype(str), use_container_width=True, hide_index=True, key=k("corridors"))
+    st.dataframe(table.astype(str), width="stretch", hide_index=True, key=k("corridors"))
     ids = gdf["id"].tolist()
     default = st.session_state.get(k("selected"))
     sel = st.selectbox("Corridor", ids, index=ids.index(default) if default in ids else 0,
@@ -449,7 +449,7 @@ def workflow_ui(store: Store, user: str) -> None:
         show = pd.DataFrame({"when": hist["changed_at"].map(dtg), "who": hist["changed_by"],
                              "action": hist["action"], "from": hist["from_status"], "to": hist["to_status"],
                              "version": hist["version"], "notes": hist["notes"]})
-        st.dataframe(show.astype(str), use_container_width=True, hide_index=True, key=k("history"))
+        st.dataframe(show.astype(str), width="stretch", hide_index=True, key=k("history"))
 
 
 def access_ui(ctx: AccessContext) -> None:
@@ -480,9 +480,9 @@ def access_ui(ctx: AccessContext) -> None:
               else f"{doc['median_time_to_safety_min']:.0f}")
     c4.metric("Safe hubs", f"{doc['hubs_count']:,}")
     if doc["cut_off"]:
-        st.dataframe(pd.DataFrame(doc["cut_off"]), use_container_width=True, hide_index=True, key=k("cut_table"))
+        st.dataframe(pd.DataFrame(doc["cut_off"]), width="stretch", hide_index=True, key=k("cut_table"))
     reach = table[table["status"] == "reachable"].sort_values("minutes", ascending=False)
     if len(reach):
         st.caption("Longest times to safety")
         st.dataframe(reach[["name", "population", "band", "minutes", "nearest_hub"]].head(50),
-                     use_container_width=True, hide_index=True, key=k("tts_table"))
+                     width="stretch", hide_index=True, key=k("tts_table"))
