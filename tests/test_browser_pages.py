@@ -47,6 +47,7 @@ def test_every_page_renders_offline(demo_db_copy: Path) -> None:
                 "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
             )
             banner = page.locator(".cimic-marking")
+            banner.first.wait_for(timeout=60_000)
             assert banner.count() >= 1 and "EXERCISE" in banner.first.inner_text(), path
             assert page.locator('[data-testid="stException"]').count() == 0, (
                 path, page.locator('[data-testid="stException"]').first.inner_text())

@@ -67,7 +67,11 @@ def marking_banner(marking: str | None) -> None:
 
 
 def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> Store:
-    """Configure the page, open the store and show the marking banner; return the session's store."""
+    """Configure the page, open the store and show the marking banner; return the session's store.
+
+    ``icon`` must be an emoji: Streamlit renders it as an inline favicon, whereas a
+    ``:material/...:`` page icon is fetched from a public font server (not allowed offline).
+    """
     st.set_page_config(page_title=f"{title} · CIMIC", page_icon=icon, layout=layout)
     store = get_store()
     marking_banner(load_settings().marking or store.marking)
