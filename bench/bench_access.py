@@ -22,22 +22,17 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import ROOT
+from scipy.sparse.csgraph import connected_components
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from scipy.sparse.csgraph import connected_components  # noqa: E402
-
-from cimic_geo.analytics.access import find_routes, time_to_safety  # noqa: E402
-from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph  # noqa: E402
-from cimic_geo.analytics.situation import history_times, resolve_as_of  # noqa: E402
-from cimic_geo.corridors import make_policy  # noqa: E402
-from cimic_geo.store import connect  # noqa: E402
+from cimic_geo.analytics.access import find_routes, time_to_safety
+from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+from cimic_geo.analytics.situation import history_times, resolve_as_of
+from cimic_geo.corridors import make_policy
+from cimic_geo.store import connect
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,15 +19,12 @@ Prints a Markdown table (paste it into docs/BENCHMARKS.md).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import best_time
 
 from cimic_geo.analytics.bands import band_labels, prepare_front
 from cimic_geo.analytics.coverage import coverage
@@ -91,15 +88,6 @@ def naive_coverage(settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, ma
     return int(placed)
 
 
-def timed(fn, *args, repeat: int = 1, **kwargs):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn(*args, **kwargs)
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="data/national.duckdb")
@@ -125,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
                          for g in front.geometry))
     print(f"data: {sizes}, front line {n_vertices} vertices, as of {as_of}; read {read_s:.2f} s")
     rows = []
-    t_exp, res = timed(exposure, settlements=layers["settlements"], shelters=layers["shelters"],
+    t_exp, res = best_time(exposure, settlements=layers["settlements"], shelters=layers["shelters"],
                        infrastructure=layers["infrastructure"], front_line=front, occupied_area=occ,
                        bands_km=bands, repeat=args.repeat)
     ours_pop = {b["band"]: b["population"] for b in res.to_dict()["bands"]}
     if not args.skip_naive:
-        t_nexp, naive = timed(naive_exposure, layers, front, occ, bands)
+        t_nexp, naive = best_time(naive_exposure, layers, front, occ, bands)
         agree = {b: (ours_pop[b], naive["settlements"].get(b, 0)) for b in ours_pop}
         rows.append(("exposure (3 layers, 3 bands + occupied)", t_exp, t_nexp, f"population per band ours/naive {agree}"))
     else:
@@ -140,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = layers["settlements"][~fr.occupied(layers["settlements"].geometry)]
     shel = layers["shelters"][~fr.occupied(layers["shelters"].geometry)]
     for d in args.max_km:
-        t_cov, cov = timed(coverage, settlements=sets, shelters=shel, max_km=d, repeat=args.repeat)
+        t_cov, cov = best_time(coverage, settlements=sets, shelters=shel, max_km=d, repeat=args.repeat)
         note = f"covered {cov.population_covered:,} ({cov.covered_pct:.2f} %)"
         if not args.skip_naive:
-            t_ncov, placed = timed(naive_coverage, sets, shel, d)
+            t_ncov, placed = best_time(naive_coverage, sets, shel, d)
             note += f"; naive AccessMod-style placed {placed:,}"
         else:
             t_ncov = float("nan")

@@ -29,8 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, write_section
 
 TARGET_BYTES = 3 * 1024 * 1024
 TARGET_SECONDS = 3.0
@@ -260,16 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "docs" / "BENCHMARKS.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n"
-        start = old.find("## COP\n")
-        if start >= 0:
-            end = old.find("\n## ", start + 1)
-            new = old[:start] + text + (old[end + 1:] if end >= 0 else "")
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-        path.write_text(new)
-        print(f"wrote {path}")
+        write_section(text, "## COP")
     return 0
 
 

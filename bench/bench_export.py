@@ -24,24 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _best_time(fn, repeat: int) -> tuple[float, object]:
-    """Best (minimum) wall time of ``repeat`` runs: the machine is shared, and other jobs only
-    ever add time, so the minimum is the least noisy estimate of the cost itself."""
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
+from _common import best_time, write_section
 
 
 def naive_png(loaded, out: Path) -> None:
@@ -73,21 +60,21 @@ def bench_db(db: Path, *, label: str, repeat: int, tmp: Path, all_formats: bool)
     with connect(db, read_only=True) as store:
         counts = store.counts()
         view = View(title=f"{label} view")
-        t_read, loaded = _best_time(lambda: load_view(store, view), repeat)
-        t_kpi, kpis = _best_time(lambda: kpi_table(store, loaded), repeat)
+        t_read, loaded = best_time(lambda: load_view(store, view), repeat=repeat)
+        t_kpi, kpis = best_time(lambda: kpi_table(store, loaded), repeat=repeat)
         out = tmp / f"{label}.png"
-        t_render, _ = _best_time(lambda: write_png(loaded, out, kpis=kpis), repeat)
-        t_total, _ = _best_time(lambda: export(store, view, "png", out), repeat)
+        t_render, _ = best_time(lambda: write_png(loaded, out, kpis=kpis), repeat=repeat)
+        t_total, _ = best_time(lambda: export(store, view, "png", out), repeat=repeat)
         size = out.stat().st_size
         naive_out = tmp / f"{label}_naive.png"
-        t_naive, _ = _best_time(lambda: naive_png(loaded, naive_out), repeat)
+        t_naive, _ = best_time(lambda: naive_png(loaded, naive_out), repeat=repeat)
         formats = {}
         if all_formats:
             for fmt, ext in (("pdf", "pdf"), ("html", "html"), ("geojson", "geojson"), ("gpkg", "gpkg"),
                              ("kml", "kml"), ("csv", "csv"), ("cot", "cot"), ("cotzip", "zip")):
                 p = tmp / f"{label}.{ext}"
                 try:
-                    t, _ = _best_time(lambda fmt=fmt, p=p: export(store, view, fmt, p), repeat)
+                    t, _ = best_time(lambda fmt=fmt, p=p: export(store, view, fmt, p), repeat=repeat)
                     formats[fmt] = (t, p.stat().st_size)
                 except Exception as exc:  # report and go on (e.g. assets not installed for html)
                     formats[fmt] = (float("nan"), f"{type(exc).__name__}: {exc}")
@@ -150,16 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "docs" / "BENCHMARKS.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n"
-        start = old.find("## Exports\n")
-        if start >= 0:
-            end = old.find("\n## ", start + 1)
-            new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-        path.write_text(new)
-        print(f"wrote {path}")
+        write_section(text, "## Exports")
     return 0
 
 

@@ -12,21 +12,17 @@ import argparse
 import json
 import os
 import random
-import re
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from _common import write_section
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cimic_geo.ingest import import_file, read_source, validate_source  # noqa: E402
-from cimic_geo.ingest import validate as _validate  # noqa: E402
-from cimic_geo.store import init_store  # noqa: E402
+from cimic_geo.ingest import import_file, read_source, validate_source
+from cimic_geo.ingest import validate as _validate
+from cimic_geo.store import init_store
 
 
 def _file(path: Path, n: int) -> None:
@@ -90,13 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "docs" / "BENCHMARKS.md"
-        doc = path.read_text(encoding="utf-8")
-        if "\n## Import\n" in doc:
-            doc = re.sub(r"\n## Import\n.*?(?=\n## |\Z)", "\n" + text, doc, flags=re.S)
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        path.write_text(doc, encoding="utf-8")
+        write_section(text, "## Import")
     return 0
 
 

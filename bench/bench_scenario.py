@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -25,12 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from _common import ROOT, write_section
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cimic_geo.scenario import generate  # noqa: E402
-from cimic_geo.store import init_store  # noqa: E402
+from cimic_geo.scenario import generate
+from cimic_geo.store import init_store
 
 SECTION = "## Scenario generation"
 
@@ -109,19 +106,6 @@ def render(results: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace (or append) only the ``## Scenario generation`` section of the benchmarks file."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if SECTION in current:
-        start = current.index(SECTION)
-        nxt = current.find("\n## ", start + len(SECTION))
-        end = len(current) if nxt < 0 else nxt + 1
-        current = current[:start] + text + ("\n" if nxt >= 0 else "") + current[end:]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=("demo", "national", "both"), default="both")
@@ -138,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results, command)
     print(text)
     if not args.no_write:
-        write_section(text, ROOT / "docs" / "BENCHMARKS.md")
+        write_section(text, SECTION)
     return 0
 
 

@@ -15,6 +15,8 @@ import pyproj
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.errors import AnalysisError
+
 WGS84 = "EPSG:4326"
 GEOD = pyproj.Geod(ellps="WGS84")
 _MGRS = _mgrs.MGRS()
@@ -40,7 +42,7 @@ def metric_crs_for(*frames: gpd.GeoDataFrame) -> CRS:
     """:func:`metric_crs` for the union of the frames' bounds (EPSG:4326 frames)."""
     boxes = [f.total_bounds for f in frames if f is not None and len(f)]
     if not boxes:
-        raise ValueError("no data to choose a projection for")
+        raise AnalysisError("no data to choose a projection for")
     arr = np.array(boxes)
     return metric_crs((arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()))
 

@@ -2,9 +2,12 @@
 
 import streamlit as st
 
-from cimic_geo.ui import analytics
+from cimic_geo.ui import analytics, export_panel
 from cimic_geo.ui.common import page_setup, settings
 
 store = page_setup("Exposure and coverage")
 st.title("Exposure, shelter coverage and restoration")
-analytics.page(store, settings().marking or store.marking)
+marking = settings().marking or store.marking
+shown = analytics.page(store, marking)
+export_panel.render(store, bbox=shown.bbox, as_of=shown.as_of, layers=analytics.EXPORT_LAYERS,
+                    title="CIMIC exposure and shelter coverage", marking=marking, page=analytics.PAGE)

@@ -4,11 +4,12 @@ corridors through the status workflow (issue 6)."""
 import streamlit as st
 
 from cimic_geo.errors import CimicError
-from cimic_geo.ui import planner
+from cimic_geo.ui import export_panel, planner
 from cimic_geo.ui.common import page_setup, settings
 
 store = page_setup("Corridor planner")
 st.title("Corridor planner")
+marking = settings().marking or store.marking
 
 with st.sidebar:
     st.subheader("Time")
@@ -30,7 +31,7 @@ st.subheader("1 · Suggest routes")
 planner.route_ui(ctx)
 st.subheader("2 · Draw or paste a corridor")
 if planner.assets_ok():
-    planner.map_ui(store, ctx, marking=settings().marking or store.marking)
+    planner.map_ui(store, ctx, marking=marking)
 planner.draw_ui(ctx)
 st.subheader("3 · Compare options")
 planner.compare_ui(ctx)
@@ -40,3 +41,5 @@ st.subheader("5 · Saved corridors: status and history")
 planner.workflow_ui(store, user)
 st.subheader("6 · Access: settlements cut off from safety")
 planner.access_ui(ctx)
+export_panel.render(store, bbox=planner.view_bbox(ctx), as_of=as_of, layers=planner.EXPORT_LAYERS,
+                    title="CIMIC corridors and access", marking=marking, page=planner.PAGE)

@@ -161,3 +161,30 @@ def test_page_road_time_reach_and_earlier_as_of(monkeypatch, demo_db):
     at.select_slider(key="analytics:as_of").set_value(first).run()
     assert not at.exception
     assert metrics(at)["Occupied side"] == f"{doc['occupied']['population']:,}"
+
+
+def test_page_has_the_export_panel_for_the_view_it_shows(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db)
+    assert "Export for the brief" in [s.value for s in at.subheader]
+    with connect(demo_db, read_only=True) as store:
+        latest = max(store.history_times("front_line"))
+        sets = store.read("settlements")
+        occ = store.read("occupied_area", as_of=latest)
+        front = store.read("front_line", as_of=latest)
+    # the panel's bbox is the extent the map opens fitted to: settlements, occupied area, front line
+    x0 = min(sets.total_bounds[0], occ.total_bounds[0], front.total_bounds[0])
+    y1 = max(sets.total_bounds[3], occ.total_bounds[3], front.total_bounds[3])
+    view = next(c.value for c in at.caption if c.value.startswith("View: "))
+    assert f"–{y1:.3f}°N, {x0:.3f}–" in view
+    assert set(view.split("layers: ")[1].split(", ")) == {"front_line", "occupied_area", "settlements", "shelters",
+                                                          "infrastructure"}
+    at.multiselect(key="analytics:export_formats").set_value(["geojson"])
+    at.button(key="analytics:export_prepare").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    name, data = (at.session_state["analytics:export_files"] or {})["files"]["geojson"]
+    assert name.endswith(latest.strftime("%Y%m%d_%H%MZ.geojson"))  # the page's as-of time
+    doc = json.loads(data)
+    layers = {f["properties"]["layer"] for f in doc["features"]}
+    assert {"settlements", "shelters", "front_line", "occupied_area"} <= layers
+    assert sum(f["properties"]["layer"] == "settlements" for f in doc["features"]) == len(sets)

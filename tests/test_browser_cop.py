@@ -65,6 +65,10 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
         assert frame.evaluate("() => document.querySelectorAll('.leaflet-container canvas, .leaflet-container svg')"
                               ".length") > 0
         assert frame.evaluate("() => document.querySelector('.cimic-legend') !== null")
+        # one scale bar, metric only (no miles line)
+        scale = frame.evaluate("() => Array.from(document.querySelectorAll('.leaflet-control-scale-line'))"
+                               ".map(e => e.textContent)")
+        assert len(scale) == 1 and scale[0].endswith(("km", " m")), scale
 
         # the shelter named with HTML: its popup and tooltip show the text literally, nothing runs
         content = frame.evaluate("""() => {

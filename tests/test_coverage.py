@@ -133,6 +133,17 @@ def _networkx_optimum(pop, cap, reach):
     return value, nx.cost_of_flow(g, flow)
 
 
+def _assert_matches_networkx(pop, cap, s, h, cost):
+    """Our allocation places as many people as networkx's optimum at the same total cost, within limits."""
+    ns, nh = len(pop), len(cap)
+    reach = Reach(s, h, cost)
+    flow = allocate(pop, cap, reach)
+    value, total_cost = _networkx_optimum(pop, cap, reach)
+    assert flow.sum() == value
+    assert (flow * cost).sum() == pytest.approx(total_cost)
+    assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_allocation_matches_networkx_min_cost_flow(seed):
     # independent check: networkx's network simplex on the same max-flow/min-cost problem
@@ -143,12 +154,7 @@ def test_allocation_matches_networkx_min_cost_flow(seed):
     mask = rng.random((ns, nh)) < 0.35
     s, h = np.nonzero(mask)
     cost = rng.integers(1, 20, len(s)).astype(float)
-    reach = Reach(s, h, cost)
-    flow = allocate(pop, cap, reach)
-    value, total_cost = _networkx_optimum(pop, cap, reach)
-    assert flow.sum() == value
-    assert (flow * cost).sum() == pytest.approx(total_cost)
-    assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)
+    _assert_matches_networkx(pop, cap, s, h, cost)
 
 
 def test_bad_input_is_a_clear_error():
@@ -175,12 +181,7 @@ def test_allocation_with_big_cities_matches_networkx(seed):
     mask = rng.random((ns, nh)) < 0.45
     s, h = np.nonzero(mask)
     cost = rng.integers(1, 30, len(s)).astype(float)
-    reach = Reach(s, h, cost)
-    flow = allocate(pop, cap, reach)
-    value, total_cost = _networkx_optimum(pop, cap, reach)
-    assert flow.sum() == value
-    assert (flow * cost).sum() == pytest.approx(total_cost)
-    assert np.all(np.bincount(s, flow, ns) <= pop) and np.all(np.bincount(h, flow, nh) <= cap)
+    _assert_matches_networkx(pop, cap, s, h, cost)
 
 
 def test_travel_time_reach_on_a_hand_made_road_graph():

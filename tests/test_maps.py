@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -18,14 +19,19 @@ from cimic_geo.analytics.kpi import corridor_kpi, damage_kpi, kpi_strip, shelter
 from cimic_geo.errors import AssetError
 from cimic_geo.geo import GEOD
 from cimic_geo.maps import assets
+from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.maps.controls import frames_extent, tooltip_html
 from cimic_geo.maps.cop import (
     DataLayer,
+    build_base_map,
     build_cop_map,
     build_layer_groups,
     contains_bbox,
     front_change_frame,
     query_bbox,
 )
+from cimic_geo.maps.planner import build_planner_map
+from cimic_geo.maps.preview import preview_map
 from cimic_geo.maps.view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import connect
 from cimic_geo.store.cop import count_in_bbox, grid_aggregate
@@ -365,3 +371,110 @@ def test_settlements_generalised_by_zoom() -> None:
 
     # 250 * 2**(zoom - 5): zoom 6 -> 500, 7 -> 1000, 8 -> 2000; never above the point limit
     assert [settlement_limit(z, point_limit=2000) for z in (4, 6, 7, 8, 12)] == [250, 500, 1000, 2000, 2000]
+
+
+# ----------------------------------------------------------------------------------------------
+# every map: metric scale bar, opening view fitted to the data
+# ----------------------------------------------------------------------------------------------
+
+
+def _export_html() -> str:
+    from cimic_geo.export.html import render_html
+    from cimic_geo.export.view import LoadedView, View
+
+    bbox = (36.0, 48.0, 38.5, 49.0)
+    view = View(bbox=bbox, as_of=T1, layers=("shelters", "front_line"), title="t", marking="EXERCISE")
+    return render_html(LoadedView(view=view, bbox=bbox, as_of=T1, frames={"shelters": SHELTERS, "front_line": FRONT},
+                                  marking="EXERCISE", meta={}))
+
+
+def _render(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+MAP_BUILDERS = {
+    "cop_page_base": lambda: _render(build_base_map(center=(48.5, 37.5), zoom=8, marking="EXERCISE")),
+    "cop_standalone": lambda: _render(build_cop_map(LAYERS)),
+    "analytics": lambda: _render(build_analytics_map(settlements=SETTLEMENTS.assign(band="0-5"), front_line=FRONT,
+                                                     occupied_area=OCCUPIED, band_labels=["0-5"])),
+    "planner": lambda: _render(build_planner_map(bounds=None, front_line=FRONT, roads=ROADS, settlements=SETTLEMENTS)),
+    "import_preview": lambda: _render(preview_map(SHELTERS)),
+    "html_export": _export_html,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAP_BUILDERS))
+def test_every_map_has_one_metric_only_scale_bar(name: str) -> None:
+    html = MAP_BUILDERS[name]()
+    calls = re.findall(r"L\.control\.scale\(([^)]*)\)", html)
+    assert len(calls) == 1, calls  # folium's own control_scale (miles + km) is not added as well
+    opts = calls[0].replace(" ", "")
+    assert "imperial:false" in opts and "metric:true" in opts
+
+
+def _fit_bounds(html: str) -> list[float]:
+    """The single ``fitBounds`` call's [[lat0, lon0], [lat1, lon1]], flattened."""
+    (args,) = re.findall(r"\.fitBounds\(\s*(\[\[[^\]]*\],\s*\[[^\]]*\]\])", html)
+    return [v for corner in json.loads(args) for v in corner]
+
+
+def test_analytics_and_planner_maps_open_fitted_to_their_data() -> None:
+    # analytics: settlements (easternmost: 60 km east of 37°E), occupied area 36-37°E x 48-49°N, front 37°E
+    east = SETTLEMENTS.total_bounds[2]
+    assert east == pytest.approx(37.0 + 60 / (111.32 * math.cos(math.radians(48.5))), abs=0.005)  # ~37.81°E
+    html = MAP_BUILDERS["analytics"]()
+    assert _fit_bounds(html) == pytest.approx([48.0, 36.0, 49.0, east])
+    # fractional zoom, so the data fills the map instead of the fitted zoom being rounded down a level
+    assert '"zoomSnap": 0.25' in html and '"padding": [12, 12]' in html
+    # planner without bounds: roads 37.5-37.7°E x 48.3-48.7°N, settlements 36.5°E..., front 48-49°N
+    html = MAP_BUILDERS["planner"]()
+    assert _fit_bounds(html) == pytest.approx([48.0, 36.5, 49.0, east])
+    assert '"zoomSnap": 0.25' in html
+    # the COP page's base map keeps whole zoom levels (its view queries are per zoom level) and
+    # opens on the centre/zoom it is given
+    html = MAP_BUILDERS["cop_page_base"]()
+    assert "zoomSnap" not in html and ".fitBounds(" not in html
+
+
+def test_frames_extent_skips_empty_and_missing_frames() -> None:
+    empty = gdf([{"id": "e", "geometry": Point(0, 0)}]).iloc[:0]
+    assert frames_extent(None, empty) is None
+    assert frames_extent(FRONT, None, empty, ROADS) == (37.0, 48.0, 37.7, 49.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# planner map: cut-off settlements
+# ----------------------------------------------------------------------------------------------
+
+EVIL_TEMPLATE = "`${window.__x=1}`</script><b>Zed</b>"
+
+
+def test_cut_off_settlements_are_drawn_with_escaped_tooltips_and_a_legend_entry() -> None:
+    cut = [{"lat": 48.6, "lon": 37.6, "name": EVIL_TEMPLATE, "population": 1200, "reason": "no road beyond 3 km"},
+           {"lat": 48.7, "lon": 37.7, "name": "Beta", "population": 80, "reason": ""}]
+    m = build_planner_map(bounds=None, front_line=FRONT, roads=ROADS, cutoff=cut, draw=False)
+    html = _render(m)
+    groups = [fg for fg in m._children.values() if isinstance(fg, folium.FeatureGroup)
+              and fg.layer_name == "Cut-off settlements"]
+    assert len(groups) == 1
+    markers = [c for c in groups[0]._children.values() if isinstance(c, folium.Marker)]
+    assert [mk.location for mk in markers] == [[48.6, 37.6], [48.7, 37.7]]
+    assert html.count("cimic-cutoff") == 2  # the diamond div icon, one per settlement
+    # name, population (thousands separator) and reason, HTML-escaped and inert inside folium's `...`
+    assert ("CUT OFF: &#96;&#36;{window.__x=1}&#96;&lt;/script&gt;&lt;b&gt;Zed&lt;/b&gt; (pop. 1,200) — "
+            "no road beyond 3 km") in html
+    assert "CUT OFF: Beta (pop. 80) — no safe route" in html
+    assert "${window.__x" not in html and "<b>Zed" not in html
+    assert '"cut off from safety (section 6)","#e600e6","diamond"' in html  # legend entry
+    # no cut-off settlements: no group and no legend entry
+    html = _render(build_planner_map(bounds=None, front_line=FRONT, roads=ROADS, draw=False))
+    assert "cimic-cutoff" not in html and "cut off from safety" not in html
+
+
+def test_tooltip_html_is_inert_in_a_template_literal() -> None:
+    assert tooltip_html("a`b${c}\\d<e>&") == "a&#96;b&#36;{c}&#92;d&lt;e&gt;&amp;"
+    html = _render(build_planner_map(bounds=(37, 48, 38, 49), places=[{"lat": 48.5, "lon": 37.5, "label": EVIL_TEMPLATE}],
+                                     options=[{"label": EVIL_TEMPLATE, "geometry": {"type": "LineString",
+                                                                                    "coordinates": [[37, 48], [38, 49]]}}],
+                                     draw=False))
+    assert "${window.__x" not in html and "<b>Zed" not in html and html.count("&#36;{window.__x=1}") == 2

@@ -3,6 +3,7 @@ workflow and appears in the corridor history; bad input is refused and nothing i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,6 +51,13 @@ def _button(at: AppTest, label: str):
 
 def _errors(at: AppTest) -> str:
     return " ".join(e.value for e in at.error)
+
+
+def _map_script(at: AppTest) -> str:
+    """The planner map's Leaflet script as st_folium sends it to the browser."""
+    (component,) = at.get("component_instance")
+    args = json.loads(component.proto.json_args)
+    return args["script"] + args["html"]
 
 
 def _draw(at: AppTest, geometry: dict) -> AppTest:
@@ -175,6 +183,11 @@ def test_cut_off_settlements_on_the_page(monkeypatch, planner_db):
     assert metrics["Cut off"] == "1" and metrics["Population cut off"] == "1,200"
     cut = next(d.value for d in at.dataframe if "reason" in d.value.columns)
     assert cut["name"].tolist() == ["Alpha"]
+    # ... and on the map (drawn again after the search): one magenta diamond with name, population, reason
+    script = _map_script(at)
+    assert script.count("cimic-cutoff") == 1
+    assert f"CUT OFF: Alpha (pop. 1,200) — {cut['reason'].iloc[0]}" in script
+    assert "cut off from safety (section 6)" in script  # legend entry
     at.text_input(key="planner:cut_hubs").input("Harbor")
     _button(at, "Find cut-off settlements").click()
     at.run()
@@ -202,6 +215,35 @@ def test_suggested_routes_and_unknown_places(monkeypatch, planner_db):
     _button(at, "Suggest routes").click()
     at.run()
     assert "from the nearest passable road" in _errors(at)
+
+
+def test_planner_has_the_export_panel_with_corridors_and_roads(monkeypatch, planner_db):
+    at = _app(monkeypatch, planner_db)
+    assert "cimic-cutoff" not in _map_script(at)  # nothing searched yet
+    assert "Export for the brief" in [s.value for s in at.subheader]
+    view = next(c.value for c in at.caption if c.value.startswith("View: "))
+    assert {"corridors", "roads", "front_line", "settlements"} <= set(view.split("layers: ")[1].split(", "))
+    _draw(at, NORTH_LOOP)
+    at.text_input(key="planner:user").input("Lt Export")
+    at.text_input(key="planner:save_name").input("North loop")
+    _button(at, "Save as draft corridor").click()
+    at.run()
+    assert not at.error, _errors(at)
+    with connect(planner_db, read_only=True) as store:
+        saved = store.fingerprint()
+    at.multiselect(key="planner:export_formats").set_value(["geojson"])
+    at.button(key="planner:export_prepare").click()
+    at.run()
+    assert not at.exception and not at.error, _errors(at)
+    name, data = (at.session_state["planner:export_files"] or {})["files"]["geojson"]
+    assert name.endswith("20261120_0600Z.geojson")  # the front line's as-of time
+    by_layer: dict[str, list] = {}
+    for f in json.loads(data)["features"]:
+        by_layer.setdefault(f["properties"]["layer"], []).append(f["properties"])
+    assert [p["name"] for p in by_layer["corridors"]] == ["North loop"]  # the corridor just saved
+    with connect(planner_db, read_only=True) as store:
+        assert len(by_layer["roads"]) == store.counts()["roads"]  # the map's extent holds every road
+        assert store.fingerprint() == saved  # exporting writes nothing
 
 
 @pytest.mark.browser

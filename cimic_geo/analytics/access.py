@@ -197,11 +197,6 @@ def _make_route(graph: RoadGraph, w_cost: np.ndarray, nodes: np.ndarray, edges: 
     )
 
 
-def shortest_route(graph: RoadGraph, origin: int, target: int, *, policy: RoutingPolicy = NO_THREAT) -> Route | None:
-    """The least-cost route between two nodes under ``policy``; None when there is none."""
-    return (find_routes(graph, origin, target, policy=policy, alternatives=0) or [None])[0]
-
-
 def _walk(w: WeightedGraph, start: int, first: int) -> tuple[list[int], list[int]]:
     """Follow a chain from ``start`` along unique edge ``first`` to the next junction (or back to
     ``start`` on a cycle); returns (unique edges, nodes incl. both ends)."""

@@ -105,11 +105,6 @@ def band_labels(bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> list[str]:
     return [f"{_fmt(lo)}-{_fmt(hi)}" for lo, hi in zip(lows, edges, strict=True)]
 
 
-def all_labels(bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> list[str]:
-    """Band labels followed by ``"beyond"`` and ``"occupied"`` (display order)."""
-    return [*band_labels(bands_km), BEYOND, OCCUPIED]
-
-
 def classify_bands(
     distance_km: Sequence[float] | np.ndarray,
     *,
@@ -499,22 +494,6 @@ def _extent(arr: np.ndarray, *others: GeomInput) -> tuple[float, float, float, f
         return None
     b = shapely.total_bounds(np.concatenate(parts))
     return tuple(float(v) for v in b)  # type: ignore[return-value]
-
-
-def band_of(
-    geoms: GeomInput,
-    *,
-    front_line: GeomInput,
-    occupied_area: GeomInput = None,
-    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distance (km), occupied mask and band label of each geometry, in one call."""
-    edges = check_bands(bands_km)
-    arr = as_geometry_array(geoms)
-    front = prepare_front(front_line, occupied_area, extent=_extent(arr, front_line, occupied_area))
-    d = front.distance_km(arr, exact_near_km=edges)
-    occ = front.occupied(arr)
-    return d, occ, classify_bands(d, occupied=occ, bands_km=edges)
 
 
 def shifted_occupied_area(occupied_area: GeomInput, shift_km: float) -> gpd.GeoSeries:

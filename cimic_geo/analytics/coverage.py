@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 from cimic_geo.analytics.bands import check_distance
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import GEOD, WGS84, metric_crs
-from cimic_geo.timefmt import iso
+from cimic_geo.timefmt import iso, to_utc
 
 DEFAULT_MAX_KM = 2.0
 USABLE_STATUSES = ("open",)
@@ -565,9 +565,7 @@ def coverage(
         "people": flow[used],
         "cost": reach.cost[used],
     })
-    ts = None if as_of is None else pd.Timestamp(as_of)
-    if ts is not None and ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
+    ts = None if as_of is None else to_utc(as_of)
     return CoverageResult(settlements=sets, shelters=shel, allocation=alloc, unit=reach.unit,
                           limit=float(reach.limit), as_of=ts, notes=notes)
 

@@ -28,7 +28,7 @@ from cimic_geo.analytics.bands import (
 )
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
-from cimic_geo.timefmt import iso
+from cimic_geo.timefmt import iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
 METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
@@ -224,9 +224,7 @@ def exposure(
         summary, baseline = _summarise(labels_shift, frames, order), base
     else:
         summary, baseline = base, None
-    ts = None if as_of is None else pd.Timestamp(as_of)
-    if ts is not None and ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
+    ts = None if as_of is None else to_utc(as_of)
     crs = front.crs.to_string() if extent is None else metric_crs(extent).to_string()
     return ExposureResult(
         as_of=ts, bands_km=edges, shift_km=shift,

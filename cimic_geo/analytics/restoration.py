@@ -21,7 +21,7 @@ from cimic_geo.analytics.bands import DEFAULT_BANDS_KM, OCCUPIED, check_bands, c
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84
 from cimic_geo.schema import DAMAGE_LEVELS, SECTORS
-from cimic_geo.timefmt import iso
+from cimic_geo.timefmt import iso, to_utc
 
 #: Sector criticality: health, water, power and heating first (configurable).
 DEFAULT_SECTOR_WEIGHTS: dict[str, float] = {
@@ -192,9 +192,7 @@ def restoration_priority(
         _reason(r, sw=sw.get(r.sector, 0.0), dw=dw.get(r.damage, 0.0), unsafe_km=unsafe_km)
         for r in ranked.itertuples(index=False)
     ]
-    ts = None if as_of is None else pd.Timestamp(as_of)
-    if ts is not None and ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
+    ts = None if as_of is None else to_utc(as_of)
     return RestorationResult(ranked=ranked.reset_index(drop=True), excluded=excluded.reset_index(drop=True),
                              as_of=ts, bands_km=edges, unsafe_km=unsafe_km, sector_weights=sw, damage_weights=dw,
                              notes=notes)

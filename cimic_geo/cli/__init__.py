@@ -49,20 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.handler(args)
-    except ValidationError as exc:
-        if getattr(args, "json", False):
-            json.dump(
-                {"ok": False, "error": exc.message,
-                 "problems": [{"row": p.row, "field": p.field, "message": p.message, "severity": p.severity}
-                              for p in exc.problems]},
-                sys.stdout, ensure_ascii=False,
-            )
-            sys.stdout.write("\n")
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except CimicError as exc:
         if getattr(args, "json", False):
-            json.dump({"ok": False, "error": str(exc)}, sys.stdout, ensure_ascii=False)
+            document: dict = {"ok": False, "error": str(exc)}
+            if isinstance(exc, ValidationError):
+                document = {"ok": False, "error": exc.message,
+                            "problems": [{"row": p.row, "field": p.field, "message": p.message,
+                                          "severity": p.severity} for p in exc.problems]}
+            json.dump(document, sys.stdout, ensure_ascii=False)
             sys.stdout.write("\n")
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,3 +15,11 @@ def add_json_option(p: argparse.ArgumentParser) -> None:
 
 def add_as_of_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", dest="as_of", help="as-of time, ISO 8601 UTC (default: latest in the store)")
+
+
+def add_store_options(p: argparse.ArgumentParser, *, as_of: bool = False) -> None:
+    """``--as-of`` (when ``as_of``), ``--db`` and ``--json``: the options of a command that reads the store."""
+    if as_of:
+        add_as_of_option(p)
+    add_db_option(p)
+    add_json_option(p)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cimic_geo.cli import emit
-from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.cli._common import add_store_options
 from cimic_geo.corridors import (
     change_status,
     cutoff_document,
@@ -121,9 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="leave out road segments within this many km of the front line (no size limit)")
     p.add_argument("--no-penalties", action="store_true", help="do not penalise segments inside the threat bands")
     p.add_argument("--alternatives", type=int, default=3, choices=range(4), help="alternatives to look for (0-3)")
-    add_as_of_option(p)
-    add_db_option(p)
-    add_json_option(p)
+    add_store_options(p, as_of=True)
     p.set_defaults(handler=_route)
 
     p = sub.add_parser("corridor", help="evaluate corridor lines; list corridors, their history and status")
@@ -131,18 +129,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     csub.required = True
     e = csub.add_parser("evaluate", help="metrics for each line in a GeoJSON (or other vector) file")
     e.add_argument("file", help="GeoJSON file with LineString features (EPSG:4326)")
-    add_as_of_option(e)
-    add_db_option(e)
-    add_json_option(e)
+    add_store_options(e, as_of=True)
     e.set_defaults(handler=_evaluate)
     ls = csub.add_parser("list", help="saved corridors")
-    add_db_option(ls)
-    add_json_option(ls)
+    add_store_options(ls)
     ls.set_defaults(handler=_list)
     h = csub.add_parser("history", help="change history (who, when, what)")
     h.add_argument("id", nargs="?", help="one corridor (default: all)")
-    add_db_option(h)
-    add_json_option(h)
+    add_store_options(h)
     h.set_defaults(handler=_history)
     s = csub.add_parser("status", help="move a corridor through draft -> proposed -> agreed -> active -> ...")
     s.add_argument("id")
@@ -150,8 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--user", required=True, help="who makes the change (kept in the history)")
     s.add_argument("--version", type=int, required=True, help="the version you looked at (optimistic lock)")
     s.add_argument("--note")
-    add_db_option(s)
-    add_json_option(s)
+    add_store_options(s)
     s.set_defaults(handler=_status)
 
     p = sub.add_parser("access", help="access analytics: settlements cut off from safety")
@@ -162,7 +155,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="excluded distance from the front line in km (default: the innermost band)")
     c.add_argument("--hubs", help="comma-separated settlement names/ids used as safe hubs (default: all settlements "
                                   "beyond the outer band)")
-    add_as_of_option(c)
-    add_db_option(c)
-    add_json_option(c)
+    add_store_options(c, as_of=True)
     c.set_defaults(handler=_cutoff)

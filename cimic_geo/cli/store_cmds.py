@@ -6,7 +6,7 @@ import argparse
 import time
 
 from cimic_geo.cli import emit
-from cimic_geo.cli._common import add_db_option, add_json_option
+from cimic_geo.cli._common import add_db_option, add_json_option, add_store_options
 from cimic_geo.store import connect, init_store
 from cimic_geo.store.summary import store_summary
 
@@ -65,7 +65,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_seed)
 
     p = sub.add_parser("info", help="what the store holds: schema version, layer counts, time range, bbox")
-    add_db_option(p)
-    add_json_option(p)
+    add_store_options(p)
     p.set_defaults(handler=_info)
 

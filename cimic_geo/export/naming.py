@@ -112,9 +112,3 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 p.unlink()
         raise
 
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; return the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)

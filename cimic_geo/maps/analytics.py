@@ -8,7 +8,6 @@ no tiles unless an operator tile URL is given. Every text from data is HTML-esca
 from __future__ import annotations
 
 import html
-import math
 from typing import Any, Literal
 
 import folium
@@ -18,6 +17,7 @@ import pandas as pd
 
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 
 BAND_COLOURS = ("#d62728", "#ff7f0e", "#e6b800", "#9467bd", "#8c564b")  # nearest band first
 OTHER_COLOURS = {BEYOND: "#2ca02c", OCCUPIED: "#4d4d4d", UNKNOWN: "#bbbbbb"}
@@ -60,7 +60,7 @@ def _legend(title: str, items: list[tuple[str, str]]) -> folium.Element:
         f'<div><span style="display:inline-block;width:12px;height:12px;border-radius:6px;background:{c};'
         f'margin-right:6px;border:1px solid #333"></span>{html.escape(lab)}</div>' for lab, c in items)
     return folium.Element(
-        '<div class="cimic-analytics-legend" style="position:absolute;bottom:24px;left:10px;z-index:1000;'
+        '<div class="cimic-analytics-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
         'background:rgba(255,255,255,0.9);padding:6px 8px;border:1px solid #777;font:12px sans-serif">'
         f"<b>{html.escape(title)}</b>{rows}</div>")
 
@@ -84,6 +84,16 @@ def _points(gdf: gpd.GeoDataFrame, fields: list[str], aliases: list[str], colour
                                                             if f in gdf.columns]),
     ).add_to(fg)
     return fg
+
+
+def analytics_extent(
+    settlements: gpd.GeoDataFrame | None,
+    *,
+    front_line: gpd.GeoDataFrame | None = None,
+    occupied_area: gpd.GeoDataFrame | None = None,
+) -> tuple[float, float, float, float] | None:
+    """The extent the analytics map opens fitted to (settlements, occupied area, front line)."""
+    return frames_extent(settlements, occupied_area, front_line)
 
 
 def build_analytics_map(
@@ -112,17 +122,16 @@ def build_analytics_map(
     front_line, occupied_area : in force; ``shifted_occupied`` the what-if occupied area (dashed)
     shelters : drawn small, blue with spare places, purple when full (coverage columns optional)
     max_points : draw at most this many settlements (largest population first) for responsiveness
+
+    The map opens fitted to :func:`analytics_extent` (fractional zoom) with a metric scale bar.
     """
     if mode not in ("band", "coverage"):
         raise ValueError(f"mode must be 'band' or 'coverage', got {mode!r}")
-    bounds = None
-    frames = [f for f in (settlements, occupied_area, front_line) if f is not None and len(f)]
-    if frames:
-        b = np.array([f.total_bounds for f in frames])
-        bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
-    m = folium.Map(location=[48.5, 35.0], zoom_start=7, tiles=None, control_scale=True, prefer_canvas=True,
-                   height=height)
+    bounds = analytics_extent(settlements, front_line=front_line, occupied_area=occupied_area)
+    m = folium.Map(location=[48.5, 35.0], zoom_start=7, tiles=None, control_scale=False, prefer_canvas=True,
+                   height=height, zoom_snap=FIT_ZOOM_SNAP)
     set_offline_assets(m, asset_mode=asset_mode)
+    add_metric_scale(m)
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
                          control=False).add_to(m)
@@ -178,6 +187,5 @@ def build_analytics_map(
             '<div style="position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:1000;'
             f'background:#ffd200;color:#000;font:bold 12px sans-serif;padding:2px 10px;border:1px solid #000">{text}</div>'))
     folium.LayerControl(collapsed=True).add_to(m)
-    if bounds is not None and all(math.isfinite(v) for v in bounds):
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    fit_to(m, bounds)
     return m

@@ -37,6 +37,7 @@ from jinja2 import Template
 
 from cimic_geo.geo import to_mgrs
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_KINDS, SHELTER_STATUSES
 from cimic_geo.timefmt import dtg
 
@@ -480,9 +481,11 @@ class Legend(MacroElement):
               h.style.cssText = 'font-weight:bold;margin-top:4px'; open.appendChild(h);
               sec[1].forEach(function (it) {
                 var row = document.createElement('div'), sw = document.createElement('span');
-                sw.style.cssText = 'display:inline-block;width:14px;height:' + (it[2] === 'line' ? '3px' : '10px') +
+                sw.style.cssText = 'display:inline-block;width:' + (it[2] === 'diamond' ? '9px' : '14px') + ';height:' +
+                  (it[2] === 'line' ? '3px' : (it[2] === 'diamond' ? '9px' : '10px')) +
                   ';margin-right:5px;vertical-align:middle;border:1px solid #333;background:' + it[1] +
-                  (it[2] === 'dot' ? ';border-radius:50%' : '');
+                  (it[2] === 'dot' ? ';border-radius:50%' : '') +
+                  (it[2] === 'diamond' ? ';transform:rotate(45deg);margin-left:2px;margin-right:7px' : '');
                 row.appendChild(sw); row.appendChild(document.createTextNode(it[0])); open.appendChild(row);
               });
             });
@@ -496,15 +499,17 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, *, layers: Iterable[str] = LAYER_ORDER, open_: bool = True) -> None:
+    def __init__(self, *, layers: Iterable[str] = LAYER_ORDER, open_: bool = True,
+                 extra: Sequence[Sequence[Any]] = ()) -> None:
         super().__init__()
         self._name = "CimicLegend"
         self.open = open_
-        self.items_js = _safe_json(legend_items(layers))
+        # extra sections (e.g. the planner's cut-off settlements) first: visible without scrolling
+        self.items_js = _safe_json([list(sec) for sec in extra] + legend_items(layers))
 
 
 def legend_items(layers: Iterable[str]) -> list[list[Any]]:
-    """Legend sections ``[title, [[label, colour, 'dot'|'line'|'area'], ...]]`` for the layers."""
+    """Legend sections ``[title, [[label, colour, 'dot'|'line'|'area'|'diamond'], ...]]`` for the layers."""
     nice = lambda s: s.replace("_", " ")  # noqa: E731
     out: list[list[Any]] = []
     layers = set(layers)
@@ -573,7 +578,9 @@ def build_base_map(
     asset_mode: AssetMode = "served",
     marking: str | None = None,
     legend_layers: Iterable[str] = LAYER_ORDER,
+    legend_extra: Sequence[Sequence[Any]] = (),
     height: str | int = "100%",
+    zoom_snap: float = 1.0,
 ) -> folium.Map:
     """An empty offline map: Leaflet only (no CDN), no tiles unless ``tile_url`` is given.
 
@@ -585,20 +592,26 @@ def build_base_map(
         the vector layers are the basemap
     asset_mode : ``served`` (files from the app's static folder) or ``inline`` (embedded)
     marking : handling marking shown on the map (e.g. ``EXERCISE``)
+    legend_extra : more legend sections ``[title, [[label, colour, kind], ...]]``, shown before the layers'
+    zoom_snap : Leaflet ``zoomSnap``; a fraction (e.g. :data:`~cimic_geo.maps.controls.FIT_ZOOM_SNAP`)
+        lets ``bounds`` fill the map instead of rounding the fitted zoom down to a whole level. The
+        COP page keeps 1 (its view queries are per whole zoom level).
+
+    The scale bar is metric only (:class:`~cimic_geo.maps.controls.MetricScale`).
     """
     m = folium.Map(location=list(center), zoom_start=int(zoom), tiles=None, prefer_canvas=True,
-                   control_scale=True, height=height, min_zoom=3, max_zoom=18)
+                   control_scale=False, height=height, min_zoom=3, max_zoom=18,
+                   **({"zoom_snap": float(zoom_snap)} if zoom_snap != 1 else {}))
     set_offline_assets(m, asset_mode=asset_mode)
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
                          control=False, max_zoom=18).add_to(m)
+    add_metric_scale(m)
     CimicHelpers().add_to(m)
-    Legend(layers=legend_layers).add_to(m)
+    Legend(layers=legend_layers, extra=legend_extra).add_to(m)
     if marking:
         MarkingControl(marking).add_to(m)
-    if bounds is not None:
-        x0, y0, x1, y1 = (float(v) for v in bounds)
-        m.fit_bounds([[y0, x0], [y1, x1]])
+    fit_to(m, bounds)
     return m
 
 
@@ -645,6 +658,7 @@ def build_cop_map(
     tile_attribution: str = "local tiles",
     marking: str | None = None,
     layer_control: bool = True,
+    zoom_snap: float = FIT_ZOOM_SNAP,
 ) -> folium.Map:
     """A complete COP map of the given layers (standalone: layer control, legend, marking).
 
@@ -657,17 +671,12 @@ def build_cop_map(
     asset_mode : ``served`` for the app, ``inline`` for a self-contained HTML file (export)
     tile_url : optional tile URL template (local tile server); default none
     marking : handling marking shown on the map (``EXERCISE`` for scenario data)
+    zoom_snap : Leaflet ``zoomSnap`` (fractional by default, so the map opens filled by ``view``)
     """
-    bounds = view
-    if bounds is None:
-        boxes = [g.total_bounds for g in layers.values() if g is not None and len(g)]
-        boxes = [b for b in boxes if np.all(np.isfinite(b))]
-        if boxes:
-            arr = np.array(boxes)
-            bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    bounds = view if view is not None else frames_extent(*layers.values())
     m = build_base_map(center=center or (48.5, 37.5), zoom=zoom, bounds=bounds, tile_url=tile_url,
                        tile_attribution=tile_attribution, asset_mode=asset_mode, marking=marking,
-                       legend_layers=[k.removesuffix("_grid") for k in layers])
+                       legend_layers=[k.removesuffix("_grid") for k in layers], zoom_snap=zoom_snap)
     for fg in build_layer_groups(layers, show=show):
         fg.add_to(m)
     if layer_control:

@@ -1,14 +1,15 @@
-"""The corridor planner's map (issue 6): COP base map, threat, saved corridors, options, Draw.
+"""The corridor planner's map (issue 6): COP base map, threat, saved corridors, options, cut-off
+settlements, Draw.
 
 Offline: the base map comes from :func:`cimic_geo.maps.cop.build_base_map` (Leaflet from the
 app's static folder) and the Leaflet.draw plugin's JS/CSS from the same folder
-(:func:`cimic_geo.maps.assets.set_offline_assets`). Option labels are escaped before they reach
-the page.
+(:func:`cimic_geo.maps.assets.set_offline_assets`). Labels and names are escaped
+(:func:`cimic_geo.maps.controls.tooltip_html`) before they reach the page. The map opens fitted
+to the data (fractional zoom) with a metric scale bar.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,10 +18,16 @@ import geopandas as gpd
 from folium.plugins import Draw
 
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.controls import FIT_ZOOM_SNAP, frames_extent, tooltip_html
 from cimic_geo.maps.cop import build_base_map, build_layer_groups
 
 #: Colours of the options on the map and in the comparison table (in order).
 OPTION_COLORS = ("#6a1b9a", "#00838f", "#ef6c00", "#2e7d32", "#ad1457", "#283593", "#5d4037", "#00695c")
+#: Cut-off settlements: a magenta diamond (no other layer uses the shape or the colour).
+CUTOFF_COLOR = "#e600e6"
+CUTOFF_LEGEND = ["Access", [["cut off from safety (section 6)", CUTOFF_COLOR, "diamond"]]]
+_CUTOFF_ICON = (f'<div style="width:12px;height:12px;margin:2px;background:{CUTOFF_COLOR};border:2px solid #000;'
+                'box-sizing:border-box;transform:rotate(45deg)"></div>')
 
 
 def option_color(index: int) -> str:
@@ -53,7 +60,7 @@ def options_group(options: Sequence[Mapping[str, Any]], *, selected: int | None 
             continue
         color = option_color(i)
         weight = 7 if selected == i else 4
-        label = html.escape(f"{i + 1}. {opt.get('label', '')}")
+        label = tooltip_html(f"{i + 1}. {opt.get('label', '')}")
         folium.GeoJson(
             {"type": "Feature", "properties": {}, "geometry": geom},
             style_function=lambda _f, c=color, w=weight: {"color": c, "weight": w, "opacity": 0.9},
@@ -68,8 +75,36 @@ def places_group(places: Sequence[Mapping[str, Any]]) -> folium.FeatureGroup:
     for p in places:
         folium.CircleMarker(location=[p["lat"], p["lon"]], radius=7, color="#000", weight=2, fill=True,
                             fill_color="#ffd200", fill_opacity=1.0,
-                            tooltip=folium.Tooltip(html.escape(str(p.get("label", ""))))).add_to(fg)
+                            tooltip=folium.Tooltip(tooltip_html(p.get("label", "")))).add_to(fg)
     return fg
+
+
+def cutoff_label(place: Mapping[str, Any]) -> str:
+    """Tooltip text of a cut-off settlement (escaped): name, population and why it is cut off."""
+    pop = place.get("population")
+    try:
+        pop_text = f"{int(pop):,}"
+    except (TypeError, ValueError):
+        pop_text = "?"
+    text = f"CUT OFF: {place.get('name', '')} (pop. {pop_text}) — {place.get('reason') or 'no safe route'}"
+    return tooltip_html(text)
+
+
+def cutoff_group(places: Sequence[Mapping[str, Any]]) -> folium.FeatureGroup:
+    """Cut-off settlements (``lat``, ``lon``, ``name``, ``population``, ``reason``) as magenta diamonds
+    (a CSS ``L.divIcon``: no image files) with an escaped tooltip."""
+    fg = folium.FeatureGroup(name="Cut-off settlements", show=True)
+    for p in places:
+        folium.Marker(location=[float(p["lat"]), float(p["lon"])],
+                      icon=folium.DivIcon(html=_CUTOFF_ICON, icon_size=(16, 16), icon_anchor=(8, 8),
+                                          class_name="cimic-cutoff"),
+                      tooltip=folium.Tooltip(cutoff_label(p))).add_to(fg)
+    return fg
+
+
+def planner_extent(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
+    """The extent the planner map opens fitted to (roads, threat, settlements ...)."""
+    return frames_extent(*frames)
 
 
 def build_planner_map(
@@ -83,6 +118,7 @@ def build_planner_map(
     settlements: gpd.GeoDataFrame | None = None,
     options: Sequence[Mapping[str, Any]] = (),
     places: Sequence[Mapping[str, Any]] = (),
+    cutoff: Sequence[Mapping[str, Any]] = (),
     selected: int | None = None,
     marking: str | None = None,
     tile_url: str | None = None,
@@ -92,18 +128,24 @@ def build_planner_map(
 ) -> folium.Map:
     """The planner map: threat (front line, occupied area), roads by status, destroyed bridges
     (``bridges``: infrastructure rows), settlements, saved corridors by status, the options being
-    compared, origin/destination and (``draw``) a polyline drawing tool."""
+    compared, origin/destination, the ``cutoff`` settlements (see :func:`cutoff_group`) and (``draw``) a
+    polyline drawing tool. Opens fitted to ``bounds`` (default :func:`planner_extent` of the layers)."""
     layers = {k: v for k, v in (("occupied_area", occupied_area), ("front_line", front_line), ("roads", roads),
                                 ("corridors", corridors), ("settlements", settlements),
                                 ("infrastructure", bridges)) if v is not None}
+    if bounds is None:
+        bounds = planner_extent(*layers.values())
     m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
-                       asset_mode=asset_mode, legend_layers=list(layers))
+                       asset_mode=asset_mode, legend_layers=list(layers), legend_extra=[CUTOFF_LEGEND] if cutoff else (),
+                       zoom_snap=FIT_ZOOM_SNAP)
     for fg in build_layer_groups(layers, show=list(layers)):
         fg.add_to(m)
     if options:
         options_group(options, selected=selected).add_to(m)
     if places:
         places_group(places).add_to(m)
+    if cutoff:
+        cutoff_group(cutoff).add_to(m)
     if draw:
         draw_control(asset_mode=asset_mode).add_to(m)
     return m

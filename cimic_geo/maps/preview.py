@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to
 
 #: Colours of the two record states.
 STATUS_COLOURS = {"ok": "#1f5fbf", "error": "#d62728", "derived": "#111111"}
@@ -46,9 +47,10 @@ def preview_map(
     max_features : draw at most this many records (errors first), so large files stay responsive
     asset_mode : ``served`` (the app) or ``inline`` (a standalone HTML file)
     """
-    m = folium.Map(location=[48.5, 35.0], zoom_start=6, tiles=None, control_scale=True, prefer_canvas=True,
-                   height=height)
+    m = folium.Map(location=[48.5, 35.0], zoom_start=6, tiles=None, control_scale=False, prefer_canvas=True,
+                   height=height, zoom_snap=FIT_ZOOM_SNAP)
     set_offline_assets(m, asset_mode=asset_mode)
+    add_metric_scale(m)
     if gdf is None or len(gdf) == 0:
         return m
     frame = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
@@ -72,7 +74,6 @@ def preview_map(
             marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.8, color=colour, fill_color=colour),
             tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[f.strip("_") for f in fields]),
         ).add_to(m)
-    x0, y0, x1, y1 = frame.total_bounds
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    fit_to(m, frame.total_bounds)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

@@ -178,7 +178,7 @@ def seed_database(
                     "source": SOURCE,
                 },
             )
-            store.con.execute("CHECKPOINT")
+            store.checkpoint()
         finally:
             store.close()
         if path.exists() and not force:  # created by someone else meanwhile

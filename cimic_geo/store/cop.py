@@ -18,38 +18,15 @@ import shapely
 
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
-from cimic_geo.store.core import Store, _check_bbox, _to_geodataframe
-
-
-def _filters(layer: str, bbox: Sequence[float] | None, where: dict[str, Any] | None) -> tuple[str, list[Any]]:
-    spec = get_layer(layer)
-    clauses: list[str] = []
-    params: list[Any] = []
-    if bbox is not None:
-        a, b, c, d = _check_bbox(bbox)
-        clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))")
-    for key, value in (where or {}).items():
-        spec.column(key)  # allow-list
-        if isinstance(value, (list, tuple, set)):
-            values = list(value)
-            if not values:
-                clauses.append("FALSE")
-                continue
-            clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
-            params += values
-        elif value is None:
-            clauses.append(f"{key} IS NULL")
-        else:
-            clauses.append(f"{key} = ?")
-            params.append(value)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+from cimic_geo.store.core import Store, _geom_sql, _read_columns, _to_geodataframe, _where_sql
 
 
 def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = None,
                   where: dict[str, Any] | None = None) -> int:
     """Number of rows of ``layer`` intersecting ``bbox`` and matching the equality filters."""
-    sql_where, params = _filters(layer, bbox, where)
-    return int(store.con.execute(f"SELECT count(*) FROM {get_layer(layer).name}{sql_where}", params).fetchone()[0])
+    spec = get_layer(layer)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
+    return int(store.con.execute(f"SELECT count(*) FROM {spec.name}{sql_where}", params).fetchone()[0])
 
 
 def grid_aggregate(
@@ -80,7 +57,7 @@ def grid_aggregate(
     is_point = spec.geometry_types == ("POINT",)
     pt = "geom" if is_point else "ST_Centroid(geom)"
     cell = float(cell_deg)
-    sql_where, params = _filters(layer, bbox, where)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
     cat_sql = ", ".join(f"count(*) FILTER (WHERE {category} = ?) AS \"{v}\"" for v in cat_col.choices)
     sum_sql = "".join(f", coalesce(sum({s}), 0) AS {s}" for s in sums)
     sql = (
@@ -112,19 +89,11 @@ def read_ranked(
     """The ``limit`` first rows of ``layer`` in ``bbox`` ordered by ``order_by`` (e.g. largest settlements)."""
     spec = get_layer(layer)
     spec.column(order_by)
-    cols = list(spec.column_names) if columns is None else ["id", *[c for c in columns if c != "id"]]
-    for c in cols:
-        spec.column(c)
-    sql_where, params = _filters(layer, bbox, where)
-    geom_sql = "geom"
-    if simplify_deg:
-        tol = float(simplify_deg)
-        if not (math.isfinite(tol) and tol >= 0):
-            raise StoreError(f"simplify tolerance must be >= 0, got {simplify_deg!r}")
-        geom_sql = f"ST_SimplifyPreserveTopology(geom, {tol!r})"
+    cols = _read_columns(spec, columns)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
     direction = "DESC" if descending else "ASC"
     sql = (
-        f"SELECT {', '.join(cols)}, ST_AsWKB({geom_sql}) AS geom_wkb FROM {spec.name}{sql_where} "
+        f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {spec.name}{sql_where} "
         f"ORDER BY {order_by} {direction} NULLS LAST, id LIMIT {int(limit)}"
     )
     table = store.con.execute(sql, params).to_arrow_table()

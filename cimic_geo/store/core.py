@@ -197,6 +197,63 @@ def _check_bbox(bbox: Sequence[float]) -> BBox:
     return a, b, c, d
 
 
+def _read_columns(spec: Layer, columns: Sequence[str] | None) -> list[str]:
+    """The attribute columns of a read (default all; ``id`` always first), checked against the schema."""
+    cols = list(spec.column_names) if columns is None else ["id", *[c for c in columns if c != "id"]]
+    for c in cols:
+        spec.column(c)  # allow-list check
+    return cols
+
+
+def _where_sql(
+    spec: Layer,
+    *,
+    bbox: Sequence[float] | None = None,
+    as_of: datetime | str | None = None,
+    where: dict[str, Any] | None = None,
+) -> tuple[str, list[Any]]:
+    """`` WHERE ...`` (or ``""``) and its parameters for a bbox, an as-of time and equality filters.
+
+    Column names are checked against the schema; values are parameters, except the bbox floats
+    (validated) which are inlined so that DuckDB uses the R-tree index.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if bbox is not None:
+        a, b, c, d = _check_bbox(bbox)
+        clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))")
+    if as_of is not None and spec.history:
+        t = _as_utc(as_of)
+        clauses.append("valid_from <= ? AND (valid_to IS NULL OR ? < valid_to)")
+        params += [t, t]
+    for key, value in (where or {}).items():
+        spec.column(key)  # allow-list check
+        if isinstance(value, (list, tuple, set, np.ndarray, pd.Series)):
+            values = list(value)
+            if not values:
+                clauses.append("FALSE")
+                continue
+            clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
+            params += values
+        elif value is None:
+            clauses.append(f"{key} IS NULL")
+        else:
+            clauses.append(f"{key} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _geom_sql(simplify_deg: float | None) -> str:
+    """The WKB geometry expression of a read, simplified with a validated tolerance (display only)."""
+    geom_sql = "geom"
+    if simplify_deg:
+        tol = float(simplify_deg)
+        if not (math.isfinite(tol) and tol >= 0):
+            raise StoreError(f"simplify tolerance must be >= 0, got {simplify_deg!r}")
+        geom_sql = f"ST_SimplifyPreserveTopology(geom, {tol!r})"
+    return f"ST_AsWKB({geom_sql}) AS geom_wkb"
+
+
 class Store:
     """An open DuckDB store with the spatial extension loaded.
 
@@ -333,43 +390,9 @@ class Store:
         limit : at most this many rows
         """
         spec = get_layer(layer)
-        cols = list(spec.column_names) if columns is None else ["id", *[c for c in columns if c != "id"]]
-        for c in cols:
-            spec.column(c)  # allow-list check
-        clauses: list[str] = []
-        params: list[Any] = []
-        if bbox is not None:
-            a, b, c_, d = _check_bbox(bbox)
-            # literal floats (validated above) so DuckDB can use the R-tree index
-            clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c_!r}, {d!r}))")
-        if as_of is not None and spec.history:
-            t = _as_utc(as_of)
-            clauses.append("valid_from <= ? AND (valid_to IS NULL OR ? < valid_to)")
-            params += [t, t]
-        for key, value in (where or {}).items():
-            spec.column(key)
-            if isinstance(value, (list, tuple, set, np.ndarray, pd.Series)):
-                values = list(value)
-                if not values:
-                    clauses.append("FALSE")
-                    continue
-                clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
-                params += values
-            elif value is None:
-                clauses.append(f"{key} IS NULL")
-            else:
-                clauses.append(f"{key} = ?")
-                params.append(value)
-        geom_sql = "geom"
-        if simplify_deg:
-            tol = float(simplify_deg)
-            if not (math.isfinite(tol) and tol >= 0):
-                raise StoreError(f"simplify tolerance must be >= 0, got {simplify_deg!r}")
-            geom_sql = f"ST_SimplifyPreserveTopology(geom, {tol!r})"
-        sql = f"SELECT {', '.join(cols)}, ST_AsWKB({geom_sql}) AS geom_wkb FROM {layer}"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY id"
+        cols = _read_columns(spec, columns)
+        sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where)
+        sql = f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {spec.name}{sql_where} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         table = self.con.execute(sql, params).to_arrow_table()
@@ -478,6 +501,10 @@ class Store:
                 con.execute("DELETE FROM meta WHERE key = ?", [str(k)])
                 if v is not None:
                     con.execute("INSERT INTO meta VALUES (?, ?)", [str(k), str(v)])
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the database file (e.g. before the file is moved)."""
+        self.con.execute("CHECKPOINT")
 
     def fingerprint(self) -> dict[str, Any]:
         """Row counts plus a content hash per table: compare before/after to prove nothing changed."""

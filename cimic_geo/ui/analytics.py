@@ -18,7 +18,7 @@ from cimic_geo.analytics.bands import band_labels, check_bands, shifted_occupied
 from cimic_geo.analytics.coverage import DEFAULT_MAX_KM
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
-from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.maps.analytics import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
@@ -27,11 +27,21 @@ from cimic_geo.ui.cop import assets_ok, db_token
 
 PAGE = "analytics"
 MAP_KEY = f"{PAGE}:map"
+#: Store layers offered by the export panel: what the page's map and tables are about.
+EXPORT_LAYERS = ("front_line", "occupied_area", "settlements", "shelters", "infrastructure")
 
 
 def k(name: str) -> str:
     """Session-state / widget key private to this page."""
     return _key(PAGE, name)
+
+
+@dataclass
+class Shown:
+    """The view the page shows (for the export panel): the map's extent and the as-of time."""
+
+    bbox: tuple[float, float, float, float] | None
+    as_of: pd.Timestamp | None
 
 
 @dataclass
@@ -212,8 +222,14 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         _download(t, f"restoration_{when}.csv", "Download restoration priority (CSV)")
 
 
-def page(store: Store, marking: str | None) -> None:
-    """The whole page body after :func:`cimic_geo.ui.common.page_setup`."""
+def map_bbox(store: Store, token: str, c: Controls, exp: Any) -> tuple[float, float, float, float] | None:
+    """The extent the map opens fitted to: settlements, occupied area and front line at ``c.as_of``."""
+    front, occ = cached_situation_layers(store, token, c.as_of)
+    return analytics_extent(exp.settlements, front_line=front, occupied_area=occ)
+
+
+def page(store: Store, marking: str | None) -> Shown:
+    """The whole page body after :func:`cimic_geo.ui.common.page_setup`; returns the view shown."""
     token = db_token(store)
     c = controls(store, token)
     if c is None:
@@ -226,3 +242,4 @@ def page(store: Store, marking: str | None) -> None:
     if assets_ok():
         render_map(store, token, c, exp, cov, marking)
     tables(exp, cov, rest, c)
+    return Shown(bbox=map_bbox(store, token, c, exp), as_of=c.as_of)

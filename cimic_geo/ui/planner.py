@@ -35,17 +35,19 @@ from cimic_geo.corridors import (
 )
 from cimic_geo.errors import AssetError, CimicError, Problem, ValidationError
 from cimic_geo.maps.assets import check_assets
-from cimic_geo.maps.planner import build_planner_map, option_color
+from cimic_geo.maps.planner import build_planner_map, option_color, planner_extent
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store
 from cimic_geo.store.access import access_data_version
-from cimic_geo.timefmt import dtg, to_utc
+from cimic_geo.timefmt import dtg, iso, to_utc
 from cimic_geo.ui.common import clear_caches, settings
 from cimic_geo.ui.common import key as _key
 
 PAGE = "planner"
 MAP_KEY = _key(PAGE, "map")
 MAX_OPTIONS = 8
+#: Store layers offered by the export panel: what the planner map shows.
+EXPORT_LAYERS = ("front_line", "occupied_area", "roads", "corridors", "settlements", "infrastructure")
 
 
 def k(name: str) -> str:
@@ -279,19 +281,41 @@ def draw_ui(ctx: AccessContext) -> None:
                 error(exc)
 
 
+def view_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The extent the planner map opens fitted to (and the export panel's bbox): the roads, the
+    settlements drawn and the front line in force."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "bbox" not in cache:
+        _, _, places = display_layers(ctx)
+        cache["bbox"] = planner_extent(ctx.graph.roads, places, _frame(ctx.graph.threat.front_line))
+    return cache["bbox"]
+
+
+def cutoff_places(ctx: AccessContext) -> list[dict[str, Any]]:
+    """The cut-off settlements found in section 6 for this context's as-of time (for the map)."""
+    res = st.session_state.get(k("cutoff_places"))
+    if not res or res[0] != _as_of_key(ctx):
+        return []
+    return res[1]
+
+
+def _as_of_key(ctx: AccessContext) -> str | None:
+    return iso(ctx.as_of)
+
+
 def map_ui(store: Store, ctx: AccessContext, *, marking: str | None) -> None:
     """The planner map; a line drawn on it is kept for evaluation."""
     cfg = settings()
     g = ctx.graph
-    b = g.roads.total_bounds
     front = _frame(g.threat.front_line)
     occ = _frame(g.threat.occupied)
     corridors = list_corridors(store)
     roads, bridges, places = display_layers(ctx)
-    m: folium.Map = build_planner_map(bounds=tuple(b), front_line=front, occupied_area=occ, corridors=corridors,
-                                      roads=roads, bridges=bridges, settlements=places,
+    m: folium.Map = build_planner_map(bounds=view_bbox(ctx), front_line=front, occupied_area=occ,
+                                      corridors=corridors, roads=roads, bridges=bridges, settlements=places,
                                       options=options(), places=st.session_state.get(k("places"), []),
-                                      marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+                                      cutoff=cutoff_places(ctx), marking=marking, tile_url=cfg.tile_url,
+                                      tile_attribution=cfg.tile_attribution)
     result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True,
                        returned_objects=["last_active_drawing", "all_drawings"])
     take_drawing(result)
@@ -469,10 +493,20 @@ def access_ui(ctx: AccessContext) -> None:
             error(exc)
             return
         st.session_state[k("cutoff")] = (doc, table.drop(columns="geometry"))
+        cut = table[table["status"] == "cut_off"]
+        pts = cut.geometry.representative_point()
+        st.session_state[k("cutoff_places")] = (_as_of_key(ctx), [
+            {"lat": float(pt.y), "lon": float(pt.x), "name": str(r.name), "population": int(r.population),
+             "reason": r.reason if isinstance(r.reason, str) else ""} for pt, r in zip(pts, cut.itertuples(), strict=True)])
+        st.rerun()  # the map (section 2, above) is drawn again with the cut-off settlements
     res = st.session_state.get(k("cutoff"))
     if not res:
         return
     doc, table = res
+    if doc.get("as_of") != _as_of_key(ctx):
+        st.caption(f"Computed for the front line as of {doc.get('as_of') or '–'}: press *Find cut-off settlements* "
+                   "again for the time chosen now (the map shows cut-off settlements only for the time they were "
+                   "computed for).")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Cut off", f"{len(doc['cut_off']):,}")
     c2.metric("Population cut off", f"{doc['cut_off_population']:,}")
@@ -480,6 +514,7 @@ def access_ui(ctx: AccessContext) -> None:
               else f"{doc['median_time_to_safety_min']:.0f}")
     c4.metric("Safe hubs", f"{doc['hubs_count']:,}")
     if doc["cut_off"]:
+        st.caption("Cut-off settlements are marked on the map above (magenta diamonds).")
         st.dataframe(pd.DataFrame(doc["cut_off"]), width="stretch", hide_index=True, key=k("cut_table"))
     reach = table[table["status"] == "reachable"].sort_values("minutes", ascending=False)
     if len(reach):
