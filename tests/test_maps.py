@@ -478,3 +478,23 @@ def test_tooltip_html_is_inert_in_a_template_literal() -> None:
                                                                                     "coordinates": [[37, 48], [38, 49]]}}],
                                      draw=False))
     assert "${window.__x" not in html and "<b>Zed" not in html and html.count("&#36;{window.__x=1}") == 2
+
+
+def test_nearest_feature_ranks_by_metres_not_degrees() -> None:
+    """At 60°N a degree of longitude is half a degree of latitude on the ground.
+
+    Shelter A is 0.009° east of the click: 111.32 km * cos(60°) * 0.009 = 0.50 km. Six decoys are
+    0.0061°–0.0066° north: 0.68–0.73 km. In raw degrees the decoys look nearer (0.006 < 0.009).
+    """
+    from cimic_geo.maps.view import nearest_feature
+
+    lat, lon = 60.0, 30.0
+    decoys = [Point(lon, lat + 0.0061 + 0.0001 * i) for i in range(6)]
+    shelters = gpd.GeoDataFrame(
+        {"id": ["A", *[f"D{i}" for i in range(6)]], "name": ["east", *["north"] * 6]},
+        geometry=[Point(lon + 0.009, lat), *decoys], crs="EPSG:4326",
+    )
+    table = nearest_feature({"shelters": shelters}, lat=lat, lon=lon)
+    values = dict(zip(table["attribute"], table["value"], strict=True))
+    assert values["id"] == "A"
+    assert float(values["distance from click (km)"]) == pytest.approx(0.50, abs=0.01)

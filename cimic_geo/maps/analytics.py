@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
+from cimic_geo.errors import AnalysisError
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 
@@ -126,7 +127,7 @@ def build_analytics_map(
     The map opens fitted to :func:`analytics_extent` (fractional zoom) with a metric scale bar.
     """
     if mode not in ("band", "coverage"):
-        raise ValueError(f"mode must be 'band' or 'coverage', got {mode!r}")
+        raise AnalysisError(f"mode must be 'band' or 'coverage', got {mode!r}")
     bounds = analytics_extent(settlements, front_line=front_line, occupied_area=occupied_area)
     m = folium.Map(location=[48.5, 35.0], zoom_start=7, tiles=None, control_scale=False, prefer_canvas=True,
                    height=height, zoom_snap=FIT_ZOOM_SNAP)

@@ -35,6 +35,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from cimic_geo.errors import UnknownLayerError
 from cimic_geo.geo import to_mgrs
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
@@ -451,7 +452,7 @@ class DataLayer(MacroElement):
     def __init__(self, key: str, data: Mapping[str, Any] | str) -> None:
         super().__init__()
         if key not in STYLES:
-            raise KeyError(f"no style for layer {key!r}")
+            raise UnknownLayerError(f"no style for layer {key!r}")
         self._name = "CimicDataLayer"
         self.key = key
         self.key_js = _safe_json(key)
@@ -634,7 +635,7 @@ def build_layer_groups(
     order = {k: i for i, k in enumerate(LAYER_ORDER)}
     unknown = [k for k in layers if k.removesuffix("_grid") not in order]
     if unknown:
-        raise KeyError(f"unknown COP layer(s) {unknown}; expected {list(LAYER_ORDER)}")
+        raise UnknownLayerError(f"unknown COP layer(s) {unknown}; expected {list(LAYER_ORDER)}")
     for key in sorted(layers, key=lambda k: (order[k.removesuffix("_grid")], k)):
         gdf = layers[key]
         if gdf is None:

@@ -188,13 +188,18 @@ def nearest_feature(
     datetimes as DTG, or None when nothing is near.
     """
     click = shapely.Point(lon, lat)
+    scale = np.array([np.cos(np.radians(lat)), 1.0])
+    click_local = shapely.Point(lon * scale[0], lat)
     best: tuple[tuple[int, float], float, str, pd.Series] | None = None
     for key, gdf in layers.items():
         if gdf is None or len(gdf) == 0 or key.endswith("_grid"):
             continue
         geoms = np.asarray(gdf.geometry.values)
-        # candidates by planar nearness (a ranking only), then the true geodesic distance
-        order = np.argsort(shapely.distance(geoms, click))[:5]
+        # candidates by nearness in a local frame where a degree of longitude is shrunk by
+        # cos(latitude) (a ranking only, close to metric near the click), then the true geodesic
+        # distance of the best few
+        local = shapely.transform(geoms, lambda xy: xy * scale)
+        order = np.argsort(shapely.distance(local, click_local))[:8]
         for i in order:
             g = geoms[i]
             if g is None or g.is_empty:
