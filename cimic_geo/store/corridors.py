@@ -29,15 +29,28 @@ def _current(con, corridor_id: str) -> tuple[Any, ...] | None:
     ).fetchone()
 
 
-def _history(con, *, corridor_id: str, version: int, user: str, action: str, from_status: str | None,
-             to_status: str | None, name: str | None, notes: str | None, details: dict | None,
-             geom_wkt: str | None) -> None:
-    con.execute(
-        "INSERT INTO corridor_history (corridor_id, version, changed_at, changed_by, action, from_status, "
-        "to_status, name, notes, details, geom_wkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [corridor_id, version, _now(), user, action, from_status, to_status, name, notes,
-         json.dumps(details, default=str, ensure_ascii=False) if details else None, geom_wkt],
-    )
+_HISTORY_INSERT = (
+    "INSERT INTO corridor_history (corridor_id, version, changed_at, changed_by, action, from_status, "
+    "to_status, name, notes, details, geom_wkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def history_row(*, corridor_id: str, version: int, user: str, action: str, from_status: str | None,
+                to_status: str | None, name: str | None, notes: str | None, details: dict | None,
+                geom_wkt: str | None, changed_at: datetime | None = None) -> list[Any]:
+    """One ``corridor_history`` row (parameters for :data:`_HISTORY_INSERT`)."""
+    return [corridor_id, version, changed_at or _now(), user, action, from_status, to_status, name, notes,
+            json.dumps(details, default=str, ensure_ascii=False) if details else None, geom_wkt]
+
+
+def insert_history(con, rows: list[list[Any]]) -> None:
+    """Append rows built with :func:`history_row` inside the caller's transaction."""
+    if rows:
+        con.executemany(_HISTORY_INSERT, rows)
+
+
+def _history(con, **fields: Any) -> None:
+    insert_history(con, [history_row(**fields)])
 
 
 def save_corridor(

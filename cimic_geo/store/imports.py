@@ -7,7 +7,6 @@ The importer (``cimic_geo.ingest``) never builds SQL; it hands :func:`apply_impo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import pyarrow as pa
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store.core import Store, WriteMode, _as_utc
+from cimic_geo.store.corridors import history_row, insert_history
 
 
 @dataclass
@@ -118,17 +118,13 @@ def apply_import(
                 rechain_history(con, spec.name)
             if spec.name == "corridors" and len(w.frame):
                 now = datetime.now(UTC)
-                rows = [
-                    [str(r["id"]), int(r.get("version") or 1), now, user, "import", None, r.get("status"),
-                     r.get("name"), r.get("notes"), json.dumps({"source": r.get("source")}, default=str),
-                     r.geometry.wkt]
+                insert_history(con, [
+                    history_row(corridor_id=str(r["id"]), version=int(r.get("version") or 1), user=user,
+                                action="import", from_status=None, to_status=r.get("status"), name=r.get("name"),
+                                notes=r.get("notes"), details={"source": r.get("source")},
+                                geom_wkt=r.geometry.wkt, changed_at=now)
                     for _, r in w.frame.iterrows()
-                ]
-                con.executemany(
-                    "INSERT INTO corridor_history (corridor_id, version, changed_at, changed_by, action, "
-                    "from_status, to_status, name, notes, details, geom_wkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                ])
         if before_commit is not None:
             before_commit()
     return written
