@@ -208,3 +208,116 @@ def test_travel_time_reach_on_a_hand_made_road_graph():
 
     res = coverage(settlements=sets, shelters=shel, reach_fn=partial(travel_time_reach, graph, max_minutes=12))
     assert by_id(res, "settlements", "covered") == {"A": 5, "B": 0} and res.unit == "min"
+
+
+def test_reach_is_exact_east_west_at_high_latitude():
+    # East-west at 70°N a projected distance would be distorted; the earth-centred chord is always
+    # shorter than the geodesic, so no pair within the limit is missed. GEOD.fwd places shelters at
+    # exactly 3.000 km (in, limit inclusive) and 3.001 km (out) east and west of S.
+    lon, lat = 20.0, 70.0
+    east = GEOD.fwd(lon, lat, 90.0, 3000.0)
+    west = GEOD.fwd(lon, lat, 270.0, 3001.0)
+    sets = frame([{"id": "S", "name": "S", "population": 10, "geometry": Point(lon, lat)}])
+    shel = frame([
+        {"id": "E", "name": "E", "capacity": 5, "status": "open", "geometry": Point(east[0], east[1])},
+        {"id": "W", "name": "W", "capacity": 5, "status": "open", "geometry": Point(west[0], west[1])},
+    ])
+    reach = straight_line_reach(sets, shel, max_km=3)
+    assert list(reach.h) == [0] and reach.cost[0] == pytest.approx(3.0, abs=1e-6)
+
+
+def test_reach_matches_brute_force_geodesic_pairs():
+    # independent check of the k-d tree candidates: every pair within 2 km by pyproj.Geod, no other
+    rng = np.random.default_rng(7)
+    a = np.column_stack([36.0 + rng.random(60) * 0.1, 48.5 + rng.random(60) * 0.06])
+    b = np.column_stack([36.0 + rng.random(80) * 0.1, 48.5 + rng.random(80) * 0.06])
+    sets = frame([{"id": f"S{i}", "name": "", "population": 1, "geometry": Point(*xy)} for i, xy in enumerate(a)])
+    shel = frame([{"id": f"H{j}", "name": "", "capacity": 1, "status": "open", "geometry": Point(*xy)}
+                  for j, xy in enumerate(b)])
+    reach = straight_line_reach(sets, shel, max_km=2)
+    ii, jj = np.meshgrid(np.arange(60), np.arange(80), indexing="ij")
+    d = GEOD.inv(a[ii.ravel(), 0], a[ii.ravel(), 1], b[jj.ravel(), 0], b[jj.ravel(), 1])[2] / 1000.0
+    want = {(int(i), int(j)): float(k) for i, j, k in zip(ii.ravel(), jj.ravel(), d, strict=True) if k <= 2.0}
+    got = {(int(i), int(j)): float(k) for i, j, k in zip(reach.s, reach.h, reach.cost, strict=True)}
+    assert len(want) > 50 and got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], abs=1e-9) for k in want)
+
+
+def test_polygon_settlements_use_a_point_inside():
+    # a settlement drawn as a small square centred on north_of(0): its representative point is the
+    # centre (shapely point_on_surface of a symmetric square), 1.5 km from H
+    c = north_of(0)
+    square = Point(c.x, c.y).buffer(0.001, cap_style="square")
+    sets = frame([{"id": "S", "name": "S", "population": 10, "geometry": square}])
+    shel = frame([{"id": "H", "name": "H", "capacity": 4, "status": "open", "geometry": north_of(1.5)}])
+    res = coverage(settlements=sets, shelters=shel, max_km=2)
+    assert by_id(res, "settlements", "covered") == {"S": 4}
+    assert res.to_dict()["person_km"] == pytest.approx(4 * 1.5, abs=1e-3)
+
+
+def _east(km_north: float, lon: float) -> Point:
+    lon_, lat, _ = GEOD.fwd(lon, 48.5, 0.0 if km_north >= 0 else 180.0, abs(km_north) * 1000.0)
+    return Point(lon_, lat)
+
+
+@pytest.mark.parametrize("block_edges", [1, 2000])
+def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
+    import cimic_geo.analytics.coverage as cov
+
+    # Two far-apart copies of a problem that needs the LP (both greedy certificates fail):
+    # west (lon 36): the CROSS case, optimum S1 -> H2 100 (2 km), S2 -> H1 100 (3 km) = 500 person-km.
+    # east (lon 38): S3 80 people at 0 km reaches H3 (60 places, 1 km) and H4 (100 places, 2 km);
+    # S4 50 people at 4 km reaches only H3 (3 km). Max placed = 130, which needs S4 -> H3 50;
+    # H3 has 10 left: S3 -> H3 10 (1 km) + S3 -> H4 70 (2 km): 150 + 10 + 140 = 300 person-km
+    # (S3 all to H4 would cost 310). Total 330 placed, 800 person-km.
+    sets = frame([*CROSS_SETTLEMENTS,
+                  {"id": "S3", "name": "", "population": 80, "geometry": _east(0, 38.0)},
+                  {"id": "S4", "name": "", "population": 50, "geometry": _east(4, 38.0)}])
+    shel = frame([*CROSS_SHELTERS,
+                  {"id": "H3", "name": "", "capacity": 60, "status": "open", "geometry": _east(1, 38.0)},
+                  {"id": "H4", "name": "", "capacity": 100, "status": "open", "geometry": _east(-2, 38.0)}])
+    calls = []
+    real = cov.linprog
+    monkeypatch.setattr(cov, "linprog", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", block_edges)
+    res = coverage(settlements=sets, shelters=shel, max_km=3.5)
+    alloc = {(r.settlement_id, r.shelter_id): int(r.people) for r in res.allocation.itertuples()}
+    assert alloc == {("S1", "H2"): 100, ("S2", "H1"): 100, ("S3", "H3"): 10, ("S3", "H4"): 70, ("S4", "H3"): 50}
+    assert res.to_dict()["person_km"] == pytest.approx(800.0, abs=1e-3)
+    assert len(calls) == (2 if block_edges == 1 else 1)  # one LP per block, or both batched
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_components_one_lp_per_block_match_networkx(monkeypatch, seed):
+    import cimic_geo.analytics.coverage as cov
+
+    # several disjoint random clusters (block-diagonal reach), each block solved on its own
+    monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", 1)
+    rng = np.random.default_rng(300 + seed)
+    pops, caps, ss, hs, cs = [], [], [], [], []
+    for _ in range(5):
+        ns, nh = 8, 7
+        p = rng.integers(5, 60, ns)
+        p[0] = 4000
+        mask = rng.random((ns, nh)) < 0.5
+        s, h = np.nonzero(mask)
+        ss.append(s + sum(len(x) for x in pops))
+        hs.append(h + sum(len(x) for x in caps))
+        cs.append(rng.integers(1, 25, len(s)).astype(float))
+        pops.append(p)
+        caps.append(rng.integers(1, 70, nh))
+    _assert_matches_networkx(np.concatenate(pops), np.concatenate(caps), np.concatenate(ss),
+                             np.concatenate(hs), np.concatenate(cs))
+
+
+def test_edge_order_of_the_reach_does_not_matter():
+    # 50 people, two shelters of 30 at the same 2 km: ties go to the lower shelter index, so
+    # shelter 0 gets 30 and shelter 1 gets 20, whether the edges come sorted or not
+    pop, cap = np.array([50]), np.array([30, 30])
+    assert list(allocate(pop, cap, Reach([0, 0], [0, 1], [2.0, 2.0]))) == [30, 20]
+    assert list(allocate(pop, cap, Reach([0, 0], [1, 0], [2.0, 2.0]))) == [20, 30]
+    # and on the LP path: the block test's east copy with its edges reversed (see above):
+    # S3 -> H3 10, S3 -> H4 70, S4 -> H3 50
+    s, h, c = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1.0, 2.0, 3.0])
+    flow = allocate(np.array([80, 50]), np.array([60, 100]), Reach(s[::-1], h[::-1], c[::-1]))
+    assert list(flow) == [50, 70, 10]

@@ -12,9 +12,10 @@ Method
    least total person-cost (person-km or person-minutes; a linear programme solved by HiGHS via
    :func:`scipy.optimize.linprog`). The constraint matrix is totally unimodular, so the optimal
    vertex is integral. Components with one settlement or one shelter are solved greedily
-   nearest-first, which is exact for them. Rows are put in a canonical order (by id) first, so
-   the answer does not depend on the order of the input rows; AccessMod's facility-by-facility
-   allocation does.
+   nearest-first, which is exact for them; the LP itself is split into blocks that share no
+   constraint row and solved block by block (small blocks batched). Rows are put in a
+   canonical order (by id) first, so the answer does not depend on the order of the input rows;
+   AccessMod's facility-by-facility allocation does.
 
 Usable shelters: status ``open`` with ``capacity - occupancy > 0`` free places (``full``,
 ``closed`` and ``damaged`` shelters take nobody).
@@ -23,20 +24,21 @@ Usable shelters: status ``open`` with ``capacity - occupancy > 0`` free places (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import scipy.sparse as sp
+import shapely
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components, maximum_flow
 from scipy.spatial import cKDTree
 
 from cimic_geo.analytics.bands import check_distance
 from cimic_geo.errors import AnalysisError
-from cimic_geo.geo import GEOD, WGS84, metric_crs
+from cimic_geo.geo import GEOD, WGS84
 from cimic_geo.timefmt import iso, to_utc
 
 DEFAULT_MAX_KM = 2.0
@@ -67,16 +69,34 @@ class Reach:
             raise AnalysisError("reach costs must be finite and non-negative")
 
 
+def _xy(geom: gpd.GeoSeries) -> np.ndarray:
+    """(lon, lat) of each geometry: the point itself, or a representative point inside it."""
+    arr = np.asarray(geom.array)
+    if not len(arr):
+        return np.empty((0, 2))
+    if not (shapely.get_type_id(arr) == 0).all():
+        arr = shapely.point_on_surface(arr)
+    return np.column_stack([shapely.get_x(arr), shapely.get_y(arr)])
+
+
 def _points_lonlat(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
     if not len(gdf):
         return np.empty((0, 2))
     geom = gdf.geometry
-    if geom.isna().any() or geom.is_empty.any():
-        bad = int(np.flatnonzero((geom.isna() | geom.is_empty).to_numpy())[0])
-        raise AnalysisError(f"{name}: row {bad + 1} has no geometry")
-    if not (geom.geom_type == "Point").all():
-        geom = geom.representative_point()
-    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+    missing = shapely.is_missing(np.asarray(geom.array)) | shapely.is_empty(np.asarray(geom.array))
+    if missing.any():
+        raise AnalysisError(f"{name}: row {int(np.flatnonzero(missing)[0]) + 1} has no geometry")
+    return _xy(geom)
+
+
+def _ecef(lonlat: np.ndarray) -> np.ndarray:
+    """Earth-centred cartesian coordinates (m) of points on the WGS84 ellipsoid (height 0)."""
+    a, f = GEOD.a, GEOD.f
+    e2 = f * (2.0 - f)
+    lam, phi = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    sphi, cphi = np.sin(phi), np.cos(phi)
+    n = a / np.sqrt(1.0 - e2 * sphi * sphi)
+    return np.column_stack([n * cphi * np.cos(lam), n * cphi * np.sin(lam), n * (1.0 - e2) * sphi])
 
 
 def straight_line_reach(
@@ -84,24 +104,21 @@ def straight_line_reach(
 ) -> Reach:
     """Pairs within ``max_km`` (geodesic, WGS84) and their distance in km.
 
-    Candidates come from a k-d tree in a metric projection for the extent with a 1 % + 100 m
-    margin; the kept pairs and costs are exact geodesic distances (pyproj.Geod).
+    Candidates come from a k-d tree on earth-centred 3-D coordinates: the straight chord between
+    two points on the ellipsoid is never longer than the geodesic between them, so every pair
+    within ``max_km`` is a candidate (and, the chord being shorter by only ~d³/24R², very few
+    others are). The kept pairs and costs are exact geodesic distances (pyproj.Geod).
     """
     d_max = check_distance(max_km, name="max_km")
     a = _points_lonlat(settlements, "settlements")
     b = _points_lonlat(shelters, "shelters")
     if not len(a) or not len(b):
         return Reach(np.empty(0), np.empty(0), np.empty(0), unit="km", limit=d_max)
-    allpts = np.vstack([a, b])
-    crs = metric_crs((allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()))
-    tr = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
-    xa = np.column_stack(tr.transform(a[:, 0], a[:, 1]))
-    xb = np.column_stack(tr.transform(b[:, 0], b[:, 1]))
-    radius_m = (d_max * 1.01 + 0.1) * 1000.0
-    ta, tb = cKDTree(xa), cKDTree(xb)
+    radius_m = d_max * 1000.0 * (1.0 + 1e-9) + 1e-3  # float round-off margin only
+    ta, tb = cKDTree(_ecef(a)), cKDTree(_ecef(b))
     pairs = ta.sparse_distance_matrix(tb, radius_m, output_type="ndarray")
-    s = pairs["i"].astype(np.int64)
-    h = pairs["j"].astype(np.int64)
+    key = np.sort(pairs["i"].astype(np.int64) * len(b) + pairs["j"])  # settlement, then shelter
+    s, h = np.divmod(key, len(b))
     if not len(s):
         return Reach(s, h, np.empty(0), unit="km", limit=d_max)
     _, _, dist = GEOD.inv(a[s, 0], a[s, 1], b[h, 0], b[h, 1])
@@ -168,14 +185,14 @@ def travel_time_reach(
 # ----------------------------------------------------------------------------------------------
 
 
-def _greedy(groups: np.ndarray, cost: np.ndarray, tiebreak: np.ndarray, supply: np.ndarray,
-            other_cap: np.ndarray) -> np.ndarray:
+def _greedy(groups: np.ndarray, rank: np.ndarray, supply: np.ndarray, other_cap: np.ndarray) -> np.ndarray:
     """Nearest-first fill of each group's supply over its edges, ignoring the other groups.
 
-    ``groups`` is the node (settlement or shelter) whose edges these are, ``supply`` that node's
-    amount (repeated per edge), ``other_cap`` the capacity of the edge's other end.
+    ``groups`` is the node (settlement or shelter) whose edges these are, ``rank`` the edges' rank
+    by cost (ties broken by settlement, then shelter index), ``supply`` that node's amount
+    (repeated per edge), ``other_cap`` the capacity of the edge's other end.
     """
-    order = np.lexsort((tiebreak, cost, groups))
+    order = np.argsort(groups * np.int64(rank.max() + 1) + rank)
     g = groups[order]
     cap = other_cap[order].astype(np.int64)
     csum = np.cumsum(cap)
@@ -220,13 +237,19 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
     _, comp = connected_components(g, directed=False)
     ecomp = comp[s]
+    # rank of every edge by cost, ties by settlement then shelter (edges already in (s, h) order,
+    # as straight_line_reach returns them, need only a stable sort by cost)
+    rank = np.empty(len(e), dtype=np.int64)
+    key = s * nh + h
+    by_cost = np.argsort(c, kind="stable") if np.all(key[1:] > key[:-1]) else np.lexsort((h, s, c))
+    rank[by_cost] = np.arange(len(e))
     # Certificates, per connected component (both exact, see module doc):
     # a) every settlement fills its nearest shelters alone; if no shelter of the component is then
     #    over capacity, each settlement has its own best, so the component is optimal;
     # b) every shelter fills from its nearest settlements alone; if no settlement is then drawn
     #    beyond its population, every shelter is at its own maximum at least cost: optimal.
     todo = np.ones(comp.max() + 1, dtype=bool)
-    take = _greedy(s, c, h, pop[s], cap[h])
+    take = _greedy(s, rank, pop[s], cap[h])
     over = np.bincount(h, weights=take, minlength=nh) > cap
     bad = np.zeros_like(todo)
     bad[comp[ns + np.flatnonzero(over)]] = True
@@ -236,7 +259,7 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     rest = todo[ecomp]
     if rest.any():
         k = np.flatnonzero(rest)
-        take = _greedy(h[k], c[k], s[k], cap[h[k]], pop[s[k]])
+        take = _greedy(h[k], rank[k], cap[h[k]], pop[s[k]])
         drawn = np.bincount(s[k], weights=take, minlength=ns) > pop
         bad = np.zeros_like(todo)
         bad[comp[np.flatnonzero(drawn)]] = True
@@ -246,12 +269,21 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
         rest[k[~ok]] = True
     if rest.any():
         k = np.flatnonzero(rest)
-        flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k])
+        flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k], rank[k])
     return flow
 
 
+def _prune(live: np.ndarray, rowless: np.ndarray, node: np.ndarray, rank: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Live edges after dropping, at every ``node``, the edges ranked after its cheapest
+    ``rowless`` edge (which is kept); rank = cost, then settlement, then shelter index."""
+    idx = np.flatnonzero(rowless)
+    best = np.full(n_nodes, np.iinfo(np.int64).max)
+    np.minimum.at(best, node[idx], rank[idx])
+    return live & (rank <= best[node])
+
+
 def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarray, c: np.ndarray,
-                   ecomp: np.ndarray) -> np.ndarray:
+                   ecomp: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Lexicographic max-flow / min-cost on the multi-settlement, multi-shelter components."""
     us, s_loc = np.unique(s, return_inverse=True)
     uh, h_loc = np.unique(h, return_inverse=True)
@@ -290,17 +322,10 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
         rowless = (p >= reach_cap)[s_loc] & live
         if not rowless.any():
             break
-        order = np.flatnonzero(rowless)[np.lexsort((s_loc[rowless], c[rowless], h_loc[rowless]))]
-        first = np.full(nh, -1)
-        first[h_loc[order][::-1]] = order[::-1]  # the cheapest row-less edge of every shelter
-        c0 = np.full(nh, np.inf)
-        has = first >= 0
-        c0[has] = c[first[has]]
-        keep = (c < c0[h_loc]) & live
-        keep[first[has]] = True
+        keep = _prune(live, rowless, h_loc, rank, nh)
         if not (live & ~keep).any():
             break
-        live &= keep
+        live = keep
     reach_cap = np.bincount(s_loc[live], weights=q[h_loc[live]], minlength=ns)
     rows_s = np.flatnonzero(p < reach_cap)
     pos = np.full(ns, -1)
@@ -314,7 +339,7 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     xf = np.zeros(len(c))
     free = np.flatnonzero(~in_lp & live)
     if len(free):
-        xf[free] = _greedy(h_loc[free], c[free], s_loc[free], q[h_loc[free]], p[s_loc[free]])
+        xf[free] = _greedy(h_loc[free], rank[free], q[h_loc[free]], p[s_loc[free]])
     e_lp = np.flatnonzero(in_lp)
     if len(e_lp):
         xf[e_lp] = _lp(c[e_lp], s_loc[e_lp], h_loc[e_lp], pos, len(rows_s), p, q, comp_idx[e_lp], target,
@@ -332,29 +357,66 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
 # ----------------------------------------------------------------------------------------------
 
 
+_LP_BLOCK_EDGES = 2000  # independent LP blocks are solved together up to about this many edges
+_HIGHS = {"presolve": False, "simplex_dual_edge_weight_strategy": "devex"}
+
+
 def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_rows: int, p: np.ndarray,
         q: np.ndarray, comp_idx: np.ndarray, target: np.ndarray, *, comps_all: int, fixed: np.ndarray) -> np.ndarray:
     """The coupled part: HiGHS LP with costs ``c - M``; M grows until every component places its
-    max-flow (``fixed`` = what the greedy part already placed per component)."""
+    max-flow (``fixed`` = what the greedy part already placed per component).
+
+    The LP separates into blocks that share no row (connected components of the graph whose
+    nodes are the rows and whose edges are the variables); blocks are solved separately (small
+    ones batched), which is the same LP and much faster than one solve of the whole.
+    """
     ne = len(c)
     nh = len(q)
     ek = np.flatnonzero(pos[s_loc] >= 0)
     a_ub = sp.vstack([
         sp.csr_matrix((np.ones(len(ek)), (pos[s_loc[ek]], ek)), shape=(n_rows, ne)),
         sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
-    ]).tocsr()
+    ]).tocsc()
     rows_s = np.flatnonzero(pos >= 0)
     b_ub = np.concatenate([p[rows_s], q]).astype(float)
     upper = np.minimum(p[s_loc], q[h_loc]).astype(float)
+    # blocks: rows linked by the variables that have two rows (settlement row and shelter row)
+    link = sp.coo_matrix((np.ones(len(ek)), (pos[s_loc[ek]], n_rows + h_loc[ek])),
+                         shape=(n_rows + nh, n_rows + nh))
+    _, block = connected_components(link, directed=False)
+    eblock = block[n_rows + h_loc]
+    order = np.argsort(eblock, kind="stable")
+    cuts = np.r_[0, np.flatnonzero(np.diff(eblock[order])) + 1, ne]
+    batches: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    n_pending = 0
+    for lo, hi in pairwise(cuts):
+        pending.append(order[lo:hi])
+        n_pending += hi - lo
+        if n_pending >= _LP_BLOCK_EDGES:
+            batches.append(np.sort(np.concatenate(pending)))
+            pending, n_pending = [], 0
+    if pending:
+        batches.append(np.sort(np.concatenate(pending)))
+    x = np.zeros(ne)
     big = 1.0 + float(c.max(initial=0.0)) * 100.0
+    redo = batches
     for _ in range(6):
-        res = linprog(c - big, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([np.zeros(ne), upper]), method="highs")
-        if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
-            raise AnalysisError(f"the allocation solver failed: {res.message}")
-        placed = fixed + np.bincount(comp_idx, weights=res.x, minlength=comps_all)
-        if np.all(placed >= target - 0.5):
-            return res.x
+        for cols in redo:
+            sub = a_ub[:, cols].tocsr()
+            rows = np.flatnonzero(np.diff(sub.indptr))
+            res = linprog(c[cols] - big, A_ub=sub[rows], b_ub=b_ub[rows],
+                          bounds=np.column_stack([np.zeros(len(cols)), upper[cols]]), method="highs-ds",
+                          options=_HIGHS)
+            if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
+                raise AnalysisError(f"the allocation solver failed: {res.message}")
+            x[cols] = res.x
+        placed = fixed + np.bincount(comp_idx, weights=x, minlength=comps_all)
+        short = placed < target - 0.5
+        if not short.any():
+            return x
         big *= 100.0  # pragma: no cover - M too small for this instance
+        redo = [cols for cols in batches if short[comp_idx[cols]].any()]  # pragma: no cover
     raise AnalysisError("the allocation solver could not reach the maximum coverage")  # pragma: no cover
 
 
@@ -362,9 +424,11 @@ def _canonical(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows sorted by id (then coordinates) so that results do not depend on the row order."""
     if not len(gdf):
         return gdf.reset_index(drop=True)
-    pts = gdf.geometry.representative_point()
-    key = pd.DataFrame({"id": gdf["id"].astype(str).to_numpy(), "x": pts.x.to_numpy(), "y": pts.y.to_numpy()})
-    order = np.lexsort((key["y"], key["x"], key["id"]))
+    ids = gdf["id"].astype(str).to_numpy()
+    order = np.argsort(ids, kind="stable")
+    if (ids[order[1:]] == ids[order[:-1]]).any():  # duplicate ids (an error later): order fully
+        pts = gdf.geometry.representative_point()
+        order = np.lexsort((pts.y.to_numpy(), pts.x.to_numpy(), ids))
     return gdf.iloc[order].reset_index(drop=True)
 
 
