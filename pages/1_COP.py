@@ -4,14 +4,14 @@ import streamlit as st
 
 from cimic_geo.maps.cop import DEFAULT_VISIBLE
 from cimic_geo.ui import cop, export_panel
-from cimic_geo.ui.common import page_setup, settings
+from cimic_geo.ui.common import data_token, page_setup, settings
 
 store = page_setup("COP")
 st.title("Common operational picture")
 if not cop.assets_ok():
     st.stop()
 
-token = cop.db_token(store)
+token = data_token(store)
 extent = cop.extent(store, token)
 if extent is None:
     st.info("The store is empty: seed the exercise scenario (`make db`) or import data on the Import page.")

@@ -5,20 +5,21 @@ import streamlit as st
 
 from cimic_geo.errors import CimicError
 from cimic_geo.ui import export_panel, planner
-from cimic_geo.ui.common import page_setup, settings
+from cimic_geo.ui.common import data_token, page_setup, settings
 
 store = page_setup("Corridor planner")
 st.title("Corridor planner")
 marking = settings().marking or store.marking
+token = data_token(store)  # once per rerun: every cached read below is keyed by it
 
 with st.sidebar:
     st.subheader("Time")
-    as_of = planner.as_of_ui(store)
+    as_of = planner.as_of_ui(store, token)
     st.subheader("Who")
     user = planner.user_ui()
 
 try:
-    ctx = planner.access_context(store, as_of)
+    ctx = planner.access_context(store, token, as_of)
 except CimicError as exc:
     st.error(f"Routing is not available: {exc}")
     st.stop()
@@ -31,7 +32,7 @@ st.subheader("1 · Suggest routes")
 planner.route_ui(ctx)
 st.subheader("2 · Draw or paste a corridor")
 if planner.assets_ok():
-    planner.map_ui(store, ctx, marking=marking)
+    planner.map_ui(store, ctx, token=token, marking=marking)
 planner.draw_ui(ctx)
 st.subheader("3 · Compare options")
 planner.compare_ui(ctx)
@@ -41,5 +42,5 @@ st.subheader("5 · Saved corridors: status and history")
 planner.workflow_ui(store, user)
 st.subheader("6 · Access: settlements cut off from safety")
 planner.access_ui(ctx)
-export_panel.render(store, bbox=planner.view_bbox(ctx), as_of=as_of, layers=planner.EXPORT_LAYERS,
+export_panel.render(store, bbox=planner.export_bbox(ctx), as_of=as_of, layers=planner.EXPORT_LAYERS,
                     title="CIMIC corridors and access", marking=marking, page=planner.PAGE)

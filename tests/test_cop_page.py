@@ -180,3 +180,24 @@ def test_compact_numbers_for_metric_tiles() -> None:
 
     assert [compact(n) for n in (950, 9_999, 12_400, 99_949, 250_400, 35_813_000)] == [
         "950", "9,999", "12.4 k", "99.9 k", "250 k", "35.8 M"]
+
+
+def test_data_token_moves_on_every_commit_and_on_clear_caches_not_on_reads(demo_db_copy: Path) -> None:
+    """The one cache key every page uses for "the store's content" (ui.common.data_token)."""
+    from cimic_geo.ui.common import clear_caches, data_token
+
+    with connect(demo_db_copy) as store:
+        t0 = data_token(store)
+        store.read("settlements")
+        store.counts()
+        assert data_token(store) == t0  # reads write nothing
+        one = store.read("settlements").head(1)
+        one["population"] = one["population"] + 1
+        store.write("settlements", one, mode="upsert")
+        t1 = data_token(store)
+        assert t1 != t0  # the commit appended to the WAL
+        store.write("settlements", one, mode="upsert")  # same content, new commit
+        t2 = data_token(store)
+        assert t2 != t1
+        clear_caches()  # what the app calls after its own writes
+        assert data_token(store) != t2

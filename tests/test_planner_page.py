@@ -54,10 +54,10 @@ def _errors(at: AppTest) -> str:
 
 
 def _map_script(at: AppTest) -> str:
-    """The planner map's Leaflet script as st_folium sends it to the browser."""
+    """The planner map as st_folium sends it to the browser: base map script and data groups."""
     (component,) = at.get("component_instance")
     args = json.loads(component.proto.json_args)
-    return args["script"] + args["html"]
+    return args["script"] + args["html"] + (args.get("feature_group") or "")
 
 
 def _draw(at: AppTest, geometry: dict) -> AppTest:
@@ -246,6 +246,90 @@ def test_planner_has_the_export_panel_with_corridors_and_roads(monkeypatch, plan
         assert store.fingerprint() == saved  # exporting writes nothing
 
 
+def _map_args(at: AppTest) -> dict:
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+def test_map_keeps_the_users_view_while_its_content_changes(monkeypatch, planner_db):
+    """The base map (its script, hence the component key and the mounted Leaflet map) stays the same
+    while cut-off results or options change: those go in the feature groups, with no fitBounds
+    unless routes were suggested. The export panel exports the view the map last reported."""
+    at = _app(monkeypatch, planner_db)
+    first = _map_args(at)
+    assert "fitBounds" in first["script"]  # first load: fitted to the data
+    assert "fitBounds" not in first["feature_group"]
+    assert sorted(first["returned_objects"]) == ["all_drawings", "bounds", "last_active_drawing", "zoom"]
+    # the user zooms in on Alpha: what st_folium reports after the pan
+    at.session_state["planner:map"] = {"bounds": {"_southWest": {"lat": 47.99, "lng": 36.98},
+                                                  "_northEast": {"lat": 48.02, "lng": 37.03}}, "zoom": 14}
+    at.number_input(key="planner:cut_avoid").set_value(3.0)
+    at.text_input(key="planner:cut_hubs").input("Harbour")
+    _button(at, "Find cut-off settlements").click()
+    at.run()
+    assert not at.error, _errors(at)
+    after = _map_args(at)
+    assert "cimic-cutoff" in after["feature_group"]  # the new content ...
+    assert after["script"] == first["script"] and after["key"] == first["key"]  # ... on the same mounted map
+    assert "fitBounds" not in after["feature_group"]  # ... without moving the view
+    view = next(c.value for c in at.caption if c.value.startswith("View: "))
+    assert view.startswith("View: 47.990–48.020°N, 36.980–37.030°E")  # the export is of the reported view
+
+    at.text_input(key="planner:origin").input("Alpha")
+    at.text_input(key="planner:destination").input("Harbour")
+    _button(at, "Suggest routes").click()
+    at.run()
+    assert not at.error, _errors(at)
+    assert len(at.session_state["planner:options"]) == 1  # the bridge is destroyed: only the northern loop
+    routed = _map_args(at)
+    assert routed["key"] == first["key"]
+    # asked for: fit to the route A (37.0, 48.0) -> N1 (37.0, 48.05) -> N2 (37.1, 48.05) -> H (37.1, 48.0)
+    assert "fitBounds([[48.0, 37.0], [48.05, 37.1]]" in routed["feature_group"]
+    # a later change (cut-off search again) sends the same numbered command, which the browser has run already
+    _button(at, "Find cut-off settlements").click()
+    at.run()
+    again = _map_args(at)
+    assert again["key"] == first["key"]
+    assert again["feature_group"].count("n = 1;") == 1 and "n = 2;" not in again["feature_group"]
+    # the user asks for the whole data again: roads and settlements span 37.0-37.1 E, 48.0-48.05 N
+    # and the front line 36.8-37.3 E along 48.07 N
+    _button(at, "Fit map to the data").click()
+    at.run()
+    fitted = _map_args(at)
+    assert fitted["key"] == first["key"] and "n = 2;" in fitted["feature_group"]
+    assert "fitBounds([[48.0, 36.8], [48.07, 37.3]]" in fitted["feature_group"]
+
+
+def test_access_version_is_hashed_once_per_data_change(monkeypatch, planner_db):
+    """The road-graph version hash runs once per data_token, not on every rerun; a corridor save
+    moves the token (every page reloads) and the hash runs once more."""
+    from cimic_geo.ui import planner as ui
+
+    calls = []
+    real = ui.access_data_version
+    monkeypatch.setattr(ui, "access_data_version", lambda store: calls.append(1) or real(store))
+    at = _app(monkeypatch, planner_db)
+    assert len(calls) == 1
+    at.run()
+    assert len(calls) == 1  # a rerun without a write: cached by the token
+    _draw(at, NORTH_LOOP)
+    at.text_input(key="planner:user").input("Lt Cache")
+    at.text_input(key="planner:save_name").input("Cached loop")
+    _button(at, "Save as draft corridor").click()
+    at.run()
+    assert not at.error, _errors(at)
+    at.run()
+    assert len(calls) == 2
+    assert "Cached loop" in _map_script(at)  # the map shows the saved corridor
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current rerun."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
 @pytest.mark.browser
 def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
     """Draw the line with Leaflet.draw in a real browser, evaluate and save it; nothing leaves localhost."""
@@ -272,11 +356,29 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
         page.get_by_text("Drawn line: ready").wait_for(timeout=60_000)
         page.get_by_role("button", name="Evaluate drawn line").click()
         page.get_by_text("1. drawn line 1").first.wait_for(state="attached", timeout=60_000)
+        # the evaluated option replaces the sketch on the (same, still mounted) map
+        frame.wait_for_function("() => window.drawnItems.getLayers().length === 0", timeout=30_000)
         page.get_by_label("Your name / call sign (kept in the corridor history)").fill("Sgt Browser")
         page.get_by_label("Your name / call sign (kept in the corridor history)").press("Enter")
         page.get_by_label("Corridor name").fill("Drawn north loop")
         page.get_by_role("button", name="Save as draft corridor").click()
         page.get_by_text("saved Drawn north loop").wait_for(timeout=60_000)
+
+        # the user zooms in; a cut-off search then adds diamonds to the same map without moving it
+        _idle(page)
+        frame.evaluate("() => { window.cimicKept = 'same map'; }")
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -200)
+        frame.wait_for_function("() => !window.map._animatingZoom", timeout=10_000)
+        _idle(page)
+        view = "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom(), window.cimicKept]"
+        before = frame.evaluate(view)
+        page.get_by_label("Safe hubs", exact=False).fill("Harbour")
+        page.get_by_role("button", name="Find cut-off settlements").click()
+        page.get_by_text("Population cut off").first.wait_for(timeout=60_000)
+        frame.wait_for_function("() => document.querySelectorAll('.cimic-cutoff').length === 1", timeout=30_000)
+        _idle(page)
+        assert frame.evaluate(view) == before
         shot = ROOT / "tests" / "artifacts" / "planner.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)

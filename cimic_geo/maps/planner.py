@@ -10,15 +10,20 @@ to the data (fractional zoom) with a metric scale bar.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
 from folium.plugins import Draw
+from jinja2 import Template
+from shapely.geometry import shape
 
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
-from cimic_geo.maps.controls import FIT_ZOOM_SNAP, frames_extent, tooltip_html
+from cimic_geo.maps.controls import FIT_PADDING_PX, FIT_ZOOM_SNAP, frames_extent, tooltip_html
 from cimic_geo.maps.cop import build_base_map, build_layer_groups
 
 #: Colours of the options on the map and in the comparison table (in order).
@@ -107,6 +112,120 @@ def planner_extent(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, floa
     return frames_extent(*frames)
 
 
+#: The store layers the planner map can show (legend order of the live map).
+PLANNER_LAYERS = ("occupied_area", "front_line", "roads", "corridors", "settlements", "infrastructure")
+
+
+class ViewCommand(MacroElement):
+    """A one-off instruction for the live map in the app, run when streamlit-folium adds the
+    feature groups that carry it (``feature_group_to_add``): fit the view to ``bounds`` and/or
+    clear the lines drawn with the Draw tool.
+
+    ``nonce`` (increasing) numbers the commands: the browser runs each number once, so the page can
+    keep sending the last command while other groups change (a cut-off search, a status change)
+    without moving the view again. Uses ``window.map`` / ``window.drawnItems`` (set by
+    streamlit-folium); does nothing in a standalone map.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var m = window.map, n = {{ this.nonce }};
+          // once per command: the groups are added again when other content changes
+          if (!m || (window.cimicViewCommand || 0) >= n) { return; }
+          window.cimicViewCommand = n;
+          {% if this.clear_drawn %}if (window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }{% endif %}
+          {% if this.bounds_js %}
+          // Streamlit narrows the component's frame for a moment while it redraws it: fit again
+          // whenever the map is resized in the next moments, so the fit is for the final size
+          // (not animated: a zoom animation still running would swallow the second fit)
+          var fit = function () { m.fitBounds({{ this.bounds_js }}, {padding: [{{ this.padding }}, {{ this.padding }}], animate: false}); };
+          fit();
+          m.on('resize', fit);
+          setTimeout(function () { m.off('resize', fit); }, {{ this.settle_ms }});
+          {% endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, bounds: Sequence[float] | None = None, clear_drawn: bool = False, nonce: int = 0,
+                 padding_px: int = FIT_PADDING_PX) -> None:
+        super().__init__()
+        self._name = "PlannerViewCommand"
+        self.bounds_js = None
+        if bounds is not None:
+            x0, y0, x1, y1 = (float(v) for v in bounds)
+            if all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+                self.bounds_js = json.dumps([[y0, x0], [y1, x1]])
+        self.clear_drawn = bool(clear_drawn)
+        self.nonce = int(nonce)
+        self.padding = int(padding_px)
+        self.settle_ms = 1500
+
+
+def build_planner_base_map(
+    *,
+    bounds: Sequence[float] | None,
+    marking: str | None = None,
+    tile_url: str | None = None,
+    tile_attribution: str = "local tiles",
+    asset_mode: AssetMode = "served",
+    draw: bool = True,
+    cutoff_legend: bool = True,
+) -> folium.Map:
+    """The planner map without data: legend for every planner layer (and the cut-off settlements
+    when ``cutoff_legend``), marking, metric scale and (``draw``) the polyline tool, opening fitted
+    to ``bounds``.
+
+    The app draws the data with :func:`planner_layer_groups` as streamlit-folium
+    ``feature_group_to_add`` groups, so this map (its script) stays the same while the content
+    changes and the browser keeps the Leaflet map, with the user's pan and zoom, mounted.
+    """
+    m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
+                       asset_mode=asset_mode, legend_layers=list(PLANNER_LAYERS),
+                       legend_extra=[CUTOFF_LEGEND] if cutoff_legend else (), zoom_snap=FIT_ZOOM_SNAP)
+    if draw:
+        draw_control(asset_mode=asset_mode).add_to(m)
+    return m
+
+
+def planner_layer_groups(
+    layers: Mapping[str, gpd.GeoDataFrame | str | None],
+    *,
+    options: Sequence[Mapping[str, Any]] = (),
+    places: Sequence[Mapping[str, Any]] = (),
+    cutoff: Sequence[Mapping[str, Any]] = (),
+    selected: int | None = None,
+    command: ViewCommand | None = None,
+) -> list[folium.FeatureGroup]:
+    """The planner's data as feature groups, bottom to top: the store ``layers`` (keys of
+    :data:`PLANNER_LAYERS`: frames, or strings from :func:`cimic_geo.maps.cop.encode_layer`), the
+    options, origin/destination, the cut-off settlements, and a group carrying ``command``."""
+    present = {k: v for k, v in layers.items() if v is not None}
+    groups = build_layer_groups(present, show=list(present))
+    if options:
+        groups.append(options_group(options, selected=selected))
+    if places:
+        groups.append(places_group(places))
+    if cutoff:
+        groups.append(cutoff_group(cutoff))
+    if command is not None:
+        fg = folium.FeatureGroup(name="View", show=True, control=False)
+        command.add_to(fg)
+        groups.append(fg)
+    return groups
+
+
+def options_extent(options: Sequence[Mapping[str, Any]]) -> tuple[float, float, float, float] | None:
+    """(minlon, minlat, maxlon, maxlat) of the options' lines (GeoJSON ``geometry``), or None."""
+    geoms = [shape(o["geometry"]) for o in options if o.get("geometry")]
+    if not geoms:
+        return None
+    return frames_extent(gpd.GeoSeries(geoms, crs="EPSG:4326"))
+
+
 def build_planner_map(
     *,
     bounds: Sequence[float] | None,
@@ -126,10 +245,12 @@ def build_planner_map(
     asset_mode: AssetMode = "served",
     draw: bool = True,
 ) -> folium.Map:
-    """The planner map: threat (front line, occupied area), roads by status, destroyed bridges
-    (``bridges``: infrastructure rows), settlements, saved corridors by status, the options being
-    compared, origin/destination, the ``cutoff`` settlements (see :func:`cutoff_group`) and (``draw``) a
-    polyline drawing tool. Opens fitted to ``bounds`` (default :func:`planner_extent` of the layers)."""
+    """The planner map as one standalone map: threat (front line, occupied area), roads by status,
+    destroyed bridges (``bridges``: infrastructure rows), settlements, saved corridors by status,
+    the options being compared, origin/destination, the ``cutoff`` settlements (see
+    :func:`cutoff_group`) and (``draw``) a polyline drawing tool. Opens fitted to ``bounds``
+    (default :func:`planner_extent` of the layers). The app uses :func:`build_planner_base_map` +
+    :func:`planner_layer_groups` instead (same content, view kept while the content changes)."""
     layers = {k: v for k, v in (("occupied_area", occupied_area), ("front_line", front_line), ("roads", roads),
                                 ("corridors", corridors), ("settlements", settlements),
                                 ("infrastructure", bridges)) if v is not None}
@@ -138,14 +259,8 @@ def build_planner_map(
     m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
                        asset_mode=asset_mode, legend_layers=list(layers), legend_extra=[CUTOFF_LEGEND] if cutoff else (),
                        zoom_snap=FIT_ZOOM_SNAP)
-    for fg in build_layer_groups(layers, show=list(layers)):
+    for fg in planner_layer_groups(layers, options=options, places=places, cutoff=cutoff, selected=selected):
         fg.add_to(m)
-    if options:
-        options_group(options, selected=selected).add_to(m)
-    if places:
-        places_group(places).add_to(m)
-    if cutoff:
-        cutoff_group(cutoff).add_to(m)
     if draw:
         draw_control(asset_mode=asset_mode).add_to(m)
     return m

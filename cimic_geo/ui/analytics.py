@@ -1,7 +1,7 @@
 """Exposure & coverage page plumbing (issue 5): cached analytics, controls, tables and the map.
 
 All computing happens in :mod:`cimic_geo.analytics`; this module only caches results per
-database content (``db_token``), draws widgets and renders.
+database content (:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from cimic_geo.errors import CimicError
 from cimic_geo.maps.analytics import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import data_token, settings
 from cimic_geo.ui.common import key as _key
-from cimic_geo.ui.common import settings
-from cimic_geo.ui.cop import assets_ok, db_token
+from cimic_geo.ui.cop import assets_ok
 
 PAGE = "analytics"
 MAP_KEY = f"{PAGE}:map"
@@ -56,7 +56,7 @@ class Controls:
 
 
 # ----------------------------------------------------------------------------------------------
-# cached computations (the Store argument is not hashed; db_token changes after any write)
+# cached computations (the Store argument is not hashed; data_token changes after any write)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -230,7 +230,7 @@ def map_bbox(store: Store, token: str, c: Controls, exp: Any) -> tuple[float, fl
 
 def page(store: Store, marking: str | None) -> Shown:
     """The whole page body after :func:`cimic_geo.ui.common.page_setup`; returns the view shown."""
-    token = db_token(store)
+    token = data_token(store)
     c = controls(store, token)
     if c is None:
         st.stop()

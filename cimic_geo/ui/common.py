@@ -7,6 +7,8 @@ Every page calls :func:`page_setup` first. Session-state keys are namespaced per
 from __future__ import annotations
 
 import html
+import threading
+from pathlib import Path
 
 import streamlit as st
 
@@ -43,8 +45,41 @@ def get_store() -> Store:
     return base.cursor()
 
 
+#: Bumped by :func:`clear_caches` (process-wide, like the store): part of :func:`data_token`.
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def data_token(store: Store) -> str:
+    """The cache key for "the store's content": changes whenever a write commits.
+
+    Every page keys its ``st.cache_data`` / ``st.cache_resource`` entries with it. It combines
+
+    * modification time (ns) and size of the database file and of its ``.wal`` file: a DuckDB
+      commit appends to the WAL and a checkpoint rewrites the database file and removes the WAL,
+      so any commit, by this process or by another one (e.g. the CLI importing while the app is
+      stopped, or between two app processes), shows here; reads do not touch either file;
+    * a counter bumped by :func:`clear_caches` after every write the app makes itself, so two
+      commits within one file-system timestamp tick still give a new token.
+
+    Two ``stat`` calls: cheap enough for every rerun (unlike a hash over the tables).
+    """
+    parts = [str(store.path), str(_generation)]
+    for p in (Path(store.path), Path(f"{store.path}.wal")):
+        try:
+            s = p.stat()
+        except OSError:  # no WAL (checkpointed) or an in-memory store
+            parts.append("-")
+        else:
+            parts.append(f"{s.st_mtime_ns}:{s.st_size}")
+    return "|".join(parts)
+
+
 def clear_caches() -> None:
-    """Forget cached query results (after an import or an edit)."""
+    """Forget cached query results after an import or an edit, and move :func:`data_token` on."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
     st.cache_data.clear()
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -61,16 +60,8 @@ def k(name: str) -> str:
     return _key(PAGE, name)
 
 
-def db_token(store: Store) -> str:
-    """A cache key for the store's content: path + modification times (changes after any write)."""
-    parts = [str(store.path)]
-    for p in (Path(store.path), Path(str(store.path) + ".wal")):
-        parts.append(str(p.stat().st_mtime_ns) if p.exists() else "-")
-    return "|".join(parts)
-
-
 # ----------------------------------------------------------------------------------------------
-# Cached reads (keyed by db_token; the Store argument is not hashed)
+# Cached reads (keyed by ui.common.data_token; the Store argument is not hashed)
 # ----------------------------------------------------------------------------------------------
 
 

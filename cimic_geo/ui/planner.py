@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from datetime import datetime
 from typing import Any
 
-import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -35,7 +35,15 @@ from cimic_geo.corridors import (
 )
 from cimic_geo.errors import AssetError, CimicError, Problem, ValidationError
 from cimic_geo.maps.assets import check_assets
-from cimic_geo.maps.planner import build_planner_map, option_color, planner_extent
+from cimic_geo.maps.cop import encode_layer
+from cimic_geo.maps.planner import (
+    ViewCommand,
+    build_planner_base_map,
+    option_color,
+    options_extent,
+    planner_extent,
+    planner_layer_groups,
+)
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store
 from cimic_geo.store.access import access_data_version
@@ -65,20 +73,32 @@ def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...]
     return load_access_context(_store, as_of=as_of, bands_km=bands)
 
 
-def access_context(store: Store, as_of: pd.Timestamp | None) -> AccessContext:
-    """The access context for ``as_of``, built once per store content/as-of/bands (st.cache_resource)."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _access_version(_store: Store, token: str) -> str:
+    # the hash over what the road graph uses (~50 ms national), once per data_token: a corridor
+    # save moves the token but not this version, so the road graph is not rebuilt for it
+    return access_data_version(_store)
+
+
+def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> AccessContext:
+    """The access context for ``as_of``, built once per road-graph data/as-of/bands (st.cache_resource).
+
+    ``token`` is :func:`cimic_geo.ui.common.data_token` of this rerun.
+    """
     bands = tuple(settings().bands_km)
     return _context(store, str(store.path), None if as_of is None else as_of.isoformat(), bands,
-                    access_data_version(store))
+                    _access_version(store, token))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def history_times(_store: Store, version: str) -> list[pd.Timestamp]:
+def history_times(_store: Store, token: str) -> list[pd.Timestamp]:
     return _store.history_times("front_line")
 
 
-def times(store: Store) -> list[pd.Timestamp]:
-    return history_times(store, access_data_version(store))
+@st.cache_data(show_spinner=False, max_entries=8)
+def corridors_layer(_store: Store, token: str) -> str:
+    """The saved corridors encoded for the map (per data_token)."""
+    return encode_layer("corridors", list_corridors(_store))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,8 +241,8 @@ def assets_ok() -> bool:
     return True
 
 
-def as_of_ui(store: Store) -> pd.Timestamp | None:
-    ts = times(store)
+def as_of_ui(store: Store, token: str) -> pd.Timestamp | None:
+    ts = history_times(store, token)
     if not ts:
         st.caption("No front-line history: routes ignore the threat.")
         return None
@@ -255,6 +275,7 @@ def route_ui(ctx: AccessContext) -> None:
             st.warning(doc["reason"])
         else:
             st.success(f"{1 + len(doc['alternatives'])} route option(s) added")
+            request_view(fit=options_extent([doc, *doc["alternatives"]]))  # show the new routes
 
 
 def draw_ui(ctx: AccessContext) -> None:
@@ -268,6 +289,7 @@ def draw_ui(ctx: AccessContext) -> None:
             try:
                 add_line_option(ctx, drawn, source="drawn")
                 st.session_state[k("drawn")] = None
+                request_view(clear_drawn=True)  # the option replaces the sketch on the map
                 st.rerun()
             except CimicError as exc:
                 error(exc)
@@ -275,20 +297,58 @@ def draw_ui(ctx: AccessContext) -> None:
         text = st.text_area("…or paste a line (GeoJSON, or lat,lon; lat,lon; …)", key=k("pasted"), height=80)
         if st.button("Evaluate pasted line", key=k("eval_pasted")):
             try:
-                add_line_option(ctx, parse_line_text(text), source="imported")
+                opt = add_line_option(ctx, parse_line_text(text), source="imported")
+                request_view(fit=options_extent([opt]))  # a pasted line may be anywhere: show it
                 st.rerun()
             except CimicError as exc:
                 error(exc)
 
 
 def view_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
-    """The extent the planner map opens fitted to (and the export panel's bbox): the roads, the
-    settlements drawn and the front line in force."""
+    """The extent of the planner's data: the roads, the settlements drawn and the front line in force."""
     cache = ctx.__dict__.setdefault("_display", {})
     if "bbox" not in cache:
         _, _, places = display_layers(ctx)
         cache["bbox"] = planner_extent(ctx.graph.roads, places, _frame(ctx.graph.threat.front_line))
     return cache["bbox"]
+
+
+def request_view(*, fit: tuple[float, float, float, float] | None = None, clear_drawn: bool = False) -> None:
+    """Ask the map to fit to ``fit`` and/or clear the drawn sketch, once (see :class:`ViewCommand`;
+    the last command is sent with every draw and the browser runs each number once)."""
+    n = int(st.session_state.get(k("view_n"), 0)) + 1
+    st.session_state[k("view_n")] = n
+    st.session_state[k("view_cmd")] = {"n": n, "fit": fit, "clear_drawn": clear_drawn}
+
+
+def reported_view() -> tuple[tuple[float, float, float, float], float] | None:
+    """The bounds (minlon, minlat, maxlon, maxlat) and zoom the map last reported, or None before it did."""
+    state = st.session_state.get(MAP_KEY)
+    if not state:
+        return None
+    try:
+        sw, ne = state["bounds"]["_southWest"], state["bounds"]["_northEast"]
+        bounds = (float(sw["lng"]), float(sw["lat"]), float(ne["lng"]), float(ne["lat"]))
+        zoom = float(state["zoom"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (*bounds, zoom)) or bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
+        return None
+    return bounds, zoom
+
+
+def mount_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The extent the map opened on in this session (the data on first load; then fixed, so the
+    base map's script, and with it the mounted Leaflet map and the user's view, stays the same)."""
+    if k("mount") not in st.session_state:
+        st.session_state[k("mount")] = view_bbox(ctx)
+    return st.session_state[k("mount")]
+
+
+def export_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The area the user sees on the map now (its last reported bounds), else the extent it opened on."""
+    reported = reported_view()
+    return reported[0] if reported is not None else mount_bbox(ctx)
 
 
 def cutoff_places(ctx: AccessContext) -> list[dict[str, Any]]:
@@ -303,22 +363,41 @@ def _as_of_key(ctx: AccessContext) -> str | None:
     return iso(ctx.as_of)
 
 
-def map_ui(store: Store, ctx: AccessContext, *, marking: str | None) -> None:
-    """The planner map; a line drawn on it is kept for evaluation."""
+def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None) -> None:
+    """The planner map; a line drawn on it is kept for evaluation.
+
+    The base map (legend, marking, Draw tool) opens once fitted to the data and then stays the
+    same; everything that changes (threat at the as-of time, corridors, options, cut-off
+    settlements) goes in ``feature_group_to_add``, so the browser keeps the Leaflet map and the
+    user's pan and zoom. The view moves only on request (:func:`request_view`: suggested routes,
+    a pasted line, the *Fit map to the data* button).
+    """
     cfg = settings()
-    g = ctx.graph
-    front = _frame(g.threat.front_line)
-    occ = _frame(g.threat.occupied)
-    corridors = list_corridors(store)
-    roads, bridges, places = display_layers(ctx)
-    m: folium.Map = build_planner_map(bounds=view_bbox(ctx), front_line=front, occupied_area=occ,
-                                      corridors=corridors, roads=roads, bridges=bridges, settlements=places,
-                                      options=options(), places=st.session_state.get(k("places"), []),
-                                      cutoff=cutoff_places(ctx), marking=marking, tile_url=cfg.tile_url,
-                                      tile_attribution=cfg.tile_attribution)
-    result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True,
-                       returned_objects=["last_active_drawing", "all_drawings"])
+    if st.button("Fit map to the data", key=k("fit_all"), help="Zoom the map out to the roads, settlements "
+                 "and front line"):
+        request_view(fit=view_bbox(ctx))
+    m = build_planner_base_map(bounds=mount_bbox(ctx), marking=marking, tile_url=cfg.tile_url,
+                               tile_attribution=cfg.tile_attribution)
+    cmd = st.session_state.get(k("view_cmd"))
+    command = ViewCommand(bounds=cmd["fit"], clear_drawn=cmd["clear_drawn"], nonce=cmd["n"]) if cmd else None
+    groups = planner_layer_groups({**map_layers(ctx), "corridors": corridors_layer(store, token)},
+                                  options=options(), places=st.session_state.get(k("places"), []),
+                                  cutoff=cutoff_places(ctx), command=command)
+    result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True, feature_group_to_add=groups,
+                       returned_objects=["last_active_drawing", "all_drawings", "bounds", "zoom"])
     take_drawing(result)
+
+
+def map_layers(ctx: AccessContext) -> dict[str, str]:
+    """The context's layers encoded for the map (threat in force, roads, destroyed bridges,
+    settlements), once per context."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "encoded" not in cache:
+        roads, bridges, places = display_layers(ctx)
+        layers = {"occupied_area": _frame(ctx.graph.threat.occupied), "front_line": _frame(ctx.graph.threat.front_line),
+                  "roads": roads, "settlements": places, "infrastructure": bridges}
+        cache["encoded"] = {name: encode_layer(name, gdf) for name, gdf in layers.items() if gdf is not None}
+    return cache["encoded"]
 
 
 #: At most this many road segments / settlements are drawn on the planner map.
