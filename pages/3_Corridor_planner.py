@@ -25,8 +25,8 @@ except CimicError as exc:
     st.stop()
 
 st.caption(f"Road graph: {ctx.graph.n_edges:,} passable segments "
-           f"({ctx.graph.removed_impassable:,} impassable and {ctx.graph.removed_bridges:,} on destroyed bridges "
-           f"left out); threat bands {', '.join(f'{b:g}' for b in ctx.bands_km)} km")
+           f"({ctx.graph.removed_impassable + ctx.graph.removed_bridges:,} impassable or destroyed-bridge "
+           f"segments left out); threat bands {', '.join(f'{b:g}' for b in ctx.bands_km)} km")
 
 st.subheader("1 · Suggest routes")
 planner.route_ui(ctx)
