@@ -27,7 +27,7 @@ from cimic_geo.analytics.access import (
     route_road_ids,
     time_to_safety,
 )
-from cimic_geo.analytics.bands import check_bands
+from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
 from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
@@ -91,12 +91,7 @@ def make_policy(*, avoid_km: float | None = None, penalise: bool = True,
                 penalties: Sequence[float] | None = None, bands_km: Sequence[float]) -> RoutingPolicy:
     """The routing policy for the options users pick (exclusion distance, band penalties)."""
     if avoid_km is not None:
-        try:
-            avoid_km = float(avoid_km)
-        except (TypeError, ValueError):
-            raise AnalysisError(f"--avoid-km must be a number of km, got {avoid_km!r}") from None
-        if not np.isfinite(avoid_km) or avoid_km < 0:
-            raise AnalysisError(f"--avoid-km must be a number of km >= 0, got {avoid_km!r}")
+        avoid_km = check_distance(avoid_km, name="--avoid-km")
     pens = None
     if penalise:
         pens = tuple(penalties) if penalties is not None else _default_penalties(len(bands_km))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -491,6 +492,19 @@ def save_ui(store: Store, user: str) -> None:
     st.success(f"saved {name} as {res['id']} ({res['status']}, version {res['version']})")
 
 
+def _commit_edit(seen: dict, corridor_id: str, edit: Callable[[], dict], message: Callable[[dict], str]) -> None:
+    """Run one corridor edit; on success remember the new version, drop caches and rerun."""
+    try:
+        res = edit()
+    except CimicError as exc:
+        error(exc)
+        return
+    seen[corridor_id] = res["version"]
+    clear_caches()
+    st.success(message(res))
+    st.rerun()
+
+
 def workflow_ui(store: Store, user: str) -> None:
     """Saved corridors, their status workflow and history."""
     gdf = list_corridors(store)
@@ -521,15 +535,9 @@ def workflow_ui(store: Store, user: str) -> None:
         note = st.text_input("Note", key=k("status_note"))
         go = st.form_submit_button("Change status")
     if go:
-        try:
-            res = change_status(store, sel, new, user=user, expected_version=seen[sel], note=note)
-        except CimicError as exc:
-            error(exc)
-        else:
-            seen[sel] = res["version"]
-            clear_caches()
-            st.success(f"{sel} is now {res['status']} (version {res['version']})")
-            st.rerun()
+        _commit_edit(seen, sel, lambda: change_status(store, sel, new, user=user, expected_version=seen[sel],
+                                                      note=note),
+                     lambda res: f"{sel} is now {res['status']} (version {res['version']})")
     opts = options()
     if opts:
         with st.form(k("edit_form")):
@@ -537,16 +545,10 @@ def workflow_ui(store: Store, user: str) -> None:
                                format_func=lambda i: f"{i + 1}. {opts[i]['label']}", key=k("edit_idx"))
             go_edit = st.form_submit_button("Update corridor line")
         if go_edit:
-            try:
-                res = save_option(store, geometry=shape(opts[int(idx)]["geometry"]), name=str(row["name"]), user=user,
-                                  corridor_id=sel, expected_version=seen[sel])
-            except CimicError as exc:
-                error(exc)
-            else:
-                seen[sel] = res["version"]
-                clear_caches()
-                st.success(f"{sel}: line updated (version {res['version']})")
-                st.rerun()
+            _commit_edit(seen, sel, lambda: save_option(store, geometry=shape(opts[int(idx)]["geometry"]),
+                                                        name=str(row["name"]), user=user, corridor_id=sel,
+                                                        expected_version=seen[sel]),
+                         lambda res: f"{sel}: line updated (version {res['version']})")
     hist = history(store, sel)
     if len(hist):
         show = pd.DataFrame({"when": hist["changed_at"].map(dtg), "who": hist["changed_by"],
