@@ -7,11 +7,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= $(if $(CIMIC_DB),$(CIMIC_DB),data/cimic.duckdb)
 PORT   ?= 8501
+# Listen on loopback only. To serve a network on purpose: make run HOST=0.0.0.0 URL_HOST=<address
+# users type in their browser> (Streamlit then checks browser origins against it, no outside lookups).
+# Plain `=`: only the command line changes them, never a HOST variable some shells export.
+HOST     = 127.0.0.1
+URL_HOST = $(HOST)
 
-.PHONY: run test setup setup-test assets db lint bench clean
+.PHONY: run serve test setup setup-test assets db lint bench clean
 
-run: setup assets db
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+run: setup assets db serve
+
+# The server alone (what `make run` starts once the venv, assets and database are in place).
+serve:
+	CIMIC_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST) \
+		--browser.serverAddress $(URL_HOST)
 
 test: setup-test assets
 	$(BIN)/ruff check cimic_geo pages app.py tests bench

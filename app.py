@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from cimic_geo.ui.auth import run_pages
 from cimic_geo.ui.common import page_setup
 from cimic_geo.ui.home import summary_tables
+from cimic_geo.ui.incidents import incident_guard
 
 
 def home() -> None:
@@ -46,7 +48,7 @@ def home() -> None:
         if doc["bbox"]:
             x0, y0, x1, y1 = doc["bbox"]
             st.markdown(f"**Extent:** {y0:.3f}°N {x0:.3f}°E – {y1:.3f}°N {x1:.3f}°E")
-        st.markdown(f"**Schema version:** {doc['schema_version']}  \n**Database:** `{doc['path']}`")
+        st.markdown(f"**Schema version:** {doc['schema_version']}")  # no server paths for viewers
 
     st.subheader("Pages")
     st.markdown(
@@ -58,12 +60,15 @@ def home() -> None:
 
 
 # No page icons: a ``:material/...:`` icon becomes the favicon, fetched from a public font server.
-st.navigation(
-    [
-        st.Page(home, title="Home", default=True),
-        st.Page("pages/1_COP.py", title="COP"),
-        st.Page("pages/2_Exposure_and_coverage.py", title="Exposure and coverage"),
-        st.Page("pages/3_Corridor_planner.py", title="Corridor planner"),
-        st.Page("pages/4_Import.py", title="Import"),
-    ]
-).run()
+# run_pages: the sign-in gate first (anonymous visitors see nothing else), then these pages.
+with incident_guard():  # unexpected errors: a message and an incident id; the traceback goes to the log
+    run_pages(
+        [
+            st.Page(home, title="Home", default=True),
+            st.Page("pages/1_COP.py", title="COP"),
+            st.Page("pages/2_Exposure_and_coverage.py", title="Exposure and coverage"),
+            st.Page("pages/3_Corridor_planner.py", title="Corridor planner"),
+            st.Page("pages/4_Import.py", title="Import"),
+            st.Page("pages/5_Evacuations.py", title="Evacuations"),
+        ]
+    )

@@ -50,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         v = validate_source("shelters", src)
         t_valid = time.perf_counter() - t
         assert not v.bad_rows
-        original = _validate._fast_ok
-        _validate._fast_ok = lambda geoms, layer, extent: np.zeros(len(geoms), dtype=bool)
+        original = _validate.fast_ok
+        _validate.fast_ok = lambda geoms, layer, extent: np.zeros(len(geoms), dtype=bool)
         try:
             t = time.perf_counter()
             v2 = validate_source("shelters", src)
             t_naive = time.perf_counter() - t
         finally:
-            _validate._fast_ok = original
+            _validate.fast_ok = original
         assert not v2.bad_rows
         store = init_store(Path(d) / "b.duckdb")
         t = time.perf_counter()

@@ -12,51 +12,55 @@ tile_attribution     ``CIMIC_TILE_ATTRIBUTION``  ``local tiles``
 marking              ``CIMIC_MARKING``           ``EXERCISE`` for scenario data
 read_only            ``CIMIC_READ_ONLY``         ``0`` (the app can import and edit)
 asset_dir            ``CIMIC_ASSET_DIR``         ``static/vendor`` under the project
+stale_days           ``CIMIC_STALE_DAYS``        ``14`` (a civil assessment older is stale)
 ===================  ==========================  =======================================
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from cimic_geo.errors import ConfigError
+from cimic_geo.errors import CimicError, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cimic.duckdb"
-DEFAULT_BANDS_KM = (5.0, 20.0, 40.0)
+#: Default threat bands (outer edges, km): roughly tube artillery and FPV drones, MLRS, long-range
+#: MLRS and glide bombs. The one place these numbers are written.
+DEFAULT_BANDS_KM: tuple[float, ...] = (5.0, 20.0, 40.0)
 
 
-def parse_bands(text: str | None) -> tuple[float, ...]:
-    """Parse ``"5,20,40"`` into increasing outer band edges in km.
+def band_edges(
+    value: str | Sequence[float] | None, *, error: type[CimicError] = ConfigError
+) -> tuple[float, ...]:
+    """Threat-band outer edges in km from ``"5,20,40"`` or a sequence; ``None`` gives the default.
+
+    The one check of band edges used by the settings, the CLI, the pages and the analytics.
 
     Raises
     ------
-    ConfigError
-        If a value is not a number, not positive, or the edges do not increase.
+    error (default ConfigError)
+        If an edge is not a number, not a positive distance below 10,000 km, or the edges do not
+        strictly increase.
     """
-    if text is None or not str(text).strip():
+    if value is None:
         return DEFAULT_BANDS_KM
+    parts = [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else list(value)
     try:
-        edges = tuple(float(v) for v in str(text).split(",") if v.strip())
-    except ValueError:
-        raise ConfigError(f"bands must be comma-separated numbers in km, got {text!r}") from None
-    validate_bands(edges)
-    return edges
-
-
-def validate_bands(edges: tuple[float, ...] | list[float]) -> tuple[float, ...]:
-    """Check that band edges are finite, positive and strictly increasing; return them as a tuple."""
-    edges = tuple(float(e) for e in edges)
+        edges = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise error(f"threat bands must be numbers in km like 5,20,40; got {value!r}") from None
     if not edges:
-        raise ConfigError("at least one threat band edge is needed, e.g. 5,20,40")
-    if any(not (e > 0 and e < 1e4) for e in edges):
-        raise ConfigError(f"band edges must be positive distances in km below 10000, got {list(edges)}")
+        raise error("at least one threat band edge is needed, e.g. 5,20,40")
+    if any(not (math.isfinite(e) and 0 < e < 1e4) for e in edges):
+        raise error(f"threat band edges must be positive distances in km below 10000; got {list(edges)}")
     if any(b <= a for a, b in pairwise(edges)):
-        raise ConfigError(f"band edges must be strictly increasing, got {list(edges)}")
+        raise error(f"threat band edges must be strictly increasing; got {list(edges)}")
     return edges
 
 
@@ -102,15 +106,28 @@ def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DB_PATH
 
 
+#: Days after which a settlement's latest civil assessment is stale.
+DEFAULT_STALE_DAYS = 14
+
+
+def stale_days(value: float | str | None = None) -> float:
+    """Days after which an assessment is stale: ``value``, else ``CIMIC_STALE_DAYS``, else secrets, else 14."""
+    raw = value if value is not None else _get("stale_days", "CIMIC_STALE_DAYS", _secrets(), DEFAULT_STALE_DAYS)
+    try:
+        days = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"stale days must be a number, got {raw!r}") from None
+    if not (math.isfinite(days) and days > 0):
+        raise ConfigError(f"stale days must be a positive number, got {raw!r}")
+    return days
+
+
 def load_settings(*, db: str | os.PathLike | None = None) -> Settings:
     """Resolve settings from arguments, environment and ``.streamlit/secrets.toml``."""
     secrets = _secrets()
     db_value = db or _get("db_path", "CIMIC_DB", secrets)
     bands = _get("bands_km", "CIMIC_BANDS_KM", secrets)
-    if isinstance(bands, (list, tuple)):
-        bands_km = validate_bands(bands)
-    else:
-        bands_km = parse_bands(bands)
+    bands_km = band_edges(None if isinstance(bands, str) and not bands.strip() else bands)
     tile_url = _get("tile_url", "CIMIC_TILE_URL", secrets) or None
     if tile_url and not ("{z}" in tile_url and "{x}" in tile_url and "{y}" in tile_url):
         raise ConfigError(f"tile URL must be a template with {{z}}, {{x}} and {{y}}, got {tile_url!r}")

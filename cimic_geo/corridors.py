@@ -118,7 +118,7 @@ def evaluate_document(ctx: AccessContext, line: BaseGeometry, *, road_ids: Seque
     """:func:`~cimic_geo.analytics.corridor_eval.evaluate_corridor` with the context's layers."""
     return evaluate_corridor(line, graph=ctx.graph, shelters=ctx.shelters, health=ctx.health, road_ids=road_ids,
                              buffer_km=buffer_km, hazard_m=hazard_m, window_start=window_start,
-                             window_end=window_end, check=check)
+                             window_end=window_end, check=check).to_dict()
 
 
 def route_document(

@@ -25,6 +25,10 @@ class StoreNotFoundError(StoreError):
     """The database file does not exist."""
 
 
+class StoreBusyError(StoreError):
+    """Another program has the database file open (DuckDB's lock) and did not let go in time."""
+
+
 class StoreExistsError(StoreError):
     """The database file already exists and overwriting was not asked for."""
 
@@ -46,6 +50,14 @@ class NotFoundError(CimicError):
 
 class ConflictError(CimicError):
     """An edit was based on a version of a row that someone else has changed since."""
+
+
+class PermissionDeniedError(CimicError):
+    """The signed-in user (or CLI actor) lacks the role for an action; nothing was written."""
+
+
+class AuthenticationError(CimicError):
+    """Sign-in failed (unknown user, wrong password, disabled account, expired session)."""
 
 
 class WorkflowError(CimicError):

@@ -21,6 +21,30 @@ ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "local"
 ROAD_STATUSES = ("open", "damaged", "impassable")
 CORRIDOR_STATUSES = ("draft", "proposed", "agreed", "active", "suspended", "closed")
 SETTLEMENT_TYPES = ("city", "town", "village")
+#: Sectors of a civil assessment, each with a status from :data:`ASSESSMENT_STATUSES`.
+ASSESSMENT_SECTORS = ("power", "water", "heating", "gas", "telecom", "health", "food", "access")
+ASSESSMENT_STATUSES = ("functional", "partial", "disrupted", "unknown")
+#: Statuses that mean an unmet need in the sector (3W gap analysis).
+NEED_STATUSES = ("partial", "disrupted")
+PARTNER_TYPES = ("civil_authority", "ses", "police", "ngo", "volunteer_group", "international")
+#: Sectors a partner works in: the assessed sectors plus cross-cutting ones.
+PARTNER_SECTORS = (*ASSESSMENT_SECTORS, "shelter", "evacuation", "protection", "coordination")
+EVACUATION_STATUSES = ("requested", "planned", "underway", "completed", "failed", "cancelled")
+#: Evacuation statuses of people not yet picked up (they are still waiting).
+EVACUATION_WAITING = ("requested", "planned")
+#: Statuses after which an evacuation is closed (no further transition).
+EVACUATION_FINAL = ("completed", "failed", "cancelled")
+#: Groups counted in an evacuation request; ``pets`` are animals, the others are among ``people``.
+PEOPLE_GROUPS = ("children", "elderly", "reduced_mobility", "bedridden", "pets")
+TRANSPORT_KINDS = ("bus", "minibus", "ambulance", "car", "train", "truck", "other")
+EVACUATION_PRIORITIES = ("urgent", "high", "normal")
+
+#: Roles of users, each allowed everything of the roles before it (see :mod:`cimic_geo.auth`).
+ROLES = ("viewer", "planner", "editor", "admin")
+#: Who acted, in the audit trail: a signed-in user, the OS user running the CLI, a service
+#: account named with ``--as``, or a user signed in through the identity provider (OIDC).
+ACTOR_KINDS = ("user", "os", "service", "oidc")
+AUDIT_OUTCOMES = ("ok", "refused", "failed")
 
 #: NATO admiralty code: source reliability A-F and information credibility 1-6, e.g. ``B2``.
 RELIABILITY_RE = re.compile(r"^[A-F][1-6]$")
@@ -189,6 +213,11 @@ LAYERS: dict[str, Layer] = {
                 Column("bridge", "BOOLEAN"),
                 Column("status", "VARCHAR", required=True, choices=ROAD_STATUSES),
                 Column("name", "VARCHAR"),
+                Column("oneway", "BOOLEAN", description="drivable in the line's direction only"),
+                Column("tunnel", "BOOLEAN"),
+                Column("ford", "BOOLEAN"),
+                Column("name_uk", "VARCHAR"),
+                Column("name_en", "VARCHAR"),
             ),
             title="Roads",
             provenance=PROVENANCE,
@@ -212,6 +241,72 @@ LAYERS: dict[str, Layer] = {
             title="Corridors",
             provenance=PROVENANCE,
         ),
+        Layer(
+            "assessments",
+            ("POINT",),
+            (
+                _id(),
+                Column("settlement_id", "VARCHAR", required=True, description="assessed settlement"),
+                Column("assessed_at", "TIMESTAMPTZ", required=True, description="date-time of the assessment"),
+                Column("population_present", "BIGINT", min_value=0, max_value=5e7),
+                *(Column(f"{sec}_status", "VARCHAR", choices=ASSESSMENT_STATUSES,
+                         description=f"{sec}: functional, partial, disrupted or unknown")
+                  for sec in ASSESSMENT_SECTORS),
+                Column("priority_needs", "VARCHAR", description="free text, most urgent first"),
+                Column("assessor", "VARCHAR", description="team or call sign"),
+                Column("notes", "VARCHAR"),
+            ),
+            title="Civil assessments",
+            provenance=PROVENANCE,
+        ),
+        Layer(
+            "partners",
+            ("POLYGON", "MULTIPOLYGON", "POINT", "MULTIPOINT"),
+            (
+                Column("id", "VARCHAR", required=True, description="one version of a 3W entry"),
+                Column("partner_id", "VARCHAR", required=True, description="the 3W entry (stable over versions)"),
+                Column("organisation", "VARCHAR", required=True),
+                Column("org_type", "VARCHAR", required=True, choices=PARTNER_TYPES),
+                Column("sector", "VARCHAR", required=True, choices=PARTNER_SECTORS),
+                Column("activity", "VARCHAR"),
+                Column("settlement_ids", "VARCHAR", description="settlements served, separated by ';'"),
+                Column("contact", "VARCHAR", description="contact point (role or desk, not personal data)"),
+                Column("valid_from", "TIMESTAMPTZ", required=True),
+                Column("valid_to", "TIMESTAMPTZ", description="end of this version (empty = current)"),
+            ),
+            title="Partners (3W)",
+            provenance=PROVENANCE,
+        ),
+        Layer(
+            "evacuations",
+            ("POINT",),
+            (
+                _id(),
+                Column("settlement_id", "VARCHAR", description="settlement of the pickup point"),
+                Column("pickup", "VARCHAR", description="pickup point as the crews know it"),
+                Column("people", "BIGINT", required=True, min_value=0, max_value=1e5,
+                       description="persons to evacuate (all groups below except pets are among them)"),
+                *(Column(g, "BIGINT", min_value=0, max_value=1e5,
+                         description="animals" if g == "pets" else f"of whom {g.replace('_', ' ')}")
+                  for g in PEOPLE_GROUPS),
+                Column("priority", "VARCHAR", choices=EVACUATION_PRIORITIES),
+                Column("contact_ref", "VARCHAR", description="contact reference kept by the operator"),
+                Column("destination_shelter_id", "VARCHAR", description="shelter receiving the people"),
+                Column("transport", "VARCHAR", choices=TRANSPORT_KINDS),
+                Column("transport_capacity", "BIGINT", min_value=0, max_value=1e5, description="seats"),
+                Column("corridor_id", "VARCHAR", description="corridor used"),
+                Column("route", "VARCHAR", description="route used when not a corridor"),
+                Column("status", "VARCHAR", required=True, choices=EVACUATION_STATUSES),
+                Column("requested_at", "TIMESTAMPTZ", required=True),
+                Column("planned_departure", "TIMESTAMPTZ"),
+                Column("notes", "VARCHAR"),
+                Column("version", "INTEGER", description="optimistic-lock counter"),
+                Column("updated_by", "VARCHAR"),
+                Column("updated_at", "TIMESTAMPTZ"),
+            ),
+            title="Evacuations",
+            provenance=PROVENANCE,
+        ),
     )
 }
 
@@ -223,6 +318,16 @@ CORRIDOR_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "active": ("suspended", "closed"),
     "suspended": ("active", "closed"),
     "closed": (),
+}
+
+#: Evacuation workflow: allowed transitions (a plan may fall back to a request; closed is final).
+EVACUATION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "requested": ("planned", "cancelled"),
+    "planned": ("underway", "requested", "cancelled"),
+    "underway": ("completed", "failed"),
+    "completed": (),
+    "failed": (),
+    "cancelled": (),
 }
 
 

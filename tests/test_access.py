@@ -132,9 +132,14 @@ def test_resolve_place_by_name_ukrainian_name_and_latlon():
     p = resolve_place("harbour", graph=g, settlements=s)
     assert p.settlement_id == "S-H" and np.allclose(g.node_lonlat[p.node], PT_H)
     assert resolve_place("ГАВАНЬ", graph=g, settlements=s).settlement_id == "S-H"
+    # 0.0001° south of A: the nearest point of any road is A itself
+    p = resolve_place("47.9999, 37.0", graph=g, settlements=s)
+    assert np.allclose(g.node_lonlat[p.node], PT_A)
+    assert p.snap_km == pytest.approx(meridian_km(47.99995, 0.0001), abs=1e-4)
+    # on road n0 (A -> N1), 0.0001° north of A: snapped onto the road (0 km), joining at its near end A
     p = resolve_place("48.0001, 37.0", graph=g, settlements=s)
     assert np.allclose(g.node_lonlat[p.node], PT_A)
-    assert p.snap_km == pytest.approx(meridian_km(48.00005, 0.0001), abs=1e-4)
+    assert p.snap_km == pytest.approx(0.0, abs=1e-6)
 
 
 def test_unknown_place_suggests_close_matches():

@@ -37,9 +37,9 @@ def map_args(at: AppTest) -> dict:
 def sent_layers(args: dict) -> dict[str, dict]:
     """``{layer key: GeoJSON}`` sent in the dynamic feature groups."""
     out = {}
-    for m in re.finditer(r"L\.geoJson\((\{.*?\}), \{\s*pointToLayer.*?window\.cimicLayers\[\"([a-z_]+)\"\]",
+    for m in re.finditer(r"window\.cimicMap\.layer\(\"([a-z_]+)\", (\{.*?\})\)\s*\.addTo\(",
                          args["feature_group"], flags=re.S):
-        out[m.group(2)] = json.loads(m.group(1))
+        out[m.group(1)] = json.loads(m.group(2))
     return out
 
 
@@ -56,7 +56,10 @@ def test_cop_page_sends_default_layers_and_marks_exercise(monkeypatch: pytest.Mo
             "front_change"} <= set(layers)
     assert "roads" not in layers  # hidden by default, not sent
     # offline: the component loads Leaflet from the app's static folder only
-    assert args["js_links"] == ["/app/static/vendor/leaflet/leaflet.js"]
+    # (the project's own map scripts carry a content hash against stale browser caches)
+    assert [u.split("?v=")[0] for u in args["js_links"]] == [
+        "/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/cimic/cop-layers.js",
+        "/app/static/vendor/cimic/cop-controls.js"]
     assert args["css_links"] == ["/app/static/vendor/leaflet/leaflet.css"]
     # panning reruns only for view changes and clicks
     assert sorted(args["returned_objects"]) == ["bounds", "last_object_clicked", "zoom"]

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from cimic_geo.analytics.coverage import Reach, allocate, coverage, straight_line_reach
+from cimic_geo.analytics.allocation import allocate
+from cimic_geo.analytics.coverage import coverage
+from cimic_geo.analytics.reach import Reach, straight_line_reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import GEOD
 
@@ -185,7 +187,7 @@ def test_allocation_with_big_cities_matches_networkx(seed):
 
 
 def test_travel_time_reach_on_a_hand_made_road_graph():
-    from cimic_geo.analytics.coverage import travel_time_reach
+    from cimic_geo.analytics.reach import travel_time_reach
     from cimic_geo.analytics.roadgraph import build_road_graph
 
     # A --(open, 60 km/h)--> H: the meridian from 48.0 to 48.1 N, geodesic length L km = L minutes.
@@ -262,7 +264,7 @@ def _east(km_north: float, lon: float) -> Point:
 
 @pytest.mark.parametrize("block_edges", [1, 2000])
 def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
-    import cimic_geo.analytics.coverage as cov
+    import cimic_geo.analytics.allocation as cov
 
     # Two far-apart copies of a problem that needs the LP (both greedy certificates fail):
     # west (lon 36): the CROSS case, optimum S1 -> H2 100 (2 km), S2 -> H1 100 (3 km) = 500 person-km.
@@ -289,7 +291,7 @@ def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_many_components_one_lp_per_block_match_networkx(monkeypatch, seed):
-    import cimic_geo.analytics.coverage as cov
+    import cimic_geo.analytics.allocation as cov
 
     # several disjoint random clusters (block-diagonal reach), each block solved on its own
     monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", 1)

@@ -29,7 +29,7 @@ from PIL import Image
 from cimic_geo.errors import CimicError, ExportError
 from cimic_geo.export import View, dated_name, export, load_view, parse_layers
 from cimic_geo.export.naming import atomic_path, slug
-from cimic_geo.export.snapshot import MapProjection, nice_scale_km
+from cimic_geo.export.snapshot_map import MapProjection, nice_scale_km
 from cimic_geo.store import connect
 
 ALL = ("settlements", "shelters", "infrastructure", "front_line", "occupied_area", "corridors", "roads")
@@ -490,7 +490,7 @@ def test_national_extent_uses_azimuthal_equidistant_exact_at_centre() -> None:
 
 @pytest.mark.parametrize(("n", "expected"), [(100, (16.0, 0.3)), (4000, (8.0, 0.3)), (60000, (1.6, 0.0))])
 def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) -> None:
-    from cimic_geo.export.snapshot import _marker_size
+    from cimic_geo.export.snapshot_map import _marker_size
 
     # factor = clip(2000 / n, 0.1, 1): 100 -> 1, 4000 -> 0.5, 60000 -> 0.033 -> 0.1; no edge below 0.4
     s, lw = _marker_size(16.0, n)
@@ -512,7 +512,7 @@ def test_time_before_the_history_still_exports_and_says_why(store, tmp_path: Pat
 
 
 def test_band_edges_on_the_friendly_side_only() -> None:
-    from cimic_geo.export.snapshot import band_edge_lines
+    from cimic_geo.export.snapshot_map import band_edge_lines
 
     # front: x = 0 from y = 0 to 100 km; occupied: the strip 0 <= x <= 50 km east of it (metres)
     front = np.array([shapely.LineString([(0, 0), (0, 100_000)])])
@@ -529,7 +529,7 @@ def test_band_edges_on_the_friendly_side_only() -> None:
 
 
 def test_representative_points_of_mixed_geometries() -> None:
-    from cimic_geo.export.snapshot import _points
+    from cimic_geo.export.snapshot_map import _points
 
     square = shapely.box(0, 0, 2, 2)
     geoms = np.array([shapely.Point(5, 6), square, shapely.LineString([(0, 0), (4, 0)])], dtype=object)

@@ -191,7 +191,7 @@ def test_every_layer_is_a_toggleable_group_with_a_legend() -> None:
     # infrastructure is drawn as given (the view query keeps damaged objects only)
     assert len(data["infrastructure"]["features"]) == 4
     html = m.get_root().render()
-    assert "L.control.layers" in html and "cimic-legend" in html
+    assert "L.control.layers" in html and "window.cimicCop.legend(" in html
     groups = {fg.layer_name: fg.show for fg in m._children.values() if isinstance(fg, folium.FeatureGroup)}
     assert groups["Roads"] is False  # hidden by default
     assert groups["Front line"] is True and groups["Shelters"] is True
@@ -218,10 +218,12 @@ def test_text_from_data_cannot_break_out_or_run() -> None:
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "\\u003cscript\\u003ealert('x')\\u003c/script\\u003e" in html
     assert "\\u003cimg src=x onerror=" in html
-    # the browser-side helpers write data with textContent only (never innerHTML)
-    helper = html[html.index("window.cimicMap"):]
-    helper = helper[: helper.index("})();")]
-    assert "textContent" in helper and "innerHTML" not in helper
+    # the browser-side helpers (static scripts the map loads) write data with textContent only
+    assert "window.cimicMap = window.cimicCop.helpers(" in html
+    for script in assets.PROJECT_SCRIPTS:
+        assert f"/app/static/vendor/cimic/{script}?v=" in html
+        code = (assets.PROJECT_JS_DIR / script).read_text(encoding="utf-8")
+        assert "textContent" in code and "innerHTML" not in code and "insertAdjacentHTML" not in code
     # and it round-trips to the exact original text for display
     data = layer_data(build_cop_map(LAYERS))
     names = {f["properties"]["name"] for f in data["shelters"]["features"]}

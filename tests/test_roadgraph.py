@@ -128,3 +128,95 @@ def test_bad_roads_are_refused():
     g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=(3, 6, 9))
     with pytest.raises(AnalysisError, match="2 band penalties"):
         g.edge_cost(RoutingPolicy(penalties=(2, 2)))
+
+
+# ----------------------------------------------------------------------------------------------
+# noding, one-way, connectivity
+# ----------------------------------------------------------------------------------------------
+
+
+def _lines(rows: list[tuple[str, list[tuple[float, float]]]], **overrides) -> gpd.GeoDataFrame:
+    """Roads with several vertices: ``(id, [(lon, lat), ...])``; 60 km/h, open."""
+    from shapely.geometry import LineString
+
+    recs = []
+    for rid, pts in rows:
+        rec = {"id": rid, "road_class": "secondary", "speed_kmh": 60.0, "bridge": False, "status": "open",
+               "geometry": LineString(pts)}
+        rec.update(overrides.get(rid, {}))
+        recs.append(rec)
+    return gpd.GeoDataFrame(recs, geometry="geometry", crs="EPSG:4326")
+
+
+def _node_at(g, lonlat) -> int:
+    hit = np.flatnonzero(np.all(np.isclose(g.node_lonlat, lonlat, atol=1e-9), axis=1))
+    assert len(hit) == 1, f"no node at {lonlat}"
+    return int(hit[0])
+
+
+def test_t_junction_at_an_inner_vertex_is_a_junction():
+    from cimic_geo.analytics.access import find_routes
+
+    # the side road ends on the middle vertex of the main road (a T-junction, as in OpenStreetMap)
+    roads = _lines([("main", [(37.00, 48.00), (37.01, 48.00), (37.02, 48.00)]),
+                    ("side", [(37.01, 48.00), (37.01, 48.01)])])
+    g = build_road_graph(roads)
+    assert g.n_nodes == 4 and g.n_edges == 3  # main cut in two at the shared vertex
+    assert g.connectivity().components == 1
+    o, t = _node_at(g, (37.01, 48.01)), _node_at(g, (37.02, 48.00))
+    (r,) = find_routes(g, o, t, alternatives=0)
+    # 60 km/h: minutes = km; up the side road 0.01° of meridian, then half of main, 0.01° of parallel
+    assert r.minutes == pytest.approx(meridian_km(48.005, 0.01) + parallel_km(48.0, 0.01), abs=1e-6)
+    assert np.allclose(np.asarray(r.geometry.coords), [(37.01, 48.01), (37.01, 48.00), (37.02, 48.00)])
+
+
+def test_bridge_over_a_road_is_not_a_junction():
+    from cimic_geo.analytics.access import find_routes
+
+    # the bridge has no vertex where it crosses the road below; the road below has one there
+    roads = _lines([("bridge", [(37.00, 48.00), (37.02, 48.00)]),
+                    ("below", [(37.01, 47.99), (37.01, 48.00), (37.01, 48.01)])], bridge={"bridge": True})
+    g = build_road_graph(roads)
+    assert g.n_edges == 2 and g.n_nodes == 4
+    conn = g.connectivity()
+    assert conn.components == 2
+    # the road below (0.02° of meridian, 2.22 km) is longer than the bridge (0.02° of parallel at 48°, 1.49 km)
+    below, over = meridian_km(48.0, 0.02), parallel_km(48.0, 0.02)
+    assert conn.largest_share == pytest.approx(below / (below + over), abs=1e-6)
+    assert g.roads["id"].to_numpy()[g.edge_seg[conn.small_edges]].tolist() == ["bridge"]
+    assert find_routes(g, _node_at(g, (37.01, 47.99)), _node_at(g, (37.02, 48.00))) == []
+
+
+def test_one_way_roads_are_driven_one_way_unless_ignored():
+    from cimic_geo.analytics.access import find_routes, time_to_safety
+
+    a, b, c, d = (37.00, 48.00), (37.01, 48.00), (37.01, 48.01), (37.00, 48.01)
+    roads = _lines([("ab", [a, b]), ("bc", [b, c]), ("cd", [c, d]), ("da", [d, a])], ab={"oneway": True})
+    g = build_road_graph(roads)
+    side, top = parallel_km(48.0, 0.01), parallel_km(48.01, 0.01)
+    up = meridian_km(48.005, 0.01)
+    na, nb = _node_at(g, a), _node_at(g, b)
+    (r,) = find_routes(g, na, nb, alternatives=0)
+    assert r.minutes == pytest.approx(side, abs=1e-6)
+    (r,) = find_routes(g, nb, na, alternatives=0)  # against the one-way: round the other three sides
+    assert r.minutes == pytest.approx(2 * up + top, abs=1e-6)
+    (r,) = find_routes(g, nb, na, policy=RoutingPolicy(penalties=None, ignore_oneway=True), alternatives=0)
+    assert r.minutes == pytest.approx(side, abs=1e-6)
+    # time to safety drives towards the hub: from B to hub A the long way, from A to hub B direct
+    s = gpd.GeoDataFrame({"id": ["A", "B"], "name": ["Alpha", "Bravo"], "population": [1, 1]},
+                         geometry=[Point(*a), Point(*b)], crs=4326)
+    t = time_to_safety(g, s, policy=RoutingPolicy(penalties=None), hubs=["Alpha"]).set_index("id")
+    assert t.loc["B", "minutes"] == pytest.approx(2 * up + top, abs=1e-6)
+    t = time_to_safety(g, s, policy=RoutingPolicy(penalties=None), hubs=["Bravo"]).set_index("id")
+    assert t.loc["A", "minutes"] == pytest.approx(side, abs=1e-6)
+
+
+def test_weighted_graphs_are_kept_in_a_bounded_cache():
+    from cimic_geo.analytics.roadgraph import WEIGHTED_CACHE_SIZE
+
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=(3, 6, 9))
+    for km in range(1, 3 * WEIGHTED_CACHE_SIZE):
+        g.weighted(RoutingPolicy(avoid_km=float(km), penalties=None))
+    assert len(g._weighted) == WEIGHTED_CACHE_SIZE
+    last = RoutingPolicy(avoid_km=float(3 * WEIGHTED_CACHE_SIZE - 1), penalties=None)
+    assert g.weighted(last) is g.weighted(last)

@@ -30,7 +30,8 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from cimic_geo.analytics.bands import band_labels
-from cimic_geo.analytics.roadgraph import NO_THREAT, RoadGraph, RoutingPolicy, WeightedGraph
+from cimic_geo.analytics.road_weights import WeightedGraph
+from cimic_geo.analytics.roadgraph import NO_THREAT, ZONE_EXIT_FACTOR, RoadGraph, RoutingPolicy
 from cimic_geo.errors import AnalysisError, NotFoundError
 
 #: A point further than this from any passable road is refused (km).
@@ -165,21 +166,21 @@ class Route:
 
 
 def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
-    """The ``roads.id`` of each segment of the route, in travel order."""
-    return graph.roads["id"].astype(str).to_numpy()[graph.edge_seg[route.edges]].tolist()
+    """The ``roads.id`` of each road row the route drives, in travel order (a row cut into
+    several pieces at junctions is listed once per consecutive run)."""
+    rows = graph.edge_seg[route.edges]
+    if len(rows):
+        rows = rows[np.r_[True, rows[1:] != rows[:-1]]]
+    return graph.roads["id"].astype(str).to_numpy()[rows].tolist()
 
 
 def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray) -> LineString:
-    """The route's line (lon/lat), each segment oriented in travel direction."""
-    import shapely
-
-    geoms = np.asarray(graph.roads.geometry.values, dtype=object)[graph.edge_seg[edges]]
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(idx, minlength=len(edges))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    """The route's line (lon/lat), each piece oriented in travel direction."""
+    edges = np.asarray(edges, dtype=np.int64)
+    c0, c1 = graph.edge_c0[edges], graph.edge_c1[edges]
     parts = []
-    for k, (s, c) in enumerate(zip(starts, counts, strict=True)):
-        seg = coords[s:s + c]
+    for k in range(len(edges)):
+        seg = graph.coords[c0[k]:c1[k] + 1]
         if graph.edge_u[edges[k]] != nodes[k]:
             seg = seg[::-1]
         parts.append(seg if k == 0 else seg[1:])
@@ -233,7 +234,7 @@ def _accesses(w: WeightedGraph, node: int) -> list[_Access]:
     for first in (w.inc_e.item(p), w.inc_e.item(p + 1)):
         edges, nodes = _walk(w, node, first)
         if nodes[-1] != node:
-            out.append(_Access(nodes[-1], float(w.uc[edges].sum()), edges, nodes))
+            out.append(_Access(nodes[-1], float(w.uc_ab[edges].sum()), edges, nodes))
         else:  # a pure cycle: no way out
             out.append(_Access(-1, np.inf, edges, nodes))
     return out
@@ -248,8 +249,8 @@ def _chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[i
     raise AnalysisError("internal error: chain not incident to junction")
 
 
-def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: np.ndarray, origin: int, target: int
-               ) -> tuple[list[int], list[int]] | None:
+def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarray, np.ndarray], origin: int,
+               target: int) -> tuple[list[int], list[int]] | None:
     """Cheapest path (unique edges, nodes) from ``origin`` to ``target`` using the core graph."""
     acc_o = _accesses(w, origin)
     acc_t = _accesses(w, target)
@@ -258,7 +259,7 @@ def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: np.ndarray, or
     for a in acc_o:
         if target in a.nodes[1:]:
             i = a.nodes.index(target, 1)
-            c = float(w.uc[a.edges[:i]].sum())
+            c = float(w.uc_ab[a.edges[:i]].sum())
             if c < best[0]:
                 best = (c, ("direct", a.edges[:i], a.nodes[:i + 1]))
     starts = sorted({a.junction for a in acc_o if a.junction >= 0})
@@ -290,7 +291,7 @@ def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: np.ndarray, or
     seq.reverse()
     edges, nodes = list(a.edges), list(a.nodes)
     for x, y in itertools.pairwise(seq):
-        chain = int(pair_chain[w.pair_index(x, y)])
+        chain = int(pair_chain[0 if x < y else 1][w.pair_index(x, y)])
         e, n = _chain_from(w, int(w.core_nodes[x]), chain)
         if n[-1] != w.core_nodes[y]:
             raise AnalysisError("internal error: chain does not end at the next junction")
@@ -299,6 +300,35 @@ def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: np.ndarray, or
     edges += t.edges[::-1]
     nodes += t.nodes[::-1][1:]
     return edges, nodes
+
+
+def _zone_ok(zone: np.ndarray, edges: np.ndarray, *, leave: bool, arrive: bool) -> bool:
+    """True when the route's zone edges are only a leading run (``leave``) and a trailing run
+    (``arrive``): the route may leave or reach the avoided zone, never cross it."""
+    z = zone[edges]
+    if not z.any():
+        return True
+    if z.all():
+        return leave or arrive
+    head = int(np.argmin(z))  # length of the leading run of zone edges
+    tail = int(np.argmin(z[::-1]))
+    return bool(not z[head:len(z) - tail].any() and (head == 0 or leave) and (tail == 0 or arrive))
+
+
+def in_zone(graph: RoadGraph, policy: RoutingPolicy, lon: np.ndarray, lat: np.ndarray, nodes: np.ndarray
+            ) -> np.ndarray:
+    """Whether each place is inside the policy's avoided zone: closer than ``avoid_km`` to the front
+    line, or joined to the network only by the zone's roads. Such places may use the zone's roads
+    to leave or arrive (see :data:`~cimic_geo.analytics.roadgraph.ZONE_EXIT_FACTOR`)."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    if not policy.avoid_km:
+        return np.zeros(len(nodes), dtype=bool)
+    near = graph.threat.points_distance_km(np.asarray(lon, float), np.asarray(lat, float)) <= float(policy.avoid_km)
+    zone = graph.zone_mask(policy)
+    free = np.zeros(graph.n_nodes, dtype=bool)
+    free[graph.edge_u[~zone]] = True
+    free[graph.edge_v[~zone]] = True
+    return near | ~free[nodes]
 
 
 def find_routes(
@@ -311,6 +341,8 @@ def find_routes(
     max_shared: float = 0.7,
     max_stretch: float = 2.0,
     penalty_factor: float = 2.0,
+    origin_in_zone: bool = False,
+    target_in_zone: bool = False,
 ) -> list[Route]:
     """The best route and up to ``alternatives`` meaningfully different ones (best first).
 
@@ -321,11 +353,14 @@ def find_routes(
     Parameters
     ----------
     origin, target : node indices (see :func:`resolve_place`)
-    policy : threat handling (excluded segments, band penalties)
+    policy : threat handling (excluded segments, band penalties, one-way)
     alternatives : at most this many alternatives (0-3)
     max_shared : an alternative shares less than this fraction of its length with every route kept
     max_stretch : an alternative costs at most this many times the best route
     penalty_factor : cost multiplier applied to the road chains of routes found so far
+    origin_in_zone, target_in_zone : the start / end lies inside the avoided zone (:func:`in_zone`):
+        the route may use the zone's roads to leave / reach it, by the way with the least time in
+        the zone, never to cross it
 
     Returns
     -------
@@ -335,43 +370,54 @@ def find_routes(
         raise AnalysisError(f"alternatives must be 0..3, got {alternatives}")
     if origin == target:
         raise AnalysisError("origin and destination snap to the same road junction; pick two different places")
+    exit_rule = bool(policy.avoid_km) and (origin_in_zone or target_in_zone)
+    if exit_rule:
+        policy = replace(policy, zone_exit=True)
+    zone = graph.zone_mask(policy) if exit_rule else None
     w = graph.weighted(policy)
-    found = _best_path(w, w.core_csr, w.pair_chain, int(origin), int(target))
-    if found is None:
+    # reported cost: the zone's roads at their band-penalised minutes (without the exit factor)
+    report = np.where(zone, w.cost / ZONE_EXIT_FACTOR, w.cost) if zone is not None else w.cost
+
+    def edges_of(ue_list: list[int], nodes: list[int]) -> np.ndarray:
+        return w.step_edges(np.asarray(ue_list, dtype=np.int64), np.asarray(nodes, dtype=np.int64))
+
+    def allowed(e: np.ndarray) -> bool:
+        return zone is None or _zone_ok(zone, e, leave=origin_in_zone, arrive=target_in_zone)
+
+    found = _best_path(w, w.core_csr, (w.pair_chain_up, w.pair_chain_dn), int(origin), int(target))
+    if found is None or not allowed(edges_of(*found)):
         return []
-
-    def make(ue_list: list[int], nodes: list[int]) -> Route:
-        ue_arr = np.asarray(ue_list, dtype=np.int64)
-        return _make_route(graph, w.cost, np.asarray(nodes, dtype=np.int64), w.ue[ue_arr])
-
-    best = make(*found)
+    best = _make_route(graph, report, np.asarray(found[1], dtype=np.int64), edges_of(*found))
     kept = [best]
     if alternatives == 0:
         return kept
-    chain_cost = w.chain_cost.copy()
+    up, dn = w.chain_up.copy(), w.chain_dn.copy()
     last_ue = found[0]
     seen = {tuple(best.edges.tolist())}
     for _ in range(3 * alternatives + 3):
         if len(kept) > alternatives:
             break
-        chain_cost[np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])] *= penalty_factor
-        core, pair_chain = w.core_matrix(chain_cost)
-        cand = _best_path(w, core, pair_chain, int(origin), int(target))
+        hit = np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])
+        up[hit] *= penalty_factor
+        dn[hit] *= penalty_factor
+        core, ch_up, ch_dn = w.core_matrix(up, dn)
+        cand = _best_path(w, core, (ch_up, ch_dn), int(origin), int(target))
         if cand is None:
             break
         last_ue = cand[0]
-        e2 = w.ue[np.asarray(cand[0], dtype=np.int64)]
+        e2 = edges_of(*cand)
         key = tuple(e2.tolist())
         if key in seen:
             continue
         seen.add(key)
-        cand_cost = float(w.cost[e2].sum())
-        if cand_cost > max_stretch * best.cost:
+        if float(report[e2].sum()) > max_stretch * best.cost:
             break
+        if not allowed(e2):
+            continue
         cand_len = float(graph.edge_length_km[e2].sum())
         if cand_len > 0 and all(graph.edge_length_km[np.intersect1d(e2, r.edges)].sum() / cand_len < max_shared
                                 for r in kept):
-            kept.append(make(*cand))
+            kept.append(_make_route(graph, report, np.asarray(cand[1], dtype=np.int64), e2))
     return [kept[0], *sorted(kept[1:], key=lambda r: r.cost)]
 
 
@@ -380,21 +426,15 @@ def find_routes(
 # ----------------------------------------------------------------------------------------------
 
 
-def _tree_minutes(graph: RoadGraph, policy: RoutingPolicy, pred: np.ndarray) -> np.ndarray:
-    """Travel minutes from each node to its tree root along the predecessor tree (list ranking)."""
-    w = graph.weighted(policy)
-    n = graph.n_nodes
-    idx = np.arange(n)
-    has = pred >= 0
-    step = np.zeros(n)
-    pos = w.positions(pred[has], idx[has])
-    step[has] = graph.edge_minutes[w.pos_edge[pos]]
-    acc = step.copy()
-    jump = np.where(has, pred, -1)
+def _tree_reduce(pred: np.ndarray, value: np.ndarray, op: Any) -> np.ndarray:
+    """``op``-reduce ``value`` over each node and its ancestors in a predecessor tree (pointer jumping)."""
+    acc = value.copy()
+    jump = np.where(pred >= 0, pred, -1)
     while (jump >= 0).any():
         valid = jump >= 0
-        acc = acc + np.where(valid, acc[np.where(valid, jump, 0)], 0.0)
-        jump = np.where(valid, jump[np.where(valid, jump, 0)], -1)
+        safe = np.where(valid, jump, 0)
+        acc = np.where(valid, op(acc, acc[safe]), acc)
+        jump = np.where(valid, jump[safe], -1)
     return acc
 
 
@@ -402,13 +442,38 @@ def _is_penalised(policy: RoutingPolicy) -> bool:
     return policy.penalties is not None and any(p != 1 for p in policy.penalties)
 
 
-def _hub_search(graph: RoadGraph, policy: RoutingPolicy, hub_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(travel minutes, source hub node) from the nearest hub for every node; inf/-1 when unreachable."""
+@dataclass
+class _HubTree:
+    """Shortest paths from every node to its nearest hub (a search backwards from the hubs)."""
+
+    cost: np.ndarray  # policy cost; inf when no hub is reachable
+    minutes: np.ndarray  # travel minutes along the path
+    src: np.ndarray  # the hub node reached (-1: none)
+    crossing: np.ndarray  # the path enters the avoided zone after having left it (zone-exit searches)
+
+
+def _hub_search(graph: RoadGraph, policy: RoutingPolicy, hub_nodes: np.ndarray) -> _HubTree:
+    """Nearest hub for every node, driving towards it (one-way respected)."""
     w = graph.weighted(policy)
-    dist, pred, src = dijkstra(w.csr, indices=hub_nodes, min_only=True, return_predecessors=True)
-    minutes = _tree_minutes(graph, policy, pred) if _is_penalised(policy) else dist
-    minutes = np.where(np.isfinite(dist), minutes, np.inf)
-    return minutes, src
+    dist, pred, src = dijkstra(w.csr_reverse, indices=hub_nodes, min_only=True, return_predecessors=True)
+    n = graph.n_nodes
+    idx = np.arange(n)
+    has = pred >= 0
+    step_edge = np.full(n, -1, dtype=np.int64)
+    step_edge[has] = w.pos_edge[w.positions(idx[has], pred[has])]  # node -> pred drives node towards the hub
+    crossing = np.zeros(n, dtype=bool)
+    if _is_penalised(policy) or policy.zone_exit:
+        step = np.where(has, graph.edge_minutes[np.maximum(step_edge, 0)], 0.0)
+        minutes = _tree_reduce(pred, step, np.add)
+    else:
+        minutes = dist
+    if policy.zone_exit:
+        zone_step = has & graph.zone_mask(policy)[np.maximum(step_edge, 0)]
+        zone_ahead = _tree_reduce(pred, zone_step, np.logical_or)
+        re_enter = has & ~zone_step & zone_ahead[np.where(has, pred, 0)]
+        crossing = _tree_reduce(pred, re_enter, np.logical_or)
+    finite = np.isfinite(dist)
+    return _HubTree(cost=dist, minutes=np.where(finite, minutes, np.inf), src=src, crossing=crossing)
 
 
 def time_to_safety(
@@ -469,20 +534,21 @@ def time_to_safety(
     node_to_hub = pd.Series(s["id"].astype(str).to_numpy()[is_hub], index=nodes[is_hub])
     node_to_hub = node_to_hub[~node_to_hub.index.duplicated()]
 
-    minutes_n, src_n = _hub_search(graph, policy, hub_nodes)
-    minutes = minutes_n[nodes]
-    src = src_n[nodes]
-    in_band = np.zeros(len(s), dtype=bool)
-    if policy.avoid_km:
-        # inside the excluded band a settlement has to cross it to get out: allow band segments
-        in_band = front_km < float(policy.avoid_km)
-        if in_band.any():
-            free = replace(policy, avoid_km=None)
-            m2, s2 = _hub_search(graph, free, hub_nodes)
-            minutes = np.where(in_band, m2[nodes], minutes)
-            src = np.where(in_band, s2[nodes], src)
-    net_minutes, _ = _hub_search(graph, replace(policy, avoid_km=None, penalties=None), hub_nodes)
-    reachable_without_band = np.isfinite(net_minutes[nodes])
+    strict = _hub_search(graph, replace(policy, zone_exit=False), hub_nodes)
+    minutes = strict.minutes[nodes]
+    src = strict.src[nodes]
+    in_band = in_zone(graph, policy, lon, lat, nodes)
+    crosses = np.zeros(len(s), dtype=bool)
+    if in_band.any():
+        # the danger-zone rule: inside the avoided zone a settlement may use the zone's roads to
+        # leave it, by the way with the least time in the zone, never to cross it again
+        out = _hub_search(graph, replace(policy, zone_exit=True), hub_nodes)
+        crosses = in_band & out.crossing[nodes]
+        ok = np.isfinite(out.cost[nodes]) & ~crosses
+        minutes = np.where(in_band, np.where(ok, out.minutes[nodes], np.inf), minutes)
+        src = np.where(in_band, out.src[nodes], src)
+    net = _hub_search(graph, replace(policy, avoid_km=None, penalties=None, zone_exit=False), hub_nodes)
+    reachable_without_band = np.isfinite(net.cost[nodes])
 
     status = np.where(is_hub, "hub", np.where(np.isfinite(minutes) & ~no_road, "reachable", "cut_off"))
     status = np.where(occ & ~is_hub, "occupied", status)
@@ -490,6 +556,7 @@ def time_to_safety(
     cut = status == "cut_off"
     reason[cut & no_road] = f"no passable road within {max_snap_km:g} km"
     reason[cut & ~no_road & reachable_without_band] = "every route enters the excluded threat band"
+    reason[cut & ~no_road & reachable_without_band & in_band] = "every way out of the excluded band crosses it again"
     reason[cut & ~no_road & ~reachable_without_band] = "road network broken (impassable roads, destroyed bridges)"
     minutes = np.where(is_hub, 0.0, np.where(status == "reachable", minutes, np.nan))
     labels = [*band_labels(graph.bands_km), "beyond"]

@@ -1,16 +1,7 @@
-"""Distance to the front line and threat-band classification (DESIGN §6), shared by all analytics.
+"""Threat bands: band edges, labels and classification, the what-if shift of the front.
 
-Accuracy
---------
-Everything is projected once to a metric CRS for the extent (:func:`cimic_geo.geo.metric_crs_for`:
-UTM for small extents, azimuthal equidistant nationally). The front line is cut into its
-segments, which go into an STRtree; each feature's nearest segment comes from
-``STRtree.query_nearest`` (vectorised). The reported distance is the **geodesic** (WGS84,
-``pyproj.Geod``) distance between the two nearest points found in the projection; its error is
-second order in the projection's scale error (centimetres). Features whose distance lies within
-1 % + 100 m of a band edge are then solved exactly: every segment that could be the nearest is
-treated as a geodesic between its vertices and the distance to it is minimised by golden-section
-search on the ellipsoid, so a feature exactly on a band edge is classified correctly.
+Distances to the front line come from :mod:`cimic_geo.analytics.front_distance` (geodesic, exact
+at band edges); its names are importable from here too.
 
 Band edges are inclusive at the outer edge: with bands ``(5, 20, 40)`` a feature at exactly
 5 km (within 1 mm) is in ``"0-5"``; at 5.001 km it is in ``"5-20"``. Features on the occupied
@@ -19,35 +10,55 @@ side are labelled ``"occupied"`` whatever their distance.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pyproj
 import shapely
-from pyproj import CRS
-from scipy.spatial import cKDTree
-from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.analytics.front_distance import (
+    Front,
+    GeomInput,
+    as_geometry_array,
+    front_distance_km,
+    front_line_from_occupied,
+    occupied_mask,
+    prepare_front,
+    valid_mask,
+)
+from cimic_geo.config import DEFAULT_BANDS_KM, band_edges
 from cimic_geo.errors import AnalysisError
-from cimic_geo.geo import GEOD, WGS84, metric_crs
+from cimic_geo.geo import WGS84, metric_crs
 
-DEFAULT_BANDS_KM: tuple[float, ...] = (5.0, 20.0, 40.0)
+#: Names of :mod:`cimic_geo.analytics.front_distance` used with the bands, importable from here.
+__all__ = [
+    "BEYOND",
+    "DEFAULT_BANDS_KM",
+    "EDGE_TOLERANCE_KM",
+    "OCCUPIED",
+    "UNKNOWN",
+    "Front",
+    "GeomInput",
+    "as_geometry_array",
+    "band_labels",
+    "check_bands",
+    "check_distance",
+    "classify_bands",
+    "front_distance_km",
+    "front_line_from_occupied",
+    "occupied_mask",
+    "prepare_front",
+    "shift_distances",
+    "shifted_occupied_area",
+]
+
 #: A distance within this of a band edge counts as on the edge (inside the nearer band).
 EDGE_TOLERANCE_KM = 1e-6
 OCCUPIED = "occupied"
 BEYOND = "beyond"
 UNKNOWN = "unknown"
-_REFINE_REL = 0.01
-_REFINE_ABS_KM = 0.1
-_DENSIFY_KM = 2.0
-_SAMPLE_M = 1000.0
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
-GeomInput = gpd.GeoDataFrame | gpd.GeoSeries | Sequence[BaseGeometry] | np.ndarray | BaseGeometry | None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,31 +67,9 @@ GeomInput = gpd.GeoDataFrame | gpd.GeoSeries | Sequence[BaseGeometry] | np.ndarr
 
 
 def check_bands(bands_km: Sequence[float] | str | None) -> tuple[float, ...]:
-    """Validate band outer edges in km (``"5,20,40"`` or a sequence); return them as floats.
-
-    Raises
-    ------
-    AnalysisError
-        If an edge is not a number, not positive, or the edges do not strictly increase.
-    """
-    if bands_km is None:
-        return DEFAULT_BANDS_KM
-    if isinstance(bands_km, str):
-        parts = [p.strip() for p in bands_km.split(",") if p.strip()]
-    else:
-        parts = list(bands_km)
-    try:
-        edges = tuple(float(p) for p in parts)
-    except (TypeError, ValueError):
-        raise AnalysisError(f"threat bands must be numbers in km like 5,20,40; got {bands_km!r}") from None
-    if not edges:
-        raise AnalysisError("at least one threat band edge is needed, e.g. 5,20,40")
-    bad = [e for e in edges if not (math.isfinite(e) and 0 < e < 1e4)]
-    if bad:
-        raise AnalysisError(f"threat band edges must be positive distances in km below 10000; got {list(edges)}")
-    if any(b <= a for a, b in itertools.pairwise(edges)):
-        raise AnalysisError(f"threat band edges must be strictly increasing; got {list(edges)}")
-    return edges
+    """Band outer edges in km (``"5,20,40"``, a sequence, or None for the default), checked by
+    :func:`cimic_geo.config.band_edges`; errors are :class:`AnalysisError`."""
+    return band_edges(bands_km, error=AnalysisError)
 
 
 def check_distance(value: float | None, *, name: str = "distance", allow_zero: bool = True) -> float:
@@ -150,352 +139,6 @@ def shift_distances(
     return new_d, new_occ
 
 
-# ----------------------------------------------------------------------------------------------
-# geometry helpers
-# ----------------------------------------------------------------------------------------------
-
-
-def as_geometry_array(geoms: GeomInput) -> np.ndarray:
-    """Shapely geometries (EPSG:4326) as an object array from a frame, series, list or geometry."""
-    if geoms is None:
-        return np.empty(0, dtype=object)
-    if isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
-        if geoms.crs is not None and CRS.from_user_input(geoms.crs) != CRS.from_user_input(WGS84):
-            geoms = geoms.to_crs(WGS84)
-        arr = np.asarray(geoms.geometry.values, dtype=object) if isinstance(geoms, gpd.GeoDataFrame) else np.asarray(
-            geoms.values, dtype=object)
-        return arr
-    if isinstance(geoms, BaseGeometry):
-        return np.array([geoms], dtype=object)
-    return np.asarray(list(geoms), dtype=object)
-
-
-def _valid(arr: np.ndarray) -> np.ndarray:
-    return ~(shapely.is_missing(arr) | shapely.is_empty(arr)) if len(arr) else np.zeros(0, dtype=bool)
-
-
-def front_line_from_occupied(
-    occupied_area: GeomInput, *, territory: GeomInput = None, border_margin_km: float = 2.0
-) -> BaseGeometry:
-    """A front line derived from an occupied-area polygon: its boundary.
-
-    With ``territory`` (the country's polygons), boundary parts that run along the country's own
-    border or coast (within ``border_margin_km``) are dropped, leaving the contact line.
-    """
-    occ = as_geometry_array(occupied_area)
-    occ = occ[_valid(occ)]
-    if not len(occ):
-        return shapely.MultiLineString([])
-    boundary = shapely.boundary(shapely.union_all(occ))
-    if territory is None:
-        return boundary
-    terr = as_geometry_array(territory)
-    terr = terr[_valid(terr)]
-    if not len(terr):
-        return boundary
-    crs = metric_crs(shapely.total_bounds(np.concatenate([occ, terr])))
-    fwd = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
-    inv = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
-    b_m = shapely.transform(boundary, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-    t_m = shapely.transform(shapely.union_all(terr), lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-    inner = shapely.buffer(t_m, -border_margin_km * 1000.0)
-    kept = shapely.intersection(b_m, inner)
-    return shapely.transform(kept, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
-
-
-def _segments_lonlat(lines: np.ndarray) -> np.ndarray:
-    """(n, 4) array of segment endpoints lon0, lat0, lon1, lat1 of all parts of the lines."""
-    parts = shapely.get_parts(lines)
-    parts = parts[shapely.get_type_id(parts) == 1] if len(parts) else parts  # LineString
-    if len(parts) and np.any(shapely.get_type_id(parts) != 1):
-        parts = shapely.get_parts(shapely.boundary(parts))
-    if not len(parts):
-        return np.empty((0, 4))
-    coords, index = shapely.get_coordinates(parts, return_index=True)
-    same = index[1:] == index[:-1]
-    segs = np.column_stack([coords[:-1][same], coords[1:][same]])
-    keep = (segs[:, 0] != segs[:, 2]) | (segs[:, 1] != segs[:, 3])
-    if not keep.any() and len(coords):  # degenerate line (a point): keep one zero-length segment
-        return np.column_stack([coords[:1], coords[:1]])
-    return segs[keep]
-
-
-def _densify(segs: np.ndarray, max_km: float = _DENSIFY_KM) -> np.ndarray:
-    """Split segments longer than ``max_km`` along their geodesic, so that the straight segments
-    in the projection stay within millimetres of the geodesic edges."""
-    if not len(segs):
-        return segs
-    _, _, length = GEOD.inv(segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3])
-    long_ = np.asarray(length) > max_km * 1000.0
-    if not long_.any():
-        return segs
-    pieces = [segs[~long_]]
-    for (lon0, lat0, lon1, lat1), ln in zip(segs[long_], np.asarray(length)[long_], strict=True):
-        n = math.ceil(ln / (max_km * 1000.0)) - 1
-        mid = np.array(GEOD.npts(lon0, lat0, lon1, lat1, n)) if n > 0 else np.empty((0, 2))
-        pts = np.vstack([[lon0, lat0], mid.reshape(-1, 2), [lon1, lat1]])
-        pieces.append(np.column_stack([pts[:-1], pts[1:]]))
-    return np.vstack(pieces)
-
-
-def _line_parts(front_line: GeomInput) -> np.ndarray:
-    arr = as_geometry_array(front_line)
-    arr = arr[_valid(arr)]
-    if not len(arr):
-        return arr
-    types = shapely.get_type_id(arr)
-    polys = np.isin(types, (3, 6))
-    if polys.any():  # a polygon given as the "line": use its boundary
-        arr = np.where(polys, shapely.boundary(arr), arr)
-    return arr
-
-
-@dataclass
-class Front:
-    """A front line (and occupied area) prepared for many distance queries.
-
-    Build with :func:`prepare_front`. ``distance_km`` and ``occupied`` accept any geometries in
-    EPSG:4326.
-    """
-
-    crs: CRS
-    segments: np.ndarray  # (n, 4) lon/lat endpoints
-    occupied_geom: BaseGeometry | None
-
-    def __post_init__(self) -> None:
-        self._fwd = pyproj.Transformer.from_crs(WGS84, self.crs, always_xy=True)
-        self._inv = pyproj.Transformer.from_crs(self.crs, WGS84, always_xy=True)
-        if len(self.segments):
-            x0, y0 = self._fwd.transform(self.segments[:, 0], self.segments[:, 1])
-            x1, y1 = self._fwd.transform(self.segments[:, 2], self.segments[:, 3])
-            self._seg_m = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
-            self._tree = shapely.STRtree(self._seg_m)
-        else:
-            self._seg_m = np.empty(0, dtype=object)
-            self._tree = None
-        if self.occupied_geom is not None and not self.occupied_geom.is_empty:
-            shapely.prepare(self.occupied_geom)
-        self._samples: tuple[cKDTree, np.ndarray] | None = None  # far-point sample index
-
-    @property
-    def empty(self) -> bool:
-        return not len(self.segments)
-
-    def project(self, geoms: np.ndarray) -> np.ndarray:
-        fwd = self._fwd
-        return shapely.transform(geoms, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-
-    def occupied(self, geoms: GeomInput) -> np.ndarray:
-        """True where the feature lies inside the occupied area (its representative point, for
-        lines and polygons; a point on the boundary is friendly)."""
-        arr = as_geometry_array(geoms)
-        out = np.zeros(len(arr), dtype=bool)
-        if self.occupied_geom is None or self.occupied_geom.is_empty or not len(arr):
-            return out
-        ok = _valid(arr)
-        pts = arr[ok]
-        is_pt = shapely.get_type_id(pts) == 0
-        rep = pts.copy()
-        if not is_pt.all():
-            rep[~is_pt] = shapely.point_on_surface(pts[~is_pt])
-        xy = shapely.get_coordinates(rep)
-        out[ok] = shapely.contains_xy(self.occupied_geom, xy[:, 0], xy[:, 1])
-        return out
-
-    def distance_km(self, geoms: GeomInput, *, exact_near_km: Sequence[float] = DEFAULT_BANDS_KM,
-                    exact: bool = False) -> np.ndarray:
-        """Geodesic distance (km) from each feature to the nearest point of the front line.
-
-        Parameters
-        ----------
-        geoms : features in EPSG:4326 (NaN for missing/empty ones, or when there is no front)
-        exact_near_km : distances solved exactly on the ellipsoid when within 1 % + 100 m of
-            one of these values (the band edges)
-        exact : solve every feature exactly (slower; for a few features such as a corridor)
-        """
-        arr = as_geometry_array(geoms)
-        out = np.full(len(arr), np.nan)
-        if self._tree is None or not len(arr):
-            return out
-        ok = np.flatnonzero(_valid(arr))
-        if not len(ok):
-            return out
-        proj = self.project(arr[ok])
-        edges_near = [float(e) for e in exact_near_km] or [0.0]
-        far_m = (max(edges_near) * 1.25 + 10.0) * 1000.0
-        if exact:
-            pair = self._tree.query_nearest(proj, return_distance=False, all_matches=False)
-        else:
-            # near features: the exact nearest segment; far ones (beyond every band edge) cost
-            # an STRtree far more, so points there use the dense-sample k-d tree below
-            pair = self._tree.query_nearest(proj, max_distance=far_m, return_distance=False, all_matches=False)
-            far = np.ones(len(proj), dtype=bool)
-            far[pair[0]] = False
-            far_pts = far & (shapely.get_type_id(proj) == 0)
-            rest = np.flatnonzero(far & ~far_pts)
-            if len(rest):  # far lines/polygons: unbounded nearest search
-                extra = self._tree.query_nearest(proj[rest], return_distance=False, all_matches=False)
-                pair = np.concatenate([pair, np.vstack([rest[extra[0]], extra[1]])], axis=1)
-            fp = np.flatnonzero(far_pts)
-            if len(fp):
-                out[ok[fp]] = self._far_points_km(proj[fp], shapely.get_coordinates(arr[ok[fp]]))
-        # one nearest segment per input (all_matches=False); map back to the input positions
-        qi, si = pair[0], pair[1]
-        lines = shapely.shortest_line(proj[qi], self._seg_m[si])
-        c = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-        lon_a, lat_a = self._inv.transform(c[:, 0, 0], c[:, 0, 1])
-        lon_b, lat_b = self._inv.transform(c[:, 1, 0], c[:, 1, 1])
-        _, _, dist_m = GEOD.inv(lon_a, lat_a, lon_b, lat_b)
-        d_proj = np.hypot(c[:, 1, 0] - c[:, 0, 0], c[:, 1, 1] - c[:, 0, 1]) / 1000.0
-        res = np.asarray(dist_m, dtype=float) / 1000.0
-        res[d_proj == 0] = 0.0
-        # which need the exact ellipsoidal solution
-        if exact:
-            need = d_proj > 0
-        else:
-            edges = np.asarray(list(exact_near_km) or [0.0], dtype=float)
-            tol = edges * _REFINE_REL + _REFINE_ABS_KM
-            need = (np.abs(d_proj[:, None] - edges[None, :]) <= tol[None, :]).any(axis=1) & (d_proj > 0)
-        if need.any():
-            k = np.flatnonzero(need)
-            res[k] = self._exact(np.column_stack([lon_a, lat_a])[k], proj[qi[k]], d_proj[k])
-        out[ok[qi]] = res
-        return out
-
-    def _far_points_km(self, pts_m: np.ndarray, lonlat: np.ndarray) -> np.ndarray:
-        """Geodesic km from far points (beyond the outer band + 10 km) to the front line.
-
-        The nearest of the line's samples every <= 1 km (k-d tree) names a segment; the distance
-        to that whole segment is at most ``(500 m)^2 / 2d`` (< 2.1 m at 60 km) above the true one.
-        """
-        seg = shapely.get_coordinates(self._seg_m).reshape(-1, 2, 2)
-        if self._samples is None:
-            length = np.hypot(seg[:, 1, 0] - seg[:, 0, 0], seg[:, 1, 1] - seg[:, 0, 1])
-            n = np.maximum(np.ceil(length / _SAMPLE_M).astype(np.int64), 1)
-            owner = np.repeat(np.arange(len(seg)), n + 1)
-            t = np.concatenate([np.linspace(0.0, 1.0, k + 1) for k in n])
-            xy = seg[owner, 0] + (seg[owner, 1] - seg[owner, 0]) * t[:, None]
-            self._samples = (cKDTree(xy), owner)
-        tree, owner = self._samples
-        xy = shapely.get_coordinates(pts_m)
-        _, idx = tree.query(xy)
-        a, b = seg[owner[idx], 0], seg[owner[idx], 1]
-        ab = b - a
-        denom = np.maximum((ab * ab).sum(axis=1), 1e-12)
-        t = np.clip(((xy - a) * ab).sum(axis=1) / denom, 0.0, 1.0)
-        near = a + ab * t[:, None]
-        plon, plat = lonlat[:, 0], lonlat[:, 1]
-        nlon, nlat = self._inv.transform(near[:, 0], near[:, 1])
-        _, _, d = GEOD.inv(plon, plat, nlon, nlat)
-        return np.asarray(d, dtype=float) / 1000.0
-
-    def _exact(self, pts_lonlat: np.ndarray, geoms_m: np.ndarray, d_proj_km: np.ndarray) -> np.ndarray:
-        """Exact geodesic distance from lon/lat points to the front (segments as geodesics)."""
-        radius = d_proj_km * (1 + 2 * _REFINE_REL) + _REFINE_ABS_KM
-        qi, si = self._tree.query(geoms_m, predicate="dwithin", distance=radius * 1000.0)
-        seg = self.segments[si]
-        plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
-        az, _, length = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
-        az = np.asarray(az, dtype=float)
-        length = np.asarray(length, dtype=float)
-
-        def f(t: np.ndarray) -> np.ndarray:
-            lon, lat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], az, t * length)
-            return np.asarray(GEOD.inv(plon, plat, lon, lat)[2], dtype=float)
-
-        a = np.zeros(len(seg))
-        b = np.ones(len(seg))
-        for _ in range(40):  # golden-section search; 0.618**40 * 2 km < 0.01 mm
-            x1 = b - _GOLDEN * (b - a)
-            x2 = a + _GOLDEN * (b - a)
-            left = f(x1) <= f(x2)
-            b = np.where(left, x2, b)
-            a = np.where(left, a, x1)
-        f1, f2 = f(a), f(b)
-        best = np.minimum.reduce([f1, f2, f(np.zeros(len(seg))), f(np.ones(len(seg)))])
-        out = np.full(len(pts_lonlat), np.inf)
-        np.minimum.at(out, qi, best)
-        return out / 1000.0
-
-
-def prepare_front(
-    front_line: GeomInput,
-    occupied_area: GeomInput = None,
-    *,
-    crs: CRS | str | None = None,
-    extent: Sequence[float] | None = None,
-) -> Front:
-    """Prepare a front line for distance queries.
-
-    Parameters
-    ----------
-    front_line : the (multi)line(s) in force, EPSG:4326; several rows and parts are allowed. When
-        empty or None, the boundary of ``occupied_area`` is used.
-    occupied_area : the occupied polygon(s) in force (for the occupied-side test), or None
-    crs : metric CRS to work in (default: chosen for ``extent`` or the front's bounds)
-    extent : (minlon, minlat, maxlon, maxlat) of all data, to choose the CRS
-    """
-    lines = _line_parts(front_line)
-    occ = as_geometry_array(occupied_area)
-    occ = occ[_valid(occ)] if len(occ) else occ
-    occ_geom = shapely.union_all(occ) if len(occ) else None
-    if not len(lines) and occ_geom is not None:
-        lines = np.array([front_line_from_occupied(occ)], dtype=object)
-    segs = _densify(_segments_lonlat(lines)) if len(lines) else np.empty((0, 4))
-    if crs is None:
-        if extent is None:
-            pts = segs.reshape(-1, 2) if len(segs) else np.array([[30.0, 49.0]])
-            extent = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
-        crs = metric_crs(extent)
-    return Front(crs=CRS.from_user_input(crs), segments=segs, occupied_geom=occ_geom)
-
-
-def front_distance_km(
-    geoms: GeomInput,
-    *,
-    front_line: GeomInput,
-    occupied_area: GeomInput = None,
-    exact_near_km: Sequence[float] = DEFAULT_BANDS_KM,
-    exact: bool = False,
-) -> np.ndarray:
-    """Geodesic distance in km from each geometry to the nearest point of the front line.
-
-    Parameters
-    ----------
-    geoms : points, lines or polygons (GeoDataFrame, GeoSeries, list or one geometry; EPSG:4326)
-    front_line : the front line in force (lines; several rows/parts allowed); when empty the
-        boundary of ``occupied_area`` is used
-    occupied_area : occupied polygons (only used when ``front_line`` is empty)
-    exact_near_km : distances near these values are solved exactly on the ellipsoid
-    exact : solve every distance exactly (for a handful of features, e.g. a corridor)
-
-    Returns
-    -------
-    numpy.ndarray of float, NaN for missing geometries or when there is no front line. A line
-    crossing the front gives 0. Use :func:`occupied_mask` to tell the sides apart.
-    """
-    arr = as_geometry_array(geoms)
-    front = prepare_front(front_line, occupied_area, extent=_extent(arr, front_line))
-    return front.distance_km(arr, exact_near_km=exact_near_km, exact=exact)
-
-
-def occupied_mask(geoms: GeomInput, *, occupied_area: GeomInput) -> np.ndarray:
-    """True where a feature is on the occupied side (inside the occupied area)."""
-    arr = as_geometry_array(geoms)
-    front = prepare_front(None, occupied_area, crs=WGS84)
-    return front.occupied(arr)
-
-
-def _extent(arr: np.ndarray, *others: GeomInput) -> tuple[float, float, float, float] | None:
-    parts = [arr, *[as_geometry_array(o) for o in others]]
-    parts = [p[_valid(p)] for p in parts if len(p)]
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return None
-    b = shapely.total_bounds(np.concatenate(parts))
-    return tuple(float(v) for v in b)  # type: ignore[return-value]
-
-
 def shifted_occupied_area(occupied_area: GeomInput, shift_km: float) -> gpd.GeoSeries:
     """The occupied area grown by ``shift_km`` toward friendly territory, for display (EPSG:4326).
 
@@ -504,7 +147,7 @@ def shifted_occupied_area(occupied_area: GeomInput, shift_km: float) -> gpd.GeoS
     """
     shift = check_distance(shift_km, name="shift_km")
     occ = as_geometry_array(occupied_area)
-    occ = occ[_valid(occ)] if len(occ) else occ
+    occ = occ[valid_mask(occ)] if len(occ) else occ
     if not len(occ):
         return gpd.GeoSeries([], crs=WGS84)
     merged = shapely.union_all(occ)

@@ -1,4 +1,4 @@
-"""Corridor evaluation: the same metrics for any line — drawn, imported or routed (DESIGN §6).
+"""Corridor evaluation: the same metrics for any line — drawn, imported or routed.
 
 :func:`evaluate_corridor` reports geodesic length, travel time, km inside each threat band (and on
 the occupied side), the minimum distance to the front line, damaged/impassable road segments and
@@ -13,11 +13,19 @@ up to the geodesic length.
 Travel time: for a routed line (``road_ids`` given) the sum of its segments' travel times; for
 any other line each piece takes the speed of the nearest road segment within ``match_m``
 (damaged segments slowed down as in the graph), or ``offroad_kmh`` when no road is that close.
+
+Nearby roads, bridges, shelters and medical points are found with STRtrees in the road graph's
+metric CRS (the roads' tree is built once per graph), so every "within" is an exact distance in
+metres, at any latitude.
+
+The result is a :class:`CorridorEvaluation`; :meth:`CorridorEvaluation.to_dict` gives the JSON
+document the CLI prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,86 +33,129 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import LineString, MultiLineString, mapping
+from shapely.geometry import LineString, mapping
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import band_labels
+from cimic_geo.analytics.corridor_lines import check_corridor_line, lines_from_geojson
 from cimic_geo.analytics.roadgraph import RoadGraph, project
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.timefmt import iso, to_utc
 
-#: Lines shorter than this (m) are refused as zero-length.
-MIN_LENGTH_M = 1.0
 #: A line passing this close (m) to a destroyed bridge (a point) counts as crossing it; road
 #: segments count as crossed when the line touches them (< 1 m).
 BRIDGE_CROSSED_M = 25.0
 
 
-def _self_crossing(line: LineString) -> tuple[float, float] | None:
-    """A point where the line crosses or touches itself (not at consecutive segments), or None."""
-    c = np.asarray(line.coords)[:, :2]
-    segs = shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))
-    tree = shapely.STRtree(segs)
-    a, b = tree.query(segs, predicate="intersects")
-    keep = b > a + 1
-    closed = len(c) > 3 and np.allclose(c[0], c[-1])
-    if closed:  # first and last segments meet at the ring's start: not a crossing
-        keep &= ~((a == 0) & (b == len(segs) - 1))
-    a, b = a[keep], b[keep]
-    if len(a):
-        p = shapely.intersection(segs[a[0]], segs[b[0]])
-        pt = p.representative_point()
-        return float(pt.x), float(pt.y)
-    # overlapping consecutive segments (going back on itself)
-    ov = shapely.overlaps(segs[:-1], segs[1:]) | shapely.within(segs[1:], segs[:-1]) | shapely.within(segs[:-1], segs[1:])
-    ov &= shapely.length(segs[1:]) > 0
-    hit = np.flatnonzero(ov)
-    if len(hit):
-        pt = segs[hit[0] + 1].interpolate(0.5, normalized=True)
-        return float(pt.x), float(pt.y)
-    return None
+__all__ = [
+    "BRIDGE_CROSSED_M",
+    "CorridorEvaluation",
+    "Hazard",
+    "ShelterSummary",
+    "TimeWindow",
+    "check_corridor_line",
+    "evaluate_corridor",
+    "lines_from_geojson",
+]
 
 
-def check_corridor_line(geometry: BaseGeometry | None, *, row: int | None = None) -> LineString:
-    """Validate a drawn or imported corridor line and return it as a 2D LineString (lon/lat).
+@dataclass(frozen=True)
+class Hazard:
+    """A non-open road segment or a destroyed bridge near a corridor."""
 
-    Raises
-    ------
-    ValidationError
-        Empty, not a line, coordinates not lon/lat, zero length, or crossing itself — with the
-        row (1-based, for files) and the field ``geometry``.
-    """
+    type: str  #: ``damaged_road``, ``impassable_road`` or ``destroyed_bridge``
+    id: str  #: the road segment's or the bridge's id
+    name: str | None
+    distance_m: float  #: metres from the corridor line (metric CRS)
+    crossed: bool  #: the line touches the segment (< 1 m) or passes the bridge within ``BRIDGE_CROSSED_M``
+    road_id: str | None = None  #: the road segment a destroyed bridge carries
 
-    def fail(msg: str) -> ValidationError:
-        return ValidationError("the corridor line is not valid; nothing was evaluated or saved",
-                               [Problem(row, "geometry", msg)])
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"type": self.type, "id": self.id, "name": self.name}
+        if self.type == "destroyed_bridge":
+            doc["road_id"] = self.road_id
+        doc.update(distance_m=round(self.distance_m, 1), crossed=self.crossed)
+        return doc
 
-    if geometry is None or geometry.is_empty:
-        raise fail("empty geometry: draw or import a line")
-    if isinstance(geometry, MultiLineString):
-        merged = shapely.line_merge(geometry)
-        if merged.geom_type != "LineString":
-            raise fail("a corridor must be one continuous line (got several disconnected parts)")
-        geometry = merged
-    if geometry.geom_type != "LineString":
-        raise fail(f"a corridor must be a line, got a {geometry.geom_type}")
-    coords = np.asarray(geometry.coords)[:, :2]
-    if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
-        raise fail("coordinates must be longitude/latitude in degrees (EPSG:4326)")
-    # drop repeated vertices (double clicks when drawing)
-    keep = np.ones(len(coords), dtype=bool)
-    keep[1:] = np.any(coords[1:] != coords[:-1], axis=1)
-    coords = coords[keep]
-    if len(coords) < 2:
-        raise fail("zero-length line: it needs at least two different points")
-    line = LineString(coords)
-    if geodesic_length_km(line) * 1000 < MIN_LENGTH_M:
-        raise fail(f"zero-length line: shorter than {MIN_LENGTH_M:g} m")
-    cross = _self_crossing(line)
-    if cross is not None:
-        raise fail(f"the line crosses itself near lat {cross[1]:.5f}, lon {cross[0]:.5f}; redraw it without loops")
-    return line
+
+@dataclass(frozen=True)
+class ShelterSummary:
+    """Shelters and medical points within the buffer of a corridor."""
+
+    count: int  #: shelters of any status
+    open: int  #: shelters with status ``open``
+    capacity_open: int  #: places in the open shelters
+    spare_open: int  #: free places in the open shelters (capacity − occupancy, not below 0)
+    medical: int  #: medical points (``medical`` shelters and ``health`` infrastructure)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The planned time window of a corridor (UTC) and whether the travel time fits in it."""
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    hours: float | None = None  #: length of the window in hours (both ends given)
+    travel_fits: bool | None = None  #: travel time ≤ window length (both ends given)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": iso(self.start), "end": iso(self.end),
+                "hours": None if self.hours is None else round(self.hours, 2), "travel_fits": self.travel_fits}
+
+
+@dataclass(frozen=True)
+class CorridorEvaluation:
+    """The metrics of one corridor line (EPSG:4326). Distances in km unless named ``_m``."""
+
+    length_km: float  #: geodesic length
+    travel_time_min: float  #: minutes (routed: along its segments; otherwise see the module doc)
+    band_km: dict[str, float]  #: km inside each threat band on the friendly side, by band label
+    beyond_km: float  #: km beyond the outer band on the friendly side
+    occupied_km: float  #: km on the occupied side
+    min_frontline_km: float | None  #: least geodesic distance to the front line (None: no front)
+    crosses_front_line: bool
+    passable: bool  #: crosses no impassable segment and no destroyed bridge
+    hazards: tuple[Hazard, ...]  #: nearest first
+    on_road_km: float  #: km matched to a road (routed: all of it)
+    off_road_km: float
+    shelter_summary: ShelterSummary
+    shelters: tuple[dict[str, Any], ...]  #: shelter rows within the buffer, with ``distance_km``, nearest first
+    medical: tuple[dict[str, Any], ...]  #: medical points within the buffer, with ``distance_km`` and ``source_layer``
+    window: TimeWindow
+    as_of: pd.Timestamp | None  #: time of the front line used
+    geometry: LineString  #: the evaluated line (validated, 2D)
+
+    @property
+    def hazard_counts(self) -> dict[str, int]:
+        """Number of hazards per type."""
+        counts: dict[str, int] = {}
+        for h in self.hazards:
+            counts[h.type] = counts.get(h.type, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (rounded: km to the metre, minutes to 0.1)."""
+        return {
+            "length_km": round(self.length_km, 3),
+            "travel_time_min": round(self.travel_time_min, 1),
+            "band_km": {k: round(v, 3) for k, v in self.band_km.items()},
+            "beyond_km": round(self.beyond_km, 3),
+            "occupied_km": round(self.occupied_km, 3),
+            "min_frontline_km": None if self.min_frontline_km is None else round(self.min_frontline_km, 3),
+            "crosses_front_line": self.crosses_front_line,
+            "passable": self.passable,
+            "hazards": [h.to_dict() for h in self.hazards],
+            "hazard_counts": self.hazard_counts,
+            "on_road_km": round(self.on_road_km, 3),
+            "off_road_km": round(self.off_road_km, 3),
+            "shelter_summary": asdict(self.shelter_summary),
+            "shelters": [dict(r) for r in self.shelters],
+            "medical": [dict(r) for r in self.medical],
+            "window": self.window.to_dict(),
+            "as_of": iso(self.as_of),
+            "geometry": mapping(self.geometry),
+        }
 
 
 def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) -> np.ndarray:
@@ -114,16 +165,17 @@ def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) 
     return np.where(status == "damaged", minutes * damaged_time_factor, minutes)
 
 
-def _candidates(graph: RoadGraph, bounds: Sequence[float], margin_m: float, mask: np.ndarray | None = None) -> np.ndarray:
-    """Road rows whose bounding box is within ``margin_m`` of ``bounds`` (lon/lat)."""
-    x0, y0, x1, y1 = bounds
-    dlat = margin_m / 110_000.0
-    dlon = margin_m / (111_320.0 * max(np.cos(np.radians(max(abs(y0), abs(y1)))), 0.05))
-    b = graph.seg_bounds
-    hit = (b[:, 0] <= x1 + dlon) & (b[:, 2] >= x0 - dlon) & (b[:, 1] <= y1 + dlat) & (b[:, 3] >= y0 - dlat)
-    if mask is not None:
-        hit &= mask
-    return np.flatnonzero(hit)
+def _road_index(graph: RoadGraph) -> tuple[np.ndarray, shapely.STRtree]:
+    """The road segments in the graph's metric CRS and their STRtree (built once per graph)."""
+    cached = graph.__dict__.get("_metric_road_index")
+    if cached is None:
+        with graph._lock:
+            cached = graph.__dict__.get("_metric_road_index")
+            if cached is None:
+                geoms_m = _to_metric_geoms(graph, graph.roads.geometry.values)
+                cached = (geoms_m, shapely.STRtree(geoms_m))
+                graph.__dict__["_metric_road_index"] = cached
+    return cached
 
 
 def _distances_within(geoms_m: np.ndarray, line_m: BaseGeometry, within_m: float) -> np.ndarray:
@@ -147,21 +199,17 @@ def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
 
 def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph, within_km: float,
                   columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of ``frame`` within ``within_km`` of the line (metric CRS), nearest first, with ``distance_km``."""
     if frame is None or not len(frame):
         return []
     f = frame.reset_index(drop=True)
-    b = line_m.bounds
-    # coarse filter in lon/lat around the line, then exact metric distance
-    lonlat = np.column_stack(graph.threat.to_metric.transform([b[0], b[2]], [b[1], b[3]], direction="INVERSE"))
-    pad_deg = within_km / 70.0 + 0.01
-    reps = shapely.get_coordinates(f.geometry.representative_point())
-    near = ((reps[:, 0] >= lonlat[:, 0].min() - pad_deg) & (reps[:, 0] <= lonlat[:, 0].max() + pad_deg)
-            & (reps[:, 1] >= lonlat[:, 1].min() - pad_deg) & (reps[:, 1] <= lonlat[:, 1].max() + pad_deg))
-    f = f[near]
-    if not len(f):
+    pts_m = _to_metric_geoms(graph, f.geometry.values)
+    near = shapely.STRtree(pts_m).query(line_m, predicate="dwithin", distance=within_km * 1000.0)
+    if not len(near):
         return []
-    d_km = _distances_within(_to_metric_geoms(graph, f.geometry.values), line_m, within_km * 1000.0) / 1000.0
-    f = f.assign(distance_km=np.round(d_km, 3))[d_km <= within_km].sort_values(["distance_km", "id"])
+    near = np.sort(near)
+    d_km = shapely.distance(pts_m[near], line_m) / 1000.0
+    f = f.iloc[near].assign(distance_km=np.round(d_km, 3)).sort_values(["distance_km", "id"])
     cols = [c for c in columns if c in f.columns]
     out = []
     for rec in f[[*cols, "distance_km"]].to_dict("records"):
@@ -187,7 +235,7 @@ def evaluate_corridor(
     piece_m: float = 50.0,
     damaged_time_factor: float = 2.0,
     check: bool = True,
-) -> dict[str, Any]:
+) -> CorridorEvaluation:
     """Evaluate one corridor line (EPSG:4326).
 
     Parameters
@@ -205,9 +253,7 @@ def evaluate_corridor(
 
     Returns
     -------
-    dict with ``length_km, travel_time_min, band_km, beyond_km, occupied_km, min_frontline_km,
-    crosses_front_line, hazards, hazard_counts, passable, shelters, shelter_summary, medical,
-    window, on_road_km, off_road_km, geometry``.
+    CorridorEvaluation
     """
     if buffer_km < 0 or hazard_m < 0 or piece_m <= 0 or offroad_kmh <= 0:
         raise AnalysisError("buffer, hazard distance, piece length and off-road speed must be positive")
@@ -227,7 +273,7 @@ def evaluate_corridor(
     piece_occ = threat.occupied_mask(mlon, mlat)
     band_idx = threat.band_index(piece_front)
     labels = band_labels(threat.bands_km)
-    band_km = {lab: round(float(piece_len[(band_idx == i) & ~piece_occ].sum()), 3) for i, lab in enumerate(labels)}
+    band_km = {lab: float(piece_len[(band_idx == i) & ~piece_occ].sum()) for i, lab in enumerate(labels)}
     beyond_km = float(piece_len[(band_idx == len(labels)) & ~piece_occ].sum())
     occupied_km = float(piece_len[piece_occ].sum())
     if threat.has_front:
@@ -238,19 +284,16 @@ def evaluate_corridor(
 
     # ---- travel time
     roads = graph.roads
+    roads_m, road_tree = _road_index(graph)
     if road_ids is not None:
         seg = graph.road_rows(road_ids)
         minutes = float(_seg_minutes(graph, seg, damaged_time_factor).sum())
         on_road_km, off_road_km = length_km, 0.0
     else:
-        cand = _candidates(graph, line.bounds, match_m + piece_m)
         piece_min = piece_len / offroad_kmh * 60.0
         matched = np.zeros(len(piece_len), dtype=bool)
-        if len(cand):
-            cand_m = _to_metric_geoms(graph, roads.geometry.values[cand])
-            tree = shapely.STRtree(cand_m)
-            (src, tgt), _ = tree.query_nearest(mid_pts, max_distance=match_m, return_distance=True, all_matches=False)
-            seg = cand[tgt]
+        if len(roads):
+            src, seg = road_tree.query_nearest(mid_pts, max_distance=match_m, all_matches=False)
             speed = graph.seg_speed[seg]
             status = graph.seg_status[seg]
             t = piece_len[src] / speed * 60.0
@@ -261,30 +304,26 @@ def evaluate_corridor(
         off_road_km = float(piece_len[~matched].sum())
 
     # ---- hazards within hazard_m
-    hazards: list[dict[str, Any]] = []
+    hazards: list[Hazard] = []
     status_all = graph.seg_status
-    bad = _candidates(graph, line.bounds, hazard_m + 50, mask=status_all != "open")
+    near = road_tree.query(line_m, predicate="dwithin", distance=hazard_m)
+    bad = np.sort(near[status_all[near] != "open"])
     if len(bad):
-        d = _distances_within(_to_metric_geoms(graph, roads.geometry.values[bad]), line_m, hazard_m)
-        for r, dist in zip(bad[d <= hazard_m], d[d <= hazard_m], strict=True):
+        d = shapely.distance(roads_m[bad], line_m)
+        for r, dist in zip(bad, d, strict=True):
             row = roads.iloc[int(r)]
-            hazards.append({"type": f"{status_all[r]}_road", "id": str(row["id"]),
-                            "name": None if pd.isna(row.get("name")) else str(row.get("name")),
-                            "distance_m": round(float(dist), 1), "crossed": bool(dist < 1.0)})
+            hazards.append(Hazard(type=f"{status_all[r]}_road", id=str(row["id"]), name=_text(row.get("name")),
+                                  distance_m=round(float(dist), 1), crossed=bool(dist < 1.0)))
     br = graph.destroyed_bridges
     if len(br):
         d = _distances_within(_to_metric_geoms(graph, br.geometry.values), line_m, hazard_m)
         for i in np.flatnonzero(d <= hazard_m):
             row = br.iloc[int(i)]
-            hazards.append({"type": "destroyed_bridge", "id": str(row["id"]),
-                            "name": None if pd.isna(row.get("name")) else str(row.get("name")),
-                            "road_id": None if pd.isna(row.get("road_id")) else str(row.get("road_id")),
-                            "distance_m": round(float(d[i]), 1), "crossed": bool(d[i] <= BRIDGE_CROSSED_M)})
-    hazards.sort(key=lambda h: (h["distance_m"], h["type"], h["id"]))
-    counts: dict[str, int] = {}
-    for h in hazards:
-        counts[h["type"]] = counts.get(h["type"], 0) + 1
-    passable = not any(h["crossed"] and h["type"] in ("impassable_road", "destroyed_bridge") for h in hazards)
+            hazards.append(Hazard(type="destroyed_bridge", id=str(row["id"]), name=_text(row.get("name")),
+                                  road_id=_text(row.get("road_id")), distance_m=round(float(d[i]), 1),
+                                  crossed=bool(d[i] <= BRIDGE_CROSSED_M)))
+    hazards.sort(key=lambda h: (h.distance_m, h.type, h.id))
+    passable = not any(h.crossed and h.type in ("impassable_road", "destroyed_bridge") for h in hazards)
 
     # ---- shelters and medical points
     shelter_rows = _points_table(shelters, line_m, graph, buffer_km,
@@ -296,8 +335,8 @@ def evaluate_corridor(
     open_rows = [r for r in shelter_rows if r.get("status") == "open"]
     cap_open = sum(int(r.get("capacity") or 0) for r in open_rows)
     occ_open = sum(int(r.get("occupancy") or 0) for r in open_rows)
-    summary = {"count": len(shelter_rows), "open": len(open_rows), "capacity_open": cap_open,
-               "spare_open": max(cap_open - occ_open, 0), "medical": len(medical)}
+    summary = ShelterSummary(count=len(shelter_rows), open=len(open_rows), capacity_open=cap_open,
+                             spare_open=max(cap_open - occ_open, 0), medical=len(medical))
 
     # ---- time window
     ws = to_utc(window_start) if window_start not in (None, "") and not pd.isna(window_start) else None
@@ -306,57 +345,15 @@ def evaluate_corridor(
         raise ValidationError("the time window is not valid; nothing was evaluated or saved",
                               [Problem(None, "window_end", "the window must end after it starts")])
     hours = (we - ws).total_seconds() / 3600 if ws is not None and we is not None else None
-    window = {"start": iso(ws), "end": iso(we), "hours": None if hours is None else round(hours, 2),
-              "travel_fits": None if hours is None else bool(minutes <= hours * 60)}
+    window = TimeWindow(start=ws, end=we, hours=hours, travel_fits=None if hours is None else bool(minutes <= hours * 60))
 
-    return {
-        "length_km": round(length_km, 3),
-        "travel_time_min": round(minutes, 1),
-        "band_km": band_km,
-        "beyond_km": round(beyond_km, 3),
-        "occupied_km": round(occupied_km, 3),
-        "min_frontline_km": None if min_front is None else round(min_front, 3),
-        "crosses_front_line": crosses,
-        "passable": passable,
-        "hazards": hazards,
-        "hazard_counts": counts,
-        "on_road_km": round(on_road_km, 3),
-        "off_road_km": round(off_road_km, 3),
-        "shelter_summary": summary,
-        "shelters": shelter_rows,
-        "medical": medical,
-        "window": window,
-        "as_of": None if graph.as_of is None else iso(graph.as_of),
-        "geometry": mapping(line),
-    }
+    return CorridorEvaluation(
+        length_km=length_km, travel_time_min=minutes, band_km=band_km, beyond_km=beyond_km, occupied_km=occupied_km,
+        min_frontline_km=min_front, crosses_front_line=crosses, passable=passable, hazards=tuple(hazards),
+        on_road_km=on_road_km, off_road_km=off_road_km, shelter_summary=summary, shelters=tuple(shelter_rows),
+        medical=tuple(medical), window=window, as_of=graph.as_of, geometry=line,
+    )
 
 
-def lines_from_geojson(data: dict | gpd.GeoDataFrame) -> list[tuple[dict[str, Any], BaseGeometry | None]]:
-    """``(properties, geometry)`` for each feature of a GeoJSON FeatureCollection/Feature/geometry dict."""
-    from shapely.geometry import shape
-
-    if isinstance(data, gpd.GeoDataFrame):
-        props = data.drop(columns=data.geometry.name).to_dict("records")
-        return list(zip(props, data.geometry.values, strict=True))
-    if not isinstance(data, dict):
-        raise ValidationError("not a GeoJSON object", [Problem(None, None, "expected a JSON object")])
-    kind = data.get("type")
-    if kind == "FeatureCollection":
-        feats = data.get("features") or []
-    elif kind == "Feature":
-        feats = [data]
-    elif kind in ("LineString", "MultiLineString", "Point", "Polygon", "MultiPoint", "MultiPolygon"):
-        feats = [{"type": "Feature", "properties": {}, "geometry": data}]
-    else:
-        raise ValidationError("not a GeoJSON FeatureCollection, Feature or geometry",
-                              [Problem(None, "type", f"unexpected type {kind!r}")])
-    out = []
-    for i, f in enumerate(feats, start=1):
-        g = f.get("geometry") if isinstance(f, dict) else None
-        try:
-            geom = shape(g) if g else None
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise ValidationError("the GeoJSON has an unreadable geometry",
-                                  [Problem(i, "geometry", f"cannot read geometry: {exc}")]) from None
-        out.append((dict(f.get("properties") or {}) if isinstance(f, dict) else {}, geom))
-    return out
+def _text(v: Any) -> str | None:
+    return None if v is None or pd.isna(v) else str(v)

@@ -1,4 +1,4 @@
-"""Threat-band exposure (DESIGN §6, issue 5): population, settlements, shelters and infrastructure
+"""Threat-band exposure: population, settlements, shelters and infrastructure
 per distance band from the front line in force, with the occupied side reported separately, and
 a what-if shift of the front line toward friendly territory.
 """
@@ -16,16 +16,15 @@ import shapely
 
 from cimic_geo.analytics.bands import (
     BEYOND,
-    DEFAULT_BANDS_KM,
     OCCUPIED,
-    as_geometry_array,
     band_labels,
     check_bands,
     check_distance,
     classify_bands,
-    prepare_front,
     shift_distances,
 )
+from cimic_geo.analytics.front_distance import as_geometry_array, prepare_front
+from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
 from cimic_geo.timefmt import iso, to_utc

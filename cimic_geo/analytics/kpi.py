@@ -15,6 +15,7 @@ import pandas as pd
 
 from cimic_geo.analytics.bands import OCCUPIED
 from cimic_geo.analytics.exposure import exposure
+from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_STATUSES
 
@@ -131,7 +132,7 @@ def kpi_strip(
     corridors: gpd.GeoDataFrame | None,
     front_line: gpd.GeoDataFrame | None,
     occupied_area: gpd.GeoDataFrame | None,
-    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     as_of: Any = None,
 ) -> KpiStrip:
     """All KPIs of the COP strip for the layers as they are at ``as_of`` (front line in force)."""

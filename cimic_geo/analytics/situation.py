@@ -123,7 +123,8 @@ def coverage_at(store: Any, *, as_of: Any = None, max_km: float | None = None, m
     from functools import partial
 
     from cimic_geo.analytics.bands import check_distance, prepare_front
-    from cimic_geo.analytics.coverage import DEFAULT_MAX_KM, coverage, travel_time_reach
+    from cimic_geo.analytics.coverage import DEFAULT_MAX_KM, coverage
+    from cimic_geo.analytics.reach import travel_time_reach
 
     if max_km is not None and max_minutes is not None:
         raise AnalysisError("give either a distance (max_km) or a travel time (max_minutes), not both")

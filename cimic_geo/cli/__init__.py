@@ -1,21 +1,27 @@
-"""Command-line interface: ``python -m cimic_geo <command> ...`` (DESIGN §7).
+"""Command-line interface: ``python -m cimic_geo <command> ...``.
 
 Each module of this package that defines ``register(subparsers)`` adds its commands; the
 handler it sets with ``set_defaults(handler=...)`` receives the parsed arguments and returns
 either an exit code or a JSON-serialisable document (printed with ``--json``) and text lines.
-Errors derived from :class:`cimic_geo.errors.CimicError` become a message on stderr and exit 2.
+Errors derived from :class:`cimic_geo.errors.CimicError`, a full disk, file-system and database
+errors become a message on stderr and exit 2; a closed output pipe ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
+from cimic_geo.cli._actor import add_actor_option
 from cimic_geo.errors import CimicError, ValidationError
+from cimic_geo.store import describe_database_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m cimic_geo",
         description="CIMIC geospatial situational awareness: store, analytics and exports.",
     )
+    add_actor_option(parser)  # --as NAME: act as a service account (default: the OS user)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -44,20 +51,73 @@ def emit(args: argparse.Namespace, document: object, text: str | Sequence[str]) 
         print(text if isinstance(text, str) else "\n".join(text))
 
 
+def _report(args: argparse.Namespace, exc: CimicError) -> int:
+    """Print an error (and the JSON document with ``--json``); the exit code for errors is 2."""
+    if getattr(args, "json", False):
+        document: dict = {"ok": False, "error": str(exc)}
+        if isinstance(exc, ValidationError):
+            document = {"ok": False, "error": exc.message,
+                        "problems": [{"row": p.row, "field": p.field, "message": p.message,
+                                      "severity": p.severity} for p in exc.problems]}
+        with contextlib.suppress(OSError):
+            json.dump(document, sys.stdout, ensure_ascii=False)
+            sys.stdout.write("\n")
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or an error it was raised from) reports a full disk, whatever library raised it."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _as_cimic_error(exc: Exception) -> CimicError | None:
+    """A readable error for failures outside the package's own errors (disk full, I/O, database)."""
+    if _disk_full(exc):
+        where = getattr(exc, "filename", None)
+        return CimicError(f"the disk is full{f' ({where})' if where else ''}; nothing was saved. "
+                          "Free some space and try again")
+    database = describe_database_error(exc)
+    if database is not None:
+        return database
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return CimicError(f"{exc.strerror or exc}{where}")
+    return None
+
+
+def _close_stdout_quietly() -> None:
+    """After a broken pipe, point stdout at /dev/null so that the interpreter's final flush stays quiet."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors become a message on stderr and exit code 2 (never a traceback).
+
+    A reader that closes the output early (``... | head``) ends the command quietly with exit 2.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result = args.handler(args)
-    except CimicError as exc:
-        if getattr(args, "json", False):
-            document: dict = {"ok": False, "error": str(exc)}
-            if isinstance(exc, ValidationError):
-                document = {"ok": False, "error": exc.message,
-                            "problems": [{"row": p.row, "field": p.field, "message": p.message,
-                                          "severity": p.severity} for p in exc.problems]}
-            json.dump(document, sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _close_stdout_quietly()
         return 2
+    except CimicError as exc:
+        return _report(args, exc)
+    except Exception as exc:
+        error = _as_cimic_error(exc)
+        if error is None:
+            raise
+        return _report(args, error)
     return int(result or 0)

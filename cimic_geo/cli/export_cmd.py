@@ -3,8 +3,9 @@
     python -m cimic_geo export --format png --out briefs/ --bbox 36,48.5,38.5,50 \\
         --layers front_line,occupied_area,shelters,corridors --title "Kharkiv oblast"
 
-``--out`` is a file, or an existing folder in which the file gets the dated name
-``cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext>`` (time of the view). With a folder, ``--format`` may
+``--out`` is a file whose extension matches the format, or an existing folder in which the file
+gets the dated name ``cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext>`` (time of the view). Only regular
+files are created or replaced: never a device, a pipe, a folder or the store. With a folder, ``--format`` may
 list several formats (``png,pdf,gpkg``).
 """
 
@@ -37,6 +38,8 @@ def _export(args: argparse.Namespace) -> int:
     formats = [check_format(f) for f in str(args.format).split(",") if f.strip()]
     if not formats:
         raise ExportError(f"--format is empty; expected one of: {', '.join(FORMATS)}")
+    if not str(args.out).strip():
+        raise ExportError("--out is empty; give a file name or an existing folder")
     out = Path(args.out).expanduser()
     to_folder = out.is_dir() or str(args.out).endswith(("/", "\\"))
     if len(formats) > 1 and not to_folder:
@@ -44,6 +47,7 @@ def _export(args: argparse.Namespace) -> int:
     if to_folder and not out.is_dir():
         raise ExportError(f"cannot write to {out}: the folder does not exist")
     settings = load_settings(db=args.db)
+    protect = (settings.db_path,)
     view = View(
         bbox=check_bbox(args.bbox) if args.bbox else None,
         as_of=args.as_of,
@@ -53,7 +57,7 @@ def _export(args: argparse.Namespace) -> int:
         area=args.area,
     )
     if not to_folder:
-        check_target(out)
+        check_target(out, fmt=formats[0], protect=protect)
     # check every target before reading anything, so a bad path fails fast
     targets: list[tuple[str, Path]] = []
     with connect(args.db, read_only=True) as store:
@@ -61,7 +65,7 @@ def _export(args: argparse.Namespace) -> int:
         area = args.area or loaded.meta.get("area") or loaded.meta.get("scale") or "view"
         for fmt in formats:
             target = out / dated_name(area, loaded.as_of, fmt) if to_folder else out
-            check_target(target)
+            check_target(target, fmt=fmt, protect=protect)
             precheck(loaded, fmt)
             targets.append((fmt, target))
         written = []

@@ -15,6 +15,7 @@ from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
+from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
 
@@ -57,6 +58,10 @@ def _extent(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.layer in SHEET_LAYERS:  # evacuations, assessments, partners: spreadsheet templates
+        from cimic_geo.cli.civil_cmds import run_sheet_import
+
+        return run_sheet_import(args)
     mapping = _json_option(args.mapping, "--mapping") if args.mapping else None
     values = _json_option(args.values, "--values")
     border = None

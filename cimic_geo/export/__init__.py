@@ -117,12 +117,14 @@ def export(
     Raises
     ------
     ExportError
-        Unknown format, empty view, unwritable path (checked before any rendering).
+        Unknown format, empty view, unwritable path, a target that is not a regular file, the
+        store itself or has another format's extension (checked before any rendering).
     UnknownLayerError
         A layer of the view is not in the schema.
     """
     fmt = check_format(fmt)
-    check_target(out)
+    store_path = getattr(store, "path", None)
+    check_target(out, fmt=fmt, protect=(store_path,) if store_path else ())
     progress(0.0, "reading the view")
     loaded = load_view(store, view)
     precheck(loaded, fmt)

@@ -11,13 +11,18 @@ and feeds) and a TAK data package (zip with ``MANIFEST/manifest.xml`` and one ``
 event), which ATAK and WinTAK import with *Import > Local SD / Data package*.
 
 UIDs are derived from the store ids (``cimic.corridor.<id>``), so importing a newer package
-updates the routes and markers instead of duplicating them.
+updates the routes and markers instead of duplicating them. An id with characters other than
+letters, digits, ``_``, ``-`` and ``.`` (a ``/``, ``..``, spaces) is made safe first
+(:func:`safe_id`): the UID doubles as the name of the package entry, which must stay one flat
+``<uid>/<uid>.cot`` file whatever the data holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -52,6 +57,21 @@ CORRIDOR_COLOURS = {
     "suspended": "orange", "closed": "black",
 }
 SHELTER_COLOURS = {"open": "green", "full": "orange", "closed": "grey", "damaged": "red"}
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def safe_id(raw: Any) -> str:
+    """A store id as a UID part and file name: unchanged when it is only letters, digits, ``_``,
+    ``-`` and single dots; otherwise the other characters become ``_`` and 8 hex digits of its
+    SHA-1 are appended (``"a/b"`` -> ``"a_b-<hash>"``), so different ids stay different."""
+    text = str(raw)
+    clean = _UNSAFE.sub("_", text)
+    if clean == text and clean.strip(".") == clean and ".." not in clean and clean:
+        return clean
+    clean = clean.replace("..", "_").strip(".")[:60] or "id"
+    return f"{clean}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ def corridor_event(row: dict[str, Any], geom: Any, *, now: pd.Timestamp, stale: 
     """The ``b-m-r`` route event of one corridor (a LineString in lon/lat)."""
     if geom is None or geom.is_empty or geom.geom_type != "LineString":
         raise ExportError(f"corridor {row.get('id')!r}: geometry must be a non-empty LineString for a TAK route")
-    uid = f"cimic.corridor.{row['id']}"
+    uid = f"cimic.corridor.{safe_id(row['id'])}"
     coords = list(geom.coords)
     lon0, lat0 = coords[0][0], coords[0][1]
     ev, detail = _event(uid, "b-m-r", lat=lat0, lon=lon0, now=now, stale=stale)
@@ -146,7 +166,7 @@ def shelter_event(row: dict[str, Any], geom: Any, *, now: pd.Timestamp, stale: p
     if geom is None or geom.is_empty:
         raise ExportError(f"shelter {row.get('id')!r}: no geometry")
     pt = geom if geom.geom_type == "Point" else geom.representative_point()
-    uid = f"cimic.shelter.{row['id']}"
+    uid = f"cimic.shelter.{safe_id(row['id'])}"
     ev, detail = _event(uid, "b-m-p-s-m", lat=pt.y, lon=pt.x, now=now, stale=stale)
     status = str(row.get("status") or "")
     colour = _ARGB[SHELTER_COLOURS.get(status, "grey")]

@@ -136,6 +136,16 @@ def write_gpkg(loaded: LoadedView, out: str | os.PathLike) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading single quote when it starts like a formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return), so that Excel and LibreOffice show it as text and never run it."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _csv_value(v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return ""
@@ -145,14 +155,17 @@ def _csv_value(v: Any) -> str:
         return v.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(v, float):
         return repr(v)
-    return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(v)
+    return neutralise_formula(str(v))
 
 
 def csv_text(loaded: LoadedView) -> str:
     """The CSV document: ``layer``, every attribute column, then ``WKT`` (EPSG:4326 lon/lat).
 
     GDAL reads the ``WKT`` column as the geometry; ``ogrinfo -oo AUTODETECT_TYPE=YES`` recovers
-    integer, real, boolean-like and date-time columns.
+    integer, real, boolean-like and date-time columns. Text cells that start like a spreadsheet
+    formula get a leading single quote (:func:`neutralise_formula`); numbers are left as they are.
     """
     frame = combined_frame(loaded)
     buf = io.StringIO()

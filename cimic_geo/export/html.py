@@ -8,12 +8,12 @@ The written HTML is checked: a ``src``/``href`` pointing off the machine is an e
 
 from __future__ import annotations
 
-import html as _html
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from branca.element import Element
+from branca.element import MacroElement
+from jinja2 import Template
 
 from cimic_geo.errors import ExportError
 from cimic_geo.export.naming import atomic_path
@@ -28,6 +28,27 @@ HTML_MAX_FEATURES = 50_000
 
 def _noop(_f: float, _m: str) -> None:
     return None
+
+
+class ExportTitle(MacroElement):
+    """The page's ``<title>`` and a title banner over the map. The template is constant; the title
+    is a variable, HTML-escaped by the template (``|e``), never part of the template's source."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}<title>{{ this.title|e }}</title>{% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div class="cimic-export-title" style="position:fixed;top:8px;left:60px;z-index:1000;
+          background:rgba(255,255,255,.9);padding:4px 10px;border:1px solid #333;font:600 14px sans-serif"
+          >{{ this.title|e }}</div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._name = "CimicExportTitle"
+        self.title = str(title)
 
 
 def render_html(loaded: LoadedView, *, progress: Progress = _noop) -> str:
@@ -53,15 +74,8 @@ def render_html(loaded: LoadedView, *, progress: Progress = _noop) -> str:
     m = build_cop_map(dict(loaded.frames), view=loaded.bbox, show=loaded.view.layers, asset_mode="inline",
                       marking=loaded.marking)
     when = dtg(loaded.as_of) if loaded.as_of is not None else ""
-    title = _html.escape(f"{loaded.view.title} {when}".strip())
     root = m.get_root()
-    root.header.add_child(Element(f"<title>{title}</title>"), name="cimic_title")
-    banner = (
-        '<div class="cimic-export-title" style="position:fixed;top:8px;left:60px;z-index:1000;'
-        'background:rgba(255,255,255,.9);padding:4px 10px;border:1px solid #333;font:600 14px sans-serif">'
-        f"{title}</div>"
-    )
-    root.html.add_child(Element(banner), name="cimic_export_title")
+    root.add_child(ExportTitle(f"{loaded.view.title} {when}".strip()), name="cimic_export_title")
     progress(0.6, "rendering HTML")
     page = root.render()
     remote = remote_urls(page)

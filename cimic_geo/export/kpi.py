@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.export.view import LoadedView
 
 
@@ -46,7 +47,7 @@ def _frame(loaded: LoadedView, store: Any, name: str) -> gpd.GeoDataFrame:
     return store.read(name, bbox=loaded.bbox, as_of=loaded.as_of)
 
 
-def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = (5.0, 20.0, 40.0)) -> KpiTable:
+def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> KpiTable:
     """KPIs of the view's area at its as-of time, the same definitions as the COP's KPI strip
     (:func:`cimic_geo.analytics.kpi.kpi_strip`) but for the rows inside the view's bounding box.
 

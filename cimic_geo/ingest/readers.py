@@ -9,8 +9,8 @@ that cannot be parsed at all (truncated JSON, not a zip, unknown format) raises
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
+import json
+import mmap
 import os
 import re
 import warnings
@@ -22,10 +22,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.ingest.csv_source import read_csv
 
 WGS84 = "EPSG:4326"
 
@@ -40,12 +41,10 @@ FORMATS: dict[str, str] = {
     ".kmz": "KMZ",
     ".csv": "CSV with lat/lon or WKT columns",
     ".txt": "CSV with lat/lon or WKT columns",
+    ".pbf": "OpenStreetMap extract .osm.pbf (roads)",
+    ".osm": "OpenStreetMap XML .osm (roads)",
 }
 
-_LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "широта", "y_coord", "ycoord")
-_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "longitude_dd", "довгота", "x_coord", "xcoord")
-_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "geometry_wkt", "wkt_geom")
-_WKT_START = re.compile(r"^\s*(SRID=\d+;)?\s*(MULTI)?(POINT|LINESTRING|POLYGON)|^\s*GEOMETRYCOLLECTION", re.I)
 
 
 @dataclass
@@ -65,10 +64,6 @@ class SourceData:
     problems: list[Problem] = field(default_factory=list)
     crs_in: str | None = None
     layers: list[str] = field(default_factory=list)
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-zа-яіїєґ]+", "_", str(name).strip().lower()).strip("_")
 
 
 def _fail(name: str, message: str) -> ValidationError:
@@ -112,7 +107,55 @@ def read_source(
         return _read_csv(p, label, lat_column=lat_column, lon_column=lon_column, wkt_column=wkt_column)
     if ext == ".zip":
         return _read_zip(p, label, layer=layer)
-    return _read_ogr(str(p), label, layer=layer, kml=ext in (".kml", ".kmz"))
+    if ext in (".pbf", ".osm"):
+        from cimic_geo.ingest.osm import read_osm_roads
+        return read_osm_roads(p, name=label)
+    problems = _json_checks(p, label) if ext in (".geojson", ".json") else []
+    result = _read_ogr(str(p), label, layer=layer, kml=ext in (".kml", ".kmz"))
+    if ext == ".shp" and result.crs_in is None and p.with_suffix(".prj").exists():
+        raise _unknown_prj(label)
+    result.problems[:0] = problems
+    return result
+
+
+#: A GeoJSON ``"crs": {"type": "name", "properties": {"name": "..."}}`` member (2008 GeoJSON).
+_CRS_MEMBER = re.compile(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*?"(?:name|href)"\s*:\s*"([^"]{0,300})"')
+
+
+def _unknown_prj(label: str) -> ValidationError:
+    return _fail(label, "the shapefile's .prj declares a coordinate reference system that cannot be "
+                 "interpreted; fix the .prj or reproject the file to EPSG:4326")
+
+
+def _json_checks(p: Path, label: str) -> list[Problem]:
+    """What GDAL's GeoJSON driver reads quietly wrong: an unknown declared CRS (read as WGS84) and
+    text with a NUL character (cut at the NUL). The first refuses the file; the second is an error
+    for each record and property concerned."""
+    problems: list[Problem] = []
+    with p.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        match = _CRS_MEMBER.search(mm, 0, min(len(mm), 1 << 20))  # the crs member precedes the features
+        declared = match.group(1).decode("utf-8", "replace") if match else None
+        has_nul = mm.find(b"\\u0000") >= 0
+    if declared:
+        try:
+            CRS.from_user_input(declared)
+        except CRSError:
+            raise _fail(label, f"the file declares the coordinate reference system {declared!r}, which is not "
+                        "known (not an EPSG code or a CRS name this program knows); fix the file's \"crs\" "
+                        "member or reproject the file to EPSG:4326") from None
+    if has_nul:
+        try:
+            doc = json.loads(p.read_bytes())
+        except ValueError as exc:
+            raise _fail(label, f"not valid JSON ({_clean(exc)})") from None
+        features = doc.get("features") if isinstance(doc, dict) else None
+        for i, feature in enumerate(features if isinstance(features, list) else [], start=1):
+            props = feature.get("properties") if isinstance(feature, dict) else None
+            for key, value in (props.items() if isinstance(props, dict) else ()):
+                if isinstance(value, str) and "\x00" in value:
+                    problems.append(Problem(i, str(key), "control character U+0000 (NUL) in the text; remove it "
+                                            "(the value would be cut there)"))
+    return problems
 
 
 def _read_zip(p: Path, label: str, *, layer: str | None) -> SourceData:
@@ -136,7 +179,10 @@ def _read_zip(p: Path, label: str, *, layer: str | None) -> SourceData:
             )
         if ext == ".shp":
             stem = member[:-4]
-            if not any(m.lower() == f"{stem}.prj".lower() for m in members):
+            has_prj = any(m.lower() == f"{stem}.prj".lower() for m in members)
+            if has_prj and result.crs_in is None:
+                raise _unknown_prj(label)
+            if not has_prj:
                 result.problems.append(
                     Problem(None, None, "the shapefile has no .prj (CRS unknown); coordinates taken as lon/lat "
                             "WGS84", "warning")
@@ -223,110 +269,7 @@ def _is_wgs84(crs: CRS) -> bool:
     return False
 
 
-# ----------------------------------------------------------------------------------------------
-# CSV
-# ----------------------------------------------------------------------------------------------
-
-
-def _decode(raw: bytes) -> str:
-    for enc in ("utf-8-sig", "cp1251"):
-        with contextlib.suppress(UnicodeDecodeError):
-            return raw.decode(enc)
-    return raw.decode("latin-1")
-
-
-def _parse_number(value: object) -> float:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if not text:
-        return np.nan
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        return np.nan
-
-
 def _read_csv(p: Path, label: str, *, lat_column: str | None, lon_column: str | None,
               wkt_column: str | None) -> SourceData:
-    problems: list[Problem] = []
-    text = _decode(p.read_bytes())
-    if "\x00" in text:
-        raise _fail(label, "the file contains NUL bytes; it is not a text CSV")
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if any(str(v).strip() for v in r)]
-    if not records:
-        raise _fail(label, "the file has no header line")
-    header = [h.strip() for h in records[0]]
-    body = []
-    for i, rec in enumerate(records[1:], start=1):
-        if len(rec) != len(header):
-            problems.append(Problem(i, None, f"{len(rec)} fields, the header has {len(header)} (a separator "
-                                    "inside an unquoted value?)"))
-            rec = (rec + [""] * len(header))[: len(header)]
-        body.append([v if v.strip() else None for v in rec])
-    df = pd.DataFrame(body, columns=header, dtype=object)
-    if df.columns.duplicated().any():
-        dup = df.columns[df.columns.duplicated()].tolist()
-        raise _fail(label, f"duplicate column names {dup}")
-    cols = {_norm(c): c for c in df.columns}
-
-    def pick(explicit: str | None, names: tuple[str, ...]) -> str | None:
-        if explicit:
-            if explicit not in df.columns:
-                raise _fail(label, f"no column '{explicit}'; columns: {', '.join(map(str, df.columns))}")
-            return explicit
-        for n in names:
-            if n in cols:
-                return cols[n]
-        return None
-
-    lat = pick(lat_column, _LAT_NAMES)
-    lon = pick(lon_column, _LON_NAMES)
-    wkt = pick(wkt_column, _WKT_NAMES)
-    if wkt is None and (lat is None or lon is None):
-        # a column whose values look like WKT
-        for c in df.columns:
-            vals = df[c].dropna().astype(str).head(20)
-            if len(vals) and vals.map(lambda v: bool(_WKT_START.match(v))).all():
-                wkt = c
-                break
-    geoms = np.full(len(df), None, dtype=object)
-    if wkt is not None and not (lat_column and lon_column):
-        for i, v in enumerate(df[wkt].tolist()):
-            if v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip():
-                continue
-            text_v = re.sub(r"^\s*SRID=\d+;", "", str(v))
-            try:
-                geoms[i] = shapely.from_wkt(text_v)
-            except Exception as exc:  # shapely.errors.GEOSException
-                problems.append(Problem(i + 1, wkt, f"cannot parse WKT: {_clean(exc)}"))
-        geom_cols = [wkt]
-    elif lat is not None and lon is not None:
-        ys = np.array([_parse_number(v) for v in df[lat].tolist()], dtype=float)
-        xs = np.array([_parse_number(v) for v in df[lon].tolist()], dtype=float)
-        for i, (x, y, rx, ry) in enumerate(zip(xs, ys, df[lon].tolist(), df[lat].tolist(), strict=False)):
-            if np.isnan(x) or np.isnan(y):
-                bad = [c for c, val, raw in ((lon, x, rx), (lat, y, ry)) if np.isnan(val)]
-                for c in bad:
-                    raw = df.at[i, c]
-                    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
-                        continue
-                    problems.append(Problem(i + 1, c, f"not a number: {str(raw)[:40]!r}"))
-                continue
-            geoms[i] = shapely.Point(x, y)
-        geom_cols = [lat, lon]
-    else:
-        raise _fail(label, "no geometry columns: expected lat/lon (latitude/longitude, y/x) or a WKT column "
-                    "(name others with the lat/lon/WKT column options, CLI --lat-column/--lon-column/"
-                    f"--wkt-column); columns are {', '.join(map(str, df.columns))}")
-    attrs = df.drop(columns=geom_cols)
-    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, crs=WGS84), crs=WGS84)
-    return SourceData(frame=gdf, name=label, problems=problems, crs_in=WGS84)
+    frame, problems = read_csv(p, label, lat_column=lat_column, lon_column=lon_column, wkt_column=wkt_column)
+    return SourceData(frame=frame, name=label, problems=problems, crs_in=WGS84)

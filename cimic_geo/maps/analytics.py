@@ -2,7 +2,9 @@
 coverage, shelters, the front line, the occupied area and the what-if shifted front.
 
 Offline: Leaflet from the app's static folder (:func:`cimic_geo.maps.assets.set_offline_assets`),
-no tiles unless an operator tile URL is given. Every text from data is HTML-escaped.
+no tiles unless an operator tile URL is given. Every text from data is HTML-escaped: tooltip values
+before they reach folium (its tooltip builds HTML from them in the browser), legend and marking by
+their constant templates (``|e``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
 from cimic_geo.errors import AnalysisError
@@ -56,14 +60,47 @@ def _esc(v: Any) -> Any:
     return html.escape(str(v))[:200]
 
 
-def _legend(title: str, items: list[tuple[str, str]]) -> folium.Element:
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;border-radius:6px;background:{c};'
-        f'margin-right:6px;border:1px solid #333"></span>{html.escape(lab)}</div>' for lab, c in items)
-    return folium.Element(
-        '<div class="cimic-analytics-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
-        'background:rgba(255,255,255,0.9);padding:6px 8px;border:1px solid #777;font:12px sans-serif">'
-        f"<b>{html.escape(title)}</b>{rows}</div>")
+class AnalyticsLegend(MacroElement):
+    """A legend box (bottom right): constant template, title and labels as escaped variables."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div class="cimic-analytics-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;
+          background:rgba(255,255,255,0.9);padding:6px 8px;border:1px solid #777;font:12px sans-serif">
+          <b>{{ this.title|e }}</b>
+          {% for label, colour in this.items %}<div><span style="display:inline-block;width:12px;height:12px;
+            border-radius:6px;background:{{ colour|e }};margin-right:6px;border:1px solid #333"></span>{{ label|e }}</div>
+          {% endfor %}
+        </div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "CimicAnalyticsLegend"
+        self.title = str(title)
+        self.items = [(str(label), str(colour)) for label, colour in items]
+
+
+class MarkingBanner(MacroElement):
+    """The handling marking (e.g. EXERCISE) across the top of the map (escaped variable)."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div class="cimic-marking" style="position:absolute;top:8px;left:50%;transform:translateX(-50%);
+          z-index:1000;background:#ffd200;color:#000;font:bold 12px sans-serif;padding:2px 10px;
+          border:1px solid #000">{{ this.text|e }}</div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, marking: str) -> None:
+        super().__init__()
+        self._name = "CimicMarkingBanner"
+        self.text = str(marking).upper()
 
 
 def _points(gdf: gpd.GeoDataFrame, fields: list[str], aliases: list[str], colour: np.ndarray, radius: np.ndarray,
@@ -162,7 +199,7 @@ def build_analytics_map(
         colour = np.array([colours.get(b, OTHER_COLOURS[UNKNOWN]) for b in sets[band_column]])
         fields = ["name", "id", "population", band_column, "distance_km"]
         aliases = ["Settlement", "ID", "Population", "Band", "km to front"]
-        legend = _legend("Threat band (km from the front line)",
+        legend = AnalyticsLegend("Threat band (km from the front line)",
                          [(f"{lab} km", colours[lab]) for lab in labels]
                          + [("beyond", OTHER_COLOURS[BEYOND]), ("occupied side", OTHER_COLOURS[OCCUPIED])])
         title = "Settlements by threat band"
@@ -171,7 +208,7 @@ def build_analytics_map(
                                                                 strict=True)])
         fields = ["name", "id", "population", "covered", "unserved", "covered_pct", "nearest_shelter"]
         aliases = ["Settlement", "ID", "Population", "Covered", "Unserved", "Covered %", "Nearest shelter"]
-        legend = _legend("Shelter coverage", list(COVERAGE_COLOURS))
+        legend = AnalyticsLegend("Shelter coverage", list(COVERAGE_COLOURS))
         title = "Settlements by shelter coverage"
     if shelters is not None and len(shelters):
         sh = shelters.head(max_points * 2)
@@ -181,12 +218,9 @@ def build_analytics_map(
                 ["Shelter", "ID", "Status", "Capacity", "Assigned", "Spare"], col, np.full(len(sh), 3.0),
                 "Shelters", show=False).add_to(m)
     _points(sets, fields, aliases, colour, radius, title + note).add_to(m)
-    m.get_root().html.add_child(legend)
+    legend.add_to(m)
     if marking:
-        text = html.escape(str(marking).upper())
-        m.get_root().html.add_child(folium.Element(
-            '<div style="position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:1000;'
-            f'background:#ffd200;color:#000;font:bold 12px sans-serif;padding:2px 10px;border:1px solid #000">{text}</div>'))
+        MarkingBanner(marking).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     fit_to(m, bounds)
     return m

@@ -111,6 +111,12 @@ ASSETS: dict[str, Asset] = {
     ),
 }
 
+#: The project's own map scripts (in ``cimic_geo/maps/js``): copied by :func:`install` next to the npm
+#: files (folder :data:`PROJECT_FOLDER`), served from there, or inlined like them.
+PROJECT_JS_DIR = Path(__file__).resolve().parent / "js"
+PROJECT_SCRIPTS = ("cop-layers.js", "cop-controls.js")
+PROJECT_FOLDER = "cimic"
+
 #: folium classes whose CDN defaults are replaced, and the packages each one needs.
 FOLIUM_CLASSES: dict[str, tuple[str, ...]] = {
     "Map": ("leaflet",),
@@ -194,6 +200,12 @@ def install(*, source: Path | None = None, dest: Path | None = None) -> list[Pat
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
             written.append(dst)
+    for script in PROJECT_SCRIPTS:
+        src, dst = PROJECT_JS_DIR / script, dst_root / PROJECT_FOLDER / script
+        if not _same_file(src, dst):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            written.append(dst)
     (dst_root / "VERSIONS.json").write_text(json.dumps(versions, indent=1, sort_keys=True) + "\n")
     _read_asset.cache_clear()
     return written
@@ -205,10 +217,13 @@ def _dest_rel(rel: str) -> str:
 
 
 def missing_assets(dest: Path | None = None) -> list[Path]:
-    """Asset files that are not in the static folder (empty when all are there)."""
+    """Asset files that are not in the static folder, or (the project's scripts) differ from the
+    package's copy (empty when all are there and current)."""
     root = dest or asset_dir()
-    return [root / name / _dest_rel(rel) for name, asset in ASSETS.items() for rel in asset.files
-            if not (root / name / _dest_rel(rel)).is_file()]
+    missing = [root / name / _dest_rel(rel) for name, asset in ASSETS.items() for rel in asset.files
+               if not (root / name / _dest_rel(rel)).is_file()]
+    return missing + [root / PROJECT_FOLDER / s for s in PROJECT_SCRIPTS
+                      if not _same_file(PROJECT_JS_DIR / s, root / PROJECT_FOLDER / s)]
 
 
 def check_assets(dest: Path | None = None) -> None:
@@ -271,6 +286,26 @@ def asset_links(
     js = [(n, _data_uri(root / package / _dest_rel(r), "text/javascript")) for n, r in zip(asset.js_names, asset.js, strict=True)]
     css = [(n, _inline_css(root / package / _dest_rel(r))) for n, r in zip(asset.css_names, asset.css, strict=True)]
     return js, css
+
+
+def project_script_links(
+    *, asset_mode: AssetMode = "served", base_url: str = SERVED_BASE_URL
+) -> list[tuple[str, str]]:
+    """``default_js`` entries for the project's own map scripts (:data:`PROJECT_SCRIPTS`).
+
+    ``served``: URLs under ``base_url`` with ``?v=<content hash>`` (the files change with the code,
+    so a browser must not keep an old copy). ``inline``: ``data:`` URIs read from the package.
+    """
+    out = []
+    for script in PROJECT_SCRIPTS:
+        path = PROJECT_JS_DIR / script
+        name = "cimic_" + script.removesuffix(".js").replace("-", "_")
+        if asset_mode == "inline":
+            out.append((name, _data_uri(path, "text/javascript")))
+        else:
+            digest = hashlib.sha1(_read_asset(str(path))).hexdigest()[:10]
+            out.append((name, f"{base_url.rstrip('/')}/{PROJECT_FOLDER}/{script}?v={digest}"))
+    return out
 
 
 def links_for_class(

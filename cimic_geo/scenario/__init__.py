@@ -28,6 +28,7 @@ import shapely
 
 from cimic_geo.errors import ConfigError, StoreExistsError
 from cimic_geo.scenario._assets import build_corridors, build_infrastructure, build_shelters, provenance
+from cimic_geo.scenario._cimic import build_assessments, build_evacuations, build_partners
 from cimic_geo.scenario._config import (
     HISTORY_DAYS,
     HISTORY_END,
@@ -44,7 +45,7 @@ from cimic_geo.schema import LAYERS
 Scale = Literal["demo", "national"]
 DEFAULT_SEED = 2026
 
-__all__ = ["DEFAULT_SEED", "HISTORY_DAYS", "HISTORY_END", "SCENARIO_NAME", "SOURCE", "generate",
+__all__ = ["DEFAULT_SEED", "HISTORY_DAYS", "HISTORY_END", "SCENARIO_NAME", "SOURCE", "generate", "generate_all",
            "history_times", "scale_config", "seed_database"]
 
 
@@ -102,6 +103,16 @@ def _history(th: Theatre) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame]:
     """Generate the EXERCISE scenario: one GeoDataFrame (EPSG:4326) per layer of the schema.
 
+    See :func:`generate_all` (which also returns the evacuation status history).
+    """
+    return generate_all(scale=scale, seed=seed)[0]
+
+
+def generate_all(
+    *, scale: Scale = "demo", seed: int = DEFAULT_SEED
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
+    """The scenario's layers and its non-spatial tables (``evacuation_history``).
+
     Parameters
     ----------
     scale : ``demo`` (one oblast, ~350 settlements, ~10k road pieces) or ``national``
@@ -120,6 +131,9 @@ def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gp
     shelters = build_shelters(cfg, th, st, stream(4))
     infra = build_infrastructure(cfg, th, st, roads, stream(5))
     corridors = build_corridors(cfg, th, st, roads, stream(6))
+    evacuations, evacuation_history = build_evacuations(cfg, th, st, shelters, corridors, stream(9))
+    assessments = build_assessments(cfg, th, st, stream(10))
+    partners = build_partners(cfg, th, st, stream(11))
 
     occupied_settlement = th.occupied_now(st[["x", "y"]].to_numpy())
     reported, reliability = provenance(stream(7), occupied_settlement)
@@ -136,8 +150,11 @@ def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gp
         "infrastructure": _frame("infrastructure", infra, infra["geometry"].to_numpy()),
         "roads": _frame("roads", roads.segments, roads.segments["geometry"].to_numpy()),
         "corridors": _frame("corridors", corridors, corridors["geometry"].to_numpy()),
+        "assessments": _frame("assessments", assessments, assessments["geometry"].to_numpy()),
+        "partners": _frame("partners", partners, partners["geometry"].to_numpy()),
+        "evacuations": _frame("evacuations", evacuations, evacuations["geometry"].to_numpy()),
     }
-    return {name: frames[name] for name in LAYERS}
+    return {name: frames[name] for name in LAYERS}, {"evacuation_history": evacuation_history}
 
 
 def seed_database(
@@ -155,12 +172,15 @@ def seed_database(
     """
     from cimic_geo.config import resolve_db_path
     from cimic_geo.store import init_store
-    from cimic_geo.store.core import remove_database
+    from cimic_geo.store.evacuations import load_history
+    from cimic_geo.store.engine import exclusive_file, remove_database, replace_database
 
     path = resolve_db_path(db)
     if path.exists() and not force:
         raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
-    frames = generate(scale=scale, seed=seed)
+    with exclusive_file(path):  # refuse early (before minutes of generation) when the file is in use
+        pass
+    frames, tables = generate_all(scale=scale, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.seeding-{os.getpid()}")
     try:
@@ -178,15 +198,13 @@ def seed_database(
                     "source": SOURCE,
                 },
             )
+            load_history(store, tables["evacuation_history"])
             store.checkpoint()
         finally:
             store.close()
         if path.exists() and not force:  # created by someone else meanwhile
             raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
-        old_wal = path.with_name(path.name + ".wal")
-        if old_wal.exists():  # a stale log of the old file must not be replayed onto the new one
-            old_wal.unlink()
-        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half of it
+        replace_database(tmp, path)  # atomic; refused while the app or another program has it open
     finally:
         with contextlib.suppress(OSError):
             remove_database(tmp)

@@ -1,4 +1,4 @@
-"""Store side of imports (issue 3): several layer writes, history replacement and chaining in ONE
+"""Store side of imports: several layer writes, history replacement and chaining in ONE
 transaction, plus the look-ups validation needs (which ids already exist).
 
 The importer (``cimic_geo.ingest``) never builds SQL; it hands :func:`apply_import` a list of
@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
-from cimic_geo.errors import StoreError
+from cimic_geo.errors import ConflictError, StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store.core import Store, WriteMode, _as_utc
 from cimic_geo.store.corridors import history_row, insert_history
@@ -85,6 +85,31 @@ def rechain_history(con: Any, layer: str) -> None:
     )
 
 
+def _check_corridor_versions(con: Any, frame: gpd.GeoDataFrame) -> None:
+    """Refuse imported corridor rows whose version was not computed from the version now in the store.
+
+    The importer gives each row ``version = (version in the store when the import was prepared) + 1``
+    (1 for a new corridor). A planner's save between preview and commit moves the stored version
+    on; committing then would write a second history row with the same version number.
+    """
+    if "version" not in frame.columns:
+        return
+    ids = [str(i) for i in frame["id"]]
+    marks = ", ".join("?" * len(ids))
+    now = dict(con.execute(f"SELECT id, version FROM corridors WHERE id IN ({marks})", ids).fetchall())
+    stale = []
+    for cid, version in zip(ids, frame["version"], strict=True):
+        expected = int(now.get(cid) or 0) + 1
+        if version is not None and not pd.isna(version) and int(version) != expected:
+            stale.append(f"{cid} (now version {now.get(cid) or 'none'}, the import was prepared from version "
+                         f"{int(version) - 1 or 'none'})")
+    if stale:
+        raise ConflictError(
+            f"{len(stale)} corridor(s) changed since the import was previewed: {', '.join(stale[:5])}"
+            f"{' ...' if len(stale) > 5 else ''}; nothing was written. Preview the import again"
+        )
+
+
 def apply_import(
     store: Store,
     writes: Sequence[LayerWrite],
@@ -97,12 +122,19 @@ def apply_import(
     History layers touched are re-chained (``valid_to``). Imported corridors get a history row
     (action ``import``). ``before_commit`` runs inside the transaction after all writes (tests use
     it to kill the process mid-transaction). Any error rolls everything back.
+
+    Raises
+    ------
+    ConflictError
+        When a corridor was changed (by a planner) after the import was prepared; nothing is written.
     """
     written: dict[str, int] = {}
     with store.transaction() as con:
         for w in writes:
             spec = get_layer(w.layer)
             mode: WriteMode = w.mode
+            if spec.name == "corridors" and len(w.frame):
+                _check_corridor_versions(con, w.frame)
             if spec.history:
                 if w.delete_times:
                     marks = ", ".join("?" * len(w.delete_times))

@@ -6,21 +6,41 @@ Every page calls :func:`page_setup` first. Session-state keys are namespaced per
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 
 from cimic_geo.config import Settings, load_settings
 from cimic_geo.errors import CimicError, StoreNotFoundError
-from cimic_geo.store import Store, connect
+from cimic_geo.store import Store
+from cimic_geo.store.shared import SharedStore
 
 
 @st.cache_resource(show_spinner=False)
-def _open_store(db_path: str, read_only: bool) -> Store:
-    # One DuckDB database instance per process; sessions get their own cursor (get_store).
-    return connect(db_path, read_only=read_only)
+def _shared_store(db_path: str, read_only: bool) -> SharedStore:
+    # One per process: opens the file for page runs and lets go of it between them, so that
+    # imports and exports from other programs can run while the app serves (store/shared.py).
+    return SharedStore(db_path, read_only=read_only)
+
+
+_run = threading.local()
+
+
+@contextlib.contextmanager
+def store_run() -> Iterator[None]:
+    """Bracket one page run (``app.py``): the store cursor of the run is released at its end."""
+    _run.active, _run.lease = True, None
+    try:
+        yield
+    finally:
+        lease, _run.active, _run.lease = getattr(_run, "lease", None), False, None
+        if lease is not None:
+            lease[0].release(lease[1])
 
 
 def settings() -> Settings:
@@ -33,16 +53,25 @@ def get_store() -> Store:
 
     Shows a clear message and stops the page when the database is missing or cannot be opened.
     """
+    lease = getattr(_run, "lease", None)
+    if lease is not None:
+        return lease[1]
     cfg = settings()
     try:
-        base = _open_store(str(cfg.db_path), cfg.read_only)
-    except StoreNotFoundError as exc:
-        st.error(f"{exc}. `make run` creates the exercise database on first start.")
+        shared = _shared_store(str(cfg.db_path), cfg.read_only)
+        cursor = shared.acquire()
+    except StoreNotFoundError:
+        st.error(f"There is no database {cfg.db_path.name} yet. `make run` creates the exercise database "
+                 "on first start.")
         st.stop()
-    except CimicError as exc:
-        st.error(f"Cannot open the store: {exc}")
+    except CimicError as exc:  # viewers see the file name, never the server's folders
+        st.error(f"Cannot open the store: {str(exc).replace(str(cfg.db_path), cfg.db_path.name)}")
         st.stop()
-    return base.cursor()
+    if getattr(_run, "active", False):
+        _run.lease = (shared, cursor)
+    else:  # a run outside app.py (a page tested on its own): released when the cursor is dropped
+        weakref.finalize(cursor, shared.release, None)
+    return cursor
 
 
 #: Bumped by :func:`clear_caches` (process-wide, like the store): part of :func:`data_token`.
@@ -107,7 +136,10 @@ def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> St
     ``icon`` must be an emoji: Streamlit renders it as an inline favicon, whereas a
     ``:material/...:`` page icon is fetched from a public font server (not allowed offline).
     """
+    from cimic_geo.ui.auth import require_sign_in
+
     st.set_page_config(page_title=f"{title} · CIMIC", page_icon=icon, layout=layout)
     store = get_store()
+    require_sign_in(store, account_box=False)  # anonymous visitors get the sign-in and nothing else
     marking_banner(load_settings().marking or store.marking)
     return store

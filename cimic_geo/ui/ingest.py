@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from cimic_geo.errors import CimicError, Problem, ValidationError
+from cimic_geo.errors import CimicError, ConflictError, Problem, ValidationError
 from cimic_geo.ingest import (
     FORMATS,
     ImportReport,
@@ -151,8 +151,16 @@ def prepare(store: Store, layer: str, sources: Sequence[SourceData] | Sequence[P
 
 
 def commit(store: Store, prepared: PreparedImport) -> ImportReport:
-    """Write the prepared import in one transaction and forget cached query results."""
-    report = commit_import(store, prepared)
+    """Write the prepared import in one transaction and forget cached query results.
+
+    When a corridor changed since the preview (:class:`ConflictError`), the prepared import is
+    dropped so that the next run validates the file again against the current versions.
+    """
+    try:
+        report = commit_import(store, prepared)
+    except ConflictError:
+        forget_prepared()
+        raise
     clear_caches()
     return report
 

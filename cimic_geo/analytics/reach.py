@@ -1,0 +1,150 @@
+"""Who can reach which shelter: the sparse settlement→shelter pairs within a limit, with a cost.
+
+Two kinds of reach feed the same allocation (:mod:`cimic_geo.analytics.allocation`):
+
+- :func:`straight_line_reach`: geodesic km, candidates from a k-d tree on earth-centred 3-D
+  coordinates (a chord is never longer than the geodesic, so no pair within the limit is missed);
+- :func:`travel_time_reach`: road minutes on a :class:`~cimic_geo.analytics.roadgraph.RoadGraph`
+  (Dijkstra limited to the reach), walking at both ends to the nearest road node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+from cimic_geo.analytics.bands import check_distance
+from cimic_geo.errors import AnalysisError
+from cimic_geo.geo import GEOD, ecef
+
+if TYPE_CHECKING:
+    from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
+
+
+@dataclass
+class Reach:
+    """Sparse reach: settlement ``s[k]`` can reach shelter ``h[k]`` at ``cost[k]`` (``unit``).
+
+    Indices refer to the rows of the settlements and shelters frames as given to the solver.
+    """
+
+    s: np.ndarray
+    h: np.ndarray
+    cost: np.ndarray
+    unit: str = "km"
+    limit: float = float("nan")
+
+    def __post_init__(self) -> None:
+        self.s = np.asarray(self.s, dtype=np.int64)
+        self.h = np.asarray(self.h, dtype=np.int64)
+        self.cost = np.asarray(self.cost, dtype=float)
+        if not (len(self.s) == len(self.h) == len(self.cost)):
+            raise AnalysisError("reach arrays must have the same length")
+        if len(self.cost) and (not np.all(np.isfinite(self.cost)) or self.cost.min() < 0):
+            raise AnalysisError("reach costs must be finite and non-negative")
+
+
+def _xy(geom: gpd.GeoSeries) -> np.ndarray:
+    """(lon, lat) of each geometry: the point itself, or a representative point inside it."""
+    arr = np.asarray(geom.array)
+    if not len(arr):
+        return np.empty((0, 2))
+    if not (shapely.get_type_id(arr) == 0).all():
+        arr = shapely.point_on_surface(arr)
+    return np.column_stack([shapely.get_x(arr), shapely.get_y(arr)])
+
+
+def _points_lonlat(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
+    if not len(gdf):
+        return np.empty((0, 2))
+    geom = gdf.geometry
+    missing = shapely.is_missing(np.asarray(geom.array)) | shapely.is_empty(np.asarray(geom.array))
+    if missing.any():
+        raise AnalysisError(f"{name}: row {int(np.flatnonzero(missing)[0]) + 1} has no geometry")
+    return _xy(geom)
+
+
+def straight_line_reach(
+    settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_km: float
+) -> Reach:
+    """Pairs within ``max_km`` (geodesic, WGS84) and their distance in km.
+
+    Candidates come from a k-d tree on earth-centred 3-D coordinates: the straight chord between
+    two points on the ellipsoid is never longer than the geodesic between them, so every pair
+    within ``max_km`` is a candidate (and, the chord being shorter by only ~d³/24R², very few
+    others are). The kept pairs and costs are exact geodesic distances (pyproj.Geod).
+    """
+    d_max = check_distance(max_km, name="max_km")
+    a = _points_lonlat(settlements, "settlements")
+    b = _points_lonlat(shelters, "shelters")
+    if not len(a) or not len(b):
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="km", limit=d_max)
+    radius_m = d_max * 1000.0 * (1.0 + 1e-9) + 1e-3  # float round-off margin only
+    ta, tb = cKDTree(ecef(a[:, 0], a[:, 1])), cKDTree(ecef(b[:, 0], b[:, 1]))
+    pairs = ta.sparse_distance_matrix(tb, radius_m, output_type="ndarray")
+    key = np.sort(pairs["i"].astype(np.int64) * len(b) + pairs["j"])  # settlement, then shelter
+    s, h = np.divmod(key, len(b))
+    if not len(s):
+        return Reach(s, h, np.empty(0), unit="km", limit=d_max)
+    _, _, dist = GEOD.inv(a[s, 0], a[s, 1], b[h, 0], b[h, 1])
+    km = np.asarray(dist, dtype=float) / 1000.0
+    keep = km <= d_max + 1e-9
+    return Reach(s[keep], h[keep], km[keep], unit="km", limit=d_max)
+
+
+def travel_time_reach(
+    graph: RoadGraph, settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_minutes: float,
+    policy: RoutingPolicy | None = None, access_speed_kmh: float = 5.0,
+) -> Reach:
+    """Pairs whose road travel time is within ``max_minutes``, cost in minutes.
+
+    Settlements and shelters are snapped to the nearest road node of ``graph`` (a
+    :class:`cimic_geo.analytics.roadgraph.RoadGraph`); the straight-line distance to the node is
+    added at ``access_speed_kmh`` (walking). Travel times come from Dijkstra searches limited to
+    ``max_minutes`` (:func:`scipy.sparse.csgraph.dijkstra`), one per distinct settlement node.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    t_max = check_distance(max_minutes, name="max_minutes")
+    a = _points_lonlat(settlements, "settlements")
+    b = _points_lonlat(shelters, "shelters")
+    if not len(a) or not len(b):
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
+    if policy is None:
+        from cimic_geo.analytics.roadgraph import NO_THREAT
+        policy = NO_THREAT
+    na, da = graph.snap(a[:, 0], a[:, 1])
+    nb, db = graph.snap(b[:, 0], b[:, 1])
+    wa = np.asarray(da) / access_speed_kmh * 60.0
+    wb = np.asarray(db) / access_speed_kmh * 60.0
+    csr = graph.weighted(policy).csr
+    src, inv = np.unique(na, return_inverse=True)
+    by_node = np.argsort(inv, kind="stable")
+    node_start = np.searchsorted(inv[by_node], np.arange(len(src) + 1))
+    s_out, h_out, c_out = [], [], []
+    chunk = max(1, min(256, int(2e7 // max(graph.n_nodes, 1))))
+    for start in range(0, len(src), chunk):
+        nodes = src[start:start + chunk]
+        dist = dijkstra(csr, directed=True, indices=nodes, limit=t_max)
+        tt = dist[:, nb]  # (chunk, n_shelters)
+        for k in range(len(nodes)):
+            sets = by_node[node_start[start + k]:node_start[start + k + 1]]
+            row = tt[k]
+            ok = np.isfinite(row)
+            if not ok.any():
+                continue
+            hs = np.flatnonzero(ok)
+            for si in sets:
+                cost = wa[si] + row[hs] + wb[hs]
+                keep = cost <= t_max + 1e-9
+                s_out.append(np.full(int(keep.sum()), si))
+                h_out.append(hs[keep])
+                c_out.append(cost[keep])
+    if not s_out:
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
+    return Reach(np.concatenate(s_out), np.concatenate(h_out), np.concatenate(c_out), unit="min", limit=t_max)

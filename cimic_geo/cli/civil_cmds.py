@@ -1,0 +1,136 @@
+"""Commands for civil assessments and partners: ``assessments``, ``partners``, ``template``.
+
+``import assessments|partners|evacuations FILE.xlsx|.csv`` goes through the spreadsheet import
+(:func:`run_sheet_import`, called by the ``import`` command).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cimic_geo.civil import assessment_overview, partner_overview, partner_versions, settlement_card
+from cimic_geo.cli import emit
+from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.ingest.importer import ImportReport
+from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
+from cimic_geo.ingest.spreadsheet import import_sheet
+from cimic_geo.schema import ASSESSMENT_SECTORS
+from cimic_geo.store import connect
+from cimic_geo.timefmt import dtg
+
+
+def run_sheet_import(args: argparse.Namespace) -> int:
+    """``import LAYER FILE`` for the spreadsheet layers: exit 0 written (or clean dry run), 1 refused."""
+    if len(args.files) != 1:
+        raise ValidationError(f"{args.layer}: import one spreadsheet at a time",
+                              [Problem(None, None, f"{len(args.files)} files given")])
+    path = args.files[0]
+    with connect(args.db, read_only=args.dry_run) as store:
+        try:
+            report = import_sheet(store, args.layer, path, dry_run=args.dry_run, source=args.source,
+                                  reported_at=args.reported_at, reliability=args.reliability)
+        except ValidationError as exc:
+            report = ImportReport(layer=args.layer, mode="upsert", files=[Path(path).name],
+                                  problems=list(exc.problems) or [Problem(None, None, exc.message)],
+                                  dry_run=args.dry_run)
+    emit(args, report.to_dict(), report.summary_lines(max_problems=args.max_problems))
+    return 0 if report.ok else 1
+
+
+def _assessments(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        if args.settlement:
+            card = settlement_card(store, args.settlement, as_of=args.as_of)
+            doc = card.to_dict()
+            s = card.settlement
+            lines = [f"{s['name']} ({s['id']}), {s.get('admin1') or ''}: population {s.get('population') or 0:,}",
+                     f"{len(card.history)} assessment(s), newest first:"]
+            for _, r in card.history.iterrows():
+                lines.append(f"  {dtg(r['assessed_at'])} present {r.get('population_present')}: " + ", ".join(
+                    f"{sec} {r[f'{sec}_status']}" for sec in ASSESSMENT_SECTORS if r.get(f"{sec}_status")))
+            who = [f"{o} ({sec})" for o, sec in zip(card.partners["organisation"], card.partners["sector"],
+                                                     strict=True)]
+            lines.append(f"partners: {', '.join(who) or 'none'}")
+            emit(args, doc, lines)
+            return 0
+        ov = assessment_overview(store, as_of=args.as_of, sector=args.sector, stale_days=args.stale_days)
+    doc = ov.to_dict(rows=args.rows)
+    lines = [f"civil assessments as of {dtg(ov.as_of)} (stale after {ov.stale.stale_days:g} days)",
+             f"settlements {doc['settlements']}: assessed {doc['assessed']}, current {doc['current']}, "
+             f"stale {doc['stale']}, never {doc['never']}",
+             f"{'sector':<10} {'functional':>10} {'partial':>8} {'disrupted':>9} {'unknown':>8}"]
+    for r in doc["by_sector"]:
+        lines.append(f"{r['sector']:<10} {r['functional']:>10} {r['partial']:>8} {r['disrupted']:>9} {r['unknown']:>8}")
+    for s in doc["stale_settlements"][:10]:
+        lines.append(f"  stale: {s['name']} ({s['id']}) last {s['last_assessed']} ({s['age_days']:g} d)")
+    emit(args, doc, lines)
+    return 0
+
+
+def _partners(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        if args.history:
+            hist = partner_versions(store, args.history)
+            doc = {"partner_id": args.history, "versions": hist.astype(object).where(hist.notna(), None)
+                   .to_dict("records")}
+            lines = [f"{r['valid_from']} - {r['valid_to'] or 'now'}: {r['organisation']} {r['sector']} "
+                     f"{r['settlement_ids'] or 'area'}" for r in doc["versions"]]
+            emit(args, doc, lines)
+            return 0
+        ov = partner_overview(store, as_of=args.as_of, sector=args.sector)
+    doc = ov.to_dict(gaps=not args.no_gaps, table=not args.no_table)
+    lines = [f"3W as of {dtg(ov.as_of)}: {doc['partners']} entries, {doc['organisations']} organisations; "
+             f"{doc['gap_settlements']} settlement(s) with an uncovered need",
+             f"{'sector':<10} {'needs':>6} {'covered':>8} {'gaps':>5} {'people in gaps':>15}"]
+    for r in doc["by_sector"]:
+        lines.append(f"{r['sector']:<10} {r['needs']:>6} {r['covered']:>8} {r['gaps']:>5} {r['people_in_gaps']:>15,}")
+    for g in doc.get("gaps", [])[:args.top]:
+        lines.append(f"  gap: {g.get('name') or g['settlement_id']} ({g['settlement_id']}) {g['sector']} {g['status']}")
+    emit(args, doc, lines)
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    out = Path(args.out or f"{args.layer}_template.xlsx")
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise ValidationError("--out must end in .xlsx or .csv", [Problem(None, "--out", f"got {out.name}")])
+    if out.exists() and not args.force:
+        raise ValidationError(f"{out} exists", [Problem(None, "--out", "give --force to overwrite it")])
+    if out.exists() and not out.is_file():
+        raise ValidationError(f"{out} is not a regular file", [Problem(None, "--out", "choose a file name")])
+    write_template(args.layer, out)
+    emit(args, {"layer": args.layer, "path": str(out)}, f"wrote the {args.layer} template to {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("assessments", help="civil assessments: staleness and sector status, or one settlement's card")
+    add_as_of_option(p)
+    p.add_argument("--sector", default="water", choices=ASSESSMENT_SECTORS, help="sector for the status column")
+    p.add_argument("--stale-days", dest="stale_days", type=float, help="days after which an assessment is stale "
+                   "(default: setting CIMIC_STALE_DAYS, 14)")
+    p.add_argument("--settlement", help="show this settlement's card (assessment history and partners)")
+    p.add_argument("--rows", action="store_true", help="with --json: include the latest assessment of each settlement")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=_assessments)
+
+    p = sub.add_parser("partners", help="3W (who does what where): entries in force and the gaps")
+    add_as_of_option(p)
+    p.add_argument("--sector", choices=ASSESSMENT_SECTORS, help="only this assessed sector")
+    p.add_argument("--history", metavar="PARTNER_ID", help="every version of one 3W entry")
+    p.add_argument("--no-gaps", dest="no_gaps", action="store_true", help="leave the gap list out of the JSON")
+    p.add_argument("--no-table", dest="no_table", action="store_true", help="leave the 3W table out of the JSON")
+    p.add_argument("--top", type=int, default=20, help="gaps listed in the text output (default 20)")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(handler=_partners)
+
+    p = sub.add_parser("template", help="write the spreadsheet template of a layer (.xlsx or .csv)")
+    p.add_argument("layer", choices=SHEET_LAYERS, metavar="LAYER", help=f"one of: {', '.join(SHEET_LAYERS)}")
+    p.add_argument("--out", help="file to write (default LAYER_template.xlsx)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_json_option(p)
+    p.set_defaults(handler=_template)

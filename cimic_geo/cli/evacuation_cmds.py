@@ -1,0 +1,132 @@
+"""``evacuations`` commands: the board and progress, status changes, history, shelter assignment."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cimic_geo.cli import emit
+from cimic_geo.cli._actor import cli_actor
+from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.config import load_settings
+from cimic_geo.errors import AnalysisError
+from cimic_geo.evacuations import assign_waiting, change_status, evacuation_overview
+from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
+from cimic_geo.store import connect
+from cimic_geo.store.evacuations import evacuation_history
+from cimic_geo.timefmt import dtg, iso
+
+
+def _board(args: argparse.Namespace) -> int:
+    bands = args.bands if args.bands is not None else load_settings().bands_km
+    with connect(args.db, read_only=True) as store:
+        ov = evacuation_overview(store, as_of=args.as_of, bands_km=bands, days=args.days)
+    doc = ov.to_dict(board=not args.summary)
+    if args.status and "board" in doc:
+        doc["board"] = [r for r in doc["board"] if r["status"] in args.status]
+    k = doc["kpis"]
+    lines = [f"evacuations at {dtg(ov.now)} (front of {dtg(ov.front_time)})",
+             f"open requests {k['requests_open']}; people waiting {k['people_waiting']:,}; underway "
+             f"{k['people_underway']:,}; evacuated {k['people_evacuated']:,}; failed missions {k['missions_failed']}",
+             "people waiting per threat band:"]
+    lines += [f"  {band:>9}: {r['people']:>6,} people in {r['requests']} requests "
+              f"(children {r['children']}, elderly {r['elderly']}, reduced mobility {r['reduced_mobility']}, "
+              f"bedridden {r['bedridden']}, pets {r['pets']})" for band, r in doc["waiting_by_band"].items()]
+    if ov.oldest:
+        lines.append(f"oldest open request {ov.oldest['id']} ({ov.oldest['status']}) since "
+                     f"{ov.oldest['requested_dtg']}: {ov.oldest['age_hours']:g} h")
+    for r in doc.get("board", []):
+        lines.append(f"  {r['id']:<12} {r['status']:<10} {r['priority'] or '':<7} {r['people']:>4} "
+                     f"{r['settlement'] or '':<24} -> {r['destination'] or '-'}")
+    emit(args, doc, lines)
+    return 0
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    changes: dict[str, Any] = {}
+    for key in ("destination_shelter_id", "transport", "transport_capacity", "corridor_id", "route",
+                "planned_departure"):
+        value = getattr(args, key)
+        if value is not None:
+            changes[key] = value
+    with connect(args.db) as store:
+        res = change_status(store, args.id, args.status, user=args.user, actor=cli_actor(args, store),
+                            expected_version=args.version, note=args.note, changes=changes)
+    emit(args, {"ok": True, **res}, res["message"])
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    with connect(args.db, read_only=True) as store:
+        hist = evacuation_history(store, args.id)
+    if args.limit is not None:
+        hist = hist.head(args.limit)
+    rows = [{"evacuation_id": r.evacuation_id, "version": int(r.version), "changed_at": iso(r.changed_at),
+             "changed_by": r.changed_by, "action": r.action,
+             "from_status": None if r.from_status is None or r.from_status != r.from_status else r.from_status,
+             "to_status": r.to_status} for r in hist.itertuples(index=False)]
+    lines = [f"{dtg(r['changed_at'])} {r['evacuation_id']} v{r['version']} {r['from_status'] or '-'} -> "
+             f"{r['to_status']} by {r['changed_by']}" for r in rows]
+    emit(args, {"history": rows}, lines or ["no history"])
+    return 0
+
+
+def _assign(args: argparse.Namespace) -> int:
+    if args.max_km is not None and args.max_minutes is not None:
+        raise AnalysisError("give either --max-km or --max-minutes, not both")
+    with connect(args.db, read_only=True) as store:
+        res = assign_waiting(store, max_km=args.max_km, max_minutes=args.max_minutes)
+    doc = res.to_dict()
+    unit = "km" if res.unit == "km" else "min by road"
+    lines = [f"requested evacuations: {doc['people_waiting']:,} people; {doc['people_assigned']:,} assigned to shelters "
+             f"within {res.limit:g} {unit}; {doc['people_unassigned']:,} without a place"]
+    lines += [f"  {a['request_id']} -> {a['shelter_id']}: {a['people']} people ({a['cost']:g} {res.unit})"
+              for a in doc["allocation"]]
+    emit(args, doc, lines)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evacuations", help="evacuation requests and missions: board, status, history, assignment")
+    cmds = p.add_subparsers(dest="evacuations_command", metavar="ACTION")
+    cmds.required = True
+
+    b = cmds.add_parser("board", help="the board, people waiting per band and group, oldest request, missions/day")
+    add_db_option(b)
+    add_as_of_option(b)
+    b.add_argument("--bands", help="threat band edges in km (default 5,20,40 or CIMIC_BANDS_KM)")
+    b.add_argument("--status", action="append", choices=EVACUATION_STATUSES, help="only these statuses (repeat)")
+    b.add_argument("--days", type=int, default=14, help="days of missions per day (default 14)")
+    b.add_argument("--summary", action="store_true", help="figures only, no board rows")
+    add_json_option(b)
+    b.set_defaults(handler=_board)
+
+    s = cmds.add_parser("status", help="move an evacuation to its next status (allowed transitions only)")
+    s.add_argument("id")
+    s.add_argument("status", choices=EVACUATION_STATUSES)
+    s.add_argument("--user", help="name kept in the history (default: who runs the command, see --as)")
+    s.add_argument("--version", type=int, required=True, help="the version you saw (optimistic locking)")
+    s.add_argument("--note")
+    s.add_argument("--destination", dest="destination_shelter_id", help="destination shelter id")
+    s.add_argument("--transport", choices=TRANSPORT_KINDS)
+    s.add_argument("--capacity", dest="transport_capacity", type=int, help="seats")
+    s.add_argument("--corridor", dest="corridor_id")
+    s.add_argument("--route")
+    s.add_argument("--departure", dest="planned_departure", help="planned departure, ISO 8601 UTC")
+    add_db_option(s)
+    add_json_option(s)
+    s.set_defaults(handler=_set_status)
+
+    h = cmds.add_parser("history", help="status changes, newest first")
+    h.add_argument("id", nargs="?", help="one evacuation (default all)")
+    h.add_argument("--limit", type=int)
+    add_db_option(h)
+    add_json_option(h)
+    h.set_defaults(handler=_history)
+
+    a = cmds.add_parser("assign", help="allocate waiting people to shelters with free places (exact, order-free)")
+    a.add_argument("--max-km", dest="max_km", type=float, help="straight-line reach (default 30 km)")
+    a.add_argument("--max-minutes", dest="max_minutes", type=float, help="road travel time reach in minutes")
+    add_db_option(a)
+    add_json_option(a)
+    a.set_defaults(handler=_assign)

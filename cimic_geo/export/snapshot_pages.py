@@ -1,0 +1,157 @@
+"""Page furniture shared by the snapshot pages (marking banners, key-figure panel, tables) and
+the PDF's second page of tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from cimic_geo.export.kpi import KpiTable
+from cimic_geo.export.view import LoadedView
+from cimic_geo.geo import geodesic_length_km
+from cimic_geo.timefmt import dtg
+
+A4_LANDSCAPE_IN = (11.69, 8.27)
+
+
+def marking_colours(marking: str) -> tuple[str, str]:
+    """(background, text) colours of the marking banner."""
+    m = marking.upper()
+    if m.startswith("UNCLASSIFIED") or m.startswith("NATO UNCLASSIFIED"):
+        return "#007a33", "white"
+    if any(w in m for w in ("SECRET", "CONFIDENTIAL", "RESTRICTED")):
+        return "#c8102e", "white"
+    return "#ffd200", "black"
+
+
+def banner(fig: Figure, marking: str, *, top: bool) -> None:
+    bg, fg = marking_colours(marking)
+    h = 0.30 / A4_LANDSCAPE_IN[1]
+    ax = fig.add_axes((0, 1 - h if top else 0, 1, h))
+    ax.set_axis_off()
+    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor=bg, edgecolor="black", linewidth=1))
+    text = marking.upper()
+    ax.text(0.5, 0.5, f"{text}   ·   {text}   ·   {text}", ha="center", va="center", fontsize=11, fontweight="bold",
+            color=fg, transform=ax.transAxes)
+
+
+def kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTable, *, fontsize: float = 7.5) -> None:
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.text(0, 1, "Key figures (view area)", fontsize=9, fontweight="bold", va="bottom", transform=ax.transAxes)
+    rows = table.rows()
+    if not rows:
+        return
+    # plain text rows (much faster to draw than matplotlib's Table): section titles bold on grey
+    step = min(1.0 / max(len(rows), 1), 0.05)
+    section_titles = {t for t, _ in table.sections}
+    y = 1.0 - 0.01
+    for label, value in rows:
+        title_row = label in section_titles and value == ""
+        if title_row:
+            ax.add_patch(Rectangle((0, y - step), 1, step, transform=ax.transAxes, facecolor="#e8e8e8",
+                                   edgecolor="none"))
+        ax.text(0.02, y - step / 2, label, fontsize=fontsize, va="center", transform=ax.transAxes,
+                fontweight="bold" if title_row else "normal")
+        if value:
+            ax.text(0.98, y - step / 2, value, fontsize=fontsize, va="center", ha="right", transform=ax.transAxes)
+        ax.plot([0, 1], [y - step, y - step], transform=ax.transAxes, color="#9e9e9e", linewidth=0.3)
+        y -= step
+    if table.notes:
+        ax.text(0, y - 0.02, "; ".join(table.notes)[:160], fontsize=6, va="top", transform=ax.transAxes, wrap=True)
+
+
+def _s(v: Any) -> str:
+    """Text of a cell; empty for missing values (None, NaN, NA)."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return ""
+    return str(v)
+
+
+def _table_axes(fig: Figure, rect: tuple[float, float, float, float], title: str, header: list[str],
+                rows: list[list[str]], *, fontsize: float = 7.5, col_widths: list[float] | None = None,
+                max_rows: int = 28) -> None:
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.text(0, 1.0, title, fontsize=10, fontweight="bold", va="bottom", transform=ax.transAxes)
+    if not rows:
+        ax.text(0, 0.95, "none in view", fontsize=8, va="top", transform=ax.transAxes)
+        return
+    shown = rows[:max_rows]
+    if len(rows) > max_rows:
+        shown = [*shown, [f"... and {len(rows) - max_rows} more", *[""] * (len(header) - 1)]]
+    tab = ax.table(cellText=shown, colLabels=header, loc="upper left", cellLoc="left", colWidths=col_widths,
+                   edges="horizontal")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(fontsize)
+    for (r, _c), cell in tab.get_celld().items():
+        cell.set_height(min(1.0 / (len(shown) + 1), 0.07))
+        cell.set_linewidth(0.3)
+        if r == 0:
+            cell.get_text().set_fontweight("bold")
+            cell.set_facecolor("#e8e8e8")
+
+
+def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None) -> Figure:
+    """The PDF's second page: KPI table, shelters by status, damage by sector, corridor list."""
+    produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
+    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    W, H = A4_LANDSCAPE_IN
+    banner(fig, loaded.marking, top=True)
+    banner(fig, loaded.marking, top=False)
+    when = dtg(loaded.as_of) if loaded.as_of is not None else dtg(produced)
+    fig.text(0.3 / W, 1 - 0.42 / H, f"{loaded.view.title} — tables", fontsize=15, fontweight="bold", va="top")
+    fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=15, fontweight="bold", va="top", ha="right")
+    top = 1 - 1.3 / H
+    col_w = (W - 0.6 - 0.5) / 3 / W
+    if kpis is not None:
+        kpi_axes(fig, (0.3 / W, 0.45, col_w, top - 0.45), kpis, fontsize=8)
+    # shelters by status and kind
+    sh = loaded.frames.get("shelters")
+    srows: list[list[str]] = []
+    if sh is not None and len(sh):
+        cap = pd.to_numeric(sh["capacity"], errors="coerce").fillna(0)
+        occ = pd.to_numeric(sh["occupancy"], errors="coerce").fillna(0)
+        g = pd.DataFrame({"kind": sh["kind"], "status": sh["status"], "cap": cap, "occ": occ}).groupby(
+            ["kind", "status"]).agg(n=("cap", "size"), cap=("cap", "sum"), occ=("occ", "sum"))
+        srows = [[str(k).replace("_", " "), str(s), str(int(r.n)), f"{int(r.cap):,}".replace(",", " "),
+                  f"{int(r.occ):,}".replace(",", " ")] for (k, s), r in g.iterrows()]
+    x2 = 0.3 / W + col_w + 0.25 / W
+    if "shelters" in loaded.frames:
+        _table_axes(fig, (x2, 0.45, col_w, top - 0.45), "Shelters by kind and status",
+                    ["kind", "status", "n", "capacity", "occupancy"], srows,
+                    col_widths=[0.34, 0.18, 0.12, 0.18, 0.18])
+    inf = loaded.frames.get("infrastructure")
+    irows: list[list[str]] = []
+    if inf is not None and len(inf):
+        ct = pd.crosstab(inf["sector"], inf["damage"])
+        for sector, r in ct.iterrows():
+            irows.append([str(sector), *[str(int(r.get(d, 0))) for d in ("none", "minor", "major", "destroyed")]])
+    x3 = x2 + col_w + 0.25 / W
+    if "infrastructure" in loaded.frames:
+        _table_axes(fig, (x3, 0.45, col_w, top - 0.45), "Infrastructure damage by sector",
+                    ["sector", "none", "minor", "major", "destroyed"], irows,
+                    col_widths=[0.28, 0.17, 0.17, 0.17, 0.21])
+    co = loaded.frames.get("corridors")
+    crows: list[list[str]] = []
+    if co is not None and len(co):
+        for row, geom in zip(co.drop(columns=co.geometry.name).to_dict("records"), co.geometry.values, strict=True):
+            crows.append([
+                (_s(row.get("name")) or str(row["id"]))[:40], _s(row.get("status")),
+                _s(row.get("origin"))[:24], _s(row.get("destination"))[:24],
+                f"{geodesic_length_km(geom):.1f}",
+                f"{dtg(row.get('window_start')) or '—'} – {dtg(row.get('window_end')) or '—'}",
+                _s(row.get("reliability")),
+            ])
+    if "corridors" in loaded.frames:
+        _table_axes(fig, (0.3 / W, 0.75 / H, 1 - 0.6 / W, 0.45 - 0.75 / H - 0.05), "Corridors",
+                    ["name", "status", "origin", "destination", "km", "window (DTG)", "rel."], crows,
+                    col_widths=[0.25, 0.08, 0.15, 0.15, 0.06, 0.25, 0.06], max_rows=9)
+    counts = ", ".join(f"{n.replace('_', ' ')} {c}" for n, c in loaded.counts().items())
+    fig.text(0.3 / W, 0.42 / H, f"Features in view: {counts} · produced {dtg(produced)} · {loaded.marking}",
+             fontsize=6.5, va="center", color="#333333")
+    return fig

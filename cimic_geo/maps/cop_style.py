@@ -1,0 +1,148 @@
+"""Symbology of the COP map: colours, layer titles, popup fields, layer order and the legend.
+
+One table (:data:`STYLES`) is used by the browser (``js/cop-layers.js`` styles, tooltips and popups
+from it) and by the legend (:func:`legend_items`); :mod:`cimic_geo.maps.cop` builds the maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_KINDS, SHELTER_STATUSES
+
+# ----------------------------------------------------------------------------------------------
+# Symbology (one table, used by the browser helper and the legend)
+# ----------------------------------------------------------------------------------------------
+
+SHELTER_STATUS_COLORS = {"open": "#1a9641", "full": "#fdae61", "closed": "#7f7f7f", "damaged": "#d7191c"}
+SHELTER_KIND_COLORS = {"blast_shelter": "#000000", "collective_centre": "#2c7bb6",
+                       "transit_centre": "#984ea3", "medical": "#e7298a"}
+DAMAGE_COLORS = {"none": "#bbbbbb", "minor": "#fee08b", "major": "#f46d43", "destroyed": "#67001f"}
+SECTOR_COLORS = {
+    "power": "#ffd700", "water": "#1f78b4", "heating": "#ff7f00", "gas": "#6a3d9a", "telecom": "#33a02c",
+    "health": "#e31a1c", "education": "#b15928", "bridge": "#000000", "road": "#555555", "rail": "#8c564b",
+}
+CORRIDOR_COLORS = {"draft": "#9e9e9e", "proposed": "#42a5f5", "agreed": "#1565c0", "active": "#00c853",
+                   "suspended": "#ff9100", "closed": "#424242"}
+ROAD_STATUS_COLORS = {"open": "#8d8d8d", "damaged": "#f4a261", "impassable": "#c1121f"}
+#: ``gained``/``lost`` as in :func:`cimic_geo.analytics.frontline.front_change`: ground newly occupied
+#: and ground liberated since the earlier date.
+CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
+CHANGE_LABELS = {"gained": "newly occupied", "lost": "liberated"}
+
+_PROV = [["source", "Source"], ["reported", "Reported (DTG)"], ["reliability", "Reliability"]]
+_PT = [["lat", "Lat"], ["lon", "Lon"], ["mgrs", "MGRS"]]
+
+#: Per layer: title, style and popup fields. ``fill_by``/``color_by``/``dash_by`` pick a property.
+STYLES: dict[str, dict[str, Any]] = {
+    "occupied_area": {
+        "title": "Occupied area", "tip": ["valid_from"],
+        "base": {"color": "#b71c1c", "weight": 1, "fillColor": "#e53935", "fillOpacity": 0.18, "opacity": 0.6},
+        "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
+    },
+    "front_change": {
+        "title": "Front-line change", "tip": ["label", "area_km2", "since"],
+        "base": {"weight": 1, "fillOpacity": 0.45, "opacity": 0.9},
+        "color_by": "change", "colors": CHANGE_COLORS, "fill_by": "change", "fills": CHANGE_COLORS,
+        "fields": [["label", "Change"], ["area_km2", "Area (km², geodesic)"], ["since", "Since"],
+                   ["as_of", "As of"]],
+    },
+    "front_line": {
+        "title": "Front line", "tip": ["valid_from"],
+        "base": {"color": "#d50000", "weight": 3.5, "opacity": 0.95},
+        "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
+    },
+    "roads": {
+        "title": "Roads", "tip": ["name", "road_class", "status"],
+        "base": {"color": "#8d8d8d", "weight": 1.5, "opacity": 0.8},
+        "color_by": "status", "colors": ROAD_STATUS_COLORS,
+        "dash_by": "status", "dash": {"impassable": "4 4"},
+        "fields": [["road_class", "Class"], ["status", "Status"], ["speed_kmh", "Speed (km/h)"],
+                   ["bridge", "Bridge"], *_PROV],
+    },
+    "corridors": {
+        "title": "Corridors", "tip": ["name", "status"],
+        "base": {"color": "#1565c0", "weight": 5, "opacity": 0.9},
+        "color_by": "status", "colors": CORRIDOR_COLORS,
+        "dash_by": "status", "dash": {"draft": "8 6", "proposed": "8 6", "suspended": "2 6"},
+        "fields": [["status", "Status"], ["origin", "Origin"], ["destination", "Destination"],
+                   ["window", "Window (DTG)"], ["notes", "Notes"], ["version", "Version"],
+                   ["updated_by", "Updated by"], *_PROV],
+    },
+    "settlements": {
+        "title": "Settlements", "tip": ["name", "population"],
+        "base": {"color": "#37474f", "weight": 1, "fillColor": "#eceff1", "fillOpacity": 0.9, "radius": 3},
+        "radius_by": "population",
+        "fields": [["name_uk", "Name (uk)"], ["population", "Population"], ["settlement_type", "Type"],
+                   ["admin1", "Oblast"], ["admin2", "Raion"], *_PT, *_PROV],
+    },
+    "shelters": {
+        "title": "Shelters", "tip": ["name", "kind", "status", "occupancy", "capacity"],
+        "base": {"color": "#000000", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.9, "radius": 5},
+        "fill_by": "status", "fills": SHELTER_STATUS_COLORS, "color_by": "kind", "colors": SHELTER_KIND_COLORS,
+        "fields": [["kind", "Kind"], ["status", "Status"], ["capacity", "Capacity"], ["occupancy", "Occupancy"],
+                   ["accessible", "Step-free"], ["address", "Address"], *_PT, *_PROV],
+    },
+    "infrastructure": {
+        "title": "Damaged infrastructure", "tip": ["name", "sector", "damage"],
+        "base": {"color": "#000000", "weight": 2.5, "fillColor": "#f46d43", "fillOpacity": 0.9, "radius": 5},
+        "fill_by": "damage", "fills": DAMAGE_COLORS, "color_by": "sector", "colors": SECTOR_COLORS,
+        "fields": [["sector", "Sector"], ["damage", "Damage"], ["restoration", "Restoration"],
+                   ["people_served", "People served"], *_PT, *_PROV],
+    },
+    "search": {
+        "title": "Search result", "tip": ["name"],
+        "base": {},
+        "marker": "pin",
+        "fields": [["population", "Population"], *_PT],
+    },
+}
+#: Aggregated (gridded) versions of the point layers, drawn at low zoom.
+for _k, _title, _cats in (
+    ("shelters", "Shelters", SHELTER_STATUSES),
+    ("infrastructure", "Damaged infrastructure", DAMAGE_LEVELS[1:]),
+    ("settlements", "Settlements", ()),
+):
+    STYLES[f"{_k}_grid"] = {
+        "title": f"{_title} (aggregated)", "tip": ["n"],
+        "base": {"color": "#263238", "weight": 1, "fillColor": STYLES[_k]["base"].get("fillColor", "#888"),
+                 "fillOpacity": 0.55},
+        "radius_by": "n",
+        "fields": [["n", "Count"], *[[c, c.replace("_", " ").capitalize()] for c in _cats],
+                   ["capacity", "Capacity"], ["occupancy", "Occupancy"], ["population", "Population"],
+                   ["people_served", "People served"]],
+    }
+
+#: Layer order on the map (bottom to top) and whether each is shown by default.
+LAYER_ORDER = ("occupied_area", "front_change", "front_line", "roads", "corridors", "settlements",
+               "shelters", "infrastructure", "search")
+DEFAULT_VISIBLE = frozenset(k for k in LAYER_ORDER if k not in ("roads",))
+
+
+def legend_items(layers: Iterable[str]) -> list[list[Any]]:
+    """Legend sections ``[title, [[label, colour, 'dot'|'line'|'area'|'diamond'], ...]]`` for the layers."""
+    nice = lambda s: s.replace("_", " ")  # noqa: E731
+    out: list[list[Any]] = []
+    layers = set(layers)
+    if "front_line" in layers:
+        out.append(["Front line", [["in force at the as-of time", STYLES["front_line"]["base"]["color"], "line"]]])
+    if "occupied_area" in layers:
+        out.append(["Occupied area", [["occupied", STYLES["occupied_area"]["base"]["fillColor"], "area"]]])
+    if "front_change" in layers:
+        out.append(["Front change since the earlier date", [[CHANGE_LABELS[k], CHANGE_COLORS[k], "area"]
+                                                             for k in ("gained", "lost")]])
+    if "shelters" in layers:
+        out.append(["Shelters: fill = status", [[nice(s), SHELTER_STATUS_COLORS[s], "dot"] for s in SHELTER_STATUSES]])
+        out.append(["Shelters: ring = kind", [[nice(k), SHELTER_KIND_COLORS[k], "dot"] for k in SHELTER_KINDS]])
+    if "infrastructure" in layers:
+        out.append(["Damage: fill", [[d, DAMAGE_COLORS[d], "dot"] for d in DAMAGE_LEVELS[1:]]])
+        out.append(["Damage: ring = sector", [[s, SECTOR_COLORS[s], "dot"] for s in SECTORS]])
+    if "settlements" in layers:
+        out.append(["Settlements", [["size by population", STYLES["settlements"]["base"]["fillColor"], "dot"]]])
+    if "corridors" in layers:
+        out.append(["Corridors", [[s, CORRIDOR_COLORS[s], "line"] for s in CORRIDOR_STATUSES]])
+    if "roads" in layers:
+        out.append(["Roads", [[s, ROAD_STATUS_COLORS[s], "line"] for s in ROAD_STATUS_COLORS]])
+    out.append(["Aggregates", [["circle size = count (zoom in)", "#888888", "dot"]]])
+    return out

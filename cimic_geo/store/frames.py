@@ -1,0 +1,151 @@
+"""SQL fragments and frame conversions shared by the store's reads and writes.
+
+Column names are checked against :mod:`cimic_geo.schema` (allow-list); values become parameters,
+except validated floats (bbox, tolerances) which are inlined so that DuckDB uses the R-tree index.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cimic_geo.errors import StoreError, UnknownLayerError
+from cimic_geo.schema import Layer
+
+WriteMode = Literal["append", "upsert", "replace"]
+BBox = tuple[float, float, float, float]
+
+
+def _as_utc(value: datetime | str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC")
+
+
+def _check_bbox(bbox: Sequence[float]) -> BBox:
+    try:
+        a, b, c, d = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise StoreError(f"bbox must be four numbers minlon,minlat,maxlon,maxlat, got {bbox!r}") from None
+    if not all(math.isfinite(v) for v in (a, b, c, d)) or a > c or b > d:
+        raise StoreError(f"bbox must be finite with min <= max, got {bbox!r}")
+    return a, b, c, d
+
+
+def _read_columns(spec: Layer, columns: Sequence[str] | None) -> list[str]:
+    """The attribute columns of a read (default all; ``id`` always first), checked against the schema."""
+    cols = list(spec.column_names) if columns is None else ["id", *[c for c in columns if c != "id"]]
+    for c in cols:
+        spec.column(c)  # allow-list check
+    return cols
+
+
+def _where_sql(
+    spec: Layer,
+    *,
+    bbox: Sequence[float] | None = None,
+    as_of: datetime | str | None = None,
+    where: dict[str, Any] | None = None,
+) -> tuple[str, list[Any]]:
+    """`` WHERE ...`` (or ``""``) and its parameters for a bbox, an as-of time and equality filters.
+
+    Column names are checked against the schema; values are parameters, except the bbox floats
+    (validated) which are inlined so that DuckDB uses the R-tree index.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if bbox is not None:
+        a, b, c, d = _check_bbox(bbox)
+        clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))")
+    if as_of is not None and spec.history:
+        t = _as_utc(as_of)
+        clauses.append("valid_from <= ? AND (valid_to IS NULL OR ? < valid_to)")
+        params += [t, t]
+    for key, value in (where or {}).items():
+        spec.column(key)  # allow-list check
+        if isinstance(value, (list, tuple, set, np.ndarray, pd.Series)):
+            values = list(value)
+            if not values:
+                clauses.append("FALSE")
+                continue
+            clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
+            params += values
+        elif value is None:
+            clauses.append(f"{key} IS NULL")
+        else:
+            clauses.append(f"{key} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _geom_sql(simplify_deg: float | None) -> str:
+    """The WKB geometry expression of a read, simplified with a validated tolerance (display only)."""
+    geom_sql = "geom"
+    if simplify_deg:
+        tol = float(simplify_deg)
+        if not (math.isfinite(tol) and tol >= 0):
+            raise StoreError(f"simplify tolerance must be >= 0, got {simplify_deg!r}")
+        geom_sql = f"ST_SimplifyPreserveTopology(geom, {tol!r})"
+    return f"ST_AsWKB({geom_sql}) AS geom_wkb"
+
+
+def _prepare_frame(gdf: gpd.GeoDataFrame, spec: Layer) -> pd.DataFrame:
+    """Check columns against the schema and turn a GeoDataFrame into a frame with WKB geometry."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise StoreError(f"{spec.name}: expected a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        raise StoreError(f"{spec.name}: geometries must be EPSG:4326 lon/lat, got {gdf.crs}")
+    geom_name = gdf.geometry.name
+    unknown = [c for c in gdf.columns if c != geom_name and c not in spec.column_names]
+    if unknown:
+        raise UnknownLayerError(f"{spec.name}: unknown columns {unknown}; allowed: {list(spec.column_names)}")
+    if "id" not in gdf.columns:
+        raise StoreError(f"{spec.name}: an 'id' column is required")
+    geoms = gdf.geometry.values
+    if len(gdf) and (shapely.is_missing(np.asarray(geoms)).any() or geoms.is_empty.any()):
+        raise StoreError(f"{spec.name}: every row needs a non-empty geometry")
+    frame = pd.DataFrame(index=range(len(gdf)))
+    for col in spec.all_columns:
+        if col.name not in gdf.columns:
+            continue
+        values = gdf[col.name].reset_index(drop=True)
+        kind = col.kind
+        if kind == "datetime":
+            values = pd.to_datetime(values, utc=True)
+        elif kind == "int":
+            values = pd.array(values, dtype="Int64")
+        elif kind == "float":
+            values = pd.to_numeric(values).astype("float64")
+        elif kind == "bool":
+            values = pd.array(values, dtype="boolean")
+        else:
+            values = values.astype("object").where(values.notna(), None)
+            values = values.map(lambda v: v if v is None else str(v))
+        frame[col.name] = values
+    frame["id"] = frame["id"].astype(str)
+    if frame["id"].duplicated().any():
+        dups = frame.loc[frame["id"].duplicated(), "id"].head(5).tolist()
+        raise StoreError(f"{spec.name}: duplicate ids in the rows to write: {dups}")
+    frame["geom_wkb"] = shapely.to_wkb(np.asarray(geoms), output_dimension=2)
+    return frame
+
+
+def _to_geodataframe(table: Any, cols: list[str], spec: Layer) -> gpd.GeoDataFrame:
+    df = table.to_pandas()
+    wkb = df.pop("geom_wkb").to_numpy()
+    geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
+    for c in cols:
+        kind = spec.column(c).kind
+        if kind == "datetime" and c in df:
+            df[c] = pd.to_datetime(df[c], utc=True)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")

@@ -1,0 +1,228 @@
+"""Sharing one store file between the app and other programs (imports, exports, scheduled jobs).
+
+DuckDB lets one process open a file read-write *or* several processes open it read-only, and a
+process keeps its lock for as long as the file is open. So that a CLI import or a nightly export
+can run while the app serves, nobody keeps the file open longer than they use it:
+
+* :class:`SharedStore` (the app): the database is opened when a page run needs it and closed once
+  no run has used it for ``linger_s`` (1 s), or at once when another program is waiting for it.
+  Every Streamlit session gets its own cursor for the length of one page run (:meth:`SharedStore.run`).
+* :func:`wait_for_lock` (every open, in any program): when the file is locked by another process,
+  wait and retry with a bounded backoff (``CIMIC_LOCK_WAIT_S``, 30 s by default) instead of failing
+  at once, and tell the app that someone is waiting (a shared ``flock`` on ``<db>.waiting``), so
+  that it lets go of the file after its current page runs instead of starting new ones.
+
+Users see another program's changes on their next rerun: the data token (file size and time)
+changes, so cached frames are read again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from cimic_geo.errors import StoreBusyError
+
+if TYPE_CHECKING:
+    from cimic_geo.store.core import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Seconds a program waits for a store another program has open (env ``CIMIC_LOCK_WAIT_S``).
+DEFAULT_WAIT_S = 30.0
+
+
+def lock_wait_seconds() -> float:
+    """The bounded wait for a locked store: env ``CIMIC_LOCK_WAIT_S`` (seconds), default 30."""
+    value = os.environ.get("CIMIC_LOCK_WAIT_S", "")
+    try:
+        return max(0.0, float(value)) if value.strip() else DEFAULT_WAIT_S
+    except ValueError:
+        return DEFAULT_WAIT_S
+
+
+def _waiting_file(path: Path) -> Path:
+    return path.with_name(path.name + ".waiting")
+
+
+@contextlib.contextmanager
+def _announce_waiting(path: Path) -> Iterator[None]:
+    """Hold a shared ``flock`` on ``<db>.waiting`` for the block: "a program waits for this store"."""
+    fd = None
+    with contextlib.suppress(OSError):
+        fd = os.open(_waiting_file(path), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def someone_waiting(path: Path) -> bool:
+    """True when another program (or thread) announced that it waits for the store at ``path``."""
+    try:
+        fd = os.open(_waiting_file(path), os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
+    finally:
+        os.close(fd)  # also releases the probe's own lock
+    return False
+
+
+def wait_for_lock(path: Path, open_fn: Callable[[], T], *, wait_s: float | None = None) -> T:
+    """Call ``open_fn`` until it stops raising :class:`StoreBusyError` or ``wait_s`` has passed.
+
+    Backoff 50 ms doubling to 1 s, with jitter; while waiting, the wait is announced to the app.
+
+    Raises
+    ------
+    StoreBusyError
+        When the store is still locked by another program after ``wait_s`` seconds.
+    """
+    try:
+        return open_fn()
+    except StoreBusyError as first:
+        limit = lock_wait_seconds() if wait_s is None else wait_s
+        if limit <= 0:
+            raise
+        deadline = time.monotonic() + limit
+        delay = 0.05
+        last = first
+        with _announce_waiting(path):
+            while time.monotonic() < deadline:
+                time.sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
+                try:
+                    return open_fn()
+                except StoreBusyError as exc:
+                    last = exc
+        raise StoreBusyError(f"{last} (waited {limit:.0f} s)") from last
+
+
+class SharedStore:
+    """One process's use of a store file by many sessions, holding the file only while it is used.
+
+    Parameters
+    ----------
+    path : the database file
+    read_only : open it read-only (viewer deployments, ``CIMIC_READ_ONLY``)
+    linger_s : keep the database open this long after the last run ended (saves reopening it
+        during a burst of reruns; loading the spatial extension takes ~0.3-1 s)
+    """
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, linger_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.linger_s = linger_s
+        self._base: Store | None = None
+        self._active = 0
+        self._last_release = 0.0
+        self._cond = threading.Condition()
+        self._closer: threading.Thread | None = None
+        self.opened = 0  # how many times the file was opened (tests, diagnostics)
+
+    # -- the file -------------------------------------------------------------------------------
+    def _open(self) -> Store:
+        from cimic_geo.store.engine import connect
+
+        store = connect(self.path, read_only=self.read_only)
+        self.opened += 1
+        return store
+
+    def _close_base(self) -> None:
+        if self._base is not None:
+            self._base.close()
+            self._base = None
+
+    def is_open(self) -> bool:
+        with self._cond:
+            return self._base is not None
+
+    # -- leases ---------------------------------------------------------------------------------
+    def acquire(self, *, wait_s: float | None = None) -> Store:
+        """A cursor for one page run; pair with :meth:`release`.
+
+        Waits (bounded) while another program writes; gives way to a waiting program before
+        starting: new runs wait until the current ones ended and the other program had its turn.
+        """
+        limit = lock_wait_seconds() if wait_s is None else wait_s
+        deadline = time.monotonic() + limit
+        with self._cond:
+            while True:
+                waiting = someone_waiting(self.path)
+                if self._base is not None and (self.replaced() or (waiting and time.monotonic() < deadline)):
+                    if self._active == 0:
+                        self._close_base()  # let the other program in (or follow a replaced file)
+                    else:
+                        self._cond.wait(0.05)
+                    continue
+                if self._base is None:
+                    if waiting and time.monotonic() < deadline:
+                        self._cond.wait(0.05)  # its turn first
+                        continue
+                    remaining = max(0.0, deadline - time.monotonic())
+                    self._base = wait_for_lock(self.path, self._open, wait_s=remaining)
+                self._active += 1
+                return self._base.cursor()
+
+    def release(self, cursor: Store | None) -> None:
+        """End one run's use: close its cursor; the file is let go after ``linger_s`` without use."""
+        if cursor is not None:
+            cursor.close()
+        with self._cond:
+            self._active = max(0, self._active - 1)
+            self._last_release = time.monotonic()
+            self._cond.notify_all()
+            if self._active == 0:
+                if self.linger_s <= 0 or someone_waiting(self.path):
+                    self._close_base()
+                else:
+                    self._start_closer()
+
+    def replaced(self) -> bool:
+        return self._base is not None and self._base.replaced()
+
+    def _start_closer(self) -> None:
+        if self._closer is not None and self._closer.is_alive():
+            return
+        self._closer = threading.Thread(target=self._close_when_idle, name="cimic-store-closer", daemon=True)
+        self._closer.start()
+
+    def _close_when_idle(self) -> None:
+        while True:
+            time.sleep(min(0.1, self.linger_s))
+            with self._cond:
+                if self._base is None or self._active > 0:
+                    return
+                if someone_waiting(self.path) or time.monotonic() - self._last_release >= self.linger_s:
+                    self._close_base()
+                    return
+
+    @contextlib.contextmanager
+    def run(self) -> Iterator[Store]:
+        """A cursor for the length of the block (one page run)."""
+        cursor = self.acquire()
+        try:
+            yield cursor
+        finally:
+            self.release(cursor)
+
+    def close(self) -> None:
+        """Close the file now (tests, shutdown)."""
+        with self._cond:
+            self._close_base()

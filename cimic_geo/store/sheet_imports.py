@@ -1,0 +1,68 @@
+"""Store side of spreadsheet imports of the CIMIC layers: look-ups for validation and atomic writes.
+
+Assessments are upserted by id (one row per settlement and date; re-importing a sheet corrects its
+rows). Evacuations are upserted with their version counter raised and one ``evacuation_history``
+row per imported request (action ``import``), in the same transaction. Partners go through
+:func:`cimic_geo.store.partners.save_partner_versions` (a change is a new version).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import pandas as pd
+
+from cimic_geo.store.core import Store
+from cimic_geo.store.evacuations import _HISTORY_INSERT
+from cimic_geo.store.imports import existing_ids
+
+
+def point_lookup(store: Store, layer: str, ids: Iterable[str]) -> gpd.GeoDataFrame:
+    """``id`` and geometry of the rows of ``layer`` (settlements, shelters) with these ids."""
+    wanted = sorted({str(i) for i in ids})
+    if not wanted:
+        return store.read(layer, columns=["id"], limit=0)
+    return store.read(layer, columns=["id"], where={"id": wanted})
+
+
+def known_ids(store: Store, layer: str, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` exist in ``layer``."""
+    return existing_ids(store, layer, sorted({str(i) for i in ids}))
+
+
+def current_evacuations(store: Store, ids: Iterable[str]) -> pd.DataFrame:
+    """``id``, ``status``, ``version`` of the evacuations with these ids that exist."""
+    wanted = sorted({str(i) for i in ids})
+    if not wanted:
+        return pd.DataFrame({"id": [], "status": [], "version": []})
+    frame = store.read("evacuations", columns=["status", "version"], where={"id": wanted})
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name))
+
+
+def write_assessments(store: Store, frame: gpd.GeoDataFrame) -> int:
+    """Upsert assessments in one transaction; return the number of rows written."""
+    return store.write("assessments", frame, mode="upsert")
+
+
+def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, user: str) -> int:
+    """Upsert evacuations (version + 1 for existing ids) with one history row each, in one transaction."""
+    now = datetime.now(UTC)
+    with store.transaction() as con:
+        old = current_evacuations(store, frame["id"].astype(str))
+        versions = {str(i): int(v or 0) for i, v in zip(old["id"], old["version"], strict=True)}
+        statuses = {str(i): s for i, s in zip(old["id"], old["status"], strict=True)}
+        out = frame.copy()
+        out["version"] = [versions.get(str(i), 0) + 1 for i in out["id"]]
+        out["updated_by"] = user
+        out["updated_at"] = pd.Timestamp(now)
+        n = store._write_in_transaction(con, "evacuations", out, mode="upsert")
+        for _, r in out.iterrows():
+            eid = str(r["id"])
+            people = r.get("people")
+            con.execute(_HISTORY_INSERT, [eid, int(r["version"]), now, user, "import", statuses.get(eid),
+                                          r.get("status"), None if pd.isna(people) else int(people),
+                                          json.dumps({"source": r.get("source")}, default=str)])
+    return n

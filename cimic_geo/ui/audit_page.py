@@ -1,0 +1,75 @@
+"""The Audit page (admins only): who changed what and when, filtered, with a CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from cimic_geo.auth import Actor, require
+from cimic_geo.errors import PermissionDeniedError
+from cimic_geo.export.gis import neutralise_formula
+from cimic_geo.store import Store
+from cimic_geo.store.audit import AUDIT_COLUMNS, read_audit
+from cimic_geo.ui.common import data_token, key
+
+PAGE = "audit"
+
+
+def k(name: str) -> str:
+    return key(PAGE, name)
+
+
+def audit_csv(df: pd.DataFrame) -> str:
+    """The rows as CSV (UTC times ISO 8601); text cells that would start a formula are neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(AUDIT_COLUMNS)
+    for rec in df.itertuples(index=False):
+        row = []
+        for name, value in zip(AUDIT_COLUMNS, rec, strict=True):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                row.append("")
+            elif name == "at_utc":
+                row.append(pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+            elif name == "id":
+                row.append(str(int(value)))
+            else:
+                row.append(neutralise_formula(str(value)))
+        writer.writerow(row)
+    return out.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=60)
+def _rows(_store: Store, token: str, since: datetime, until: datetime, user: str | None,
+          layer: str | None) -> pd.DataFrame:
+    return read_audit(_store, since=since, until=until, user=user, layer=layer)
+
+
+def render(store: Store, actor: Actor) -> None:
+    """The page body; refuses (and records the refusal) unless ``actor`` may read the audit trail."""
+    try:
+        require(actor, "audit", store=store, action="audit.read", layer="audit")
+    except PermissionDeniedError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.title("Audit trail")
+    st.caption("Every write to the store: imports, edits, corridor status changes, seeding, user changes, "
+               "sign-ins and refused attempts. Append-only; times in UTC.")
+    today = datetime.now(UTC).date()
+    cols = st.columns(4)
+    start = cols[0].date_input("From (UTC)", value=today - timedelta(days=7), key=k("from"))
+    end = cols[1].date_input("To (UTC, inclusive)", value=today, key=k("to"))
+    user = cols[2].text_input("User", key=k("user")).strip() or None
+    layer = cols[3].text_input("Layer", key=k("layer")).strip() or None
+    since = datetime.combine(start, time.min, tzinfo=UTC)
+    until = datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
+    df = _rows(store, data_token(store), since, until, user, layer)
+    st.caption(f"{len(df):,} row(s)")
+    st.dataframe(df, hide_index=True, width="stretch",
+                 column_config={"at_utc": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss")})
+    st.download_button("Download CSV", data=audit_csv(df).encode("utf-8"), mime="text/csv",
+                       file_name=f"cimic_audit_{since:%Y%m%d}_{until:%Y%m%d}.csv", key=k("csv"))

@@ -1,0 +1,235 @@
+"""Evacuations page plumbing: cached overview, KPIs, the board beside the map, status changes,
+people waiting per band and group, missions per day and the shelter assignment.
+
+Computing happens in :mod:`cimic_geo.evacuations`; this module caches per database content
+(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.analytics.bands import check_bands
+from cimic_geo.analytics.situation import history_times
+from cimic_geo.errors import CimicError, ConflictError
+from cimic_geo.evacuations import EvacuationOverview, assign_waiting, change_status, evacuation_overview, next_statuses
+from cimic_geo.maps.evacuations import build_evacuation_map
+from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
+from cimic_geo.store import Store
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.auth import current_actor
+from cimic_geo.ui.common import clear_caches, data_token, settings
+from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.cop import assets_ok
+
+PAGE = "evacuations"
+NOW = "now"
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to this page."""
+    return _key(PAGE, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _times(_store: Store, token: str) -> list[pd.Timestamp]:
+    return history_times(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overview(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...]) -> EvacuationOverview:
+    return evacuation_overview(_store, as_of=as_of, bands_km=bands_km)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _front(_store: Store, token: str, t: Any) -> tuple[Any, Any]:
+    return _store.read("front_line", as_of=t), _store.read("occupied_area", as_of=t)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _shelters(_store: Store, token: str) -> Any:
+    return _store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status"])
+
+
+def controls(store: Store, token: str) -> tuple[Any, tuple[float, ...], list[str]] | None:
+    """Sidebar: time (now or a front-line snapshot), threat bands, statuses on the board."""
+    times = _times(store, token)
+    with st.sidebar:
+        st.subheader("Evacuations")
+        options = [NOW, *times]
+        as_of = st.select_slider("As of", options=options, value=NOW, key=k("as_of"),
+                                 format_func=lambda t: "now (as stored)" if t == NOW else dtg(t),
+                                 help="A past time shows each request's status then (from its history)")
+        text = st.text_input("Threat bands (km, increasing)", value=",".join(f"{b:g}" for b in settings().bands_km),
+                             key=k("bands"))
+        try:
+            bands = check_bands(text)
+        except CimicError as exc:
+            st.error(str(exc))
+            return None
+        statuses = st.multiselect("Statuses on the board and map", list(EVACUATION_STATUSES),
+                                  default=["requested", "planned", "underway"], key=k("statuses"))
+    return (None if as_of == NOW else as_of), bands, statuses
+
+
+def kpis(ov: EvacuationOverview) -> None:
+    f = ov.kpis()
+    cols = st.columns(6)
+    cols[0].metric("Open requests", f"{f['requests_open']:,}")
+    cols[1].metric("People waiting", f"{f['people_waiting']:,}")
+    cols[2].metric("People underway", f"{f['people_underway']:,}")
+    cols[3].metric("People evacuated", f"{f['people_evacuated']:,}")
+    cols[4].metric("Oldest open request", "–" if f["oldest_open_hours"] is None else f"{f['oldest_open_hours']:,.0f} h")
+    cols[5].metric("Missions started, 24 h", f"{f['missions_last_24h']:,}")
+    st.caption(f"At {dtg(ov.now)}; threat bands from the front line of {dtg(ov.front_time)}. "
+               f"Failed missions: {f['missions_failed']}.")
+
+
+def board_and_map(store: Store, token: str, ov: EvacuationOverview, statuses: list[str], marking: str | None
+                  ) -> pd.DataFrame:
+    board = ov.board()
+    shown = board[board["status"].isin(statuses)].reset_index(drop=True)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(f"Board ({len(shown)} of {len(board)})")
+        st.dataframe(shown, hide_index=True, width="stretch", height=460, key=k("board"))
+        st.download_button("Download the board (CSV)", shown.to_csv(index=False).encode("utf-8"),
+                           file_name=f"evacuations_{dtg(ov.now)}.csv", mime="text/csv", key=k("dl_board"))
+    with right:
+        if assets_ok():
+            ev = ov.evacuations
+            on_map = ev[ev["status"].isin(statuses)].merge(shown[["id", "requested"]], on="id", how="left")
+            front, occ = _front(store, token, ov.front_time) if ov.front_time is not None else (None, None)
+            cfg = settings()
+            m = build_evacuation_map(on_map, shelters=_shelters(store, token), front_line=front, occupied_area=occ,
+                                     marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+            st_folium(m, key=k("map"), height=520, use_container_width=True, returned_objects=[])
+    return shown
+
+
+def status_form(store: Store, ov: EvacuationOverview) -> None:
+    """Move one open evacuation to one of its allowed next statuses."""
+    st.subheader("Change a status")
+    if store.read_only:
+        st.info("The store is open read-only (CIMIC_READ_ONLY): status changes are disabled.")
+        return
+    actor = current_actor()
+    if actor is None or not actor.can("edit"):
+        st.info("Status changes need the role editor or higher.")
+        return
+    if ov.as_of is not None:
+        st.info("Showing a past time: choose 'now' to change statuses.")
+        return
+    board = ov.board()
+    open_rows = board[board["status"].map(lambda s: bool(next_statuses(str(s))))]
+    if not len(open_rows):
+        st.caption("No open evacuation.")
+        return
+    ids = open_rows["id"].tolist()
+    sel = st.selectbox("Evacuation", ids, key=k("sel"), format_func=lambda i: _label(open_rows, i))
+    row = open_rows[open_rows["id"] == sel].iloc[0]
+    allowed = next_statuses(str(row["status"]))
+    with st.form(k("status_form")):
+        new = st.selectbox(f"New status (now {row['status']})", allowed, key=k("new_status"))
+        shelters = _shelters(store, data_token(store))
+        usable = shelters[shelters["status"] == "open"]
+        dest_ids = ["", *usable["id"].tolist()]
+        names = dict(zip(usable["id"], usable["name"], strict=True))
+        st.caption("For a plan: destination, transport and seats (kept unless you change them).")
+        c1, c2, c3 = st.columns(3)
+        dest = c1.selectbox("Destination shelter", dest_ids, key=k("dest"),
+                            format_func=lambda i: "(unchanged)" if not i else f"{i} — {names.get(i, '')}")
+        transport = c2.selectbox("Transport", ["", *TRANSPORT_KINDS], key=k("transport"),
+                                 format_func=lambda t: t or "(unchanged)")
+        seats = c3.number_input("Seats", min_value=0, max_value=1000, value=0, step=1, key=k("seats"))
+        note = st.text_input("Note", key=k("note"))
+        go = st.form_submit_button("Apply")
+    if go:
+        changes: dict[str, Any] = {}
+        if dest:
+            changes["destination_shelter_id"] = dest
+        if transport:
+            changes["transport"] = transport
+        if seats:
+            changes["transport_capacity"] = int(seats)
+        try:
+            res = change_status(store, str(sel), str(new), actor=actor, expected_version=int(row["version"]),
+                                note=note or None, changes=changes)
+        except ConflictError as exc:
+            st.error(f"{exc}")
+            return
+        except CimicError as exc:
+            st.error(str(exc))
+            return
+        clear_caches()
+        st.session_state[k("done")] = res["message"]
+        st.rerun()
+
+
+def _label(rows: pd.DataFrame, i: str) -> str:
+    r = rows[rows["id"] == i].iloc[0]
+    return f"{i} — {r['status']}, {r['people']} people, {r['settlement'] or r['pickup'] or ''}"
+
+
+def progress(ov: EvacuationOverview) -> None:
+    tab_b, tab_d, tab_h = st.tabs(["Waiting per threat band and group", "Missions per day", "History"])
+    with tab_b:
+        st.dataframe(ov.by_band.reset_index(), hide_index=True, width="stretch", key=k("by_band"))
+        st.caption("People not yet picked up (requested or planned) by the threat band of their pickup point; "
+                   "children, elderly, reduced mobility and bedridden are among the people, pets are animals.")
+    with tab_d:
+        per_day = ov.per_day.copy()
+        per_day.index = per_day.index.strftime("%d %b")
+        st.bar_chart(per_day, stack=False)
+        st.dataframe(ov.per_day.reset_index().assign(day=lambda d: d["day"].dt.strftime("%Y-%m-%d")),
+                     hide_index=True, width="stretch", key=k("per_day"))
+    with tab_h:
+        h = ov.history.head(200)
+        st.dataframe(pd.DataFrame({"when": h["changed_at"].map(dtg), "evacuation": h["evacuation_id"],
+                                   "from": h["from_status"], "to": h["to_status"], "by": h["changed_by"],
+                                   "version": h["version"]}), hide_index=True, width="stretch", key=k("hist"))
+
+
+def assignment(store: Store) -> None:
+    with st.expander("Suggest shelters for the requested evacuations"):
+        st.caption("Allocates the people of every requested evacuation to open shelters with free places (places "
+                   "promised to planned or underway missions are kept), most people first, then least road time; "
+                   "the answer does not depend on the order of the rows.")
+        minutes = st.number_input("Within (minutes by road)", min_value=5.0, max_value=600.0, value=120.0,
+                                  step=15.0, key=k("minutes"))
+        if st.button("Suggest", key=k("assign")):
+            try:
+                with st.spinner("Road graph and travel times…"):
+                    res = assign_waiting(store, max_minutes=float(minutes))
+            except CimicError as exc:
+                st.error(str(exc))
+                return
+            st.success(f"{res.people_assigned:,} of {res.people_waiting:,} waiting people have a place within "
+                       f"{minutes:g} minutes by road.")
+            st.dataframe(res.allocation, hide_index=True, width="stretch", key=k("alloc"))
+
+
+def page(store: Store, marking: str | None) -> None:
+    """The page body after :func:`cimic_geo.ui.common.page_setup`."""
+    token = data_token(store)
+    got = controls(store, token)
+    if got is None:
+        st.stop()
+    as_of, bands, statuses = got
+    done = st.session_state.pop(k("done"), None)
+    if done:
+        st.success(done)
+    try:
+        ov = _overview(store, token, as_of, bands)
+    except CimicError as exc:
+        st.error(str(exc))
+        st.stop()
+    kpis(ov)
+    board_and_map(store, token, ov, statuses, marking)
+    status_form(store, ov)
+    progress(ov)
+    assignment(store)

@@ -1,0 +1,10 @@
+"""Evacuation requests and missions: board beside the map, status workflow, progress."""
+
+import streamlit as st
+
+from cimic_geo.ui import evacuations_page
+from cimic_geo.ui.common import page_setup, settings
+
+store = page_setup("Evacuations")
+st.title("Evacuations")
+evacuations_page.page(store, settings().marking or store.marking)
