@@ -13,9 +13,13 @@ PORT   ?= 8501
 HOST     = 127.0.0.1
 URL_HOST = $(HOST)
 
-.PHONY: run serve test setup setup-test assets db lint bench clean
+.PHONY: run accounts serve test setup setup-test assets db lint bench clean
 
-run: setup assets db serve
+run: setup assets db accounts serve
+
+# First start: when the store has no user account, create `admin` and print its one-time password.
+accounts: $(VENV)/.stamp-req
+	@$(BIN)/python -m cimic_geo users bootstrap --db "$(DB)"
 
 # The server alone (what `make run` starts once the venv, assets and database are in place).
 serve:

@@ -70,5 +70,7 @@ with incident_guard():  # unexpected errors: a message and an incident id; the t
             st.Page("pages/3_Corridor_planner.py", title="Corridor planner"),
             st.Page("pages/4_Import.py", title="Import"),
             st.Page("pages/5_Evacuations.py", title="Evacuations"),
+            st.Page("pages/6_Assessments.py", title="Civil assessments"),
+            st.Page("pages/7_Partners.py", title="Partners (3W)"),
         ]
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,14 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.analytics.access import (
     MAX_SNAP_KM,
     find_routes,
+    in_zone,
     resolve_place,
     route_road_ids,
     time_to_safety,
 )
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
+from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph
 from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.config import load_settings
@@ -41,6 +43,10 @@ from cimic_geo.timefmt import iso
 DEFAULT_BUFFER_KM = 2.0
 #: Default distance (m) of hazards listed along a corridor.
 DEFAULT_HAZARD_M = 200.0
+#: Avoided distances are rounded to this step (km) before routing.
+AVOID_KM_STEP = 0.1
+#: A place further than this from the road it snaps to gets a warning (km).
+SNAP_WARN_KM = 0.5
 
 
 @dataclass
@@ -59,9 +65,13 @@ class AccessContext:
         return self.graph.bands_km
 
 
-def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[float] | None = None) -> AccessContext:
+def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[float] | None = None,
+                        keep_graph: bool = True) -> AccessContext:
     """Read roads, bridges, settlements, shelters, health facilities and the front line in force at
     ``as_of`` (default: the latest snapshot) and build the road graph.
+
+    With ``keep_graph`` the built graph is saved beside the store and reused while the data it was
+    built from is unchanged (:mod:`cimic_geo.analytics.road_cache`).
 
     Raises
     ------
@@ -73,29 +83,46 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     t = resolve_as_of(as_of, times) if times else None
     front = store.read("front_line", as_of=t) if t is not None else None
     occupied = store.read("occupied_area", as_of=t) if t is not None else None
-    roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
+    roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"])
     if not len(roads):
         raise AnalysisError("the store has no roads; import a roads layer or seed the scenario first")
     infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
                        columns=["name", "sector", "damage", "road_id", "settlement_id"])
-    graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
-                             bands_km=bands, as_of=t)
+    version = access_data_version(store)
+    graph = None
+    cache = graph_file(store.path) if keep_graph and store.path is not None else None
+    key = graph_key(version, as_of=t, bands_km=bands)
+    if cache is not None:
+        graph = load_graph(cache, key, roads=roads, front_line=front, occupied=occupied, infrastructure=infra,
+                           bands_km=bands, as_of=t)
+    if graph is None:
+        graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
+                                 bands_km=bands, as_of=t)
+        if cache is not None:
+            save_graph(cache, graph, key)
     settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"])
     shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"])
     health = infra[infra["sector"] == "health"].reset_index(drop=True)
     return AccessContext(graph=graph, settlements=settlements, shelters=shelters, health=health, as_of=t,
-                         data_version=access_data_version(store))
+                         data_version=version)
 
 
 def make_policy(*, avoid_km: float | None = None, penalise: bool = True,
-                penalties: Sequence[float] | None = None, bands_km: Sequence[float]) -> RoutingPolicy:
-    """The routing policy for the options users pick (exclusion distance, band penalties)."""
+                penalties: Sequence[float] | None = None, bands_km: Sequence[float],
+                ignore_oneway: bool = False) -> RoutingPolicy:
+    """The routing policy for the options users pick (exclusion distance, band penalties, one-way).
+
+    The avoided distance is rounded to :data:`AVOID_KM_STEP` (100 m), so nearby values users try
+    share one cached weighted graph.
+    """
     if avoid_km is not None:
         avoid_km = check_distance(avoid_km, name="--avoid-km")
+        avoid_km = round(round(float(avoid_km) / AVOID_KM_STEP) * AVOID_KM_STEP, 6)
     pens = None
     if penalise:
         pens = tuple(penalties) if penalties is not None else _default_penalties(len(bands_km))
-    return RoutingPolicy(avoid_km=avoid_km or None, penalties=pens, exclude_occupied=True)
+    return RoutingPolicy(avoid_km=avoid_km or None, penalties=pens, exclude_occupied=True,
+                         ignore_oneway=bool(ignore_oneway))
 
 
 def _default_penalties(n: int) -> tuple[float, ...]:
@@ -109,7 +136,7 @@ def _policy_doc(policy: RoutingPolicy, bands_km: Sequence[float]) -> dict[str, A
     return {"avoid_km": policy.avoid_km,
             "penalties": None if policy.penalties is None else dict(zip(band_labels(bands_km), policy.penalties,
                                                                         strict=True)),
-            "exclude_occupied": policy.exclude_occupied}
+            "exclude_occupied": policy.exclude_occupied, "ignore_oneway": policy.ignore_oneway}
 
 
 def evaluate_document(ctx: AccessContext, line: BaseGeometry, *, road_ids: Sequence[str] | None = None,
@@ -130,30 +157,35 @@ def route_document(
     penalise: bool = True,
     alternatives: int = 3,
     max_snap_km: float = MAX_SNAP_KM,
+    ignore_oneway: bool = False,
 ) -> dict[str, Any]:
     """Least-risk route and up to ``alternatives`` different ones, each evaluated like any corridor.
 
+    A start or end inside the avoided zone leaves or reaches it by the way with the least time in
+    the zone (:func:`~cimic_geo.analytics.access.in_zone`); one-way roads are driven one way
+    unless ``ignore_oneway`` (convoy/emergency).
+
     Returns
     -------
-    ``{"found", "origin", "destination", "policy", "as_of", <metrics of the best route>,
-    "road_ids", "alternatives": [<metrics>...]}``; with ``found`` false, ``reason`` says why.
+    ``{"found", "origin", "destination", "policy", "as_of", "warnings", <metrics of the best
+    route>, "road_ids", "alternatives": [<metrics>...]}``; with ``found`` false, ``reason`` says why.
     """
     g = ctx.graph
     o = resolve_place(origin, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
     d = resolve_place(destination, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
-    policy = make_policy(avoid_km=avoid_km, penalise=penalise, bands_km=g.bands_km)
-    routes = find_routes(g, o.node, d.node, policy=policy, alternatives=alternatives)
+    policy = make_policy(avoid_km=avoid_km, penalise=penalise, bands_km=g.bands_km, ignore_oneway=ignore_oneway)
+    o_in, d_in = in_zone(g, policy, np.array([o.lon, d.lon]), np.array([o.lat, d.lat]))
+    routes = find_routes(g, o.node, d.node, policy=policy, alternatives=alternatives,
+                         origin_in_zone=bool(o_in), target_in_zone=bool(d_in))
+    warnings = [f"{p.label} is {p.snap_km:.2f} km from the nearest road it joins (more than {SNAP_WARN_KM:g} km)"
+                for p in (o, d) if p.snap_km > SNAP_WARN_KM]
+    zone_note = [f"{p.label} is inside the avoided zone: the route leaves it by the way with the least time in it"
+                 for p, inside in ((o, o_in), (d, d_in)) if inside]
     doc: dict[str, Any] = {"found": bool(routes), "origin": o.as_dict(), "destination": d.as_dict(),
-                           "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of)}
+                           "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of),
+                           "warnings": warnings + zone_note, "network": g.connectivity().as_dict()}
     if not routes:
-        free = find_routes(g, o.node, d.node, policy=RoutingPolicy(penalties=None), alternatives=0)
-        if free and policy.avoid_km:
-            reason = (f"every route from {o.label} to {d.label} passes within {policy.avoid_km:g} km of the "
-                      "front line; reduce the avoided distance to see the least-risk route through it")
-        else:
-            reason = (f"no passable road connection from {o.label} to {d.label} on the friendly side "
-                      "(impassable roads, destroyed bridges or occupied ground)")
-        doc.update({"reason": reason, "length_km": None, "travel_time_min": None,
+        doc.update({"reason": _no_route_reason(ctx, o, d, policy), "length_km": None, "travel_time_min": None,
                     "band_km": None, "min_frontline_km": None, "hazards": [], "geometry": None,
                     "alternatives": []})
         return doc
@@ -169,15 +201,40 @@ def route_document(
     return doc
 
 
+def _no_route_reason(ctx: AccessContext, o: Any, d: Any, policy: RoutingPolicy) -> str:
+    g = ctx.graph
+    conn = g.connectivity()
+    comp = np.full(g.n_nodes, -1, dtype=np.int64)
+    comp[g.edge_u] = conn.edge_component
+    comp[g.edge_v] = conn.edge_component
+    if comp[o.node] != comp[d.node]:
+        return (f"{o.label} and {d.label} are on separate pieces of the road network that do not connect "
+                f"(the network has {conn.components} pieces; the largest holds {conn.largest_share:.0%} of "
+                "the road length)")
+    free = find_routes(g, o.node, d.node, policy=replace(policy, penalties=None, avoid_km=None,
+                                                          exclude_occupied=True), alternatives=0)
+    if free and policy.avoid_km:
+        return (f"every route from {o.label} to {d.label} passes within {policy.avoid_km:g} km of the "
+                "front line; reduce the avoided distance to see the least-risk route through it")
+    if not free and not policy.ignore_oneway and find_routes(
+            g, o.node, d.node, policy=replace(policy, penalties=None, avoid_km=None, ignore_oneway=True),
+            alternatives=0):
+        return (f"no route from {o.label} to {d.label} that respects one-way roads; allow ignoring one-way "
+                "(convoy/emergency) to see one")
+    return (f"no passable road connection from {o.label} to {d.label} on the friendly side "
+            "(impassable roads, destroyed bridges or occupied ground)")
+
+
 def cutoff_document(ctx: AccessContext, *, avoid_km: float | None = None, hubs: Sequence[str] | None = None,
-                    penalise: bool = False) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+                    penalise: bool = False, ignore_oneway: bool = False) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
     """Cut-off settlements and time to safety; returns ``(document, per-settlement table)``.
 
-    ``avoid_km`` defaults to the innermost threat band's outer edge.
+    ``avoid_km`` defaults to the innermost threat band's outer edge. Settlements inside the avoided
+    zone leave it by the way with the least time in it (the same rule as :func:`route_document`).
     """
     g = ctx.graph
     avoid = g.bands_km[0] if avoid_km is None else avoid_km
-    policy = make_policy(avoid_km=avoid, penalise=penalise, bands_km=g.bands_km)
+    policy = make_policy(avoid_km=avoid, penalise=penalise, bands_km=g.bands_km, ignore_oneway=ignore_oneway)
     table = time_to_safety(g, ctx.settlements, policy=policy, hubs=hubs)
     cut = table[table["status"] == "cut_off"].sort_values(["population", "id"], ascending=[False, True])
     reach = table[table["status"] == "reachable"]
@@ -194,6 +251,7 @@ def cutoff_document(ctx: AccessContext, *, avoid_km: float | None = None, hubs: 
         "occupied": int((table["status"] == "occupied").sum()),
         "median_time_to_safety_min": None if not len(reach) else round(float(reach["minutes"].median()), 1),
         "max_time_to_safety_min": None if not len(reach) else round(float(reach["minutes"].max()), 1),
+        "network": g.connectivity().as_dict(),
     }
     return doc, table
 

@@ -30,10 +30,11 @@ with st.sidebar:
 history = layer in HISTORY_LAYERS
 files = st.file_uploader(
     "Snapshot files (one per date; the date comes from the file name or a date property)" if history else "File",
-    type=ui.UPLOAD_TYPES, accept_multiple_files=history, key=ui.k(f"files:{history}"),
+    type=ui.UPLOAD_TYPES, accept_multiple_files=history, key=ui.uploader_key(history),
 )
 files = (files or []) if history else ([files] if files else [])
 if not files:
+    ui.discard_uploads()
     st.info("Upload a file to see its validation report and a preview. The CLI does the same: "
             "`python -m cimic_geo import LAYER FILE --dry-run`.")
     st.stop()
@@ -45,7 +46,7 @@ try:
     if history:
         border = st.file_uploader("State border (areas file, optional): removes border and coast from the derived "
                                   "front line", type=ui.UPLOAD_TYPES, key=ui.k("border"))
-        options["border_path"] = str(ui.save_uploads([border])[0]) if border else None
+        options["border_path"] = str(ui.save_uploads([border], slot="border")[0]) if border else None
     else:
         columns = [c for c in ui.source_for(paths[0]).frame.columns if c != "geometry"]
         with st.expander("Column mapping (matched automatically; edit if needed)", expanded=True):
@@ -77,6 +78,7 @@ if st.button(f"Commit {report.rows_valid:,} record(s) to {layer}", type="primary
         ui.error_ui(exc)
     else:
         ui.forget_prepared()
+        ui.finish_upload()
         written = ", ".join(f"{n:,} {name}" for name, n in result.written.items())
         st.session_state[ui.k("done")] = f"Imported {written} ({mode})."
         st.rerun()

@@ -71,6 +71,8 @@ def streamlit_server(
     script: str = "app.py",
     env: dict[str, str] | None = None,
     timeout: float = 90.0,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run ``streamlit run <script>`` on a free localhost port with ``CIMIC_DB=db_path``.
 
@@ -78,7 +80,9 @@ def streamlit_server(
     stops the server (its process group) afterwards. The server's output goes to a log file whose
     tail is shown if it fails to start.
     """
-    port = free_port()
+    if Path(db_path).exists():
+        ensure_test_account(db_path)
+    port = port or free_port()
     run_env = {**os.environ, "CIMIC_DB": str(db_path), "PYTHONUNBUFFERED": "1", **(env or {})}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)  # noqa: SIM115
     cmd = [
@@ -89,6 +93,7 @@ def streamlit_server(
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        *extra_args,
     ]
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -120,6 +125,30 @@ def streamlit_server(
         log.close()
         with contextlib.suppress(OSError):
             os.unlink(log.name)
+
+
+#: The local account browser tests sign in with (created by :func:`streamlit_server`).
+TEST_USER, TEST_PASSWORD = "browser-test", "browser-test-password"
+
+
+def ensure_test_account(db_path: str | os.PathLike, *, username: str = TEST_USER, password: str = TEST_PASSWORD,
+                        role: str = "admin") -> None:
+    """Create the local account ``username`` in the store unless it exists (as the OS user running the tests)."""
+    from cimic_geo.store import connect, users
+
+    with connect(db_path) as store:
+        if users.get_user(store, username) is None:
+            users.add_user(store, username, role=role, password=password)
+
+
+def sign_in(page: object, base_url: str, *, username: str = TEST_USER, password: str = TEST_PASSWORD,
+            path: str = "/", timeout_ms: int = 90_000) -> None:
+    """Open ``base_url + path`` and sign in through the app's sign-in form, as a user would."""
+    page.goto(base_url + path)
+    page.get_by_label("User name").fill(username, timeout=timeout_ms)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_text("Signed in as").first.wait_for(timeout=timeout_ms)
 
 
 def _tail(path: str, n: int = 40) -> str:

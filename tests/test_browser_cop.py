@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import Point
 
 from cimic_geo.store import connect
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
         log = RequestLog.attach(page)
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(base + "/")
+        sign_in(page, base)
         page.get_by_role("link", name="COP").first.click()
         frame = map_frame(page)
         frame.wait_for_function(

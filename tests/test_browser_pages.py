@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def test_every_page_renders_offline(demo_db_copy: Path) -> None:
         for path, text, has_map, shot in PAGES:
             page = context.new_page()
             log = RequestLog.attach(page)
-            page.goto(base + "/")
+            sign_in(page, base)
             page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
             if path is not None:
                 page.get_by_role("link", name=path).first.click()

@@ -29,6 +29,7 @@ import streamlit as st
 from export_fixtures import build_store
 from streamlit.testing.v1 import AppTest
 
+from cimic_geo.export.gis import neutralise_formula
 from cimic_geo.store import connect
 from cimic_geo.ui import ingest as ui
 
@@ -289,10 +290,14 @@ def test_csv_export_neutralises_formulas(tmp_path: Path, empty_db: Path) -> None
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
     by_id = {row["id"]: row for row in rows}
     for i, name in enumerate(FORMULAS):
-        assert by_id[f"f{i}"]["name"] == "'" + name
+        stored = name.strip()  # the importer trims text, so "\tTAB" arrives as "TAB"
+        expected = "'" + stored if stored[0] in "=+-@" else stored
+        assert by_id[f"f{i}"]["name"] == expected
         assert by_id[f"f{i}"]["address"] == "'-5 Main St"
     # numbers stay numbers
     assert {row["capacity"] for row in rows} == {"10"}
+    # text that does start with a tab or carriage return (drawn in the planner, say) is neutralised too
+    assert [neutralise_formula(t) for t in ("\tx", "\rx", "x=1", "")] == ["'\tx", "'\rx", "x=1", ""]
 
 
 def test_tak_package_entries_are_flat_and_safe(tmp_path: Path, empty_db: Path) -> None:
@@ -365,6 +370,7 @@ def test_uploads_are_private_and_deleted_after_commit_and_cancel(uploads: list) 
     uploads.append(_Upload("shelters.geojson", data))
     at = AppTest.from_file(str(ROOT / "pages" / "4_Import.py"), default_timeout=60)
     at.run()
+    assert not at.exception, [type(e).__name__ for e in at.main]
     at.sidebar.selectbox[0].set_value("shelters").run()
     assert not at.exception
     folders = _saved_folders(at)

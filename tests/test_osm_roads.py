@@ -7,6 +7,7 @@ its routes are compared with an independent networkx graph in which every OSM ve
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def _reference_graph(roads) -> nx.DiGraph:
     ref = nx.DiGraph()
     for geom, speed, oneway in zip(roads.geometry, roads["speed_kmh"], roads["oneway"], strict=True):
         pts = [(round(x, 7), round(y, 7)) for x, y in geom.coords]
-        for p, q in zip(pts[:-1], pts[1:], strict=True):
+        for p, q in itertools.pairwise(pts):
             if p == q:
                 continue
             minutes = geod.inv(p[0], p[1], q[0], q[1])[2] / 1000.0 / speed * 60.0

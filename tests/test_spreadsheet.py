@@ -231,3 +231,22 @@ def test_not_a_workbook_and_unsupported_type(store, tmp_path):
     other.write_bytes(b"abc")
     with pytest.raises(ValidationError, match="unsupported"):
         import_sheet(store, "assessments", other)
+
+
+def test_import_is_audited_and_needs_the_import_role(store, tmp_path):
+    from cimic_geo.auth import Actor
+    from cimic_geo.errors import PermissionDeniedError
+    from cimic_geo.store.audit import read_audit
+
+    path = write_sheet(tmp_path / "a.xlsx", A_HEADER, a_rows())
+    viewer = Actor("viewer1", "user", "viewer")
+    n_before = store.counts()["assessments"]
+    with pytest.raises(PermissionDeniedError):
+        import_sheet(store, "assessments", path, actor=viewer)
+    assert store.counts()["assessments"] == n_before
+    import_sheet(store, "assessments", path, actor=Actor("lt.kov", "user", "editor"))
+    trail = read_audit(store, layer="assessments")
+    done = trail[trail["outcome"] == "ok"].iloc[0]
+    assert done["actor"] == "lt.kov" and done["action"] == "import" and done["source_file"] == "a.xlsx"
+    assert len(done["source_sha256"]) == 64
+    assert (trail["outcome"] == "refused").sum() == 1

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
-from cimic_geo.analytics.bands import band_labels
+from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM, band_labels
 from cimic_geo.analytics.road_weights import WeightedGraph
 from cimic_geo.analytics.roadgraph import NO_THREAT, ZONE_EXIT_FACTOR, RoadGraph, RoutingPolicy
 from cimic_geo.errors import AnalysisError, NotFoundError
@@ -315,20 +315,16 @@ def _zone_ok(zone: np.ndarray, edges: np.ndarray, *, leave: bool, arrive: bool) 
     return bool(not z[head:len(z) - tail].any() and (head == 0 or leave) and (tail == 0 or arrive))
 
 
-def in_zone(graph: RoadGraph, policy: RoutingPolicy, lon: np.ndarray, lat: np.ndarray, nodes: np.ndarray
-            ) -> np.ndarray:
-    """Whether each place is inside the policy's avoided zone: closer than ``avoid_km`` to the front
-    line, or joined to the network only by the zone's roads. Such places may use the zone's roads
-    to leave or arrive (see :data:`~cimic_geo.analytics.roadgraph.ZONE_EXIT_FACTOR`)."""
-    nodes = np.asarray(nodes, dtype=np.int64)
+def in_zone(graph: RoadGraph, policy: RoutingPolicy, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Whether each lon/lat place lies inside the policy's avoided zone (within ``avoid_km`` of the
+    front line, geodesic). Such places may use the zone's roads to leave or arrive
+    (see :data:`~cimic_geo.analytics.roadgraph.ZONE_EXIT_FACTOR`)."""
+    lon = np.atleast_1d(np.asarray(lon, float))
     if not policy.avoid_km:
-        return np.zeros(len(nodes), dtype=bool)
-    near = graph.threat.points_distance_km(np.asarray(lon, float), np.asarray(lat, float)) <= float(policy.avoid_km)
-    zone = graph.zone_mask(policy)
-    free = np.zeros(graph.n_nodes, dtype=bool)
-    free[graph.edge_u[~zone]] = True
-    free[graph.edge_v[~zone]] = True
-    return near | ~free[nodes]
+        return np.zeros(len(lon), dtype=bool)
+    d = graph.threat.points_distance_km(lon, np.atleast_1d(np.asarray(lat, float)),
+                                        exact_near_km=(float(policy.avoid_km),))
+    return d <= float(policy.avoid_km) + EDGE_TOLERANCE_KM
 
 
 def find_routes(
@@ -537,7 +533,7 @@ def time_to_safety(
     strict = _hub_search(graph, replace(policy, zone_exit=False), hub_nodes)
     minutes = strict.minutes[nodes]
     src = strict.src[nodes]
-    in_band = in_zone(graph, policy, lon, lat, nodes)
+    in_band = in_zone(graph, policy, lon, lat)
     crosses = np.zeros(len(s), dtype=bool)
     if in_band.any():
         # the danger-zone rule: inside the avoided zone a settlement may use the zone's roads to

@@ -49,7 +49,7 @@ from cimic_geo.geo import metric_crs
 
 __all__ = ["DAMAGED_TIME_FACTOR", "DEFAULT_PENALTIES", "MIN_COST", "NO_THREAT", "WEIGHTED_CACHE_SIZE",
            "ZONE_EXIT_FACTOR", "Connectivity", "RoadGraph", "RoutingPolicy", "ThreatGeometry", "WeightedGraph",
-           "build_road_graph", "destroyed_bridge_rows", "project", "union_geometry"]
+           "build_road_graph", "connectivity_note", "destroyed_bridge_rows", "project", "union_geometry"]
 
 #: Travel-time multiplier for ``damaged`` road segments (half speed).
 DAMAGED_TIME_FACTOR = 2.0
@@ -454,3 +454,20 @@ def build_road_graph(
         removed_bridges=int((on_destroyed & ~impassable).sum()),
         front_cap_km=float(front_cap_km),
     )
+
+
+def connectivity_note(roads: gpd.GeoDataFrame) -> str | None:
+    """A sentence for the import report when the roads do not form one connected network (None when
+    they do): how many pieces, and the share of road length in the largest."""
+    frame = roads[["id", "speed_kmh", "status", *(["oneway"] if "oneway" in roads.columns else []),
+                   roads.geometry.name]].copy()
+    frame["status"] = "open"
+    frame = frame[shapely.get_type_id(np.asarray(frame.geometry.values, dtype=object)) == 1]
+    if not len(frame):
+        return None
+    conn = build_road_graph(frame).connectivity()
+    if conn.components <= 1:
+        return None
+    return (f"the roads form {conn.components} separate pieces that do not connect (no shared vertex); the "
+            f"largest holds {conn.largest_share:.0%} of the road length; routes cannot join the pieces")
+

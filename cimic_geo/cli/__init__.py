@@ -71,7 +71,9 @@ def _disk_full(exc: BaseException) -> bool:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc):
+        text = str(exc)
+        if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in text or \
+                "disk is full" in text:  # SQLite (GeoPackage) words it so
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -43,11 +43,15 @@ def _route(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
     doc = route_document(ctx, args.origin, args.destination, avoid_km=args.avoid_km,
-                         penalise=not args.no_penalties, alternatives=args.alternatives)
+                         penalise=not args.no_penalties, alternatives=args.alternatives,
+                         ignore_oneway=args.ignore_oneway)
+    notes = [f"note: {w}" for w in doc.get("warnings", [])]
     if not doc["found"]:
-        emit(args, doc, f"no route: {doc['reason']}")
+        emit(args, doc, [*notes, f"no route: {doc['reason']}"])
         return 1
-    lines = [f"route {doc['origin']['label']} -> {doc['destination']['label']} (as of {dtg(ctx.as_of)})"]
+    snaps = ", ".join(f"{p['label']} {p['snap_km'] * 1000:.0f} m" for p in (doc["origin"], doc["destination"]))
+    lines = [f"route {doc['origin']['label']} -> {doc['destination']['label']} (as of {dtg(ctx.as_of)})",
+             f"  distance from the road joined: {snaps}", *notes]
     lines += _metrics_lines(doc)
     for i, alt in enumerate(doc["alternatives"], start=1):
         lines.append(f"alternative {i}:")
@@ -74,10 +78,13 @@ def _cutoff(args: argparse.Namespace) -> int:
     hubs = [h.strip() for h in args.hubs.split(",") if h.strip()] if args.hubs else None
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
-    doc, _ = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs)
+    doc, _ = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs, ignore_oneway=args.ignore_oneway)
     lines = [f"cut off from safety (avoiding {doc['avoid_km']:g} km of the front line, as of {dtg(ctx.as_of)}): "
              f"{len(doc['cut_off'])} settlement(s), population {doc['cut_off_population']:,}"]
     lines += [f"  {c['name']} ({c['id']}), population {c['population']:,}: {c['reason']}" for c in doc["cut_off"]]
+    net = doc["network"]
+    lines.append(f"road network: {net['components']} connected piece(s); the largest holds "
+                 f"{net['largest_share']:.0%} of the road length")
     emit(args, doc, lines)
     return 0
 
@@ -121,6 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="leave out road segments within this many km of the front line (no size limit)")
     p.add_argument("--no-penalties", action="store_true", help="do not penalise segments inside the threat bands")
     p.add_argument("--alternatives", type=int, default=3, choices=range(4), help="alternatives to look for (0-3)")
+    p.add_argument("--ignore-oneway", action="store_true",
+                   help="drive one-way roads both ways (convoy/emergency); default: one-way respected")
     add_store_options(p, as_of=True)
     p.set_defaults(handler=_route)
 
@@ -155,5 +164,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="excluded distance from the front line in km (default: the innermost band)")
     c.add_argument("--hubs", help="comma-separated settlement names/ids used as safe hubs (default: all settlements "
                                   "beyond the outer band)")
+    c.add_argument("--ignore-oneway", action="store_true", help="drive one-way roads both ways (convoy/emergency)")
     add_store_options(c, as_of=True)
     c.set_defaults(handler=_cutoff)

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
+from cimic_geo.export.brief_cimic import render_cimic_figure
 from cimic_geo.export.kpi import KpiTable, kpi_table
 from cimic_geo.export.naming import atomic_path
 from cimic_geo.export.snapshot_map import (
@@ -161,12 +162,15 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
         fig1 = render_map_figure(loaded, kpis=kpis, produced=produced, progress=progress, bands_km=bands_km)
         progress(0.7, "tables page")
         fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
+        fig3 = render_cimic_figure(store, loaded, produced=produced, bands_km=bands_km) if store is not None else None
     progress(0.85, "writing PDF")
     with _fonts(), atomic_path(out) as tmp:
         with PdfPages(tmp, metadata={"Title": loaded.view.title, "Subject": loaded.marking,
                                      "Creator": "cimic_geo"}) as pdf:
             pdf.savefig(fig1)
             pdf.savefig(fig2)
+            if fig3 is not None:  # evacuations and needs
+                pdf.savefig(fig3)
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise ExportError("the PDF writer produced no output")
     progress(1.0, "done")

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.errors import CimicError, ExportError
+from cimic_geo.export.cimic_layers import CIMIC_LAYERS, read_cimic_layer
 from cimic_geo.schema import LAYERS
 from cimic_geo.timefmt import to_utc
 
@@ -34,12 +35,15 @@ DEFAULT_LAYERS: tuple[str, ...] = (
 #: Drawing order (bottom to top) used by the map writers.
 DRAW_ORDER: tuple[str, ...] = (
     "occupied_area",
+    "partners",
     "roads",
     "front_line",
     "infrastructure",
     "corridors",
     "settlements",
     "shelters",
+    "assessments",
+    "evacuations",
 )
 
 DEFAULT_MARKING = "EXERCISE"
@@ -191,7 +195,10 @@ def load_view(store: Any, view: View, *, allow_empty: bool = False) -> LoadedVie
     as_of = resolve_as_of(store, view.as_of)
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name in view.layers:
-        frames[name] = store.read(name, bbox=bbox, as_of=as_of)
+        if name in CIMIC_LAYERS:  # each at the view's own time (None = now), see export.cimic_layers
+            frames[name] = read_cimic_layer(store, name, bbox=bbox, as_of=view.as_of)
+        else:
+            frames[name] = store.read(name, bbox=bbox, as_of=as_of)
     meta = store.get_meta()
     marking = view.marking if view.marking not in (None, "") else (meta.get("marking") or DEFAULT_MARKING)
     loaded = LoadedView(view=view, bbox=bbox, as_of=as_of, frames=frames, marking=str(marking), meta=meta)

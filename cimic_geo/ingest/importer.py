@@ -147,6 +147,21 @@ def _source(path: str | os.PathLike | SourceData, *, name: str | None, source_la
     return read_source(path, name=name, layer=source_layer, **dict(csv_columns or {}))
 
 
+def _check_value_maps(value_maps: Any) -> None:
+    """Value maps must be ``{field: {source label: value}}`` (a caller's JSON can hold anything)."""
+    if value_maps is None:
+        return
+    bad = ([] if isinstance(value_maps, Mapping) else [Problem(None, "values", "expected a JSON object "
+                                                               "{field: {source label: value}}")])
+    if not bad:
+        bad = [Problem(None, f"values.{key}", f"expected {{source label: value}} for field '{key}', got "
+                       f"{type(labels).__name__} {str(labels)[:40]!r}")
+               for key, labels in value_maps.items() if not isinstance(labels, Mapping)]
+    if bad:
+        raise ValidationError('value maps must be {field: {source label: value}}, e.g. '
+                              '{"status": {"successful": "closed"}}', bad)
+
+
 def prepare_import(
     layer: str,
     path: str | os.PathLike | SourceData | Sequence[str | os.PathLike],
@@ -195,6 +210,7 @@ def prepare_import(
     """
     _check_mode(mode)
     spec = get_layer(layer)
+    _check_value_maps(value_maps)
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),
                    extent=extent)
@@ -234,6 +250,11 @@ def prepare_import(
     frame = valid.copy()
     if spec.name == "corridors" and len(frame):
         frame = _corridor_bookkeeping(frame, store, opts)
+    if spec.name == "roads" and len(frame):
+        from cimic_geo.analytics.roadgraph import connectivity_note
+        note = connectivity_note(frame)
+        if note:
+            problems.append(Problem(None, "geometry", note, "warning"))
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     report.problems = problems
     report.rows_rejected = len(validated.bad_rows)

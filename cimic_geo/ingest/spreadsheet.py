@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from cimic_geo.analytics.partners import split_ids
+from cimic_geo.auth import Actor
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.evacuation_rules import check_evacuations
 from cimic_geo.ingest.importer import ImportReport
@@ -28,6 +29,7 @@ from cimic_geo.ingest.sheets import REFERENCES, SHEET_LAYERS, Sheet, normalise_h
 from cimic_geo.ingest.validate import Options, Provenance, parse_time, validate_source
 from cimic_geo.schema import ASSESSMENT_SECTORS, EVACUATION_TRANSITIONS, get_layer
 from cimic_geo.store import Store
+from cimic_geo.store.audit import sha256_file
 from cimic_geo.store.partners import read_partners, save_partner_versions
 from cimic_geo.store.sheet_imports import (
     current_evacuations,
@@ -46,6 +48,7 @@ class PreparedSheet:
     layer: str
     frame: gpd.GeoDataFrame
     report: ImportReport
+    sha256: str | None = None
 
 
 def _blank(v: object) -> bool:
@@ -240,7 +243,7 @@ def prepare_sheet_import(
     if errors:
         raise ValidationError(f"{layer}: nothing written: {len(errors)} error(s) in {sh.name}", problems)
     out = gpd.GeoDataFrame(valid.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
-    return PreparedSheet(layer=layer, frame=out, report=report)
+    return PreparedSheet(layer=layer, frame=out, report=report, sha256=sha256_file(path))
 
 
 def _evacuation_problems(frame: pd.DataFrame, store: Store) -> list[Problem]:
@@ -277,21 +280,26 @@ def _partner_order_problems(frame: gpd.GeoDataFrame, store: Store) -> list[Probl
     return out
 
 
-def commit_sheet_import(store: Store, prepared: PreparedSheet) -> ImportReport:
-    """Write a prepared spreadsheet in one transaction; fill ``report.written``."""
+def commit_sheet_import(store: Store, prepared: PreparedSheet, *, actor: Actor | None = None) -> ImportReport:
+    """Write a prepared spreadsheet in one transaction (with its audit row); fill ``report.written``.
+
+    ``actor`` needs the import permission (editor); None is the operating-system user outside the app.
+    """
     report = prepared.report
     frame = prepared.frame
+    audit = {"actor": actor, "source_file": report.files[0] if report.files else None,
+             "source_sha256": prepared.sha256}
     try:
         if prepared.layer == "assessments":
-            n = write_assessments(store, frame)
+            n = write_assessments(store, frame, **audit)
         elif prepared.layer == "partners":
-            saved = save_partner_versions(store, frame.drop(columns=["id", "valid_to"], errors="ignore"))
+            saved = save_partner_versions(store, frame.drop(columns=["id", "valid_to"], errors="ignore"), **audit)
             n = saved.written
             report.problems.append(Problem(None, None, f"3W entries: {len(saved.new)} new, {len(saved.changed)} "
                                            f"changed (new version), {len(saved.unchanged)} unchanged", "info"))
         else:
             n = write_evacuations(store, frame.drop(columns=["version", "updated_by", "updated_at"], errors="ignore"),
-                                  user=f"import:{','.join(report.files)}"[:200])
+                                  **audit)
     except StoreError as exc:
         raise ValidationError(f"{prepared.layer}: nothing written: {exc}", [Problem(None, None, str(exc))]) from exc
     report.written = {prepared.layer: n}
@@ -300,7 +308,7 @@ def commit_sheet_import(store: Store, prepared: PreparedSheet) -> ImportReport:
 
 
 def import_sheet(store: Store, layer: str, path: str | os.PathLike, *, dry_run: bool = False,
-                 **options: Any) -> ImportReport:
+                 actor: Actor | None = None, **options: Any) -> ImportReport:
     """Validate and import a spreadsheet (see :func:`prepare_sheet_import`); ``dry_run`` writes nothing.
 
     Raises
@@ -313,4 +321,4 @@ def import_sheet(store: Store, layer: str, path: str | os.PathLike, *, dry_run: 
         prepared.report.dry_run = True
         prepared.report.written = {layer: len(prepared.frame)}
         return prepared.report
-    return commit_sheet_import(store, prepared)
+    return commit_sheet_import(store, prepared, actor=actor)

@@ -21,12 +21,15 @@ from cimic_geo.errors import AnalysisError
 from cimic_geo.maps.analytics import AnalyticsLegend, MarkingBanner
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
+from cimic_geo.schema import PARTNER_SECTORS
 
 STATUS_COLOURS = {"functional": "#1a9850", "partial": "#fdae61", "disrupted": "#d73027", "unknown": "#9e9e9e"}
 STATE_COLOURS = {"current": "#1a9850", "stale": "#e6a700", "never": "#9e9e9e"}
 STATE_LABELS = {"current": "assessed recently", "stale": "assessment stale", "never": "never assessed"}
-#: Colours of partner sectors on the 3W map (cycled for the cross-cutting sectors).
-SECTOR_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+#: Colour of each partner sector on the 3W map (fixed per sector, none of them the gap red).
+SECTOR_COLOURS = dict(zip(PARTNER_SECTORS, ("#e6a700", "#1f77b4", "#e377c2", "#8c564b", "#17becf", "#2ca02c",
+                                            "#9467bd", "#7f7f7f", "#6b8e23", "#000080", "#bcbd22", "#00a087"),
+                          strict=True))
 GAP_COLOUR = "#d62728"
 MAX_POINTS = 4000
 Colouring = Literal["status", "state"]
@@ -159,7 +162,7 @@ def partners_map(
     """
     m = _base(None, tile_url=tile_url, tile_attribution=tile_attribution, asset_mode=asset_mode, height=height)
     sectors = sorted(set(partners["sector"])) if len(partners) else []
-    colours = {s: SECTOR_COLOURS[i % len(SECTOR_COLOURS)] for i, s in enumerate(sectors)}
+    colours = {s: SECTOR_COLOURS.get(s, "#7f7f7f") for s in sectors}
     for sector in sectors:
         part = partners[partners["sector"] == sector]
         props = gpd.GeoDataFrame({

@@ -172,8 +172,8 @@ def seed_database(
     """
     from cimic_geo.config import resolve_db_path
     from cimic_geo.store import init_store
-    from cimic_geo.store.evacuations import load_history
     from cimic_geo.store.engine import exclusive_file, remove_database, replace_database
+    from cimic_geo.store.evacuations import load_history
 
     path = resolve_db_path(db)
     if path.exists() and not force:

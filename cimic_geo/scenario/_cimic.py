@@ -171,7 +171,7 @@ _NEED_WORDS = {"power": "generators", "water": "drinking water", "heating": "hea
 def build_assessments(cfg: ScaleConfig, th: Theatre, st: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Dated assessments of settlements near the front (several per settlement over the period)."""
     n_sites = _COUNTS[cfg.name][1]
-    xy, d_km, free = _free(th, st)
+    _, d_km, free = _free(th, st)
     w = np.where(free & (d_km <= 80), np.sqrt(st["population"].to_numpy()) * np.exp(-d_km / 30.0), 0.0)
     n_sites = min(n_sites, int((w > 0).sum()))
     sites = rng.choice(len(st), size=n_sites, replace=False, p=w / w.sum())

@@ -244,6 +244,11 @@ def build_roads(cfg: ScaleConfig, th: Theatre, st: pd.DataFrame, rng: np.random.
             "bridge": bridge,
             "status": status,
             "name": names[edge_of_seg],
+            "oneway": False,
+            "tunnel": False,
+            "ford": False,
+            "name_uk": None,
+            "name_en": None,
             "geometry": geoms,
         }
     )

@@ -6,7 +6,7 @@ from cimic_geo.store.core import Store
 
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
 _VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
-    "roads": ("id", "status", "speed_kmh"),
+    "roads": ("id", "status", "speed_kmh", "oneway"),
     "infrastructure": ("id", "sector", "damage", "road_id"),
     "settlements": ("id", "name", "population"),
     "shelters": ("id", "status", "capacity", "occupancy"),

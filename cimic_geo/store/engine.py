@@ -19,7 +19,7 @@ import duckdb
 
 from cimic_geo.config import resolve_db_path
 from cimic_geo.errors import SpatialExtensionError, StoreBusyError, StoreError, StoreExistsError, StoreNotFoundError
-from cimic_geo.store.core import _OPEN_STORES, Store, file_identity
+from cimic_geo.store.core import _OPEN_STORES, Store, describe_database_error, file_identity
 from cimic_geo.store.migrations import check_version, migrate
 from cimic_geo.store.shared import wait_for_lock
 
@@ -126,11 +126,11 @@ def _open_instance(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         except duckdb.Error as exc2:
             raise StoreError(f"cannot open {path}: {exc2}") from exc2
     except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+        if "could not set lock" in str(exc).lower():
             raise _in_use(path) from exc
-        raise StoreError(f"cannot open {path}: {exc}") from exc
+        raise StoreError(f"cannot open {path}: {describe_database_error(exc)}") from exc
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from exc
+        raise StoreError(f"cannot open {path}: {describe_database_error(exc)}") from exc
 
 
 def connect(

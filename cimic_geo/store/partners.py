@@ -15,8 +15,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from cimic_geo.auth import Actor, require
 from cimic_geo.errors import NotFoundError, StoreError
 from cimic_geo.schema import get_layer
+from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _to_geodataframe
 
 _LAYER = "partners"
@@ -72,13 +74,17 @@ def _same(old: pd.Series, new: pd.Series) -> bool:
     return shapely.equals_exact(old.geometry, new.geometry, tolerance=1e-9)
 
 
-def save_partner_versions(store: Store, frame: gpd.GeoDataFrame) -> PartnerSave:
-    """Save 3W entries as new versions in one transaction (all or nothing).
+def save_partner_versions(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
+                          source_file: str | None = None, source_sha256: str | None = None) -> PartnerSave:
+    """Save 3W entries as new versions in one transaction (all or nothing), with its audit row.
 
     ``frame`` has the layer's columns except ``id`` and ``valid_to`` (made here), one row per
     ``partner_id``. A row whose ``valid_from`` is older than the entry's current version is refused
-    (:class:`StoreError`); the same ``valid_from`` replaces that version (a correction).
+    (:class:`StoreError`); the same ``valid_from`` replaces that version (a correction). ``actor``
+    needs the import permission (editor); None is the operating-system user outside the app.
     """
+    who = require(actor, "import", store=store, action="import", layer=_LAYER,
+                  ids=[str(p) for p in frame["partner_id"]])
     if frame["partner_id"].duplicated().any():
         raise StoreError("partners: a 3W entry appears twice in one save")
     result = PartnerSave()
@@ -112,11 +118,19 @@ def save_partner_versions(store: Store, frame: gpd.GeoDataFrame) -> PartnerSave:
             out["id"] = [version_id(p, t) for p, t in zip(out["partner_id"], out["valid_from"], strict=True)]
             out["valid_to"] = pd.NaT
             store._write_in_transaction(con, _LAYER, out, mode="append")
+        if inserts:
+            record(con, who, AuditEntry(action="import", layer=_LAYER, ids=[*result.new, *result.changed],
+                                        row_counts={_LAYER: len(inserts)}, source_file=source_file,
+                                        source_sha256=source_sha256,
+                                        detail=f"{len(result.new)} new, {len(result.changed)} new version(s), "
+                                               f"{len(result.unchanged)} unchanged"))
     return result
 
 
-def end_partner(store: Store, partner_id: str, *, at: datetime | str | None = None) -> pd.Timestamp:
+def end_partner(store: Store, partner_id: str, *, at: datetime | str | None = None,
+                actor: Actor | None = None) -> pd.Timestamp:
     """End the current version of a 3W entry at ``at`` (default now); the rows stay as history."""
+    who = require(actor, "edit", store=store, action="partners.end", layer=_LAYER, ids=[str(partner_id)])
     t = _as_utc(at or datetime.now(UTC))
     with store.transaction() as con:
         row = con.execute(f"SELECT id, valid_from FROM {_LAYER} WHERE partner_id = ? AND valid_to IS NULL",
@@ -126,4 +140,6 @@ def end_partner(store: Store, partner_id: str, *, at: datetime | str | None = No
         if _as_utc(row[1]) >= t:
             raise StoreError(f"partners: {partner_id} starts at {_as_utc(row[1]).isoformat()}; end it later")
         con.execute(f"UPDATE {_LAYER} SET valid_to = ? WHERE id = ?", [t, row[0]])
+        record(con, who, AuditEntry(action="partners.end", layer=_LAYER, ids=[str(partner_id)],
+                                    row_counts={_LAYER: 1}, before={"valid_to": None}, after={"valid_to": t}))
     return t

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 
+from cimic_geo.auth import Actor, require
+from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store
 from cimic_geo.store.evacuations import _HISTORY_INSERT
 from cimic_geo.store.imports import existing_ids
@@ -42,13 +44,31 @@ def current_evacuations(store: Store, ids: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns=frame.geometry.name))
 
 
-def write_assessments(store: Store, frame: gpd.GeoDataFrame) -> int:
-    """Upsert assessments in one transaction; return the number of rows written."""
-    return store.write("assessments", frame, mode="upsert")
+def _entry(layer: str, frame: gpd.GeoDataFrame, n: int, source_file: str | None,
+           source_sha256: str | None) -> AuditEntry:
+    return AuditEntry(action="import", layer=layer, ids=[str(i) for i in frame["id"]], row_counts={layer: n},
+                      source_file=source_file, source_sha256=source_sha256)
 
 
-def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, user: str) -> int:
-    """Upsert evacuations (version + 1 for existing ids) with one history row each, in one transaction."""
+def write_assessments(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
+                      source_file: str | None = None, source_sha256: str | None = None) -> int:
+    """Upsert assessments in one transaction with its audit row; return the number of rows written.
+
+    ``actor`` needs the import permission (editor); None is the operating-system user outside the app.
+    """
+    who = require(actor, "import", store=store, action="import", layer="assessments")
+    with store.transaction() as con:
+        n = store._write_in_transaction(con, "assessments", frame, mode="upsert")
+        record(con, who, _entry("assessments", frame, n, source_file, source_sha256))
+    return n
+
+
+def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
+                      source_file: str | None = None, source_sha256: str | None = None) -> int:
+    """Upsert evacuations (version + 1 for existing ids) with one history row each and the audit row,
+    in one transaction."""
+    who = require(actor, "import", store=store, action="import", layer="evacuations")
+    user = f"import:{source_file or 'file'}"[:200]
     now = datetime.now(UTC)
     with store.transaction() as con:
         old = current_evacuations(store, frame["id"].astype(str))
@@ -64,5 +84,6 @@ def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, user: str) -> in
             people = r.get("people")
             con.execute(_HISTORY_INSERT, [eid, int(r["version"]), now, user, "import", statuses.get(eid),
                                           r.get("status"), None if pd.isna(people) else int(people),
-                                          json.dumps({"source": r.get("source")}, default=str)])
+                                          json.dumps({"source": r.get("source"), "by": who.name}, default=str)])
+        record(con, who, _entry("evacuations", frame, n, source_file, source_sha256))
     return n

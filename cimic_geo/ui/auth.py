@@ -94,7 +94,8 @@ class signed_in_for_tests:
         return self.actor
 
     def __exit__(self, *exc: object) -> None:
-        _TEST_ACTOR.remove(self.actor)
+        if self.actor in _TEST_ACTOR:
+            _TEST_ACTOR.remove(self.actor)
 
 
 def current_actor() -> Actor | None:
@@ -174,10 +175,9 @@ def _refresh(store: Store, state: dict[str, Any], cfg: AuthSettings) -> Actor | 
     return actor
 
 
-@st.fragment(run_every=60)
 def _idle_watch(deadline: float) -> None:
-    # runs every minute without counting as activity: once idle for too long, rerun the whole page
-    # so that the gate signs the user out and the data disappears from the screen
+    # a fragment rerun on a timer, which does not count as activity: once idle for too long, rerun
+    # the whole page so that the gate signs the user out and the data disappears from the screen
     if time.time() > deadline:
         st.rerun(scope="app")
 
@@ -188,7 +188,9 @@ def _account_box(store: Store, actor: Actor, cfg: AuthSettings) -> None:
         if st.button("Sign out", key="_cimic_sign_out"):
             _sign_out(store)
             st.rerun()
-        _idle_watch(time.time() + cfg.idle_timeout_min * 60 + 1)
+        timeout_s = cfg.idle_timeout_min * 60
+        # checked every minute (more often for short timeouts)
+        st.fragment(_idle_watch, run_every=max(2.0, min(60.0, timeout_s / 3)))(time.time() + timeout_s + 1)
 
 
 def _change_password_form(store: Store, username: str) -> None:
@@ -317,8 +319,9 @@ def run_pages(pages: list[Any]) -> None:
         store = get_store()
         actor = signed_in_actor(store)
         if actor is None:
-            st.navigation([st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)],
-                          position="hidden").run()
+            # one page: no navigation menu (a hidden menu would leave the pages folder's list showing)
+            st.navigation([st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)]
+                          ).run()
             return
         if not _TEST_ACTOR:
             _account_box(store, actor, auth_settings())

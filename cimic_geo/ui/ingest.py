@@ -1,4 +1,4 @@
-"""Import page plumbing (issue 3): uploads to files, the mapping editor, report, preview, commit.
+"""Import page plumbing: uploads to private files, the mapping editor, report, preview, commit.
 
 Pure helpers (:func:`save_uploads`, :func:`mapping_table`, :func:`mapping_from_table`,
 :func:`parse_defaults`, :func:`problems_frame`, :func:`prepare`, :func:`commit`) carry the logic and
@@ -7,11 +7,16 @@ are tested directly; the ``*_ui`` functions only draw.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import shutil
+import stat
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,27 +64,119 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", base)[:120] or "upload"
 
 
-def save_uploads(files: Sequence[Upload], *, folder: Path | None = None) -> list[Path]:
-    """Write uploaded files to a private temporary folder under their own (sanitised) names.
+#: Upload folders older than this (left by a server that was killed) are removed at the next upload.
+STALE_UPLOAD_S = 24 * 3600
+
+
+def _upload_root() -> Path:
+    """``<tmp>/cimic_uploads_<uid>``: a folder only this user can enter (0700); stale session folders
+    left in it by a killed server are removed."""
+    root = Path(tempfile.gettempdir()) / f"cimic_uploads_{os.getuid()}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        info = root.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise OSError("not a private folder")
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            root.chmod(0o700)
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="cimic_uploads_"))  # someone else holds the name: a fresh one
+    now = time.time()
+    for old in root.glob("session_*"):
+        with contextlib.suppress(OSError):
+            if now - old.lstat().st_mtime > STALE_UPLOAD_S:
+                shutil.rmtree(old, ignore_errors=True)
+    return root
+
+
+class UploadFolder:
+    """A private folder (0700, files 0600) holding one session's uploads.
+
+    It is removed by :meth:`discard` (after a commit, when the upload is cancelled or replaced)
+    and, failing that, when the object is garbage collected — Streamlit drops a session's state
+    when the session ends — or when the server exits.
+    """
+
+    def __init__(self, signature: str) -> None:
+        self.signature = signature
+        self._tmp = tempfile.TemporaryDirectory(prefix="session_", dir=_upload_root(), ignore_cleanup_errors=True)
+        self.path = Path(self._tmp.name)
+        self.paths: list[Path] = []
+
+    def write(self, name: str, data: bytes) -> Path:
+        return _write_private(self.path / name, data)
+
+    def discard(self) -> None:
+        self._tmp.cleanup()
+
+
+def _write_private(path: Path, data: bytes) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o600)
+    return path
+
+
+def _slots(state: MutableMapping[str, Any]) -> list[str]:
+    return [key for key in list(state.keys()) if str(key).startswith(k("uploads:"))]
+
+
+def save_uploads(files: Sequence[Upload], *, folder: Path | None = None, slot: str = "files",
+                 state: MutableMapping[str, Any] | None = None) -> list[Path]:
+    """Write uploaded files under their own (sanitised) names to a private folder; return the paths.
 
     The names matter: snapshot dates are read from them (``deepstatemap_data_20250801.geojson``).
-    Identical content + name is written once (the folder is keyed by a content hash).
+    Without ``folder`` the files go to the session's :class:`UploadFolder` for ``slot`` (kept in
+    ``state``, default ``st.session_state``): the same files are written once; other files replace
+    them and the old folder is deleted.
     """
-    paths: list[Path] = []
+    blobs = [(_safe_name(f.name), f.getvalue()) for f in files]
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return [_write_private(folder / name, data) for name, data in blobs]
+    state = st.session_state if state is None else state
     digest = hashlib.sha256()
-    blobs = []
-    for f in files:
-        data = f.getvalue()
-        blobs.append((_safe_name(f.name), data))
-        digest.update(f.name.encode() + b"\0" + data)
-    root = folder or Path(tempfile.gettempdir()) / "cimic_import" / digest.hexdigest()[:16]
-    root.mkdir(parents=True, exist_ok=True)
     for name, data in blobs:
-        p = root / name
-        if not p.exists() or p.stat().st_size != len(data):
-            p.write_bytes(data)
-        paths.append(p)
-    return paths
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    key = k(f"uploads:{slot}")
+    held: UploadFolder | None = state.get(key)
+    if held is not None and held.signature == digest.hexdigest() and all(p.exists() for p in held.paths):
+        return list(held.paths)
+    if held is not None:
+        held.discard()
+    held = UploadFolder(digest.hexdigest())
+    held.paths = [held.write(name, data) for name, data in blobs]
+    state[key] = held
+    return list(held.paths)
+
+
+def discard_uploads(state: MutableMapping[str, Any] | None = None) -> None:
+    """Delete the session's uploaded files (after a commit, or when the upload is cancelled)."""
+    state = st.session_state if state is None else state
+    for key in _slots(state):
+        held = state.pop(key, None)
+        if isinstance(held, UploadFolder):
+            held.discard()
+
+
+def upload_folders(state: MutableMapping[str, Any] | None = None) -> list[Path]:
+    """The session's upload folders (one per slot)."""
+    state = st.session_state if state is None else state
+    return [held.path for key in _slots(state) if isinstance(held := state[key], UploadFolder)]
+
+
+def uploader_key(history: bool, state: MutableMapping[str, Any] | None = None) -> str:
+    """Widget key of the file uploader; it changes after a commit so that the uploader empties."""
+    state = st.session_state if state is None else state
+    return k(f"files:{history}:{state.get(k('upload_round'), 0)}")
+
+
+def finish_upload(state: MutableMapping[str, Any] | None = None) -> None:
+    """After a commit: delete the uploaded files and start with an empty uploader."""
+    state = st.session_state if state is None else state
+    discard_uploads(state)
+    state[k("upload_round")] = int(state.get(k("upload_round"), 0)) + 1
 
 
 def mapping_table(layer: str, columns: Sequence[str], mapping: dict[str, str] | None = None) -> pd.DataFrame:

@@ -1,0 +1,98 @@
+"""The built road graph kept between runs: a ``.npz`` file beside the store.
+
+Building the graph of a national roads layer (noding a million segments, distances to the front
+line) takes seconds; every CLI process and every server start would pay it again. The arrays of a
+built :class:`~cimic_geo.analytics.roadgraph.RoadGraph` are saved to ``<store>.roadgraph.npz``
+under a key made of the data fingerprint (roads, bridges, front line and occupied area: see
+:func:`cimic_geo.store.access.access_data_version`), the as-of time, the threat bands and the
+file format version. A file with another key, or one that cannot be read (truncated, corrupt,
+older format), is ignored and rebuilt; files are written to a temporary name and renamed, so a
+reader never sees half a file. Writing is best effort: a read-only folder just means no file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
+from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
+
+#: Bump when the saved arrays change meaning.
+FORMAT = 1
+_ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes",
+           "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_length_km",
+           "seg_speed", "seg_bounds")
+
+
+def graph_file(db_path: str | os.PathLike) -> Path:
+    """Where the graph of the store at ``db_path`` is kept."""
+    p = Path(db_path)
+    return p.with_name(p.name + ".roadgraph.npz")
+
+
+def graph_key(data_version: str, *, as_of: Any, bands_km: tuple[float, ...]) -> str:
+    """The key a saved graph must carry to be reused."""
+    t = None if as_of is None else pd.Timestamp(as_of).isoformat()
+    return f"format={FORMAT}|asof={t}|bands={','.join(f'{b:g}' for b in bands_km)}|data={data_version}"
+
+
+def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str) -> bool:
+    """Write ``graph`` to ``path`` atomically; False when the folder is not writable."""
+    p = Path(path)
+    arrays = {name: getattr(graph, name) for name in _ARRAYS}
+    arrays["seg_status"] = graph.seg_status.astype(str)
+    meta = np.array([key, repr(graph.front_cap_km), str(graph.removed_impassable), str(graph.removed_bridges)])
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, _meta=meta, **arrays)
+        os.replace(tmp, p)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
+
+
+def load_graph(path: str | os.PathLike, key: str, *, roads: gpd.GeoDataFrame, front_line: Any = None,
+               occupied: Any = None, infrastructure: gpd.GeoDataFrame | None = None,
+               bands_km: tuple[float, ...], as_of: Any = None) -> RoadGraph | None:
+    """The saved graph when its key matches and it is whole; None otherwise (rebuild it)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            meta = z["_meta"]
+            if str(meta[0]) != key:
+                return None
+            arrays = {name: z[name] for name in (*_ARRAYS, "seg_status")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    roads = roads.reset_index(drop=True)
+    if len(arrays["seg_speed"]) != len(roads) or len(arrays["edge_u"]) != len(arrays["edge_v"]):
+        return None
+    threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
+                            crs=_crs_of(roads), bands_km=bands_km)
+    status = arrays.pop("seg_status").astype(object)
+    return RoadGraph(**arrays, seg_status=status, roads=roads, destroyed_bridges=destroyed_bridge_rows(infrastructure),
+                     threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
+                     removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
+
+
+def _crs_of(roads: gpd.GeoDataFrame) -> Any:
+    from cimic_geo.geo import metric_crs
+
+    return metric_crs(roads.total_bounds)

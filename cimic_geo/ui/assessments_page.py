@@ -1,0 +1,149 @@
+"""Civil assessments page plumbing: staleness KPIs, the map coloured by a sector's status or by the
+age of the last assessment, the sector table and a settlement card with its assessment history.
+
+Computing happens in :mod:`cimic_geo.civil`; this module caches per database content
+(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.civil import AssessmentOverview, SettlementCard, assessment_overview, reference_time, settlement_card
+from cimic_geo.config import stale_days
+from cimic_geo.errors import CimicError
+from cimic_geo.maps.civil import assessment_map
+from cimic_geo.schema import ASSESSMENT_SECTORS
+from cimic_geo.store import Store
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import data_token, settings
+from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
+
+PAGE = "assessments"
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to this page."""
+    return _key(PAGE, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _reference(_store: Store, token: str) -> pd.Timestamp:
+    return reference_time(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overview(_store: Store, token: str, as_of: Any, sector: str, days: float) -> AssessmentOverview:
+    return assessment_overview(_store, as_of=as_of, sector=sector, stale_days=days)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _card(_store: Store, token: str, settlement_id: str, as_of: Any) -> SettlementCard:
+    return settlement_card(_store, settlement_id, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _front(_store: Store, token: str, t: Any) -> tuple[Any, Any]:
+    return _store.read("front_line", as_of=t), _store.read("occupied_area", as_of=t)
+
+
+def controls(store: Store, token: str) -> tuple[pd.Timestamp, str, str, float]:
+    """Sidebar: as-of date, sector, map colouring, stale threshold."""
+    ref = _reference(store, token)
+    with st.sidebar:
+        st.subheader("Civil assessments")
+        day = st.date_input("As of (end of day, UTC)", value=ref.date(), key=k("as_of"))
+        sector = st.selectbox("Sector", ASSESSMENT_SECTORS, index=ASSESSMENT_SECTORS.index("water"), key=k("sector"))
+        colour = st.radio("Colour settlements by", ["status", "state"], horizontal=True, key=k("colour"),
+                          format_func=lambda v: "sector status" if v == "status" else "assessment age")
+        days = st.number_input("Stale after (days)", min_value=1.0, max_value=365.0, value=float(stale_days()),
+                               step=1.0, key=k("stale_days"))
+    if isinstance(day, date) and day == ref.date():
+        as_of = ref  # the latest information, not the end of its day
+    else:
+        as_of = pd.Timestamp(datetime.combine(day, time(23, 59, 59)), tz="UTC")
+    return as_of, sector, colour, float(days)
+
+
+def kpis(ov: AssessmentOverview) -> None:
+    doc = ov.to_dict()
+    c = st.columns(5)
+    c[0].metric("Settlements assessed", f"{doc['assessed']:,} of {doc['settlements']:,}")
+    c[1].metric("Current", f"{doc['current']:,}")
+    c[2].metric(f"Stale (> {ov.stale.stale_days:g} d)", f"{doc['stale']:,}")
+    c[3].metric("Never assessed", f"{doc['never']:,}")
+    sec = ov.summary.set_index("sector").loc[ov.sector]
+    c[4].metric(f"{ov.sector}: disrupted / partial", f"{int(sec['disrupted']):,} / {int(sec['partial']):,}")
+
+
+def render_map(store: Store, token: str, ov: AssessmentOverview, colour: str, marking: str | None) -> None:
+    front, occ = _front(store, token, ov.as_of)
+    cfg = settings()
+    m = assessment_map(ov.settlements, sector=ov.sector, colour_by=colour, front_line=front, occupied_area=occ,
+                       marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+    st_folium(m, key=k("map"), height=560, use_container_width=True, returned_objects=[])
+
+
+def card(store: Store, token: str, ov: AssessmentOverview) -> None:
+    """A settlement card: pick among assessed settlements (stale first), see its history and partners."""
+    assessed = ov.settlements[ov.settlements["state"] != "never"].sort_values(["state", "name"],
+                                                                             ascending=[False, True])
+    if not len(assessed):
+        st.info("No settlement has an assessment at this time.")
+        return
+    labels = dict(zip(assessed["id"].astype(str), assessed["name"].astype(str) + " (" + assessed["id"].astype(str)
+                      + ", " + assessed["state"] + ")", strict=True))
+    sid = st.selectbox("Settlement", list(labels), format_func=labels.get, key=k("card"))
+    try:
+        c = _card(store, token, sid, ov.as_of)
+    except CimicError as exc:
+        st.error(plain(exc))
+        return
+    s = c.settlement
+    st.markdown(f"**{plain(s['name'])}** · {plain(s.get('admin1') or '')} · population "
+                f"{int(s.get('population') or 0):,} · {len(c.history)} assessment(s)")
+    hist = c.history.copy()
+    hist["assessed_at"] = [dtg(t) for t in hist["assessed_at"]]
+    st.dataframe(hist, hide_index=True, width="stretch")
+    st.caption("Partners covering it: " + (", ".join(f"{o} ({sec})" for o, sec in zip(
+        c.partners["organisation"], c.partners["sector"], strict=True)) or "none"))
+
+
+def tables(ov: AssessmentOverview) -> Any:
+    tab_s, tab_t, tab_c = st.tabs(["Sectors", "Stale and never assessed", "Settlement card"])
+    with tab_s:
+        st.dataframe(ov.summary, hide_index=True, width="stretch")
+    with tab_t:
+        t = ov.settlements[ov.settlements["state"] != "current"]
+        t = pd.DataFrame(t[["id", "name", "admin1", "population", "state", "last_assessed", "age_days"]]) \
+            .sort_values(["state", "population"], ascending=[False, False])
+        st.dataframe(t, hide_index=True, width="stretch", height=300)
+        st.download_button("Download (CSV)", t.to_csv(index=False).encode("utf-8"),
+                           file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_stale"))
+    return tab_c
+
+
+def page(store: Store, marking: str | None) -> None:
+    """The whole page body after :func:`cimic_geo.ui.common.page_setup`."""
+    token = data_token(store)
+    as_of, sector, colour, days = controls(store, token)
+    try:
+        ov = _overview(store, token, as_of, sector, days)
+    except CimicError as exc:
+        st.error(plain(exc))
+        st.stop()
+    st.caption(f"As of {dtg(ov.as_of)}: each settlement's latest assessment made by then.")
+    kpis(ov)
+    if assets_ok():
+        render_map(store, token, ov, colour, marking)
+    tab_c = tables(ov)
+    with tab_c:
+        card(store, token, ov)
+    sheet_import_panel(store, "assessments", page=PAGE)

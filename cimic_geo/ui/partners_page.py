@@ -1,0 +1,111 @@
+"""Partners page plumbing (3W: who does what where): the 3W table, the map of partner areas and
+gaps, the gap list per sector and the history of one entry.
+
+Computing happens in :mod:`cimic_geo.civil`; this module caches per database content
+(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.civil import PartnerOverview, partner_overview, partner_versions, reference_time
+from cimic_geo.errors import CimicError
+from cimic_geo.maps.civil import partners_map
+from cimic_geo.schema import ASSESSMENT_SECTORS
+from cimic_geo.store import Store
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import data_token, settings
+from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
+
+PAGE = "partners"
+ALL = "all sectors"
+
+
+def k(name: str) -> str:
+    """Session-state / widget key private to this page."""
+    return _key(PAGE, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _reference(_store: Store, token: str) -> pd.Timestamp:
+    return reference_time(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overview(_store: Store, token: str, as_of: Any, sector: str | None) -> PartnerOverview:
+    return partner_overview(_store, as_of=as_of, sector=sector)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _versions(_store: Store, token: str, partner_id: str) -> pd.DataFrame:
+    return partner_versions(_store, partner_id)
+
+
+def controls(store: Store, token: str) -> tuple[pd.Timestamp, str | None]:
+    ref = _reference(store, token)
+    with st.sidebar:
+        st.subheader("Partners (3W)")
+        day = st.date_input("As of (end of day, UTC)", value=ref.date(), key=k("as_of"))
+        sector = st.selectbox("Sector", [ALL, *ASSESSMENT_SECTORS], key=k("sector"))
+    if isinstance(day, date) and day == ref.date():
+        as_of = ref
+    else:
+        as_of = pd.Timestamp(datetime.combine(day, time(23, 59, 59)), tz="UTC")
+    return as_of, None if sector == ALL else sector
+
+
+def kpis(ov: PartnerOverview) -> None:
+    doc = ov.to_dict(gaps=False, table=False)
+    by = ov.gaps.by_sector
+    c = st.columns(4)
+    c[0].metric("3W entries", f"{doc['partners']:,}")
+    c[1].metric("Organisations", f"{doc['organisations']:,}")
+    c[2].metric("Unmet needs covered", f"{int(by['covered'].sum()):,} of {int(by['needs'].sum()):,}")
+    c[3].metric("Settlements with a gap", f"{doc['gap_settlements']:,}")
+
+
+def page(store: Store, marking: str | None) -> None:
+    """The whole page body after :func:`cimic_geo.ui.common.page_setup`."""
+    token = data_token(store)
+    as_of, sector = controls(store, token)
+    try:
+        ov = _overview(store, token, as_of, sector)
+    except CimicError as exc:
+        st.error(plain(exc))
+        st.stop()
+    st.caption(f"As of {dtg(ov.as_of)}. A gap is a settlement whose latest assessment shows a sector partial or "
+               "disrupted, with no partner of that sector serving it (listed, or inside its area).")
+    kpis(ov)
+    if assets_ok():
+        cfg = settings()
+        m = partners_map(ov.partners, settlements=ov.settlements, gaps=ov.gaps.gaps, marking=marking,
+                         tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
+        st_folium(m, key=k("map"), height=560, use_container_width=True, returned_objects=[])
+    tab_w, tab_g, tab_h = st.tabs(["3W table", "Gaps", "History of an entry"])
+    with tab_w:
+        st.dataframe(ov.table, hide_index=True, width="stretch", height=320)
+        st.download_button("Download 3W (CSV)", ov.table.to_csv(index=False).encode("utf-8"),
+                           file_name=f"3w_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_3w"))
+    with tab_g:
+        st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
+        cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "people") if c in ov.gaps.gaps]
+        gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
+        st.dataframe(gaps, hide_index=True, width="stretch", height=300)
+        st.download_button("Download gaps (CSV)", gaps.to_csv(index=False).encode("utf-8"),
+                           file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_gaps"))
+    with tab_h:
+        ids = ov.table["partner_id"].astype(str).tolist()
+        if ids:
+            pid = st.selectbox("3W entry", ids, key=k("entry"))
+            st.dataframe(_versions(store, token, pid), hide_index=True, width="stretch")
+        else:
+            st.info("No 3W entry in force at this time.")
+    sheet_import_panel(store, "partners", page=PAGE)

@@ -1,0 +1,123 @@
+"""The corridor planner's map: the base map opened once on the data, the layers that change
+(threat in force, corridors, options, cut-off settlements) sent as a feature group so that the
+browser keeps the Leaflet map and the user's view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cimic_geo.corridors import AccessContext, list_corridors
+from cimic_geo.maps.cop import encode_layer
+from cimic_geo.maps.planner import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
+from cimic_geo.store import Store
+from cimic_geo.ui.common import settings
+from cimic_geo.ui.planner_state import MAP_KEY, cutoff_places, k, options, reported_view, request_view, take_drawing
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def corridors_layer(_store: Store, token: str) -> str:
+    """The saved corridors encoded for the map (per data_token)."""
+    return encode_layer("corridors", list_corridors(_store))
+
+
+def view_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The extent of the planner's data: the roads, the settlements drawn and the front line in force."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "bbox" not in cache:
+        _, _, places = display_layers(ctx)
+        cache["bbox"] = planner_extent(ctx.graph.roads, places, _frame(ctx.graph.threat.front_line))
+    return cache["bbox"]
+
+
+def mount_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The extent the map opened on in this session (the data on first load; then fixed, so the
+    base map's script, and with it the mounted Leaflet map and the user's view, stays the same)."""
+    if k("mount") not in st.session_state:
+        st.session_state[k("mount")] = view_bbox(ctx)
+    return st.session_state[k("mount")]
+
+
+def export_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
+    """The area the user sees on the map now (its last reported bounds), else the extent it opened on."""
+    reported = reported_view()
+    return reported[0] if reported is not None else mount_bbox(ctx)
+
+
+def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None) -> None:
+    """The planner map; a line drawn on it is kept for evaluation.
+
+    The base map (legend, marking, Draw tool) opens once fitted to the data and then stays the
+    same; everything that changes (threat at the as-of time, corridors, options, cut-off
+    settlements) goes in ``feature_group_to_add``, so the browser keeps the Leaflet map and the
+    user's pan and zoom. The view moves only on request (:func:`request_view`: suggested routes,
+    a pasted line, the *Fit map to the data* button).
+    """
+    cfg = settings()
+    if st.button("Fit map to the data", key=k("fit_all"), help="Zoom the map out to the roads, settlements "
+                 "and front line"):
+        request_view(fit=view_bbox(ctx))
+    m = build_planner_base_map(bounds=mount_bbox(ctx), marking=marking, tile_url=cfg.tile_url,
+                               tile_attribution=cfg.tile_attribution)
+    cmd = st.session_state.get(k("view_cmd"))
+    command = ViewCommand(bounds=cmd["fit"], clear_drawn=cmd["clear_drawn"], nonce=cmd["n"]) if cmd else None
+    groups = planner_layer_groups({**map_layers(ctx), "corridors": corridors_layer(store, token)},
+                                  options=options(), places=st.session_state.get(k("places"), []),
+                                  cutoff=cutoff_places(ctx), command=command)
+    result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True, feature_group_to_add=groups,
+                       returned_objects=["last_active_drawing", "all_drawings", "bounds", "zoom"])
+    take_drawing(result)
+
+
+def map_layers(ctx: AccessContext) -> dict[str, str]:
+    """The context's layers encoded for the map (threat in force, roads, destroyed bridges,
+    settlements), once per context."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "encoded" not in cache:
+        roads, bridges, places = display_layers(ctx)
+        layers = {"occupied_area": _frame(ctx.graph.threat.occupied), "front_line": _frame(ctx.graph.threat.front_line),
+                  "roads": roads, "settlements": places, "infrastructure": bridges}
+        cache["encoded"] = {name: encode_layer(name, gdf) for name, gdf in layers.items() if gdf is not None}
+    return cache["encoded"]
+
+
+#: At most this many road segments / settlements are drawn on the planner map.
+MAX_MAP_ROADS = 8_000
+MAX_MAP_SETTLEMENTS = 1_500
+_ROAD_LEVELS = (None, ("motorway", "trunk", "primary", "secondary", "tertiary"), ("motorway", "trunk", "primary"),
+                ("motorway", "trunk"))
+
+
+def display_layers(ctx: AccessContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Roads (all, or the main classes when there are too many; non-open segments always), destroyed
+    bridges and the largest settlements for the planner map (computed once per context)."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "layers" not in cache:
+        roads = ctx.graph.roads
+        sel = roads.iloc[:0]
+        for classes in _ROAD_LEVELS:
+            cand = roads if classes is None else roads[roads["road_class"].isin(classes)]
+            if len(cand) <= MAX_MAP_ROADS:
+                sel = cand
+                break
+        bad = roads[roads["status"] != "open"]
+        if len(bad) > MAX_MAP_ROADS:
+            bad = bad[bad["status"] == "impassable"].head(MAX_MAP_ROADS)
+        sel = pd.concat([sel, bad[~bad["id"].isin(sel["id"])]])
+        bridges = ctx.graph.destroyed_bridges.assign(sector="bridge", damage="destroyed")
+        places = ctx.settlements.sort_values("population", ascending=False).head(MAX_MAP_SETTLEMENTS)
+        cache["layers"] = (gpd.GeoDataFrame(sel, geometry="geometry", crs="EPSG:4326"), bridges, places)
+    return cache["layers"]
+
+
+def _frame(geom: Any) -> gpd.GeoDataFrame | None:
+    if geom is None:
+        return None
+    return gpd.GeoDataFrame({"id": ["in force"]}, geometry=[geom], crs="EPSG:4326")
+
+

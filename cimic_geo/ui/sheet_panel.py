@@ -1,0 +1,80 @@
+"""Spreadsheet panel shared by the assessments, partners (and evacuations) pages: template downloads
+and the import of a filled template (validated in full; nothing written unless every row is valid).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from cimic_geo.errors import CimicError, ValidationError
+from cimic_geo.ingest.sheets import template_bytes
+from cimic_geo.ingest.spreadsheet import import_sheet
+from cimic_geo.store import Store
+from cimic_geo.ui.auth import current_actor
+from cimic_geo.ui.common import clear_caches
+from cimic_geo.ui.common import key as _key
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_MD = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
+
+
+def plain(text: object) -> str:
+    """Text shown by a Streamlit markdown element exactly as written (markdown characters escaped)."""
+    return _MD.sub(r"\\\1", str(text))
+
+
+def problems_frame(problems: list) -> pd.DataFrame:
+    return pd.DataFrame([{"row": p.row, "column": p.field, "severity": p.severity, "message": p.message}
+                         for p in problems], columns=["row", "column", "severity", "message"])
+
+
+def template_buttons(layer: str, page: str) -> None:
+    """Download buttons for the layer's empty template (XLSX with drop-down lists, and CSV)."""
+    c1, c2 = st.columns(2)
+    c1.download_button(f"{layer} template (XLSX)", template_bytes(layer, "xlsx"), file_name=f"{layer}_template.xlsx",
+                       mime=XLSX_MIME, key=_key(page, f"tpl_xlsx_{layer}"))
+    c2.download_button(f"{layer} template (CSV)", template_bytes(layer, "csv"), file_name=f"{layer}_template.csv",
+                       mime="text/csv", key=_key(page, f"tpl_csv_{layer}"))
+
+
+def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
+    """An expander with the templates and, for editors on a writable store, the spreadsheet import."""
+    with st.expander(f"Spreadsheet: template and import ({layer})"):
+        st.caption("Fill the template (one row per record; the help sheet lists the columns and allowed values) "
+                   "and import it here or with `python -m cimic_geo import " + layer + " FILE.xlsx`. The whole file "
+                   "is checked first: any error and nothing is written.")
+        template_buttons(layer, page)
+        if store.read_only:
+            st.info("The store is open read-only: importing is disabled.")
+            return
+        actor = current_actor()
+        if actor is None or not actor.can("import"):
+            st.info("Importing needs the editor role.")
+            return
+        up = st.file_uploader("Filled template (.xlsx or .csv)", type=["xlsx", "csv"], key=_key(page, f"up_{layer}"))
+        rel = st.text_input("Reliability for rows without one (admiralty code, e.g. B2)", value="",
+                            key=_key(page, f"rel_{layer}"))
+        if up is None or not st.button("Check and import", key=_key(page, f"go_{layer}")):
+            return
+        suffix = ".xlsx" if up.name.lower().endswith(".xlsx") else ".csv"
+        with tempfile.TemporaryDirectory(prefix="cimic-sheet-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"  # never the user's file name on disk
+            path.write_bytes(up.getvalue())
+            try:
+                report = import_sheet(store, layer, path, name=up.name, actor=actor, reliability=rel.strip() or None)
+            except ValidationError as exc:
+                st.error(plain(exc.message))
+                st.dataframe(problems_frame(exc.problems), hide_index=True, width="stretch")
+                return
+            except CimicError as exc:
+                st.error(plain(str(exc).splitlines()[0]))
+                return
+        clear_caches()
+        st.success(plain(f"Imported {sum(report.written.values()):,} row(s) into {layer} from {up.name}."))
+        if report.problems:
+            st.dataframe(problems_frame(report.problems), hide_index=True, width="stretch")

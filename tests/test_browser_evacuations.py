@@ -1,0 +1,67 @@
+"""The Evacuations page in a real browser on the demo store: KPI numbers and board rows as computed
+by the package, the map drawn with a marker per shown evacuation, no request outside localhost."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cimic_geo.evacuations import evacuation_overview
+from cimic_geo.store import connect
+from cimic_geo.store.users import add_user
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
+PASSWORD = "evac-browser-test-pw-1"
+
+
+def _sign_in(page, base: str) -> None:
+    page.goto(base + "/")
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.get_by_role("textbox", name="User name").fill("evac.viewer")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -> None:
+    require_browser()
+    with connect(demo_db_copy) as store:
+        add_user(store, "evac.viewer", role="viewer", password=PASSWORD)
+        ov = evacuation_overview(store, bands_km=(5, 20, 40))
+    k = ov.kpis()
+    board = ov.board()
+    open_rows = board[board["status"].isin(["requested", "planned", "underway"])]
+    assert len(open_rows) > 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    env = {"CIMIC_BANDS_KM": "5,20,40"}
+    with streamlit_server(demo_db_copy, env=env) as base, chromium(viewport=(1500, 1200)) as context:
+        page = context.new_page()
+        log = RequestLog.attach(page)
+        _sign_in(page, base)
+        page.get_by_role("link", name="Evacuations").first.click(timeout=60_000)
+        page.locator("h1", has_text="Evacuations").first.wait_for(timeout=90_000)
+        frame = map_frame(page, timeout_ms=120_000)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        metrics = {}
+        for m in page.locator('[data-testid="stMetric"]').all():
+            label = m.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+            metrics[label] = m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        assert metrics["Open requests"] == f"{k['requests_open']:,}"
+        assert metrics["People waiting"] == f"{k['people_waiting']:,}"
+        assert metrics["People evacuated"] == f"{k['people_evacuated']:,}"
+        assert metrics["Oldest open request"] == f"{k['oldest_open_hours']:,.0f} h"
+        page.get_by_text(f"Board ({len(open_rows)} of {len(board)})").first.wait_for(timeout=30_000)
+        # one circle marker per evacuation shown (open statuses by default)
+        n_markers = frame.evaluate(
+            "() => { let n = 0; window.map.eachLayer(l => { if (l instanceof L.CircleMarker) n++; }); return n; }")
+        assert n_markers == len(open_rows)
+        legend = frame.locator(".cimic-analytics-legend").inner_text()
+        assert "requested" in legend
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(SHOTS / "evacuations.png"), full_page=False)
+        assert log.external == [], log.external
+        assert log.page_errors == [], log.page_errors

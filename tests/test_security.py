@@ -1,0 +1,380 @@
+"""Hostile text stays data, everywhere: the import path, every export format, the CLI and every page.
+
+One store is built from nothing through the real import path (``python -m cimic_geo import``):
+every free-text field of every layer carries one payload of :data:`PAYLOADS` per row — Jinja and
+JavaScript template syntax, markup with script and event handlers, ``javascript:`` URLs, spreadsheet
+formulas, control and bidi characters, a 100 kB string, path separators, SQL quotes, a Markdown
+image pointing off the machine. Then:
+
+* every export format and the CLI's read commands run on it (also with a hostile ``--title`` and
+  ``--marking``): each exits 0 or with a clean error, no output shows an evaluated expression, and
+  the file a payload would create by running a command on the server does not exist;
+* every page is opened once in headless Chromium (one server), the import page with a hostile file
+  in its preview, and the standalone HTML export from disk: no script of the data runs (``window.
+  __pwned`` stays undefined, no dialog opens), no request leaves the machine, no page fails.
+
+Evaluated expressions are recognised by their result framed by marker letters: ``Q{{7*7}}Q`` would
+come out as ``Q49Q``, ``R${7*7}R`` as ``R49R``, the Jinja loop as ``SYYYS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cimic_geo.schema import LAYERS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Where the command-running payloads would create their file (one per test session folder).
+MARKER_NAME = "PWNED_template_injection"
+
+
+def payloads(marker_dir: Path) -> dict[str, str]:
+    """The hostile corpus; the command payload would create ``marker_dir / MARKER_NAME``."""
+    marker = marker_dir / MARKER_NAME
+    return {
+        "jinja_expr": "Q{{7*7}}Q",
+        "jinja_rce": f"Shelter {{{{ lipsum.__globals__['os'].popen('touch {marker}').read() }}}}",
+        "jinja_cycler": f"{{{{ cycler.__init__.__globals__.os.popen('touch {marker}').read() }}}}",
+        "jinja_block": "S{% for x in range(3) %}Y{% endfor %}S",
+        "jinja_broken": "{{constructor.constructor('window.__pwned=1')()}} {% if %}",
+        "js_literal": "R${7*7}R`;window.__pwned=1;`${window.__pwned=1}",
+        "script": "<script>window.__pwned=1;alert(1)</script></script><script>window.__pwned=1</script>",
+        "img": '"><img src=x onerror="window.__pwned=1;alert(2)">',
+        "svg": "<svg/onload=window.__pwned=1>",
+        "js_url": "javascript:window.__pwned=1//",
+        "formula": '=HYPERLINK("http://203.0.113.7/x","click")',
+        "formula_at": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "formula_plus": "+1+1",
+        "md": "![x](http://203.0.113.7/pixel.png) [y](javascript:window.__pwned=1)",
+        "bidi": "abc\u202eexe.txt\u202c \u200b\u2066isolate\u2069",
+        "control": "bell\u0007 escape\u001b[31mred backspace\u0008 nul-free",
+        "path": "../../../etc/passwd/..\\..\\x",
+        "sql": "x'; DROP TABLE shelters;-- \" OR 1=1",
+        "long": "L" * 100_000,
+    }
+
+
+#: Outputs must never contain these (each is an expression of the corpus, evaluated).
+EVALUATED = ("Q49Q", "R49R", "SYYYS")
+
+#: Short fragments put into ids (ids are file names in TAK packages and keys everywhere).
+ID_TAGS = ("{{7*7}}", "${7*7}", "../x", "'--", "<b>")
+
+#: Reference fields are checked against other layers: they get real ids, not payloads.
+REFERENCE_FIELDS = {"settlement_id", "road_id", "destination_shelter_id", "corridor_id", "settlement_ids"}
+
+#: Geometry of each layer's rows, by row number ``i`` (lon/lat inside the import extent).
+WHEN = "2026-11-20T06:00:00Z"
+OCCUPIED_FROM = "2026-11-01T00:00:00Z"
+
+
+def _geometry(geometry_types: tuple[str, ...], i: int) -> dict:
+    x, y = 36.2 + 0.07 * (i % 9), 48.2 + 0.07 * (i // 9)
+    kind = geometry_types[0]
+    if kind == "POINT":
+        return {"type": "Point", "coordinates": [x, y]}
+    if kind in ("LINESTRING", "MULTILINESTRING"):
+        return {"type": "LineString", "coordinates": [[x, y], [x + 0.05, y + 0.02], [x + 0.09, y + 0.01]]}
+    ring = [[x, y], [x + 0.04, y], [x + 0.04, y + 0.04], [x, y + 0.04], [x, y]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _value(layer: str, column, payload: str, refs: dict[str, str], i: int):
+    kind = column.kind
+    if column.name in REFERENCE_FIELDS:
+        return refs.get(column.name)
+    if column.choices:
+        return column.choices[i % len(column.choices)] if column.name != "status" else column.choices[0]
+    if column.name == "reliability":
+        return "B2"
+    if kind == "datetime":
+        if column.name in ("valid_to", "updated_at"):
+            return None
+        return "2026-11-21T06:00:00Z" if column.name in ("window_end", "planned_departure") else WHEN
+    if kind == "int":
+        return None if column.name == "version" else 10
+    if kind == "float":
+        return 30.0
+    if kind == "bool":
+        return True
+    return payload
+
+
+@dataclass
+class HostileStore:
+    """The store built from hostile files, the files, where a payload's file would appear, and the
+    problems import reported for rows it rejected (``{layer: [problem, ...]}``)."""
+
+    db: Path
+    files: dict[str, Path]
+    marker_dir: Path
+    corpus: dict[str, str]
+    out: Path
+    rejected: dict[str, list[dict]]
+
+
+def cli(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cimic_geo", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, input=stdin, env=None)
+
+
+def hostile_features(layer: str, corpus: dict[str, str], refs: dict[str, str]) -> list[dict]:
+    """One GeoJSON feature per payload with the payload in every free-text field of ``layer``."""
+    spec = LAYERS[layer]
+    feats = []
+    for i, (name, payload) in enumerate(corpus.items()):
+        props = {}
+        for col in spec.all_columns:
+            if col.name == "id":
+                props["id"] = f"{layer[:3]}-{i}-{name}{ID_TAGS[i % len(ID_TAGS)]}"
+            elif col.name not in ("valid_from", "valid_to") or not spec.history:
+                props[col.name] = _value(layer, col, payload, refs, i)
+        feats.append({"type": "Feature", "properties": props, "geometry": _geometry(spec.geometry_types, i)})
+    return feats
+
+
+def write_geojson(path: Path, feats: list[dict]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, feats: list[dict], *, coords: bool = True) -> Path:
+    """Point features as a CSV, with ``lat``/``lon`` columns when ``coords`` (the CSV reader's path)."""
+    cols = [k for k in feats[0]["properties"]]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*cols, *(("lat", "lon") if coords else ())])
+        for f in feats:
+            lon, lat = f["geometry"]["coordinates"]
+            w.writerow([*("" if f["properties"][c] is None else f["properties"][c] for c in cols),
+                        *((lat, lon) if coords else ())])
+    return path
+
+
+#: Layers imported from CSV (lat/lon columns): the spreadsheet layers, and shelters for the CSV reader.
+CSV_LAYERS = ("shelters", "assessments", "partners", "evacuations")
+
+#: Import order: referenced layers first.
+IMPORT_ORDER = ("settlements", "roads", "shelters", "infrastructure", "corridors", "occupied_area", "assessments",
+                "partners", "evacuations")
+
+
+def build_hostile_store(base: Path) -> HostileStore:
+    """Create a store and import the corpus into every layer through the CLI (asserting success)."""
+    marker_dir = base / "marker"
+    marker_dir.mkdir()
+    corpus = payloads(marker_dir)
+    db = base / "hostile.duckdb"
+    r = cli("init", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    refs: dict[str, str] = {}
+    files: dict[str, Path] = {}
+    rejected: dict[str, list[dict]] = {}
+    for layer in (*IMPORT_ORDER, *(n for n in LAYERS if n not in IMPORT_ORDER and n != "front_line")):
+        if layer not in LAYERS:
+            continue
+        feats = hostile_features(layer, corpus, refs)
+        if layer == "occupied_area":
+            # one snapshot: a block east of the points; the front line is derived from it
+            ring = [[37.4, 48.0], [38.5, 48.0], [38.5, 49.5], [37.4, 49.5], [37.4, 48.0]]
+            feats = [{"type": "Feature", "properties": {"id": "occ-1"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]
+            path = write_geojson(base / "occupied_area_20261101.geojson", feats)
+            args = ["--valid-from", OCCUPIED_FROM, "--source", corpus["jinja_rce"]]
+        elif layer in CSV_LAYERS:
+            feats = [{**f, "geometry": _geometry(("POINT",), i)} for i, f in enumerate(feats)]
+            # the spreadsheet layers take their place from the settlement they name
+            path = write_csv(base / f"{layer}.csv", feats, coords=layer == "shelters")
+            args = []
+        else:
+            path = write_geojson(base / f"{layer}.geojson", feats)
+            args = []
+        # --only-valid: a row the importer refuses (with a problem naming row and field) is reported,
+        # the others are written; which rows may be refused is checked in test_corpus_is_stored_verbatim
+        r = cli("import", layer, str(path), "--db", str(db), "--reliability", "B2", "--only-valid", *args, "--json")
+        assert_clean_exit(r, f"import {layer}")
+        doc = json.loads(r.stdout)
+        assert doc["written"], (layer, r.stdout[-3000:], r.stderr[-3000:])
+        rejected[layer] = [p for p in doc["problems"] if p["severity"] == "error"]
+        files[layer] = path
+        first = feats[0]["properties"]["id"]
+        refs.update({"settlements": {"settlement_id": first, "settlement_ids": first},
+                     "roads": {"road_id": first}, "shelters": {"destination_shelter_id": first},
+                     "corridors": {"corridor_id": first}}.get(layer, {}))
+    out = base / "out"
+    out.mkdir()
+    return HostileStore(db=db, files=files, marker_dir=marker_dir, corpus=corpus, out=out, rejected=rejected)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileStore:
+    return build_hostile_store(tmp_path_factory.mktemp("hostile"))
+
+
+def assert_inert(text: str, where: str, hs: HostileStore) -> None:
+    """No evaluated expression in ``text`` and no file created by a payload."""
+    for token in EVALUATED:
+        assert token not in text, f"{where}: evaluated template expression {token!r} found"
+    assert not (hs.marker_dir / MARKER_NAME).exists(), f"{where}: a payload ran a command on the server"
+
+
+def assert_clean_exit(r: subprocess.CompletedProcess, where: str) -> None:
+    """Exit 0, or a clean error: a message, no Python traceback."""
+    assert "Traceback (most recent call last)" not in r.stderr, f"{where}: traceback\n{r.stderr[-3000:]}"
+    assert r.returncode in (0, 1, 2), f"{where}: exit {r.returncode}\n{r.stderr[-2000:]}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The corpus went in as data
+# ----------------------------------------------------------------------------------------------
+
+
+#: Payloads the importer may refuse, with a problem naming the row and the field (text limits).
+MAY_BE_REFUSED = ("control", "long")
+
+
+def test_corpus_is_stored_verbatim(hostile: HostileStore) -> None:
+    from cimic_geo.store import connect
+
+    names = list(hostile.corpus)
+    for layer, problems in hostile.rejected.items():
+        for p in problems:
+            # rows are numbered from 1 in the file's order, one row per payload
+            assert p["row"] is not None and p["field"], (layer, p)
+            assert names[p["row"] - 1] in MAY_BE_REFUSED, (layer, names[p["row"] - 1], p["message"])
+    with connect(hostile.db, read_only=True) as store:
+        counts = store.counts()
+        shelters = set(store.read("shelters", columns=["name"])["name"])
+        notes = set(store.read("corridors", columns=["notes"])["notes"])
+        ids = store.read("settlements", columns=["id"])["id"].tolist()
+    kept = [n for n in names if n not in MAY_BE_REFUSED]
+    assert counts["settlements"] >= len(kept) and counts["shelters"] >= len(kept) and counts["corridors"] >= len(kept)
+    # exactly the text that was imported (not evaluated, not cut)
+    for name in kept:
+        assert hostile.corpus[name] in shelters, name
+        assert hostile.corpus[name] in notes, name
+    assert any("../x" in i for i in ids) and any("{{7*7}}" in i for i in ids)
+    assert_inert("\n".join(map(str, shelters | notes)), "store", hostile)
+
+
+# ----------------------------------------------------------------------------------------------
+# Every export format
+# ----------------------------------------------------------------------------------------------
+
+FORMATS = ("png", "pdf", "html", "geojson", "gpkg", "kml", "csv", "cot", "cotzip")
+ALL_LAYERS = "front_line,occupied_area,settlements,shelters,infrastructure,roads,corridors"
+
+
+def _export(hs: HostileStore, fmt: str, *, title: str, marking: str) -> Path:
+    ext = {"cotzip": "zip"}.get(fmt, fmt)
+    out = hs.out / f"export_{fmt}.{ext}"
+    r = cli("export", "--db", str(hs.db), "--format", fmt, "--out", str(out), "--layers", ALL_LAYERS,
+            "--title", title, "--marking", marking)
+    assert r.returncode == 0, (fmt, r.stdout[-2000:], r.stderr[-3000:])
+    assert_clean_exit(r, f"export {fmt}")
+    assert_inert(r.stdout + r.stderr, f"export {fmt} output", hs)
+    return out
+
+
+def _readable_text(path: Path) -> str:
+    """The text a reader of the file sees (archives: every entry; PDF: pdftotext; GPKG: ogrinfo)."""
+    data = path.read_bytes()
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                assert not name.startswith("/") and ".." not in Path(name).parts, f"unsafe entry {name!r}"
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    if path.suffix == ".pdf":
+        r = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True)
+        return r.stdout if r.returncode == 0 else ""
+    return data.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_export_keeps_the_corpus_inert(hostile: HostileStore, fmt: str) -> None:
+    title = "T{{ 8*8 }} Q{{7*7}}Q " + hostile.corpus["jinja_rce"]
+    marking = "M{{ 8*8 }}M"
+    out = _export(hostile, fmt, title=title, marking=marking)
+    text = _readable_text(out)
+    assert_inert(text, f"export {fmt}", hostile)
+    if fmt in ("html", "kml", "geojson", "csv", "cot", "cotzip", "pdf"):
+        assert "T64" not in text and "M64M" not in text, f"{fmt}: the title or marking was evaluated"
+    if fmt == "html":
+        # markup from the data never appears as markup
+        assert "<script>window.__pwned" not in text and '<img src=x onerror="window.__pwned' not in text
+        assert "<svg/onload" not in text
+        # the title is shown as text, escaped once
+        assert "T{{ 8*8 }} Q{{7*7}}Q" in text
+    if fmt == "csv":
+        # spreadsheet formulas from the data are neutralised (a leading ' makes them text)
+        rows = list(csv.reader(text.splitlines()))
+        cells = [c for row in rows[1:] for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], "a CSV cell starts a formula"
+        assert any(c.startswith("'=HYPERLINK(") for c in cells)
+
+
+def test_html_export_title_is_not_a_template(hostile: HostileStore) -> None:
+    out = _export(hostile, "html", title="T{{ 8*8 }}", marking="EXERCISE")
+    page = out.read_text(encoding="utf-8")
+    assert "<title>T{{ 8*8 }}" in page and "T64" not in page
+
+
+# ----------------------------------------------------------------------------------------------
+# The CLI's commands
+# ----------------------------------------------------------------------------------------------
+
+
+def _cli_commands(hs: HostileStore) -> list[list[str]]:
+    db = ["--db", str(hs.db)]
+    first_corridor = hostile_features("corridors", hs.corpus, {})[0]["properties"]["id"]
+    return [
+        ["info", *db], ["info", *db, "--json"],
+        ["exposure", *db], ["exposure", *db, "--json"],
+        ["coverage", *db], ["coverage", *db, "--json"],
+        ["restoration", *db], ["restoration", *db, "--json"],
+        ["corridor", "list", *db], ["corridor", "list", *db, "--json"],
+        ["corridor", "history", first_corridor, *db],
+        ["access", "cutoff", *db],
+        ["import", "settlements", str(hs.files["settlements"]), *db, "--dry-run"],
+        ["import", "settlements", str(hs.files["settlements"]), *db, "--dry-run", "--json"],
+        ["import", "shelters", str(hs.files["shelters"]), *db, "--dry-run", "--mode", "upsert",
+         "--source", hs.corpus["jinja_rce"], "--default", f"address={hs.corpus['jinja_expr']}"],
+    ]
+
+
+def test_cli_commands_keep_the_corpus_inert(hostile: HostileStore) -> None:
+    for args in _cli_commands(hostile):
+        r = cli(*args)
+        where = " ".join(a if len(a) < 60 else a[:60] + "..." for a in args)
+        assert_clean_exit(r, where)
+        assert_inert(r.stdout + r.stderr, where, hostile)
+
+
+# ----------------------------------------------------------------------------------------------
+# Every page in a real browser, and the HTML export opened from disk
+# ----------------------------------------------------------------------------------------------
+
+PWNED = "() => typeof window.__pwned"
+#: Opens every tooltip and popup of a Leaflet map in a frame (the text from the data gets drawn).
+OPEN_EVERYTHING = """() => {
+  const m = window.map || Object.values(window).find(v => v && v instanceof L.Map);
+  if (!m) { return 0; }
+  let n = 0;
+  m.eachLayer(l => {
+    try {
+      if (l.getTooltip && l.getTooltip()) { l.openTooltip(l.getLatLng ? l.getLatLng() : l.getCenter()); n++; }
+      if (l.getPopup && l.getPopup()) { l.openPopup(l.getLatLng ? l.getLatLng() : l.getCenter()); n++; }
+    } catch (e) { /* lines and areas without a centre yet */ }
+  });
+  return n;
+}"""
