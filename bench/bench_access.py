@@ -28,9 +28,10 @@ import numpy as np
 from _common import ROOT
 from scipy.sparse.csgraph import connected_components
 
-from cimic_geo.analytics.access import find_routes, time_to_safety
+from cimic_geo.analytics.access import find_routes
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
+from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.corridors import make_policy
 from cimic_geo.store import connect
 

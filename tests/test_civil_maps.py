@@ -27,7 +27,8 @@ def _html(m) -> str:
 def test_assessment_map_colours_escapes_and_stays_offline():
     html = _html(assessment_map(SETTLEMENTS, sector="water", marking="EXERCISE"))
     assert STATUS_COLOURS["disrupted"] in html and STATUS_COLOURS["functional"] in html
-    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    # HTML-escaped for the tooltip, then JSON with <, >, & escaped inside the script
+    assert "<img src=x" not in html and "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
     assert "{{ 7*7 }}" in html and ">49<" not in html  # data is never rendered as a template
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     by_age = _html(assessment_map(SETTLEMENTS, sector="water", colour_by="state"))

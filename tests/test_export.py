@@ -298,6 +298,7 @@ def test_csv_with_wkt_read_back(store, view, tmp_path: Path) -> None:
     _compare_attributes("shelters", gdf[gdf["layer"] == "shelters"])
 
 
+@pytest.mark.gdal
 @pytest.mark.skipif(OGRINFO is None, reason="GDAL ogrinfo not installed")
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "kml", "csv"])
 def test_ogrinfo_reads_every_gis_export(store, view, tmp_path: Path, fmt: str) -> None:
@@ -436,7 +437,7 @@ def test_pdf_two_pages_a4(store, view, tmp_path: Path) -> None:
 
 
 def test_kpi_table_hand_computed(store, view) -> None:
-    from cimic_geo.export.kpi import kpi_table
+    from cimic_geo.export.snapshot_kpis import kpi_table
 
     t = kpi_table(store, load_view(store, view))
     rows = dict(t.rows())
@@ -498,7 +499,7 @@ def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) ->
 
 
 def test_time_before_the_history_still_exports_and_says_why(store, tmp_path: Path) -> None:
-    from cimic_geo.export.kpi import kpi_table
+    from cimic_geo.export.snapshot_kpis import kpi_table
 
     # before T0 no front line is in force: the map has no front, the KPI table says so
     view = View(bbox=BBOX, as_of=T0 - pd.Timedelta(days=1), layers=("settlements", "front_line", "shelters"))

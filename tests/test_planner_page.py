@@ -61,7 +61,7 @@ def _map_script(at: AppTest) -> str:
 
 
 def _draw(at: AppTest, geometry: dict) -> AppTest:
-    # what ui.planner.take_drawing stores when st_folium reports a drawn line
+    # what ui.planner_page_state.take_drawing stores when st_folium reports a drawn line
     at.session_state["planner:drawn"] = geometry
     at.run()
     _button(at, "Evaluate drawn line").click()
@@ -303,7 +303,7 @@ def test_map_keeps_the_users_view_while_its_content_changes(monkeypatch, planner
 def test_access_version_is_hashed_once_per_data_change(monkeypatch, planner_db):
     """The road-graph version hash runs once per data_token, not on every rerun; a corridor save
     moves the token (every page reloads) and the hash runs once more."""
-    from cimic_geo.ui import planner as ui
+    from cimic_geo.ui import planner_page as ui
 
     calls = []
     real = ui.access_data_version
@@ -321,80 +321,6 @@ def test_access_version_is_hashed_once_per_data_change(monkeypatch, planner_db):
     at.run()
     assert len(calls) == 2
     assert "Cached loop" in _map_script(at)  # the map shows the saved corridor
-
-
-def _idle(page) -> None:
-    """Wait until Streamlit has finished the current rerun."""
-    page.wait_for_timeout(500)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(300)
-
-
-@pytest.mark.browser
-def test_draw_evaluate_and_save_in_headless_chromium(planner_db):
-    """Draw the line with Leaflet.draw in a real browser, evaluate and save it; nothing leaves localhost."""
-    from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
-
-    require_browser()
-    env = {"CIMIC_BANDS_KM": "3,6,9"}
-    with streamlit_server(planner_db, env=env) as base, chromium(viewport=(1400, 2200)) as context:
-        page = context.new_page()
-        log = RequestLog.attach(page)
-        page.goto(base + "/Corridor_planner")
-        frame = map_frame(page)
-        frame.wait_for_selector(".leaflet-draw-draw-polyline", timeout=60_000)
-        box = page.query_selector('iframe[title="streamlit_folium.st_folium"]').bounding_box()
-        frame.click(".leaflet-draw-draw-polyline")
-        # inside the map, away from the controls in its corners (legend, marking)
-        pts = [(37.02, 48.01), (37.02, 48.04), (37.08, 48.04), (37.08, 48.01)]
-        for lon, lat in pts:
-            xy = frame.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
-                                " return [p.x, p.y]; }", [lat, lon])
-            page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
-            page.wait_for_timeout(300)
-        frame.click('.leaflet-draw-actions a[title="Finish drawing"]')
-        page.get_by_text("Drawn line: ready").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Evaluate drawn line").click()
-        page.get_by_text("1. drawn line 1").first.wait_for(state="attached", timeout=60_000)
-        # the evaluated option replaces the sketch on the (same, still mounted) map
-        frame.wait_for_function("() => window.drawnItems.getLayers().length === 0", timeout=30_000)
-        page.get_by_label("Your name / call sign (kept in the corridor history)").fill("Sgt Browser")
-        page.get_by_label("Your name / call sign (kept in the corridor history)").press("Enter")
-        page.get_by_label("Corridor name").fill("Drawn north loop")
-        page.get_by_role("button", name="Save as draft corridor").click()
-        page.get_by_text("saved Drawn north loop").wait_for(timeout=60_000)
-
-        # the user zooms in; a cut-off search then adds diamonds to the same map without moving it
-        _idle(page)
-        frame.evaluate("() => { window.cimicKept = 'same map'; }")
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.wheel(0, -200)
-        frame.wait_for_function("() => !window.map._animatingZoom", timeout=10_000)
-        _idle(page)
-        view = "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom(), window.cimicKept]"
-        before = frame.evaluate(view)
-        page.get_by_label("Safe hubs", exact=False).fill("Harbour")
-        page.get_by_role("button", name="Find cut-off settlements").click()
-        page.get_by_text("Population cut off").first.wait_for(timeout=60_000)
-        frame.wait_for_function("() => document.querySelectorAll('.cimic-cutoff').length === 1", timeout=30_000)
-        _idle(page)
-        assert frame.evaluate(view) == before
-        shot = ROOT / "tests" / "artifacts" / "planner.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
-        assert log.external == [], log.external
-        assert any("/app/static/vendor/leaflet-draw/leaflet.draw.js" in u for u in log.requests)
-        assert log.page_errors == [], log.page_errors
-
-    with connect(planner_db, read_only=True) as store:
-        corridors = store.read("corridors")
-        hist = corridor_history(store)
-    assert corridors["name"].tolist() == ["Drawn north loop"]
-    coords = list(corridors.geometry.iloc[0].coords)
-    assert len(coords) == 4
-    for (x, y), (px, py) in zip(coords, pts, strict=True):
-        assert abs(x - px) < 0.002 and abs(y - py) < 0.002  # a pixel is ~0.0002° at this zoom
-    assert hist["changed_by"].tolist() == ["Sgt Browser"] and hist["action"].tolist() == ["create"]
 
 
 def test_planner_on_the_demo_scenario_read_only(monkeypatch, demo_db):

@@ -188,7 +188,8 @@ def test_bridge_over_a_road_is_not_a_junction():
 
 
 def test_one_way_roads_are_driven_one_way_unless_ignored():
-    from cimic_geo.analytics.access import find_routes, time_to_safety
+    from cimic_geo.analytics.access import find_routes
+    from cimic_geo.analytics.time_to_safety import time_to_safety
 
     a, b, c, d = (37.00, 48.00), (37.01, 48.00), (37.01, 48.01), (37.00, 48.01)
     roads = _lines([("ab", [a, b]), ("bc", [b, c]), ("cd", [c, d]), ("da", [d, a])], ab={"oneway": True})

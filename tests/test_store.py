@@ -264,6 +264,7 @@ def test_history_polygons_round_trip(empty_db: Path) -> None:
         assert store.bbox() == (37.0, 48.0, 38.0, 49.0)
 
 
+@pytest.mark.netns
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1) for a network-less namespace")
 def test_store_works_without_network(tmp_path: Path) -> None:
     """In a network namespace with no interfaces, the spatial extension still loads (no INSTALL)."""

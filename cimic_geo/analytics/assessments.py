@@ -121,29 +121,37 @@ def unmet_needs(
 ) -> pd.DataFrame:
     """Long table of unmet needs: one row per (settlement, sector) whose status is in ``need_statuses``.
 
-    Columns ``settlement_id``, ``sector``, ``status``, ``assessed_at``, ``population_present``.
+    Columns ``settlement_id``, ``sector``, ``status``, ``assessed_at``, ``population_present``;
+    sorted by settlement and sector.
     """
-    parts = []
+    n = len(latest)
+    sid = np.asarray(latest["settlement_id"].astype(str).to_numpy(), dtype=object) if n else np.array([], dtype=object)
+    when = (pd.to_datetime(latest["assessed_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+            if n else np.array([], dtype="datetime64[ns]"))
+    pop = (pd.to_numeric(latest["population_present"], errors="coerce").to_numpy(dtype=float)
+           if n and "population_present" in latest else np.full(n, np.nan))
+    parts: list[tuple[np.ndarray, str, np.ndarray]] = []
     for sector in sectors:
-        status = sector_status(latest, sector)
-        hit = status.isin(need_statuses).to_numpy()
-        if not hit.any():
+        col = f"{check_sector(sector)}_status"
+        if col not in latest or not n:
             continue
-        sub = latest.loc[hit]
-        parts.append(pd.DataFrame({
-            "settlement_id": sub["settlement_id"].astype(str).to_numpy(),
-            "sector": sector,
-            "status": status[hit].to_numpy(),
-            "assessed_at": sub["assessed_at"].to_numpy(),
-            "population_present": sub["population_present"].to_numpy() if "population_present" in sub
-            else np.nan,
-        }))
-    if not parts:
-        return pd.DataFrame({"settlement_id": pd.Series([], dtype=object), "sector": pd.Series([], dtype=object),
-                             "status": pd.Series([], dtype=object),
-                             "assessed_at": pd.Series([], dtype="datetime64[ns, UTC]"),
-                             "population_present": pd.Series([], dtype=float)})
-    return pd.concat(parts, ignore_index=True).sort_values(["settlement_id", "sector"], ignore_index=True)
+        status = np.asarray(latest[col].to_numpy(), dtype=object)
+        hit = np.flatnonzero(np.isin(status, np.asarray(need_statuses, dtype=object)))
+        if len(hit):
+            parts.append((hit, sector, status[hit]))
+    rows = np.concatenate([h for h, _, _ in parts]) if parts else np.array([], dtype=int)
+    sectors_col = np.concatenate([np.full(len(h), sec, dtype=object) for h, sec, _ in parts]) if parts \
+        else np.array([], dtype=object)
+    status_col = np.concatenate([st for _, _, st in parts]) if parts else np.array([], dtype=object)
+    order = np.lexsort((sectors_col, sid[rows])) if len(rows) else rows
+    rows, sectors_col, status_col = rows[order], sectors_col[order], status_col[order]
+    return pd.DataFrame({
+        "settlement_id": pd.Series(sid[rows], dtype=object),
+        "sector": pd.Series(sectors_col, dtype=object),
+        "status": pd.Series(status_col, dtype=object),
+        "assessed_at": pd.Series(pd.DatetimeIndex(when[rows]).tz_localize("UTC")),
+        "population_present": pd.Series(pop[rows], dtype=float),
+    })
 
 
 def sector_summary(latest: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,36 @@ def split_ids(value: object) -> list[str]:
     return [p.strip() for p in str(value).replace(",", ";").split(";") if p.strip()]
 
 
+def _pairs(pid: np.ndarray, sector: np.ndarray, id_lists: np.ndarray, geoms: np.ndarray,
+           st_ids: np.ndarray, st_geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(partner row, settlement id, how) of every cover, as arrays; listed first, then areas."""
+    lists = [split_ids(v) for v in id_lists]
+    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    rows_l = np.repeat(np.arange(len(lists)), lens)
+    ids_l = np.array([i for x in lists for i in x], dtype=object)
+    poly = np.isin(shapely.get_type_id(geoms), [3, 6]) if len(geoms) else np.zeros(0, dtype=bool)
+    rows_a = np.array([], dtype=np.int64)
+    ids_a = np.array([], dtype=object)
+    if poly.any() and len(st_geoms):
+        tree = shapely.STRtree(st_geoms)
+        p_idx = np.flatnonzero(poly)
+        q, hit = tree.query(geoms[p_idx], predicate="covers")
+        rows_a, ids_a = p_idx[q], st_ids[hit]
+    rows = np.concatenate([rows_l, rows_a])
+    ids = np.concatenate([ids_l, ids_a]) if len(ids_a) else ids_l
+    how = np.concatenate([np.full(len(rows_l), "listed", dtype=object), np.full(len(rows_a), "area", dtype=object)])
+    # a pair found both ways is kept once, as listed (first)
+    if len(rows):
+        key = pd.MultiIndex.from_arrays([rows, ids])
+        first = ~key.duplicated(keep="first")
+        rows, ids, how = rows[first], ids[first], how[first]
+    return rows, ids, how, pid[rows] if len(rows) else np.array([], dtype=object)
+
+
+def _obj(series: pd.Series) -> np.ndarray:
+    return np.asarray(series.astype(object).to_numpy(), dtype=object)
+
+
 def coverage_pairs(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) -> pd.DataFrame:
     """Every (partner row, settlement) covered: columns ``partner_id``, ``sector``, ``settlement_id``, ``how``.
 
@@ -37,25 +67,14 @@ def coverage_pairs(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) ->
     cols = ["partner_id", "sector", "settlement_id", "how"]
     if not len(partners):
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    pid = partners["partner_id"].astype(str).to_numpy()
-    sector = partners["sector"].astype(str).to_numpy()
-    listed = pd.DataFrame({"partner_id": pid, "sector": sector,
-                           "settlement_id": [split_ids(v) for v in partners["settlement_ids"].tolist()]})
-    listed = listed.explode("settlement_id").dropna(subset=["settlement_id"])
-    listed["how"] = "listed"
-    parts = [listed]
-    geoms = np.asarray(partners.geometry.values, dtype=object)
-    poly = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
-    if poly.any() and len(settlements):
-        tree = shapely.STRtree(np.asarray(settlements.geometry.values, dtype=object))
-        p_idx = np.flatnonzero(poly)
-        q, s = tree.query(geoms[p_idx], predicate="covers")
-        rows = p_idx[q]
-        parts.append(pd.DataFrame({"partner_id": pid[rows], "sector": sector[rows],
-                                   "settlement_id": settlements["id"].astype(str).to_numpy()[s], "how": "area"}))
-    out = pd.concat(parts, ignore_index=True)
-    out = out.drop_duplicates(["partner_id", "settlement_id"], keep="first")
-    return out[cols].reset_index(drop=True)
+    pid = np.asarray(partners["partner_id"].astype(str).to_numpy(), dtype=object)
+    sector = _obj(partners["sector"])
+    rows, ids, how, pids = _pairs(pid, sector, _obj(partners["settlement_ids"]),
+                                  np.asarray(partners.geometry.values, dtype=object),
+                                  np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object),
+                                  np.asarray(settlements.geometry.values, dtype=object))
+    return pd.DataFrame({"partner_id": pd.Series(pids, dtype=object), "sector": pd.Series(sector[rows], dtype=object),
+                         "settlement_id": pd.Series(ids, dtype=object), "how": pd.Series(how, dtype=object)})
 
 
 @dataclass(frozen=True)
@@ -106,26 +125,45 @@ def gap_analysis(
     sectors, need_statuses : which sectors and statuses count as an unmet need
     """
     needs = unmet_needs(latest, sectors=sectors, need_statuses=need_statuses)
-    need_ids = set(needs["settlement_id"])
-    st = settlements[settlements["id"].astype(str).isin(need_ids)]
-    pairs = coverage_pairs(partners[partners["sector"].isin(sectors)] if len(partners) else partners, st)
-    n_cover = pairs.groupby(["settlement_id", "sector"]).size().rename("partners")
-    needs = needs.join(n_cover, on=["settlement_id", "sector"])
-    needs["partners"] = needs["partners"].fillna(0).astype(int)
-    needs["covered"] = needs["partners"] > 0
-    info = settlements.drop(columns=settlements.geometry.name).assign(settlement_id=settlements["id"].astype(str))
-    keep = [c for c in ("settlement_id", "name", "admin1", "population") if c in info]
-    gaps = needs[~needs["covered"]].merge(info[keep], on="settlement_id", how="left")
-    people = gaps["population_present"] if "population_present" in gaps else pd.Series(np.nan, index=gaps.index)
+    st_ids = np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object)
+    need_sid = needs["settlement_id"].to_numpy(dtype=object)
+    need_sec = needs["sector"].to_numpy(dtype=object)
+    wanted = np.isin(st_ids, np.unique(need_sid)) if len(needs) else np.zeros(len(st_ids), dtype=bool)
+    if len(partners):
+        keep = np.isin(_obj(partners["sector"]), np.asarray(sectors, dtype=object))
+        p = partners[keep]
+        sector = _obj(p["sector"])
+        rows, ids, _how, _pids = _pairs(np.asarray(p["partner_id"].astype(str).to_numpy(), dtype=object), sector,
+                                        _obj(p["settlement_ids"]), np.asarray(p.geometry.values, dtype=object),
+                                        st_ids[wanted], np.asarray(settlements.geometry.values, dtype=object)[wanted])
+        pair_keys = pd.Index(ids.astype(str) + "\x00" + sector[rows].astype(str)) if len(rows) else pd.Index([])
+        counts = pair_keys.value_counts()
+    else:
+        counts = pd.Series([], dtype=int)
+    need_keys = need_sid.astype(str) + "\x00" + need_sec.astype(str) if len(needs) else np.array([], dtype=str)
+    n_partners = counts.reindex(need_keys).fillna(0).to_numpy(dtype=int) if len(needs) else np.zeros(0, dtype=int)
+    needs = needs.assign(partners=n_partners, covered=n_partners > 0)
+    gaps = needs[~needs["covered"].to_numpy()].reset_index(drop=True)
+    pos = pd.Index(st_ids).get_indexer(gaps["settlement_id"].to_numpy(dtype=object))
+    found = pos >= 0
+    for col in ("name", "admin1", "population"):
+        if col in settlements:
+            vals = settlements[col].to_numpy(dtype=object)
+            gaps[col] = np.where(found, vals[np.where(found, pos, 0)], None) if len(vals) else None
+    people = gaps["population_present"].to_numpy(dtype=float)
     if "population" in gaps:
-        people = people.fillna(gaps["population"])
-    gaps = gaps.assign(people=people.fillna(0).astype(float)).reset_index(drop=True)
+        fallback = pd.to_numeric(gaps["population"], errors="coerce").to_numpy(dtype=float)
+        people = np.where(np.isnan(people), fallback, people)
+    gaps["people"] = np.nan_to_num(people, nan=0.0)
     rows = []
+    need_by = needs.groupby("sector")["covered"].agg(["size", "sum"])
+    gap_by = gaps.groupby("sector")["people"].agg(["size", "sum"])
     for sector in sectors:
-        n = needs[needs["sector"] == sector]
-        g = gaps[gaps["sector"] == sector]
-        rows.append({"sector": sector, "needs": len(n), "covered": int(n["covered"].sum()), "gaps": len(g),
-                     "people_in_gaps": int(g["people"].sum())})
+        n_need = int(need_by.loc[sector, "size"]) if sector in need_by.index else 0
+        n_cov = int(need_by.loc[sector, "sum"]) if sector in need_by.index else 0
+        n_gap = int(gap_by.loc[sector, "size"]) if sector in gap_by.index else 0
+        ppl = int(gap_by.loc[sector, "sum"]) if sector in gap_by.index else 0
+        rows.append({"sector": sector, "needs": n_need, "covered": n_cov, "gaps": n_gap, "people_in_gaps": ppl})
     return GapAnalysis(needs=needs, gaps=gaps, by_sector=pd.DataFrame(rows))
 
 

@@ -154,6 +154,7 @@ class RoadGraph:
     removed_bridges: int = 0
     front_cap_km: float = np.inf
     _snap_index: tuple[shapely.STRtree, np.ndarray] | None = None
+    _steps: tuple[np.ndarray, np.ndarray] | None = None
     _weighted: OrderedDict[RoutingPolicy, WeightedGraph] = field(default_factory=OrderedDict)
     _connectivity: Connectivity | None = None
     _id_index: pd.Index | None = None
@@ -225,36 +226,14 @@ class RoadGraph:
             return self._connectivity
 
     # -- snapping -------------------------------------------------------------------------------
-    def _snapper(self) -> tuple[shapely.STRtree, np.ndarray]:
-        with self._lock:
-            if self._snap_index is None:
-                if not self.n_edges:
-                    raise AnalysisError("the road network has no passable segment")
-                # pieces in the metric CRS (positions along them are metres)
-                xy = np.column_stack(self.threat.to_metric.transform(self.coords[:, 0], self.coords[:, 1]))
-                lines = piece_lines(xy, self.edge_c0, self.edge_c1)
-                self._snap_index = (shapely.STRtree(lines), lines)
-            return self._snap_index
-
     def snap_edges(self, lon: Iterable[float] | float, lat: Iterable[float] | float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The nearest point on the nearest passable edge of each lon/lat point (metric CRS).
-
-        Returns
-        -------
+        """The nearest point on the nearest passable edge of each lon/lat point (metric CRS):
         ``(edge, fraction along the edge from edge_u, distance_km)``
-        """
-        lon_a = np.atleast_1d(np.asarray(lon, float))
-        lat_a = np.atleast_1d(np.asarray(lat, float))
-        tree, lines = self._snapper()
-        x, y = self.threat.to_metric.transform(lon_a, lat_a)
-        pts = shapely.points(x, y)
-        pi, ei = tree.query_nearest(pts, all_matches=False)
-        edge = np.empty(len(pts), dtype=np.int64)
-        edge[pi] = ei
-        dist = shapely.distance(pts, lines[edge]) / 1000.0
-        frac = shapely.line_locate_point(lines[edge], pts, normalized=True)
-        return edge, np.asarray(frac, float), np.asarray(dist, float)
+        (:func:`cimic_geo.analytics.road_snap.snap_edges`)."""
+        from cimic_geo.analytics.road_snap import snap_edges
+
+        return snap_edges(self, lon, lat)
 
     def snap(self, lon: Iterable[float] | float, lat: Iterable[float] | float) -> tuple[np.ndarray, np.ndarray]:
         """For each lon/lat point, the node where it joins the network: the nearer end of the

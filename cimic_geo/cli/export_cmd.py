@@ -1,4 +1,4 @@
-"""``export``: briefing products from the command line (issue 7), e.g. for a nightly job::
+"""``export``: briefing products from the command line, e.g. for a nightly job::
 
     python -m cimic_geo export --format png --out briefs/ --bbox 36,48.5,38.5,50 \\
         --layers front_line,occupied_area,shelters,corridors --title "Kharkiv oblast"

@@ -1,4 +1,4 @@
-"""``import LAYER FILE...``: validate a file and write it to a layer in one transaction (issue 3).
+"""``import LAYER FILE...``: validate a file and write it to a layer in one transaction.
 
 Exit codes: 0 success (or a clean dry run), 1 validation failed (nothing written; the report
 lists every problem with record and field), 2 other errors (unreadable store, bad option).

@@ -1,4 +1,4 @@
-"""Briefing exports (issue 7): map snapshots (PNG, PDF), offline HTML, GIS files and TAK files.
+"""Briefing exports: map snapshots (PNG, PDF), offline HTML, GIS files and TAK files.
 
 No Streamlit here. Typical use::
 

@@ -5,6 +5,15 @@ kept: integers as integers, booleans as booleans, times as UTC date-times (ISO 8
 the format has no date type). Provenance columns (``source``, ``reported_at``,
 ``reliability``) are always included. Every file is written atomically (see
 :func:`cimic_geo.export.naming.atomic_path`).
+
+GeoJSON and GeoPackage go through pyogrio (GDAL). CSV and KML are written here, because GDAL's
+drivers (through pyogrio, GDAL 3.x) cannot produce the same files: its CSV driver writes times as
+``2026/11/20 06:00:00+00`` and booleans as ``1``; its KML driver declares 64-bit integers as
+``string`` fields, writes no ``Style``, names placemarks ``<layer>.<n>`` instead of by id and has
+no ``<name>`` label per placemark. Measured in ``bench/bench_csv_io.py`` (docs/BENCHMARKS.md,
+*CSV and KML*): GDAL is faster, but an export of a whole oblast (a few thousand features) takes
+well under a second either way. CSV text cells that start like a spreadsheet formula are
+neutralised (:func:`neutralise_formula`).
 """
 
 from __future__ import annotations

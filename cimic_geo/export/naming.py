@@ -120,7 +120,10 @@ def check_target(
     if not str(path).strip():
         raise ExportError("the output path is empty; give a file name or an existing folder")
     given = Path(path).expanduser()
-    target = given.resolve() if given.is_symlink() else given
+    try:
+        target = given.resolve() if given.is_symlink() else given
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise ExportError(f"cannot write {given}: {exc}") from None
     for keep in protect:
         keep_path = Path(keep).expanduser()
         for guarded in (keep_path, keep_path.with_name(keep_path.name + ".wal")):

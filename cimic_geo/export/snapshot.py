@@ -25,8 +25,8 @@ from matplotlib.figure import Figure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
 from cimic_geo.export.brief_cimic import render_cimic_figure
-from cimic_geo.export.kpi import KpiTable, kpi_table
 from cimic_geo.export.naming import atomic_path
+from cimic_geo.export.snapshot_kpis import KpiTable, kpi_table
 from cimic_geo.export.snapshot_map import (
     MapProjection,
     draw_bands,

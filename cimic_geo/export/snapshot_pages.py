@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cimic_geo.export.kpi import KpiTable
+from cimic_geo.export.snapshot_kpis import KpiTable
 from cimic_geo.export.view import LoadedView
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.timefmt import dtg

@@ -8,6 +8,7 @@ Ukrainian toponym stems and suffixes and transliterated with the Ukrainian natio
 from __future__ import annotations
 
 import numpy as np
+from translitua import UkrainianKMU, translit
 
 _STEMS = (
     "Берез", "Дуб", "Сосн", "Лип", "Вишн", "Калин", "Озер", "Крут", "Зелен", "Біл", "Черн", "Гор",
@@ -39,29 +40,10 @@ STREETS = (
     "Richkova", "Stepova", "Kozatska", "Heroiv Ukrainy", "Vokzalna", "Zavodska", "Likarniana",
 )
 
-_TRANSLIT = {
-    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh",
-    "з": "z", "и": "y", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n",
-    "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "iu", "я": "ia", "'": "", "-": "-",
-}
-_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
-
-
 def transliterate(text: str) -> str:
-    """Latin spelling of a Ukrainian name (national system, KMU 2010), words capitalised."""
-    words = []
-    for word in text.split(" "):
-        low = word.lower().replace("зг", "zgh")
-        out = []
-        for i, ch in enumerate(low):
-            if i == 0 and ch in _INITIAL:
-                out.append(_INITIAL[ch])
-            else:
-                out.append(_TRANSLIT.get(ch, ch))
-        latin = "".join(out)
-        words.append(latin[:1].upper() + latin[1:])
-    return " ".join(words)
+    """Latin spelling of a Ukrainian name: the official national table (KMU 2010, as on road
+    signs), from :mod:`translitua`, including the word-initial ye/yi/y/yu/ya and ``зг`` → ``zgh``."""
+    return translit(text, UkrainianKMU)
 
 
 def _combinations(suffixes: tuple[tuple[str, str], ...], *, prefixes: bool) -> list[str]:

@@ -319,9 +319,11 @@ def run_pages(pages: list[Any]) -> None:
         store = get_store()
         actor = signed_in_actor(store)
         if actor is None:
-            # one page: no navigation menu (a hidden menu would leave the pages folder's list showing)
-            st.navigation([st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)]
-                          ).run()
+            # every page's address shows the sign-in (a deep link opens its page once signed in)
+            gate = [st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)]
+            gate += [st.Page(lambda: sign_in_page(store), title="Sign in", url_path=p.url_path)
+                     for p in [*pages, *(st.Page(path) for path, _ in ADMIN_PAGES)] if p.url_path]
+            st.navigation(gate, position="hidden").run()
             return
         if not _TEST_ACTOR:
             _account_box(store, actor, auth_settings())

@@ -1,7 +1,7 @@
 """Corridor planner page plumbing: the cached access context and the page's sections (route
 form, drawing and pasting, comparison, cut-off settlements). The map is in
-:mod:`cimic_geo.ui.planner_map`, the session state in :mod:`cimic_geo.ui.planner_state`, saving
-and the status workflow in :mod:`cimic_geo.ui.planner_corridors`.
+:mod:`cimic_geo.ui.planner_page_map`, the session state in :mod:`cimic_geo.ui.planner_page_state`, saving
+and the status workflow in :mod:`cimic_geo.ui.planner_page_workflow`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from cimic_geo.store import Store
 from cimic_geo.store.access import access_data_version
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import settings
-from cimic_geo.ui.planner_corridors import save_ui, workflow_ui
-from cimic_geo.ui.planner_map import export_bbox, map_ui
-from cimic_geo.ui.planner_state import (
+from cimic_geo.ui.planner_page_map import export_bbox, map_ui
+from cimic_geo.ui.planner_page_state import (
     PAGE,
     add_line_option,
     add_route_options,
@@ -32,6 +31,7 @@ from cimic_geo.ui.planner_state import (
     options,
     request_view,
 )
+from cimic_geo.ui.planner_page_workflow import save_ui, workflow_ui
 
 #: Store layers offered by the export panel: what the planner map shows.
 EXPORT_LAYERS = ("front_line", "occupied_area", "roads", "corridors", "settlements", "infrastructure")

@@ -17,7 +17,15 @@ from cimic_geo.maps.cop import encode_layer
 from cimic_geo.maps.planner import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
 from cimic_geo.store import Store
 from cimic_geo.ui.common import settings
-from cimic_geo.ui.planner_state import MAP_KEY, cutoff_places, k, options, reported_view, request_view, take_drawing
+from cimic_geo.ui.planner_page_state import (
+    MAP_KEY,
+    cutoff_places,
+    k,
+    options,
+    reported_view,
+    request_view,
+    take_drawing,
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

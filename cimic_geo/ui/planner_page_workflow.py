@@ -18,7 +18,7 @@ from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg, to_utc
 from cimic_geo.ui.common import clear_caches
-from cimic_geo.ui.planner_state import k, options
+from cimic_geo.ui.planner_page_state import k, options
 
 
 def _parse_time(text: str, field: str) -> datetime | None:

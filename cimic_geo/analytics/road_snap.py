@@ -1,0 +1,92 @@
+"""Snapping places to the road graph: the nearest point on the nearest passable edge.
+
+Distances are measured in the graph's metric CRS. Many points (time to safety, coverage) use a
+:class:`shapely.STRtree` over every edge, built once per graph; a few points (one CLI route) scan
+the vertex-to-vertex steps in a local plane instead, which is faster than building the index, and
+check the closest few exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from cimic_geo.analytics.road_noding import piece_lines
+from cimic_geo.analytics.road_threat import project
+from cimic_geo.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from cimic_geo.analytics.roadgraph import RoadGraph
+
+#: Up to this many points are snapped by a scan instead of building the spatial index.
+FEW_POINTS = 4
+
+
+def _index(graph: RoadGraph) -> tuple[shapely.STRtree, np.ndarray]:
+    with graph._lock:
+        if graph._snap_index is None:
+            # pieces in the metric CRS (positions along them are metres)
+            xy = np.column_stack(graph.threat.to_metric.transform(graph.coords[:, 0], graph.coords[:, 1]))
+            lines = piece_lines(xy, graph.edge_c0, graph.edge_c1)
+            graph._snap_index = (shapely.STRtree(lines), lines)
+        return graph._snap_index
+
+
+def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[float] | float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nearest point on the nearest passable edge of each lon/lat point (metric CRS).
+
+    Returns
+    -------
+    ``(edge, fraction along the edge from edge_u, distance_km)``
+    """
+    if not graph.n_edges:
+        raise AnalysisError("the road network has no passable segment")
+    lon_a = np.atleast_1d(np.asarray(lon, float))
+    lat_a = np.atleast_1d(np.asarray(lat, float))
+    x, y = graph.threat.to_metric.transform(lon_a, lat_a)
+    pts = shapely.points(x, y)
+    if len(pts) <= FEW_POINTS and graph._snap_index is None:
+        edge = np.array([_nearest_edge_scan(graph, a, b) for a, b in zip(lon_a, lat_a, strict=True)],
+                        dtype=np.int64)
+        sel = project(graph.edge_geoms(edge), graph.threat.to_metric)
+        dist = shapely.distance(pts, sel) / 1000.0
+        frac = shapely.line_locate_point(sel, pts, normalized=True)
+        return edge, np.asarray(frac, float), np.asarray(dist, float)
+    tree, lines = _index(graph)
+    pi, ei = tree.query_nearest(pts, all_matches=False)
+    edge = np.empty(len(pts), dtype=np.int64)
+    edge[pi] = ei
+    dist = shapely.distance(pts, lines[edge]) / 1000.0
+    frac = shapely.line_locate_point(lines[edge], pts, normalized=True)
+    return edge, np.asarray(frac, float), np.asarray(dist, float)
+
+
+def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
+    """Nearest edge to one point without building an index: every vertex-to-vertex step in a
+    local plane (km per degree at the point's latitude), then the closest few exactly."""
+    with graph._lock:
+        if graph._steps is None:
+            n = graph.edge_c1 - graph.edge_c0
+            owner = np.repeat(np.arange(graph.n_edges), n)
+            first = np.repeat(graph.edge_c0, n) + (np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n))
+            graph._steps = (owner, first)
+    owner, first = graph._steps
+    kx, ky = 111.32 * np.cos(np.radians(lat)), 110.57
+    ax = (graph.coords[first, 0] - lon) * kx
+    ay = (graph.coords[first, 1] - lat) * ky
+    bx = (graph.coords[first + 1, 0] - lon) * kx
+    by = (graph.coords[first + 1, 1] - lat) * ky
+    dx, dy = bx - ax, by - ay
+    t = np.clip(-(ax * dx + ay * dy) / np.maximum(dx * dx + dy * dy, 1e-18), 0.0, 1.0)
+    d2 = (ax + t * dx) ** 2 + (ay + t * dy) ** 2
+    k = min(8, len(d2))
+    cand = np.unique(owner[np.argpartition(d2, k - 1)[:k]])
+    if len(cand) == 1:
+        return int(cand[0])
+    x, y = graph.threat.to_metric.transform(lon, lat)
+    sel = project(graph.edge_geoms(cand), graph.threat.to_metric)
+    return int(cand[int(np.argmin(shapely.distance(shapely.Point(x, y), sel)))])

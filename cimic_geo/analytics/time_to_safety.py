@@ -1,0 +1,185 @@
+"""Time to safety and cut-off settlements: how long each settlement needs to reach a safe hub by road.
+
+One multi-source :func:`scipy.sparse.csgraph.dijkstra` runs backwards from the safe hubs
+(settlements beyond the outer threat band, or chosen ones) on the transposed graph, so one-way
+roads are driven in their direction towards the hub. Settlements are cut off when no route to a
+hub avoids the excluded band. The danger-zone rule is the one of
+:func:`cimic_geo.analytics.access.find_routes`: a settlement inside the avoided zone may use the
+zone's roads to leave it, by the way with the least time in the zone, never to cross it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse.csgraph import dijkstra
+
+from cimic_geo.analytics.access import MAX_SNAP_KM, find_settlement, in_zone
+from cimic_geo.analytics.bands import band_labels
+from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
+from cimic_geo.errors import AnalysisError
+
+
+def _tree_reduce(pred: np.ndarray, value: np.ndarray, op: Any) -> np.ndarray:
+    """``op``-reduce ``value`` over each node and its ancestors in a predecessor tree (pointer jumping)."""
+    acc = value.copy()
+    jump = np.where(pred >= 0, pred, -1)
+    while (jump >= 0).any():
+        valid = jump >= 0
+        safe = np.where(valid, jump, 0)
+        acc = np.where(valid, op(acc, acc[safe]), acc)
+        jump = np.where(valid, jump[safe], -1)
+    return acc
+
+
+def _is_penalised(policy: RoutingPolicy) -> bool:
+    return policy.penalties is not None and any(p != 1 for p in policy.penalties)
+
+
+@dataclass
+class _HubTree:
+    """Shortest paths from every node to its nearest hub (a search backwards from the hubs)."""
+
+    cost: np.ndarray  # policy cost; inf when no hub is reachable
+    minutes: np.ndarray  # travel minutes along the path
+    src: np.ndarray  # the hub node reached (-1: none)
+    crossing: np.ndarray  # the path enters the avoided zone after having left it (zone-exit searches)
+
+
+def _hub_search(graph: RoadGraph, policy: RoutingPolicy, hub_nodes: np.ndarray) -> _HubTree:
+    """Nearest hub for every node, driving towards it (one-way respected)."""
+    w = graph.weighted(policy)
+    dist, pred, src = dijkstra(w.csr_reverse, indices=hub_nodes, min_only=True, return_predecessors=True)
+    n = graph.n_nodes
+    idx = np.arange(n)
+    has = pred >= 0
+    step_edge = np.full(n, -1, dtype=np.int64)
+    step_edge[has] = w.pos_edge[w.positions(idx[has], pred[has])]  # node -> pred drives node towards the hub
+    crossing = np.zeros(n, dtype=bool)
+    if _is_penalised(policy) or policy.zone_exit:
+        step = np.where(has, graph.edge_minutes[np.maximum(step_edge, 0)], 0.0)
+        minutes = _tree_reduce(pred, step, np.add)
+    else:
+        minutes = dist
+    if policy.zone_exit:
+        zone_step = has & graph.zone_mask(policy)[np.maximum(step_edge, 0)]
+        zone_ahead = _tree_reduce(pred, zone_step, np.logical_or)
+        re_enter = has & ~zone_step & zone_ahead[np.where(has, pred, 0)]
+        crossing = _tree_reduce(pred, re_enter, np.logical_or)
+    finite = np.isfinite(dist)
+    return _HubTree(cost=dist, minutes=np.where(finite, minutes, np.inf), src=src, crossing=crossing)
+
+
+def time_to_safety(
+    graph: RoadGraph,
+    settlements: gpd.GeoDataFrame,
+    *,
+    policy: RoutingPolicy | None = None,
+    hubs: Sequence[str] | None = None,
+    max_snap_km: float = MAX_SNAP_KM,
+) -> gpd.GeoDataFrame:
+    """Travel time from every settlement to the nearest safe hub, and which settlements are cut off.
+
+    Parameters
+    ----------
+    graph : the road graph at the as-of time
+    settlements : the settlements layer (``id``, ``name``, ``population``, point geometry)
+    policy : threat handling; default excludes the innermost band (``avoid_km`` = first band edge)
+    hubs : settlement ids or names to use as safe hubs; default every settlement beyond the outer
+        band and not on the occupied side
+    max_snap_km : settlements further than this from a passable road are cut off (``no road``)
+
+    Returns
+    -------
+    GeoDataFrame with ``id, name, population, front_km, band, occupied, hub, minutes, nearest_hub,
+    snap_km, status, reason``. ``status`` is one of ``hub``, ``reachable``, ``cut_off``,
+    ``occupied``. A settlement inside the excluded band may leave it (its route may use band
+    segments); a settlement outside it is cut off when every route to a hub enters the band.
+    """
+    if policy is None:
+        policy = RoutingPolicy(avoid_km=graph.bands_km[0], penalties=None)
+    if settlements is None or not len(settlements):
+        raise AnalysisError("no settlements to compute access for")
+    s = settlements.reset_index(drop=True)
+    lon = s.geometry.x.to_numpy(float)
+    lat = s.geometry.y.to_numpy(float)
+    front_km = graph.threat.points_distance_km(lon, lat)
+    occ = graph.threat.occupied_mask(lon, lat)
+    nodes, snap_km = graph.snap(lon, lat)
+    no_road = snap_km > max_snap_km
+    outer = graph.bands_km[-1]
+    if hubs is None:
+        is_hub = (front_km > outer) & ~occ & ~no_road
+    else:
+        ids = s["id"].astype(str).to_numpy()
+        is_hub = np.zeros(len(s), dtype=bool)
+        for h in hubs:
+            row = find_settlement(h, s)
+            is_hub |= ids == str(row["id"])
+        if (is_hub & no_road).any():
+            bad = s.loc[is_hub & no_road, "name"].iloc[0]
+            raise AnalysisError(f"hub '{bad}' is more than {max_snap_km:g} km from a passable road")
+    if not is_hub.any():
+        raise AnalysisError(
+            f"no safe hub: no settlement lies beyond the outer threat band ({outer:g} km) on the friendly "
+            "side; choose hubs explicitly"
+        )
+    hub_nodes = np.unique(nodes[is_hub])
+    node_to_hub = pd.Series(s["id"].astype(str).to_numpy()[is_hub], index=nodes[is_hub])
+    node_to_hub = node_to_hub[~node_to_hub.index.duplicated()]
+
+    strict = _hub_search(graph, replace(policy, zone_exit=False), hub_nodes)
+    minutes = strict.minutes[nodes]
+    src = strict.src[nodes]
+    in_band = in_zone(graph, policy, lon, lat)
+    crosses = np.zeros(len(s), dtype=bool)
+    if in_band.any():
+        # the danger-zone rule: inside the avoided zone a settlement may use the zone's roads to
+        # leave it, by the way with the least time in the zone, never to cross it again
+        out = _hub_search(graph, replace(policy, zone_exit=True), hub_nodes)
+        crosses = in_band & out.crossing[nodes]
+        ok = np.isfinite(out.cost[nodes]) & ~crosses
+        minutes = np.where(in_band, np.where(ok, out.minutes[nodes], np.inf), minutes)
+        src = np.where(in_band, out.src[nodes], src)
+    net = _hub_search(graph, replace(policy, avoid_km=None, penalties=None, zone_exit=False), hub_nodes)
+    reachable_without_band = np.isfinite(net.cost[nodes])
+
+    status = np.where(is_hub, "hub", np.where(np.isfinite(minutes) & ~no_road, "reachable", "cut_off"))
+    status = np.where(occ & ~is_hub, "occupied", status)
+    reason = np.full(len(s), "", dtype=object)
+    cut = status == "cut_off"
+    reason[cut & no_road] = f"no passable road within {max_snap_km:g} km"
+    reason[cut & ~no_road & reachable_without_band] = "every route enters the excluded threat band"
+    reason[cut & ~no_road & reachable_without_band & in_band] = "every way out of the excluded band crosses it again"
+    reason[cut & ~no_road & ~reachable_without_band] = "road network broken (impassable roads, destroyed bridges)"
+    minutes = np.where(is_hub, 0.0, np.where(status == "reachable", minutes, np.nan))
+    labels = [*band_labels(graph.bands_km), "beyond"]
+    band = np.array(labels, dtype=object)[graph.threat.band_index(front_km)]
+    band = np.where(occ, "occupied", band)
+    hub_id = np.where(status == "reachable", node_to_hub.reindex(src).to_numpy(), None)
+    hub_id = np.where(is_hub, s["id"].astype(str).to_numpy(), hub_id)
+    out = gpd.GeoDataFrame(
+        {
+            "id": s["id"].astype(str).to_numpy(),
+            "name": s["name"].to_numpy(),
+            "population": pd.to_numeric(s.get("population", 0), errors="coerce").fillna(0).astype("int64").to_numpy(),
+            "front_km": np.round(front_km, 3),
+            "band": band,
+            "occupied": occ,
+            "hub": is_hub,
+            "in_excluded_band": in_band,
+            "minutes": minutes,
+            "nearest_hub": hub_id,
+            "snap_km": np.round(snap_km, 3),
+            "status": status,
+            "reason": reason,
+        },
+        geometry=s.geometry.values,
+        crs="EPSG:4326",
+    )
+    return out
