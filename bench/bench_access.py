@@ -13,7 +13,7 @@ Measures, in one run on the same graph:
   every route's cost is checked against networkx's;
 * a route with 3 alternatives, time to safety for all settlements (multi-source) and cut-off.
 
-Targets (issue 6): route ≤ 150 ms median, build ≤ 15 s, ≥ 20× faster than networkx.
+Targets: route ≤ 150 ms median, build ≤ 15 s, ≥ 20× faster than networkx.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""COP page at scale (issue 4): bytes sent to the browser and time to build and to render the map.
+"""COP page at scale: bytes sent to the browser and time to build and to render the map.
 
 Measured in one run on the same database:
 

@@ -1,4 +1,4 @@
-"""Briefing exports (issue 7): time to render the PNG snapshot of the demo oblast view and of the
+"""Briefing exports: time to render the PNG snapshot of the demo oblast view and of the
 national view, with a naive baseline measured in the same run, plus the other formats at demo scale.
 
 For each database the view is the store's whole extent with the default layers (occupied area,

@@ -1,4 +1,4 @@
-"""Import throughput: validate + write N shelter points from a GeoJSON file (issue 3).
+"""Import throughput: validate + write N shelter points from a GeoJSON file.
 
 Baseline measured in the same run: the same validation with the vectorised geometry screen switched
 off (every record through the per-row geometry checker).

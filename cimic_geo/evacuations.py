@@ -32,7 +32,12 @@ from cimic_geo.auth import Actor
 from cimic_geo.errors import AnalysisError
 from cimic_geo.schema import EVACUATION_PRIORITIES, EVACUATION_STATUSES, EVACUATION_TRANSITIONS, PEOPLE_GROUPS
 from cimic_geo.store import Store
-from cimic_geo.store.evacuations import evacuation_history, read_evacuations, set_evacuation_status
+from cimic_geo.store.evacuations import (
+    evacuation_history,
+    evacuation_names,
+    read_evacuations,
+    set_evacuation_status,
+)
 from cimic_geo.timefmt import dtg, iso, to_utc
 
 BOARD_COLUMNS = ("id", "status", "priority", "settlement", "pickup", "people", *PEOPLE_GROUPS, "band",
@@ -118,15 +123,6 @@ class EvacuationOverview:
         return doc
 
 
-def _names(store: Store, layer: str, ids: pd.Series, column: str = "name") -> pd.Series:
-    wanted = sorted({str(v) for v in ids.dropna()})
-    if not wanted:
-        return pd.Series([None] * len(ids), index=ids.index, dtype=object)
-    found = store.read(layer, columns=[column], where={"id": wanted})
-    lookup = dict(zip(found["id"].astype(str), found[column], strict=True))
-    return ids.map(lambda v: lookup.get(str(v), v) if pd.notna(v) else None)
-
-
 def _reference_time(store: Store, history: pd.DataFrame, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
     """The latest information in the store: last front snapshot or last evacuation change."""
     cands = [to_utc(times[-1])] if times else []
@@ -162,9 +158,9 @@ def evacuation_overview(
     else:
         front = occ = None
     evac["band"] = threat_bands(evac, front_line=front, occupied_area=occ, bands_km=edges)
-    evac["settlement"] = _names(store, "settlements", evac["settlement_id"])
-    evac["destination"] = _names(store, "shelters", evac["destination_shelter_id"])
-    evac["corridor"] = _names(store, "corridors", evac["corridor_id"])
+    names = evacuation_names(store).set_index("id")
+    for col in ("settlement", "destination", "corridor"):
+        evac[col] = evac["id"].map(names[col]).astype(object) if len(names) else None
     hist = full_history[full_history["changed_at"] <= now] if len(full_history) else full_history
     return EvacuationOverview(
         as_of=t, now=now, evacuations=evac, history=hist, bands_km=edges, front_time=front_time,

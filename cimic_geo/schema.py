@@ -1,4 +1,4 @@
-"""The store's data model (DESIGN §3) as plain Python: layers, columns, types, enumerations.
+"""The store's data model as plain Python: layers, columns, types, enumerations.
 
 This module has no database code. The store builds its DDL from it, the importer validates
 against it, exports keep its attribute names and types. Table and column names used in SQL
@@ -310,7 +310,7 @@ LAYERS: dict[str, Layer] = {
     )
 }
 
-#: Corridor status workflow: allowed transitions (DESIGN §3, issue 6).
+#: Corridor status workflow: allowed transitions (every change is kept in corridor_history).
 CORRIDOR_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("proposed", "closed"),
     "proposed": ("agreed", "draft", "closed"),

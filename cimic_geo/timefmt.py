@@ -8,6 +8,9 @@ import pandas as pd
 
 from cimic_geo.errors import CimicError
 
+#: A point in time as users and files give it: ISO 8601 text, a datetime or a pandas Timestamp.
+TimeLike = datetime | str | pd.Timestamp
+
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 

@@ -1,4 +1,4 @@
-"""Exposure per threat band, shelter coverage and restoration priority (issue 5)."""
+"""Exposure per threat band, shelter coverage and restoration priority."""
 
 import streamlit as st
 

@@ -1,5 +1,5 @@
 """Corridor planner: suggest least-risk routes, draw or paste lines, compare them, save and move
-corridors through the status workflow (issue 6)."""
+corridors through the status workflow."""
 
 import streamlit as st
 

@@ -118,3 +118,24 @@ def test_every_settlement_near_the_front_with_a_road_gets_a_route_out(demo_db):
         r = route_document(ctx, row.id, hub, avoid_km=avoid, penalise=False, alternatives=0)
         assert r["found"], (row.name, r.get("reason"))
         assert r["travel_time_min"] == pytest.approx(row.minutes, rel=1e-6, abs=0.05)
+
+
+def test_unconnected_pieces_are_drawn_on_the_planner_map():
+    import folium
+
+    from cimic_geo.maps.planner import PIECE_COLOR, planner_layer_groups
+    from cimic_geo.ui.planner_page_map import small_pieces
+
+    g = _graph()
+    ctx = AccessContext(graph=g, settlements=_settlements(), shelters=None, health=None, as_of=None)
+    pieces = small_pieces(ctx)
+    # km: the Alpha/Bravo roads a1 1.11 + a2 1.11 + a3 7.78 + b1 2.22 + b2 3.72 (0.05° of parallel at 48.02)
+    # = 15.9; the Delta roads d1 4.45 + d2 0.74 + d3 3.35 + d4 3.34 + d5 5.56 = 17.4: Alpha's piece is the small one
+    assert len(pieces) == 5 and set(g.roads["id"].to_numpy()[g.edge_seg[g.connectivity().small_edges]]) == {
+        "a1", "a2", "a3", "b1", "b2"}
+    m = folium.Map()
+    for fg in planner_layer_groups({}, small_pieces=pieces):
+        fg.add_to(m)
+    html = m.get_root().render()
+    assert PIECE_COLOR in html and "not connected to the main road network" in html
+    assert "[48.04, 37.05]" in html  # Bravo's end of b1, as Leaflet's [lat, lon]

@@ -1,4 +1,4 @@
-"""Exposure & coverage page (AppTest) and the analytics CLI on the demo database (issue 5)."""
+"""Exposure & coverage page (AppTest) and the analytics CLI on the demo database."""
 
 from __future__ import annotations
 

@@ -10,27 +10,16 @@ import pytest
 
 from cimic_geo.evacuations import evacuation_overview
 from cimic_geo.store import connect
-from cimic_geo.store.users import add_user
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
-PASSWORD = "evac-browser-test-pw-1"
-
-
-def _sign_in(page, base: str) -> None:
-    page.goto(base + "/")
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.get_by_role("textbox", name="User name").fill("evac.viewer")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -> None:
     require_browser()
     with connect(demo_db_copy) as store:
-        add_user(store, "evac.viewer", role="viewer", password=PASSWORD)
         ov = evacuation_overview(store, bands_km=(5, 20, 40))
     k = ov.kpis()
     board = ov.board()
@@ -41,8 +30,8 @@ def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -
     with streamlit_server(demo_db_copy, env=env) as base, chromium(viewport=(1500, 1200)) as context:
         page = context.new_page()
         log = RequestLog.attach(page)
-        _sign_in(page, base)
-        page.get_by_role("link", name="Evacuations").first.click(timeout=60_000)
+        sign_in(page, base)
+        page.get_by_role("link", name="Evacuations").first.click(timeout=120_000)
         page.locator("h1", has_text="Evacuations").first.wait_for(timeout=90_000)
         frame = map_frame(page, timeout_ms=120_000)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)

@@ -57,7 +57,7 @@ def _metrics(page) -> dict[str, str]:
 def _idle(page) -> None:
     """Wait until Streamlit has finished the current rerun."""
     page.wait_for_timeout(500)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
     page.wait_for_timeout(300)
 
 
@@ -101,19 +101,17 @@ def test_every_page_renders_offline(demo_db_copy: Path, tmp_path: Path) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     expected = _expected(demo_db_copy)
     with streamlit_server(demo_db_copy) as base, chromium(viewport=(1400, 1100)) as context:
+        page = context.new_page()
+        log = RequestLog.attach(page)
+        sign_in(page, base)
         for path, text, has_map, shot in PAGES:
-            page = context.new_page()
-            log = RequestLog.attach(page)
-            sign_in(page, base)
             page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
             if path is not None:
-                page.get_by_role("link", name=path).first.click(timeout=120_000)
-            page.locator("h1", has_text=text).first.wait_for(timeout=90_000)
+                page.get_by_role("link", name=path).first.click(timeout=180_000)
+            page.locator("h1", has_text=text).first.wait_for(timeout=180_000)
             if has_map:
-                map_frame(page, timeout_ms=120_000)
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-            )
+                map_frame(page, timeout_ms=180_000)
+            _idle(page)
             banner = page.locator(".cimic-marking")
             banner.first.wait_for(timeout=60_000)
             assert banner.count() >= 1 and "EXERCISE" in banner.first.inner_text(), path
@@ -124,7 +122,6 @@ def test_every_page_renders_offline(demo_db_copy: Path, tmp_path: Path) -> None:
             assert log.external == [], (path, log.external)
             assert log.page_errors == [], (path, log.page_errors)
             assert log.console_errors == [], (path, log.console_errors)
-            page.close()
 
 
 def test_draw_evaluate_and_save_in_headless_chromium(planner_db):  # noqa: F811

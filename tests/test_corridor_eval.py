@@ -214,3 +214,25 @@ def test_nearby_search_is_metric_at_high_latitude():
     # the straight line between two points of a parallel bows ~L^2/8 * tan(lat)/R = 3-4 m poleward
     # over these 11 km, so the road is 186-188 m from it
     assert [h.id for h in ev.hazards] == ["bad"] and 185.5 < ev.hazards[0].distance_m < 189
+
+
+def test_pasted_text_is_read_as_geojson_or_lat_lon_pairs():
+    from cimic_geo.analytics.corridor_lines import line_from_text
+
+    pairs = line_from_text("48.0, 37.0; 48.1,37.2\n48.2 , 37.3")
+    assert list(pairs.coords) == [(37.0, 48.0), (37.2, 48.1), (37.3, 48.2)]  # lat,lon in, lon/lat out
+    feature = '{"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[37, 48], [37.1, 48]]}}'
+    assert list(line_from_text(feature).coords) == [(37.0, 48.0), (37.1, 48.0)]
+    for text, field, message in [
+        ("", "geometry", "nothing to evaluate"),
+        ("48.0,37.0; 48.1", "geometry", "the pasted line cannot be read"),
+        ("48.0,37.0", "geometry", "the corridor line is not valid"),
+        ('{"type": "FeatureCollection", "features": []}', "geometry", "paste one line at a time"),
+        ("{not json", "geometry", "not valid GeoJSON"),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            line_from_text(text)
+        assert str(exc.value).startswith(message) and exc.value.problems[0].field == field, text
+    with pytest.raises(ValidationError) as exc:
+        line_from_text("48.0,37.0; 48.1")
+    assert exc.value.problems[0].row == 2  # the second point

@@ -1,4 +1,4 @@
-"""Shelter coverage: exact, order-independent allocation on hand-made cases (issue 5)."""
+"""Shelter coverage: exact, order-independent allocation on hand-made cases ."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Briefing exports (issue 7): every file is read back with an independent reader.
+"""Briefing exports: every file is read back with an independent reader.
 
 GeoJSON / GeoPackage / KML / CSV with pyogrio (GDAL) and, when installed, the ``ogrinfo``
 command; CoT and the TAK manifest with an XML parser; PNG with Pillow; PDF by its structure and,

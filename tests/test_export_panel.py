@@ -1,4 +1,4 @@
-"""The export panel (issue 7) with Streamlit's AppTest: prepare, progress, download, errors."""
+"""The export panel with Streamlit's AppTest: prepare, progress, download, errors."""
 
 from __future__ import annotations
 

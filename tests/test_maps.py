@@ -467,7 +467,7 @@ def test_cut_off_settlements_are_drawn_with_escaped_tooltips_and_a_legend_entry(
             "no road beyond 3 km") in html
     assert "CUT OFF: Beta (pop. 80) — no safe route" in html
     assert "${window.__x" not in html and "<b>Zed" not in html
-    assert '"cut off from safety (section 6)","#e600e6","diamond"' in html  # legend entry
+    assert '"cut off from safety","#e600e6","diamond"' in html  # legend entry
     # no cut-off settlements: no group and no legend entry
     html = _render(build_planner_map(bounds=None, front_line=FRONT, roads=ROADS, draw=False))
     assert "cimic-cutoff" not in html and "cut off from safety" not in html

@@ -1,4 +1,4 @@
-"""Restoration priority on a hand-made case (issue 5)."""
+"""Restoration priority on a hand-made case."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The EXERCISE scenario generator (DESIGN §4) on the demo scale."""
+"""The EXERCISE scenario generator on the demo scale."""
 
 from __future__ import annotations
 

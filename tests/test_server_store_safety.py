@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import shlex
 import shutil
 import sqlite3
@@ -88,7 +89,11 @@ def test_seed_and_init_force_refuse_a_store_another_program_has_open(small_store
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], cwd=ROOT, env=ENV, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert holder.stdout.readline().strip() == "open", holder.stderr.read()
+        ready, _, _ = select.select([holder.stdout], [], [], 240)
+        first = holder.stdout.readline().strip() if ready else "(nothing within 240 s)"
+        if first != "open":
+            holder.kill()
+            pytest.fail(f"the holder did not open the store: {first!r} {holder.stderr.read()[-2000:]}")
         for command in (["seed", "--force"], ["init", "--force"]):
             out = run_cli(*command, "--db", str(path))
             no_traceback(out)

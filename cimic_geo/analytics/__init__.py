@@ -1,5 +1,8 @@
-"""Analytics (DESIGN §6): pure functions on GeoDataFrames; no Streamlit, no DuckDB.
+"""Analytics: pure functions on GeoDataFrames and road graphs; no Streamlit, no DuckDB.
 
-Modules: :mod:`.bands` (distance to the front line, threat bands), :mod:`.exposure`,
-:mod:`.coverage`, :mod:`.restoration`, and others added by their owners. Import from the module.
+Modules: :mod:`.front_distance` (geodesic distance to the front line), :mod:`.bands` (threat
+bands), :mod:`.exposure`, :mod:`.coverage` (over :mod:`.reach` and :mod:`.allocation`),
+:mod:`.restoration`, :mod:`.kpi` (the COP's strip), the road graph and routing
+(:mod:`.roadgraph`, :mod:`.access`), :mod:`.corridor_eval` and :mod:`.corridor_lines`, and the
+CIMIC layers' analytics. Import from the module.
 """

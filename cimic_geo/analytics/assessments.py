@@ -136,14 +136,19 @@ def unmet_needs(
         if col not in latest or not n:
             continue
         status = np.asarray(latest[col].to_numpy(), dtype=object)
-        hit = np.flatnonzero(np.isin(status, np.asarray(need_statuses, dtype=object)))
+        hit = np.flatnonzero(pd.Series(status, dtype=object).isin(need_statuses).to_numpy())
         if len(hit):
             parts.append((hit, sector, status[hit]))
     rows = np.concatenate([h for h, _, _ in parts]) if parts else np.array([], dtype=int)
     sectors_col = np.concatenate([np.full(len(h), sec, dtype=object) for h, sec, _ in parts]) if parts \
         else np.array([], dtype=object)
     status_col = np.concatenate([st for _, _, st in parts]) if parts else np.array([], dtype=object)
-    order = np.lexsort((sectors_col, sid[rows])) if len(rows) else rows
+    if len(rows):  # by settlement id, then sector name (integer codes: fast on large tables)
+        sid_code = pd.factorize(sid, sort=True)[0]
+        sec_code = pd.factorize(sectors_col, sort=True)[0]
+        order = np.lexsort((sec_code, sid_code[rows]))
+    else:
+        order = rows
     rows, sectors_col, status_col = rows[order], sectors_col[order], status_col[order]
     return pd.DataFrame({
         "settlement_id": pd.Series(sid[rows], dtype=object),

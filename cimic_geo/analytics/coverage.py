@@ -29,7 +29,7 @@ from cimic_geo.analytics.bands import check_distance
 from cimic_geo.analytics.reach import Reach, straight_line_reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84
-from cimic_geo.timefmt import iso, to_utc
+from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 DEFAULT_MAX_KM = 2.0
 USABLE_STATUSES = ("open",)
@@ -163,7 +163,7 @@ def coverage(
     max_km: float | None = None,
     reach: Reach | None = None,
     reach_fn: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], Reach] | None = None,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> CoverageResult:
     """Population that can reach a free place in an open shelter, allocated exactly.
 

@@ -27,7 +27,7 @@ from cimic_geo.analytics.front_distance import as_geometry_array, prepare_front
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
-from cimic_geo.timefmt import iso, to_utc
+from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
 METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
@@ -157,7 +157,7 @@ def exposure(
     occupied_area: gpd.GeoDataFrame | None = None,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     shift_km: float = 0.0,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> ExposureResult:
     """Population, settlements, shelters and infrastructure per threat band.
 

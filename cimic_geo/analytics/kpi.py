@@ -1,4 +1,4 @@
-"""The COP's KPI strip (issue 4): threat-band population, shelters, damage and corridors.
+"""The COP's KPI strip: threat-band population, shelters, damage and corridors.
 
 Pure functions on GeoDataFrames; the page only displays the result.
 """
@@ -18,6 +18,7 @@ from cimic_geo.analytics.exposure import exposure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_STATUSES
+from cimic_geo.timefmt import TimeLike
 
 DAMAGED = tuple(d for d in DAMAGE_LEVELS if d != "none")
 
@@ -105,9 +106,9 @@ def band_kpi(
     front_line: gpd.GeoDataFrame | None,
     occupied_area: gpd.GeoDataFrame | None,
     bands_km: Sequence[float],
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Population and settlements per threat band (DESIGN §6), occupied side separately.
+    """Population and settlements per threat band, occupied side separately.
 
     Uses :func:`cimic_geo.analytics.exposure.exposure`. Without any front line the table is empty
     and a note says why.
@@ -133,7 +134,7 @@ def kpi_strip(
     front_line: gpd.GeoDataFrame | None,
     occupied_area: gpd.GeoDataFrame | None,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> KpiStrip:
     """All KPIs of the COP strip for the layers as they are at ``as_of`` (front line in force)."""
     bands, notes = band_kpi(settlements=settlements, front_line=front_line, occupied_area=occupied_area,

@@ -47,10 +47,16 @@ def _pairs(pid: np.ndarray, sector: np.ndarray, id_lists: np.ndarray, geoms: np.
     how = np.concatenate([np.full(len(rows_l), "listed", dtype=object), np.full(len(rows_a), "area", dtype=object)])
     # a pair found both ways is kept once, as listed (first)
     if len(rows):
-        key = pd.MultiIndex.from_arrays([rows, ids])
-        first = ~key.duplicated(keep="first")
+        codes = pd.factorize(ids)[0].astype(np.int64)
+        first = ~pd.Series(rows.astype(np.int64) * (int(codes.max()) + 1) + codes).duplicated(keep="first").to_numpy()
         rows, ids, how = rows[first], ids[first], how[first]
     return rows, ids, how, pid[rows] if len(rows) else np.array([], dtype=object)
+
+
+def _member(values: np.ndarray, allowed: np.ndarray | tuple) -> np.ndarray:
+    """Boolean mask: which ``values`` are in ``allowed`` (hash look-up; ``np.isin`` on objects is quadratic)."""
+    index = pd.Index(pd.unique(np.asarray(allowed, dtype=object)), dtype=object)
+    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
 
 
 def _obj(series: pd.Series) -> np.ndarray:
@@ -128,23 +134,28 @@ def gap_analysis(
     st_ids = np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object)
     need_sid = needs["settlement_id"].to_numpy(dtype=object)
     need_sec = needs["sector"].to_numpy(dtype=object)
-    wanted = np.isin(st_ids, np.unique(need_sid)) if len(needs) else np.zeros(len(st_ids), dtype=bool)
+    wanted = _member(st_ids, need_sid) if len(needs) else np.zeros(len(st_ids), dtype=bool)
     if len(partners):
-        keep = np.isin(_obj(partners["sector"]), np.asarray(sectors, dtype=object))
+        keep = _member(_obj(partners["sector"]), sectors)
         p = partners[keep]
         sector = _obj(p["sector"])
         rows, ids, _how, _pids = _pairs(np.asarray(p["partner_id"].astype(str).to_numpy(), dtype=object), sector,
                                         _obj(p["settlement_ids"]), np.asarray(p.geometry.values, dtype=object),
                                         st_ids[wanted], np.asarray(settlements.geometry.values, dtype=object)[wanted])
-        pair_keys = pd.Index(ids.astype(str) + "\x00" + sector[rows].astype(str)) if len(rows) else pd.Index([])
-        counts = pair_keys.value_counts()
+        # integer keys (settlement code x sector code) instead of string concatenation
+        universe = pd.Index(pd.unique(np.concatenate([st_ids, need_sid])), dtype=object)
+        sec_index = pd.Index(list(sectors), dtype=object)
+        s_code = universe.get_indexer(ids)
+        k_code = sec_index.get_indexer(sector[rows])
+        ok = (s_code >= 0) & (k_code >= 0)
+        counts = np.bincount(s_code[ok] * len(sectors) + k_code[ok], minlength=len(universe) * len(sectors))
+        need_codes = universe.get_indexer(need_sid) * len(sectors) + sec_index.get_indexer(need_sec)
+        n_partners = counts[need_codes] if len(needs) else np.zeros(0, dtype=int)
     else:
-        counts = pd.Series([], dtype=int)
-    need_keys = need_sid.astype(str) + "\x00" + need_sec.astype(str) if len(needs) else np.array([], dtype=str)
-    n_partners = counts.reindex(need_keys).fillna(0).to_numpy(dtype=int) if len(needs) else np.zeros(0, dtype=int)
+        n_partners = np.zeros(len(needs), dtype=int)
     needs = needs.assign(partners=n_partners, covered=n_partners > 0)
     gaps = needs[~needs["covered"].to_numpy()].reset_index(drop=True)
-    pos = pd.Index(st_ids).get_indexer(gaps["settlement_id"].to_numpy(dtype=object))
+    pos = pd.Index(st_ids, dtype=object).get_indexer(gaps["settlement_id"].to_numpy(dtype=object))
     found = pos >= 0
     for col in ("name", "admin1", "population"):
         if col in settlements:
@@ -169,14 +180,19 @@ def gap_analysis(
 
 def three_w_table(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) -> pd.DataFrame:
     """The 3W table: one row per entry with the number of settlements it covers (listed or in its area)."""
-    pairs = coverage_pairs(partners, settlements)
-    known = set(settlements["id"].astype(str))
-    pairs = pairs[pairs["settlement_id"].isin(known)]
-    n = pairs.groupby("partner_id").size()
+    st_ids = np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object)
+    n_cov = np.zeros(len(partners), dtype=int)
+    if len(partners):
+        rows, ids, _how, _pids = _pairs(np.asarray(partners["partner_id"].astype(str).to_numpy(), dtype=object),
+                                        _obj(partners["sector"]), _obj(partners["settlement_ids"]),
+                                        np.asarray(partners.geometry.values, dtype=object), st_ids,
+                                        np.asarray(settlements.geometry.values, dtype=object))
+        known = _member(ids, st_ids)
+        n_cov = np.bincount(rows[known], minlength=len(partners))
     cols = [c for c in ("partner_id", "organisation", "org_type", "sector", "activity", "contact", "valid_from",
                         "source", "reliability") if c in partners]
     table = pd.DataFrame(partners[cols]).reset_index(drop=True)
-    table["settlements_covered"] = table["partner_id"].astype(str).map(n).fillna(0).astype(int).to_numpy()
+    table["settlements_covered"] = n_cov
     table["area"] = np.where(np.isin(shapely.get_type_id(np.asarray(partners.geometry.values, dtype=object)),
                                      [3, 6]), "polygon", "settlement list")
     return table.sort_values(["sector", "organisation", "partner_id"], ignore_index=True)

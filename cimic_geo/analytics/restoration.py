@@ -1,4 +1,4 @@
-"""Restoration priority of damaged infrastructure (issue 5).
+"""Restoration priority of damaged infrastructure.
 
 Score = people served × sector weight × damage weight ("people-weighted loss of service").
 Objects inside the nearest threat band (0 to the first band edge, default 5 km) are flagged

@@ -7,15 +7,29 @@ front-line history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError, CimicError
-from cimic_geo.timefmt import iso, to_utc
+from cimic_geo.timefmt import TimeLike, iso, to_utc
+
+if TYPE_CHECKING:
+    from cimic_geo.analytics.coverage import CoverageResult
+    from cimic_geo.analytics.exposure import ExposureResult
+    from cimic_geo.analytics.restoration import RestorationResult
+
+
+class LayerReader(Protocol):
+    """What the analytics need of a store (:class:`cimic_geo.store.Store` is one)."""
+
+    def read(self, layer: str, *, as_of: Any = None, bbox: Sequence[float] | None = None, **options: Any
+             ) -> gpd.GeoDataFrame: ...
+
+    def history_times(self, layer: str) -> list[pd.Timestamp]: ...
 
 
 @dataclass
@@ -35,7 +49,7 @@ class Situation:
         return self.layers[name]
 
 
-def history_times(store: Any) -> list[pd.Timestamp]:
+def history_times(store: LayerReader) -> list[pd.Timestamp]:
     """Distinct snapshot times of the front line and occupied area, ascending."""
     times: set[pd.Timestamp] = set()
     for layer in ("front_line", "occupied_area"):
@@ -43,7 +57,7 @@ def history_times(store: Any) -> list[pd.Timestamp]:
     return sorted(times)
 
 
-def resolve_as_of(as_of: Any, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
+def resolve_as_of(as_of: TimeLike | None, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
     """The as-of time to use: ``as_of`` (validated) or the latest snapshot time.
 
     Raises
@@ -67,9 +81,9 @@ def resolve_as_of(as_of: Any, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
 
 
 def load_situation(
-    store: Any,
+    store: LayerReader,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     layers: Sequence[str] = ("settlements", "shelters", "infrastructure"),
     bbox: Sequence[float] | None = None,
 ) -> Situation:
@@ -98,8 +112,8 @@ def load_situation(
 # ----------------------------------------------------------------------------------------------
 
 
-def exposure_at(store: Any, *, as_of: Any = None, bands_km: Sequence[float] | str | None = None,
-                shift_km: float = 0.0) -> Any:
+def exposure_at(store: LayerReader, *, as_of: TimeLike | None = None, bands_km: Sequence[float] | str | None = None,
+                shift_km: float = 0.0) -> ExposureResult:
     """:func:`cimic_geo.analytics.exposure.exposure` for the situation at ``as_of`` (default latest)."""
     from cimic_geo.analytics.bands import check_bands, check_distance
     from cimic_geo.analytics.exposure import exposure
@@ -112,8 +126,9 @@ def exposure_at(store: Any, *, as_of: Any = None, bands_km: Sequence[float] | st
                     as_of=sit.as_of)
 
 
-def coverage_at(store: Any, *, as_of: Any = None, max_km: float | None = None, max_minutes: float | None = None,
-                exclude_occupied: bool = True, progress: Any = None) -> Any:
+def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: float | None = None,
+                max_minutes: float | None = None, exclude_occupied: bool = True,
+                progress: Callable[[float, str], None] | None = None) -> CoverageResult:
     """Shelter coverage at ``as_of``: straight-line ``max_km`` or road ``max_minutes``.
 
     Settlements and shelters on the occupied side at ``as_of`` are left out (reported in
@@ -171,8 +186,9 @@ def coverage_at(store: Any, *, as_of: Any = None, max_km: float | None = None, m
     return res
 
 
-def restoration_at(store: Any, *, as_of: Any = None, bands_km: Sequence[float] | str | None = None,
-                   sector_weights: Any = None, damage_weights: Any = None) -> Any:
+def restoration_at(store: LayerReader, *, as_of: TimeLike | None = None, bands_km: Sequence[float] | str | None = None,
+                   sector_weights: Mapping[str, float] | str | None = None,
+                   damage_weights: Mapping[str, float] | str | None = None) -> RestorationResult:
     """Restoration priority at ``as_of`` (default latest)."""
     from cimic_geo.analytics.bands import check_bands
     from cimic_geo.analytics.restoration import restoration_priority

@@ -1,4 +1,4 @@
-"""Analytics commands: ``exposure``, ``coverage``, ``restoration`` (issue 5)."""
+"""Analytics commands: ``exposure``, ``coverage``, ``restoration``."""
 
 from __future__ import annotations
 

@@ -51,8 +51,10 @@ def _noop(_f: float, _msg: str) -> None:
 
 
 def _fonts() -> Any:
-    """Matplotlib settings for rendering: DejaVu Sans (Cyrillic glyphs) whatever the user's rc."""
-    return matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [FONT], "pdf.fonttype": 42})
+    """Matplotlib settings for rendering: DejaVu Sans (Cyrillic glyphs) whatever the user's rc, and text
+    drawn as given (``text.parse_math`` off: a ``$`` in a name or title is not mathtext markup)."""
+    return matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [FONT], "pdf.fonttype": 42,
+                                  "text.parse_math": False})
 
 
 def _provenance_line(loaded: LoadedView, proj: MapProjection, produced: pd.Timestamp) -> str:

@@ -1,4 +1,4 @@
-"""Map of the exposure/coverage page (issue 5): settlements coloured by threat band or by shelter
+"""Map of the exposure/coverage page: settlements coloured by threat band or by shelter
 coverage, shelters, the front line, the occupied area and the what-if shifted front.
 
 Offline: Leaflet from the app's static folder (:func:`cimic_geo.maps.assets.set_offline_assets`),

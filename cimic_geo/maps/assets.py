@@ -1,4 +1,4 @@
-"""Offline front-end assets for the maps (DESIGN §5).
+"""Offline front-end assets for the maps: nothing is loaded from a CDN.
 
 folium and its plugins load Leaflet, jQuery, Bootstrap, Font Awesome, ... from public CDNs; an
 air-gapped browser would render nothing. This module:

@@ -1,4 +1,4 @@
-"""The corridor planner's map (issue 6): COP base map, threat, saved corridors, options, cut-off
+"""The corridor planner's map: COP base map, threat, saved corridors, options, cut-off
 settlements, Draw.
 
 Offline: the base map comes from :func:`cimic_geo.maps.cop.build_base_map` (Leaflet from the
@@ -30,7 +30,7 @@ from cimic_geo.maps.cop import build_base_map, build_layer_groups
 OPTION_COLORS = ("#6a1b9a", "#00838f", "#ef6c00", "#2e7d32", "#ad1457", "#283593", "#5d4037", "#00695c")
 #: Cut-off settlements: a magenta diamond (no other layer uses the shape or the colour).
 CUTOFF_COLOR = "#e600e6"
-CUTOFF_LEGEND = ["Access", [["cut off from safety (section 6)", CUTOFF_COLOR, "diamond"]]]
+CUTOFF_LEGEND = ["Access", [["cut off from safety", CUTOFF_COLOR, "diamond"]]]
 _CUTOFF_ICON = (f'<div style="width:12px;height:12px;margin:2px;background:{CUTOFF_COLOR};border:2px solid #000;'
                 'box-sizing:border-box;transform:rotate(45deg)"></div>')
 
@@ -104,6 +104,19 @@ def cutoff_group(places: Sequence[Mapping[str, Any]]) -> folium.FeatureGroup:
                       icon=folium.DivIcon(html=_CUTOFF_ICON, icon_size=(16, 16), icon_anchor=(8, 8),
                                           class_name="cimic-cutoff"),
                       tooltip=folium.Tooltip(cutoff_label(p))).add_to(fg)
+    return fg
+
+
+#: Colour of road pieces not connected to the main network.
+PIECE_COLOR = "#ff7f00"
+
+
+def pieces_group(lines: Sequence[Sequence[tuple[float, float]]]) -> folium.FeatureGroup:
+    """Road pieces not connected to the main road network (``[(lon, lat), ...]`` each), dashed."""
+    fg = folium.FeatureGroup(name="Unconnected road pieces", show=True)
+    for coords in lines:
+        folium.PolyLine([(float(lat), float(lon)) for lon, lat in coords], color=PIECE_COLOR, weight=4,
+                        dash_array="6 4", tooltip="not connected to the main road network").add_to(fg)
     return fg
 
 
@@ -199,12 +212,15 @@ def planner_layer_groups(
     cutoff: Sequence[Mapping[str, Any]] = (),
     selected: int | None = None,
     command: ViewCommand | None = None,
+    small_pieces: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> list[folium.FeatureGroup]:
     """The planner's data as feature groups, bottom to top: the store ``layers`` (keys of
     :data:`PLANNER_LAYERS`: frames, or strings from :func:`cimic_geo.maps.cop.encode_layer`), the
     options, origin/destination, the cut-off settlements, and a group carrying ``command``."""
     present = {k: v for k, v in layers.items() if v is not None}
     groups = build_layer_groups(present, show=list(present))
+    if small_pieces:
+        groups.append(pieces_group(small_pieces))
     if options:
         groups.append(options_group(options, selected=selected))
     if places:

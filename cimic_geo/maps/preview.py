@@ -1,4 +1,4 @@
-"""Preview map of records being imported (issue 3): valid records blue, rejected records red.
+"""Preview map of records being imported: valid records blue, rejected records red.
 
 Offline: Leaflet from the app's static folder (:func:`cimic_geo.maps.assets.set_offline_assets`),
 no tiles. Every text taken from the file is HTML-escaped before it reaches the map.

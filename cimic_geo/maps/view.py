@@ -1,4 +1,4 @@
-"""What the COP map needs for one view, read from the store at any scale (issue 4, national scale).
+"""What the COP map needs for one view, read from the store at any scale (national scale included).
 
 :func:`query_view` reads only the features in the (snapped) view bbox, simplified for the zoom;
 point layers with more than ``point_limit`` features in the view are aggregated per grid cell in

@@ -35,6 +35,10 @@ from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's
 )
 from cimic_geo.store.migrations import SCHEMA_VERSION, current_version  # noqa: F401
 
+#: Per-connection settings (every cursor is a connection of its own): UTC, and no progress bar
+#: (DuckDB draws one on stdout for queries over 2 s, which would corrupt a command's --json output).
+SESSION_SETTINGS = "SET TimeZone = 'UTC'; SET enable_progress_bar = false"
+
 
 def file_identity(path: str | os.PathLike) -> tuple[int, int] | None:
     """(device, inode) of a file, or None when it does not exist: tells a replaced file from the same one."""
@@ -94,7 +98,7 @@ class Store:
     def cursor(self) -> Store:
         """A new cursor on the same database (thread-safe use from another session/thread)."""
         cur = self.con.cursor()
-        cur.execute("SET TimeZone = 'UTC'")
+        cur.execute(SESSION_SETTINGS)
         return Store(cur, self.path, read_only=self.read_only, identity=self.identity)
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ import duckdb
 
 from cimic_geo.config import resolve_db_path
 from cimic_geo.errors import SpatialExtensionError, StoreBusyError, StoreError, StoreExistsError, StoreNotFoundError
-from cimic_geo.store.core import _OPEN_STORES, Store, describe_database_error, file_identity
+from cimic_geo.store.core import _OPEN_STORES, SESSION_SETTINGS, Store, describe_database_error, file_identity
 from cimic_geo.store.migrations import check_version, migrate
 from cimic_geo.store.shared import wait_for_lock
 
@@ -169,8 +169,8 @@ def connect(
     # another program holding the file (the app between page runs, an import): wait, bounded
     con = wait_for_lock(path, lambda: _open_instance(path, read_only=read_only))
     try:
+        con.execute(SESSION_SETTINGS)
         _load_spatial(con)
-        con.execute("SET TimeZone = 'UTC'")
         if read_only:
             check_version(con, path, read_only=True)
         else:

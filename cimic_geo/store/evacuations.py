@@ -227,6 +227,16 @@ def load_history(store: Store, frame: pd.DataFrame) -> int:
     return len(df)
 
 
+def evacuation_names(store: Store) -> pd.DataFrame:
+    """Per evacuation ``id``: the names of its ``settlement``, ``destination`` shelter and ``corridor``
+    (the id itself when the row it names is missing)."""
+    return store.query_df(
+        "SELECT e.id, coalesce(s.name, e.settlement_id) AS settlement, "
+        "coalesce(h.name, e.destination_shelter_id) AS destination, coalesce(c.name, e.corridor_id) AS corridor "
+        "FROM evacuations e LEFT JOIN settlements s ON s.id = e.settlement_id "
+        "LEFT JOIN shelters h ON h.id = e.destination_shelter_id LEFT JOIN corridors c ON c.id = e.corridor_id")
+
+
 def read_evacuations(
     store: Store,
     *,
@@ -240,6 +250,7 @@ def read_evacuations(
     history row at or before ``as_of``); ``status_since`` is when that status was set.
     """
     gdf = store.read("evacuations", bbox=bbox, where=where)
+    gdf["id"] = gdf["id"].astype(object)
     sql = ("SELECT evacuation_id, to_status, changed_at FROM evacuation_history"
            + (" WHERE changed_at <= ?" if as_of is not None else "")
            + " QUALIFY row_number() OVER (PARTITION BY evacuation_id ORDER BY changed_at DESC, history_id DESC) = 1")

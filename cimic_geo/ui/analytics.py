@@ -6,7 +6,6 @@ database content (:func:`cimic_geo.ui.common.data_token`), draws widgets and ren
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from cimic_geo.errors import CimicError
 from cimic_geo.maps.analytics import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import data_token, settings
+from cimic_geo.ui.common import data_token, plain, settings
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.cop import assets_ok
 
@@ -218,7 +217,7 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
                    f"not safe to repair now and ranked last; {len(rest.excluded)} on the occupied side not ranked.")
         st.dataframe(t, hide_index=True, width="stretch")
         for row in t.head(5).itertuples(index=False):
-            st.markdown(f"**{int(row.rank)}. {html.escape(str(row.name))}** — {html.escape(str(row.reason))}")
+            st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
         _download(t, f"restoration_{when}.csv", "Download restoration priority (CSV)")
 
 

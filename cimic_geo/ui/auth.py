@@ -319,14 +319,22 @@ def run_pages(pages: list[Any]) -> None:
         store = get_store()
         actor = signed_in_actor(store)
         if actor is None:
-            # every page's address shows the sign-in (a deep link opens its page once signed in)
-            gate = [st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)]
-            gate += [st.Page(lambda: sign_in_page(store), title="Sign in", url_path=p.url_path)
-                     for p in [*pages, *(st.Page(path) for path, _ in ADMIN_PAGES)] if p.url_path]
-            st.navigation(gate, position="hidden").run()
+            # one page: whatever address was asked for, the sign-in
+            st.navigation([st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)],
+                          position="hidden").run()
             return
-        if not _TEST_ACTOR:
-            _account_box(store, actor, auth_settings())
         if actor.can("audit"):
             pages = [*pages, *(st.Page(path, title=title) for path, title in ADMIN_PAGES)]
-        st.navigation(pages).run()
+        # the menu is drawn here (links to the pages this user may open), not by Streamlit, which
+        # would also list the pages folder to anonymous visitors (client.showSidebarNavigation off)
+        nav = st.navigation(pages, position="hidden")
+        try:
+            nav.run()
+        finally:
+            # drawn after the page (at the foot of the sidebar): elements drawn before it vanish
+            # when the first run after signing in opens another page than the one asked for
+            with st.sidebar:
+                for page in pages:
+                    st.page_link(page, label=page.title)
+                if not _TEST_ACTOR:
+                    _account_box(store, actor, auth_settings())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -110,6 +111,17 @@ def clear_caches() -> None:
     with _generation_lock:
         _generation += 1
     st.cache_data.clear()
+
+
+#: Characters with a meaning in Streamlit markdown (incl. ``$`` maths and ``:`` directives/emoji).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+
+
+def plain(text: object) -> str:
+    """Text shown by a Streamlit markdown element (``st.markdown``, ``st.caption``, ``st.error`` ...)
+    exactly as written: every markdown character escaped, so data cannot add links, images (which
+    would be fetched from another host), maths, colours or HTML. Line breaks become spaces."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
 def key(page: str, name: str) -> str:

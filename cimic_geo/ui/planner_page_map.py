@@ -76,7 +76,7 @@ def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None)
     command = ViewCommand(bounds=cmd["fit"], clear_drawn=cmd["clear_drawn"], nonce=cmd["n"]) if cmd else None
     groups = planner_layer_groups({**map_layers(ctx), "corridors": corridors_layer(store, token)},
                                   options=options(), places=st.session_state.get(k("places"), []),
-                                  cutoff=cutoff_places(ctx), command=command)
+                                  cutoff=cutoff_places(ctx), command=command, small_pieces=small_pieces(ctx))
     result = st_folium(m, key=MAP_KEY, height=560, use_container_width=True, feature_group_to_add=groups,
                        returned_objects=["last_active_drawing", "all_drawings", "bounds", "zoom"])
     take_drawing(result)
@@ -94,6 +94,17 @@ def map_layers(ctx: AccessContext) -> dict[str, str]:
     return cache["encoded"]
 
 
+def small_pieces(ctx: AccessContext) -> list[list[tuple[float, float]]]:
+    """Road pieces outside the largest connected network (at most :data:`MAX_MAP_PIECES`), once per context."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    if "pieces" not in cache:
+        edges = ctx.graph.connectivity().small_edges[:MAX_MAP_PIECES]
+        cache["pieces"] = [list(g.coords) for g in ctx.graph.edge_geoms(edges)]
+    return cache["pieces"]
+
+
+#: At most this many road pieces outside the main network are drawn on the planner map.
+MAX_MAP_PIECES = 2_000
 #: At most this many road segments / settlements are drawn on the planner map.
 MAX_MAP_ROADS = 8_000
 MAX_MAP_SETTLEMENTS = 1_500

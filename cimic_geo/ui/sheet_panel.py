@@ -4,7 +4,6 @@ and the import of a filled template (validated in full; nothing written unless e
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -16,16 +15,10 @@ from cimic_geo.ingest.sheets import template_bytes
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.store import Store
 from cimic_geo.ui.auth import current_actor
-from cimic_geo.ui.common import clear_caches
+from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_MD = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
-
-
-def plain(text: object) -> str:
-    """Text shown by a Streamlit markdown element exactly as written (markdown characters escaped)."""
-    return _MD.sub(r"\\\1", str(text))
 
 
 def problems_frame(problems: list) -> pd.DataFrame:

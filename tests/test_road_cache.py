@@ -1,0 +1,71 @@
+"""The road graph kept between runs beside the store: reused while the data is unchanged, rebuilt when
+stale or unreadable."""
+
+from __future__ import annotations
+
+import numpy as np
+from access_fixtures import SALIENT, salient_roads
+
+from cimic_geo.analytics.access import find_routes
+from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph
+from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+
+BANDS = (3.0, 6.0, 9.0)
+
+
+def _load(path, key):
+    return load_graph(path, key, roads=salient_roads(), front_line=SALIENT, bands_km=BANDS)
+
+
+def test_saved_graph_routes_like_the_built_one(tmp_path):
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    path = tmp_path / "x.duckdb.roadgraph.npz"
+    key = graph_key("v1", as_of=None, bands_km=BANDS)
+    assert save_graph(path, g, key)
+    h = _load(path, key)
+    assert h is not None
+    for name in ("edge_u", "edge_v", "edge_minutes", "edge_front_km", "edge_oneway", "coords"):
+        assert np.array_equal(getattr(g, name), getattr(h, name))
+    policy = RoutingPolicy(avoid_km=2.0)
+    o, t = 0, int(g.n_nodes - 1)
+    a = find_routes(g, o, t, policy=policy, alternatives=0)
+    b = find_routes(h, o, t, policy=policy, alternatives=0)
+    assert [r.cost for r in a] == [r.cost for r in b]
+
+
+def test_stale_or_damaged_files_are_ignored(tmp_path):
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    path = tmp_path / "x.duckdb.roadgraph.npz"
+    key = graph_key("v1", as_of=None, bands_km=BANDS)
+    save_graph(path, g, key)
+    assert _load(path, graph_key("v2", as_of=None, bands_km=BANDS)) is None  # the data changed
+    assert _load(path, graph_key("v1", as_of="2026-01-01T00:00Z", bands_km=BANDS)) is None
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated
+    assert _load(path, key) is None
+    path.write_bytes(b"not a graph")
+    assert _load(path, key) is None
+    assert _load(tmp_path / "missing.npz", key) is None
+
+
+def test_store_graph_is_saved_reused_and_rebuilt_after_a_change(demo_db_copy):
+    from cimic_geo.corridors import load_access_context
+    from cimic_geo.store import connect
+
+    path = graph_file(demo_db_copy)
+    assert not path.exists()
+    with connect(demo_db_copy, read_only=True) as store:
+        first = load_access_context(store)
+    assert path.exists()
+    stamp = path.stat().st_mtime_ns
+    with connect(demo_db_copy, read_only=True) as store:
+        again = load_access_context(store)
+    assert path.stat().st_mtime_ns == stamp  # reused, not rewritten
+    assert np.array_equal(first.graph.edge_minutes, again.graph.edge_minutes)
+    with connect(demo_db_copy) as store:
+        rid = store.con.execute("SELECT id FROM roads WHERE status = 'open' ORDER BY id LIMIT 1").fetchone()[0]
+        store.con.execute("UPDATE roads SET status = 'impassable' WHERE id = ?", [rid])
+    with connect(demo_db_copy, read_only=True) as store:
+        changed = load_access_context(store)
+    assert changed.graph.n_edges < first.graph.n_edges  # rebuilt from the changed data
+    assert path.stat().st_mtime_ns != stamp
