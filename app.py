@@ -55,7 +55,8 @@ def home() -> None:
         "- **COP** — the common operational picture: front line at a date, shelters, damage, corridors.\n"
         "- **Exposure and coverage** — population in threat bands, shelter coverage, restoration priorities.\n"
         "- **Corridor planner** — draw, route, evaluate and move corridors through their workflow.\n"
-        "- **Import** — bring in shelter lists, damage reports, settlements and front-line snapshots."
+        "- **Import** — bring in shelter lists, damage reports, settlements and front-line snapshots.\n"
+        "- **Evacuations** — requests and missions by status beside a map, people waiting per threat band."
     )
 
 

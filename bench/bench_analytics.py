@@ -29,6 +29,7 @@ from _common import best_time
 from cimic_geo.analytics.bands import band_labels, prepare_front
 from cimic_geo.analytics.coverage import coverage
 from cimic_geo.analytics.exposure import exposure
+from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.geo import metric_crs_for
 from cimic_geo.store import connect
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="data/national.duckdb")
     ap.add_argument("--max-km", nargs="+", type=float, default=[2.0])
-    ap.add_argument("--bands", default="5,20,40")
+    ap.add_argument("--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM))
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-naive", action="store_true")
     args = ap.parse_args(argv)

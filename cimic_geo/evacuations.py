@@ -30,15 +30,16 @@ from cimic_geo.analytics.evacuations import (
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.auth import Actor
 from cimic_geo.errors import AnalysisError
-from cimic_geo.schema import EVACUATION_PRIORITIES, EVACUATION_STATUSES, EVACUATION_TRANSITIONS, PEOPLE_GROUPS
-from cimic_geo.store import Store
-from cimic_geo.store.evacuations import (
-    evacuation_history,
-    evacuation_names,
-    read_evacuations,
-    set_evacuation_status,
+from cimic_geo.schema import (
+    EVACUATION_FINAL,
+    EVACUATION_PRIORITIES,
+    EVACUATION_STATUSES,
+    EVACUATION_TRANSITIONS,
+    PEOPLE_GROUPS,
 )
-from cimic_geo.timefmt import dtg, iso, to_utc
+from cimic_geo.store import Store
+from cimic_geo.store.evacuations import evacuation_history, last_change, read_evacuations, set_evacuation_status
+from cimic_geo.timefmt import iso, to_utc
 
 BOARD_COLUMNS = ("id", "status", "priority", "settlement", "pickup", "people", *PEOPLE_GROUPS, "band",
                  "destination", "transport", "transport_capacity", "corridor", "requested", "waiting_h",
@@ -96,7 +97,7 @@ class EvacuationOverview:
         t = pd.to_datetime(e["requested_at"], utc=True)
         board = pd.DataFrame({c: e[c] if c in e.columns else None for c in BOARD_COLUMNS
                               if c not in ("requested", "waiting_h")})
-        board["requested"] = [dtg(v) for v in t]
+        board["requested"] = t.dt.strftime("%d%H%MZ%b%y").str.upper().to_numpy()  # date-time groups, vectorised
         board["waiting_h"] = np.round((self.now - t).dt.total_seconds() / 3600.0, 1)
         for col in ("people", *PEOPLE_GROUPS, "transport_capacity", "version"):
             board[col] = pd.to_numeric(board[col], errors="coerce").astype("Int64")
@@ -123,11 +124,12 @@ class EvacuationOverview:
         return doc
 
 
-def _reference_time(store: Store, history: pd.DataFrame, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
+def _reference_time(store: Store, times: Sequence[pd.Timestamp]) -> pd.Timestamp:
     """The latest information in the store: last front snapshot or last evacuation change."""
     cands = [to_utc(times[-1])] if times else []
-    if len(history):
-        cands.append(to_utc(history["changed_at"].max()))
+    last = last_change(store)
+    if last is not None:
+        cands.append(last)
     if not cands:
         raise AnalysisError("the store has neither a front-line history nor evacuations")
     return max(cands)
@@ -147,21 +149,22 @@ def evacuation_overview(
     """
     edges = check_bands(bands_km)
     times = history_times(store)
-    full_history = evacuation_history(store)
     t = None if as_of is None or (isinstance(as_of, str) and not as_of.strip()) else resolve_as_of(as_of, times)
-    now = t if t is not None else _reference_time(store, full_history, times)
-    evac = read_evacuations(store, as_of=t)
+    now = t if t is not None else _reference_time(store, times)
+    evac = read_evacuations(store, as_of=t, names=True)
     front_time = None
     if times:
         front_time = max((x for x in times if x <= now), default=times[0])
         front, occ = store.read("front_line", as_of=front_time), store.read("occupied_area", as_of=front_time)
     else:
         front = occ = None
-    evac["band"] = threat_bands(evac, front_line=front, occupied_area=occ, bands_km=edges)
-    names = evacuation_names(store).set_index("id")
-    for col in ("settlement", "destination", "corridor"):
-        evac[col] = evac["id"].map(names[col]).astype(object) if len(names) else None
-    hist = full_history[full_history["changed_at"] <= now] if len(full_history) else full_history
+    # the band of an open request matters now; a closed one keeps no band (it is history)
+    live = ~evac["status"].isin(EVACUATION_FINAL).to_numpy()
+    evac["band"] = None
+    evac.loc[live, "band"] = threat_bands(evac[live], front_line=front, occupied_area=occ, bands_km=edges)
+    # changes in the window of missions per day (the last 24 h are inside it)
+    hist = evacuation_history(store, since=now.floor("D") - pd.Timedelta(days=max(days, 1)))
+    hist = hist[hist["changed_at"] <= now]
     return EvacuationOverview(
         as_of=t, now=now, evacuations=evac, history=hist, bands_km=edges, front_time=front_time,
         by_band=waiting_by_band(evac, evac["band"].to_numpy(), bands_km=edges), by_status=status_counts(evac),

@@ -247,7 +247,7 @@ LAYERS: dict[str, Layer] = {
             (
                 _id(),
                 Column("settlement_id", "VARCHAR", required=True, description="assessed settlement"),
-                Column("assessed_at", "TIMESTAMPTZ", required=True, description="date-time of the assessment"),
+                Column("assessed_at", "TIMESTAMPTZ", required=True, description="date-time of the assessment (UTC)"),
                 Column("population_present", "BIGINT", min_value=0, max_value=5e7),
                 *(Column(f"{sec}_status", "VARCHAR", choices=ASSESSMENT_STATUSES,
                          description=f"{sec}: functional, partial, disrupted or unknown")

@@ -43,7 +43,8 @@ def _try_sign_in(page, name: str, password: str) -> None:
 def _no_data(page) -> None:
     """Nothing of the store is on the page: no marking banner, no metrics, no tables, no map, no nav."""
     for selector in (".cimic-marking", '[data-testid="stMetric"]', '[data-testid="stDataFrame"]',
-                     'iframe[title="streamlit_folium.st_folium"]', '[data-testid="stSidebarNav"]'):
+                     'iframe[title="streamlit_folium.st_folium"]', '[data-testid="stSidebarNav"]',
+                     '[data-testid="stSidebar"] a'):
         assert page.locator(selector).count() == 0, selector
 
 
@@ -70,8 +71,8 @@ def test_local_accounts_wrong_password_disabled_and_sign_out(demo_db_copy: Path)
         assert "pat" in page.get_by_text("Signed in as").first.inner_text()
         page.locator("h1", has_text="CIMIC situational awareness").first.wait_for(timeout=90_000)
         assert page.locator(".cimic-marking").count() >= 1
-        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-        assert "Corridor planner" in nav and "Audit" not in nav  # the audit page is for admins only
+        nav = page.locator('[data-testid="stSidebar"]').get_by_role("link").all_inner_texts()
+        assert "Corridor planner" in nav and "Import" in nav and "Audit" not in nav  # audit: admins only
 
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)

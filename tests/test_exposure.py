@@ -273,3 +273,19 @@ def test_far_nearest_part_is_chosen_on_the_ellipsoid_not_in_the_plane():
     front = prepare_front([part_a, part_b], extent=(22.0, 44.4, 40.0, 52.4))
     assert front.crs.coordinate_operation.method_name.startswith("Azimuthal Equidistant")
     assert front.distance_km([Point(p)])[0] == pytest.approx(d_a, abs=1e-5)
+
+
+def test_lower_bound_is_below_the_distance_and_close_to_it():
+    # the road graph's cheap pre-filter: never above the geodesic distance (so no segment within
+    # a cap is skipped), at most half a sample spacing (0.5 km) + 2 m plus the chord's shortfall
+    # d^3 / 24R^2 (0.05 km at 365 km) below it, inf past the cap
+    front = LineString([(23.0, 51.8), (27.0, 50.5), (31.0, 49.4), (35.0, 47.2), (38.5, 47.6), (39.8, 49.9)])
+    f = prepare_front([front], extent=(22.0, 44.4, 40.0, 52.4))
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(22.0, 40.0, 200), rng.uniform(44.4, 52.4, 200)
+    exact = f.distance_km(shapely.points(lon, lat), exact=True)
+    lower = f.lower_bound_km(lon, lat, upper_km=1e4)
+    chord_short = exact**3 / (24 * 6371.0**2) * 1.01
+    assert np.all(lower <= exact + 1e-9) and np.all(exact - lower <= 0.502 + chord_short)
+    capped = f.lower_bound_km(lon, lat, upper_km=50.0)
+    assert np.all(np.isinf(capped[exact > 50.6])) and np.all(np.isfinite(capped[exact <= 50.0]))

@@ -474,11 +474,13 @@ def test_every_page_and_the_html_export_in_chromium(hostile: HostileStore, expor
         _sign_in(page, user)
         _settle(page)
         _check_page(page, "Home", hostile)
-        links = page.locator('[data-testid="stSidebarNav"] a')
+        links = page.locator('[data-testid="stSidebarNavLink"]')
+        links.first.wait_for(timeout=60_000)
         names = [n.strip() for n in links.all_inner_texts() if n.strip() and n.strip() != "Home"]
         assert {"COP", "Exposure and coverage", "Corridor planner", "Import"} <= set(names), names
         for name in names:
-            page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+            links.filter(has_text=name).first.click()
+            page.locator("h1").first.wait_for(timeout=90_000)
             _settle(page)
             if name == "Import":
                 # the preview of a hostile file, before anything is committed

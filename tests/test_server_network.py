@@ -83,22 +83,30 @@ def _outside_addresses(trace: str) -> list[str]:
     return bad
 
 
-def _sign_in_if_asked(page: object, db: Path) -> None:
-    """Local accounts: when the app shows its sign-in form, create an admin and sign in with it."""
-    with contextlib.suppress(Exception):
-        page.get_by_label("User name").wait_for(timeout=15_000)
-    if page.get_by_label("User name").count() == 0:
+_USER, _PASSWORD = "netcheck", "a long test passphrase 42"
+
+
+def _add_account(db: Path) -> None:
+    """An admin account to sign in with, when the app has local accounts."""
+    try:
+        from cimic_geo.store.users import add_user
+    except ImportError:  # an app without sign-in
         return
     from cimic_geo.store import connect
-    from cimic_geo.store.users import add_user, get_user
 
     with connect(db) as store:
-        if get_user(store, "netcheck") is None:
-            add_user(store, "netcheck", role="admin", password="a long test passphrase 42")
-    page.get_by_label("User name").fill("netcheck")
-    page.get_by_label("Password").fill("a long test passphrase 42")
+        add_user(store, _USER, role="admin", password=_PASSWORD)
+
+
+def _sign_in_if_asked(page: object) -> None:
+    """When the app shows its sign-in form, sign in with the account of :func:`_add_account`."""
+    page.wait_for_selector('[data-testid="stSidebarNav"], input[aria-label="User name"]', timeout=180_000)
+    if page.locator('input[aria-label="User name"]').count() == 0:
+        return
+    page.locator('input[aria-label="User name"]').fill(_USER)
+    page.locator('input[aria-label="Password"]').fill(_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=90_000)
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=180_000)
 
 
 def _settle(page: object) -> None:
@@ -120,6 +128,7 @@ def test_config_is_closed_by_default() -> None:
 def test_make_run_listens_on_loopback_only_and_connects_nowhere(demo_db_copy: Path, tmp_path: Path) -> None:
     require_browser()
     _require_strace()
+    _add_account(demo_db_copy)
     port = free_port()
     trace_file = tmp_path / "net.trace"
     log_file = tmp_path / "server.log"
@@ -151,7 +160,7 @@ def test_make_run_listens_on_loopback_only_and_connects_nowhere(demo_db_copy: Pa
             requests = RequestLog.attach(page)
             page.goto(base + "/")
             _settle(page)
-            _sign_in_if_asked(page, demo_db_copy)
+            _sign_in_if_asked(page)
             _settle(page)
             links = page.locator('[data-testid="stSidebarNavLink"]')
             names = [links.nth(i).inner_text().strip() for i in range(links.count())]

@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import (
@@ -23,7 +22,6 @@ from cimic_geo.analytics.bands import (
     front_line_from_occupied,
     prepare_front,
 )
-from cimic_geo.geo import GEOD
 
 
 class ThreatGeometry:
@@ -72,32 +70,9 @@ class ThreatGeometry:
 
     def lower_bound_km(self, lon: np.ndarray, lat: np.ndarray, *, upper_km: float) -> np.ndarray:
         """A cheap lower bound (km) of each lon/lat point's distance to the front line; inf when the
-        bound exceeds ``upper_km``.
-
-        KD-tree on the front line densified to 0.5 km, in a lon/lat plane scaled by the smallest
-        length of a degree over the extent, with 5 % and one vertex spacing of margin.
-        """
-        lon = np.asarray(lon, float)
-        lat = np.asarray(lat, float)
-        out = np.full(len(lon), np.inf)
-        if not self.has_front or not len(lon):
-            return out
-        seg = self.front.segments
-        spacing_km = 0.5
-        _, _, seg_len = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
-        k = np.maximum(np.ceil(np.asarray(seg_len) / (spacing_km * 1000.0)).astype(int), 1)
-        rep = np.repeat(np.arange(len(seg)), k)
-        frac = (np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
-        px = np.append(seg[rep, 0] + (seg[rep, 2] - seg[rep, 0]) * frac, seg[-1, 2])
-        py = np.append(seg[rep, 1] + (seg[rep, 3] - seg[rep, 1]) * frac, seg[-1, 3])
-        max_lat = float(np.abs(np.concatenate([py, lat])).max())
-        kx, ky = 111.32 * max(np.cos(np.radians(max_lat)), 0.05), 110.57  # km per degree, lower bounds
-        tree = cKDTree(np.column_stack([px * kx, py * ky]))
-        bound = (upper_km + 2 * spacing_km) / 0.95
-        d, _ = tree.query(np.column_stack([lon * kx, lat * ky]), distance_upper_bound=bound)
-        lower = np.maximum(np.asarray(d) * 0.95 - spacing_km, 0.0)
-        out[np.isfinite(d)] = lower[np.isfinite(d)]
-        return out
+        bound exceeds ``upper_km`` (:meth:`cimic_geo.analytics.front_distance.Front.lower_bound_km`:
+        the same earth-centred sample tree the far distances use)."""
+        return self.front.lower_bound_km(lon, lat, upper_km=upper_km)
 
     def band_index(self, dist_km: np.ndarray) -> np.ndarray:
         """Index of each distance's band (0 = innermost; ``len(bands)`` = beyond), outer edges inclusive

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from cimic_geo.analytics.access import MAX_SNAP_KM, find_settlement, in_zone
-from cimic_geo.analytics.bands import band_labels
+from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM, band_labels
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
 from cimic_geo.errors import AnalysisError
 
@@ -114,7 +114,7 @@ def time_to_safety(
     no_road = snap_km > max_snap_km
     outer = graph.bands_km[-1]
     if hubs is None:
-        is_hub = (front_km > outer) & ~occ & ~no_road
+        is_hub = (front_km > outer + EDGE_TOLERANCE_KM) & ~occ & ~no_road  # the outer edge is in the band
     else:
         ids = s["id"].astype(str).to_numpy()
         is_hub = np.zeros(len(s), dtype=bool)

@@ -7,7 +7,7 @@ import argparse
 from cimic_geo.analytics.situation import coverage_at, exposure_at, restoration_at
 from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
-from cimic_geo.config import load_settings
+from cimic_geo.config import DEFAULT_BANDS_KM, load_settings
 from cimic_geo.errors import AnalysisError
 from cimic_geo.store import connect
 from cimic_geo.timefmt import dtg
@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("exposure", help="population and assets per threat band from the front line")
     add_db_option(p)
     add_as_of_option(p)
-    p.add_argument("--bands", help="outer band edges in km, increasing (default 5,20,40 or CIMIC_BANDS_KM)")
+    p.add_argument("--bands", help="outer band edges in km, increasing (default "
+                   f"{','.join(f'{b:g}' for b in DEFAULT_BANDS_KM)} or CIMIC_BANDS_KM)")
     p.add_argument("--shift-km", dest="shift_km", type=float, default=0.0,
                    help="what-if: move the front this many km toward friendly territory")
     add_json_option(p)

@@ -49,7 +49,7 @@ def _assessments(args: argparse.Namespace) -> int:
                      f"{len(card.history)} assessment(s), newest first:"]
             for _, r in card.history.iterrows():
                 lines.append(f"  {dtg(r['assessed_at'])} present {r.get('population_present')}: " + ", ".join(
-                    f"{sec} {r[f'{sec}_status']}" for sec in ASSESSMENT_SECTORS if r.get(f"{sec}_status")))
+                    f"{sec} {r[f'{sec}_status']}" for sec in ASSESSMENT_SECTORS if isinstance(r.get(f"{sec}_status"), str)))
             who = [f"{o} ({sec})" for o, sec in zip(card.partners["organisation"], card.partners["sector"],
                                                      strict=True)]
             lines.append(f"partners: {', '.join(who) or 'none'}")

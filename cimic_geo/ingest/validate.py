@@ -216,7 +216,7 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
             converted.append(val)
         out[col.name] = pd.Series(converted, index=out.index, dtype=object)
 
-    _fillmissing(spec, out, missing_required, problems, bad)
+    _fill_missing(spec, out, missing_required, problems, bad)
     _fill_provenance(out, source, opts.provenance, problems, bad)
     _check_windows(out, problems, bad)
 
@@ -272,7 +272,7 @@ FALLBACKS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def _fillmissing(spec: Layer, out: pd.DataFrame, missing: dict[str, list[int]], problems: list[Problem],
+def _fill_missing(spec: Layer, out: pd.DataFrame, missing: dict[str, list[int]], problems: list[Problem],
                   bad: set[int]) -> None:
     for fld, rows in missing.items():
         sources = FALLBACKS.get((spec.name, fld))

@@ -1,4 +1,4 @@
-"""Store queries for the access analytics (issue 6): a cheap version token for cached road graphs."""
+"""Store queries for the access analytics: a cheap version token for cached road graphs."""
 
 from __future__ import annotations
 

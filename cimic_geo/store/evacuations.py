@@ -21,9 +21,9 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.auth import Actor, require
 from cimic_geo.errors import ConflictError, NotFoundError, StoreError, ValidationError, WorkflowError
 from cimic_geo.evacuation_rules import check_evacuation, parse_count
-from cimic_geo.schema import EVACUATION_STATUSES, EVACUATION_TRANSITIONS, PEOPLE_GROUPS
+from cimic_geo.schema import EVACUATION_STATUSES, EVACUATION_TRANSITIONS, PEOPLE_GROUPS, get_layer
 from cimic_geo.store.audit import AuditEntry, record
-from cimic_geo.store.core import Store, _as_utc
+from cimic_geo.store.core import Store, _as_utc, _check_bbox, _read_columns, _to_geodataframe
 
 #: Fields set when a request is created or a mission is planned.
 FIELDS = ("settlement_id", "pickup", "people", *PEOPLE_GROUPS, "priority", "contact_ref", "destination_shelter_id",
@@ -197,13 +197,20 @@ def set_evacuation_status(
     return {"id": evacuation_id, "version": version + 1, "status": new_status, "from_status": old_status}
 
 
-def evacuation_history(store: Store, evacuation_id: str | None = None) -> pd.DataFrame:
-    """Every recorded change (newest first), for one evacuation or all."""
+def evacuation_history(store: Store, evacuation_id: str | None = None, *,
+                       since: datetime | str | None = None) -> pd.DataFrame:
+    """Every recorded change (newest first), for one evacuation or all; only after ``since`` if given."""
     sql = f"SELECT history_id, {', '.join(_HISTORY_COLUMNS)} FROM evacuation_history"
+    clauses: list[str] = []
     params: list[Any] = []
     if evacuation_id is not None:
-        sql += " WHERE evacuation_id = ?"
+        clauses.append("evacuation_id = ?")
         params.append(evacuation_id)
+    if since is not None:
+        clauses.append("changed_at > ?")
+        params.append(_as_utc(since))
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
     sql += " ORDER BY changed_at DESC, history_id DESC"
     df = store.query_df(sql, params)
     df["changed_at"] = pd.to_datetime(df["changed_at"], utc=True)
@@ -227,14 +234,26 @@ def load_history(store: Store, frame: pd.DataFrame) -> int:
     return len(df)
 
 
-def evacuation_names(store: Store) -> pd.DataFrame:
-    """Per evacuation ``id``: the names of its ``settlement``, ``destination`` shelter and ``corridor``
-    (the id itself when the row it names is missing)."""
-    return store.query_df(
-        "SELECT e.id, coalesce(s.name, e.settlement_id) AS settlement, "
-        "coalesce(h.name, e.destination_shelter_id) AS destination, coalesce(c.name, e.corridor_id) AS corridor "
-        "FROM evacuations e LEFT JOIN settlements s ON s.id = e.settlement_id "
-        "LEFT JOIN shelters h ON h.id = e.destination_shelter_id LEFT JOIN corridors c ON c.id = e.corridor_id")
+def last_change(store: Store) -> pd.Timestamp | None:
+    """Time of the latest recorded evacuation change, or None."""
+    v = store.query_df("SELECT max(changed_at) AS t FROM evacuation_history")["t"].iloc[0]
+    return None if pd.isna(v) else _as_utc(v)
+
+
+def _read_with_names(store: Store, bbox: Sequence[float] | None) -> gpd.GeoDataFrame:
+    """Every evacuation with the names of its settlement, destination and corridor, in one query."""
+    spec = get_layer("evacuations")
+    cols = _read_columns(spec, None)
+    clause = ""
+    if bbox is not None:
+        a, b, c, d = _check_bbox(bbox)  # validated floats, inlined so that the R-tree index is used
+        clause = f" WHERE ST_Intersects(e.geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))"
+    sql = (f"SELECT {', '.join('e.' + c for c in cols)}, coalesce(s.name, e.settlement_id) AS settlement, "
+           "coalesce(h.name, e.destination_shelter_id) AS destination, coalesce(c.name, e.corridor_id) AS corridor, "
+           "ST_AsWKB(e.geom) AS geom_wkb FROM evacuations e LEFT JOIN settlements s ON s.id = e.settlement_id "
+           "LEFT JOIN shelters h ON h.id = e.destination_shelter_id LEFT JOIN corridors c ON c.id = e.corridor_id"
+           f"{clause} ORDER BY e.id")
+    return _to_geodataframe(store.con.execute(sql).to_arrow_table(), cols, spec)
 
 
 def read_evacuations(
@@ -243,29 +262,34 @@ def read_evacuations(
     as_of: datetime | str | None = None,
     bbox: Sequence[float] | None = None,
     where: dict[str, Any] | None = None,
+    names: bool = False,
 ) -> gpd.GeoDataFrame:
     """Evacuations as they were at ``as_of`` (default: now, as stored).
 
     At a past time, requests made later are left out and ``status`` is the status then (the last
-    history row at or before ``as_of``); ``status_since`` is when that status was set.
+    history row at or before ``as_of``); ``status_since`` is when that status was set (now: the
+    last change, ``updated_at``). ``names`` adds the ``settlement``, ``destination`` and ``corridor``
+    names (not together with ``where``).
     """
-    gdf = store.read("evacuations", bbox=bbox, where=where)
+    if names and where:
+        raise StoreError("read_evacuations: names and where cannot be combined")
+    gdf = _read_with_names(store, bbox) if names else store.read("evacuations", bbox=bbox, where=where)
     gdf["id"] = gdf["id"].astype(object)
-    sql = ("SELECT evacuation_id, to_status, changed_at FROM evacuation_history"
-           + (" WHERE changed_at <= ?" if as_of is not None else "")
-           + " QUALIFY row_number() OVER (PARTITION BY evacuation_id ORDER BY changed_at DESC, history_id DESC) = 1")
-    last = store.query_df(sql, [_as_utc(as_of)] if as_of is not None else [])
+    if as_of is None:  # every change is versioned with updated_at: the current status was set then
+        gdf["status_since"] = gdf["updated_at"]
+        return gdf.reset_index(drop=True)
+    sql = ("SELECT evacuation_id, to_status, changed_at FROM evacuation_history WHERE changed_at <= ?"
+           " QUALIFY row_number() OVER (PARTITION BY evacuation_id ORDER BY changed_at DESC, history_id DESC) = 1")
+    last = store.query_df(sql, [_as_utc(as_of)])
     last["changed_at"] = pd.to_datetime(last["changed_at"], utc=True)
     status_at = dict(zip(last["evacuation_id"], last["to_status"], strict=True))
     since = dict(zip(last["evacuation_id"], last["changed_at"], strict=True))
-    gdf = gdf.copy()
-    if as_of is not None:
-        t = _as_utc(as_of)
-        gdf = gdf[(gdf["requested_at"] <= t).to_numpy()].copy()
-        tracked = set(store.query_df("SELECT DISTINCT evacuation_id FROM evacuation_history")["evacuation_id"])
-        # recorded before its history began (back-dated request): it was requested then
-        fallback = gdf["status"].where(~gdf["id"].isin(tracked), "requested")
-        gdf["status"] = gdf["id"].map(status_at).fillna(fallback)
+    t = _as_utc(as_of)
+    gdf = gdf[(gdf["requested_at"] <= t).to_numpy()].copy()
+    tracked = set(store.query_df("SELECT DISTINCT evacuation_id FROM evacuation_history")["evacuation_id"])
+    # recorded before its history began (back-dated request): it was requested then
+    fallback = gdf["status"].where(~gdf["id"].isin(tracked), "requested")
+    gdf["status"] = gdf["id"].map(status_at).fillna(fallback)
     since_col = gdf["id"].map(since)
     gdf["status_since"] = pd.to_datetime(since_col.where(since_col.notna(), gdf["updated_at"]), utc=True)
     return gdf.reset_index(drop=True)

@@ -288,12 +288,31 @@ def sign_in_page(store: Store) -> None:
     _sign_in_page(store, auth_settings())
 
 
+def _routed_by_pages_folder() -> bool:
+    """True (once) when Streamlit ran a page file straight from the ``pages`` folder, bypassing ``app.py``.
+
+    Until the first ``st.navigation`` call of the server process, Streamlit routes an address such as
+    ``/COP`` to ``pages/1_COP.py`` by file name (its older multipage mode). Switching that mode off and
+    rerunning makes every later run go through ``app.py``.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - another Streamlit version; the page's own gate still holds
+        return False
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
+
+
 def require_sign_in(store: Store, *, account_box: bool = True) -> Actor:
     """The signed-in actor of this session; otherwise show the sign-in and stop the page run.
 
     ``account_box``: show who is signed in, the sign-out button and the idle timer in the sidebar
     (once per run: :func:`run_pages` shows it, the pages' own check does not).
     """
+    if _routed_by_pages_folder():
+        st.rerun()  # once per server: run app.py (its gate and navigation) for this address instead
     actor = signed_in_actor(store)
     if actor is None:
         sign_in_page(store)
@@ -328,13 +347,9 @@ def run_pages(pages: list[Any]) -> None:
         # the menu is drawn here (links to the pages this user may open), not by Streamlit, which
         # would also list the pages folder to anonymous visitors (client.showSidebarNavigation off)
         nav = st.navigation(pages, position="hidden")
-        try:
-            nav.run()
-        finally:
-            # drawn after the page (at the foot of the sidebar): elements drawn before it vanish
-            # when the first run after signing in opens another page than the one asked for
-            with st.sidebar:
-                for page in pages:
-                    st.page_link(page, label=page.title)
-                if not _TEST_ACTOR:
-                    _account_box(store, actor, auth_settings())
+        with st.sidebar:
+            for page in pages:
+                st.page_link(page, label=page.title)
+            if not _TEST_ACTOR:
+                _account_box(store, actor, auth_settings())
+        nav.run()
