@@ -49,7 +49,7 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-req
 # static file serving. Nothing is fetched at run time.
 assets: static/vendor/.stamp
 
-static/vendor/.stamp: package.json package-lock.json $(VENV)/.stamp-req
+static/vendor/.stamp: package.json package-lock.json $(wildcard cimic_geo/maps/js/*.js) $(VENV)/.stamp-req
 	npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m cimic_geo.maps.assets install
 	touch $@

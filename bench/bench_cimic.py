@@ -15,6 +15,7 @@ of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def main() -> None:
         "",
         f"`.venv/bin/python bench/bench_cimic.py --db {args.db} --write` on the national EXERCISE scenario "
         f"({n_evac:,} evacuations, {n_hist:,} status-history rows); best of {args.repeat}, "
-        f"{platform.processor() or platform.machine()}, shared 2-core machine. Target for the board: at most 1 s.",
+        f"{platform.processor() or platform.machine()}, shared 2-core machine (load average "
+        f"{os.getloadavg()[0]:.0f} during the run). Target for the board: at most 1 s.",
         "",
         "| step | time (s) | result |",
         "|---|---:|---|",

@@ -6,8 +6,9 @@ Measures, in one run:
 
 * **OSM import** of a national-size ``.osm.pbf`` (``--pbf``; by default one is written from the
   national scenario's roads with pyosmium's writer, ~1M ways): rows/s and peak memory (each
-  reader in its own process) for pyosmium (:func:`cimic_geo.ingest.osm.read_osm_roads`), GDAL's
-  OSM driver through pyogrio (lines layer + ``other_tags`` parsing) and pyrosm's driving network;
+  reader in its own process) for :func:`cimic_geo.ingest.osm.read_osm_roads` with its two engines
+  (pyosmium; GDAL's OSM driver through pyogrio), both feeding the same tag mapping, and pyrosm's
+  driving network (its own mapping, everything in memory);
 * **noding** the national roads layer (:func:`cimic_geo.analytics.road_noding.node_lines`);
 * **route median** of ``--routes`` random pairs (fixed seed, largest component) with the default
   policy, next to ``networkx.bidirectional_dijkstra`` on the same weights for ``--nx-routes`` pairs;
@@ -40,16 +41,11 @@ PY = sys.executable
 _READERS = {
     "pyosmium": (
         "from cimic_geo.ingest.osm import read_osm_roads\n"
-        "n = len(read_osm_roads(PATH).frame)\n"
+        "n = len(read_osm_roads(PATH, engine='pyosmium').frame)\n"
     ),
     "gdal": (
-        "import pyogrio\n"
-        "df = pyogrio.read_dataframe(PATH, layer='lines', where=\"highway IN ('motorway','trunk','primary',"
-        "'secondary','tertiary','unclassified','residential','living_street','service','road','track')\")\n"
-        "tags = df['other_tags'].fillna('')\n"
-        "for k in ('maxspeed', 'oneway', 'bridge', 'tunnel', 'ford', 'tracktype', 'surface', 'name:uk'):\n"
-        "    df[k] = tags.str.extract('\"' + k + '\"=>\"([^\"]*)\"', expand=False)\n"
-        "n = len(df)\n"
+        "from cimic_geo.ingest.osm import read_osm_roads\n"
+        "n = len(read_osm_roads(PATH, engine='gdal').frame)\n"
     ),
     "pyrosm": (
         "from pyrosm import OSM\n"

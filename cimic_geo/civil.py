@@ -173,7 +173,8 @@ class PartnerOverview:
         if table:
             doc["table"] = [_jsonable(r) for r in self.table.to_dict("records")]
         if gaps:
-            cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "assessed_at", "people")
+            cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "assessed_at", "age_days",
+                                "people")
                     if c in self.gaps.gaps]
             doc["gaps"] = [_jsonable(r) for r in self.gaps.gaps[cols].to_dict("records")]
         return doc
@@ -187,6 +188,8 @@ def partner_overview(store: Store, *, as_of: Any = None, sector: str | None = No
     st = _settlements(store)
     latest = latest_assessments(store, as_of=t)
     gaps = gap_analysis(latest, partners, st, **({"sectors": sectors} if sectors else {}))
+    # how old the assessment behind each gap is (a gap on a stale assessment needs a visit first)
+    gaps.gaps["age_days"] = ((t - pd.to_datetime(gaps.gaps["assessed_at"], utc=True)) / pd.Timedelta(days=1)).round(1)
     table = three_w_table(partners, st)
     if sector:
         table = table[table["sector"] == sector].reset_index(drop=True)

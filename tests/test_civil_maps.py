@@ -47,3 +47,12 @@ def test_partners_map_draws_areas_served_points_and_gaps():
     assert "water partners" in html and "power partners" in html and "gap: unmet need, no partner" in html
     assert "food, water" in html  # the gap settlement lists its uncovered sectors
     assert "<img src=x" not in html
+
+
+def test_messages_from_files_are_shown_as_plain_text():
+    from cimic_geo.ui.sheet_panel import plain
+
+    # a file name or cell in a message must not become a markdown image (a request) or a link
+    shown = plain("![x](http://203.0.113.9/p.png) [click](http://x) <b>bold</b> *a*")
+    assert "![" not in shown and "](" not in shown and "<b>" not in shown
+    assert shown.replace("\\", "") == "![x](http://203.0.113.9/p.png) [click](http://x) <b>bold</b> *a*"

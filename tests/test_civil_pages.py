@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cimic_geo.auth import Actor
-from cimic_geo.civil import assessment_overview, partner_overview
+from cimic_geo.civil import assessment_overview, partner_overview, partner_versions
 from cimic_geo.cli import main
 from cimic_geo.store import connect
 from cimic_geo.ui.auth import signed_in_for_tests
@@ -88,3 +89,19 @@ def test_cli_import_refuses_a_bad_sheet_with_row_and_column(demo_db_copy, capsys
     assert [(p["row"], p["field"]) for p in errors] == [(3, "population_present")]
     with connect(demo_db_copy, read_only=True) as store:
         assert store.fingerprint() == before
+
+
+def test_cli_ends_a_partner_entry_and_keeps_its_history(demo_db_copy, capsys):
+    with connect(demo_db_copy, read_only=True) as store:
+        ov = partner_overview(store)
+        pid = ov.table["partner_id"].iloc[0]
+        start = ov.partners.set_index("partner_id").loc[pid, "valid_from"]
+    at = (start + pd.Timedelta(days=1)).isoformat()
+    assert main(["partners", "--end", pid, "--at", at, "--db", str(demo_db_copy), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["partner_id"] == pid
+    with connect(demo_db_copy, read_only=True) as store:
+        assert pid not in set(partner_overview(store).table["partner_id"])
+        before_end = (start + pd.Timedelta(hours=12)).isoformat()  # between its start and its end
+        assert pid in set(partner_overview(store, as_of=before_end).partners["partner_id"])
+        versions = partner_versions(store, pid)
+    assert versions["valid_to"].iloc[-1] == pd.Timestamp(at)

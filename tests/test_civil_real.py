@@ -67,6 +67,9 @@ def test_assessments_and_gaps_on_real_hromada_centres(real_data_dir: Path, empty
         got = set(zip(ov.gaps.gaps["settlement_id"], ov.gaps.gaps["sector"], strict=True))
         assert got == {(bohodukhiv, "power"), (balakliia, "water"), (balakliia, "heating"), (kharkiv, "heating")}
         assert ov.table.set_index("partner_id").loc["3W-3", "settlements_covered"] >= 1
+        # Bohodukhiv assessed 20 Nov 09:00; as of 27 Nov 00:00 that is 6 d 15 h = 6.625 d
+        ages = ov.gaps.gaps.set_index(["settlement_id", "sector"])["age_days"]
+        assert ages[(bohodukhiv, "power")] == pytest.approx(6.6)
         card = settlement_card(store, kharkiv, as_of="2026-11-27")
         assert card.partners["partner_id"].tolist() == ["3W-3"]
         # stale after 14 days: on 6 Dec Bohodukhiv (20 Nov, 16 d) and Balakliia (21 Nov, 15 d) are stale

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -105,3 +106,18 @@ def test_cli_board_and_status(demo_db_copy, capsys):
     assert main(["evacuations", "history", eid, "--db", str(demo_db_copy), "--json"]) == 0
     hist = json.loads(capsys.readouterr().out)["history"]
     assert hist[0]["to_status"] == "cancelled" and hist[0]["from_status"] == "requested"
+
+
+def test_past_time_shows_statuses_from_the_history(monkeypatch, demo_db):
+    at = _run(monkeypatch, demo_db, read_only=True)
+    t = pd.Timestamp("2026-10-01T00:00Z")  # a daily front-line snapshot of the scenario
+    with signed_in_for_tests(EDITOR):
+        at.select_slider(key="evacuations:as_of").set_value(t).run()
+    assert not at.exception, [e.value for e in at.exception]
+    with connect(demo_db, read_only=True) as store:
+        then = evacuation_overview(store, as_of=t, bands_km=(5, 20, 40)).kpis()
+        now = evacuation_overview(store, bands_km=(5, 20, 40)).kpis()
+    m = {x.label: x.value for x in at.metric}
+    assert m["Open requests"] == f"{then['requests_open']:,}"
+    assert m["People evacuated"] == f"{then['people_evacuated']:,}"
+    assert then["people_evacuated"] < now["people_evacuated"]  # fewer had been evacuated by then

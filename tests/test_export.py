@@ -97,6 +97,10 @@ def test_dated_name_convention() -> None:
     # Ukrainian names are transliterated; a +02:00 time is converted to UTC
     assert dated_name("Харків", "2026-11-21T01:30:00+02:00", "cotzip") == "cimic_kharkiv_20261120_2330Z.zip"
     assert slug("  ") == "area" and slug("<a>/../b") == "a-b"
+    # the official table (KMU 2010) as the scenario's names use it: word-initial Є Ї Ю Я are ye yi yu ya
+    assert [slug(t) for t in ("Яготин", "Єнакієве", "Їжаківка", "Юрівка область", "Згурівка")] == [
+        "yahotyn", "yenakiieve", "yizhakivka", "yurivka-oblast", "zghurivka"]
+    assert slug("Ёлки") == "elky"  # letters only Russian has
     with pytest.raises(ExportError, match="unknown export format"):
         dated_name("x", None, "docx")
 

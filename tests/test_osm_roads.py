@@ -64,8 +64,9 @@ def test_maxspeed_values():
     assert parse_maxspeed("signals", road_class="primary") is None
 
 
-def test_osm_ways_become_roads(tmp_path):
-    src = read_osm_roads(_write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS))
+@pytest.mark.parametrize("engine", ["pyosmium", "gdal"])
+def test_osm_ways_become_roads(tmp_path, engine):
+    src = read_osm_roads(_write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS), engine=engine)
     f = src.frame.set_index("id")
     assert sorted(f.index) == ["osm-w100", "osm-w101", "osm-w102", "osm-w103", "osm-w104"]  # no footway, no area
     assert f.loc["osm-w100", "road_class"] == "primary" and f.loc["osm-w100", "speed_kmh"] == 50
@@ -102,8 +103,9 @@ def test_import_roads_from_pbf_into_the_store(tmp_path, empty_db):
 
 def test_extract_without_drivable_roads_is_refused(tmp_path, empty_db):
     path = _write_pbf(tmp_path / "paths.osm.pbf", NODES, [w for w in WAYS if w[0] in (105, 106)])
-    with pytest.raises(ValidationError, match="no drivable roads"):
-        read_osm_roads(path)
+    for engine in ("pyosmium", "gdal"):
+        with pytest.raises(ValidationError, match="no drivable roads"):
+            read_osm_roads(path, engine=engine)
     with connect(empty_db) as store:
         with pytest.raises(ValidationError, match="no drivable roads"):
             import_file(store, "roads", path, extent=None)
@@ -115,8 +117,9 @@ def test_truncated_pbf_is_refused(tmp_path, empty_db):
     data = whole.read_bytes()
     cut = tmp_path / "cut.osm.pbf"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    with pytest.raises(ValidationError, match="damaged or truncated"):
-        read_osm_roads(cut)
+    for engine in ("pyosmium", "gdal"):
+        with pytest.raises(ValidationError, match="damaged or truncated"):
+            read_osm_roads(cut, engine=engine)
     with connect(empty_db) as store:
         with pytest.raises(ValidationError, match="damaged or truncated"):
             import_file(store, "roads", cut, extent=None)

@@ -418,11 +418,12 @@ PASSWORD = "corpus-Test-password-2026!"
 def _sign_in(page: object, user: str) -> None:
     """Sign in with the local account when the app asks for it."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    page.locator("h1").first.wait_for(timeout=120_000)
+    _settle(page)
     if page.locator("h1", has_text="Sign in").count() == 0:
         return
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.locator("h1", has_text="CIMIC situational awareness").first.wait_for(timeout=90_000)
 
@@ -474,7 +475,7 @@ def test_every_page_and_the_html_export_in_chromium(hostile: HostileStore, expor
         _sign_in(page, user)
         _settle(page)
         _check_page(page, "Home", hostile)
-        links = page.locator('[data-testid="stSidebarNavLink"]')
+        links = page.locator('[data-testid="stSidebar"] :is([data-testid="stSidebarNavLink"], [data-testid="stPageLink-NavLink"])')
         links.first.wait_for(timeout=60_000)
         names = [n.strip() for n in links.all_inner_texts() if n.strip() and n.strip() != "Home"]
         assert {"COP", "Exposure and coverage", "Corridor planner", "Import"} <= set(names), names

@@ -84,6 +84,8 @@ def _outside_addresses(trace: str) -> list[str]:
 
 
 _USER, _PASSWORD = "netcheck", "a long test passphrase 42"
+#: Links to the pages in the sidebar (Streamlit's own navigation, or page links the app draws).
+_NAV = '[data-testid="stSidebar"] [data-testid="stSidebarNavLink"], [data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]'
 
 
 def _add_account(db: Path) -> None:
@@ -100,13 +102,13 @@ def _add_account(db: Path) -> None:
 
 def _sign_in_if_asked(page: object) -> None:
     """When the app shows its sign-in form, sign in with the account of :func:`_add_account`."""
-    page.wait_for_selector('[data-testid="stSidebarNav"], input[aria-label="User name"]', timeout=180_000)
+    page.wait_for_selector(f'{_NAV}, input[aria-label="User name"]', timeout=180_000)
     if page.locator('input[aria-label="User name"]').count() == 0:
         return
     page.locator('input[aria-label="User name"]').fill(_USER)
     page.locator('input[aria-label="Password"]').fill(_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=180_000)
+    page.locator(_NAV).first.wait_for(timeout=180_000)
 
 
 def _settle(page: object) -> None:
@@ -162,11 +164,11 @@ def test_make_run_listens_on_loopback_only_and_connects_nowhere(demo_db_copy: Pa
             _settle(page)
             _sign_in_if_asked(page)
             _settle(page)
-            links = page.locator('[data-testid="stSidebarNavLink"]')
+            links = page.locator(_NAV)
             names = [links.nth(i).inner_text().strip() for i in range(links.count())]
             assert len(names) >= 4, names
             for name in names:
-                page.locator('[data-testid="stSidebarNavLink"]', has_text=name).first.click()
+                page.locator(_NAV, has_text=name).first.click()
                 _settle(page)
                 page.wait_for_timeout(1500)  # components (maps) finish loading
                 _settle(page)

@@ -18,7 +18,8 @@ from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import connect
-from cimic_geo.timefmt import dtg
+from cimic_geo.store.partners import end_partner
+from cimic_geo.timefmt import dtg, iso
 
 
 def run_sheet_import(args: argparse.Namespace) -> int:
@@ -70,6 +71,11 @@ def _assessments(args: argparse.Namespace) -> int:
 
 
 def _partners(args: argparse.Namespace) -> int:
+    if args.end:
+        with connect(args.db) as store:
+            t = end_partner(store, args.end, at=args.at)
+        emit(args, {"partner_id": args.end, "valid_to": iso(t)}, f"3W entry {args.end} ended at {dtg(t)}")
+        return 0
     with connect(args.db, read_only=True) as store:
         if args.history:
             hist = partner_versions(store, args.history)
@@ -121,6 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_as_of_option(p)
     p.add_argument("--sector", choices=ASSESSMENT_SECTORS, help="only this assessed sector")
     p.add_argument("--history", metavar="PARTNER_ID", help="every version of one 3W entry")
+    p.add_argument("--end", metavar="PARTNER_ID", help="end the current version of a 3W entry (kept as history)")
+    p.add_argument("--at", help="with --end: when it ended, ISO 8601 UTC (default now)")
     p.add_argument("--no-gaps", dest="no_gaps", action="store_true", help="leave the gap list out of the JSON")
     p.add_argument("--no-table", dest="no_table", action="store_true", help="leave the 3W table out of the JSON")
     p.add_argument("--top", type=int, default=20, help="gaps listed in the text output (default 20)")

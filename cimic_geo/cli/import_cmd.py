@@ -7,7 +7,6 @@ lists every problem with record and field), 2 other errors (unreadable store, ba
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +14,10 @@ from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
+from cimic_geo.ingest.options import parse_defaults, parse_json_object, parse_value_maps
 from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
-
-
-def _json_option(text: str | None, name: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{name} is not valid JSON", [Problem(None, name, str(exc))]) from None
-    if not isinstance(value, dict):
-        raise ValidationError(f"{name} must be a JSON object", [Problem(None, name, f"got {type(value).__name__}")])
-    return value
-
-
-def _defaults(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValidationError("--default takes FIELD=VALUE", [Problem(None, "--default", f"got {item!r}")])
-        out[key.strip()] = value
-    return out
 
 
 def _extent(text: str | None) -> tuple[float, float, float, float] | None:
@@ -62,13 +40,13 @@ def _run(args: argparse.Namespace) -> int:
         from cimic_geo.cli.civil_cmds import run_sheet_import
 
         return run_sheet_import(args)
-    mapping = _json_option(args.mapping, "--mapping") if args.mapping else None
-    values = _json_option(args.values, "--values")
+    mapping = parse_json_object(args.mapping, field="--mapping") if args.mapping else None
+    values = parse_value_maps(args.values, field="--values")
     border = None
     if args.border:
         border = border_from_frame(read_source(args.border).frame)
     options: dict[str, Any] = dict(
-        mapping=mapping, defaults=_defaults(args.default), value_maps=values, source=args.source,
+        mapping=mapping, defaults=parse_defaults(args.default, field="--default"), value_maps=values, source=args.source,
         reported_at=args.reported_at, reliability=args.reliability, valid_from=args.valid_from,
         extent=_extent(args.extent), border=border, border_tolerance_km=args.border_tolerance_km,
         source_layer=args.source_layer, lat_column=args.lat_column, lon_column=args.lon_column,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
 from cimic_geo.export.naming import EXTENSIONS, check_target, dated_name
 from cimic_geo.export.view import DEFAULT_LAYERS, LoadedView, View, load_view, parse_layers
@@ -77,7 +78,7 @@ def write_loaded(
     *,
     store: Any = None,
     progress: Progress = _noop,
-    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
 ) -> Path:
     """Write an already loaded view in ``fmt`` to ``out`` (atomically)."""
     fmt = check_format(fmt)
@@ -110,7 +111,7 @@ def export(
     out: str | os.PathLike,
     *,
     progress: Progress = _noop,
-    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
 ) -> Path:
     """Export ``view`` from ``store`` in ``fmt`` to the file ``out``; return the path written.
 
@@ -133,7 +134,7 @@ def export(
 
 def export_bytes(
     store: Any, view: View, fmt: str, *, progress: Progress = _noop, loaded: LoadedView | None = None,
-    bands_km: Sequence[float] = (5.0, 20.0, 40.0),
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
 ) -> bytes:
     """The export as bytes (for download buttons); written through a temporary file."""
     import tempfile

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from translitua import RussianInternationalPassport, UkrainianKMU, translit
 
 from cimic_geo.errors import ExportError
 from cimic_geo.timefmt import to_utc
@@ -38,19 +39,13 @@ EXTENSIONS: dict[str, str] = {
     "cotzip": "zip",
 }
 
-_UK_LATIN = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh", "з": "z",
-    "и": "y", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
-    "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ь": "", "ю": "iu", "я": "ia", "ы": "y", "э": "e", "ъ": "", "ё": "io", "'": "", "’": "",
-})
-
-
 def slug(text: str | None, *, default: str = "area", max_len: int = 40) -> str:
-    """A lower-case ASCII file-name part: Ukrainian transliterated, other runs of symbols -> ``-``."""
+    """A lower-case ASCII file-name part: Cyrillic transliterated (:mod:`translitua`), other runs of
+    symbols -> ``-``."""
     if not text:
         return default
-    s = str(text).lower().translate(_UK_LATIN)
+    # Ukrainian by the official table (word-initial ye/yi/yu/ya too), then what Russian letters remain
+    s = translit(translit(str(text), UkrainianKMU), RussianInternationalPassport).lower()
     s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     return (s[:max_len].rstrip("-")) or default

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
 from cimic_geo.ingest.frontline import derive_front_line, occupied_geometry, snapshot_time
+from cimic_geo.ingest.options import check_value_maps
 from cimic_geo.ingest.readers import SourceData, read_source
 from cimic_geo.ingest.validate import DEFAULT_EXTENT, Options, Provenance, Validated, validate_source
 from cimic_geo.schema import get_layer
@@ -147,21 +148,6 @@ def _source(path: str | os.PathLike | SourceData, *, name: str | None, source_la
     return read_source(path, name=name, layer=source_layer, **dict(csv_columns or {}))
 
 
-def _check_value_maps(value_maps: Any) -> None:
-    """Value maps must be ``{field: {source label: value}}`` (a caller's JSON can hold anything)."""
-    if value_maps is None:
-        return
-    bad = ([] if isinstance(value_maps, Mapping) else [Problem(None, "values", "expected a JSON object "
-                                                               "{field: {source label: value}}")])
-    if not bad:
-        bad = [Problem(None, f"values.{key}", f"expected {{source label: value}} for field '{key}', got "
-                       f"{type(labels).__name__} {str(labels)[:40]!r}")
-               for key, labels in value_maps.items() if not isinstance(labels, Mapping)]
-    if bad:
-        raise ValidationError('value maps must be {field: {source label: value}}, e.g. '
-                              '{"status": {"successful": "closed"}}', bad)
-
-
 def prepare_import(
     layer: str,
     path: str | os.PathLike | SourceData | Sequence[str | os.PathLike],
@@ -210,7 +196,7 @@ def prepare_import(
     """
     _check_mode(mode)
     spec = get_layer(layer)
-    _check_value_maps(value_maps)
+    check_value_maps(value_maps)
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),
                    extent=extent)

@@ -67,6 +67,7 @@ _UNPAVED = {"unpaved", "gravel", "fine_gravel", "dirt", "earth", "ground", "mud"
 _UNITS = {"": 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
 _SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.I)
 _NO = {"no", "false", "0"}
+_MISSING = "\uffff"  # a tag the way does not have (a noncharacter: never an OSM value)
 _MIN_KMH, _MAX_KMH = 1.0, 200.0
 
 
@@ -140,11 +141,17 @@ def _fail(label: str, message: str) -> ValidationError:
     return ValidationError(f"cannot read {label}: {message}", [Problem(None, None, message)])
 
 
+#: OSM tags read for each ``highway`` way.
+_TAGS = ("maxspeed", "tracktype", "surface", "ford", "oneway", "junction", "bridge", "tunnel", "area", "access",
+         "motor_vehicle", "motorcar", "name", "name:uk", "name:en")
+
+
 def read_osm_roads(
     path: str | Path,
     *,
     name: str | None = None,
     speeds: Mapping[str, float] | None = None,
+    engine: str = "pyosmium",
     node_storage: str = "flex_mem",
 ) -> SourceData:
     """The drivable roads of an OpenStreetMap extract, as rows of the ``roads`` layer.
@@ -154,6 +161,8 @@ def read_osm_roads(
     path : ``.osm.pbf`` or ``.osm`` file
     name : file name for messages (uploads are saved under temporary names)
     speeds : default speed per road class (km/h) replacing :data:`DEFAULT_SPEEDS_KMH` entries
+    engine : ``pyosmium`` (default) or ``gdal`` (GDAL's OSM driver through pyogrio); both feed the
+        same mapping
     node_storage : libosmium node location store (``flex_mem``; ``dense_file_array,FILE`` keeps
         memory bounded for continent-size extracts)
 
@@ -162,8 +171,6 @@ def read_osm_roads(
     ValidationError
         Damaged or truncated file, or no drivable roads in it (nothing is returned).
     """
-    import osmium
-
     p = Path(path)
     label = name or p.name
     if not p.exists():
@@ -173,10 +180,21 @@ def read_osm_roads(
     if bad_speeds:
         raise ValidationError("default speeds must be positive numbers",
                               [Problem(None, "speed_kmh", f"{k}: {v!r}") for k, v in bad_speeds.items()])
+    if engine not in ("pyosmium", "gdal"):
+        raise ValidationError("unknown OSM reader", [Problem(None, None, f"engine {engine!r}: pyosmium or gdal")])
+    reader = _ways_gdal if engine == "gdal" else _ways_pyosmium
+    ways, geoms, stats = reader(p, label, node_storage)
+    return _roads(ways, geoms, stats, label, table)
+
+
+def _ways_pyosmium(p: Path, label: str, node_storage: str) -> tuple[dict[str, list], np.ndarray, dict[str, int]]:
+    """Drivable-class ``highway`` ways: raw tags, geometries, counts of what was left out."""
+    import osmium
+
     wkb = osmium.geom.WKBFactory()
-    cols: dict[str, list] = {k: [] for k in ("id", "road_class", "speed_kmh", "oneway", "bridge", "tunnel", "ford",
-                                             "name", "name_uk", "name_en", "wkb")}
-    highway_ways = skipped_area = skipped_location = clipped = 0
+    cols: dict[str, list] = {k: [] for k in ("id", "highway", *_TAGS)}
+    blobs: list[bytes] = []
+    stats = {"highway_ways": 0, "clipped": 0, "no_location": 0}
     other: dict[str, int] = {}
     try:
         fp = (osmium.FileProcessor(str(p), osmium.osm.NODE | osmium.osm.WAY)
@@ -186,56 +204,100 @@ def read_osm_roads(
         for way in fp:
             tags = way.tags
             highway = tags.get("highway", "")
-            highway_ways += 1
-            cls = HIGHWAY_CLASSES.get(highway)
-            if cls is None:
+            stats["highway_ways"] += 1
+            if highway not in HIGHWAY_CLASSES:
                 other[highway] = other.get(highway, 0) + 1
-                continue
-            if (tags.get("area", "no") not in _NO or tags.get("access", "") == "no"
-                    or tags.get("motor_vehicle", "") == "no" or tags.get("motorcar", "") == "no"):
-                skipped_area += 1
                 continue
             try:
                 geom = wkb.create_linestring(way)
             except (osmium.InvalidLocationError, RuntimeError):
                 geom = _clipped_wkb(way)  # nodes outside a clipped extract: keep the longest run inside
                 if geom is None:
-                    skipped_location += 1
+                    stats["no_location"] += 1
                     continue
-                clipped += 1
-            td = {k: tags.get(k) for k in ("maxspeed", "tracktype", "surface", "ford", "oneway", "junction")
-                  if k in tags}
-            cols["id"].append(f"osm-w{way.id}")
-            cols["road_class"].append(cls)
-            cols["speed_kmh"].append(_speed(td, cls, table))
-            cols["oneway"].append(_oneway(td, highway))
-            for key in ("bridge", "tunnel", "ford"):
-                cols[key].append(tags.get(key, "no") not in _NO)
-            cols["name"].append(tags.get("name"))
-            cols["name_uk"].append(tags.get("name:uk"))
-            cols["name_en"].append(tags.get("name:en"))
-            cols["wkb"].append(geom)
+                stats["clipped"] += 1
+            cols["id"].append(way.id)
+            cols["highway"].append(highway)
+            for k in _TAGS:
+                cols[k].append(tags.get(k))
+            blobs.append(geom)
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
         raise _fail(label, f"the file is damaged or truncated ({exc})") from None
-    if not cols["id"]:
+    stats.update({f"other:{k}": v for k, v in other.items()})
+    return cols, shapely.from_wkb(np.asarray(blobs, dtype=object)), stats
+
+
+def _ways_gdal(p: Path, label: str, node_storage: str) -> tuple[dict[str, list], np.ndarray, dict[str, int]]:
+    """The same from GDAL's OSM driver (``lines`` layer; other tags parsed from ``other_tags``)."""
+    import pyogrio
+
+    try:
+        df = pyogrio.read_dataframe(str(p), layer="lines", columns=["osm_id", "highway", "name", "other_tags"],
+                                    where="highway IS NOT NULL")
+    except Exception as exc:  # pyogrio raises several types for damaged files
+        raise _fail(label, f"the file is damaged or truncated ({exc})") from None
+    hw = df["highway"].astype(str)
+    drivable = hw.isin(list(HIGHWAY_CLASSES)).to_numpy()
+    stats = {"highway_ways": len(df), "clipped": 0, "no_location": 0}
+    stats.update({f"other:{k}": int(v) for k, v in hw[~drivable].value_counts().items()})
+    df = df[drivable]
+    tags = df["other_tags"].fillna("")
+    cols: dict[str, list] = {"id": df["osm_id"].astype("int64").tolist(), "highway": df["highway"].tolist(),
+                             "name": df["name"].tolist()}
+    for k in _TAGS:
+        if k != "name":
+            val = tags.str.extract('"' + re.escape(k) + r'"=>"((?:[^"\\]|\\.)*)"', expand=False)
+            cols[k] = val.where(val.notna(), None).tolist()
+    return cols, np.asarray(df.geometry.values, dtype=object), stats
+
+
+def _roads(ways: dict[str, list], geoms: np.ndarray, stats: dict[str, int], label: str,
+           table: Mapping[str, float]) -> SourceData:
+    """The roads frame from raw ways: road class, speed, one-way, flags, names (see the module docstring)."""
+    import pandas as pd
+
+    raw = pd.DataFrame(ways)
+    other = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("other:")}
+    closed = (raw["area"].fillna("no").map(lambda v: v not in _NO)
+              | raw[["access", "motor_vehicle", "motorcar"]].eq("no").any(axis=1)).to_numpy(bool)
+    raw, geoms = raw[~closed].reset_index(drop=True), geoms[~closed]
+    if not len(raw):
         seen = ", ".join(f"{k} {v}" for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:5])
-        detail = f"{highway_ways} way(s) with a highway tag" + (f" ({seen})" if seen else "")
+        detail = f"{stats['highway_ways']} way(s) with a highway tag" + (f" ({seen})" if seen else "")
         raise _fail(label, f"the extract has no drivable roads: {detail}; nothing to import")
-    geoms = shapely.from_wkb(np.asarray(cols.pop("wkb"), dtype=object))
-    oneway = np.asarray(cols.pop("oneway"), dtype=np.int8)
+    cls = raw["highway"].map(HIGHWAY_CLASSES)
+    # speeds: distinct (class, tags) combinations are few, so map each once
+    key_cols = ["highway", "maxspeed", "tracktype", "surface", "ford", "oneway", "junction"]
+    keys = raw[key_cols].fillna(_MISSING)
+    uniq = keys.drop_duplicates()
+    speed_of, oneway_of = {}, {}
+    for row in uniq.itertuples(index=False):
+        td = {k: v for k, v in zip(key_cols, row, strict=True) if v != _MISSING}
+        c = HIGHWAY_CLASSES[td["highway"]]
+        speed_of[tuple(row)] = _speed(td, c, table)
+        oneway_of[tuple(row)] = _oneway(td, td["highway"])
+    tuples = list(keys.itertuples(index=False, name=None))
+    speed = np.array([speed_of[t] for t in tuples], dtype=float)
+    oneway = np.array([oneway_of[t] for t in tuples], dtype=np.int8)
     rev = oneway < 0
     if rev.any():
+        geoms = geoms.copy()
         geoms[rev] = shapely.reverse(geoms[rev])
-    frame = gpd.GeoDataFrame({**cols, "oneway": oneway != 0, "status": "open"}, geometry=geoms, crs="EPSG:4326")
+    flags = {k: raw[k].fillna("no").map(lambda v: v not in _NO).to_numpy(bool) for k in ("bridge", "tunnel", "ford")}
+    frame = gpd.GeoDataFrame(
+        {"id": "osm-w" + raw["id"].astype(str), "road_class": cls.to_numpy(), "speed_kmh": speed,
+         "oneway": oneway != 0, **flags, "name": raw["name"].to_numpy(), "name_uk": raw["name:uk"].to_numpy(),
+         "name_en": raw["name:en"].to_numpy(), "status": "open"},
+        geometry=geoms, crs="EPSG:4326")
     problems = []
-    left_out = sum(other.values()) + skipped_area
+    left_out = sum(other.values()) + int(closed.sum())
     if left_out:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:6])
         problems.append(Problem(None, "highway", f"{left_out} non-drivable way(s) or area(s) left out"
                                 + (f" ({kinds})" if kinds else ""), "info"))
-    if clipped:
-        problems.append(Problem(None, "geometry", f"{clipped} way(s) cut at the edge of the extract", "info"))
-    if skipped_location:
-        problems.append(Problem(None, "geometry", f"{skipped_location} way(s) with nodes outside the extract left out",
-                                "info"))
+    if stats["clipped"]:
+        problems.append(Problem(None, "geometry", f"{stats['clipped']} way(s) cut at the edge of the extract", "info"))
+    if stats["no_location"]:
+        problems.append(Problem(None, "geometry", f"{stats['no_location']} way(s) with nodes outside the extract "
+                                "left out", "info"))
     return SourceData(frame=frame, name=label, problems=problems, crs_in="EPSG:4326")

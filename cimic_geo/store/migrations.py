@@ -95,6 +95,14 @@ def _migration_4(con: duckdb.DuckDBPyConnection) -> None:
     audit.create_tables(con)
 
 
+def _describe_migrations(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite the recorded descriptions with this program's text (older stores had a description
+    of version 1 that cited a planning note instead of saying what it did)."""
+    for number, description, _ in MIGRATIONS:
+        con.execute("UPDATE schema_version SET description = ? WHERE version = ? AND description <> ?",
+                    [description, number, description])
+
+
 #: Ordered migrations: (version, description, function). Append; never edit a released one.
 MIGRATIONS: tuple[tuple[int, str, Any], ...] = (
     (1, "initial schema (layers, meta, corridor history)", _migration_1),
@@ -102,6 +110,7 @@ MIGRATIONS: tuple[tuple[int, str, Any], ...] = (
     (3, "CIMIC layers added to the schema module (assessments, partners, evacuations)", _migration_3),
     (4, "local user accounts and the append-only audit trail", _migration_4),
     (5, "road columns: one-way, tunnel, ford, Ukrainian and English names", _add_missing_columns),
+    (6, "migration descriptions in the program's own words", _describe_migrations),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -344,12 +344,6 @@ def run_pages(pages: list[Any]) -> None:
             return
         if actor.can("audit"):
             pages = [*pages, *(st.Page(path, title=title) for path, title in ADMIN_PAGES)]
-        # the menu is drawn here (links to the pages this user may open), not by Streamlit, which
-        # would also list the pages folder to anonymous visitors (client.showSidebarNavigation off)
-        nav = st.navigation(pages, position="hidden")
-        with st.sidebar:
-            for page in pages:
-                st.page_link(page, label=page.title)
-            if not _TEST_ACTOR:
-                _account_box(store, actor, auth_settings())
-        nav.run()
+        if not _TEST_ACTOR:
+            _account_box(store, actor, auth_settings())
+        st.navigation(pages).run()

@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from cimic_geo.errors import CimicError, ConflictError, Problem, ValidationError
+from cimic_geo.errors import CimicError, ConflictError, ValidationError
 from cimic_geo.ingest import (
     FORMATS,
     ImportReport,
@@ -36,6 +36,8 @@ from cimic_geo.ingest import (
     prepare_import,
     read_source,
 )
+from cimic_geo.ingest.options import parse_defaults as parse_defaults  # the page's boxes: the CLI's parser
+from cimic_geo.ingest.options import parse_value_maps as parse_value_maps
 from cimic_geo.maps.preview import preview_map
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
@@ -194,38 +196,6 @@ def mapping_from_table(table: pd.DataFrame) -> dict[str, str]:
     for fld, col in zip(table["field"], table["source column"], strict=True):
         out[str(fld)] = "" if col is None or (isinstance(col, float) and pd.isna(col)) else str(col)
     return out
-
-
-def parse_defaults(text: str) -> dict[str, str]:
-    """``"status=open, capacity=0"`` -> ``{"status": "open", "capacity": "0"}``.
-
-    Raises
-    ------
-    ValidationError
-        When an item is not ``FIELD=VALUE``.
-    """
-    out: dict[str, str] = {}
-    for item in (text or "").split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValidationError("default values take FIELD=VALUE", [Problem(None, "defaults", repr(item.strip()))])
-        out[key.strip()] = value.strip()
-    return out
-
-
-def parse_value_maps(text: str) -> dict[str, dict[str, str]]:
-    """JSON ``{field: {label: value}}`` (empty text = none)."""
-    if not (text or "").strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError("value maps are not valid JSON", [Problem(None, "values", str(exc))]) from None
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise ValidationError("value maps must be {field: {label: value}}", [Problem(None, "values", text[:80])])
-    return value
 
 
 def problems_frame(report: ImportReport) -> pd.DataFrame:

@@ -96,7 +96,8 @@ def page(store: Store, marking: str | None) -> None:
                            file_name=f"3w_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_3w"))
     with tab_g:
         st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
-        cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "people") if c in ov.gaps.gaps]
+        cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "age_days", "people")
+                if c in ov.gaps.gaps]
         gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
         st.dataframe(gaps, hide_index=True, width="stretch", height=300)
         st.download_button("Download gaps (CSV)", gaps.to_csv(index=False).encode("utf-8"),
