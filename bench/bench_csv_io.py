@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 from pathlib import Path
@@ -129,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(("KML write", "pyogrio KML driver (no styles, all fields as strings)", t))
 
     lines = ["## CSV and KML", "",
-             f"`bench/bench_csv_io.py --rows {n} --repeat {rep}` ({platform.machine()}, {platform.python_version()}; "
-             "best of the repeats, seconds):", "",
+             f"`bench/bench_csv_io.py --rows {n} --repeat {rep}` ({platform.machine()}, {platform.python_version()}, "
+             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.0f} at the end; best of the repeats, "
+             "seconds; compare the rows with each other, the machine was shared):", "",
              "| step | implementation | seconds |", "|---|---|---:|"]
     lines += [f"| {step} | {impl} | {t:.2f} |" for step, impl, t in results]
     lines += ["", "The import keeps Python's `csv` reader because it decides the encoding per file and names the "

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from cimic_geo.store import connect
 from cimic_geo.store import users as accounts
@@ -45,7 +46,8 @@ def _no_data(page) -> None:
     for selector in (".cimic-marking", '[data-testid="stMetric"]', '[data-testid="stDataFrame"]',
                      'iframe[title="streamlit_folium.st_folium"]', '[data-testid="stSidebarNav"]',
                      '[data-testid="stSidebar"] a'):
-        assert page.locator(selector).count() == 0, selector
+        # elements of the previous run disappear when the new run ends
+        expect(page.locator(selector)).to_have_count(0, timeout=30_000)
 
 
 def test_local_accounts_wrong_password_disabled_and_sign_out(demo_db_copy: Path) -> None:
@@ -70,7 +72,7 @@ def test_local_accounts_wrong_password_disabled_and_sign_out(demo_db_copy: Path)
         page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
         assert "pat" in page.get_by_text("Signed in as").first.inner_text()
         page.locator("h1", has_text="CIMIC situational awareness").first.wait_for(timeout=90_000)
-        assert page.locator(".cimic-marking").count() >= 1
+        page.locator(".cimic-marking").first.wait_for(timeout=60_000)
         page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=60_000)
         nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
         assert "Corridor planner" in nav and "Import" in nav and "Audit" not in nav  # audit: admins only

@@ -267,7 +267,7 @@ def test_malformed_value_maps_and_huge_fields_are_reported(small_store: tuple[Pa
     before = sha256(path)
     out = run_cli("import", "shelters", str(csv), "--db", str(path), "--values", '{"status":"open"}')
     no_traceback(out)
-    assert out.returncode == 1 and "values.status" in out.stdout, out.stdout + out.stderr
+    assert out.returncode in (1, 2) and "values.status" in out.stdout + out.stderr, out.stdout + out.stderr
     huge = tmp_path / "huge.csv"  # one field over the csv module's default limit of 131,072 characters
     huge.write_text("id,name,kind,lat,lon,capacity,status\nX2," + "y" * 140_000 + ",medical,48.1,35.1,10,open\n")
     out = run_cli("import", "shelters", str(huge), "--db", str(path))
