@@ -33,6 +33,7 @@ from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, sa
 from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.analytics.time_to_safety import time_to_safety
+from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
@@ -325,7 +326,8 @@ def save_option(
     *,
     geometry: BaseGeometry,
     name: str,
-    user: str,
+    user: str | None = None,
+    actor: Actor | None = None,
     corridor_id: str | None = None,
     expected_version: int | None = None,
     **attributes: Any,
@@ -343,7 +345,7 @@ def save_option(
     problems = []
     if not str(name or "").strip():
         problems.append(Problem(None, "name", "a corridor needs a name"))
-    if not str(user or "").strip():
+    if actor is None and not str(user or "").strip():
         problems.append(Problem(None, "user", "who is making the change is required"))
     try:
         line = check_corridor_line(geometry)
@@ -357,18 +359,21 @@ def save_option(
         raise ValidationError("the corridor was not saved", problems)
     attrs = {k: (None if v == "" else v) for k, v in attributes.items()}
     try:
-        return save_corridor(store, geometry=line, name=str(name).strip(), user=str(user).strip(),
-                             corridor_id=corridor_id, expected_version=expected_version, **attrs)
+        return save_corridor(store, geometry=line, name=str(name).strip(), user=str(user or "").strip() or None,
+                             actor=actor, corridor_id=corridor_id, expected_version=expected_version, **attrs)
     except StoreError as exc:
         raise ValidationError("the corridor was not saved", [Problem(None, None, str(exc))]) from None
 
 
-def change_status(store: Store, corridor_id: str, new_status: str, *, user: str, expected_version: int,
-                  note: str | None = None) -> dict[str, Any]:
-    """Move a corridor through the workflow (WorkflowError for an illegal step, ConflictError for a stale version)."""
-    if not str(user or "").strip():
+def change_status(store: Store, corridor_id: str, new_status: str, *, user: str | None = None,
+                  actor: Actor | None = None, expected_version: int, note: str | None = None) -> dict[str, Any]:
+    """Move a corridor through the workflow (WorkflowError for an illegal step, ConflictError for a stale version).
+
+    ``actor`` is who does it (role planner or higher); without it, ``user`` names the OS user's change.
+    """
+    if actor is None and not str(user or "").strip():
         raise ValidationError("the status was not changed", [Problem(None, "user", "who is making the change is required")])
-    return set_corridor_status(store, corridor_id, new_status, user=str(user).strip(),
+    return set_corridor_status(store, corridor_id, new_status, user=str(user or "").strip() or None, actor=actor,
                                expected_version=expected_version, note=note or None)
 
 

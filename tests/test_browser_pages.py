@@ -20,7 +20,7 @@ from test_planner_page import planner_db  # noqa: F401  (fixture)
 from cimic_geo.analytics.situation import exposure_at
 from cimic_geo.corridors import load_access_context
 from cimic_geo.store import connect, corridor_history
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import TEST_USER, RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,8 +154,6 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):  # noqa: F811
                                 " && !window.drawnItems.hasLayer(l))", timeout=60_000)
         # the evaluated option replaces the sketch on the (same, still mounted) map
         frame.wait_for_function("() => window.drawnItems.getLayers().length === 0", timeout=30_000)
-        page.get_by_label("Your name / call sign (kept in the corridor history)").fill("Sgt Browser")
-        page.get_by_label("Your name / call sign (kept in the corridor history)").press("Enter")
         page.get_by_label("Corridor name").fill("Drawn north loop")
         page.get_by_role("button", name="Save as draft corridor").click()
         page.get_by_text("saved Drawn north loop").wait_for(timeout=60_000)
@@ -190,6 +188,7 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):  # noqa: F811
     assert len(coords) == 4
     for (x, y), (px, py) in zip(coords, pts, strict=True):
         assert abs(x - px) < 0.002 and abs(y - py) < 0.002  # a pixel is ~0.0002° at this zoom
-    assert hist["changed_by"].tolist() == ["Sgt Browser"] and hist["action"].tolist() == ["create"]
+    # the history names the signed-in user, not a typed call sign
+    assert hist["changed_by"].tolist() == [TEST_USER] and hist["action"].tolist() == ["create"]
 
 

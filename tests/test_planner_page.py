@@ -71,7 +71,6 @@ def _draw(at: AppTest, geometry: dict) -> AppTest:
 
 def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_db):
     at = _app(monkeypatch, planner_db)
-    at.text_input(key="planner:user").input("Lt Kovalenko")
     at.run()
     _draw(at, NORTH_LOOP)
     assert not at.exception and not at.error, _errors(at)
@@ -108,10 +107,11 @@ def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_d
     assert row["name"] == "North loop <b>A</b>" and row["status"] == "draft" and row["version"] == 1
     assert list(row.geometry.coords) == [PT_A, PT_N1, PT_N2, PT_H]
     assert row["window_start"] == pd.Timestamp("2026-11-22T06:00Z")
-    assert hist["action"].tolist() == ["create"] and hist["changed_by"].tolist() == ["Lt Kovalenko"]
+    # the signed-in user (in-process page tests: the conftest actor), not a typed name
+    assert hist["action"].tolist() == ["create"] and hist["changed_by"].tolist() == ["apptest"]
     # the page shows the history of the saved corridor
     shown = at.dataframe[-1].value
-    assert shown["action"].tolist() == ["create"] and shown["who"].tolist() == ["Lt Kovalenko"]
+    assert shown["action"].tolist() == ["create"] and shown["who"].tolist() == ["apptest"]
     # the name is shown as text, never as HTML
     assert not any("<b>A</b>" in m.body for m in at.markdown)
 
@@ -224,7 +224,6 @@ def test_planner_has_the_export_panel_with_corridors_and_roads(monkeypatch, plan
     view = next(c.value for c in at.caption if c.value.startswith("View: "))
     assert {"corridors", "roads", "front_line", "settlements"} <= set(view.split("layers: ")[1].split(", "))
     _draw(at, NORTH_LOOP)
-    at.text_input(key="planner:user").input("Lt Export")
     at.text_input(key="planner:save_name").input("North loop")
     _button(at, "Save as draft corridor").click()
     at.run()
@@ -313,7 +312,6 @@ def test_access_version_is_hashed_once_per_data_change(monkeypatch, planner_db):
     at.run()
     assert len(calls) == 1  # a rerun without a write: cached by the token
     _draw(at, NORTH_LOOP)
-    at.text_input(key="planner:user").input("Lt Cache")
     at.text_input(key="planner:save_name").input("Cached loop")
     _button(at, "Save as draft corridor").click()
     at.run()
@@ -343,7 +341,6 @@ def test_planner_on_the_demo_scenario_read_only(monkeypatch, demo_db):
     assert table.columns[0].startswith(f"1. {a} → {b}")
     assert float(table.iloc[:, 0]["Length (km, geodesic)"]) > 0
     # read-only deployment: saving is refused with a message, nothing written
-    at.text_input(key="planner:user").input("Viewer")
     at.text_input(key="planner:save_name").input("Try")
     _button(at, "Save as draft corridor").click()
     at.run()

@@ -26,7 +26,6 @@ import pytest
 
 from tests.browser_utils import RequestLog, chromium, free_port, require_browser
 
-pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 
 # strace prints socket addresses as inet_addr("a.b.c.d") / inet_pton(AF_INET6, "...") / sin6_addr=...
@@ -127,6 +126,7 @@ def test_config_is_closed_by_default() -> None:
     assert "--server.address 127.0.0.1" in dry  # an exported HOST does not open the server
 
 
+@pytest.mark.browser
 def test_make_run_listens_on_loopback_only_and_connects_nowhere(demo_db_copy: Path, tmp_path: Path) -> None:
     require_browser()
     _require_strace()

@@ -79,6 +79,14 @@ def find_settlement(text: str, settlements: gpd.GeoDataFrame) -> pd.Series:
         raise NotFoundError("empty place name")
     if settlements is None or not len(settlements):
         raise NotFoundError(f"no settlement named '{text}': the settlements layer is empty")
+    exact = (settlements["name"] == text) | (settlements["id"].astype(str) == text)  # fast path: typed as stored
+    if "name_uk" in settlements.columns:
+        exact |= settlements["name_uk"] == text
+    if exact.any():
+        hits = settlements[exact]
+        if "population" in hits.columns and len(hits) > 1:
+            hits = hits.sort_values("population", ascending=False, kind="stable")
+        return hits.iloc[0]
     names = settlements["name"].map(_norm)
     mask = (names == q) | (settlements["id"].astype(str).map(_norm) == q)
     if "name_uk" in settlements.columns:

@@ -305,7 +305,7 @@ class Front:
         """
         tree, owner, ends, geodesics = self._sample_index()
         p = ecef(lonlat[:, 0], lonlat[:, 1])
-        k = min(4, tree.n)
+        k = min(2, tree.n)  # two: a vertex is sampled twice, once for each of its segments
         _, idx = tree.query(p, k=k)
         cand = owner[np.asarray(idx).reshape(len(p), k)]  # (m, k) segments
         a, b = ends[cand, 0], ends[cand, 1]

@@ -30,18 +30,24 @@ from cimic_geo.errors import AnalysisError
 MIN_COST = 1e-9
 
 
-def _best_per_pair(inv: np.ndarray, cost: np.ndarray, edge: np.ndarray, n_pairs: int
+def _best_per_pair(order: np.ndarray, starts: np.ndarray, cost: np.ndarray, edge: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest cost and its edge for each pair (inf / -1 when the pair has no finite cost)."""
-    order = np.lexsort((cost, inv))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = inv[order][1:] != inv[order][:-1]
-    best = order[first]
-    out_c = np.full(n_pairs, np.inf)
-    out_e = np.full(n_pairs, -1, dtype=np.int64)
-    out_c[inv[best]] = cost[best]
-    out_e[inv[best]] = np.where(np.isfinite(cost[best]), edge[best], -1)
-    return out_c, out_e
+    """Cheapest cost and its edge for each pair (inf / -1 when the pair has no finite cost).
+
+    ``order`` sorts the edges by pair; ``starts`` are the positions in that order where each
+    pair's run begins.
+    """
+    c = cost[order]
+    best = np.minimum.reduceat(c, starts) if len(c) else np.zeros(0)
+    counts = np.diff(np.append(starts, len(c)))
+    at_min = np.flatnonzero(c == np.repeat(best, counts))
+    group = np.searchsorted(starts, at_min, side="right") - 1
+    first = np.ones(len(at_min), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    out_e = np.full(len(starts), -1, dtype=np.int64)
+    out_e[group[first]] = edge[order[at_min[first]]]
+    out_e[~np.isfinite(best)] = -1
+    return best, out_e
 
 
 class WeightedGraph:
@@ -73,11 +79,14 @@ class WeightedGraph:
         c_ab = np.maximum(np.where(swap, bw[e], fw[e]), MIN_COST)
         c_ba = np.maximum(np.where(swap, fw[e], bw[e]), MIN_COST)
         key = np.minimum(u, v) * max(n_nodes, 1) + np.maximum(u, v)
-        uk, inv = np.unique(key, return_inverse=True)
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, np.int64)
+        uk = ks[starts]
         k = len(uk)
         self.ua, self.ub = uk // max(n_nodes, 1), uk % max(n_nodes, 1)
-        self.uc_ab, self.ue_ab = _best_per_pair(inv, c_ab, e, k)
-        self.uc_ba, self.ue_ba = _best_per_pair(inv, c_ba, e, k)
+        self.uc_ab, self.ue_ab = _best_per_pair(order, starts, c_ab, e)
+        self.uc_ba, self.ue_ba = _best_per_pair(order, starts, c_ba, e)
         asym = self.uc_ab != self.uc_ba
         # node -> incident unique pairs
         inc_node = np.concatenate([self.ua, self.ub])

@@ -34,3 +34,13 @@ def cli_actor(args: argparse.Namespace, store: Any) -> Actor:
     if user.disabled:
         raise PermissionDeniedError(f"--as {name}: the account is disabled")
     return Actor(name=user.username, kind="service", role=user.role)
+
+
+def cli_actor_at(args: argparse.Namespace, db: Any) -> Actor | None:
+    """:func:`cli_actor` for commands that replace the store file (``init``, ``seed``): None without ``--as``."""
+    if not getattr(args, "as_user", None):
+        return None
+    from cimic_geo.store import connect
+
+    with connect(db, read_only=True) as store:
+        return cli_actor(args, store)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from cimic_geo.cli import emit
+from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_store_options
 from cimic_geo.corridors import (
     change_status,
@@ -114,8 +115,10 @@ def _history(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with connect(args.db) as store:
-        res = change_status(store, args.id, args.new_status, user=args.user, expected_version=args.version,
-                            note=args.note)
+        # the OS user (a trusted operator) records --user in the history; --as acts as that account
+        actor = cli_actor(args, store) if getattr(args, "as_user", None) else None
+        res = change_status(store, args.id, args.new_status, user=args.user, actor=actor,
+                            expected_version=args.version, note=args.note)
     emit(args, {"ok": True, **res}, f"{res['id']} is now {res['status']} (version {res['version']})")
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cimic_geo.cli import emit
+from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=args.dry_run) as store:
         try:
             report = import_file(store, args.layer, files, mode=args.mode, dry_run=args.dry_run,
-                                 only_valid=args.only_valid, **options)
+                                 only_valid=args.only_valid, actor=cli_actor(args, store), **options)
         except ValidationError as exc:  # the file could not be read at all: same report, exit 1
             report = ImportReport(layer=args.layer, mode=args.mode, files=[Path(f).name for f in args.files],
                                   problems=list(exc.problems) or [Problem(None, None, exc.message)],

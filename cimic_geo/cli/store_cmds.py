@@ -6,13 +6,14 @@ import argparse
 import time
 
 from cimic_geo.cli import emit
+from cimic_geo.cli._actor import cli_actor_at
 from cimic_geo.cli._common import add_db_option, add_json_option, add_store_options
 from cimic_geo.store import connect, init_store
 from cimic_geo.store.summary import store_summary
 
 
 def _init(args: argparse.Namespace) -> int:
-    store = init_store(args.db, force=args.force)
+    store = init_store(args.db, force=args.force, actor=cli_actor_at(args, args.db))
     doc = {"ok": True, "path": str(store.path), "schema_version": store.schema_version}
     store.close()
     emit(args, doc, f"created empty store {doc['path']} (schema version {doc['schema_version']})")
@@ -23,7 +24,8 @@ def _seed(args: argparse.Namespace) -> int:
     from cimic_geo.scenario import seed_database
 
     started = time.perf_counter()
-    path = seed_database(args.db, scale=args.scale, seed=args.seed, force=args.force)
+    path = seed_database(args.db, scale=args.scale, seed=args.seed, force=args.force,
+                         actor=cli_actor_at(args, args.db))
     seconds = time.perf_counter() - started
     with connect(path, read_only=True) as store:
         counts = store.counts()

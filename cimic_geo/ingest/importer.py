@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.auth import Actor
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
 from cimic_geo.ingest.frontline import derive_front_line, occupied_geometry, snapshot_time
@@ -29,6 +30,7 @@ from cimic_geo.ingest.readers import SourceData, read_source
 from cimic_geo.ingest.validate import DEFAULT_EXTENT, Options, Provenance, Validated, validate_source
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
+from cimic_geo.store.audit import sha256_file
 from cimic_geo.store.imports import LayerWrite, apply_import, existing_ids, history_count
 from cimic_geo.timefmt import iso
 
@@ -56,6 +58,8 @@ class ImportReport:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     only_valid: bool = False
+    #: SHA-256 of each file read (for the audit trail), in file order
+    sha256: list[str] = field(default_factory=list)
     committed: bool = False
 
     @property
@@ -214,7 +218,7 @@ def prepare_import(
                   csv_columns={"lat_column": lat_column, "lon_column": lon_column, "wkt_column": wkt_column})
     validated = validate_source(spec.name, src, opts)
     report = ImportReport(layer=spec.name, mode=mode, files=[src.name], rows_read=len(src.frame),
-                          mapping=dict(validated.mapping), only_valid=only_valid)
+                          mapping=dict(validated.mapping), only_valid=only_valid, sha256=_hashes([path]))
     problems = list(validated.problems)
     valid = validated.valid
     if store is not None and len(valid) and mode != "replace":
@@ -367,7 +371,7 @@ def _prepare_history(
     good_times = sorted(pd.Timestamp(r["valid_from"]) for r in (occ_rows or fl_rows))
     snapshots.sort(key=lambda s: s["valid_from"])
     report = ImportReport(layer=layer, mode=mode, files=names, rows_read=rows_read, snapshots=snapshots,
-                          only_valid=only_valid, mapping={})
+                          only_valid=only_valid, mapping={}, sha256=_hashes(paths))
     report.rows_valid = len(good_times)
     report.rows_rejected = len(paths) - len(good_times)
     if store is not None and good_times:
@@ -437,13 +441,22 @@ def _test_pause() -> None:
     time.sleep(float(value))
 
 
-def commit_import(store: Store, prepared: PreparedImport) -> ImportReport:
+def _hashes(paths: Sequence[Any]) -> list[str]:
+    return [h for h in (sha256_file(p) for p in paths if not isinstance(p, SourceData)) if h]
+
+
+def commit_import(store: Store, prepared: PreparedImport, *, actor: Actor | None = None) -> ImportReport:
     """Write a prepared import in one transaction (nothing when it has errors and ``only_valid`` is off).
+
+    ``actor`` must have the role editor or higher; the import is audited (files and their SHA-256)
+    in the same transaction.
 
     Raises
     ------
     ValidationError
         When the import has errors that forbid writing (the report is attached as problems).
+    PermissionDeniedError
+        When the actor may not import; nothing is written (a ``refused`` audit row).
     """
     report = prepared.report
     if not report.can_commit:
@@ -452,7 +465,8 @@ def commit_import(store: Store, prepared: PreparedImport) -> ImportReport:
             if report.errors else f"{report.layer}: nothing to write", report.problems)
     try:
         written = apply_import(store, prepared.writes, user=f"import:{','.join(report.files)}"[:200],
-                               before_commit=_test_pause)
+                               before_commit=_test_pause, actor=actor, source_file=", ".join(report.files),
+                               source_sha256=", ".join(report.sha256) or None)
     except StoreError as exc:
         raise ValidationError(f"{report.layer}: nothing written: {exc}",
                               [*report.problems, Problem(None, None, str(exc))]) from exc
@@ -468,6 +482,7 @@ def import_file(
     *,
     mode: Mode = "append",
     dry_run: bool = False,
+    actor: Actor | None = None,
     only_valid: bool = False,
     **options: Any,
 ) -> ImportReport:
@@ -485,4 +500,4 @@ def import_file(
         return report
     if not report.can_commit:
         return report
-    return commit_import(store, prepared)
+    return commit_import(store, prepared, actor=actor)

@@ -269,16 +269,15 @@ def _roads(ways: dict[str, list], geoms: np.ndarray, stats: dict[str, int], labe
     # speeds: distinct (class, tags) combinations are few, so map each once
     key_cols = ["highway", "maxspeed", "tracktype", "surface", "ford", "oneway", "junction"]
     keys = raw[key_cols].fillna(_MISSING)
-    uniq = keys.drop_duplicates()
-    speed_of, oneway_of = {}, {}
-    for row in uniq.itertuples(index=False):
+    codes, uniq = pd.MultiIndex.from_frame(keys).factorize()
+    speed_u = np.empty(len(uniq))
+    oneway_u = np.empty(len(uniq), dtype=np.int8)
+    for i, row in enumerate(uniq):
         td = {k: v for k, v in zip(key_cols, row, strict=True) if v != _MISSING}
-        c = HIGHWAY_CLASSES[td["highway"]]
-        speed_of[tuple(row)] = _speed(td, c, table)
-        oneway_of[tuple(row)] = _oneway(td, td["highway"])
-    tuples = list(keys.itertuples(index=False, name=None))
-    speed = np.array([speed_of[t] for t in tuples], dtype=float)
-    oneway = np.array([oneway_of[t] for t in tuples], dtype=np.int8)
+        speed_u[i] = _speed(td, HIGHWAY_CLASSES[td["highway"]], table)
+        oneway_u[i] = _oneway(td, td["highway"])
+    speed, oneway = speed_u[codes], oneway_u[codes]
+    del keys, codes
     rev = oneway < 0
     if rev.any():
         geoms = geoms.copy()

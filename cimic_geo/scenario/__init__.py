@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cimic_geo.auth import Actor
 from cimic_geo.errors import ConfigError, StoreExistsError
 from cimic_geo.scenario._assets import build_corridors, build_infrastructure, build_shelters, provenance
 from cimic_geo.scenario._cimic import build_assessments, build_evacuations, build_partners
@@ -163,19 +164,33 @@ def seed_database(
     scale: Scale = "demo",
     seed: int = DEFAULT_SEED,
     force: bool = False,
+    actor: Actor | None = None,
 ) -> Path:
     """Generate the scenario and write it into a new store at ``db``; return the path.
+
+    Seeding is an admin's (``actor``; default the OS user): a refusal writes nothing but a
+    ``refused`` row in the audit trail of the existing store. Replacing a store keeps its user
+    accounts and audit trail, and the seed itself is audited in the new file.
 
     Refuses to overwrite an existing file unless ``force`` (:class:`StoreExistsError`). The
     data is written to a temporary file next to the target and renamed at the end, so an
     interrupted seed never leaves a half-written database at ``db``.
     """
+    from cimic_geo.auth import require, resolve_actor
     from cimic_geo.config import resolve_db_path
-    from cimic_geo.store import init_store
+    from cimic_geo.store import connect, init_store
+    from cimic_geo.store.audit import AuditEntry, record
     from cimic_geo.store.engine import exclusive_file, remove_database, replace_database
     from cimic_geo.store.evacuations import load_history
+    from cimic_geo.store.users import copy_accounts_and_audit
 
     path = resolve_db_path(db)
+    who = resolve_actor(actor)
+    if not who.can("seed"):
+        if path.exists():
+            with connect(path) as old:
+                require(who, "seed", store=old, action="seed", detail=f"scale {scale}, seed {seed}")
+        require(who, "seed")
     if path.exists() and not force:
         raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
     with exclusive_file(path):  # refuse early (before minutes of generation) when the file is in use
@@ -199,6 +214,11 @@ def seed_database(
                 },
             )
             load_history(store, tables["evacuation_history"])
+            kept = copy_accounts_and_audit(store, path) if path.exists() else (0, 0)
+            with store.transaction() as con:
+                record(con, who, AuditEntry(action="seed", layer=",".join(frames), row_counts={
+                    name: len(f) for name, f in frames.items()}, detail=f"EXERCISE scenario, scale {scale}, seed "
+                    f"{seed}" + (f"; replaced {path.name}, kept {kept[0]} account(s)" if path.exists() else "")))
             store.checkpoint()
         finally:
             store.close()

@@ -1,4 +1,4 @@
-"""Corridor persistence with optimistic locking and a full change history (issue 6 workflow)."""
+"""Corridor persistence with optimistic locking and a full change history (the corridor workflow)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.auth import Actor, require
 from cimic_geo.errors import ConflictError, NotFoundError, StoreError, WorkflowError
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
+from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store
 
 _EDITABLE = ("name", "origin", "destination", "window_start", "window_end", "notes", "source", "reliability")
@@ -58,7 +60,8 @@ def save_corridor(
     *,
     geometry: BaseGeometry,
     name: str,
-    user: str,
+    user: str | None = None,
+    actor: Actor | None = None,
     corridor_id: str | None = None,
     expected_version: int | None = None,
     status: str = "draft",
@@ -69,7 +72,9 @@ def save_corridor(
     Parameters
     ----------
     geometry : a LineString in EPSG:4326
-    name, user : corridor name and who makes the change (kept in history)
+    name : corridor name
+    actor : who makes the change (role planner or higher; kept in history and the audit trail);
+        without it, ``user`` names the OS user's change (CLI, scripts; refused in the app)
     corridor_id : update this corridor; then ``expected_version`` must be the version the user
         edited, otherwise :class:`ConflictError` (someone else saved in between)
     status : initial status for a new corridor (``draft`` unless imported)
@@ -79,8 +84,9 @@ def save_corridor(
     -------
     dict with ``id``, ``version`` and ``status`` after the save.
     """
-    if not user or not str(user).strip():
-        raise StoreError("who is making the change is required (user)")
+    who = require(actor, "corridors", store=store, action="corridor.create" if corridor_id is None else "corridor.edit",
+                  layer="corridors", ids=[corridor_id] if corridor_id else ())
+    user = who.name if actor is not None or not (user and str(user).strip()) else str(user).strip()
     if not name or not str(name).strip():
         raise StoreError("a corridor needs a name")
     if geometry is None or geometry.geom_type != "LineString" or geometry.is_empty:
@@ -102,6 +108,9 @@ def save_corridor(
             _history(con, corridor_id=corridor_id, version=1, user=user, action="create", from_status=None,
                      to_status=status, name=row["name"], notes=attributes.get("notes"),
                      details={k: v for k, v in attributes.items() if v is not None}, geom_wkt=wkt)
+            record(con, who, AuditEntry(action="corridor.create", layer="corridors", ids=[corridor_id],
+                                        row_counts={"corridors": 1},
+                                        after={**{k: v for k, v in row.items() if v is not None}, "geometry": wkt}))
             return {"id": corridor_id, "version": 1, "status": status}
         current = _current(con, corridor_id)
         if current is None:
@@ -127,6 +136,10 @@ def save_corridor(
         _history(con, corridor_id=corridor_id, version=version + 1, user=user, action="edit",
                  from_status=old_status, to_status=old_status, name=str(name).strip(),
                  notes=attributes.get("notes", old_notes), details=changed, geom_wkt=wkt)
+        record(con, who, AuditEntry(
+            action="corridor.edit", layer="corridors", ids=[corridor_id], row_counts={"corridors": 1},
+            before={"name": old_name, "version": version, "notes": old_notes, "geometry": old_wkt},
+            after={"name": str(name).strip(), "version": version + 1, "geometry": wkt, **attributes}))
         return {"id": corridor_id, "version": version + 1, "status": old_status}
 
 
@@ -135,11 +148,15 @@ def set_corridor_status(
     corridor_id: str,
     new_status: str,
     *,
-    user: str,
+    user: str | None = None,
+    actor: Actor | None = None,
     expected_version: int,
     note: str | None = None,
 ) -> dict[str, Any]:
     """Move a corridor through the workflow (see :data:`cimic_geo.schema.CORRIDOR_TRANSITIONS`).
+
+    ``actor`` (role planner or higher) is who changes it, kept in history and the audit trail;
+    without it, ``user`` names the OS user's change (CLI, scripts; refused in the app).
 
     Raises
     ------
@@ -147,9 +164,11 @@ def set_corridor_status(
         For an illegal transition (e.g. ``draft -> active``); nothing is written.
     ConflictError
         When the corridor changed since ``expected_version``.
+    PermissionDeniedError
+        When the actor's role does not allow it (a ``refused`` audit row, nothing else).
     """
-    if not user or not str(user).strip():
-        raise StoreError("who is making the change is required (user)")
+    who = require(actor, "corridors", store=store, action="corridor.status", layer="corridors", ids=[corridor_id])
+    user = who.name if actor is not None or not (user and str(user).strip()) else str(user).strip()
     if new_status not in CORRIDOR_STATUSES:
         raise WorkflowError(f"unknown status '{new_status}'; expected one of {', '.join(CORRIDOR_STATUSES)}")
     with store.transaction() as con:
@@ -176,6 +195,10 @@ def set_corridor_status(
         _history(con, corridor_id=corridor_id, version=version + 1, user=user, action="status",
                  from_status=old_status, to_status=new_status, name=name, notes=note or None,
                  details={"note": note} if note else None, geom_wkt=wkt)
+        record(con, who, AuditEntry(action="corridor.status", layer="corridors", ids=[corridor_id],
+                                    row_counts={"corridors": 1}, detail=note or None,
+                                    before={"status": old_status, "version": version},
+                                    after={"status": new_status, "version": version + 1}))
         return {"id": corridor_id, "version": version + 1, "status": new_status}
 
 

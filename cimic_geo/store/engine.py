@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from cimic_geo.auth import Actor, require, resolve_actor
 from cimic_geo.config import resolve_db_path
 from cimic_geo.errors import SpatialExtensionError, StoreBusyError, StoreError, StoreExistsError, StoreNotFoundError
 from cimic_geo.store.core import _OPEN_STORES, SESSION_SETTINGS, Store, describe_database_error, file_identity
@@ -238,11 +239,19 @@ def replace_database(new: Path, path: Path) -> None:
         os.replace(new, path)  # readers see the old file or the new one, never half of it
 
 
-def init_store(db: str | os.PathLike | None = None, *, force: bool = False) -> Store:
-    """Create an empty store with the current schema; refuse to overwrite unless ``force``."""
+def init_store(db: str | os.PathLike | None = None, *, force: bool = False, actor: Actor | None = None) -> Store:
+    """Create an empty store with the current schema; refuse to overwrite unless ``force``.
+
+    Replacing a store is an admin's (``actor``; default the OS user): a refusal leaves the old file
+    as it was, with a ``refused`` row in its audit trail.
+    """
     path = resolve_db_path(db)
     if path.exists():
         if not force:
             raise StoreExistsError(f"{path} already exists; pass --force to overwrite it")
+        who = resolve_actor(actor)
+        if not who.can("seed"):
+            with connect(path) as old:
+                require(who, "seed", store=old, action="init", detail="replace the store with an empty one")
         remove_database(path)
     return connect(path, create=True)

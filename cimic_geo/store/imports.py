@@ -16,8 +16,10 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
+from cimic_geo.auth import Actor, require
 from cimic_geo.errors import ConflictError, StoreError
 from cimic_geo.schema import get_layer
+from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store, WriteMode, _as_utc
 from cimic_geo.store.corridors import history_row, insert_history
 
@@ -116,8 +118,15 @@ def apply_import(
     *,
     user: str = "import",
     before_commit: Callable[[], None] | None = None,
+    actor: Actor | None = None,
+    source_file: str | None = None,
+    source_sha256: str | None = None,
 ) -> dict[str, int]:
     """Apply every write in one transaction; return rows written per layer.
+
+    ``actor`` must have the role editor or higher (refused: :class:`PermissionDeniedError`, nothing
+    written, a ``refused`` audit row); the import's audit row (layers, ids, row counts, source file
+    and its SHA-256) is written in the same transaction.
 
     History layers touched are re-chained (``valid_to``). Imported corridors get a history row
     (action ``import``). ``before_commit`` runs inside the transaction after all writes (tests use
@@ -128,6 +137,8 @@ def apply_import(
     ConflictError
         When a corridor was changed (by a planner) after the import was prepared; nothing is written.
     """
+    layers = sorted({w.layer for w in writes})
+    who = require(actor, "import", store=store, action="import", layer=",".join(layers), detail=source_file)
     written: dict[str, int] = {}
     with store.transaction() as con:
         for w in writes:
@@ -157,6 +168,11 @@ def apply_import(
                                 geom_wkt=r.geometry.wkt, changed_at=now)
                     for _, r in w.frame.iterrows()
                 ])
+        ids = [str(i) for w in writes if "id" in w.frame.columns for i in w.frame["id"]]
+        replaced = {w.layer: w.mode for w in writes if w.mode != "append"}
+        record(con, who, AuditEntry(action="import", layer=",".join(layers), ids=ids, row_counts=written,
+                                    source_file=source_file, source_sha256=source_sha256,
+                                    detail=f"modes: {replaced}" if replaced else None))
         if before_commit is not None:
             before_commit()
     return written

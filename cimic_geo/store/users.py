@@ -309,3 +309,31 @@ def bootstrap_admin(store: Any, *, username: str = "admin", actor: Actor | None 
         return None
     _, password = add_user(store, username, role="admin", actor=who, display_name="Administrator")
     return password
+
+
+def copy_accounts_and_audit(store: Any, old_path: Any) -> tuple[int, int]:
+    """Copy every account and audit row of the store file ``old_path`` into ``store`` (being created).
+
+    Replacing a store (``seed --force``) keeps who may sign in and the whole audit trail. Rows keep
+    their order and times; ids are given anew by the new file's sequences. Returns (users, audit rows).
+    """
+    quoted = str(old_path).replace("'", "''")
+    with store.transaction() as con:
+        con.execute(f"ATTACH '{quoted}' AS previous (READ_ONLY)")
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'").fetchall()}
+            counts = []
+            for table in ("users", "audit"):
+                if table not in tables:
+                    counts.append(0)
+                    continue
+                cols = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'previous' "
+                    "AND table_name = ? AND column_name <> 'id' ORDER BY ordinal_position", [table]).fetchall()]
+                names = ", ".join(cols)
+                counts.append(con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table} "
+                                          "ORDER BY id").fetchone()[0])
+        finally:
+            con.execute("DETACH previous")
+    return counts[0], counts[1]

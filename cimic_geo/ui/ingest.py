@@ -41,6 +41,7 @@ from cimic_geo.ingest.options import parse_value_maps as parse_value_maps
 from cimic_geo.maps.preview import preview_map
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
+from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import clear_caches
 from cimic_geo.ui.common import key as _key
 
@@ -224,7 +225,7 @@ def commit(store: Store, prepared: PreparedImport) -> ImportReport:
     dropped so that the next run validates the file again against the current versions.
     """
     try:
-        report = commit_import(store, prepared)
+        report = commit_import(store, prepared, actor=current_actor())  # editors and admins only
     except ConflictError:
         forget_prepared()
         raise

@@ -19,7 +19,8 @@ from cimic_geo.maps.planner import option_color, options_extent
 from cimic_geo.store import Store
 from cimic_geo.store.access import access_data_version
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import settings
+from cimic_geo.ui.auth import current_actor
+from cimic_geo.ui.common import plain, settings
 from cimic_geo.ui.planner_page_map import export_bbox, map_ui
 from cimic_geo.ui.planner_page_state import (
     PAGE,
@@ -92,7 +93,11 @@ def as_of_ui(store: Store, token: str) -> pd.Timestamp | None:
 
 
 def user_ui() -> str:
-    return st.text_input("Your name / call sign (kept in the corridor history)", key=k("user"))
+    """The signed-in user, who is recorded in the corridor history (not a typed name)."""
+    actor = current_actor()
+    name = actor.name if actor else ""
+    st.caption(f"Changes are recorded as **{plain(name)}** (signed in).")
+    return name
 
 
 def route_ui(ctx: AccessContext) -> None:

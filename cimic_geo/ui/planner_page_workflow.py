@@ -4,7 +4,6 @@ saved corridors through the workflow with optimistic locking, show their history
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,7 +16,8 @@ from cimic_geo.errors import CimicError, Problem, ValidationError
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg, to_utc
-from cimic_geo.ui.common import clear_caches
+from cimic_geo.ui.auth import current_actor
+from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.planner_page_state import k, options
 
 
@@ -49,7 +49,7 @@ def save_ui(store: Store, user: str) -> None:
         return
     opt = opts[int(idx)]
     try:
-        res = save_option(store, geometry=shape(opt["geometry"]), name=name, user=user,
+        res = save_option(store, geometry=shape(opt["geometry"]), name=name, actor=current_actor(),
                           origin=opt.get("origin"), destination=opt.get("destination"),
                           window_start=_parse_time(ws, "window_start"), window_end=_parse_time(we, "window_end"),
                           notes=notes or None, source="corridor planner")
@@ -59,7 +59,7 @@ def save_ui(store: Store, user: str) -> None:
     clear_caches()
     st.session_state[k("selected")] = res["id"]
     st.session_state[k("seen_version")] = {**st.session_state.get(k("seen_version"), {}), res["id"]: res["version"]}
-    st.success(f"saved {name} as {res['id']} ({res['status']}, version {res['version']})")
+    st.success(plain(f"saved {name} as {res['id']} ({res['status']}, version {res['version']})"))
 
 
 def _commit_edit(seen: dict, corridor_id: str, edit: Callable[[], dict], message: Callable[[dict], str]) -> None:
@@ -92,20 +92,20 @@ def workflow_ui(store: Store, user: str) -> None:
     seen = st.session_state.setdefault(k("seen_version"), {})
     seen.setdefault(sel, int(row["version"]))
     if seen[sel] != int(row["version"]):
-        st.warning(f"{row['name']} was changed (now version {int(row['version'])}, you are looking at "
-                   f"version {seen[sel]}). Reload before changing it.")
+        st.warning(plain(f"{row['name']} was changed (now version {int(row['version'])}, you are looking at "
+                         f"version {seen[sel]}). Reload before changing it."))
         if st.button("Reload", key=k("reload")):
             seen[sel] = int(row["version"])
             st.rerun()
     allowed = CORRIDOR_TRANSITIONS.get(str(row["status"]), ())
-    st.write(f"Status: **{html.escape(str(row['status']))}** — allowed next: "
+    st.write(f"Status: **{plain(row['status'])}** — allowed next: "
              f"{', '.join(allowed) or 'none (closed is final)'}")
     with st.form(k("status_form")):
         new = st.selectbox("New status", CORRIDOR_STATUSES, key=k("new_status"))
         note = st.text_input("Note", key=k("status_note"))
         go = st.form_submit_button("Change status")
     if go:
-        _commit_edit(seen, sel, lambda: change_status(store, sel, new, user=user, expected_version=seen[sel],
+        _commit_edit(seen, sel, lambda: change_status(store, sel, new, actor=current_actor(), expected_version=seen[sel],
                                                       note=note),
                      lambda res: f"{sel} is now {res['status']} (version {res['version']})")
     opts = options()
@@ -116,7 +116,7 @@ def workflow_ui(store: Store, user: str) -> None:
             go_edit = st.form_submit_button("Update corridor line")
         if go_edit:
             _commit_edit(seen, sel, lambda: save_option(store, geometry=shape(opts[int(idx)]["geometry"]),
-                                                        name=str(row["name"]), user=user, corridor_id=sel,
+                                                        name=str(row["name"]), actor=current_actor(), corridor_id=sel,
                                                         expected_version=seen[sel]),
                          lambda res: f"{sel}: line updated (version {res['version']})")
     hist = history(store, sel)
