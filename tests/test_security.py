@@ -456,7 +456,7 @@ def _settle(page: object) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
 
 
-def _check_page(page: object, where: str, hs: HostileStore) -> None:
+def _check_page(page: object, where: str, hs: HostileStore, log: object = None) -> None:
     """No script of the data ran and no expression was evaluated, in the page and all its frames;
     maps get every tooltip and popup opened first (that is when the text is drawn)."""
     from tests.browser_utils import map_frame
@@ -477,6 +477,8 @@ def _check_page(page: object, where: str, hs: HostileStore) -> None:
         assert_inert(text, f"{where} ({frame.url[:60]})", hs)
     exc = page.locator('[data-testid="stException"]')
     assert exc.count() == 0, (where, exc.first.inner_text())
+    # e.g. a Markdown image from the data would be fetched from its host
+    assert log is None or log.external == [], (where, log.external)
 
 
 @pytest.mark.browser
@@ -497,7 +499,7 @@ def test_every_page_and_the_html_export_in_chromium(hostile: HostileStore, expor
         page.goto(base + "/")
         _sign_in(page, user)
         _settle(page)
-        _check_page(page, "Home", hostile)
+        _check_page(page, "Home", hostile, log)
         links = page.locator('[data-testid="stSidebar"] :is([data-testid="stSidebarNavLink"], [data-testid="stPageLink-NavLink"])')
         links.first.wait_for(timeout=60_000)
         names = [n.strip() for n in links.all_inner_texts() if n.strip() and n.strip() != "Home"]
@@ -511,7 +513,7 @@ def test_every_page_and_the_html_export_in_chromium(hostile: HostileStore, expor
                 page.locator('input[type="file"]').first.set_input_files(str(hostile.files["settlements"]))
                 page.locator('iframe[title="streamlit_folium.st_folium"]').first.wait_for(timeout=180_000)
                 _settle(page)
-            _check_page(page, name, hostile)
+            _check_page(page, name, hostile, log)
         # the standalone HTML export, opened from disk
         page.goto(html_export.as_uri())
         page.wait_for_function("() => window.L && document.querySelector('.leaflet-container')", timeout=60_000)

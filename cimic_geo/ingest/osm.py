@@ -1,10 +1,22 @@
 """Roads from an OpenStreetMap extract (``.osm.pbf`` or ``.osm``): the drivable network as a roads layer.
 
-Read with pyosmium (libosmium): the file is streamed once; a C++ tag filter passes only ways with
-a ``highway`` tag to Python, node locations are kept in libosmium's compact location store (or a
-file-backed one for very large extracts: ``node_storage``), and each way's geometry is written as
-WKB in C++ and decoded with shapely in bulk. Chosen on measured speed and memory against GDAL's
-OSM driver (through pyogrio) and pyrosm on the same file: see docs/BENCHMARKS.md ("Roads").
+Two readers feed one tag mapping (:func:`read_osm_roads`, ``engine``):
+
+* ``gdal`` (default): GDAL's OSM driver through pyogrio. The file is streamed once in C++; node
+  locations go to GDAL's index, which moves to a temporary file on disk past
+  ``OSM_MAX_TMPFILE_SIZE`` (100 MB), so reading stays in bounded memory whatever the extract's
+  size; only ways with a ``highway`` tag come back, their other tags parsed from ``other_tags``
+  with vectorised regular expressions.
+* ``pyosmium`` (libosmium): a C++ key filter passes only ``highway`` ways to Python, node
+  locations in libosmium's location store (``node_storage``: ``flex_mem``, or file-backed
+  ``dense_file_array,FILE``), geometries written as WKB in C++.
+
+Measured on the national scenario written as a 1.0M-way ``.osm.pbf`` (bench/bench_roads.py,
+docs/BENCHMARKS.md "Roads"): GDAL 27.7 CPU s, pyosmium 37.9 CPU s, both ~1.6 GB peak (the 1M-row
+result dominates), so GDAL is the default — it is ~27 % cheaper, needs no extra package and
+already reads every other format here. pyrosm parsed the same file with ~4 CPU s and 0.7 GB, but
+its driving network applies its own filter (no tracks) and tag handling, and it reads ``.pbf``
+only; it is the candidate to adopt as a third engine.
 
 Mapping (all in this module, documented in the README):
 
@@ -151,7 +163,7 @@ def read_osm_roads(
     *,
     name: str | None = None,
     speeds: Mapping[str, float] | None = None,
-    engine: str = "pyosmium",
+    engine: str = "gdal",
     node_storage: str = "flex_mem",
 ) -> SourceData:
     """The drivable roads of an OpenStreetMap extract, as rows of the ``roads`` layer.
@@ -161,7 +173,7 @@ def read_osm_roads(
     path : ``.osm.pbf`` or ``.osm`` file
     name : file name for messages (uploads are saved under temporary names)
     speeds : default speed per road class (km/h) replacing :data:`DEFAULT_SPEEDS_KMH` entries
-    engine : ``pyosmium`` (default) or ``gdal`` (GDAL's OSM driver through pyogrio); both feed the
+    engine : ``gdal`` (default; GDAL's OSM driver through pyogrio) or ``pyosmium``; both feed the
         same mapping
     node_storage : libosmium node location store (``flex_mem``; ``dense_file_array,FILE`` keeps
         memory bounded for continent-size extracts)

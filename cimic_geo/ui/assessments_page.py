@@ -112,7 +112,7 @@ def card(store: Store, token: str, ov: AssessmentOverview) -> None:
     hist = c.history.copy()
     hist["assessed_at"] = [dtg(t) for t in hist["assessed_at"]]
     st.dataframe(hist, hide_index=True, width="stretch")
-    st.caption("Partners covering it: " + (", ".join(f"{o} ({sec})" for o, sec in zip(
+    st.caption("Partners covering it: " + plain(", ".join(f"{o} ({sec})" for o, sec in zip(
         c.partners["organisation"], c.partners["sector"], strict=True)) or "none"))
 
 
