@@ -17,16 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cimic_geo.analytics import evacuations as analysis
 from cimic_geo.analytics.bands import check_bands, check_distance
-from cimic_geo.analytics.evacuations import (
-    AssignmentResult,
-    assign_to_shelters,
-    missions_per_day,
-    oldest_open,
-    status_counts,
-    threat_bands,
-    waiting_by_band,
-)
+from cimic_geo.analytics.evacuations import AssignmentResult
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.auth import Actor
 from cimic_geo.errors import AnalysisError
@@ -161,14 +154,15 @@ def evacuation_overview(
     # the band of an open request matters now; a closed one keeps no band (it is history)
     live = ~evac["status"].isin(EVACUATION_FINAL).to_numpy()
     evac["band"] = None
-    evac.loc[live, "band"] = threat_bands(evac[live], front_line=front, occupied_area=occ, bands_km=edges)
+    evac.loc[live, "band"] = analysis.threat_bands(evac[live], front_line=front, occupied_area=occ, bands_km=edges)
     # changes in the window of missions per day (the last 24 h are inside it)
     hist = evacuation_history(store, since=now.floor("D") - pd.Timedelta(days=max(days, 1)))
     hist = hist[hist["changed_at"] <= now]
     return EvacuationOverview(
         as_of=t, now=now, evacuations=evac, history=hist, bands_km=edges, front_time=front_time,
-        by_band=waiting_by_band(evac, evac["band"].to_numpy(), bands_km=edges), by_status=status_counts(evac),
-        per_day=missions_per_day(hist, until=now, days=days), oldest=oldest_open(evac, now=now))
+        by_band=analysis.waiting_by_band(evac, evac["band"].to_numpy(), bands_km=edges),
+        by_status=analysis.status_counts(evac),
+        per_day=analysis.missions_per_day(hist, until=now, days=days), oldest=analysis.oldest_open(evac, now=now))
 
 
 def next_statuses(status: str) -> tuple[str, ...]:
@@ -215,8 +209,8 @@ def assign_waiting(
 
         shelters = shelters[~prepare_front(front, occ).occupied(shelters.geometry)]
     if max_minutes is None:
-        return assign_to_shelters(evac, shelters, max_km=check_distance(30.0 if max_km is None else max_km,
-                                                                        name="max_km"))
+        max_km = check_distance(30.0 if max_km is None else max_km, name="max_km")
+        return analysis.assign_to_shelters(evac, shelters, max_km=max_km)
     from cimic_geo.analytics.reach import travel_time_reach
     from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
 
@@ -228,5 +222,5 @@ def assign_waiting(
     graph = build_road_graph(roads, front_line=front, occupied=occ, infrastructure=infra,
                              as_of=times[-1] if times else None)
     policy = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True)
-    return assign_to_shelters(evac, shelters,
-                              reach_fn=partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy))
+    return analysis.assign_to_shelters(evac, shelters,
+                                       reach_fn=partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy))

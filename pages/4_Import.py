@@ -4,6 +4,7 @@ import streamlit as st
 
 from cimic_geo.errors import CimicError
 from cimic_geo.ingest import DEFAULT_EXTENT, MODES
+from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import HISTORY_LAYERS, LAYERS
 from cimic_geo.ui import ingest as ui
 from cimic_geo.ui.common import page_setup
@@ -18,7 +19,10 @@ if done:
     st.success(done)
 
 with st.sidebar:
-    layer = st.selectbox("Layer", list(LAYERS), format_func=lambda n: LAYERS[n].title or n, key=ui.k("layer"))
+    layer = st.selectbox("Layer", [n for n in LAYERS if n not in SHEET_LAYERS],
+                         format_func=lambda n: LAYERS[n].title or n, key=ui.k("layer"))
+    st.caption("Evacuations, civil assessments and partners come from their spreadsheet templates: "
+               "import them on the Evacuations, Civil assessments and Partners pages.")
     mode = st.radio("Mode", MODES, horizontal=True, key=ui.k("mode"),
                     help="append: new rows only · upsert: replace rows with the same id · replace: the layer "
                     "becomes the file (history: the file's dates)")

@@ -9,6 +9,7 @@ import shapely
 
 from cimic_geo.errors import AnalysisError
 from cimic_geo.maps.civil import STATUS_COLOURS, assessment_map, partners_map
+from cimic_geo.maps.layers_common import MapLook
 
 EVIL = '<img src=x onerror=alert(1)>{{ 7*7 }}"</script>'
 
@@ -25,11 +26,12 @@ def _html(m) -> str:
 
 
 def test_assessment_map_colours_escapes_and_stays_offline():
-    html = _html(assessment_map(SETTLEMENTS, sector="water", marking="EXERCISE"))
+    html = _html(assessment_map(SETTLEMENTS, sector="water", look=MapLook(marking="EXERCISE")))
     assert STATUS_COLOURS["disrupted"] in html and STATUS_COLOURS["functional"] in html
     # HTML-escaped for the tooltip, then JSON with <, >, & escaped inside the script
     assert "<img src=x" not in html and "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
     assert "{{ 7*7 }}" in html and ">49<" not in html  # data is never rendered as a template
+    assert "EXERCISE" in html  # the marking banner
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     by_age = _html(assessment_map(SETTLEMENTS, sector="water", colour_by="state"))
     assert "assessment stale" in by_age and "never assessed" in by_age

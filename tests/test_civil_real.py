@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openpyxl
 import pytest
 import shapely
 
@@ -14,18 +13,9 @@ from cimic_geo.errors import ValidationError
 from cimic_geo.ingest import import_file
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.store import connect
+from tests.sheet_utils import write_sheet
 
 pytestmark = pytest.mark.real_data
-
-
-def _xlsx(path: Path, header: list[str], rows: list[list]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
 
 
 def _ids_by_name(store) -> dict[str, str]:
@@ -46,7 +36,7 @@ def test_assessments_and_gaps_on_real_hromada_centres(real_data_dir: Path, empty
         ids = _ids_by_name(store)
         bohodukhiv, balakliia, barvinkove, kharkiv = (ids["Богодухів"], ids["Балаклія"], ids["Барвінкове"],
                                                        ids["Харків"])
-        a = _xlsx(tmp_path / "assessments.xlsx",
+        a = write_sheet(tmp_path / "assessments.xlsx",
                   ["settlement_id", "assessed_at", "population_present", "power_status", "water_status",
                    "heating_status", "assessor", "reliability"],
                   [[bohodukhiv, "2026-11-20 09:00", 30000, "partial", "disrupted", "functional", "CIMIC 2", "B2"],
@@ -54,7 +44,7 @@ def test_assessments_and_gaps_on_real_hromada_centres(real_data_dir: Path, empty
                    [barvinkove, "2026-11-22 09:00", 15000, "functional", "functional", "functional", "CIMIC 5", "C3"],
                    [kharkiv, "2026-11-22 12:00", 1_000_000, "disrupted", "functional", "partial", "CIMIC 1", "B2"]])
         assert import_sheet(store, "assessments", a).written == {"assessments": 4}
-        p = _xlsx(tmp_path / "partners.xlsx",
+        p = write_sheet(tmp_path / "partners.xlsx",
                   ["partner_id", "organisation", "org_type", "sector", "settlement_ids", "area_wkt", "valid_from"],
                   [["3W-1", "Water NGO", "ngo", "water", bohodukhiv, None, "2026-11-01"],
                    ["3W-2", "Oblast administration", "civil_authority", "heating", bohodukhiv, None, "2026-11-01"],
@@ -79,7 +69,7 @@ def test_assessments_and_gaps_on_real_hromada_centres(real_data_dir: Path, empty
         assert stale.stale.count("never") == len(stale.settlements) - 4
         # a reference to a settlement that is not in the real list: refused, nothing written
         before = store.fingerprint()
-        bad = _xlsx(tmp_path / "bad.xlsx", ["settlement_id", "assessed_at"], [["UA00000000000000000", "2026-11-23"]])
+        bad = write_sheet(tmp_path / "bad.xlsx", ["settlement_id", "assessed_at"], [["UA00000000000000000", "2026-11-23"]])
         with pytest.raises(ValidationError) as exc:
             import_sheet(store, "assessments", bad)
         errors = [q for q in exc.value.problems if q.severity == "error"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 
@@ -11,13 +10,17 @@ import openpyxl
 import pandas as pd
 import pytest
 import shapely
+from streamlit.testing.v1 import AppTest
 
 from cimic_geo.errors import ValidationError
+from cimic_geo.ingest.importer import import_file, prepare_import
 from cimic_geo.ingest.sheets import SHEET_LAYERS, read_sheet, sheet_columns, write_template
 from cimic_geo.ingest.spreadsheet import import_sheet
+from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
 from cimic_geo.store.evacuations import evacuation_history
 from cimic_geo.store.partners import partner_history, read_partners
+from tests.sheet_utils import write_sheet
 
 SETTLEMENTS = gpd.GeoDataFrame(
     {"id": ["S1", "S2", "S3"], "name": ["Alpha", "Bravo", "Charlie"], "population": [100, 200, 300],
@@ -35,23 +38,6 @@ def store(empty_db):
         s.write("settlements", SETTLEMENTS)
         s.write("shelters", SHELTERS)
         yield s
-
-
-def write_sheet(path: Path, header: list[str], rows: list[list]) -> Path:
-    if path.suffix == ".xlsx":
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        ws.append(header)
-        for r in rows:
-            ws.append(r)
-        wb.save(path)
-    else:
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows([["" if v is None else (v.isoformat() if isinstance(v, datetime) else v) for v in r]
-                         for r in rows])
-    return path
 
 
 A_HEADER = ["settlement_id", "assessed_at", "population_present", "power_status", "water_status", "priority_needs",
@@ -250,3 +236,31 @@ def test_import_is_audited_and_needs_the_import_role(store, tmp_path):
     assert done["actor"] == "lt.kov" and done["action"] == "import" and done["source_file"] == "a.xlsx"
     assert len(done["source_sha256"]) == 64
     assert (trail["outcome"] == "refused").sum() == 1
+
+
+@pytest.mark.parametrize("layer", SHEET_LAYERS)
+def test_geo_file_import_refuses_the_spreadsheet_layers(store, tmp_path, layer):
+    # A well-formed GeoJSON point on a known settlement: the generic importer would skip the
+    # settlement checks, the evacuation rules and history and the partner versions, so it refuses.
+    path = tmp_path / f"{layer}.geojson"
+    gpd.GeoDataFrame({"id": ["X1"], "settlement_id": ["S1"], "status": ["requested"], "people": [3]},
+                     geometry=shapely.points([(30.0, 50.0)]), crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    before = store.fingerprint()
+    with pytest.raises(ValidationError, match="spreadsheet template") as exc:
+        import_file(store, layer, path, mode="upsert")
+    assert [(p.field, f"import {layer} FILE.xlsx" in p.message) for p in exc.value.problems] == [("layer", True)]
+    with pytest.raises(ValidationError, match="spreadsheet template"):
+        prepare_import(layer, path)
+    assert store.fingerprint() == before
+
+
+def test_import_page_leaves_the_spreadsheet_layers_out(monkeypatch, empty_db):
+    monkeypatch.setenv("CIMIC_DB", str(empty_db))
+    monkeypatch.delenv("CIMIC_READ_ONLY", raising=False)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "4_Import.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    offered = set(at.sidebar.selectbox[0].options)  # the layers' titles
+    assert {LAYERS["settlements"].title, LAYERS["shelters"].title} <= offered
+    assert len(offered) == len(LAYERS) - 3 and not offered & {LAYERS[n].title for n in SHEET_LAYERS}
+    assert any("spreadsheet templates" in c.value for c in at.sidebar.caption)

@@ -164,3 +164,79 @@ def test_cli_users_and_audit(empty_db: Path) -> None:
     assert json.loads(run_cli("audit", "--since", "2000-01-01", "--until", "2000-01-02", "--db", db,
                               "--json").stdout)["count"] == 0
     assert "correct horse" not in json.dumps(trail)
+
+
+def test_replacing_a_store_keeps_accounts_and_the_trail(tmp_path: Path) -> None:
+    from cimic_geo.store import init_store
+
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    with init_store(old) as store:
+        accounts.add_user(store, "kept", role="editor", password="kept-password-1", actor=ADMIN)
+        with pytest.raises(AuthenticationError):
+            accounts.authenticate(store, "kept", "wrong-password")
+        trail = read_audit(store)[["actor", "action", "outcome", "detail"]].to_dict("records")
+    with init_store(new) as store:
+        assert accounts.copy_accounts_and_audit(store, old) == (1, 2)
+        assert accounts.authenticate(store, "kept", "kept-password-1").role == "editor"
+        # the copied rows first, in their order, then the new sign-in
+        assert read_audit(store)[["actor", "action", "outcome", "detail"]].to_dict("records")[1:] == trail
+
+
+def test_audit_page_for_admins_with_csv_that_cannot_run_formulas(empty_db: Path, apptest_actor) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from cimic_geo.store.audit import AuditEntry, record
+    from cimic_geo.ui.audit_page import audit_csv
+    from cimic_geo.ui.auth import _TEST_ACTOR, signed_in_for_tests
+
+    with connect(empty_db) as store:
+        with store.transaction() as con:
+            record(con, ADMIN, AuditEntry(action="import", layer="shelters", ids=["=HYPERLINK(\"http://x\")"],
+                                          source_file="@SUM(A1).csv", detail="-2+3"))
+        df = read_audit(store)
+    text = audit_csv(df)
+    lines = text.splitlines()
+    assert lines[0].startswith("id,at_utc,actor,")
+    assert "'@SUM(A1).csv" in text and ",'-2+3" in text  # ids are a JSON list: the cell starts with [
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in lines[1:] for cell in line.split(",")[2:])
+
+    os.environ["CIMIC_DB"] = str(empty_db)
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "8_Audit.py"), default_timeout=120).run()
+        assert not at.exception and at.title[0].value == "Audit trail"
+        assert at.dataframe[0].value["action"].tolist() == ["import"]
+        _TEST_ACTOR.clear()
+        with signed_in_for_tests(Actor("vera", "user", "viewer")):
+            at = AppTest.from_file(str(ROOT / "pages" / "8_Audit.py"), default_timeout=120).run()
+        assert "may not read the audit trail" in at.error[0].value and not at.dataframe
+    finally:
+        os.environ.pop("CIMIC_DB", None)
+    with connect(empty_db, read_only=True) as store:
+        refused = read_audit(store, outcome="refused")
+    assert refused[["actor", "action"]].values.tolist() == [["vera", "audit.read"]]
+
+
+def test_sign_in_page_shows_no_data(demo_db_copy: Path) -> None:
+    """Anonymous: the app renders only the sign-in (or the first-start hint), never a number of the store."""
+    from streamlit.testing.v1 import AppTest
+
+    from cimic_geo.ui.auth import _TEST_ACTOR
+
+    _TEST_ACTOR.clear()
+    os.environ["CIMIC_DB"] = str(demo_db_copy)
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        assert [t.value for t in at.title] == ["Sign in"]
+        assert "No account exists yet" in at.info[0].value and "users bootstrap" in at.info[0].value
+        assert not at.metric and not at.dataframe and not at.text_input
+        with connect(demo_db_copy) as store:
+            accounts.add_user(store, "una", role="viewer", password="una-password-1")
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        assert [w.label for w in at.text_input] == ["User name", "Password"] and not at.metric
+        at.text_input[0].input("una")
+        at.text_input[1].input("una-password-1")
+        at.button[0].click().run()
+        assert at.title[0].value == "CIMIC situational awareness" and at.metric
+        assert "Signed in as **una** · viewer" in at.sidebar.caption[0].value
+    finally:
+        os.environ.pop("CIMIC_DB", None)

@@ -27,6 +27,7 @@ from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
 from cimic_geo.ingest.frontline import derive_front_line, occupied_geometry, snapshot_time
 from cimic_geo.ingest.options import check_value_maps
 from cimic_geo.ingest.readers import SourceData, read_source
+from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.ingest.validate import DEFAULT_EXTENT, Options, Provenance, Validated, validate_source
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
@@ -200,6 +201,11 @@ def prepare_import(
     """
     _check_mode(mode)
     spec = get_layer(layer)
+    if spec.name in SHEET_LAYERS:  # their own checks, history and versions: the spreadsheet import
+        raise ValidationError(
+            f"{spec.name} are imported from their spreadsheet template, not as a geo file",
+            [Problem(None, "layer", f"use `python -m cimic_geo import {spec.name} FILE.xlsx` (or .csv), or the "
+                     "template and import panel of its page (Evacuations, Civil assessments, Partners)")])
     check_value_maps(value_maps)
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),

@@ -269,6 +269,7 @@ def _roads(ways: dict[str, list], geoms: np.ndarray, stats: dict[str, int], labe
     import pandas as pd
 
     raw = pd.DataFrame(ways)
+    raw = raw.astype({k: object for k in _TAGS})  # a tag no way has would come out as float NaN
     other = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("other:")}
     closed = (raw["area"].fillna("no").map(lambda v: v not in _NO)
               | raw[["access", "motor_vehicle", "motorcar"]].eq("no").any(axis=1)).to_numpy(bool)

@@ -12,7 +12,8 @@ rendering fail. folium's own ``render`` methods do the same with ``Element(Templ
 rendered) makes ``Element(text)`` hold ``text`` verbatim. The templates that are real template
 source are the class-level ``_template`` of each element (constant source in the libraries and in
 this project, data passed to them only as variables) and the few constant strings of
-:data:`TEMPLATE_SOURCES`; nothing else is compiled.
+:data:`TEMPLATE_SOURCES`; nothing else is compiled. (The one folium feature that counts on the
+second pass, an element as a GeoJSON style value such as a fill pattern, is not used here.)
 """
 
 from __future__ import annotations

@@ -318,12 +318,12 @@ def copy_accounts_and_audit(store: Any, old_path: Any) -> tuple[int, int]:
     their order and times; ids are given anew by the new file's sequences. Returns (users, audit rows).
     """
     quoted = str(old_path).replace("'", "''")
-    with store.transaction() as con:
-        con.execute(f"ATTACH '{quoted}' AS previous (READ_ONLY)")
-        try:
-            tables = {r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'").fetchall()}
-            counts = []
+    store.con.execute(f"ATTACH '{quoted}' AS previous (READ_ONLY)")
+    try:
+        tables = {r[0] for r in store.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'").fetchall()}
+        counts = []
+        with store.transaction() as con:
             for table in ("users", "audit"):
                 if table not in tables:
                     counts.append(0)
@@ -334,6 +334,6 @@ def copy_accounts_and_audit(store: Any, old_path: Any) -> tuple[int, int]:
                 names = ", ".join(cols)
                 counts.append(con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table} "
                                           "ORDER BY id").fetchone()[0])
-        finally:
-            con.execute("DETACH previous")
+    finally:
+        store.con.execute("DETACH previous")
     return counts[0], counts[1]

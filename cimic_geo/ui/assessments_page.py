@@ -7,36 +7,27 @@ Computing happens in :mod:`cimic_geo.civil`; this module caches per database con
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from cimic_geo.civil import AssessmentOverview, SettlementCard, assessment_overview, reference_time, settlement_card
+from cimic_geo.civil import AssessmentOverview, SettlementCard, assessment_overview, settlement_card
 from cimic_geo.config import stale_days
 from cimic_geo.errors import CimicError
 from cimic_geo.maps.civil import assessment_map
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import data_token, settings
-from cimic_geo.ui.common import key as _key
+from cimic_geo.ui import layer_page as lp
+from cimic_geo.ui.common import data_token, key
 from cimic_geo.ui.cop import assets_ok
 from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
 
 PAGE = "assessments"
-
-
-def k(name: str) -> str:
-    """Session-state / widget key private to this page."""
-    return _key(PAGE, name)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _reference(_store: Store, token: str) -> pd.Timestamp:
-    return reference_time(_store)
+#: Session-state / widget key private to this page.
+k = partial(key, PAGE)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -49,26 +40,16 @@ def _card(_store: Store, token: str, settlement_id: str, as_of: Any) -> Settleme
     return settlement_card(_store, settlement_id, as_of=as_of)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _front(_store: Store, token: str, t: Any) -> tuple[Any, Any]:
-    return _store.read("front_line", as_of=t), _store.read("occupied_area", as_of=t)
-
-
 def controls(store: Store, token: str) -> tuple[pd.Timestamp, str, str, float]:
     """Sidebar: as-of date, sector, map colouring, stale threshold."""
-    ref = _reference(store, token)
     with st.sidebar:
         st.subheader("Civil assessments")
-        day = st.date_input("As of (end of day, UTC)", value=ref.date(), key=k("as_of"))
+        as_of = lp.as_of_day(store, token, key=k("as_of"))
         sector = st.selectbox("Sector", ASSESSMENT_SECTORS, index=ASSESSMENT_SECTORS.index("water"), key=k("sector"))
         colour = st.radio("Colour settlements by", ["status", "state"], horizontal=True, key=k("colour"),
                           format_func=lambda v: "sector status" if v == "status" else "assessment age")
         days = st.number_input("Stale after (days)", min_value=1.0, max_value=365.0, value=float(stale_days()),
                                step=1.0, key=k("stale_days"))
-    if isinstance(day, date) and day == ref.date():
-        as_of = ref  # the latest information, not the end of its day
-    else:
-        as_of = pd.Timestamp(datetime.combine(day, time(23, 59, 59)), tz="UTC")
     return as_of, sector, colour, float(days)
 
 
@@ -84,11 +65,9 @@ def kpis(ov: AssessmentOverview) -> None:
 
 
 def render_map(store: Store, token: str, ov: AssessmentOverview, colour: str, marking: str | None) -> None:
-    front, occ = _front(store, token, ov.as_of)
-    cfg = settings()
-    m = assessment_map(ov.settlements, sector=ov.sector, colour_by=colour, front_line=front, occupied_area=occ,
-                       marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
-    st_folium(m, key=k("map"), height=560, use_container_width=True, returned_objects=[])
+    front, occ = lp.front(store, token, ov.as_of)
+    lp.show_map(assessment_map(ov.settlements, sector=ov.sector, colour_by=colour, front_line=front,
+                               occupied_area=occ, look=lp.map_look(marking)), key=k("map"))
 
 
 def card(store: Store, token: str, ov: AssessmentOverview) -> None:
@@ -125,8 +104,7 @@ def tables(ov: AssessmentOverview) -> Any:
         t = pd.DataFrame(t[["id", "name", "admin1", "population", "state", "last_assessed", "age_days"]]) \
             .sort_values(["state", "population"], ascending=[False, False])
         st.dataframe(t, hide_index=True, width="stretch", height=300)
-        st.download_button("Download (CSV)", t.to_csv(index=False).encode("utf-8"),
-                           file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_stale"))
+        lp.csv_download("Download (CSV)", t, file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", key=k("dl_stale"))
     return tab_c
 
 

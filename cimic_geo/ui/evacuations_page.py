@@ -7,11 +7,11 @@ Computing happens in :mod:`cimic_geo.evacuations`; this module caches per databa
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from cimic_geo.analytics.bands import check_bands
 from cimic_geo.analytics.situation import history_times
@@ -21,18 +21,15 @@ from cimic_geo.maps.evacuations import build_evacuation_map
 from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.auth import current_actor
-from cimic_geo.ui.common import clear_caches, data_token, settings
-from cimic_geo.ui.common import key as _key
+from cimic_geo.ui import layer_page as lp
+from cimic_geo.ui.common import clear_caches, data_token, key, settings
 from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.sheet_panel import sheet_import_panel
 
 PAGE = "evacuations"
 NOW = "now"
-
-
-def k(name: str) -> str:
-    """Session-state / widget key private to this page."""
-    return _key(PAGE, name)
+#: Session-state / widget key private to this page.
+k = partial(key, PAGE)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -43,11 +40,6 @@ def _times(_store: Store, token: str) -> list[pd.Timestamp]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _overview(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...]) -> EvacuationOverview:
     return evacuation_overview(_store, as_of=as_of, bands_km=bands_km)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _front(_store: Store, token: str, t: Any) -> tuple[Any, Any]:
-    return _store.read("front_line", as_of=t), _store.read("occupied_area", as_of=t)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -97,29 +89,24 @@ def board_and_map(store: Store, token: str, ov: EvacuationOverview, statuses: li
     with left:
         st.subheader(f"Board ({len(shown)} of {len(board)})")
         st.dataframe(shown, hide_index=True, width="stretch", height=460, key=k("board"))
-        st.download_button("Download the board (CSV)", shown.to_csv(index=False).encode("utf-8"),
-                           file_name=f"evacuations_{dtg(ov.now)}.csv", mime="text/csv", key=k("dl_board"))
+        lp.csv_download("Download the board (CSV)", shown, file_name=f"evacuations_{dtg(ov.now)}.csv",
+                        key=k("dl_board"))
     with right:
         if assets_ok():
             ev = ov.evacuations
             on_map = ev[ev["status"].isin(statuses)].merge(shown[["id", "requested"]], on="id", how="left")
-            front, occ = _front(store, token, ov.front_time) if ov.front_time is not None else (None, None)
-            cfg = settings()
+            front, occ = lp.front(store, token, ov.front_time) if ov.front_time is not None else (None, None)
             m = build_evacuation_map(on_map, shelters=_shelters(store, token), front_line=front, occupied_area=occ,
-                                     marking=marking, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
-            st_folium(m, key=k("map"), height=520, use_container_width=True, returned_objects=[])
+                                     look=lp.map_look(marking, height=520))
+            lp.show_map(m, key=k("map"), height=520)
     return shown
 
 
 def status_form(store: Store, ov: EvacuationOverview) -> None:
     """Move one open evacuation to one of its allowed next statuses."""
     st.subheader("Change a status")
-    if store.read_only:
-        st.info("The store is open read-only (CIMIC_READ_ONLY): status changes are disabled.")
-        return
-    actor = current_actor()
-    if actor is None or not actor.can("edit"):
-        st.info("Status changes need the role editor or higher.")
+    actor = lp.writer(store, "edit", action="status changes")
+    if actor is None:
         return
     if ov.as_of is not None:
         st.info("Showing a past time: choose 'now' to change statuses.")
@@ -233,3 +220,4 @@ def page(store: Store, marking: str | None) -> None:
     status_form(store, ov)
     progress(ov)
     assignment(store)
+    sheet_import_panel(store, "evacuations", page=PAGE)

@@ -7,36 +7,27 @@ Computing happens in :mod:`cimic_geo.civil`; this module caches per database con
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from cimic_geo.civil import PartnerOverview, partner_overview, partner_versions, reference_time
+from cimic_geo.civil import PartnerOverview, partner_overview, partner_versions
 from cimic_geo.errors import CimicError
 from cimic_geo.maps.civil import partners_map
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import data_token, settings
-from cimic_geo.ui.common import key as _key
+from cimic_geo.ui import layer_page as lp
+from cimic_geo.ui.common import data_token, key
 from cimic_geo.ui.cop import assets_ok
 from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
 
 PAGE = "partners"
 ALL = "all sectors"
-
-
-def k(name: str) -> str:
-    """Session-state / widget key private to this page."""
-    return _key(PAGE, name)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _reference(_store: Store, token: str) -> pd.Timestamp:
-    return reference_time(_store)
+#: Session-state / widget key private to this page.
+k = partial(key, PAGE)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -50,15 +41,11 @@ def _versions(_store: Store, token: str, partner_id: str) -> pd.DataFrame:
 
 
 def controls(store: Store, token: str) -> tuple[pd.Timestamp, str | None]:
-    ref = _reference(store, token)
+    """Sidebar: as-of date and sector."""
     with st.sidebar:
         st.subheader("Partners (3W)")
-        day = st.date_input("As of (end of day, UTC)", value=ref.date(), key=k("as_of"))
+        as_of = lp.as_of_day(store, token, key=k("as_of"))
         sector = st.selectbox("Sector", [ALL, *ASSESSMENT_SECTORS], key=k("sector"))
-    if isinstance(day, date) and day == ref.date():
-        as_of = ref
-    else:
-        as_of = pd.Timestamp(datetime.combine(day, time(23, 59, 59)), tz="UTC")
     return as_of, None if sector == ALL else sector
 
 
@@ -70,6 +57,28 @@ def kpis(ov: PartnerOverview) -> None:
     c[1].metric("Organisations", f"{doc['organisations']:,}")
     c[2].metric("Unmet needs covered", f"{int(by['covered'].sum()):,} of {int(by['needs'].sum()):,}")
     c[3].metric("Settlements with a gap", f"{doc['gap_settlements']:,}")
+
+
+def tables(store: Store, token: str, ov: PartnerOverview) -> None:
+    """The 3W table, the gaps and the versions of one entry, in tabs."""
+    tab_w, tab_g, tab_h = st.tabs(["3W table", "Gaps", "History of an entry"])
+    with tab_w:
+        st.dataframe(ov.table, hide_index=True, width="stretch", height=320)
+        lp.csv_download("Download 3W (CSV)", ov.table, file_name=f"3w_{dtg(ov.as_of)}.csv", key=k("dl_3w"))
+    with tab_g:
+        st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
+        cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "age_days", "people")
+                if c in ov.gaps.gaps]
+        gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
+        st.dataframe(gaps, hide_index=True, width="stretch", height=300)
+        lp.csv_download("Download gaps (CSV)", gaps, file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", key=k("dl_gaps"))
+    with tab_h:
+        ids = ov.table["partner_id"].astype(str).tolist()
+        if ids:
+            pid = st.selectbox("3W entry", ids, key=k("entry"))
+            st.dataframe(_versions(store, token, pid), hide_index=True, width="stretch")
+        else:
+            st.info("No 3W entry in force at this time.")
 
 
 def page(store: Store, marking: str | None) -> None:
@@ -85,28 +94,7 @@ def page(store: Store, marking: str | None) -> None:
                "disrupted, with no partner of that sector serving it (listed, or inside its area).")
     kpis(ov)
     if assets_ok():
-        cfg = settings()
-        m = partners_map(ov.partners, settlements=ov.settlements, gaps=ov.gaps.gaps, marking=marking,
-                         tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution)
-        st_folium(m, key=k("map"), height=560, use_container_width=True, returned_objects=[])
-    tab_w, tab_g, tab_h = st.tabs(["3W table", "Gaps", "History of an entry"])
-    with tab_w:
-        st.dataframe(ov.table, hide_index=True, width="stretch", height=320)
-        st.download_button("Download 3W (CSV)", ov.table.to_csv(index=False).encode("utf-8"),
-                           file_name=f"3w_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_3w"))
-    with tab_g:
-        st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
-        cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "age_days", "people")
-                if c in ov.gaps.gaps]
-        gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
-        st.dataframe(gaps, hide_index=True, width="stretch", height=300)
-        st.download_button("Download gaps (CSV)", gaps.to_csv(index=False).encode("utf-8"),
-                           file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", mime="text/csv", key=k("dl_gaps"))
-    with tab_h:
-        ids = ov.table["partner_id"].astype(str).tolist()
-        if ids:
-            pid = st.selectbox("3W entry", ids, key=k("entry"))
-            st.dataframe(_versions(store, token, pid), hide_index=True, width="stretch")
-        else:
-            st.info("No 3W entry in force at this time.")
+        lp.show_map(partners_map(ov.partners, settlements=ov.settlements, gaps=ov.gaps.gaps,
+                                 look=lp.map_look(marking)), key=k("map"))
+    tables(store, token, ov)
     sheet_import_panel(store, "partners", page=PAGE)

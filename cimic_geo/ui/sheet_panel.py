@@ -1,4 +1,4 @@
-"""Spreadsheet panel shared by the assessments, partners (and evacuations) pages: template downloads
+"""Spreadsheet panel shared by the evacuations, assessments and partners pages: template downloads
 and the import of a filled template (validated in full; nothing written unless every row is valid).
 """
 
@@ -14,9 +14,9 @@ from cimic_geo.errors import CimicError, ValidationError
 from cimic_geo.ingest.sheets import template_bytes
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.store import Store
-from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.layer_page import writer
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,12 +42,8 @@ def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
                    "and import it here or with `python -m cimic_geo import " + layer + " FILE.xlsx`. The whole file "
                    "is checked first: any error and nothing is written.")
         template_buttons(layer, page)
-        if store.read_only:
-            st.info("The store is open read-only: importing is disabled.")
-            return
-        actor = current_actor()
-        if actor is None or not actor.can("import"):
-            st.info("Importing needs the editor role.")
+        actor = writer(store, "import", action="imports")
+        if actor is None:
             return
         up = st.file_uploader("Filled template (.xlsx or .csv)", type=["xlsx", "csv"], key=_key(page, f"up_{layer}"))
         rel = st.text_input("Reliability for rows without one (admiralty code, e.g. B2)", value="",
