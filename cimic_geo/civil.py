@@ -187,10 +187,11 @@ def partner_overview(store: Store, *, as_of: Any = None, sector: str | None = No
     partners = read_partners(store, as_of=t)
     st = _settlements(store)
     latest = latest_assessments(store, as_of=t)
-    gaps = gap_analysis(latest, partners, st, **({"sectors": sectors} if sectors else {}))
+    covers = coverage_pairs(partners, st)  # once, for the gaps and the 3W table
+    gaps = gap_analysis(latest, partners, st, covers=covers, **({"sectors": sectors} if sectors else {}))
     # how old the assessment behind each gap is (a gap on a stale assessment needs a visit first)
     gaps.gaps["age_days"] = ((t - pd.to_datetime(gaps.gaps["assessed_at"], utc=True)) / pd.Timedelta(days=1)).round(1)
-    table = three_w_table(partners, st)
+    table = three_w_table(partners, st, covers=covers)
     if sector:
         table = table[table["sector"] == sector].reset_index(drop=True)
         partners = partners[partners["sector"] == sector]

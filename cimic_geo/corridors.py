@@ -29,7 +29,7 @@ from cimic_geo.analytics.access import (
 )
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
-from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph
+from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph, saved_key
 from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.analytics.time_to_safety import time_to_safety
@@ -37,7 +37,7 @@ from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
-from cimic_geo.store.access import access_data_version
+from cimic_geo.store.access import access_data_version, road_attributes
 from cimic_geo.timefmt import iso
 
 #: Default distance (km) of shelters and medical points listed along a corridor.
@@ -84,19 +84,20 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     t = resolve_as_of(as_of, times) if times else None
     front = store.read("front_line", as_of=t) if t is not None else None
     occupied = store.read("occupied_area", as_of=t) if t is not None else None
-    roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"])
-    if not len(roads):
-        raise AnalysisError("the store has no roads; import a roads layer or seed the scenario first")
     infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
                        columns=["name", "sector", "damage", "road_id", "settlement_id"])
     version = access_data_version(store)
     graph = None
     cache = graph_file(store.path) if keep_graph and store.path is not None else None
     key = graph_key(version, as_of=t, bands_km=bands)
-    if cache is not None:
-        graph = load_graph(cache, key, roads=roads, front_line=front, occupied=occupied, infrastructure=infra,
-                           bands_km=bands, as_of=t)
+    if cache is not None and saved_key(cache) == key:
+        # the kept graph has the road lines: read the attributes only (no geometry to decode)
+        graph = load_graph(cache, key, roads=road_attributes(store), front_line=front, occupied=occupied,
+                           infrastructure=infra, bands_km=bands, as_of=t)
     if graph is None:
+        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"])
+        if not len(roads):
+            raise AnalysisError("the store has no roads; import a roads layer or seed the scenario first")
         graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
                                  bands_km=bands, as_of=t)
         if cache is not None:

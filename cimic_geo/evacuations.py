@@ -53,6 +53,7 @@ class EvacuationOverview:
     by_status: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_day: pd.DataFrame = field(default_factory=pd.DataFrame)
     oldest: dict[str, Any] | None = None
+    _board: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def people_waiting(self) -> int:
@@ -83,7 +84,16 @@ class EvacuationOverview:
         return int(((h["to_status"] == "underway") & (h["changed_at"] > t) & (h["changed_at"] <= self.now)).sum())
 
     def board(self) -> pd.DataFrame:
-        """One row per evacuation, open ones first (status order, priority, oldest request)."""
+        """One row per evacuation, open ones first (status order, priority, oldest request).
+
+        Built once per overview (the page shows it and offers its rows for status changes); each
+        call returns a copy.
+        """
+        if self._board is None:
+            self._board = self._build_board()
+        return self._board.copy()
+
+    def _build_board(self) -> pd.DataFrame:
         e = self.evacuations
         if not len(e):
             return pd.DataFrame(columns=list(BOARD_COLUMNS))

@@ -127,8 +127,14 @@ def test_coverage_pairs_listed_and_area_with_edge_point():
                    ("P4", "S1", "area"), ("P5", "S4", "listed")}
 
 
-def test_gaps_are_exactly_the_hand_listed_settlements():
-    gaps = gap_analysis(latest_per_settlement(assessments()), partners(), SETTLEMENTS)
+def _covers(precomputed: bool) -> dict:
+    """``covers=`` for the gap analysis and the 3W table: the pairs found once beforehand, or none."""
+    return {"covers": coverage_pairs(partners(), SETTLEMENTS)} if precomputed else {}
+
+
+@pytest.mark.parametrize("precomputed", [False, True])
+def test_gaps_are_exactly_the_hand_listed_settlements(precomputed):
+    gaps = gap_analysis(latest_per_settlement(assessments()), partners(), SETTLEMENTS, **_covers(precomputed))
     # needs: S1 power (P3), S2 water (P1), S2 health (P4 covers S1 only -> gap), S4 water (P2, edge),
     # S5 water (no water partner there -> gap), S5 food (P5 serves S4 -> gap)
     assert set(zip(gaps.gaps["settlement_id"], gaps.gaps["sector"], strict=True)) == {
@@ -139,7 +145,8 @@ def test_gaps_are_exactly_the_hand_listed_settlements():
     assert by.loc["water"].to_dict() == {"needs": 3, "covered": 2, "gaps": 1, "people_in_gaps": 100}
     assert gaps.gaps.set_index(["settlement_id", "sector"]).loc[("S5", "food"), "name"] == "Echo"
     # the picture on day 2: only A1 (S1 water disrupted) and A4 exist; no water partner covers S1
-    early = gap_analysis(latest_per_settlement(assessments(), as_of=day(2)), partners(), SETTLEMENTS)
+    early = gap_analysis(latest_per_settlement(assessments(), as_of=day(2)), partners(), SETTLEMENTS,
+                         **_covers(precomputed))
     assert set(zip(early.gaps["settlement_id"], early.gaps["sector"], strict=True)) == {("S1", "water")}
 
 
@@ -149,8 +156,9 @@ def test_gaps_without_partners_are_all_needs():
     assert len(gaps.gaps) == 6 and gaps.gap_settlements() == ["S1", "S2", "S4", "S5"]
 
 
-def test_three_w_table_counts_settlements_covered():
-    table = three_w_table(partners(), SETTLEMENTS).set_index("partner_id")
+@pytest.mark.parametrize("precomputed", [False, True])
+def test_three_w_table_counts_settlements_covered(precomputed):
+    table = three_w_table(partners(), SETTLEMENTS, **_covers(precomputed)).set_index("partner_id")
     assert table["settlements_covered"].to_dict() == {"P1": 1, "P2": 1, "P3": 2, "P4": 1, "P5": 1}
     assert table.loc["P2", "area"] == "polygon" and table.loc["P1", "area"] == "settlement list"
 

@@ -1,4 +1,4 @@
-"""The COP page in a real browser (issue 4): headless Debian Chromium against `streamlit run`.
+"""The COP page in a real browser: headless Debian Chromium against `streamlit run`.
 
 Asserts that the Leaflet map renders with the front line, shelters and damage layers; that the
 as-of slider changes the front line drawn; that no request leaves localhost; that the console

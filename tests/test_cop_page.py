@@ -1,4 +1,4 @@
-"""The COP page's logic with Streamlit's AppTest (issue 4): layers sent, time, KPIs, search, errors."""
+"""The COP page's logic with Streamlit's AppTest: layers sent, time, KPIs, search, errors."""
 
 from __future__ import annotations
 

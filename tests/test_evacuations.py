@@ -190,3 +190,20 @@ def test_places_promised_to_planned_missions_are_not_offered_again():
     assert pairs == {("A", "Y"): 7, ("A", "X"): 3, ("B", "X"): 7}
     assert res.people_assigned == 17 and res.total_cost == pytest.approx(31.0, abs=1e-3)
     assert res.shelters.set_index("id").loc["Y", "free"] == 7
+
+
+def test_evacuation_map_draws_missions_escapes_text_and_stays_offline():
+    from cimic_geo.maps.evacuations import STATUS_COLOURS, build_evacuation_map
+    from cimic_geo.maps.layers_common import MapLook
+
+    evil = '<img src=x onerror=alert(1)>{{ 7*7 }}'
+    ev = gpd.GeoDataFrame(
+        {"id": ["E1", "E2"], "status": ["planned", "requested"], "people": [4, 9], "settlement": [evil, "Bravo"],
+         "destination_shelter_id": ["SH1", None]},
+        geometry=[Point(30.0, 50.0), Point(30.2, 50.1)], crs="EPSG:4326")
+    shelters = gpd.GeoDataFrame({"id": ["SH1"], "name": ["School"]}, geometry=[Point(30.5, 50.3)], crs="EPSG:4326")
+    html = build_evacuation_map(ev, shelters=shelters, look=MapLook(marking="EXERCISE")).get_root().render()
+    assert "Missions to shelters" in html and "[30.0, 50.0], [30.5, 50.3]" in html  # E1 -> SH1 only
+    assert STATUS_COLOURS["planned"] in html and STATUS_COLOURS["requested"] in html and "EXERCISE" in html
+    assert "<img src=x" not in html and "{{ 7*7 }}" in html
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()

@@ -1,4 +1,4 @@
-"""Import (issue 3) on tiny hand-made files: readers, mapping, validation, modes, history, CLI."""
+"""Import on tiny hand-made files: readers, mapping, validation, modes, history, CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The COP map built for given GeoDataFrames (issue 4): offline assets, layers, escaping, view reads, KPIs."""
+"""The COP map built for given GeoDataFrames: offline assets, layers, escaping, view reads, KPIs."""
 
 from __future__ import annotations
 

@@ -306,15 +306,15 @@ def test_read_only_request_shares_an_open_read_write_instance(empty_db: Path) ->
 
 
 def test_old_migration_descriptions_are_rewritten(tmp_path: Path) -> None:
-    # a store written before migration 6 recorded version 1 as citing a planning note
+    # a store written before migration 6 recorded version 1 as citing a planning note by section
+    old_text = "initial schema (DESIGN \u00a73 layers, meta, corridor history)"
     path = tmp_path / "old_text.duckdb"
     init_store(path).close()
     with connect(path) as store:
         store.con.execute("DELETE FROM schema_version WHERE version >= 6")
-        store.con.execute("UPDATE schema_version SET description = 'initial schema (DESIGN §3 layers, meta, "
-                          "corridor history)' WHERE version = 1")
+        store.con.execute("UPDATE schema_version SET description = ? WHERE version = 1", [old_text])
     with connect(path) as store:  # read-write: migrates
         rows = store.query_df("SELECT version, description FROM schema_version ORDER BY version")
     assert rows["version"].tolist() == list(range(1, SCHEMA_VERSION + 1))
-    assert not rows["description"].str.contains("DESIGN|§").any()
+    assert not rows["description"].str.contains("DESIGN|\u00a7").any()
     assert rows["description"].iloc[0] == "initial schema (layers, meta, corridor history)"

@@ -15,8 +15,8 @@ any other line each piece takes the speed of the nearest road segment within ``m
 (damaged segments slowed down as in the graph), or ``offroad_kmh`` when no road is that close.
 
 Nearby roads, bridges, shelters and medical points are found with STRtrees in the road graph's
-metric CRS (the roads' tree is built once per graph), so every "within" is an exact distance in
-metres, at any latitude.
+metric CRS (for roads, only the rows a grid of their bounding boxes puts near the line are
+projected), so every "within" is an exact distance in metres, at any latitude.
 
 The result is a :class:`CorridorEvaluation`; :meth:`CorridorEvaluation.to_dict` gives the JSON
 document the CLI prints.
@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import band_labels
 from cimic_geo.analytics.corridor_lines import check_corridor_line, lines_from_geojson
+from cimic_geo.analytics.road_snap import rows_near
 from cimic_geo.analytics.roadgraph import RoadGraph, project
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
 from cimic_geo.geo import geodesic_length_km
@@ -165,17 +166,14 @@ def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) 
     return np.where(status == "damaged", minutes * damaged_time_factor, minutes)
 
 
-def _road_index(graph: RoadGraph) -> tuple[np.ndarray, shapely.STRtree]:
-    """The road segments in the graph's metric CRS and their STRtree (built once per graph)."""
-    cached = graph.__dict__.get("_metric_road_index")
-    if cached is None:
-        with graph._lock:
-            cached = graph.__dict__.get("_metric_road_index")
-            if cached is None:
-                geoms_m = _to_metric_geoms(graph, graph.roads.geometry.values)
-                cached = (geoms_m, shapely.STRtree(geoms_m))
-                graph.__dict__["_metric_road_index"] = cached
-    return cached
+def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float
+                ) -> tuple[np.ndarray, np.ndarray, shapely.STRtree]:
+    """The road rows that may lie within ``within_m`` of the lon/lat line (a grid pre-filter,
+    :func:`~cimic_geo.analytics.road_snap.rows_near`), their lines in the graph's metric CRS and
+    an STRtree of them: only the roads near the line are projected."""
+    rows = rows_near(graph, line, within_m)
+    geoms_m = _to_metric_geoms(graph, graph.seg_geoms(rows))
+    return rows, geoms_m, shapely.STRtree(geoms_m)
 
 
 def _distances_within(geoms_m: np.ndarray, line_m: BaseGeometry, within_m: float) -> np.ndarray:
@@ -283,8 +281,8 @@ def evaluate_corridor(
         min_front, crosses = None, False
 
     # ---- travel time
-    roads = graph.roads
-    roads_m, road_tree = _road_index(graph)
+    roads = graph.road_table
+    near_rows, roads_m, road_tree = _road_index(graph, line, max(match_m, hazard_m))
     if road_ids is not None:
         seg = graph.road_rows(road_ids)
         minutes = float(_seg_minutes(graph, seg, damaged_time_factor).sum())
@@ -292,8 +290,9 @@ def evaluate_corridor(
     else:
         piece_min = piece_len / offroad_kmh * 60.0
         matched = np.zeros(len(piece_len), dtype=bool)
-        if len(roads):
-            src, seg = road_tree.query_nearest(mid_pts, max_distance=match_m, all_matches=False)
+        if len(near_rows):
+            src, loc = road_tree.query_nearest(mid_pts, max_distance=match_m, all_matches=False)
+            seg = near_rows[loc]
             speed = graph.seg_speed[seg]
             status = graph.seg_status[seg]
             t = piece_len[src] / speed * 60.0
@@ -306,10 +305,12 @@ def evaluate_corridor(
     # ---- hazards within hazard_m
     hazards: list[Hazard] = []
     status_all = graph.seg_status
-    near = road_tree.query(line_m, predicate="dwithin", distance=hazard_m)
-    bad = np.sort(near[status_all[near] != "open"])
+    loc = road_tree.query(line_m, predicate="dwithin", distance=hazard_m)
+    loc = loc[status_all[near_rows[loc]] != "open"]
+    loc = loc[np.argsort(near_rows[loc])]
+    bad = near_rows[loc]
     if len(bad):
-        d = shapely.distance(roads_m[bad], line_m)
+        d = shapely.distance(roads_m[loc], line_m)
         for r, dist in zip(bad, d, strict=True):
             row = roads.iloc[int(r)]
             hazards.append(Hazard(type=f"{status_all[r]}_road", id=str(row["id"]), name=_text(row.get("name")),

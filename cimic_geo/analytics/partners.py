@@ -119,6 +119,7 @@ def gap_analysis(
     *,
     sectors: tuple[str, ...] = ASSESSMENT_SECTORS,
     need_statuses: tuple[str, ...] = NEED_STATUSES,
+    covers: pd.DataFrame | None = None,
 ) -> GapAnalysis:
     """Settlements with an unmet need in a sector and no partner of that sector covering them.
 
@@ -129,6 +130,8 @@ def gap_analysis(
     partners : the 3W entries in force (``partner_id``, ``sector``, ``settlement_ids``, geometry)
     settlements : settlements (``id``, points; ``name``, ``admin1``, ``population`` when present)
     sectors, need_statuses : which sectors and statuses count as an unmet need
+    covers : :func:`coverage_pairs` of these partners and settlements when already computed (the
+        3W table needs them too); found here otherwise
     """
     needs = unmet_needs(latest, sectors=sectors, need_statuses=need_statuses)
     st_ids = np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object)
@@ -136,17 +139,22 @@ def gap_analysis(
     need_sec = needs["sector"].to_numpy(dtype=object)
     wanted = _member(st_ids, need_sid) if len(needs) else np.zeros(len(st_ids), dtype=bool)
     if len(partners):
-        keep = _member(_obj(partners["sector"]), sectors)
-        p = partners[keep]
-        sector = _obj(p["sector"])
-        rows, ids, _how, _pids = _pairs(np.asarray(p["partner_id"].astype(str).to_numpy(), dtype=object), sector,
-                                        _obj(p["settlement_ids"]), np.asarray(p.geometry.values, dtype=object),
-                                        st_ids[wanted], np.asarray(settlements.geometry.values, dtype=object)[wanted])
+        if covers is None:
+            keep = _member(_obj(partners["sector"]), sectors)
+            p = partners[keep]
+            sector = _obj(p["sector"])
+            rows, ids, _how, _pids = _pairs(np.asarray(p["partner_id"].astype(str).to_numpy(), dtype=object),
+                                            sector, _obj(p["settlement_ids"]),
+                                            np.asarray(p.geometry.values, dtype=object), st_ids[wanted],
+                                            np.asarray(settlements.geometry.values, dtype=object)[wanted])
+            cover_sector = sector[rows]
+        else:
+            ids, cover_sector = _obj(covers["settlement_id"]), _obj(covers["sector"])
         # integer keys (settlement code x sector code) instead of string concatenation
         universe = pd.Index(pd.unique(np.concatenate([st_ids, need_sid])), dtype=object)
         sec_index = pd.Index(list(sectors), dtype=object)
         s_code = universe.get_indexer(ids)
-        k_code = sec_index.get_indexer(sector[rows])
+        k_code = sec_index.get_indexer(cover_sector)
         ok = (s_code >= 0) & (k_code >= 0)
         counts = np.bincount(s_code[ok] * len(sectors) + k_code[ok], minlength=len(universe) * len(sectors))
         need_codes = universe.get_indexer(need_sid) * len(sectors) + sec_index.get_indexer(need_sec)
@@ -178,16 +186,24 @@ def gap_analysis(
     return GapAnalysis(needs=needs, gaps=gaps, by_sector=pd.DataFrame(rows))
 
 
-def three_w_table(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The 3W table: one row per entry with the number of settlements it covers (listed or in its area)."""
+def three_w_table(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, *,
+                  covers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The 3W table: one row per entry with the number of settlements it covers (listed or in its area).
+
+    ``covers``: :func:`coverage_pairs` of the same frames when already computed (used when each
+    entry has its own ``partner_id``, as the entries in force at one time do).
+    """
     st_ids = np.asarray(settlements["id"].astype(str).to_numpy(), dtype=object)
     n_cov = np.zeros(len(partners), dtype=int)
     if len(partners):
-        rows, ids, _how, _pids = _pairs(np.asarray(partners["partner_id"].astype(str).to_numpy(), dtype=object),
-                                        _obj(partners["sector"]), _obj(partners["settlement_ids"]),
-                                        np.asarray(partners.geometry.values, dtype=object), st_ids,
-                                        np.asarray(settlements.geometry.values, dtype=object))
-        known = _member(ids, st_ids)
+        pid = np.asarray(partners["partner_id"].astype(str).to_numpy(), dtype=object)
+        if covers is None or not pd.Index(pid, dtype=object).is_unique:
+            rows, ids, _how, _pids = _pairs(pid, _obj(partners["sector"]), _obj(partners["settlement_ids"]),
+                                            np.asarray(partners.geometry.values, dtype=object), st_ids,
+                                            np.asarray(settlements.geometry.values, dtype=object))
+        else:
+            rows, ids = pd.Index(pid, dtype=object).get_indexer(_obj(covers["partner_id"])), _obj(covers["settlement_id"])
+        known = _member(ids, st_ids) & (rows >= 0)
         n_cov = np.bincount(rows[known], minlength=len(partners))
     cols = [c for c in ("partner_id", "organisation", "org_type", "sector", "activity", "contact", "valid_from",
                         "source", "reliability") if c in partners]

@@ -27,10 +27,12 @@ from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
 from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
 
 #: Bump when the saved arrays change meaning.
-FORMAT = 1
+FORMAT = 2
 _ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes",
-           "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_length_km",
-           "seg_speed", "seg_bounds")
+           "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_v0", "seg_v1",
+           "seg_length_km", "seg_speed")
+#: Index arrays are saved as int32 (half the bytes to read; a national graph has ~2M vertices).
+_INDEX = ("edge_u", "edge_v", "edge_seg", "edge_c0", "edge_c1", "seg_v0", "seg_v1")
 
 
 def graph_file(db_path: str | os.PathLike) -> Path:
@@ -49,7 +51,10 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str) -> bool:
     """Write ``graph`` to ``path`` atomically; False when the folder is not writable."""
     p = Path(path)
     arrays = {name: getattr(graph, name) for name in _ARRAYS}
-    arrays["seg_status"] = graph.seg_status.astype(str)
+    if len(graph.coords) < 2**31 - 1:
+        arrays.update({name: arrays[name].astype(np.int32) for name in _INDEX})
+    labels, codes = np.unique(graph.seg_status.astype(str), return_inverse=True)
+    arrays["seg_status_labels"], arrays["seg_status_codes"] = labels, codes.astype(np.int8 if len(labels) < 128 else np.int32)
     meta = np.array([key, repr(graph.front_cap_km), str(graph.removed_impassable), str(graph.removed_bridges)])
     try:
         fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
@@ -66,10 +71,23 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str) -> bool:
     return True
 
 
-def load_graph(path: str | os.PathLike, key: str, *, roads: gpd.GeoDataFrame, front_line: Any = None,
+def saved_key(path: str | os.PathLike) -> str | None:
+    """The key of the graph saved at ``path`` (None: no readable file)."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            return str(z["_meta"][0])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_line: Any = None,
                occupied: Any = None, infrastructure: gpd.GeoDataFrame | None = None,
                bands_km: tuple[float, ...], as_of: Any = None) -> RoadGraph | None:
-    """The saved graph when its key matches and it is whole; None otherwise (rebuild it)."""
+    """The saved graph when its key matches and it is whole; None otherwise (rebuild it).
+
+    ``roads`` are the road rows' attributes in store order (``id`` first; geometry not needed: the
+    graph rebuilds it from its vertices when asked, :attr:`RoadGraph.roads`).
+    """
     p = Path(path)
     if not p.is_file():
         return None
@@ -78,21 +96,38 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: gpd.GeoDataFrame, fr
             meta = z["_meta"]
             if str(meta[0]) != key:
                 return None
-            arrays = {name: z[name] for name in (*_ARRAYS, "seg_status")}
+            arrays = {name: z[name] for name in _ARRAYS}
+            status = z["seg_status_labels"].astype(object)[z["seg_status_codes"]]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     roads = roads.reset_index(drop=True)
     if len(arrays["seg_speed"]) != len(roads) or len(arrays["edge_u"]) != len(arrays["edge_v"]):
         return None
+    arrays.update({name: arrays[name].astype(np.int64) for name in _INDEX})
+    coords = arrays["coords"]
+    try:
+        seg_bounds = _row_bounds(coords, arrays["seg_v0"], arrays["seg_v1"])
+    except ValueError:
+        return None
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
-                            crs=_crs_of(roads), bands_km=bands_km)
-    status = arrays.pop("seg_status").astype(object)
-    return RoadGraph(**arrays, seg_status=status, roads=roads, destroyed_bridges=destroyed_bridge_rows(infrastructure),
+                            crs=_crs_of(coords), bands_km=bands_km)
+    return RoadGraph(**arrays, seg_status=status, seg_bounds=seg_bounds, road_table=roads,
+                     destroyed_bridges=destroyed_bridge_rows(infrastructure),
                      threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
                      removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
 
 
-def _crs_of(roads: gpd.GeoDataFrame) -> Any:
+def _row_bounds(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarray:
+    """(minlon, minlat, maxlon, maxlat) of each row from its vertices ``coords[v0 : v1 + 1]`` (rows
+    are contiguous and in order, every row has a vertex: ``v0`` is increasing and ends at the array end)."""
+    if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
+        raise ValueError("row vertex ranges do not cover the vertices in order")
+    return np.column_stack([np.minimum.reduceat(coords, v0, axis=0), np.maximum.reduceat(coords, v0, axis=0)])
+
+
+def _crs_of(coords: np.ndarray) -> Any:
     from cimic_geo.geo import metric_crs
 
-    return metric_crs(roads.total_bounds)
+    if not len(coords):
+        return metric_crs((0.0, 0.0, 0.0, 0.0))
+    return metric_crs((*coords.min(axis=0), *coords.max(axis=0)))

@@ -112,3 +112,17 @@ def piece_lines(coords: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarra
     owner = np.repeat(np.arange(len(n)), n)
     offs = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
     return shapely.linestrings(coords[c0[owner] + offs], indices=owner)
+
+
+def row_lines(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """LineStrings of input rows ``rows`` whose vertices are ``coords[v0[r] : v1[r] + 1]`` (a row
+    left with one vertex becomes a zero-length line on it)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    c0 = np.asarray(v0)[rows].astype(np.int64)
+    c1 = np.asarray(v1)[rows].astype(np.int64)
+    if not len(rows):
+        return np.empty(0, dtype=object)
+    n = np.maximum(c1 - c0 + 1, 2)
+    owner = np.repeat(np.arange(len(n)), n)
+    offs = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
+    return shapely.linestrings(coords[np.minimum(c0[owner] + offs, c1[owner])], indices=owner)

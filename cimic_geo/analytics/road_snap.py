@@ -90,3 +90,39 @@ def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
     x, y = graph.threat.to_metric.transform(lon, lat)
     sel = project(graph.edge_geoms(cand), graph.threat.to_metric)
     return int(cand[int(np.argmin(shapely.distance(shapely.Point(x, y), sel)))])
+
+
+def rows_near(graph: RoadGraph, line: shapely.Geometry, within_m: float) -> np.ndarray:
+    """Road rows (all, passable or not) that may lie within ``within_m`` of a lon/lat line: a
+    superset found on a grid of the rows' bounding boxes, for an exact test on these rows only.
+
+    The grid's cells are at least ``within_m`` wide (0.01° at least); cells within two of any
+    cell the line (densified to half a cell) passes are marked, and a row is kept when its
+    bounding box touches a marked cell (rows spanning more than two cells are always kept).
+    """
+    b = graph.seg_bounds
+    if not len(b):
+        return np.zeros(0, dtype=np.int64)
+    xy = shapely.get_coordinates(line)
+    lat_max = min(float(np.abs(xy[:, 1]).max()) + 1.0, 89.0)
+    cy = max(within_m / 110_000.0, 0.01)
+    cx = max(within_m / (111_000.0 * np.cos(np.radians(lat_max))), 0.01)
+    x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
+    nx = int((b[:, 2].max() - x0) / cx) + 1
+    ny = int((b[:, 3].max() - y0) / cy) + 1
+    dense = shapely.get_coordinates(shapely.segmentize(line, min(cx, cy) / 2.0))
+    ix = np.floor((dense[:, 0] - x0) / cx).astype(np.int64)
+    iy = np.floor((dense[:, 1] - y0) / cy).astype(np.int64)
+    marked = np.zeros((nx + 4, ny + 4), dtype=bool)  # padded by 2 on each side
+    for dx in range(-2, 3):
+        for dy in range(-2, 3):
+            mx, my = ix + dx + 2, iy + dy + 2
+            ok = (mx >= 0) & (mx < nx + 4) & (my >= 0) & (my < ny + 4)
+            marked[mx[ok], my[ok]] = True
+    ax = np.floor((b[:, 0] - x0) / cx).astype(np.int64) + 2
+    ay = np.floor((b[:, 1] - y0) / cy).astype(np.int64) + 2
+    bx = np.floor((b[:, 2] - x0) / cx).astype(np.int64) + 2
+    by = np.floor((b[:, 3] - y0) / cy).astype(np.int64) + 2
+    big = ((bx - ax) > 1) | ((by - ay) > 1)
+    keep = big | marked[ax, ay] | marked[ax, by] | marked[bx, ay] | marked[bx, by]
+    return np.flatnonzero(keep)

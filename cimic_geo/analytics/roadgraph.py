@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import DEFAULT_BANDS_KM, EDGE_TOLERANCE_KM
-from cimic_geo.analytics.road_noding import node_lines, piece_lines
+from cimic_geo.analytics.road_noding import node_lines, piece_lines, row_lines
 from cimic_geo.analytics.road_threat import ThreatGeometry, edge_front_km, project, union_geometry
 from cimic_geo.analytics.road_weights import MIN_COST, WeightedGraph
 from cimic_geo.errors import AnalysisError
@@ -126,7 +126,10 @@ class RoadGraph:
     Edge arrays (``edge_*``) cover the passable pieces only; ``edge_seg`` points back to the row
     of the roads frame, ``edge_c0``/``edge_c1`` to the piece's first and last vertex in
     ``coords``. Node coordinates are lon/lat (``node_lonlat``) and metric (``node_xy``, in ``crs``).
-    ``edge_oneway`` marks pieces drivable only from ``edge_u`` to ``edge_v``.
+    ``edge_oneway`` marks pieces drivable only from ``edge_u`` to ``edge_v``. ``road_table`` holds the
+    road rows' attributes (``id``, ``name``, ``status``, ...; with or without geometry), ``seg_v0``/
+    ``seg_v1`` each row's first and last vertex in ``coords``: :attr:`roads` rebuilds the geometry
+    from them on first use, so a graph read from its file needs no geometry from the store.
     """
 
     node_lonlat: np.ndarray
@@ -142,7 +145,9 @@ class RoadGraph:
     edge_c0: np.ndarray
     edge_c1: np.ndarray
     coords: np.ndarray
-    roads: gpd.GeoDataFrame
+    road_table: pd.DataFrame
+    seg_v0: np.ndarray
+    seg_v1: np.ndarray
     seg_length_km: np.ndarray
     seg_speed: np.ndarray
     seg_status: np.ndarray
@@ -177,11 +182,24 @@ class RoadGraph:
     def bands_km(self) -> tuple[float, ...]:
         return self.threat.bands_km
 
+    @property
+    def roads(self) -> gpd.GeoDataFrame:
+        """The road rows with their geometry (rebuilt from ``coords`` on first use when the table has none)."""
+        with self._lock:
+            if not isinstance(self.road_table, gpd.GeoDataFrame):
+                geoms = self.seg_geoms(np.arange(len(self.road_table)))
+                self.road_table = gpd.GeoDataFrame(self.road_table, geometry=geoms, crs="EPSG:4326")
+            return self.road_table
+
+    def seg_geoms(self, rows: np.ndarray) -> np.ndarray:
+        """Lon/lat LineStrings of road rows (from ``coords``; repeated vertices dropped)."""
+        return row_lines(self.coords, self.seg_v0, self.seg_v1, rows)
+
     def road_rows(self, road_ids: Sequence[str]) -> np.ndarray:
         """Row index in :attr:`roads` of each road id (AnalysisError naming unknown ids)."""
         with self._lock:
             if self._id_index is None:
-                self._id_index = pd.Index(self.roads["id"].astype(str))
+                self._id_index = pd.Index(self.road_table["id"].astype(str))
         rows = self._id_index.get_indexer([str(r) for r in road_ids])
         if (rows < 0).any():
             bad = [str(r) for r, i in zip(road_ids, rows, strict=True) if i < 0][:5]
@@ -199,7 +217,7 @@ class RoadGraph:
 
     def summary(self) -> dict[str, Any]:
         """Sizes, for logs and the CLI."""
-        return {"nodes": self.n_nodes, "edges": self.n_edges, "segments": len(self.roads),
+        return {"nodes": self.n_nodes, "edges": self.n_edges, "segments": len(self.road_table),
                 "one_way_edges": int(self.edge_oneway.sum()),
                 "removed_impassable": self.removed_impassable, "removed_destroyed_bridges": self.removed_bridges,
                 "as_of": None if self.as_of is None else self.as_of.isoformat()}
@@ -421,7 +439,9 @@ def build_road_graph(
         edge_c0=c0,
         edge_c1=c1,
         coords=noded.coords,
-        roads=roads,
+        road_table=roads,
+        seg_v0=np.searchsorted(noded.vertex_row, np.arange(m)),
+        seg_v1=np.searchsorted(noded.vertex_row, np.arange(m), side="right") - 1,
         seg_length_km=noded.row_length_km,
         seg_speed=speed,
         seg_status=status,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cimic_geo.civil import assessment_overview, partner_overview, partner_versions, settlement_card
 from cimic_geo.cli import emit
-from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.cli._common import add_json_option, add_store_options
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.ingest.importer import ImportReport
 from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
@@ -113,18 +113,15 @@ def _template(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("assessments", help="civil assessments: staleness and sector status, or one settlement's card")
-    add_as_of_option(p)
     p.add_argument("--sector", default="water", choices=ASSESSMENT_SECTORS, help="sector for the status column")
     p.add_argument("--stale-days", dest="stale_days", type=float, help="days after which an assessment is stale "
                    "(default: setting CIMIC_STALE_DAYS, 14)")
     p.add_argument("--settlement", help="show this settlement's card (assessment history and partners)")
     p.add_argument("--rows", action="store_true", help="with --json: include the latest assessment of each settlement")
-    add_db_option(p)
-    add_json_option(p)
+    add_store_options(p, as_of=True)
     p.set_defaults(handler=_assessments)
 
     p = sub.add_parser("partners", help="3W (who does what where): entries in force and the gaps")
-    add_as_of_option(p)
     p.add_argument("--sector", choices=ASSESSMENT_SECTORS, help="only this assessed sector")
     p.add_argument("--history", metavar="PARTNER_ID", help="every version of one 3W entry")
     p.add_argument("--end", metavar="PARTNER_ID", help="end the current version of a 3W entry (kept as history)")
@@ -132,8 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-gaps", dest="no_gaps", action="store_true", help="leave the gap list out of the JSON")
     p.add_argument("--no-table", dest="no_table", action="store_true", help="leave the 3W table out of the JSON")
     p.add_argument("--top", type=int, default=20, help="gaps listed in the text output (default 20)")
-    add_db_option(p)
-    add_json_option(p)
+    add_store_options(p, as_of=True)
     p.set_defaults(handler=_partners)
 
     p = sub.add_parser("template", help="write the spreadsheet template of a layer (.xlsx or .csv)")

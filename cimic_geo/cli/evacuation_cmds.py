@@ -7,7 +7,7 @@ from typing import Any
 
 from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor
-from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
+from cimic_geo.cli._common import add_store_options
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError
 from cimic_geo.evacuations import assign_waiting, change_status, evacuation_overview
@@ -87,18 +87,15 @@ def _assign(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evacuations", help="evacuation requests and missions: board, status, history, assignment")
-    cmds = p.add_subparsers(dest="evacuations_command", metavar="ACTION")
-    cmds.required = True
+    cmds = sub.add_parser("evacuations", help="evacuation requests and missions: board, status, history, "
+                          "assignment").add_subparsers(dest="evacuations_command", metavar="ACTION", required=True)
 
     b = cmds.add_parser("board", help="the board, people waiting per band and group, oldest request, missions/day")
-    add_db_option(b)
-    add_as_of_option(b)
     b.add_argument("--bands", help="threat band edges in km (default 5,20,40 or CIMIC_BANDS_KM)")
     b.add_argument("--status", action="append", choices=EVACUATION_STATUSES, help="only these statuses (repeat)")
     b.add_argument("--days", type=int, default=14, help="days of missions per day (default 14)")
     b.add_argument("--summary", action="store_true", help="figures only, no board rows")
-    add_json_option(b)
+    add_store_options(b, as_of=True)
     b.set_defaults(handler=_board)
 
     s = cmds.add_parser("status", help="move an evacuation to its next status (allowed transitions only)")
@@ -113,20 +110,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--corridor", dest="corridor_id")
     s.add_argument("--route")
     s.add_argument("--departure", dest="planned_departure", help="planned departure, ISO 8601 UTC")
-    add_db_option(s)
-    add_json_option(s)
+    add_store_options(s)
     s.set_defaults(handler=_set_status)
 
     h = cmds.add_parser("history", help="status changes, newest first")
     h.add_argument("id", nargs="?", help="one evacuation (default all)")
     h.add_argument("--limit", type=int)
-    add_db_option(h)
-    add_json_option(h)
+    add_store_options(h)
     h.set_defaults(handler=_history)
 
     a = cmds.add_parser("assign", help="allocate waiting people to shelters with free places (exact, order-free)")
     a.add_argument("--max-km", dest="max_km", type=float, help="straight-line reach (default 30 km)")
     a.add_argument("--max-minutes", dest="max_minutes", type=float, help="road travel time reach in minutes")
-    add_db_option(a)
-    add_json_option(a)
+    add_store_options(a)
     a.set_defaults(handler=_assign)

@@ -1,4 +1,4 @@
-"""The deterministic EXERCISE scenario (DESIGN §4): a plausible theatre in real lon/lat.
+"""The deterministic EXERCISE scenario: a plausible theatre in real lon/lat.
 
 ``generate`` builds every layer of :data:`cimic_geo.schema.LAYERS` from a seed (same seed, same
 data; nothing depends on the wall clock); ``seed_database`` writes them into a new store.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from cimic_geo.store.core import Store
 
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
@@ -28,3 +30,16 @@ def access_data_version(store: Store) -> str:
         ).fetchone()
         parts.append(f"{layer}:{int(row[0])}:{int(row[1])}")
     return "|".join(parts)
+
+
+#: Road attributes a kept road graph needs beside its own arrays (no geometry: the graph has it).
+ROAD_ATTRIBUTES = ("id", "road_class", "speed_kmh", "bridge", "status", "name", "oneway")
+
+
+def road_attributes(store: Store) -> pd.DataFrame:
+    """The roads layer's attributes without geometry, in the order of ``store.read("roads")`` (by id).
+
+    Reading a national roads layer's geometry (decoding a million WKB lines) costs seconds; a road
+    graph kept beside the store rebuilds the lines from its own vertices when they are needed.
+    """
+    return store.query_df(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM roads ORDER BY id")

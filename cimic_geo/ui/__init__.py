@@ -1,1 +1,1 @@
-"""The only package that touches Streamlit caching, session state and st_folium (DESIGN §2)."""
+"""The only package that touches Streamlit caching, session state and st_folium."""

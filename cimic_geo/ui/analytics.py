@@ -1,4 +1,4 @@
-"""Exposure & coverage page plumbing (issue 5): cached analytics, controls, tables and the map.
+"""Exposure & coverage page plumbing: cached analytics, controls, tables and the map.
 
 All computing happens in :mod:`cimic_geo.analytics`; this module only caches results per
 database content (:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.

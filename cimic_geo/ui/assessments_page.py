@@ -1,8 +1,6 @@
 """Civil assessments page plumbing: staleness KPIs, the map coloured by a sector's status or by the
-age of the last assessment, the sector table and a settlement card with its assessment history.
-
-Computing happens in :mod:`cimic_geo.civil`; this module caches per database content
-(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+age of the last assessment, the sector table and a settlement card with its assessment history. Figures come from
+:mod:`cimic_geo.civil`; shared page pieces from :mod:`cimic_geo.ui.layer_page`.
 """
 
 from __future__ import annotations

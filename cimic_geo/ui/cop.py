@@ -1,4 +1,4 @@
-"""COP page plumbing: cached store reads, the map view state and the st_folium call (issue 4).
+"""COP page plumbing: cached store reads, the map view state and the st_folium call.
 
 The map is drawn in two parts so panning stays cheap at national scale:
 

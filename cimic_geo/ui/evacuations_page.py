@@ -1,8 +1,6 @@
 """Evacuations page plumbing: cached overview, KPIs, the board beside the map, status changes,
-people waiting per band and group, missions per day and the shelter assignment.
-
-Computing happens in :mod:`cimic_geo.evacuations`; this module caches per database content
-(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+people waiting per band and group, missions per day and the shelter assignment. Figures come from
+:mod:`cimic_geo.evacuations`; shared page pieces from :mod:`cimic_geo.ui.layer_page`.
 """
 
 from __future__ import annotations

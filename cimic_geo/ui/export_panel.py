@@ -1,5 +1,5 @@
 """The export panel shown under a map (COP page and any page with a map): briefing exports of the
-view the user sees (issue 7).
+view the user sees.
 
 The user picks formats and presses *Prepare*; each file is rendered once with a progress bar
 (``st.status`` + ``st.progress``) and kept in the session, then offered with

@@ -1,8 +1,6 @@
 """Partners page plumbing (3W: who does what where): the 3W table, the map of partner areas and
-gaps, the gap list per sector and the history of one entry.
-
-Computing happens in :mod:`cimic_geo.civil`; this module caches per database content
-(:func:`cimic_geo.ui.common.data_token`), draws widgets and renders.
+gaps, the gap list per sector and the history of one entry. Figures come from
+:mod:`cimic_geo.civil`; shared page pieces from :mod:`cimic_geo.ui.layer_page`.
 """
 
 from __future__ import annotations
