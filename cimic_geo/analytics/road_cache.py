@@ -122,7 +122,9 @@ def _row_bounds(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarra
     are contiguous and in order, every row has a vertex: ``v0`` is increasing and ends at the array end)."""
     if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
         raise ValueError("row vertex ranges do not cover the vertices in order")
-    return np.column_stack([np.minimum.reduceat(coords, v0, axis=0), np.maximum.reduceat(coords, v0, axis=0)])
+    x, y = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
+    return np.column_stack([np.minimum.reduceat(x, v0), np.minimum.reduceat(y, v0),
+                            np.maximum.reduceat(x, v0), np.maximum.reduceat(y, v0)])
 
 
 def _crs_of(coords: np.ndarray) -> Any:

@@ -16,15 +16,32 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from cimic_geo.cli._actor import add_actor_option
 from cimic_geo.errors import CimicError, ValidationError
 from cimic_geo.store import describe_database_error
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules(argv: Sequence[str] | None) -> list[str]:
+    """The command modules to import: only the one whose source registers the command in ``argv``
+    (``sub.add_parser("NAME"``), so a one-off command does not import every other command's
+    libraries; all of them for help, an unknown command or no ``argv``."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    argv = list(argv or [])
+    first = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if first is None or any(a.startswith("--as") for a in argv[:first]):  # --as NAME precedes the command
+        return names
+    pattern = re.compile(rf"""\bsub\.add_parser\(\s*["']{re.escape(argv[first])}["']""")
+    hits = [n for n in names if pattern.search((Path(__file__).parent / f"{n}.py").read_text(encoding="utf-8"))]
+    return hits if len(hits) == 1 else names
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every command (with ``argv``: only the module registering its command)."""
     parser = argparse.ArgumentParser(
         prog="python -m cimic_geo",
         description="CIMIC geospatial situational awareness: store, analytics and exports.",
@@ -32,10 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_actor_option(parser)  # --as NAME: act as a service account (default: the OS user)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in _command_modules(argv):
+        module = importlib.import_module(f"{__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
@@ -107,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A reader that closes the output early (``... | head``) ends the command quietly with exit 2.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         result = args.handler(args)

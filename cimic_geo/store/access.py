@@ -33,7 +33,7 @@ def access_data_version(store: Store) -> str:
 
 
 #: Road attributes a kept road graph needs beside its own arrays (no geometry: the graph has it).
-ROAD_ATTRIBUTES = ("id", "road_class", "speed_kmh", "bridge", "status", "name", "oneway")
+ROAD_ATTRIBUTES = ("id", "road_class", "status", "name")
 
 
 def road_attributes(store: Store) -> pd.DataFrame:
