@@ -424,3 +424,21 @@ def test_csv_fields_over_131072_characters(tmp_path: Path, empty_db: Path) -> No
     with connect(empty_db, read_only=True) as store:
         geom = store.read("infrastructure").iloc[0].geometry
     assert len(geom.exterior.coords) == len(ring)
+
+
+def test_table_downloads_neutralise_formulas() -> None:
+    """The pages' CSV downloads (exposure tables, layer boards) go through one writer: text that
+    starts like a formula gets a leading quote, negative numbers stay numbers."""
+    import csv as _csv
+    import io
+
+    import pandas as pd
+
+    from cimic_geo.export.gis import table_csv
+
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "Kramatorsk"],
+                          "delta": [-5, 3, 0]})
+    rows = list(_csv.reader(io.StringIO(table_csv(frame).decode("utf-8"))))
+    assert rows[1] == ["'=HYPERLINK(\"http://x\",\"y\")", "-5"]
+    assert rows[2] == ["'@SUM(A1)", "3"]
+    assert rows[3] == ["Kramatorsk", "0"]

@@ -23,10 +23,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
+from shapely.ops import substring
 
 from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM
 from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routing API)
     MAX_SNAP_KM,
+    EdgePoint,
     Place,
     find_settlement,
     parse_latlon,
@@ -43,7 +45,10 @@ from cimic_geo.errors import AnalysisError
 
 @dataclass
 class Route:
-    """One route on the graph (edges in travel order)."""
+    """One route on the graph: edges in travel order, edge ``k`` driven from ``nodes[k]`` to
+    ``nodes[k + 1]``. A route from or to a point on an edge (:class:`EdgePoint`) drives that first
+    or last edge in part: it starts ``start_pos`` and ends ``end_pos`` of the way along them in
+    travel direction (0 and 1 for whole edges)."""
 
     nodes: np.ndarray
     edges: np.ndarray
@@ -51,6 +56,18 @@ class Route:
     minutes: float  # travel time
     length_km: float
     geometry: LineString
+    start_pos: float = 0.0
+    end_pos: float = 1.0
+
+    @property
+    def parts(self) -> np.ndarray:
+        """Share of each edge driven (1 for whole edges)."""
+        p = np.ones(len(self.edges))
+        if len(p) == 1:
+            p[0] = self.end_pos - self.start_pos
+        elif len(p):
+            p[0], p[-1] = 1.0 - self.start_pos, self.end_pos
+        return p
 
 
 def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
@@ -62,28 +79,37 @@ def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
     return graph.road_table["id"].astype(str).to_numpy()[rows].tolist()
 
 
-def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray) -> LineString:
-    """The route's line (lon/lat), each piece oriented in travel direction."""
+def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, start_pos: float = 0.0,
+                   end_pos: float = 1.0) -> LineString:
+    """The route's line (lon/lat), each piece oriented in travel direction; the first piece from
+    ``start_pos`` and the last to ``end_pos`` of its length."""
     edges = np.asarray(edges, dtype=np.int64)
     c0, c1 = graph.edge_c0[edges], graph.edge_c1[edges]
     parts = []
+    last = len(edges) - 1
     for k in range(len(edges)):
         seg = graph.coords[c0[k]:c1[k] + 1]
         if graph.edge_u[edges[k]] != nodes[k]:
             seg = seg[::-1]
+        a = start_pos if k == 0 else 0.0
+        b = end_pos if k == last else 1.0
+        if a > 0.0 or b < 1.0:
+            cut = substring(LineString(seg), a, b, normalized=True)
+            seg = np.asarray(cut.coords) if cut.geom_type == "LineString" else np.asarray([cut.coords[0]] * 2)
         parts.append(seg if k == 0 else seg[1:])
     return LineString(np.concatenate(parts))
 
 
-def _make_route(graph: RoadGraph, w_cost: np.ndarray, nodes: np.ndarray, edges: np.ndarray) -> Route:
-    return Route(
-        nodes=nodes,
-        edges=edges,
-        cost=float(w_cost[edges].sum()),
-        minutes=float(graph.edge_minutes[edges].sum()),
-        length_km=float(graph.edge_length_km[edges].sum()),
-        geometry=route_geometry(graph, nodes, edges),
-    )
+def _make_route(graph: RoadGraph, w_cost: np.ndarray, nodes: np.ndarray, edges: np.ndarray,
+                start_pos: float = 0.0, end_pos: float = 1.0) -> Route:
+    r = Route(nodes=nodes, edges=edges, cost=0.0, minutes=0.0, length_km=0.0, geometry=LineString(),
+              start_pos=start_pos, end_pos=end_pos)
+    p = r.parts
+    r.cost = float((w_cost[edges] * p).sum())
+    r.minutes = float((graph.edge_minutes[edges] * p).sum())
+    r.length_km = float((graph.edge_length_km[edges] * p).sum())
+    r.geometry = route_geometry(graph, nodes, edges, start_pos=start_pos, end_pos=end_pos)
+    return r
 
 
 def _walk(w: WeightedGraph, start: int, first: int) -> tuple[list[int], list[int]]:
@@ -137,37 +163,44 @@ def _chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[i
     raise AnalysisError("internal error: chain not incident to junction")
 
 
-def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarray, np.ndarray], origin: int,
-               target: int) -> tuple[list[int], list[int]] | None:
-    """Cheapest path (unique edges, nodes) from ``origin`` to ``target`` using the core graph."""
-    acc_o = _accesses(w, origin)
-    acc_t = _accesses(w, target)
+def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarray, np.ndarray],
+               origins: list[tuple[int, float]], targets: list[tuple[int, float]]
+               ) -> tuple[list[int], list[int], int, int] | None:
+    """Cheapest path (unique edges, nodes, origin used, target used) from any of the ``(node,
+    extra cost)`` origins to any of the targets, using the core graph."""
     best: tuple[float, Any] = (np.inf, None)
+    acc_o = [(i, a) for i, (node, _) in enumerate(origins) for a in _accesses(w, node)]
+    acc_t = [(j, t) for j, (node, _) in enumerate(targets) for t in _accesses(w, node)]
+    for i, (o_node, o_off) in enumerate(origins):
+        for j, (t_node, t_off) in enumerate(targets):
+            if o_node == t_node and o_off + t_off < best[0]:
+                best = (o_off + t_off, ("direct", [], [o_node], i, j))
     # origin and target on the same chain: along the chain, without a junction
-    for a in acc_o:
-        if target in a.nodes[1:]:
-            i = a.nodes.index(target, 1)
-            c = float(w.uc_ab[a.edges[:i]].sum())
-            if c < best[0]:
-                best = (c, ("direct", a.edges[:i], a.nodes[:i + 1]))
-    starts = sorted({a.junction for a in acc_o if a.junction >= 0})
-    ends = [t for t in acc_t if t.junction >= 0]
+    for i, a in acc_o:
+        for j, (t_node, t_off) in enumerate(targets):
+            if t_node in a.nodes[1:]:
+                k = a.nodes.index(t_node, 1)
+                c = origins[i][1] + float(w.uc_ab[a.edges[:k]].sum()) + t_off
+                if c < best[0]:
+                    best = (c, ("direct", a.edges[:k], a.nodes[:k + 1], i, j))
+    starts = sorted({a.junction for _, a in acc_o if a.junction >= 0})
+    ends = [(j, t) for j, t in acc_t if t.junction >= 0]
     if starts and ends:
         rows = w.core_id[np.asarray(starts)]
         dist, pred = dijkstra(core, indices=rows, return_predecessors=True)
-        for a in acc_o:
+        for i, a in acc_o:
             if a.junction < 0:
                 continue
             r = starts.index(a.junction)
-            for t in ends:
-                c = a.cost + float(dist[r, w.core_id[t.junction]]) + t.cost
+            for j, t in ends:
+                c = origins[i][1] + a.cost + float(dist[r, w.core_id[t.junction]]) + t.cost + targets[j][1]
                 if c < best[0]:
-                    best = (c, ("core", a, t, r))
+                    best = (c, ("core", a, t, r, i, j))
     if best[1] is None:
         return None
     if best[1][0] == "direct":
-        return best[1][1], best[1][2]
-    _, a, t, r = best[1]
+        return best[1][1], best[1][2], best[1][3], best[1][4]
+    _, a, t, r, i, j = best[1]
     # junction sequence on the core from a.junction to t.junction
     seq = [int(w.core_id[t.junction])]
     src = int(w.core_id[a.junction])
@@ -187,7 +220,44 @@ def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarr
         nodes += n[1:]
     edges += t.edges[::-1]
     nodes += t.nodes[::-1][1:]
-    return edges, nodes
+    return edges, nodes, i, j
+
+
+@dataclass(frozen=True)
+class _End:
+    """A way a route starts (ends): at ``node``, after (before) driving ``part`` of ``edge``
+    (-1: no partial edge) from (to) the point, at ``cost``; ``pos`` is where the point lies along
+    that edge in travel direction."""
+
+    node: int
+    cost: float
+    edge: int = -1
+    pos: float = 0.0
+
+
+def _ends(graph: RoadGraph, cost: np.ndarray, point: EdgePoint | int, *, leaving: bool, ignore_oneway: bool
+          ) -> list[_End]:
+    """The ways to join the network at ``point``: a node as it is, or a point on an edge split
+    there (a virtual node) with the partial edge's cost to each end it may be driven to or from
+    (one-way edges only from ``edge_u`` towards ``edge_v``)."""
+    if not isinstance(point, EdgePoint):
+        return [_End(int(point), 0.0)]
+    e, f = int(point.edge), min(max(float(point.frac), 0.0), 1.0)
+    c = float(cost[e])
+    if not np.isfinite(c):
+        return []
+    u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
+    both = ignore_oneway or not bool(graph.edge_oneway[e])
+    out = []
+    if leaving:  # point -> v drives forward; point -> u backward
+        out.append(_End(v, (1 - f) * c, e, f))
+        if both:
+            out.append(_End(u, f * c, e, 1 - f))
+    else:  # u -> point forward; v -> point backward
+        out.append(_End(u, f * c, e, f))
+        if both:
+            out.append(_End(v, (1 - f) * c, e, 1 - f))
+    return out
 
 
 def _zone_ok(zone: np.ndarray, edges: np.ndarray, *, leave: bool, arrive: bool) -> bool:

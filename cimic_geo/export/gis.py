@@ -156,6 +156,16 @@ def neutralise_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def table_csv(frame: pd.DataFrame) -> bytes:
+    """A plain table (no geometry) as UTF-8 CSV bytes for a download button: text cells that would
+    start a formula are neutralised with :func:`neutralise_formula`; numbers stay numbers."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(lambda v: neutralise_formula(v) if isinstance(v, str) else v)
+    return out.to_csv(index=False).encode("utf-8")
+
+
 def _csv_value(v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return ""

@@ -17,6 +17,7 @@ from cimic_geo.analytics.bands import band_labels, check_bands, shifted_occupied
 from cimic_geo.analytics.coverage import DEFAULT_MAX_KM
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
+from cimic_geo.export.gis import table_csv
 from cimic_geo.maps.analytics import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
@@ -179,7 +180,7 @@ def render_map(store: Store, token: str, c: Controls, exp: Any, cov: Any, markin
 
 
 def _download(df: pd.DataFrame, name: str, label: str) -> None:
-    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=name, mime="text/csv",
+    st.download_button(label, table_csv(df), file_name=name, mime="text/csv",
                        key=k(f"dl_{name}"))
 
 

@@ -15,6 +15,7 @@ from streamlit_folium import st_folium
 
 from cimic_geo.auth import PERMISSIONS, Actor
 from cimic_geo.civil import reference_time
+from cimic_geo.export.gis import table_csv
 from cimic_geo.maps.layers_common import MapLook
 from cimic_geo.store import Store
 from cimic_geo.ui.auth import current_actor
@@ -54,8 +55,8 @@ def show_map(m: folium.Map, *, key: str, height: int = 560) -> None:
 
 
 def csv_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
-    """A download button for ``frame`` as UTF-8 CSV without the index."""
-    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+    """A download button for ``frame`` as UTF-8 CSV without the index (formula prefixes neutralised)."""
+    st.download_button(label, table_csv(frame), file_name=file_name, mime="text/csv",
                        key=key)
 
 
