@@ -177,7 +177,7 @@ def route_document(
     d = resolve_place(destination, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
     policy = make_policy(avoid_km=avoid_km, penalise=penalise, bands_km=g.bands_km, ignore_oneway=ignore_oneway)
     o_in, d_in = in_zone(g, policy, np.array([o.lon, d.lon]), np.array([o.lat, d.lat]))
-    routes = find_routes(g, o.node, d.node, policy=policy, alternatives=alternatives,
+    routes = find_routes(g, o.point, d.point, policy=policy, alternatives=alternatives,
                          origin_in_zone=bool(o_in), target_in_zone=bool(d_in))
     warnings = [f"{p.label} is {p.snap_km:.2f} km from the nearest road it joins (more than {SNAP_WARN_KM:g} km)"
                 for p in (o, d) if p.snap_km > SNAP_WARN_KM]
@@ -196,6 +196,8 @@ def route_document(
         ids = route_road_ids(g, r)
         ev = evaluate_document(ctx, r.geometry, road_ids=ids, check=False)
         ev["road_ids"] = ids
+        # the router's own minutes: whole edges plus the parts of the edges the places lie on
+        ev["travel_time_min"] = round(r.minutes, 1)
         ev["risk_cost_min"] = round(r.cost, 1)
         evaluated.append(ev)
     doc.update(evaluated[0])
@@ -213,13 +215,13 @@ def _no_route_reason(ctx: AccessContext, o: Any, d: Any, policy: RoutingPolicy) 
         return (f"{o.label} and {d.label} are on separate pieces of the road network that do not connect "
                 f"(the network has {conn.components} pieces; the largest holds {conn.largest_share:.0%} of "
                 "the road length)")
-    free = find_routes(g, o.node, d.node, policy=replace(policy, penalties=None, avoid_km=None,
+    free = find_routes(g, o.point, d.point, policy=replace(policy, penalties=None, avoid_km=None,
                                                           exclude_occupied=True), alternatives=0)
     if free and policy.avoid_km:
         return (f"every route from {o.label} to {d.label} passes within {policy.avoid_km:g} km of the "
                 "front line; reduce the avoided distance to see the least-risk route through it")
     if not free and not policy.ignore_oneway and find_routes(
-            g, o.node, d.node, policy=replace(policy, penalties=None, avoid_km=None, ignore_oneway=True),
+            g, o.point, d.point, policy=replace(policy, penalties=None, avoid_km=None, ignore_oneway=True),
             alternatives=0):
         return (f"no route from {o.label} to {d.label} that respects one-way roads; allow ignoring one-way "
                 "(convoy/emergency) to see one")

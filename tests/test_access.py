@@ -27,6 +27,7 @@ from access_fixtures import (
     meridian_km,
     parallel_km,
     river_grid,
+    roads_frame,
     salient_roads,
 )
 from shapely.geometry import LineString, Polygon
@@ -124,6 +125,57 @@ def test_alternatives_are_meaningfully_different():
 # ----------------------------------------------------------------------------------------------
 # places
 # ----------------------------------------------------------------------------------------------
+
+
+def test_point_beside_the_middle_of_a_long_edge_routes_from_the_point_on_it():
+    # Road A runs north along the meridian 33°E (the central meridian of the metric UTM zone, so the
+    # position along it in metres is the geodesic one) from S (33.00, 48.00) to N (33.00, 48.10) in
+    # ONE edge; road B runs east from N to E (33.10, 48.10). 60 km/h: minutes = km.
+    # The origin (33.001, 48.03) lies 74 m east of A, beside it 0.03° north of S: it joins A there
+    # (a virtual node splitting A), not at A's nearer end S. To E the route drives 48.03 -> 48.10
+    # on A, then all of B:
+    #   minutes = meridian_km(48.065, 0.07) + parallel_km(48.10, 0.10) = 7.7834 + 7.4481 = 15.2315
+    # (joining at S would drive A's whole 11.1191 km: 18.5672 min).
+    s_, n_, e_ = (33.0, 48.0), (33.0, 48.1), (33.1, 48.1)
+    g = build_road_graph(roads_frame([("A", s_, n_), ("B", n_, e_)]))
+    assert g.n_edges == 2
+    o = resolve_place("48.03,33.001", graph=g)
+    # the meridian arc S -> 48.03 over S -> N (not quite 0.3: the arc per degree grows northwards)
+    frac = meridian_km(48.015, 0.03) / meridian_km(48.05, 0.10)
+    assert o.edge == 0 and o.frac == pytest.approx(frac, abs=1e-6) and o.node == _node(g, s_)
+    assert o.snap_km == pytest.approx(parallel_km(48.03, 0.001), rel=1e-3)
+    t = resolve_place(f"{e_[1]},{e_[0]}", graph=g)
+    (r,) = find_routes(g, o.point, t.point, policy=NO_THREAT, alternatives=0)
+    expected = meridian_km(48.065, 0.07) + parallel_km(48.10, 0.10)
+    assert r.minutes == pytest.approx(expected, abs=1e-4) and r.length_km == pytest.approx(expected, abs=1e-4)
+    assert r.minutes == pytest.approx(15.2315, abs=1e-4)
+    # the line is cut at the same fraction of its lon/lat length: within 1e-6° (0.1 m) of the foot
+    assert r.geometry.coords[0] == pytest.approx((33.0, 48.03), abs=1e-6)
+    assert r.geometry.coords[-1] == pytest.approx(e_, abs=1e-9)
+    # back towards S: only the southern part of A, 0.03° of meridian = 3.3357 min
+    (r,) = find_routes(g, o.point, resolve_place("48.0,33.0", graph=g).point, alternatives=0)
+    assert r.minutes == pytest.approx(meridian_km(48.015, 0.03), abs=1e-4)
+    # two points on the same edge: the part between them (0.03 -> 0.07 north of S) = 4.4477 min
+    (r,) = find_routes(g, o.point, resolve_place("48.07,32.999", graph=g).point, alternatives=0)
+    assert r.minutes == pytest.approx(meridian_km(48.05, 0.04), abs=1e-4) and list(r.edges) == [0]
+
+
+def test_a_point_on_a_one_way_edge_leaves_it_in_its_direction_only():
+    # Same roads, A one-way northwards (drawn S -> N). From the point 0.03° north of S, S is only
+    # reachable against the one-way: no route; ignoring one-way: 0.03° of meridian = 3.3357 min.
+    # Towards E the one-way direction is the right one: 0.07° of A + B = 15.2315 min (as above).
+    s_, n_, e_ = (33.0, 48.0), (33.0, 48.1), (33.1, 48.1)
+    g = build_road_graph(roads_frame([("A", s_, n_), ("B", n_, e_)], A={"oneway": True}))
+    o = resolve_place("48.03,33.001", graph=g)
+    to_s = resolve_place("48.0,33.0", graph=g).point
+    assert find_routes(g, o.point, to_s, policy=NO_THREAT, alternatives=0) == []
+    (r,) = find_routes(g, o.point, to_s, policy=RoutingPolicy(penalties=None, exclude_occupied=False,
+                                                              ignore_oneway=True), alternatives=0)
+    assert r.minutes == pytest.approx(meridian_km(48.015, 0.03), abs=1e-4)
+    (r,) = find_routes(g, o.point, resolve_place("48.1,33.1", graph=g).point, alternatives=0)
+    assert r.minutes == pytest.approx(meridian_km(48.065, 0.07) + parallel_km(48.10, 0.10), abs=1e-4)
+    # arriving at a point on A from E is against the one-way too
+    assert find_routes(g, resolve_place("48.1,33.1", graph=g).point, o.point, alternatives=0) == []
 
 
 def test_resolve_place_by_name_ukrainian_name_and_latlon():

@@ -240,3 +240,20 @@ def test_sign_in_page_shows_no_data(demo_db_copy: Path) -> None:
         assert "Signed in as **una** · viewer" in at.sidebar.caption[0].value
     finally:
         os.environ.pop("CIMIC_DB", None)
+
+
+def test_repeated_failed_sign_ins_lock_the_name_out(empty_db: Path) -> None:
+    with connect(empty_db) as store:
+        accounts.add_user(store, "gus", role="viewer", password="gus-password-1", actor=ADMIN)
+        for _ in range(accounts.MAX_FAILED):
+            with pytest.raises(AuthenticationError, match="wrong user name or password"):
+                accounts.authenticate(store, "gus", "guess-password")
+        # the right password is refused too while the failures are recent
+        with pytest.raises(AuthenticationError, match="too many failed sign-ins"):
+            accounts.authenticate(store, "gus", "gus-password-1")
+        with pytest.raises(AuthenticationError, match="wrong user name or password"):
+            accounts.authenticate(store, "nobody", "gus-password-1")
+        # once the failures are older than the lockout, the right password works again: age them (a
+        # test-only rewrite of this throw-away store; the package itself never updates audit rows)
+        store.con.execute("UPDATE audit SET at_utc = at_utc - INTERVAL 6 MINUTE")
+        assert accounts.authenticate(store, "gus", "gus-password-1").username == "gus"

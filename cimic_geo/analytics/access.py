@@ -287,8 +287,8 @@ def in_zone(graph: RoadGraph, policy: RoutingPolicy, lon: np.ndarray, lat: np.nd
 
 def find_routes(
     graph: RoadGraph,
-    origin: int,
-    target: int,
+    origin: int | EdgePoint,
+    target: int | EdgePoint,
     *,
     policy: RoutingPolicy = NO_THREAT,
     alternatives: int = 3,
@@ -306,7 +306,9 @@ def find_routes(
 
     Parameters
     ----------
-    origin, target : node indices (see :func:`resolve_place`)
+    origin, target : node indices, or points on edges (:class:`EdgePoint`, :attr:`Place.point`):
+        a point splits its edge and the route drives the partial edge to or from either end
+        (one-way edges only in their direction), its time counted in part
     policy : threat handling (excluded segments, band penalties, one-way)
     alternatives : at most this many alternatives (0-3)
     max_shared : an alternative shares less than this fraction of its length with every route kept
@@ -323,7 +325,8 @@ def find_routes(
     if not 0 <= alternatives <= 3:
         raise AnalysisError(f"alternatives must be 0..3, got {alternatives}")
     if origin == target:
-        raise AnalysisError("origin and destination snap to the same road junction; pick two different places")
+        raise AnalysisError("origin and destination snap to the same road junction or point; pick two "
+                            "different places")
     exit_rule = bool(policy.avoid_km) and (origin_in_zone or target_in_zone)
     if exit_rule:
         policy = replace(policy, zone_exit=True)
@@ -332,44 +335,96 @@ def find_routes(
     # reported cost: the zone's roads at their band-penalised minutes (without the exit factor)
     report = np.where(zone, w.cost / ZONE_EXIT_FACTOR, w.cost) if zone is not None else w.cost
 
-    def edges_of(ue_list: list[int], nodes: list[int]) -> np.ndarray:
-        return w.step_edges(np.asarray(ue_list, dtype=np.int64), np.asarray(nodes, dtype=np.int64))
+    o_ends = _ends(graph, w.cost, origin, leaving=True, ignore_oneway=policy.ignore_oneway)
+    t_ends = _ends(graph, w.cost, target, leaving=False, ignore_oneway=policy.ignore_oneway)
+    o_list = [(x.node, x.cost) for x in o_ends]
+    t_list = [(x.node, x.cost) for x in t_ends]
+
+    def assemble(found: tuple[list[int], list[int], int, int]) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Graph edges, nodes and the first/last edge positions of a path between two ends."""
+        ue, nodes, i, j = found
+        edges = w.step_edges(np.asarray(ue, dtype=np.int64), np.asarray(nodes, dtype=np.int64)).tolist()
+        o, t = o_ends[i], t_ends[j]
+        start, end = 0.0, 1.0
+        if o.edge >= 0:
+            other = int(graph.edge_u[o.edge] + graph.edge_v[o.edge]) - o.node
+            edges, nodes, start = [o.edge, *edges], [other, *nodes], o.pos
+        if t.edge >= 0:
+            other = int(graph.edge_u[t.edge] + graph.edge_v[t.edge]) - t.node
+            edges, nodes, end = [*edges, t.edge], [*nodes, other], t.pos
+        return np.asarray(edges, dtype=np.int64), np.asarray(nodes, dtype=np.int64), start, end
 
     def allowed(e: np.ndarray) -> bool:
         return zone is None or _zone_ok(zone, e, leave=origin_in_zone, arrive=target_in_zone)
 
-    found = _best_path(w, w.core_csr, (w.pair_chain_up, w.pair_chain_dn), int(origin), int(target))
-    if found is None or not allowed(edges_of(*found)):
+    def search(core: sp.csr_matrix, chains: tuple[np.ndarray, np.ndarray]
+               ) -> tuple[list[int], tuple[np.ndarray, np.ndarray, float, float]] | None:
+        found = _best_path(w, core, chains, o_list, t_list) if o_list and t_list else None
+        direct = _same_edge(graph, w.cost, origin, target, ignore_oneway=policy.ignore_oneway)
+        if direct is not None and (found is None or direct[0] <= _path_cost(w.cost, assemble(found))):
+            return [], direct[1]
+        return None if found is None else (found[0], assemble(found))
+
+    res = search(w.core_csr, (w.pair_chain_up, w.pair_chain_dn))
+    if res is None or not allowed(res[1][0]):
         return []
-    best = _make_route(graph, report, np.asarray(found[1], dtype=np.int64), edges_of(*found))
+    e1, n1, s1, t1 = res[1]
+    best = _make_route(graph, report, n1, e1, s1, t1)
     kept = [best]
     if alternatives == 0:
         return kept
     up, dn = w.chain_up.copy(), w.chain_dn.copy()
-    last_ue = found[0]
+    last_ue = res[0]
     seen = {tuple(best.edges.tolist())}
     for _ in range(3 * alternatives + 3):
-        if len(kept) > alternatives:
+        if len(kept) > alternatives or not last_ue:
             break
         hit = np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])
         up[hit] *= penalty_factor
         dn[hit] *= penalty_factor
         core, ch_up, ch_dn = w.core_matrix(up, dn)
-        cand = _best_path(w, core, (ch_up, ch_dn), int(origin), int(target))
+        cand = search(core, (ch_up, ch_dn))
         if cand is None:
             break
         last_ue = cand[0]
-        e2 = edges_of(*cand)
+        e2, n2, s2, t2 = cand[1]
         key = tuple(e2.tolist())
         if key in seen:
             continue
         seen.add(key)
-        if float(report[e2].sum()) > max_stretch * best.cost:
+        r2 = _make_route(graph, report, n2, e2, s2, t2)
+        if r2.cost > max_stretch * best.cost:
             break
         if not allowed(e2):
             continue
-        cand_len = float(graph.edge_length_km[e2].sum())
-        if cand_len > 0 and all(graph.edge_length_km[np.intersect1d(e2, r.edges)].sum() / cand_len < max_shared
-                                for r in kept):
-            kept.append(_make_route(graph, report, np.asarray(cand[1], dtype=np.int64), e2))
+        if r2.length_km > 0 and all(graph.edge_length_km[np.intersect1d(e2, r.edges)].sum() / r2.length_km < max_shared
+                                    for r in kept):
+            kept.append(r2)
     return [kept[0], *sorted(kept[1:], key=lambda r: r.cost)]
+
+
+def _path_cost(cost: np.ndarray, path: tuple[np.ndarray, np.ndarray, float, float]) -> float:
+    edges, _, start, end = path
+    p = np.ones(len(edges))
+    if len(p) == 1:
+        p[0] = end - start
+    elif len(p):
+        p[0], p[-1] = 1.0 - start, end
+    return float((cost[edges] * p).sum())
+
+
+def _same_edge(graph: RoadGraph, cost: np.ndarray, origin: int | EdgePoint, target: int | EdgePoint, *,
+               ignore_oneway: bool) -> tuple[float, tuple[np.ndarray, np.ndarray, float, float]] | None:
+    """Driving straight along one edge from a point on it to another point on it (when allowed)."""
+    if not (isinstance(origin, EdgePoint) and isinstance(target, EdgePoint)) or origin.edge != target.edge:
+        return None
+    e, f, g = int(origin.edge), float(origin.frac), float(target.frac)
+    c = float(cost[e])
+    u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
+    if not np.isfinite(c):
+        return None
+    if g >= f:
+        return (g - f) * c, (np.array([e]), np.array([u, v]), f, g)
+    if ignore_oneway or not bool(graph.edge_oneway[e]):
+        return (f - g) * c, (np.array([e]), np.array([v, u]), 1 - f, 1 - g)
+    return None

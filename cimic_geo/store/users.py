@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,9 @@ from cimic_geo.store.audit import AuditEntry, record, record_refusal
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 10
+#: Failed sign-ins of one user name within :data:`LOCKOUT_MIN` minutes after which it is locked out.
+MAX_FAILED = 5
+LOCKOUT_MIN = 5
 #: argon2id with the library's defaults (RFC 9106 low-memory profile: 64 MiB, 3 passes).
 _HASHER = PasswordHasher()
 _dummy: list[str] = []
@@ -242,10 +245,20 @@ def authenticate(store: Any, username: str, password: str) -> User:
     Raises
     ------
     AuthenticationError
-        Unknown user, wrong password (the same message for both) or disabled account. Each failure
-        is audited with outcome ``refused``.
+        Unknown user, wrong password (the same message for both), disabled account, or
+        :data:`MAX_FAILED` failed attempts for that name within :data:`LOCKOUT_MIN` minutes (then
+        even the right password is refused until they are older). Each failure is audited with
+        outcome ``refused``; the audit trail is the counter.
     """
     name = str(username or "").strip()
+    who = Actor(name=name[:64] or "(empty)", kind="user", role="viewer")
+    since = _now() - timedelta(minutes=LOCKOUT_MIN)
+    failed = store.con.execute("SELECT count(*) FROM audit WHERE actor = ? AND action = 'sign_in' AND "
+                               "outcome = 'refused' AND at_utc >= ?", [who.name, since]).fetchone()[0]
+    if failed >= MAX_FAILED:
+        record_refusal(store, who, AuditEntry(action="sign_in", layer="users", ids=[who.name],
+                                              detail="too many failed attempts"))
+        raise AuthenticationError(f"too many failed sign-ins for this user name; try again in {LOCKOUT_MIN} minutes")
     row = _select(store.con, "username = ?", [name]) if USERNAME_RE.match(name) else None
     stored = store.con.execute("SELECT password_hash FROM users WHERE username = ?", [name]).fetchone() if row else None
     good = False
