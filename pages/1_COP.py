@@ -4,7 +4,7 @@ import streamlit as st
 
 from cimic_geo.maps.cop import DEFAULT_VISIBLE
 from cimic_geo.ui import cop, export_panel
-from cimic_geo.ui.common import data_token, page_setup, settings
+from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("COP")
 st.title("Common operational picture")
@@ -53,6 +53,6 @@ with kpi_box:
 layers, notes, _ = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
 for note in notes:
-    st.caption(note)
+    st.caption(plain(note))
 cop.details_ui(result.get("last_object_clicked"), layers)
 export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)

@@ -6,7 +6,7 @@ import streamlit as st
 from cimic_geo.errors import CimicError
 from cimic_geo.ui import export_panel
 from cimic_geo.ui import planner_page as planner
-from cimic_geo.ui.common import data_token, page_setup, settings
+from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("Corridor planner")
 st.title("Corridor planner")
@@ -22,7 +22,7 @@ with st.sidebar:
 try:
     ctx = planner.access_context(store, token, as_of)
 except CimicError as exc:
-    st.error(f"Routing is not available: {exc}")
+    st.error(f"Routing is not available: {plain(exc)}")
     st.stop()
 
 st.caption(f"Road graph: {ctx.graph.n_edges:,} passable segments "

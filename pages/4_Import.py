@@ -7,7 +7,7 @@ from cimic_geo.ingest import DEFAULT_EXTENT, MODES
 from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import HISTORY_LAYERS, LAYERS
 from cimic_geo.ui import ingest as ui
-from cimic_geo.ui.common import page_setup
+from cimic_geo.ui.common import page_setup, plain
 
 store = page_setup("Import")
 st.title("Import data")
@@ -16,7 +16,7 @@ st.caption("GeoJSON, GeoPackage, zipped Shapefile, KML or CSV (lat/lon or WKT). 
 
 done = st.session_state.pop(ui.k("done"), None)
 if done:
-    st.success(done)
+    st.success(plain(done))
 
 with st.sidebar:
     layer = st.selectbox("Layer", [n for n in LAYERS if n not in SHEET_LAYERS],

@@ -4,6 +4,7 @@ stale or unreadable."""
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from access_fixtures import SALIENT, salient_roads
 
 from cimic_geo.analytics.access import find_routes
@@ -62,6 +63,10 @@ def test_store_graph_is_saved_reused_and_rebuilt_after_a_change(demo_db_copy):
         again = load_access_context(store)
     assert path.stat().st_mtime_ns == stamp  # reused, not rewritten
     assert np.array_equal(first.graph.edge_minutes, again.graph.edge_minutes)
+    # the kept graph was read without road geometry: it rebuilds the same lines from its vertices
+    assert again.graph.roads["id"].tolist() == first.graph.roads["id"].tolist()
+    assert shapely.equals(again.graph.roads.geometry.values, first.graph.roads.geometry.values).all()
+    assert np.array_equal(again.graph.row_bounds(), shapely.bounds(first.graph.roads.geometry.values))
     with connect(demo_db_copy) as store:
         rid = store.con.execute("SELECT id FROM roads WHERE status = 'open' ORDER BY id LIMIT 1").fetchone()[0]
         store.con.execute("UPDATE roads SET status = 'impassable' WHERE id = ?", [rid])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from access_fixtures import (
     PT_E,
     PT_MID,
@@ -18,7 +19,7 @@ from access_fixtures import (
     roads_frame,
     salient_roads,
 )
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 
 from cimic_geo.analytics.roadgraph import NO_THREAT, RoutingPolicy, build_road_graph
 from cimic_geo.errors import AnalysisError
@@ -221,3 +222,27 @@ def test_weighted_graphs_are_kept_in_a_bounded_cache():
     assert len(g._weighted) == WEIGHTED_CACHE_SIZE
     last = RoutingPolicy(avoid_km=float(3 * WEIGHTED_CACHE_SIZE - 1), penalties=None)
     assert g.weighted(last) is g.weighted(last)
+
+
+def test_rows_near_a_line_include_every_road_within_the_distance():
+    # the grid pre-filter may keep extra rows but never loses one: 3,000 random roads (up to
+    # ~3 km long) over 2° x 1°, exact metric distances of every row to random lines (200 m, 2 km)
+    from cimic_geo.analytics.road_snap import rows_near
+    from cimic_geo.analytics.roadgraph import project
+
+    rng = np.random.default_rng(3)
+    a = np.column_stack([rng.uniform(30.0, 32.0, 3000), rng.uniform(48.0, 49.0, 3000)])
+    b = a + rng.uniform(-0.02, 0.02, (3000, 2))
+    roads = roads_frame([(f"r{i}", tuple(p), tuple(q)) for i, (p, q) in enumerate(zip(a, b, strict=True))])
+    g = build_road_graph(roads)
+    roads_m = project(np.asarray(g.roads.geometry.values, dtype=object), g.threat.to_metric)
+    kept_share = []
+    for _ in range(10):
+        line = LineString(np.column_stack([rng.uniform(30.0, 32.0, 3), rng.uniform(48.0, 49.0, 3)]))
+        line_m = project(line, g.threat.to_metric)
+        for within in (200.0, 2000.0):
+            near = rows_near(g, line, within)
+            exact = np.flatnonzero(shapely.distance(roads_m, line_m) <= within)
+            assert len(exact) and set(exact.tolist()) <= set(near.tolist())
+            kept_share.append(len(near) / len(roads))
+    assert max(kept_share) < 0.5  # and it does leave most far roads out

@@ -105,26 +105,15 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         return None
     arrays.update({name: arrays[name].astype(np.int64) for name in _INDEX})
     coords = arrays["coords"]
-    try:
-        seg_bounds = _row_bounds(coords, arrays["seg_v0"], arrays["seg_v1"])
-    except ValueError:
-        return None
+    v0, v1 = arrays["seg_v0"], arrays["seg_v1"]
+    if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
+        return None  # row vertex ranges must cover the vertices in order
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
                             crs=_crs_of(coords), bands_km=bands_km)
-    return RoadGraph(**arrays, seg_status=status, seg_bounds=seg_bounds, road_table=roads,
+    return RoadGraph(**arrays, seg_status=status, seg_bounds=None, road_table=roads,
                      destroyed_bridges=destroyed_bridge_rows(infrastructure),
                      threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
                      removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
-
-
-def _row_bounds(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarray:
-    """(minlon, minlat, maxlon, maxlat) of each row from its vertices ``coords[v0 : v1 + 1]`` (rows
-    are contiguous and in order, every row has a vertex: ``v0`` is increasing and ends at the array end)."""
-    if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
-        raise ValueError("row vertex ranges do not cover the vertices in order")
-    x, y = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
-    return np.column_stack([np.minimum.reduceat(x, v0), np.minimum.reduceat(y, v0),
-                            np.maximum.reduceat(x, v0), np.maximum.reduceat(y, v0)])
 
 
 def _crs_of(coords: np.ndarray) -> Any:

@@ -100,7 +100,7 @@ def rows_near(graph: RoadGraph, line: shapely.Geometry, within_m: float) -> np.n
     cell the line (densified to half a cell) passes are marked, and a row is kept when its
     bounding box touches a marked cell (rows spanning more than two cells are always kept).
     """
-    b = graph.seg_bounds
+    b = graph.row_bounds()
     if not len(b):
         return np.zeros(0, dtype=np.int64)
     xy = shapely.get_coordinates(line)

@@ -42,6 +42,15 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import DEFAULT_BANDS_KM, EDGE_TOLERANCE_KM
 from cimic_geo.analytics.road_noding import node_lines, piece_lines, row_lines
+from cimic_geo.analytics.road_policy import (
+    DAMAGED_TIME_FACTOR,
+    DEFAULT_PENALTIES,
+    NO_THREAT,
+    WEIGHTED_CACHE_SIZE,
+    ZONE_EXIT_FACTOR,
+    Connectivity,
+    RoutingPolicy,
+)
 from cimic_geo.analytics.road_threat import ThreatGeometry, edge_front_km, project, union_geometry
 from cimic_geo.analytics.road_weights import MIN_COST, WeightedGraph
 from cimic_geo.errors import AnalysisError
@@ -50,73 +59,6 @@ from cimic_geo.geo import metric_crs
 __all__ = ["DAMAGED_TIME_FACTOR", "DEFAULT_PENALTIES", "MIN_COST", "NO_THREAT", "WEIGHTED_CACHE_SIZE",
            "ZONE_EXIT_FACTOR", "Connectivity", "RoadGraph", "RoutingPolicy", "ThreatGeometry", "WeightedGraph",
            "build_road_graph", "connectivity_note", "destroyed_bridge_rows", "project", "union_geometry"]
-
-#: Travel-time multiplier for ``damaged`` road segments (half speed).
-DAMAGED_TIME_FACTOR = 2.0
-#: Default cost multipliers for segments in each threat band (0-5, 5-20, 20-40 km).
-DEFAULT_PENALTIES = (10.0, 3.0, 1.5)
-#: Cost multiplier of the avoided zone's roads when a start or end inside it may leave/reach it.
-ZONE_EXIT_FACTOR = 1e6
-#: Weighted graphs kept per road graph (least recently used dropped first).
-WEIGHTED_CACHE_SIZE = 4
-
-
-@dataclass(frozen=True)
-class RoutingPolicy:
-    """How the threat shapes routing.
-
-    Parameters
-    ----------
-    avoid_km : leave out segments closer than this to the front line (None: exclude nothing).
-        Any distance is allowed; the avoided area is not capped.
-    penalties : travel-time multiplier for segments in each threat band (same length as the
-        graph's bands; None or all 1: no penalty). Only used for segments not excluded.
-    exclude_occupied : leave out segments on the occupied side of the front line
-    ignore_oneway : drive one-way roads both ways (convoy/emergency)
-    zone_exit : keep the avoided zone's roads at :data:`ZONE_EXIT_FACTOR` × their cost instead of
-        leaving them out (used for starts and ends inside the zone)
-    """
-
-    avoid_km: float | None = None
-    penalties: tuple[float, ...] | None = DEFAULT_PENALTIES
-    exclude_occupied: bool = True
-    ignore_oneway: bool = False
-    zone_exit: bool = False
-
-    def __post_init__(self) -> None:
-        if self.avoid_km is not None and not (np.isfinite(self.avoid_km) and self.avoid_km >= 0):
-            raise AnalysisError(f"avoid distance must be a number of km >= 0, got {self.avoid_km!r}")
-        if self.penalties is not None:
-            pens = tuple(float(p) for p in self.penalties)
-            if any(not (np.isfinite(p) and p >= 1) for p in pens):
-                raise AnalysisError(f"band penalties must be factors >= 1, got {list(self.penalties)}")
-            object.__setattr__(self, "penalties", pens)
-
-
-#: No threat handling at all (pure fastest route on the passable network).
-NO_THREAT = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=False)
-
-
-@dataclass(frozen=True)
-class Connectivity:
-    """How the passable road network falls apart into connected pieces.
-
-    Attributes
-    ----------
-    components : number of connected components (one-way ignored)
-    largest_share : share of passable road length (0-1) in the largest component
-    edge_component : component of each graph edge (0 = the largest)
-    small_edges : graph edges outside the largest component
-    """
-
-    components: int
-    largest_share: float
-    edge_component: np.ndarray
-    small_edges: np.ndarray
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"components": self.components, "largest_share": round(self.largest_share, 4),
-                "small_pieces_edges": len(self.small_edges)}
 
 
 @dataclass
@@ -151,7 +93,7 @@ class RoadGraph:
     seg_length_km: np.ndarray
     seg_speed: np.ndarray
     seg_status: np.ndarray
-    seg_bounds: np.ndarray
+    seg_bounds: np.ndarray | None  # None: computed from coords on first use (row_bounds)
     destroyed_bridges: gpd.GeoDataFrame
     threat: ThreatGeometry
     as_of: pd.Timestamp | None = None
@@ -194,6 +136,16 @@ class RoadGraph:
     def seg_geoms(self, rows: np.ndarray) -> np.ndarray:
         """Lon/lat LineStrings of road rows (from ``coords``; repeated vertices dropped)."""
         return row_lines(self.coords, self.seg_v0, self.seg_v1, rows)
+
+    def row_bounds(self) -> np.ndarray:
+        """(minlon, minlat, maxlon, maxlat) of every road row (from its vertices; computed once)."""
+        with self._lock:
+            if self.seg_bounds is None:
+                x, y, v0 = self.coords[:, 0].copy(), self.coords[:, 1].copy(), self.seg_v0
+                self.seg_bounds = (np.column_stack([np.minimum.reduceat(x, v0), np.minimum.reduceat(y, v0),
+                                                    np.maximum.reduceat(x, v0), np.maximum.reduceat(y, v0)])
+                                   if len(v0) else np.zeros((0, 4)))
+            return self.seg_bounds
 
     def road_rows(self, road_ids: Sequence[str]) -> np.ndarray:
         """Row index in :attr:`roads` of each road id (AnalysisError naming unknown ids)."""

@@ -110,7 +110,7 @@ def controls(store: Store, token: str) -> Controls | None:
         try:
             bands = check_bands(text)
         except CimicError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return None
         shift = st.number_input("What-if: shift the front toward us (km)", min_value=0.0, max_value=200.0,
                                 value=0.0, step=1.0, key=k("shift"))
@@ -143,7 +143,7 @@ def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | Non
         rest = cached_restoration(store, token, c.as_of, c.bands_km)
     except CimicError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
     bar.empty()
     return exp, cov, rest

@@ -14,7 +14,7 @@ from cimic_geo.errors import PermissionDeniedError
 from cimic_geo.export.gis import neutralise_formula
 from cimic_geo.store import Store
 from cimic_geo.store.audit import AUDIT_COLUMNS, read_audit
-from cimic_geo.ui.common import data_token, key
+from cimic_geo.ui.common import data_token, key, plain
 
 PAGE = "audit"
 
@@ -54,7 +54,7 @@ def render(store: Store, actor: Actor) -> None:
     try:
         require(actor, "audit", store=store, action="audit.read", layer="audit")
     except PermissionDeniedError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     st.title("Audit trail")
     st.caption("Every write to the store: imports, edits, corridor status changes, seeding, user changes, "

@@ -35,6 +35,7 @@ from cimic_geo.errors import AuthenticationError, CimicError
 from cimic_geo.schema import ROLES
 from cimic_geo.store import Store
 from cimic_geo.store import users as accounts
+from cimic_geo.ui.common import plain
 
 _STATE = "_cimic_auth"
 _PENDING = "_cimic_auth_pending_change"
@@ -209,7 +210,7 @@ def _change_password_form(store: Store, username: str) -> None:
         try:
             user = accounts.change_password(store, username, old=old, new=new)
         except CimicError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         st.session_state.pop(_PENDING, None)
         _sign_in(user.actor())
@@ -221,7 +222,7 @@ def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
     st.caption("CIMIC situational awareness: sign in to see the common operational picture.")
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
-        st.warning(notice)
+        st.warning(plain(notice))
     pending = st.session_state.get(_PENDING)
     if pending:
         _change_password_form(store, pending)
@@ -229,7 +230,7 @@ def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
     if cfg.oidc:
         if _oidc_logged_in():
             _, why = _oidc_actor(store, cfg)
-            st.error(why)
+            st.error(plain(why))
             if st.button("Sign out of the identity provider"):
                 st.logout()
             return
@@ -254,7 +255,7 @@ def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
         try:
             user = accounts.authenticate(store, username, password)
         except AuthenticationError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         if user.must_change_password:
             st.session_state[_PENDING] = user.username

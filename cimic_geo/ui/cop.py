@@ -46,7 +46,7 @@ from cimic_geo.maps.view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
-from cimic_geo.ui.common import settings
+from cimic_geo.ui.common import plain, settings
 
 PAGE = "cop"
 MAP_KEY = _key(PAGE, "map")
@@ -182,7 +182,7 @@ def assets_ok() -> bool:
     try:
         check_assets()
     except AssetError as exc:
-        st.error(f"The map cannot be drawn: {exc}")
+        st.error(f"The map cannot be drawn: {plain(exc)}")
         st.code("make assets\n# or: npm ci --no-audit --no-fund && .venv/bin/python -m cimic_geo.maps.assets install")
         return False
     return True

@@ -20,7 +20,7 @@ from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui import layer_page as lp
-from cimic_geo.ui.common import clear_caches, data_token, key, settings
+from cimic_geo.ui.common import clear_caches, data_token, key, plain, settings
 from cimic_geo.ui.cop import assets_ok
 from cimic_geo.ui.sheet_panel import sheet_import_panel
 
@@ -59,7 +59,7 @@ def controls(store: Store, token: str) -> tuple[Any, tuple[float, ...], list[str
         try:
             bands = check_bands(text)
         except CimicError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return None
         statuses = st.multiselect("Statuses on the board and map", list(EVACUATION_STATUSES),
                                   default=["requested", "planned", "underway"], key=k("statuses"))
@@ -145,10 +145,10 @@ def status_form(store: Store, ov: EvacuationOverview) -> None:
             res = change_status(store, str(sel), str(new), actor=actor, expected_version=int(row["version"]),
                                 note=note or None, changes=changes)
         except ConflictError as exc:
-            st.error(f"{exc}")
+            st.error(f"{plain(exc)}")
             return
         except CimicError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         clear_caches()
         st.session_state[k("done")] = res["message"]
@@ -191,7 +191,7 @@ def assignment(store: Store) -> None:
                 with st.spinner("Road graph and travel times…"):
                     res = assign_waiting(store, max_minutes=float(minutes))
             except CimicError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
                 return
             st.success(f"{res.people_assigned:,} of {res.people_waiting:,} waiting people have a place within "
                        f"{minutes:g} minutes by road.")
@@ -207,11 +207,11 @@ def page(store: Store, marking: str | None) -> None:
     as_of, bands, statuses = got
     done = st.session_state.pop(k("done"), None)
     if done:
-        st.success(done)
+        st.success(plain(done))
     try:
         ov = _overview(store, token, as_of, bands)
     except CimicError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     kpis(ov)
     board_and_map(store, token, ov, statuses, marking)

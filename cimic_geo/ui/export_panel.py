@@ -20,7 +20,7 @@ from cimic_geo.errors import CimicError
 from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
-from cimic_geo.ui.common import key, settings
+from cimic_geo.ui.common import key, plain, settings
 
 FORMAT_LABELS: dict[str, str] = {
     "png": "Map snapshot (PNG, A4)",
@@ -73,7 +73,7 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str) -> d
             loaded = load_view(store, view)
         except CimicError as exc:
             status.update(label="Nothing to export", state="error")
-            st.error(str(exc))
+            st.error(plain(exc))
             return done
         area = view.area or loaded.meta.get("area") or loaded.meta.get("scale") or "view"
         for i, fmt in enumerate(formats):
@@ -86,7 +86,7 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str) -> d
                 data = export_bytes(store, view, fmt, progress=progress, loaded=loaded,
                                     bands_km=settings().bands_km)
             except CimicError as exc:
-                st.error(f"{FORMAT_LABELS.get(fmt, fmt)}: {exc}")
+                st.error(f"{FORMAT_LABELS.get(fmt, fmt)}: {plain(exc)}")
                 continue
             name = dated_name(area, loaded.as_of, fmt)
             kept["files"][fmt] = (name, data)
@@ -127,7 +127,7 @@ def render(
         try:
             view = export_view(bbox=bbox, as_of=as_of, layers=layers, title=title, marking=marking_text)
         except CimicError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         if bbox is not None:
             x0, y0, x1, y1 = view.bbox  # type: ignore[misc]

@@ -42,7 +42,7 @@ from cimic_geo.maps.preview import preview_map
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
 from cimic_geo.ui.auth import current_actor
-from cimic_geo.ui.common import clear_caches
+from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
 
 PAGE = "import"
@@ -282,7 +282,7 @@ def preview_ui(prepared: PreparedImport) -> None:
 
 
 def error_ui(exc: CimicError) -> None:
-    st.error(str(exc).splitlines()[0])
+    st.error(plain(str(exc).splitlines()[0]))
     if isinstance(exc, ValidationError) and exc.problems:
         st.dataframe(pd.DataFrame([{"row": p.row, "field": p.field, "severity": p.severity, "message": p.message}
                                    for p in exc.problems]), hide_index=True, width="stretch")

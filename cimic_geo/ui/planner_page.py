@@ -71,7 +71,7 @@ def history_times(_store: Store, token: str) -> list[pd.Timestamp]:
 
 def error(exc: CimicError) -> None:
     """Show a CimicError (with its problem list) as an error box; text escaped by Streamlit."""
-    st.error(str(exc))
+    st.error(plain(exc))
 
 
 def assets_ok() -> bool:
@@ -79,7 +79,7 @@ def assets_ok() -> bool:
     try:
         check_assets()
     except AssetError as exc:
-        st.error(f"The map cannot be drawn: {exc}")
+        st.error(f"The map cannot be drawn: {plain(exc)}")
         return False
     return True
 
@@ -124,9 +124,9 @@ def route_ui(ctx: AccessContext) -> None:
             error(exc)
             return
         for note in doc.get("warnings", []):
-            st.info(note)
+            st.info(plain(note))
         if not doc["found"]:
-            st.warning(doc["reason"])
+            st.warning(plain(doc["reason"]))
         else:
             st.success(f"{1 + len(doc['alternatives'])} route option(s) added")
             request_view(fit=options_extent([doc, *doc["alternatives"]]))  # show the new routes

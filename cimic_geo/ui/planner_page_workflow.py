@@ -54,7 +54,7 @@ def save_ui(store: Store, user: str) -> None:
                           window_start=_parse_time(ws, "window_start"), window_end=_parse_time(we, "window_end"),
                           notes=notes or None, source="corridor planner")
     except CimicError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     clear_caches()
     st.session_state[k("selected")] = res["id"]
@@ -67,11 +67,11 @@ def _commit_edit(seen: dict, corridor_id: str, edit: Callable[[], dict], message
     try:
         res = edit()
     except CimicError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     seen[corridor_id] = res["version"]
     clear_caches()
-    st.success(message(res))
+    st.success(plain(message(res)))
     st.rerun()
 
 
