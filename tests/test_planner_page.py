@@ -4,6 +4,7 @@ workflow and appears in the corridor history; bad input is refused and nothing i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,7 +51,8 @@ def _button(at: AppTest, label: str):
 
 
 def _errors(at: AppTest) -> str:
-    return " ".join(e.value for e in at.error)
+    """The error messages as the user reads them (data is shown with markdown characters escaped)."""
+    return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
 
 
 def _map_script(at: AppTest) -> str:

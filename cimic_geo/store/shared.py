@@ -18,6 +18,7 @@ changes, so cached frames are read again.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
@@ -26,6 +27,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -114,6 +116,17 @@ def wait_for_lock(path: Path, open_fn: Callable[[], T], *, wait_s: float | None 
         raise StoreBusyError(f"{last} (waited {limit:.0f} s)") from last
 
 
+_OPEN_SHARES: weakref.WeakSet[SharedStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Close every shared store before the interpreter shuts down: a database still open while
+    Python finalises (its closer thread frozen mid-close) aborts the process in DuckDB's C++ code."""
+    for share in list(_OPEN_SHARES):
+        share.close()
+
+
 class SharedStore:
     """One process's use of a store file by many sessions, holding the file only while it is used.
 
@@ -135,6 +148,7 @@ class SharedStore:
         self._cond = threading.Condition()
         self._closer: threading.Thread | None = None
         self.opened = 0  # how many times the file was opened (tests, diagnostics)
+        _OPEN_SHARES.add(self)
 
     # -- the file -------------------------------------------------------------------------------
     def _open(self) -> Store:

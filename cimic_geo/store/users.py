@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -330,8 +331,11 @@ def copy_accounts_and_audit(store: Any, old_path: Any) -> tuple[int, int]:
     Replacing a store (``seed --force``) keeps who may sign in and the whole audit trail. Rows keep
     their order and times; ids are given anew by the new file's sequences. Returns (users, audit rows).
     """
-    quoted = str(old_path).replace("'", "''")
-    store.con.execute(f"ATTACH '{quoted}' AS previous (READ_ONLY)")
+    quoted = str(old_path).replace("'", "''")  # a string literal: ATTACH takes no parameters
+    try:
+        store.con.execute(f"ATTACH '{quoted}' AS previous (READ_ONLY)")
+    except duckdb.Error:
+        return 0, 0  # not a DuckDB file (or unreadable): there is nothing to carry over
     try:
         tables = {r[0] for r in store.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'").fetchall()}
@@ -341,10 +345,14 @@ def copy_accounts_and_audit(store: Any, old_path: Any) -> tuple[int, int]:
                 if table not in tables:
                     counts.append(0)
                     continue
-                cols = [r[0] for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'previous' "
+                # only columns the new file's own table has (an allow-list: the old file's schema is data)
+                ours = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
                     "AND table_name = ? AND column_name <> 'id' ORDER BY ordinal_position", [table]).fetchall()]
-                names = ", ".join(cols)
+                theirs = {r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'previous' "
+                    "AND table_name = ?", [table]).fetchall()}
+                names = ", ".join(f'"{c}"' for c in ours if c in theirs)
                 counts.append(con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM previous.{table} "
                                           "ORDER BY id").fetchone()[0])
     finally:
