@@ -74,3 +74,28 @@ def test_store_graph_is_saved_reused_and_rebuilt_after_a_change(demo_db_copy):
         changed = load_access_context(store)
     assert changed.graph.n_edges < first.graph.n_edges  # rebuilt from the changed data
     assert path.stat().st_mtime_ns != stamp
+
+
+def test_moving_a_road_under_the_same_id_changes_the_graph_key(empty_db):
+    """The kept graph is keyed by the data version: a road's new geometry (same id, same attributes)
+    must give a new version, or a stale graph would be reused."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from cimic_geo.store import connect
+    from cimic_geo.store.access import access_data_version
+
+    def roads(y: float) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame({"id": ["R1"], "road_class": ["primary"], "speed_kmh": [60.0], "status": ["open"],
+                                 "bridge": [False], "source": ["test"], "reliability": ["A1"],
+                                 "reported_at": [np.datetime64("2026-11-01T00:00:00")]},
+                                geometry=[LineString([(36.0, 48.0), (36.1, y)])], crs="EPSG:4326")
+
+    store = connect(empty_db)
+    try:
+        store.write("roads", roads(48.0), mode="upsert")
+        before = access_data_version(store)
+        store.write("roads", roads(48.05), mode="upsert")
+        assert access_data_version(store) != before
+    finally:
+        store.close()

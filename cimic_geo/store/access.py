@@ -8,12 +8,13 @@ from cimic_geo.store.core import Store
 
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
 _VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
-    "roads": ("id", "status", "speed_kmh", "oneway"),
-    "infrastructure": ("id", "sector", "damage", "road_id"),
-    "settlements": ("id", "name", "population"),
-    "shelters": ("id", "status", "capacity", "occupancy"),
-    "front_line": ("id", "valid_from", "valid_to"),
-    "occupied_area": ("id", "valid_from", "valid_to"),
+    # geometry too: a road moved under the same id must not reuse a graph kept beside the store
+    "roads": ("id", "road_class", "status", "speed_kmh", "oneway", "geom"),
+    "infrastructure": ("id", "sector", "damage", "road_id", "geom"),
+    "settlements": ("id", "name", "population", "geom"),
+    "shelters": ("id", "status", "capacity", "occupancy", "geom"),
+    "front_line": ("id", "valid_from", "valid_to", "geom"),
+    "occupied_area": ("id", "valid_from", "valid_to", "geom"),
 }
 
 
