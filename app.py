@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from cimic_geo.ui.auth import run_pages
 from cimic_geo.ui.common import page_setup
 from cimic_geo.ui.home import summary_tables
 from cimic_geo.ui.incidents import incident_guard
+from cimic_geo.ui.sign_in import run_pages
 
 
 def home() -> None:

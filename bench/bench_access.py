@@ -7,7 +7,7 @@ Measures, in one run on the same graph:
 * reading the layers from the store, building the road graph (nodes, geodesic lengths, travel
   times, distance of every segment to the front line) and the CSR matrix for the default policy;
 * the median time of ``--routes`` random routes (fixed seed; origin and destination drawn from the
-  largest connected component) with :func:`cimic_geo.analytics.access.find_routes` — path,
+  largest connected component) with :func:`cimic_geo.analytics.routing.find_routes` — path,
   geometry and all — and of ``--nx-routes`` of the same pairs with
   ``networkx.bidirectional_dijkstra`` on a networkx graph with the same weights (the baseline);
   every route's cost is checked against networkx's;
@@ -28,8 +28,8 @@ import numpy as np
 from _common import ROOT
 from scipy.sparse.csgraph import connected_components
 
-from cimic_geo.analytics.access import find_routes
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+from cimic_geo.analytics.routing import find_routes
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.corridors import make_policy

@@ -70,8 +70,8 @@ def bench_view_build(db: Path) -> dict:
     """Server-side build of the initial view alone (store open): reads, front change, encode, map + groups."""
     import streamlit_folium as sf
 
-    from cimic_geo.analytics.frontline import front_change
-    from cimic_geo.maps.cop import (
+    from cimic_geo.analytics.front_change import front_change
+    from cimic_geo.maps.cop_map import (
         build_base_map,
         build_layer_groups,
         encode_layer,
@@ -80,7 +80,7 @@ def bench_view_build(db: Path) -> dict:
         simplify_for_zoom,
         zoom_for_extent,
     )
-    from cimic_geo.maps.view import query_view
+    from cimic_geo.maps.cop_view import query_view
     from cimic_geo.store import connect
 
     with connect(db, read_only=True) as store:

@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     import geopandas as gpd
     import pyogrio
 
+    from cimic_geo.export.export_view import LoadedView, View
     from cimic_geo.export.gis import csv_text, kml_document
-    from cimic_geo.export.view import LoadedView, View
     from cimic_geo.ingest import read_source
 
     n, rep = args.rows, args.repeat

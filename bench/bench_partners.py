@@ -4,7 +4,7 @@ Builds the national EXERCISE scenario's settlements, civil assessments and partn
 generators and seeds as ``python -m cimic_geo seed --scale national``, without roads and the other
 layers, which the gap analysis does not read), writes them to a temporary store and times:
 
-* the gap analysis itself (``analytics.partners.gap_analysis`` on frames),
+* the gap analysis itself (``analytics.partner_gaps.gap_analysis`` on frames),
 * ``civil.partner_overview`` from the store (reads + gaps + 3W table), as the page and the CLI do,
 * a stress case: every settlement assessed with random statuses in all eight sectors and 5,000
   3W entries (half polygon areas, half lists of 20 settlements).
@@ -28,8 +28,8 @@ import pandas as pd
 import shapely
 from _common import write_section
 
-from cimic_geo.analytics.assessments import latest_per_settlement
-from cimic_geo.analytics.partners import gap_analysis
+from cimic_geo.analytics.assessment_status import latest_per_settlement
+from cimic_geo.analytics.partner_gaps import gap_analysis
 from cimic_geo.civil import partner_overview
 from cimic_geo.scenario import _frame, scale_config
 from cimic_geo.scenario._cimic import build_assessments, build_partners

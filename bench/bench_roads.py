@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         out["import"] = [import_run(r, pbf) for r in _READERS if r not in args.skip]
         print(json.dumps(out["import"]), flush=True)
 
-    from cimic_geo.analytics.access import find_routes
     from cimic_geo.analytics.road_noding import node_lines
+    from cimic_geo.analytics.routing import find_routes
     from cimic_geo.corridors import load_access_context, make_policy
     from cimic_geo.store import connect
 

@@ -17,19 +17,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from cimic_geo.analytics.assessments import (
+from cimic_geo.analytics.assessment_status import (
     Staleness,
     check_sector,
     sector_status,
     sector_summary,
     staleness,
 )
-from cimic_geo.analytics.partners import GapAnalysis, coverage_pairs, gap_analysis, three_w_table
+from cimic_geo.analytics.partner_gaps import GapAnalysis, coverage_pairs, gap_analysis, three_w_table
 from cimic_geo.config import stale_days as stale_days_setting
 from cimic_geo.errors import NotFoundError
 from cimic_geo.store import Store
-from cimic_geo.store.assessments import assessment_history, latest_assessments
-from cimic_geo.store.partners import partner_history, read_partners
+from cimic_geo.store.assessment_records import assessment_history, latest_assessments
+from cimic_geo.store.partner_records import partner_history, read_partners
 from cimic_geo.timefmt import dtg, iso, to_utc
 
 #: Columns of a settlement card's history table.

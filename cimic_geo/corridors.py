@@ -20,24 +20,24 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.analytics.access import (
+from cimic_geo.analytics.bands import check_bands, check_distance
+from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
+from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph, saved_key
+from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.routing import (
     MAX_SNAP_KM,
     find_routes,
     in_zone,
     resolve_place,
     route_road_ids,
 )
-from cimic_geo.analytics.bands import check_bands, check_distance
-from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
-from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph, saved_key
-from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
-from cimic_geo.store.access import access_data_version, road_attributes
+from cimic_geo.store.access_version import access_data_version, road_attributes
 from cimic_geo.timefmt import iso
 
 #: Default distance (km) of shelters and medical points listed along a corridor.
@@ -164,7 +164,7 @@ def route_document(
     """Least-risk route and up to ``alternatives`` different ones, each evaluated like any corridor.
 
     A start or end inside the avoided zone leaves or reaches it by the way with the least time in
-    the zone (:func:`~cimic_geo.analytics.access.in_zone`); one-way roads are driven one way
+    the zone (:func:`~cimic_geo.analytics.routing.in_zone`); one-way roads are driven one way
     unless ``ignore_oneway`` (convoy/emergency).
 
     Returns

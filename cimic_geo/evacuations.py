@@ -3,7 +3,7 @@ the page and the PDF brief share.
 
 :func:`evacuation_overview` reads the evacuations as they were at an as-of time (default: as
 stored now), the front line in force then and the names the board shows, and computes the
-progress analytics of :mod:`cimic_geo.analytics.evacuations`. Every document is
+progress analytics of :mod:`cimic_geo.analytics.evacuation_progress`. Every document is
 JSON-serialisable (the CLI prints it with ``--json``).
 """
 
@@ -17,9 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from cimic_geo.analytics import evacuations as analysis
+from cimic_geo.analytics import evacuation_progress as analysis
 from cimic_geo.analytics.bands import check_bands, check_distance
-from cimic_geo.analytics.evacuations import AssignmentResult
+from cimic_geo.analytics.evacuation_progress import AssignmentResult
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.auth import Actor
 from cimic_geo.errors import AnalysisError
@@ -31,7 +31,7 @@ from cimic_geo.schema import (
     PEOPLE_GROUPS,
 )
 from cimic_geo.store import Store
-from cimic_geo.store.evacuations import evacuation_history, last_change, read_evacuations, set_evacuation_status
+from cimic_geo.store.evacuation_records import evacuation_history, last_change, read_evacuations, set_evacuation_status
 from cimic_geo.timefmt import iso, to_utc
 
 BOARD_COLUMNS = ("id", "status", "priority", "settlement", "pickup", "people", *PEOPLE_GROUPS, "band",
@@ -183,7 +183,7 @@ def next_statuses(status: str) -> tuple[str, ...]:
 def change_status(store: Store, evacuation_id: str, new_status: str, *, expected_version: int,
                   user: str | None = None, actor: Actor | None = None, note: str | None = None,
                   changes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Move an evacuation to ``new_status`` (see :func:`cimic_geo.store.evacuations.set_evacuation_status`)
+    """Move an evacuation to ``new_status`` (see :func:`cimic_geo.store.evacuation_records.set_evacuation_status`)
     and say in words what changed."""
     res = set_evacuation_status(store, evacuation_id, new_status, user=user, actor=actor,
                                 expected_version=expected_version, note=note, changes=changes)

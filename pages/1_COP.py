@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from cimic_geo.maps.cop import DEFAULT_VISIBLE
-from cimic_geo.ui import cop, export_panel
+from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
+from cimic_geo.ui import cop_page as cop
+from cimic_geo.ui import export_panel
 from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("COP")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from cimic_geo.ui import analytics, export_panel
+from cimic_geo.ui import analytics_page as analytics
+from cimic_geo.ui import export_panel
 from cimic_geo.ui.common import page_setup, settings
 
 store = page_setup("Exposure and coverage")

@@ -6,7 +6,7 @@ from cimic_geo.errors import CimicError
 from cimic_geo.ingest import DEFAULT_EXTENT, MODES
 from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import HISTORY_LAYERS, LAYERS
-from cimic_geo.ui import ingest as ui
+from cimic_geo.ui import import_page as ui
 from cimic_geo.ui.common import page_setup, plain
 
 store = page_setup("Import")

@@ -54,12 +54,12 @@ def real_data_dir() -> Path:
 def apptest_actor():
     """In-process page tests (AppTest) run as a signed-in admin; yields the actor.
 
-    Only in-process code can set this (``cimic_geo.ui.auth.signed_in_for_tests``); browser tests run
+    Only in-process code can set this (``cimic_geo.ui.sign_in.signed_in_for_tests``); browser tests run
     a real server and sign in through its form. Tests of the sign-in gate leave it with
-    ``cimic_geo.ui.auth._TEST_ACTOR.clear()``.
+    ``cimic_geo.ui.sign_in._TEST_ACTOR.clear()``.
     """
     from cimic_geo.auth import Actor
-    from cimic_geo.ui.auth import _TEST_ACTOR, signed_in_for_tests
+    from cimic_geo.ui.sign_in import _TEST_ACTOR, signed_in_for_tests
 
     actor = Actor("apptest", "user", "admin")
     with signed_in_for_tests(actor):

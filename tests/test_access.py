@@ -32,12 +32,12 @@ from access_fixtures import (
 )
 from shapely.geometry import LineString, Polygon
 
-from cimic_geo.analytics.access import (
+from cimic_geo.analytics.roadgraph import NO_THREAT, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.routing import (
     find_routes,
     resolve_place,
     route_road_ids,
 )
-from cimic_geo.analytics.roadgraph import NO_THREAT, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.cli import main
 from cimic_geo.errors import AnalysisError, NotFoundError

@@ -22,8 +22,8 @@ import pytest
 from access_fixtures import meridian_km, roads_frame
 from shapely.geometry import LineString, Point, Polygon
 
-from cimic_geo.analytics.access import find_routes, in_zone
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+from cimic_geo.analytics.routing import find_routes, in_zone
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.corridors import AccessContext, cutoff_document, route_document
 
@@ -123,7 +123,7 @@ def test_every_settlement_near_the_front_with_a_road_gets_a_route_out(demo_db):
 def test_unconnected_pieces_are_drawn_on_the_planner_map():
     import folium
 
-    from cimic_geo.maps.planner import PIECE_COLOR, planner_layer_groups
+    from cimic_geo.maps.planner_map import PIECE_COLOR, planner_layer_groups
     from cimic_geo.ui.planner_page_map import small_pieces
 
     g = _graph()

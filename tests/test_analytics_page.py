@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cimic_geo.analytics.situation import coverage_at, exposure_at
 from cimic_geo.cli import main
-from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.maps.analytics_map import build_analytics_map
 from cimic_geo.maps.assets import remote_urls
 from cimic_geo.store import connect
 

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from cimic_geo.analytics.assessments import latest_per_settlement, sector_summary, staleness, unmet_needs
-from cimic_geo.analytics.partners import coverage_pairs, gap_analysis, three_w_table
+from cimic_geo.analytics.assessment_status import latest_per_settlement, sector_summary, staleness, unmet_needs
+from cimic_geo.analytics.partner_gaps import coverage_pairs, gap_analysis, three_w_table
 from cimic_geo.errors import AnalysisError, NotFoundError, StoreError
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
-from cimic_geo.store.assessments import assessment_history, latest_assessments
-from cimic_geo.store.partners import end_partner, partner_history, read_partners, save_partner_versions
+from cimic_geo.store.assessment_records import assessment_history, latest_assessments
+from cimic_geo.store.partner_records import end_partner, partner_history, read_partners, save_partner_versions
 
 
 def day(d: int, hour: int = 0) -> pd.Timestamp:

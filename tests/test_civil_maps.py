@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from cimic_geo.errors import AnalysisError
-from cimic_geo.maps.civil import STATUS_COLOURS, assessment_map, partners_map
+from cimic_geo.maps.civil_map import STATUS_COLOURS, assessment_map, partners_map
 from cimic_geo.maps.layers_common import MapLook
 
 EVIL = '<img src=x onerror=alert(1)>{{ 7*7 }}"</script>'

@@ -15,7 +15,7 @@ from cimic_geo.auth import Actor
 from cimic_geo.civil import assessment_overview, partner_overview, partner_versions
 from cimic_geo.cli import main
 from cimic_geo.store import connect
-from cimic_geo.ui.auth import signed_in_for_tests
+from cimic_geo.ui.sign_in import signed_in_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWER = Actor("viewer1", "user", "viewer")

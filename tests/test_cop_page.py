@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cimic_geo.analytics.kpi import kpi_strip
+from cimic_geo.analytics.kpi_strip import kpi_strip
 from cimic_geo.store import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_toggling_roads_on_sends_roads(monkeypatch: pytest.MonkeyPatch, demo_db:
 
 
 def test_as_of_slider_changes_front_line_and_kpis(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
-    from cimic_geo.ui.cop import compact, fmt_time
+    from cimic_geo.ui.cop_page import compact, fmt_time
 
     with connect(demo_db, read_only=True) as store:
         times = store.history_times("front_line")
@@ -149,8 +149,8 @@ def test_empty_store_says_how_to_fill_it(monkeypatch: pytest.MonkeyPatch, empty_
 def test_map_bounds_drive_the_query(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
     """What st_folium reports (bounds, zoom) selects what is read and sent: a zoomed-in view gets
     only the features in its (grown, snapped) bbox; the whole-store view gets them all."""
-    from cimic_geo.maps.cop import query_bbox
-    from cimic_geo.ui.cop import MAP_KEY
+    from cimic_geo.maps.cop_map import query_bbox
+    from cimic_geo.ui.cop_page import MAP_KEY
 
     with connect(demo_db, read_only=True) as store:
         shelters = store.read("shelters")
@@ -179,7 +179,7 @@ def test_map_bounds_drive_the_query(monkeypatch: pytest.MonkeyPatch, demo_db: Pa
 
 
 def test_compact_numbers_for_metric_tiles() -> None:
-    from cimic_geo.ui.cop import compact
+    from cimic_geo.ui.cop_page import compact
 
     assert [compact(n) for n in (950, 9_999, 12_400, 99_949, 250_400, 35_813_000)] == [
         "950", "9,999", "12.4 k", "99.9 k", "250 k", "35.8 M"]

@@ -20,7 +20,6 @@ from access_fixtures import (
 )
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
-from cimic_geo.analytics.access import find_routes, route_road_ids
 from cimic_geo.analytics.corridor_eval import (
     ShelterSummary,
     check_corridor_line,
@@ -28,6 +27,7 @@ from cimic_geo.analytics.corridor_eval import (
     lines_from_geojson,
 )
 from cimic_geo.analytics.roadgraph import NO_THREAT, build_road_graph
+from cimic_geo.analytics.routing import find_routes, route_road_ids
 from cimic_geo.errors import ValidationError
 from cimic_geo.geo import GEOD
 

@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from cimic_geo.export import View, export, load_view
 from cimic_geo.store import connect
-from cimic_geo.store.evacuations import create_evacuation, evacuation_history, set_evacuation_status
+from cimic_geo.store.evacuation_records import create_evacuation, evacuation_history, set_evacuation_status
 
 T = pd.Timestamp("2026-11-20T00:00Z")
 

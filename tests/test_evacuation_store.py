@@ -11,7 +11,7 @@ from cimic_geo.auth import Actor
 from cimic_geo.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError, WorkflowError
 from cimic_geo.evacuation_rules import check_evacuations
 from cimic_geo.store import connect
-from cimic_geo.store.evacuations import (
+from cimic_geo.store.evacuation_records import (
     create_evacuation,
     evacuation_history,
     read_evacuations,

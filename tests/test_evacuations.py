@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
-from cimic_geo.analytics.evacuations import (
+from cimic_geo.analytics.evacuation_progress import (
     assign_to_shelters,
     missions_per_day,
     oldest_open,
@@ -193,7 +193,7 @@ def test_places_promised_to_planned_missions_are_not_offered_again():
 
 
 def test_evacuation_map_draws_missions_escapes_text_and_stays_offline():
-    from cimic_geo.maps.evacuations import STATUS_COLOURS, build_evacuation_map
+    from cimic_geo.maps.evacuation_map import STATUS_COLOURS, build_evacuation_map
     from cimic_geo.maps.layers_common import MapLook
 
     evil = '<img src=x onerror=alert(1)>{{ 7*7 }}'

@@ -14,8 +14,8 @@ from cimic_geo.cli import main
 from cimic_geo.evacuations import evacuation_overview
 from cimic_geo.schema import EVACUATION_TRANSITIONS
 from cimic_geo.store import connect
-from cimic_geo.store.evacuations import evacuation_history
-from cimic_geo.ui.auth import signed_in_for_tests
+from cimic_geo.store.evacuation_records import evacuation_history
+from cimic_geo.ui.sign_in import signed_in_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "5_Evacuations.py")

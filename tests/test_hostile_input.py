@@ -31,7 +31,7 @@ from streamlit.testing.v1 import AppTest
 
 from cimic_geo.export.gis import neutralise_formula
 from cimic_geo.store import connect
-from cimic_geo.ui import ingest as ui
+from cimic_geo.ui import import_page as ui
 
 ROOT = Path(__file__).resolve().parents[1]
 

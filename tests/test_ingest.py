@@ -15,7 +15,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
-from cimic_geo.analytics.frontline import front_change
+from cimic_geo.analytics.front_change import front_change
 from cimic_geo.errors import AnalysisError, ValidationError
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.ingest import (

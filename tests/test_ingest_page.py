@@ -1,4 +1,4 @@
-"""The Import page (AppTest) and its logic in cimic_geo.ui.ingest; the preview map's HTML."""
+"""The Import page (AppTest) and its logic in cimic_geo.ui.import_page; the preview map's HTML."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cimic_geo.errors import ValidationError
 from cimic_geo.maps.assets import remote_urls
 from cimic_geo.maps.preview import preview_map
 from cimic_geo.store import connect
-from cimic_geo.ui import ingest as ui
+from cimic_geo.ui import import_page as ui
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "4_Import.py")

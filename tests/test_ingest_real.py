@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from cimic_geo.analytics.frontline import front_change
+from cimic_geo.analytics.front_change import front_change
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.ingest import border_from_frame, import_file, read_source
 from cimic_geo.store import connect

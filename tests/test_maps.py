@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from cimic_geo.analytics.frontline import front_change
-from cimic_geo.analytics.kpi import corridor_kpi, damage_kpi, kpi_strip, shelter_kpi
+from cimic_geo.analytics.front_change import front_change
+from cimic_geo.analytics.kpi_strip import corridor_kpi, damage_kpi, kpi_strip, shelter_kpi
 from cimic_geo.errors import AssetError
 from cimic_geo.geo import GEOD
 from cimic_geo.maps import assets
-from cimic_geo.maps.analytics import build_analytics_map
+from cimic_geo.maps.analytics_map import build_analytics_map
 from cimic_geo.maps.controls import frames_extent, tooltip_html
-from cimic_geo.maps.cop import (
+from cimic_geo.maps.cop_map import (
     DataLayer,
     build_base_map,
     build_cop_map,
@@ -30,11 +30,11 @@ from cimic_geo.maps.cop import (
     front_change_frame,
     query_bbox,
 )
-from cimic_geo.maps.planner import build_planner_map
+from cimic_geo.maps.cop_view import nearest_feature, query_view, search_settlements
+from cimic_geo.maps.planner_map import build_planner_map
 from cimic_geo.maps.preview import preview_map
-from cimic_geo.maps.view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import connect
-from cimic_geo.store.cop import count_in_bbox, grid_aggregate
+from cimic_geo.store.cop_reads import count_in_bbox, grid_aggregate
 
 T0 = pd.Timestamp("2026-11-01T00:00Z")
 T1 = pd.Timestamp("2026-11-08T00:00Z")
@@ -369,7 +369,7 @@ def test_kpi_strip_without_front_line_says_so() -> None:
 
 
 def test_settlements_generalised_by_zoom() -> None:
-    from cimic_geo.maps.view import settlement_limit
+    from cimic_geo.maps.cop_view import settlement_limit
 
     # 250 * 2**(zoom - 5): zoom 6 -> 500, 7 -> 1000, 8 -> 2000; never above the point limit
     assert [settlement_limit(z, point_limit=2000) for z in (4, 6, 7, 8, 12)] == [250, 500, 1000, 2000, 2000]
@@ -381,8 +381,8 @@ def test_settlements_generalised_by_zoom() -> None:
 
 
 def _export_html() -> str:
+    from cimic_geo.export.export_view import LoadedView, View
     from cimic_geo.export.html import render_html
-    from cimic_geo.export.view import LoadedView, View
 
     bbox = (36.0, 48.0, 38.5, 49.0)
     view = View(bbox=bbox, as_of=T1, layers=("shelters", "front_line"), title="t", marking="EXERCISE")
@@ -488,7 +488,7 @@ def test_nearest_feature_ranks_by_metres_not_degrees() -> None:
     Shelter A is 0.009° east of the click: 111.32 km * cos(60°) * 0.009 = 0.50 km. Six decoys are
     0.0061°–0.0066° north: 0.68–0.73 km. In raw degrees the decoys look nearer (0.006 < 0.009).
     """
-    from cimic_geo.maps.view import nearest_feature
+    from cimic_geo.maps.cop_view import nearest_feature
 
     lat, lon = 60.0, 30.0
     decoys = [Point(lon, lat + 0.0061 + 0.0001 * i) for i in range(6)]

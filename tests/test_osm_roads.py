@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from cimic_geo.analytics.access import find_routes
 from cimic_geo.analytics.roadgraph import NO_THREAT, build_road_graph
+from cimic_geo.analytics.routing import find_routes
 from cimic_geo.errors import ValidationError
 from cimic_geo.ingest import import_file
 from cimic_geo.ingest.osm import parse_maxspeed, read_osm_roads

@@ -7,9 +7,9 @@ import numpy as np
 import shapely
 from access_fixtures import SALIENT, salient_roads
 
-from cimic_geo.analytics.access import find_routes
 from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+from cimic_geo.analytics.routing import find_routes
 
 BANDS = (3.0, 6.0, 9.0)
 
@@ -83,7 +83,7 @@ def test_moving_a_road_under_the_same_id_changes_the_graph_key(empty_db):
     from shapely.geometry import LineString
 
     from cimic_geo.store import connect
-    from cimic_geo.store.access import access_data_version
+    from cimic_geo.store.access_version import access_data_version
 
     def roads(y: float) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame({"id": ["R1"], "road_class": ["primary"], "speed_kmh": [60.0], "status": ["open"],

@@ -156,7 +156,7 @@ def _node_at(g, lonlat) -> int:
 
 
 def test_t_junction_at_an_inner_vertex_is_a_junction():
-    from cimic_geo.analytics.access import find_routes
+    from cimic_geo.analytics.routing import find_routes
 
     # the side road ends on the middle vertex of the main road (a T-junction, as in OpenStreetMap)
     roads = _lines([("main", [(37.00, 48.00), (37.01, 48.00), (37.02, 48.00)]),
@@ -172,7 +172,7 @@ def test_t_junction_at_an_inner_vertex_is_a_junction():
 
 
 def test_bridge_over_a_road_is_not_a_junction():
-    from cimic_geo.analytics.access import find_routes
+    from cimic_geo.analytics.routing import find_routes
 
     # the bridge has no vertex where it crosses the road below; the road below has one there
     roads = _lines([("bridge", [(37.00, 48.00), (37.02, 48.00)]),
@@ -189,7 +189,7 @@ def test_bridge_over_a_road_is_not_a_junction():
 
 
 def test_one_way_roads_are_driven_one_way_unless_ignored():
-    from cimic_geo.analytics.access import find_routes
+    from cimic_geo.analytics.routing import find_routes
     from cimic_geo.analytics.time_to_safety import time_to_safety
 
     a, b, c, d = (37.00, 48.00), (37.01, 48.00), (37.01, 48.01), (37.00, 48.01)

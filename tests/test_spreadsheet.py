@@ -18,8 +18,8 @@ from cimic_geo.ingest.sheets import SHEET_LAYERS, read_sheet, sheet_columns, wri
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
-from cimic_geo.store.evacuations import evacuation_history
-from cimic_geo.store.partners import partner_history, read_partners
+from cimic_geo.store.evacuation_records import evacuation_history
+from cimic_geo.store.partner_records import partner_history, read_partners
 from tests.sheet_utils import write_sheet
 
 SETTLEMENTS = gpd.GeoDataFrame(

@@ -187,7 +187,7 @@ def test_audit_page_for_admins_with_csv_that_cannot_run_formulas(empty_db: Path,
 
     from cimic_geo.store.audit import AuditEntry, record
     from cimic_geo.ui.audit_page import audit_csv
-    from cimic_geo.ui.auth import _TEST_ACTOR, signed_in_for_tests
+    from cimic_geo.ui.sign_in import _TEST_ACTOR, signed_in_for_tests
 
     with connect(empty_db) as store:
         with store.transaction() as con:
@@ -220,7 +220,7 @@ def test_sign_in_page_shows_no_data(demo_db_copy: Path) -> None:
     """Anonymous: the app renders only the sign-in (or the first-start hint), never a number of the store."""
     from streamlit.testing.v1 import AppTest
 
-    from cimic_geo.ui.auth import _TEST_ACTOR
+    from cimic_geo.ui.sign_in import _TEST_ACTOR
 
     _TEST_ACTOR.clear()
     os.environ["CIMIC_DB"] = str(demo_db_copy)

@@ -4,7 +4,7 @@ Building the graph of a national roads layer (noding a million segments, distanc
 line) takes seconds; every CLI process and every server start would pay it again. The arrays of a
 built :class:`~cimic_geo.analytics.roadgraph.RoadGraph` are saved to ``<store>.roadgraph.npz``
 under a key made of the data fingerprint (roads, bridges, front line and occupied area: see
-:func:`cimic_geo.store.access.access_data_version`), the as-of time, the threat bands and the
+:func:`cimic_geo.store.access_version.access_data_version`), the as-of time, the threat bands and the
 file format version. A file with another key, or one that cannot be read (truncated, corrupt,
 older format), is ignored and rebuilt; files are written to a temporary name and renamed, so a
 reader never sees half a file. Writing is best effort: a read-only folder just means no file.

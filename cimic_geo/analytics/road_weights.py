@@ -11,7 +11,7 @@ and which directions are allowed: one-way roads allow only ``u -> v``). It holds
   contracted chain costs the same both ways and a one-way road is a core edge of its own with one
   direction. Real road networks cut into segments are mostly such chains (national scenario:
   956k of 981k nodes), so point-to-point routing searches a graph ~40× smaller;
-  :func:`cimic_geo.analytics.access.find_routes` walks the chains back into segments.
+  :func:`cimic_geo.analytics.routing.find_routes` walks the chains back into segments.
 
 Parallel edges between the same two nodes keep the cheapest per direction; parallel chains
 between the same two junctions are all kept (the core CSR holds the cheapest of each pair and

@@ -16,7 +16,7 @@ distance: the avoided area is not capped) or penalise them by threat band.
 **The danger-zone rule.** With ``zone_exit`` the avoided zone's roads are not removed but cost
 :data:`ZONE_EXIT_FACTOR` × their travel time: a start or end inside the zone leaves or reaches it
 by the way with the least time in the zone. Route, alternatives, time to safety and cut-off
-settlements all use this one rule (:mod:`cimic_geo.analytics.access`).
+settlements all use this one rule (:mod:`cimic_geo.analytics.routing`).
 
 Everything is vectorised (numpy, shapely 2, pyproj); the weighted graphs are CSR matrices for
 :mod:`scipy.sparse.csgraph` (:mod:`cimic_geo.analytics.road_weights`), kept per policy in a small

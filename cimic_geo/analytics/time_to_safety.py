@@ -4,7 +4,7 @@ One multi-source :func:`scipy.sparse.csgraph.dijkstra` runs backwards from the s
 (settlements beyond the outer threat band, or chosen ones) on the transposed graph, so one-way
 roads are driven in their direction towards the hub. Settlements are cut off when no route to a
 hub avoids the excluded band. The danger-zone rule is the one of
-:func:`cimic_geo.analytics.access.find_routes`: a settlement inside the avoided zone may use the
+:func:`cimic_geo.analytics.routing.find_routes`: a settlement inside the avoided zone may use the
 zone's roads to leave it, by the way with the least time in the zone, never to cross it again.
 """
 
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
-from cimic_geo.analytics.access import MAX_SNAP_KM, find_settlement, in_zone
 from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM, band_labels
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
+from cimic_geo.analytics.routing import MAX_SNAP_KM, find_settlement, in_zone
 from cimic_geo.errors import AnalysisError
 
 

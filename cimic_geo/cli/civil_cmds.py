@@ -18,7 +18,7 @@ from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import connect
-from cimic_geo.store.partners import end_partner
+from cimic_geo.store.partner_records import end_partner
 from cimic_geo.timefmt import dtg, iso
 
 

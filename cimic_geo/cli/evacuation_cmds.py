@@ -13,7 +13,7 @@ from cimic_geo.errors import AnalysisError
 from cimic_geo.evacuations import assign_waiting, change_status, evacuation_overview
 from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
 from cimic_geo.store import connect
-from cimic_geo.store.evacuations import evacuation_history
+from cimic_geo.store.evacuation_records import evacuation_history
 from cimic_geo.timefmt import dtg, iso
 
 

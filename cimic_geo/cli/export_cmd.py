@@ -29,8 +29,8 @@ from cimic_geo.export import (
     precheck,
     write_loaded,
 )
+from cimic_geo.export.export_view import check_bbox
 from cimic_geo.export.naming import check_target
-from cimic_geo.export.view import check_bbox
 from cimic_geo.store import connect
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
+from cimic_geo.export.export_view import DEFAULT_LAYERS, LoadedView, View, load_view, parse_layers
 from cimic_geo.export.naming import EXTENSIONS, check_target, dated_name
-from cimic_geo.export.view import DEFAULT_LAYERS, LoadedView, View, load_view, parse_layers
 
 #: Formats accepted by :func:`export` and the CLI (``cotzip`` = TAK data package).
 FORMATS: tuple[str, ...] = ("png", "pdf", "html", "geojson", "gpkg", "kml", "csv", "cot", "cotzip")

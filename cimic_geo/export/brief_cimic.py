@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cimic_geo.errors import CimicError
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner
-from cimic_geo.export.view import LoadedView
 from cimic_geo.timefmt import dtg
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from cimic_geo.store.assessments import latest_assessments
-from cimic_geo.store.evacuations import read_evacuations
-from cimic_geo.store.partners import read_partners
+from cimic_geo.store.assessment_records import latest_assessments
+from cimic_geo.store.evacuation_records import read_evacuations
+from cimic_geo.store.partner_records import read_partners
 
 CIMIC_LAYERS = ("evacuations", "assessments", "partners")
 

@@ -34,8 +34,8 @@ import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.errors import ExportError
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
-from cimic_geo.export.view import LoadedView
 from cimic_geo.geo import geodesic_length_km, to_mgrs
 from cimic_geo.timefmt import dtg, to_utc
 

@@ -34,8 +34,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import ExportError
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
-from cimic_geo.export.view import LoadedView
 from cimic_geo.schema import get_layer
 
 KML_NS = "http://www.opengis.net/kml/2.2"

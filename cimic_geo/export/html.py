@@ -1,6 +1,6 @@
 """Standalone HTML of the interactive COP map: one file that opens offline from disk.
 
-The map is the COP page's own (:func:`cimic_geo.maps.cop.build_cop_map`) built with
+The map is the COP page's own (:func:`cimic_geo.maps.cop_map.build_cop_map`) built with
 ``asset_mode="inline"``: Leaflet's JavaScript and CSS (with the CSS images) are embedded as
 ``data:`` URIs read from the installed asset folder, so the file needs no network and no server.
 The written HTML is checked: a ``src``/``href`` pointing off the machine is an error.
@@ -16,8 +16,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from cimic_geo.errors import ExportError
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
-from cimic_geo.export.view import LoadedView
 from cimic_geo.timefmt import dtg
 
 Progress = Callable[[float, str], None]
@@ -63,7 +63,7 @@ def render_html(loaded: LoadedView, *, progress: Progress = _noop) -> str:
         still load something from the network.
     """
     from cimic_geo.maps.assets import remote_urls
-    from cimic_geo.maps.cop import build_cop_map
+    from cimic_geo.maps.cop_map import build_cop_map
 
     if loaded.total > HTML_MAX_FEATURES:
         raise ExportError(

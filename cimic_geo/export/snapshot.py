@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
 from cimic_geo.export.brief_cimic import render_cimic_figure
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
 from cimic_geo.export.snapshot_kpis import KpiTable, kpi_table
 from cimic_geo.export.snapshot_map import (
@@ -36,7 +37,6 @@ from cimic_geo.export.snapshot_map import (
     scale_bar,
 )
 from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, banner, kpi_axes, render_tables_figure
-from cimic_geo.export.view import LoadedView
 from cimic_geo.geo import to_mgrs
 from cimic_geo.timefmt import dtg
 

@@ -1,6 +1,6 @@
 """The small KPI table printed on snapshots: threat-band population, shelters, damage, corridors.
 
-Numbers come from the analytics package (:func:`cimic_geo.analytics.kpi.kpi_strip`, which uses
+Numbers come from the analytics package (:func:`cimic_geo.analytics.kpi_strip.kpi_strip`, which uses
 :func:`cimic_geo.analytics.exposure.exposure` for the bands); this module only arranges them
 for print.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 
 from cimic_geo.config import DEFAULT_BANDS_KM
-from cimic_geo.export.view import LoadedView
+from cimic_geo.export.export_view import LoadedView
 
 
 @dataclass
@@ -49,14 +49,14 @@ def _frame(loaded: LoadedView, store: Any, name: str) -> gpd.GeoDataFrame:
 
 def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> KpiTable:
     """KPIs of the view's area at its as-of time, the same definitions as the COP's KPI strip
-    (:func:`cimic_geo.analytics.kpi.kpi_strip`) but for the rows inside the view's bounding box.
+    (:func:`cimic_geo.analytics.kpi_strip.kpi_strip`) but for the rows inside the view's bounding box.
 
     Population per band counts the settlements inside the box (whether or not the settlements
     layer is visible); distances are to the whole front line in force (read without the box,
     because a front just outside the view still threatens it).
     """
     from cimic_geo.analytics.bands import BEYOND, OCCUPIED, band_labels
-    from cimic_geo.analytics.kpi import kpi_strip
+    from cimic_geo.analytics.kpi_strip import kpi_strip
 
     table = KpiTable()
     front = store.read("front_line", as_of=loaded.as_of)

@@ -24,7 +24,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from cimic_geo.export.view import LoadedView
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.geo import GEOD, WGS84, metric_crs
 
 SHELTER_COLOURS = {"open": "#1a9641", "full": "#f28e2b", "closed": "#7f7f7f", "damaged": "#b2182b"}

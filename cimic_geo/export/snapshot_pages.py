@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_kpis import KpiTable
-from cimic_geo.export.view import LoadedView
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.timefmt import dtg
 

@@ -11,7 +11,7 @@ Nothing is written unless the whole file validates (or ``only_valid=True``); wri
 transaction. See ``docs/ARCHITECTURE.md`` (## Import).
 """
 
-from cimic_geo.ingest.frontline import (
+from cimic_geo.ingest.front_snapshots import (
     border_from_frame,
     classify_label,
     derive_front_line,

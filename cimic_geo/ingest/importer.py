@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.auth import Actor
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
-from cimic_geo.ingest.frontline import derive_front_line, occupied_geometry, snapshot_time
+from cimic_geo.ingest.front_snapshots import derive_front_line, occupied_geometry, snapshot_time
 from cimic_geo.ingest.options import check_value_maps
 from cimic_geo.ingest.readers import SourceData, read_source
 from cimic_geo.ingest.sheets import SHEET_LAYERS
@@ -192,7 +192,7 @@ def prepare_import(
         now, ``F6``)
     valid_from : snapshot time for a single history file (else from a property or the file name)
     border : state territory polygon used to derive the front line (see
-        :func:`~cimic_geo.ingest.frontline.derive_front_line`); None keeps the whole boundary
+        :func:`~cimic_geo.ingest.front_snapshots.derive_front_line`); None keeps the whole boundary
     extent : plausible extent (minlon, minlat, maxlon, maxlat); None disables the check
     only_valid : write the valid rows and report the rejects instead of refusing the file
     name : file name for messages (uploads are saved under temporary names)

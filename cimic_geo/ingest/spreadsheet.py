@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.analytics.partners import split_ids
+from cimic_geo.analytics.partner_gaps import split_ids
 from cimic_geo.auth import Actor
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.evacuation_rules import check_evacuations
@@ -30,7 +30,7 @@ from cimic_geo.ingest.validate import Options, Provenance, parse_time, validate_
 from cimic_geo.schema import ASSESSMENT_SECTORS, EVACUATION_TRANSITIONS, get_layer
 from cimic_geo.store import Store
 from cimic_geo.store.audit import sha256_file
-from cimic_geo.store.partners import read_partners, save_partner_versions
+from cimic_geo.store.partner_records import read_partners, save_partner_versions
 from cimic_geo.store.sheet_imports import (
     current_evacuations,
     known_ids,

@@ -1,5 +1,5 @@
-"""folium maps built from GeoDataFrames (no Streamlit): the COP (:mod:`cimic_geo.maps.cop`), its
-view reads (:mod:`cimic_geo.maps.view`) and the offline front-end assets (:mod:`cimic_geo.maps.assets`).
+"""folium maps built from GeoDataFrames (no Streamlit): the COP (:mod:`cimic_geo.maps.cop_map`), its
+view reads (:mod:`cimic_geo.maps.cop_view`) and the offline front-end assets (:mod:`cimic_geo.maps.assets`).
 
 Importing :mod:`cimic_geo.maps.assets` (every map module does) points folium's CDN
 ``default_js``/``default_css`` of ``Map`` and the plugins the project uses at the app's own static

@@ -4,7 +4,7 @@ Each layer is one GeoJSON FeatureCollection with the popup's properties only, co
 to 1e-5° (~1 m), datetimes as DTG and points with MGRS. :func:`script_json` is the only way data
 enters a map script: JSON with ``<``, ``>``, ``&`` (and the JavaScript line separators) escaped, so
 no text can close the ``<script>`` element or start markup, passed to the constant templates of
-:mod:`cimic_geo.maps.cop` as a variable.
+:mod:`cimic_geo.maps.cop_map` as a variable.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def encode_layer(key: str, gdf: gpd.GeoDataFrame) -> str:
 
 
 def front_change_frame(change: Any, *, since: Any = None, as_of: Any = None) -> gpd.GeoDataFrame:
-    """One frame of a :class:`cimic_geo.analytics.frontline.FrontChange` for the ``front_change`` layer.
+    """One frame of a :class:`cimic_geo.analytics.front_change.FrontChange` for the ``front_change`` layer.
 
     Columns ``change`` (``gained`` = newly occupied, ``lost`` = liberated), ``area_km2``
     (geodesic, from the analytics), ``since`` and ``as_of`` (DTG).

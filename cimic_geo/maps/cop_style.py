@@ -1,7 +1,7 @@
 """Symbology of the COP map: colours, layer titles, popup fields, layer order and the legend.
 
 One table (:data:`STYLES`) is used by the browser (``js/cop-layers.js`` styles, tooltips and popups
-from it) and by the legend (:func:`legend_items`); :mod:`cimic_geo.maps.cop` builds the maps.
+from it) and by the legend (:func:`legend_items`); :mod:`cimic_geo.maps.cop_map` builds the maps.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SECTOR_COLORS = {
 CORRIDOR_COLORS = {"draft": "#9e9e9e", "proposed": "#42a5f5", "agreed": "#1565c0", "active": "#00c853",
                    "suspended": "#ff9100", "closed": "#424242"}
 ROAD_STATUS_COLORS = {"open": "#8d8d8d", "damaged": "#f4a261", "impassable": "#c1121f"}
-#: ``gained``/``lost`` as in :func:`cimic_geo.analytics.frontline.front_change`: ground newly occupied
+#: ``gained``/``lost`` as in :func:`cimic_geo.analytics.front_change.front_change`: ground newly occupied
 #: and ground liberated since the earlier date.
 CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
 CHANGE_LABELS = {"gained": "newly occupied", "lost": "liberated"}

@@ -8,7 +8,7 @@
 
 Every value from data is HTML-escaped by :func:`tooltip_text` before it reaches folium (its
 tooltip builds HTML in the browser); legend and marking are the constant templates of
-:mod:`cimic_geo.maps.analytics` with escaped variables.
+:mod:`cimic_geo.maps.analytics_map` with escaped variables.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from cimic_geo.maps.analytics import AnalyticsLegend, MarkingBanner
+from cimic_geo.maps.analytics_map import AnalyticsLegend, MarkingBanner
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to
 

@@ -181,7 +181,7 @@ def seed_database(
     from cimic_geo.store import connect, init_store
     from cimic_geo.store.audit import AuditEntry, record
     from cimic_geo.store.engine import exclusive_file, remove_database, replace_database
-    from cimic_geo.store.evacuations import load_history
+    from cimic_geo.store.evacuation_records import load_history
     from cimic_geo.store.users import copy_accounts_and_audit
 
     path = resolve_db_path(db)

@@ -5,7 +5,7 @@ EPSG:4326 and take an optional bounding box and as-of time; writes are single tr
 """
 
 from cimic_geo.store.core import Store, describe_database_error
-from cimic_geo.store.corridors import (
+from cimic_geo.store.corridor_records import (
     corridor_history,
     save_corridor,
     set_corridor_status,

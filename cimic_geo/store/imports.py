@@ -21,7 +21,7 @@ from cimic_geo.errors import ConflictError, StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store, WriteMode, _as_utc
-from cimic_geo.store.corridors import history_row, insert_history
+from cimic_geo.store.corridor_records import history_row, insert_history
 
 
 @dataclass

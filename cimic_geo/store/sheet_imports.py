@@ -3,7 +3,7 @@
 Assessments are upserted by id (one row per settlement and date; re-importing a sheet corrects its
 rows). Evacuations are upserted with their version counter raised and one ``evacuation_history``
 row per imported request (action ``import``), in the same transaction. Partners go through
-:func:`cimic_geo.store.partners.save_partner_versions` (a change is a new version).
+:func:`cimic_geo.store.partner_records.save_partner_versions` (a change is a new version).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from cimic_geo.auth import Actor, require
 from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store
-from cimic_geo.store.evacuations import _HISTORY_INSERT
+from cimic_geo.store.evacuation_records import _HISTORY_INSERT
 from cimic_geo.store.imports import existing_ids
 
 

@@ -14,13 +14,13 @@ import streamlit as st
 from cimic_geo.civil import AssessmentOverview, SettlementCard, assessment_overview, settlement_card
 from cimic_geo.config import stale_days
 from cimic_geo.errors import CimicError
-from cimic_geo.maps.civil import assessment_map
+from cimic_geo.maps.civil_map import assessment_map
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui import layer_page as lp
 from cimic_geo.ui.common import data_token, key
-from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
 
 PAGE = "assessments"

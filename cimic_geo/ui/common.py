@@ -148,7 +148,7 @@ def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> St
     ``icon`` must be an emoji: Streamlit renders it as an inline favicon, whereas a
     ``:material/...:`` page icon is fetched from a public font server (not allowed offline).
     """
-    from cimic_geo.ui.auth import require_sign_in
+    from cimic_geo.ui.sign_in import require_sign_in
 
     st.set_page_config(page_title=f"{title} · CIMIC", page_icon=icon, layout=layout)
     store = get_store()

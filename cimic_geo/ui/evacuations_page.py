@@ -15,13 +15,13 @@ from cimic_geo.analytics.bands import check_bands
 from cimic_geo.analytics.situation import history_times
 from cimic_geo.errors import CimicError, ConflictError
 from cimic_geo.evacuations import EvacuationOverview, assign_waiting, change_status, evacuation_overview, next_statuses
-from cimic_geo.maps.evacuations import build_evacuation_map
+from cimic_geo.maps.evacuation_map import build_evacuation_map
 from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui import layer_page as lp
 from cimic_geo.ui.common import clear_caches, data_token, key, plain, settings
-from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.sheet_panel import sheet_import_panel
 
 PAGE = "evacuations"

@@ -18,8 +18,8 @@ from cimic_geo.civil import reference_time
 from cimic_geo.export.gis import table_csv
 from cimic_geo.maps.layers_common import MapLook
 from cimic_geo.store import Store
-from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import settings
+from cimic_geo.ui.sign_in import current_actor
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -15,11 +15,10 @@ from cimic_geo.analytics.corridor_lines import line_from_text
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
 from cimic_geo.maps.assets import check_assets
-from cimic_geo.maps.planner import option_color, options_extent
+from cimic_geo.maps.planner_map import option_color, options_extent
 from cimic_geo.store import Store
-from cimic_geo.store.access import access_data_version
+from cimic_geo.store.access_version import access_data_version
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import plain, settings
 from cimic_geo.ui.planner_page_map import export_bbox, map_ui
 from cimic_geo.ui.planner_page_state import (
@@ -33,6 +32,7 @@ from cimic_geo.ui.planner_page_state import (
     request_view,
 )
 from cimic_geo.ui.planner_page_workflow import save_ui, workflow_ui
+from cimic_geo.ui.sign_in import current_actor
 
 #: Store layers offered by the export panel: what the planner map shows.
 EXPORT_LAYERS = ("front_line", "occupied_area", "roads", "corridors", "settlements", "infrastructure")

@@ -13,8 +13,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cimic_geo.corridors import AccessContext, list_corridors
-from cimic_geo.maps.cop import encode_layer
-from cimic_geo.maps.planner import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
+from cimic_geo.maps.cop_map import encode_layer
+from cimic_geo.maps.planner_map import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
 from cimic_geo.store import Store
 from cimic_geo.ui.common import settings
 from cimic_geo.ui.planner_page_state import (

@@ -16,9 +16,9 @@ from cimic_geo.errors import CimicError, Problem, ValidationError
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg, to_utc
-from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.planner_page_state import k, options
+from cimic_geo.ui.sign_in import current_actor
 
 
 def _parse_time(text: str, field: str) -> datetime | None:

@@ -2,7 +2,7 @@
  * COP map layers in the browser: styling, tooltips and popups of the features of each layer.
  *
  * Loaded (served or inlined) before the map's own script, which calls
- *   window.cimicMap = cimicCop.helpers(STYLES);     // once per map, STYLES from maps/cop.py
+ *   window.cimicMap = cimicCop.helpers(STYLES);     // once per map, STYLES from maps/cop_map.py
  *   var layer = window.cimicMap.layer(KEY, GEOJSON); // once per layer
  * with STYLES, KEY and GEOJSON as JSON (<, >, & escaped). Text from the data is only ever written
  * with textContent (never as HTML), so markup, script and template syntax in names stay text.

@@ -26,11 +26,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from cimic_geo.analytics.frontline import front_change
-from cimic_geo.analytics.kpi import KpiStrip, kpi_strip
+from cimic_geo.analytics.front_change import front_change
+from cimic_geo.analytics.kpi_strip import KpiStrip, kpi_strip
 from cimic_geo.errors import AssetError
 from cimic_geo.maps.assets import check_assets
-from cimic_geo.maps.cop import (
+from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
     STYLES,
     build_base_map,
@@ -42,7 +42,7 @@ from cimic_geo.maps.cop import (
     simplify_for_zoom,
     zoom_for_extent,
 )
-from cimic_geo.maps.view import nearest_feature, query_view, search_settlements
+from cimic_geo.maps.cop_view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
@@ -306,7 +306,7 @@ def fmt_time(t: pd.Timestamp) -> str:
 
 def search_ui(store: Store, token: str) -> tuple[dict[str, str], tuple[float, float] | None]:
     """Settlement search (sidebar): returns the encoded pin layer and the centre to move to."""
-    from cimic_geo.maps.view import search_layer
+    from cimic_geo.maps.cop_view import search_layer
 
     text = st.text_input("Find a settlement", key=k("search"), placeholder="name, e.g. Kramatorsk")
     if not text.strip():

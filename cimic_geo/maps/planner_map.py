@@ -1,7 +1,7 @@
 """The corridor planner's map: COP base map, threat, saved corridors, options, cut-off
 settlements, Draw.
 
-Offline: the base map comes from :func:`cimic_geo.maps.cop.build_base_map` (Leaflet from the
+Offline: the base map comes from :func:`cimic_geo.maps.cop_map.build_base_map` (Leaflet from the
 app's static folder) and the Leaflet.draw plugin's JS/CSS from the same folder
 (:func:`cimic_geo.maps.assets.set_offline_assets`). Labels and names are escaped
 (:func:`cimic_geo.maps.controls.tooltip_html`) before they reach the page. The map opens fitted
@@ -24,7 +24,7 @@ from shapely.geometry import shape
 
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_PADDING_PX, FIT_ZOOM_SNAP, frames_extent, tooltip_html
-from cimic_geo.maps.cop import build_base_map, build_layer_groups
+from cimic_geo.maps.cop_map import build_base_map, build_layer_groups
 
 #: Colours of the options on the map and in the comparison table (in order).
 OPTION_COLORS = ("#6a1b9a", "#00838f", "#ef6c00", "#2e7d32", "#ad1457", "#283593", "#5d4037", "#00695c")
@@ -215,7 +215,7 @@ def planner_layer_groups(
     small_pieces: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> list[folium.FeatureGroup]:
     """The planner's data as feature groups, bottom to top: the store ``layers`` (keys of
-    :data:`PLANNER_LAYERS`: frames, or strings from :func:`cimic_geo.maps.cop.encode_layer`), the
+    :data:`PLANNER_LAYERS`: frames, or strings from :func:`cimic_geo.maps.cop_map.encode_layer`), the
     options, origin/destination, the cut-off settlements, and a group carrying ``command``."""
     present = {k: v for k, v in layers.items() if v is not None}
     groups = build_layer_groups(present, show=list(present))

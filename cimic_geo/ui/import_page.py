@@ -41,9 +41,9 @@ from cimic_geo.ingest.options import parse_value_maps as parse_value_maps
 from cimic_geo.maps.preview import preview_map
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
-from cimic_geo.ui.auth import current_actor
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.sign_in import current_actor
 
 PAGE = "import"
 UPLOAD_TYPES = sorted({e.lstrip(".") for e in FORMATS})

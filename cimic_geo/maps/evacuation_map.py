@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.maps.analytics import AnalyticsLegend
+from cimic_geo.maps.analytics_map import AnalyticsLegend
 from cimic_geo.maps.controls import frames_extent
 from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, finish
 

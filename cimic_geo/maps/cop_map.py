@@ -212,7 +212,7 @@ def build_layer_groups(
     Keys: ``front_line``, ``occupied_area``, ``front_change`` (columns ``change`` gained/lost and
     ``area_km2``), ``settlements``, ``shelters``, ``infrastructure``, ``roads``, ``corridors``,
     ``search``, and the aggregated ``shelters_grid``, ``infrastructure_grid``, ``settlements_grid``
-    (from :func:`cimic_geo.store.cop.grid_aggregate`). A value may also be the string from
+    (from :func:`cimic_geo.store.cop_reads.grid_aggregate`). A value may also be the string from
     :func:`encode_layer` (pre-encoded, e.g. cached by the page). Layers not in ``show`` (default
     :data:`DEFAULT_VISIBLE`) are added hidden (``show=False``).
     """

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.analytics.assessments import unmet_needs
+from cimic_geo.analytics.assessment_status import unmet_needs
 from cimic_geo.schema import ASSESSMENT_SECTORS, NEED_STATUSES
 
 
@@ -126,7 +126,7 @@ def gap_analysis(
     Parameters
     ----------
     latest : the latest assessment per settlement (see
-        :func:`cimic_geo.analytics.assessments.latest_per_settlement`)
+        :func:`cimic_geo.analytics.assessment_status.latest_per_settlement`)
     partners : the 3W entries in force (``partner_id``, ``sector``, ``settlement_ids``, geometry)
     settlements : settlements (``id``, points; ``name``, ``admin1``, ``population`` when present)
     sectors, need_statuses : which sectors and statuses count as an unmet need

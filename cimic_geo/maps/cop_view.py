@@ -19,11 +19,11 @@ import shapely
 import shapely.ops
 
 from cimic_geo.geo import geodesic_distance_km, to_mgrs
-from cimic_geo.maps.cop import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simplify_tolerance
+from cimic_geo.maps.cop_map import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simplify_tolerance
 from cimic_geo.schema import DAMAGE_LEVELS
 from cimic_geo.store import Store
-from cimic_geo.store.cop import count_in_bbox, grid_aggregate, read_ranked
-from cimic_geo.store.cop import search_settlements as _search
+from cimic_geo.store.cop_reads import count_in_bbox, grid_aggregate, read_ranked
+from cimic_geo.store.cop_reads import search_settlements as _search
 from cimic_geo.timefmt import dtg
 
 #: Damaged = anything but ``none`` (the COP shows damaged infrastructure only).
@@ -81,10 +81,10 @@ def query_view(
     Parameters
     ----------
     store : an open store
-    bbox : (minlon, minlat, maxlon, maxlat) to read, normally :func:`cimic_geo.maps.cop.query_bbox`
+    bbox : (minlon, minlat, maxlon, maxlat) to read, normally :func:`cimic_geo.maps.cop_map.query_bbox`
     zoom : web-mercator zoom; sets the simplification tolerance and the aggregation cell
     as_of : time the front line / occupied area are taken at (default: current rows)
-    visible : layer keys to read (default :data:`cimic_geo.maps.cop.DEFAULT_VISIBLE`)
+    visible : layer keys to read (default :data:`cimic_geo.maps.cop_map.DEFAULT_VISIBLE`)
     point_limit : above this many points in the view a point layer is aggregated per grid cell
     road_limit : at most this many road segments (largest classes first)
     """

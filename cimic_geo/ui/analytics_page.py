@@ -18,12 +18,12 @@ from cimic_geo.analytics.coverage import DEFAULT_MAX_KM
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
 from cimic_geo.export.gis import table_csv
-from cimic_geo.maps.analytics import analytics_extent, build_analytics_map
+from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import data_token, plain, settings
 from cimic_geo.ui.common import key as _key
-from cimic_geo.ui.cop import assets_ok
+from cimic_geo.ui.cop_page import assets_ok
 
 PAGE = "analytics"
 MAP_KEY = f"{PAGE}:map"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError
-from cimic_geo.maps.analytics import AnalyticsLegend
+from cimic_geo.maps.analytics_map import AnalyticsLegend
 from cimic_geo.maps.controls import frames_extent
 from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, finish, tooltip_text
 from cimic_geo.schema import PARTNER_SECTORS
