@@ -13,7 +13,7 @@ from cimic_geo.civil import assessment_overview, partner_overview, partner_versi
 from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_json_option, add_store_options
 from cimic_geo.errors import Problem, ValidationError
-from cimic_geo.ingest.importer import ImportReport
+from cimic_geo.ingest.import_report import ImportReport
 from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
 from cimic_geo.ingest.spreadsheet import import_sheet
 from cimic_geo.schema import ASSESSMENT_SECTORS

@@ -18,14 +18,8 @@ from cimic_geo.ingest.front_snapshots import (
     occupied_geometry,
     snapshot_time,
 )
-from cimic_geo.ingest.importer import (
-    MODES,
-    ImportReport,
-    PreparedImport,
-    commit_import,
-    import_file,
-    prepare_import,
-)
+from cimic_geo.ingest.import_report import MODES, ImportReport, PreparedImport
+from cimic_geo.ingest.importer import commit_import, import_file, prepare_import
 from cimic_geo.ingest.mapping import auto_mapping, normalise_bool, normalise_choice
 from cimic_geo.ingest.readers import FORMATS, SourceData, read_source
 from cimic_geo.ingest.validate import DEFAULT_EXTENT, Validated, validate_source

@@ -23,7 +23,7 @@ from cimic_geo.analytics.partner_gaps import split_ids
 from cimic_geo.auth import Actor
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.evacuation_rules import check_evacuations
-from cimic_geo.ingest.importer import ImportReport
+from cimic_geo.ingest.import_report import ImportReport
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.sheets import REFERENCES, SHEET_LAYERS, Sheet, normalise_header, read_sheet, sheet_columns
 from cimic_geo.ingest.validate import Options, Provenance, parse_time, validate_source

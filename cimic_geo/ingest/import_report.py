@@ -1,0 +1,135 @@
+"""What an import found and will write: the report, the prepared writes and the small helpers that
+both the single-file and the snapshot-history imports use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+
+from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.ingest.readers import SourceData, read_source
+from cimic_geo.ingest.validate import Validated
+from cimic_geo.store.audit import sha256_file
+from cimic_geo.store.imports import LayerWrite
+
+Mode = Literal["append", "upsert", "replace"]
+MODES: tuple[str, ...] = ("append", "upsert", "replace")
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did (JSON-ready with :meth:`to_dict`)."""
+
+    layer: str
+    mode: str
+    files: list[str]
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    only_valid: bool = False
+    #: SHA-256 of each file read (for the audit trail), in file order
+    sha256: list[str] = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def can_commit(self) -> bool:
+        """True when committing would write something and the errors (if any) are allowed."""
+        if self.rows_valid == 0:
+            return False  # also the case after a whole-file error (every record rejected)
+        return not self.errors or self.only_valid
+
+    @property
+    def ok(self) -> bool:
+        """Success: no errors, or only rejected rows when writing only valid rows was asked for."""
+        return self.can_commit and (self.committed or self.dry_run)
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        return [{"row": p.row, "field": p.field, "severity": p.severity, "message": p.message}
+                for p in self.problems]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "layer": self.layer, "mode": self.mode, "files": self.files,
+            "rows_read": self.rows_read, "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
+            "written": self.written, "committed": self.committed, "dry_run": self.dry_run,
+            "only_valid": self.only_valid, "mapping": self.mapping, "snapshots": self.snapshots,
+            "errors": len(self.errors), "warnings": len(self.warnings), "problems": self.problem_rows(),
+        }
+
+    def summary_lines(self, *, max_problems: int = 50) -> list[str]:
+        verb = "would write" if self.dry_run else ("wrote" if self.committed else "wrote nothing;")
+        written = ", ".join(f"{n} {k}" for k, n in self.written.items()) or "0 rows"
+        lines = [
+            f"import {self.layer} ({self.mode}) from {', '.join(self.files)}",
+            f"  records read {self.rows_read}, valid {self.rows_valid}, rejected {self.rows_rejected}; "
+            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
+        ]
+        if self.committed or (self.dry_run and self.can_commit):
+            lines.append(f"  {verb} {written}")
+        elif self.dry_run:
+            lines.append("  nothing would be written (fix the errors, or write only the valid rows)")
+        else:
+            lines.append("  nothing written (fix the errors, or write only the valid rows)")
+        for s in self.snapshots:
+            lines.append(f"  snapshot {s['valid_from']} ({s['date_from']}): occupied {s['area_km2']:.0f} km², "
+                         f"front line {s['front_km']:.0f} km")
+        lines += [f"  {p}" for p in self.problems[:max_problems]]
+        if len(self.problems) > max_problems:
+            lines.append(f"  ... and {len(self.problems) - max_problems} more")
+        return lines
+
+
+@dataclass
+class PreparedImport:
+    """A validated import, ready to commit. ``preview`` holds every record with ``_row``/``_status``."""
+
+    report: ImportReport
+    writes: list[LayerWrite]
+    preview: gpd.GeoDataFrame
+    validated: Validated | None = None
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValidationError(f"unknown mode '{mode}'", [Problem(None, "mode", f"expected one of {', '.join(MODES)}")])
+
+
+def preview_frame(validated: Validated) -> gpd.GeoDataFrame:
+    frame = validated.frame.copy()
+    frame.insert(0, "_row", frame.index.astype(int))
+    frame.insert(1, "_status", ["error" if r in validated.bad_rows else "ok" for r in frame.index])
+    return frame.reset_index(drop=True)
+
+
+def to_write(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = frame.reset_index(drop=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def open_source(path: str | os.PathLike | SourceData, *, name: str | None, source_layer: str | None,
+            csv_columns: Mapping[str, str | None] | None = None) -> SourceData:
+    if isinstance(path, SourceData):
+        return path
+    return read_source(path, name=name, layer=source_layer, **dict(csv_columns or {}))
+
+
+def file_hashes(paths: Sequence[Any]) -> list[str]:
+    """SHA-256 of each import file (for the report and the audit trail); uploads in memory have none."""
+    return [h for h in (sha256_file(p) for p in paths if not isinstance(p, SourceData)) if h]
