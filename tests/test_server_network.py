@@ -100,13 +100,16 @@ def _add_account(db: Path) -> None:
 
 
 def _sign_in_if_asked(page: object) -> None:
-    """When the app shows its sign-in form, sign in with the account of :func:`_add_account`."""
-    page.wait_for_selector(f'{_NAV}, input[aria-label="User name"]', timeout=180_000)
-    if page.locator('input[aria-label="User name"]').count() == 0:
-        return
+    """Sign in through the app's form with the account of :func:`_add_account`.
+
+    A new visitor always gets the sign-in form. The sidebar's page list alone is no sign of being
+    signed in: right after a server start Streamlit draws its page-folder list before the app's
+    first run replaces it with the sign-in, so wait for the form itself."""
+    page.wait_for_selector('input[aria-label="User name"]', timeout=180_000)
     page.locator('input[aria-label="User name"]').fill(_USER)
     page.locator('input[aria-label="Password"]').fill(_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").first.wait_for(timeout=180_000)
     page.locator(_NAV).first.wait_for(timeout=180_000)
 
 
