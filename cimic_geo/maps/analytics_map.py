@@ -10,6 +10,7 @@ their constant templates (``|e``).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import folium
@@ -218,6 +219,12 @@ def build_analytics_map(
                 ["Shelter", "ID", "Status", "Capacity", "Assigned", "Spare"], col, np.full(len(sh), 3.0),
                 "Shelters", show=False).add_to(m)
     _points(sets, fields, aliases, colour, radius, title + note).add_to(m)
+    return finish(m, legend, marking=marking, bounds=bounds)
+
+
+def finish(m: folium.Map, legend: AnalyticsLegend, *, marking: str | None,
+           bounds: Sequence[float] | None) -> folium.Map:
+    """Add the legend, the marking banner (when given) and the layer control; open on ``bounds``."""
     legend.add_to(m)
     if marking:
         MarkingBanner(marking).add_to(m)

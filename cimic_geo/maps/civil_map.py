@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError
-from cimic_geo.maps.analytics_map import AnalyticsLegend
+from cimic_geo.maps.analytics_map import AnalyticsLegend, finish
 from cimic_geo.maps.controls import frames_extent
-from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, finish, tooltip_text
+from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, tooltip_text
 from cimic_geo.schema import PARTNER_SECTORS
 
 STATUS_COLOURS = {"functional": "#1a9850", "partial": "#fdae61", "disrupted": "#d73027", "unknown": "#9e9e9e"}

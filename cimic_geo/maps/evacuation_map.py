@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.maps.analytics_map import AnalyticsLegend
+from cimic_geo.maps.analytics_map import AnalyticsLegend, finish
 from cimic_geo.maps.controls import frames_extent
-from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, finish
+from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer
 
 STATUS_COLOURS = {"requested": "#d62728", "planned": "#ff7f0e", "underway": "#1f77b4", "completed": "#2ca02c",
                   "failed": "#000000", "cancelled": "#9a9a9a"}

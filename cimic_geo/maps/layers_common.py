@@ -23,9 +23,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from cimic_geo.maps.analytics_map import AnalyticsLegend, MarkingBanner
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
-from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to
+from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale
 
 #: Longest text shown in a tooltip cell.
 MAX_TEXT = 200
@@ -110,14 +109,3 @@ def circle_layer(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]], colou
         tooltip=folium.GeoJsonTooltip(fields=[f for f, _ in keep], aliases=[a for _, a in keep]),
     ).add_to(fg)
     return fg
-
-
-def finish(m: folium.Map, legend: AnalyticsLegend, *, marking: str | None,
-           bounds: Sequence[float] | None) -> folium.Map:
-    """Add the legend, the marking banner (when given) and the layer control; open on ``bounds``."""
-    legend.add_to(m)
-    if marking:
-        MarkingBanner(marking).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    fit_to(m, bounds)
-    return m
