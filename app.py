@@ -2,10 +2,17 @@
 
 import streamlit as st
 
-from cimic_geo.ui.common import page_setup
-from cimic_geo.ui.home import summary_tables
-from cimic_geo.ui.incidents import incident_guard
-from cimic_geo.ui.sign_in import run_pages
+from cimic_geo.ui.startup_nav import replace_startup_navigation
+
+# First run after a start: hide the list of pages/ files Streamlit shows (this file as "app") until
+# run_pages below sets the real navigation ("Home", ...). Before the slow imports that follow.
+replace_startup_navigation()
+
+from cimic_geo.i18n import _  # noqa: E402
+from cimic_geo.ui.common import page_setup  # noqa: E402
+from cimic_geo.ui.home import summary_tables  # noqa: E402
+from cimic_geo.ui.incidents import incident_guard  # noqa: E402
+from cimic_geo.ui.sign_in import run_pages  # noqa: E402
 
 
 def home() -> None:
@@ -18,12 +25,20 @@ def home() -> None:
         "Common operational picture for Civil-Military Cooperation: front line and exposure, shelters and "
         "collective centres, damage and restoration, humanitarian corridors. Works offline."
     )
-    if doc["marking"]:
+    held = doc["holdings"]
+    if held.mixed:
+        st.error(_(
+            "This store holds **EXERCISE and REAL data mixed** (the {scenario} scenario and real imports, marked "
+            "{marking}). Maps, analytics and exports cover both: keep real data in a store of its own."
+        ).format(scenario=doc["meta"].get("scenario", "exercise"), marking=held.real_marking or "REAL"))
+    elif held.exercise:
         st.info(
-            f"This store holds **{doc['marking']}** data "
+            f"This store holds **{held.banner}** data "
             f"({doc['meta'].get('scenario', 'scenario')}, scale {doc['meta'].get('scale', '?')}, "
             f"seed {doc['meta'].get('seed', '?')}). It is not real operational data."
         )
+    elif held.real:
+        st.info(_("This store holds real data, marked **{marking}**.").format(marking=held.banner))
 
     cols = st.columns(4)
     cols[0].metric("Settlements", f"{doc['layers']['settlements']:,}")

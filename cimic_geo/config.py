@@ -13,6 +13,8 @@ marking              ``CIMIC_MARKING``           ``EXERCISE`` for scenario data
 read_only            ``CIMIC_READ_ONLY``         ``0`` (the app can import and edit)
 asset_dir            ``CIMIC_ASSET_DIR``         ``static/vendor`` under the project
 stale_days           ``CIMIC_STALE_DAYS``        ``14`` (a civil assessment older is stale)
+markings             ``CIMIC_MARKINGS``          ``EXERCISE,UNCLASSIFIED,OFFICIAL,OFFICIAL-SENSITIVE``
+language             ``CIMIC_LANGUAGE``          ``en`` (``uk``: Ukrainian; users switch in the sidebar)
 ===================  ==========================  =======================================
 """
 
@@ -120,6 +122,60 @@ def stale_days(value: float | str | None = None) -> float:
     if not (math.isfinite(days) and days > 0):
         raise ConfigError(f"stale days must be a positive number, got {raw!r}")
     return days
+
+
+#: The handling marking of exercise data (the scenario seed and imports marked exercise).
+EXERCISE_MARKING = "EXERCISE"
+#: Handling markings an operator may choose (imports, exports); ``CIMIC_MARKINGS`` replaces the list.
+DEFAULT_MARKINGS: tuple[str, ...] = (EXERCISE_MARKING, "UNCLASSIFIED", "OFFICIAL", "OFFICIAL-SENSITIVE")
+
+
+def is_exercise_marking(marking: str | None) -> bool:
+    """True for the exercise marking (``EXERCISE``, any case, also ``EXERCISE ...`` variants)."""
+    return bool(marking) and str(marking).strip().upper().startswith(EXERCISE_MARKING)
+
+
+def markings(value: str | Sequence[str] | None = None) -> tuple[str, ...]:
+    """The handling markings to choose from: ``value``, else ``CIMIC_MARKINGS`` (comma separated), else
+    secrets, else :data:`DEFAULT_MARKINGS`. ``EXERCISE`` is always first; markings are upper case.
+
+    Raises
+    ------
+    ConfigError
+        If the list holds no marking for real data, or a marking longer than 40 characters.
+    """
+    raw = value if value is not None else _get("markings", "CIMIC_MARKINGS", _secrets(), None)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return DEFAULT_MARKINGS
+    parts = raw.split(",") if isinstance(raw, str) else list(raw)
+    out: list[str] = [EXERCISE_MARKING]
+    for p in parts:
+        m = " ".join(str(p).split()).upper()
+        if not m or m in out:
+            continue
+        if len(m) > 40:
+            raise ConfigError(f"a marking is at most 40 characters, got {m!r}")
+        out.append(m)
+    if not [m for m in out if not is_exercise_marking(m)]:
+        raise ConfigError(f"the markings must include one for real data, got {raw!r}")
+    return tuple(out)
+
+
+def language(value: str | None = None) -> str:
+    """The default user-interface language: ``value``, else ``CIMIC_LANGUAGE``, else secrets, else ``en``.
+
+    Raises
+    ------
+    ConfigError
+        If the language is not one the interface has (``uk``, ``en``).
+    """
+    from cimic_geo.i18n import LANGUAGES, normalise
+
+    raw = value if value is not None else _get("language", "CIMIC_LANGUAGE", _secrets(), "en")
+    code = normalise(str(raw))
+    if str(raw).strip().replace("-", "_").split("_")[0].lower() != code:
+        raise ConfigError(f"language must be one of {', '.join(sorted(LANGUAGES))}, got {raw!r}")
+    return code
 
 
 def load_settings(*, db: str | os.PathLike | None = None) -> Settings:

@@ -36,6 +36,7 @@ from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
+from cimic_geo.schema import CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
 from cimic_geo.store.access_version import access_data_version, road_attributes
 from cimic_geo.timefmt import iso
@@ -380,6 +381,14 @@ def change_status(store: Store, corridor_id: str, new_status: str, *, user: str 
                                expected_version=expected_version, note=note or None)
 
 
+def next_statuses(status: str) -> tuple[str, ...]:
+    """The statuses a corridor in ``status`` may move to, in workflow order (empty: final or unknown).
+
+    The one table is :data:`cimic_geo.schema.CORRIDOR_TRANSITIONS`; the store refuses any other step.
+    """
+    return tuple(CORRIDOR_TRANSITIONS.get(str(status), ()))
+
+
 def list_corridors(store: Store) -> gpd.GeoDataFrame:
     """Saved corridors (all statuses), newest change first."""
     gdf = store.read("corridors")
@@ -403,6 +412,7 @@ __all__ = [
     "list_corridors",
     "load_access_context",
     "make_policy",
+    "next_statuses",
     "read_lines_file",
     "route_document",
     "save_option",

@@ -6,6 +6,7 @@ projected CRS chosen for the data's extent; never in degrees.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -94,6 +95,36 @@ def to_mgrs(lat: float, lon: float, *, precision: int = 5) -> str:
     gzd, sq, digits = raw[:zone_end], raw[zone_end:zone_end + 2], raw[zone_end + 2:]
     half = len(digits) // 2
     return f"{gzd} {sq} {digits[:half]} {digits[half:]}".strip()
+
+
+#: An MGRS reference as typed: zone (1-60), latitude band, 100 km square, then an even number of
+#: digits (0-10, easting and northing; spaces anywhere), e.g. ``37U DQ 12345 67890`` or ``37UDQ1234567890``.
+_MGRS_RE = re.compile(r"^\s*(\d{1,2})\s*([C-HJ-NP-X])\s*([A-HJ-NP-Z][A-HJ-NP-V])\s*(\d*)\s*(\d*)\s*$", re.IGNORECASE)
+
+
+def parse_mgrs(text: str) -> tuple[float, float] | None:
+    """``(lat, lon)`` of an MGRS reference typed by a user; None when ``text`` does not look like one.
+
+    The point is the south-west corner of the referenced square (1 m with 10 digits, as the
+    ``mgrs`` library and field users read it).
+
+    Raises
+    ------
+    AnalysisError
+        The text has the shape of an MGRS reference but is not a valid one (zone 0 or > 60, odd number
+        of digits, a square that does not exist in that zone).
+    """
+    m = _MGRS_RE.match(str(text))
+    if not m:
+        return None
+    zone, band, square, digits = int(m.group(1)), m.group(2).upper(), m.group(3).upper(), m.group(4) + m.group(5)
+    if not 1 <= zone <= 60 or len(digits) % 2 or len(digits) > 10 or (m.group(5) and len(m.group(4)) != len(m.group(5))):
+        raise AnalysisError(f"'{text}' is not a valid MGRS reference (zone 1-60, square letters, then easting and "
+                            "northing with the same number of digits, e.g. 37U DQ 12345 67890)")
+    try:
+        return from_mgrs(f"{zone:02d}{band}{square}{digits}")
+    except Exception as exc:  # the mgrs library raises plain exceptions for squares outside the zone
+        raise AnalysisError(f"'{text}' is not a valid MGRS reference: {exc}") from None
 
 
 def from_mgrs(ref: str) -> tuple[float, float]:

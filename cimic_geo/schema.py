@@ -21,6 +21,8 @@ ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "local"
 ROAD_STATUSES = ("open", "damaged", "impassable")
 CORRIDOR_STATUSES = ("draft", "proposed", "agreed", "active", "suspended", "closed")
 SETTLEMENT_TYPES = ("city", "town", "village")
+#: Kinds of basemap features: state and oblast (admin level 1) outlines, rivers, water areas.
+BASEMAP_KINDS = ("state", "admin1", "river", "water")
 #: Sectors of a civil assessment, each with a status from :data:`ASSESSMENT_STATUSES`.
 ASSESSMENT_SECTORS = ("power", "water", "heating", "gas", "telecom", "health", "food", "access")
 ASSESSMENT_STATUSES = ("functional", "partial", "disrupted", "unknown")
@@ -305,6 +307,19 @@ LAYERS: dict[str, Layer] = {
                 Column("updated_at", "TIMESTAMPTZ"),
             ),
             title="Evacuations",
+            provenance=PROVENANCE,
+        ),
+        Layer(
+            "basemap",
+            ("POLYGON", "MULTIPOLYGON", "LINESTRING", "MULTILINESTRING"),
+            (
+                _id(),
+                Column("kind", "VARCHAR", required=True, choices=BASEMAP_KINDS,
+                       description="state or admin1 outline, river line or water area"),
+                Column("name", "VARCHAR"),
+                Column("name_uk", "VARCHAR"),
+            ),
+            title="Basemap",
             provenance=PROVENANCE,
         ),
     )

@@ -2,45 +2,46 @@
 
 import streamlit as st
 
+from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
 from cimic_geo.ui import cop_page as cop
 from cimic_geo.ui import export_panel
 from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("COP")
-st.title("Common operational picture")
+st.title(_("Common operational picture"))
 if not cop.assets_ok():
     st.stop()
 
 token = data_token(store)
 extent = cop.extent(store, token)
 if extent is None:
-    st.info("The store is empty: seed the exercise scenario (`make db`) or import data on the Import page.")
+    st.info(_("The store is empty: seed the exercise scenario (`make db`) or import data on the Import page."))
     st.stop()
 cfg = settings()
 marking = cfg.marking or store.marking
 times = cop.history_times(store, token)
 
 with st.sidebar:
-    st.subheader("Layers")
+    st.subheader(_("Layers"))
     visible = {
         name for name, label in cop.TOGGLES
-        if st.checkbox(label, value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))
+        if st.checkbox(_(label), value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))
     }
-    st.subheader("Time")
+    st.subheader(_("Time"))
     as_of = since = None
     if times:
-        as_of = st.select_slider("Front line as of", options=times, value=times[-1], format_func=cop.fmt_time,
+        as_of = st.select_slider(_("Front line as of"), options=times, value=times[-1], format_func=cop.fmt_time,
                                  key=cop.k("as_of"))
         earlier = [t for t in times if t < as_of]
         if earlier:
-            since = st.select_slider("Change since", options=earlier, value=cop.default_since(earlier, as_of),
+            since = st.select_slider(_("Change since"), options=earlier, value=cop.default_since(earlier, as_of),
                                      format_func=cop.fmt_time, key=cop.k("since"))
         else:
-            st.caption("No earlier snapshot to compare with.")
+            st.caption(_("No earlier snapshot to compare with."))
     else:
-        st.caption("No front-line history in the store.")
-    st.subheader("Search")
+        st.caption(_("No front-line history in the store."))
+    st.subheader(_("Search"))
     search_layer, center = cop.search_ui(store, token)
 
 kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
@@ -51,7 +52,7 @@ result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}
 with kpi_box:
     strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km))
     cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
-layers, notes, _ = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
+layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
 for note in notes:
     st.caption(plain(note))

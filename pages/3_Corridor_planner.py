@@ -4,44 +4,47 @@ corridors through the status workflow."""
 import streamlit as st
 
 from cimic_geo.errors import CimicError
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.ui import export_panel
 from cimic_geo.ui import planner_page as planner
 from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("Corridor planner")
-st.title("Corridor planner")
+st.title(_("Corridor planner"))
 marking = settings().marking or store.marking
 token = data_token(store)  # once per rerun: every cached read below is keyed by it
 
 with st.sidebar:
-    st.subheader("Time")
+    st.subheader(_("Time"))
     as_of = planner.as_of_ui(store, token)
-    st.subheader("Who")
+    st.subheader(_("Who"))
     user = planner.user_ui()
 
 try:
     ctx = planner.access_context(store, token, as_of)
 except CimicError as exc:
-    st.error(f"Routing is not available: {plain(exc)}")
+    st.error(_("Routing is not available: {reason}").format(reason=plain(exc)))
     st.stop()
 
-st.caption(f"Road graph: {ctx.graph.n_edges:,} passable segments "
-           f"({ctx.graph.removed_impassable + ctx.graph.removed_bridges:,} impassable or destroyed-bridge "
-           f"segments left out); threat bands {', '.join(f'{b:g}' for b in ctx.bands_km)} km")
+st.caption(_("Road graph: {n} passable segments ({removed} impassable or destroyed-bridge segments left out); "
+             "threat bands {bands} km").format(n=fmt_int(ctx.graph.n_edges),
+                                               removed=fmt_int(ctx.graph.removed_impassable
+                                                               + ctx.graph.removed_bridges),
+                                               bands=", ".join(fmt_number(b) for b in ctx.bands_km)))
 
-st.subheader("1 · Suggest routes")
+st.subheader(_("1 · Suggest routes"))
 planner.route_ui(ctx)
-st.subheader("2 · Draw or paste a corridor")
+st.subheader(_("2 · Draw or paste a corridor"))
 if planner.assets_ok():
     planner.map_ui(store, ctx, token=token, marking=marking)
 planner.draw_ui(ctx)
-st.subheader("3 · Compare options")
+st.subheader(_("3 · Compare options"))
 planner.compare_ui(ctx)
-st.subheader("4 · Save")
+st.subheader(_("4 · Save"))
 planner.save_ui(store, user)
-st.subheader("5 · Saved corridors: status and history")
+st.subheader(_("5 · Saved corridors: status and history"))
 planner.workflow_ui(store, user)
-st.subheader("6 · Access: settlements cut off from safety")
+st.subheader(_("6 · Access: settlements cut off from safety"))
 planner.access_ui(ctx)
 export_panel.render(store, bbox=planner.export_bbox(ctx), as_of=as_of, layers=planner.EXPORT_LAYERS,
-                    title="CIMIC corridors and access", marking=marking, page=planner.PAGE)
+                    title=_("CIMIC corridors and access"), marking=marking, page=planner.PAGE)

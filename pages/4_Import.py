@@ -3,11 +3,12 @@
 import streamlit as st
 
 from cimic_geo.errors import CimicError
+from cimic_geo.i18n import _
 from cimic_geo.ingest import DEFAULT_EXTENT, MODES
 from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import HISTORY_LAYERS, LAYERS
 from cimic_geo.ui import import_page as ui
-from cimic_geo.ui.common import page_setup, plain
+from cimic_geo.ui.common import page_setup
 
 store = page_setup("Import")
 st.title("Import data")
@@ -16,7 +17,7 @@ st.caption("GeoJSON, GeoPackage, zipped Shapefile, KML or CSV (lat/lon or WKT). 
 
 done = st.session_state.pop(ui.k("done"), None)
 if done:
-    st.success(plain(done))
+    ui.done_ui(*done)
 
 with st.sidebar:
     layer = st.selectbox("Layer", [n for n in LAYERS if n not in SHEET_LAYERS],
@@ -30,6 +31,7 @@ with st.sidebar:
     reliability = st.text_input("Reliability (admiralty code)", key=ui.k("reliability"), placeholder="e.g. B2")
     reported_at = st.text_input("Reported at (UTC, ISO 8601)", key=ui.k("reported_at"), placeholder="default: now")
     only_valid = st.checkbox("Write only the valid rows (reject the others)", key=ui.k("only_valid"))
+    marking_options = ui.marking_ui(store)
 
 history = layer in HISTORY_LAYERS
 files = st.file_uploader(
@@ -45,12 +47,11 @@ if not files:
 
 paths = ui.save_uploads(files)
 options: dict = {"mode": mode, "source": source or None, "reliability": reliability or None,
-                 "reported_at": reported_at or None, "only_valid": only_valid, "extent": DEFAULT_EXTENT}
+                 "reported_at": reported_at or None, "only_valid": only_valid, "extent": DEFAULT_EXTENT,
+                 **marking_options}
 try:
-    if history:
-        border = st.file_uploader("State border (areas file, optional): removes border and coast from the derived "
-                                  "front line", type=ui.UPLOAD_TYPES, key=ui.k("border"))
-        options["border_path"] = str(ui.save_uploads([border], slot="border")[0]) if border else None
+    if history and layer == "occupied_area":
+        options.update(ui.territory_ui(store))
     else:
         columns = [c for c in ui.source_for(paths[0]).frame.columns if c != "geometry"]
         with st.expander("Column mapping (matched automatically; edit if needed)", expanded=True):
@@ -67,6 +68,7 @@ except CimicError as exc:
 
 report = prepared.report
 ui.report_ui(report)
+ui.front_ui(report)
 ui.preview_ui(prepared)
 blocked = store.read_only or not report.can_commit
 if store.read_only:
@@ -81,8 +83,13 @@ if st.button(f"Commit {report.rows_valid:,} record(s) to {layer}", type="primary
     except CimicError as exc:
         ui.error_ui(exc)
     else:
+        kept = ui.keep_territory(store, options.get("border_path"))
         ui.forget_prepared()
         ui.finish_upload()
         written = ", ".join(f"{n:,} {name}" for name, n in result.written.items())
-        st.session_state[ui.k("done")] = f"Imported {written} ({mode})."
+        message = _("Imported {written} ({mode}); {kind} data, marked {marking}.").format(
+            written=written, mode=mode, kind=_(result.kind), marking=result.marking)
+        if kept:
+            message += " " + _("State territory kept for later imports: {name}.").format(name=kept)
+        st.session_state[ui.k("done")] = (message, ui.warning_lines(result))
         st.rerun()

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from cimic_geo.i18n import _
 from cimic_geo.ui import assessments_page
 from cimic_geo.ui.common import page_setup, settings
 
 store = page_setup("Civil assessments")
-st.title("Civil assessments")
+st.title(_("Civil assessments"))
 assessments_page.page(store, settings().marking or store.marking)

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from cimic_geo.i18n import _
 from cimic_geo.ui import partners_page
 from cimic_geo.ui.common import page_setup, settings
 
 store = page_setup("Partners (3W)")
-st.title("Partners: who does what where")
+st.title(_("Partners: who does what where"))
 partners_page.page(store, settings().marking or store.marking)

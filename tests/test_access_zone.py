@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from access_fixtures import meridian_km, roads_frame
 from shapely.geometry import LineString, Point, Polygon
 
 from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
-from cimic_geo.analytics.routing import find_routes, in_zone
+from cimic_geo.analytics.routing import find_routes, in_zone, resolve_place
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.corridors import AccessContext, cutoff_document, route_document
 
@@ -139,3 +140,32 @@ def test_unconnected_pieces_are_drawn_on_the_planner_map():
     html = m.get_root().render()
     assert PIECE_COLOR in html and "not connected to the main road network" in html
     assert "[48.04, 37.05]" in html  # Bravo's end of b1, as Leaflet's [lat, lon]
+
+
+def test_a_settlement_beside_a_zone_road_leaves_from_its_point_and_all_three_agree():
+    # Echo (37.0005, 48.025) lies 37 m east of road a2 (P 48.02 -> Q 48.03), beside its middle and
+    # 2.78 km from the front: inside the zone. It leaves north from its point on a2: half of a2
+    # (48.025 -> 48.03) and a3 (48.03 -> 48.10), 0.075° of meridian = meridian_km(48.0625, 0.075)
+    # = 8.34 min. Joined at a2's nearer end it would add 0.005° (0.56 min) or drive a1 south first.
+    g = _graph()
+    echo = (37.0005, 48.025)
+    s = pd.concat([_settlements(), gpd.GeoDataFrame({"id": ["S-E"], "name": ["Echo"], "population": [50]},
+                                                     geometry=[Point(*echo)], crs="EPSG:4326")],
+                  ignore_index=True)
+    expected = meridian_km(48.0625, 0.075)
+    assert expected == pytest.approx(8.3397, abs=1e-3)
+    t = time_to_safety(g, s, policy=POLICY).set_index("id")
+    assert bool(t.loc["S-E", "in_excluded_band"])
+    assert t.loc["S-E", "status"] == "reachable" and t.loc["S-E", "nearest_hub"] == "S-H1"
+    assert t.loc["S-E", "minutes"] == pytest.approx(expected, abs=1e-4)
+    empty = gpd.GeoDataFrame({"id": [], "name": [], "capacity": [], "occupancy": [], "status": [], "kind": [],
+                              "accessible": [], "sector": []}, geometry=[], crs="EPSG:4326")
+    ctx = AccessContext(graph=g, settlements=s, shelters=empty, health=empty, as_of=None)
+    doc, table = cutoff_document(ctx, avoid_km=3.0)
+    assert "S-E" not in {c["id"] for c in doc["cut_off"]}
+    assert table.set_index("id").loc["S-E", "minutes"] == pytest.approx(expected, abs=1e-4)
+    route = route_document(ctx, "Echo", "Hub One", avoid_km=3.0, penalise=False, alternatives=0)
+    assert route["found"] and route["travel_time_min"] == pytest.approx(expected, abs=0.05)
+    (r,) = find_routes(g, resolve_place("Echo", graph=g, settlements=s).point, _node(g, H1), policy=POLICY,
+                       origin_in_zone=True, alternatives=0)
+    assert r.minutes == pytest.approx(t.loc["S-E", "minutes"], abs=1e-6)

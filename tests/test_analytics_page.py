@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import coverage_at, exposure_at
 from cimic_geo.cli import main
 from cimic_geo.maps.analytics_map import build_analytics_map
@@ -44,9 +45,15 @@ def test_page_shows_band_kpis_map_and_downloads(monkeypatch, demo_db):
         cov = coverage_at(store, max_km=2.0)
     m = metrics(at)
     for b in doc["bands"]:
-        assert m[f"Population {b['band']} km"] == f"{b['population']:,}"
-    assert m["Occupied side"] == f"{doc['occupied']['population']:,}"
+        assert m[f"Population {b['band']} km"] == compact(b["population"])
+    assert m["Occupied side"] == compact(doc["occupied"]["population"])
     assert m["Shelter coverage"] == f"{cov.covered_pct:.1f} %"
+    # short values that fit the tile; the exact figures in the help
+    assert m["Unserved (people)"] == compact(cov.population_total - cov.population_covered)
+    helps = {x.label: x.help for x in at.metric}
+    assert helps["Unserved (people)"] == f"{cov.population_total - cov.population_covered:,} people without a " \
+        "shelter place in reach"
+    assert helps["Occupied side"].startswith(f"{doc['occupied']['population']:,} people in ")
     args = map_args(at)
     assert "Threat band" in args["html"]
     assert not remote_urls(args["header"] + args["html"] + args["script"])
@@ -64,7 +71,7 @@ def test_shift_and_coverage_colouring(monkeypatch, demo_db):
         doc = exposure_at(store, bands_km=(5, 20, 40), shift_km=5).to_dict()
     first = doc["bands"][0]
     metric = next(x for x in at.metric if x.label == "Population 0-5 km")
-    assert metric.value == f"{first['population']:,}"
+    assert metric.value == compact(first["population"])
     assert "Shelter coverage" in map_args(at)["html"]
     assert "What-if occupied area" in map_args(at)["script"]
 
@@ -160,7 +167,7 @@ def test_page_road_time_reach_and_earlier_as_of(monkeypatch, demo_db):
         doc = exposure_at(store, as_of=first, bands_km=(5, 20, 40)).to_dict()
     at.select_slider(key="analytics:as_of").set_value(first).run()
     assert not at.exception
-    assert metrics(at)["Occupied side"] == f"{doc['occupied']['population']:,}"
+    assert metrics(at)["Occupied side"] == compact(doc["occupied"]["population"])
 
 
 def test_page_has_the_export_panel_for_the_view_it_shows(monkeypatch, demo_db):

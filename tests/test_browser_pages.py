@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from test_planner_page import planner_db  # noqa: F401  (fixture)
 
+from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import exposure_at
 from cimic_geo.corridors import load_access_context
 from cimic_geo.store import connect, corridor_history
@@ -66,8 +67,8 @@ def _expected(db: Path) -> dict[str, dict[str, str]]:
     with connect(db, read_only=True) as store:
         doc = exposure_at(store).to_dict()
         graph = load_access_context(store).graph
-    exposure = {f"Population {b['band']} km": f"{b['population']:,}" for b in doc["bands"]}
-    exposure["Occupied side"] = f"{doc['occupied']['population']:,}"
+    exposure = {f"Population {b['band']} km": compact(b["population"]) for b in doc["bands"]}
+    exposure["Occupied side"] = compact(doc["occupied"]["population"])
     return {"Exposure and coverage": exposure,
             "Corridor planner": {"caption": f"Road graph: {graph.n_edges:,} passable segments"}}
 

@@ -170,8 +170,8 @@ def test_stray_byte_does_not_turn_utf8_into_cp1251(tmp_path: Path, empty_db: Pat
     r = _cli("import", "settlements", str(path), "--db", str(empty_db), "--only-valid")
     assert r.returncode == 0, r.stdout + r.stderr
     with connect(empty_db, read_only=True) as store:
-        names = dict(store.read("settlements")[["id", "name"]].values.tolist())
-    assert names == {"u1": "Ізюм", "u3": "Куп'янськ"}
+        names = dict(store.read("settlements")[["id", "name_uk"]].values.tolist())
+    assert names == {"u1": "Ізюм", "u3": "Куп'янськ"}  # Ukrainian names go to name_uk
 
 
 def test_cp1251_file_still_reads_as_cp1251(tmp_path: Path, empty_db: Path) -> None:
@@ -181,7 +181,7 @@ def test_cp1251_file_still_reads_as_cp1251(tmp_path: Path, empty_db: Path) -> No
     assert r.returncode == 0, r.stdout + r.stderr
     with connect(empty_db, read_only=True) as store:
         row = store.read("settlements").iloc[0]
-    assert (row["name"], row.geometry.y) == ("Вовчанськ", 50.29)
+    assert (row["name_uk"], row["name"], row.geometry.y) == ("Вовчанськ", "Vovchansk", 50.29)
 
 
 def test_ambiguous_numbers_and_booleans_are_not_stored_as_one(tmp_path: Path, empty_db: Path) -> None:

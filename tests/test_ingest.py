@@ -272,7 +272,8 @@ def test_explicit_mapping_overrides_auto(tmp_path: Path, empty_db: Path) -> None
                              mapping={"name": "hromada_center", "population": "population_2022"})
         assert report.ok, report.summary_lines()
         row = store.read("settlements").iloc[0]
-    assert (row["id"], row["name"], row["population"]) == ("x1", "Лиман", 20500)
+    # a name given only in Ukrainian: name_uk, and name its official transliteration
+    assert (row["id"], row["name"], row["name_uk"], row["population"]) == ("x1", "Lyman", "Лиман", 20500)
     with connect(empty_db) as store:
         report = import_file(store, "settlements", path, mapping={"name": "nope"}, mode="upsert")
     assert not report.ok and report.errors[0].field == "name"
@@ -332,6 +333,11 @@ def test_corridor_import_gets_version_and_history(tmp_path: Path, empty_db: Path
 # ----------------------------------------------------------------------------------------------
 
 
+def _import_occ(store, paths, **options):
+    """Hand-made occupied boxes have no state territory: the front is their outline (confirmed)."""
+    return import_file(store, "occupied_area", paths, allow_outline_front=True, **options)
+
+
 def _snapshot(path: Path, poly: Polygon, **props) -> Path:
     return _write(path, _fc([{"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(poly)}]))
 
@@ -341,9 +347,9 @@ def test_history_chaining_and_reimport_replaces(tmp_path: Path, empty_db: Path) 
     b = _snapshot(tmp_path / "occ_20250201.geojson", box(36.9, 48.0, 38.0, 49.0))
     c = _snapshot(tmp_path / "occ_20250301.geojson", box(36.8, 48.0, 38.0, 49.0))
     with connect(empty_db) as store:
-        rep = import_file(store, "occupied_area", [c, a])  # any order
+        rep = _import_occ(store, [c, a])  # any order
         assert rep.ok, rep.summary_lines()
-        assert import_file(store, "occupied_area", [b]).ok
+        assert _import_occ(store, [b]).ok
         occ = store.read("occupied_area").sort_values("valid_from")
         t = [pd.Timestamp(d, tz="UTC") for d in ("2025-01-01", "2025-02-01", "2025-03-01")]
         assert list(occ["valid_from"]) == t
@@ -353,12 +359,12 @@ def test_history_chaining_and_reimport_replaces(tmp_path: Path, empty_db: Path) 
         assert store.read("occupied_area", as_of="2025-02-15").iloc[0].geometry.bounds[0] == pytest.approx(36.9)
         # re-importing 2025-02-01 with another polygon replaces that date, no duplicates
         b2 = _snapshot(tmp_path / "again_20250201.geojson", box(36.5, 48.0, 38.0, 49.0))
-        rep = import_file(store, "occupied_area", [b2])
+        rep = _import_occ(store, [b2])
         assert rep.ok and any("replaced" in p.message for p in rep.problems)
         assert store.counts()["occupied_area"] == 3 and store.counts()["front_line"] == 3
         assert store.read("occupied_area", as_of="2025-02-15").iloc[0].geometry.bounds[0] == pytest.approx(36.5)
         # replace mode removes every snapshot in the file's span (Jan..Feb), keeps March
-        rep = import_file(store, "occupied_area", [_snapshot(tmp_path / "x_20250115.geojson", box(37, 48, 38, 49))],
+        rep = _import_occ(store, [_snapshot(tmp_path / "x_20250115.geojson", box(37, 48, 38, 49))],
                           mode="replace")
         assert rep.ok
         times = store.history_times("occupied_area")
@@ -369,10 +375,10 @@ def test_history_file_without_date_is_rejected(tmp_path: Path, empty_db: Path) -
     a = _snapshot(tmp_path / "occupied.geojson", box(37.0, 48.0, 38.0, 49.0))
     with connect(empty_db) as store:
         before = store.fingerprint()
-        rep = import_file(store, "occupied_area", [a])
+        rep = _import_occ(store, [a])
         assert not rep.ok and store.fingerprint() == before
         assert any(p.field == "valid_from" for p in rep.errors)
-        rep = import_file(store, "occupied_area", [a], valid_from="2025-05-01T00:00Z")
+        rep = _import_occ(store, [a], valid_from="2025-05-01T00:00Z")
         assert rep.ok and store.history_times("occupied_area") == [pd.Timestamp("2025-05-01", tz="UTC")]
 
 
@@ -388,7 +394,7 @@ def test_deepstate_style_labels_and_far_features_filtered(tmp_path: Path, empty_
     ]
     path = _write(tmp_path / "deepstate_20240101T1200_1704110400.geojson", _fc(feats))
     with connect(empty_db) as store:
-        rep = import_file(store, "occupied_area", [path])
+        rep = _import_occ(store, [path])
         assert rep.ok, rep.summary_lines()
         occ = store.read("occupied_area")
     assert occ.iloc[0].geometry.equals(box(37, 48, 38, 49))
@@ -462,7 +468,8 @@ def test_cli_import_exit_codes_and_json(tmp_path: Path, empty_db: Path) -> None:
     assert r.returncode == 2 and "--mapping" in r.stderr
     with connect(empty_db, read_only=True) as store:
         row = store.read("settlements").iloc[0]
-    assert (row["name"], row["population"], row["source"], row["reliability"]) == ("Ізюм", 45000, "KSE", "B2")
+    assert (row["name_uk"], row["name"], row["population"], row["source"], row["reliability"]) == (
+        "Ізюм", "Izium", 45000, "KSE", "B2")
 
 
 def test_history_only_valid_skips_bad_snapshot_files(tmp_path: Path, empty_db: Path) -> None:
@@ -471,10 +478,10 @@ def test_history_only_valid_skips_bad_snapshot_files(tmp_path: Path, empty_db: P
     empty = _write(tmp_path / "occ_20250201.geojson", _fc([_pt(37.5, 48.5, name="only a point")]))
     with connect(empty_db) as store:
         before = store.fingerprint()
-        rep = import_file(store, "occupied_area", [good, nodate, empty])
+        rep = _import_occ(store, [good, nodate, empty])
         assert not rep.ok and store.fingerprint() == before
         assert rep.rows_valid == 1 and rep.rows_rejected == 2
-        rep = import_file(store, "occupied_area", [good, nodate, empty], only_valid=True)
+        rep = _import_occ(store, [good, nodate, empty], only_valid=True)
         assert rep.ok and rep.written == {"occupied_area": 1, "front_line": 1}
         assert store.history_times("occupied_area") == [pd.Timestamp("2025-01-01", tz="UTC")]
 

@@ -92,7 +92,8 @@ def test_preview_map_escapes_and_is_offline() -> None:
     assert "records with errors (1)" in html and "valid records (1)" in html
 
 
-def _app(monkeypatch: pytest.MonkeyPatch, db: Path, uploads: list[FakeUpload] | None = None) -> AppTest:
+def _app(monkeypatch: pytest.MonkeyPatch, db: Path, uploads: list[FakeUpload] | None = None,
+         border: FakeUpload | None = None) -> AppTest:
     monkeypatch.setenv("CIMIC_DB", str(db))
     monkeypatch.delenv("CIMIC_READ_ONLY", raising=False)
     if uploads is not None:
@@ -101,7 +102,7 @@ def _app(monkeypatch: pytest.MonkeyPatch, db: Path, uploads: list[FakeUpload] | 
 
         def fake(label, *args, **kwargs):
             if "border" in str(kwargs.get("key", "")):
-                return None
+                return border
             if kwargs.get("accept_multiple_files"):
                 return uploads
             return uploads[0] if uploads else None
@@ -153,8 +154,49 @@ def test_page_history_upload(monkeypatch: pytest.MonkeyPatch, empty_db: Path) ->
     assert not at.exception
     snaps = at.dataframe[0].value
     assert list(snaps["valid_from"]) == ["2025-08-01T00:00:00Z"]
+    # no state territory: the whole outline would be front line; refused until the operator confirms
+    assert at.button(key=ui.k("commit")).disabled
+    at.checkbox(key=ui.k("allow_outline_front")).check().run()
+    assert not at.button(key=ui.k("commit")).disabled
     at.button(key=ui.k("commit")).click().run()
     assert not at.exception
+    # every warning shown in full after the commit, one line each
+    shown = " ".join(m.value for m in at.markdown)
+    assert "confirmed by the operator" in shown.replace("\\", "") and "no reliability given" in \
+        shown.replace("\\", "")
     with connect(empty_db, read_only=True) as store:
         assert store.counts()["occupied_area"] == 1 and store.counts()["front_line"] == 1
         assert store.read("occupied_area").iloc[0]["valid_from"] == pd.Timestamp("2025-08-01", tz="UTC")
+
+
+def test_page_territory_upload_front_length_and_reuse(monkeypatch: pytest.MonkeyPatch, empty_db: Path) -> None:
+    # land 36-39°E, 47-49°N (coast at 47°N), a vertex every 0.01°; the occupied square 37-38°E, 47-48°N
+    # on the coast: front = its west, north and east edges less 2 km at each coast end:
+    # 2 · 111.18 + 74.63 - 4 = 292.99 km (the arithmetic is in tests/test_front_territory.py)
+    import shapely
+
+    land = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "land"},
+            "geometry": shapely.segmentize(box(36, 47, 39, 49), 0.01).__geo_interface__}]}
+    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                                                      "geometry": box(37, 47, 38, 48).__geo_interface__}]}
+    uploads = [FakeUpload("deepstatemap_data_20250801.geojson", json.dumps(doc).encode())]
+    at = _app(monkeypatch, empty_db, uploads, border=FakeUpload("land.geojson", json.dumps(land).encode()))
+    at.sidebar.selectbox[0].set_value("occupied_area").run()
+    assert not at.exception
+    metric = next(m for m in at.metric if "Derived front line" in m.label)
+    assert metric.value == "293 km"
+    at.button(key=ui.k("commit")).click().run()
+    assert not at.exception
+    assert any("State territory kept for later imports: land.geojson" in s.value.replace("\\", "")
+               for s in at.success)
+    with connect(empty_db, read_only=True) as store:
+        from cimic_geo.store.settings import get_territory
+
+        assert get_territory(store).name == "land.geojson"
+    # the next visit: the store's territory is named and used; no confirmation asked
+    at = _app(monkeypatch, empty_db, [FakeUpload("deepstatemap_data_20250901.geojson", json.dumps(doc).encode())])
+    at.sidebar.selectbox[0].set_value("occupied_area").run()
+    assert not at.exception
+    assert any("State territory of this store: land.geojson" in c.value for c in at.caption)
+    assert not at.button(key=ui.k("commit")).disabled
+    assert next(m for m in at.metric if "Derived front line" in m.label).value == "293 km"

@@ -36,7 +36,7 @@ def _csv(tmp_path: Path) -> Path:
 
 def _import(store, path: Path, actor: Actor):
     return import_file(store, "shelters", path, mode="upsert", actor=actor, source="test list",
-                       reported_at="2026-11-20T06:00Z", reliability="B2")
+                       reported_at="2026-11-20T06:00Z", reliability="B2", exercise=True)
 
 
 def test_every_write_path_refuses_a_viewer(demo_db_copy: Path, tmp_path: Path) -> None:

@@ -55,6 +55,18 @@ def _errors(at: AppTest) -> str:
     return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
 
 
+def _new_status(at: AppTest):
+    """The *New status* selectbox (its key names the corridor and its status)."""
+    hits = [s for s in at.selectbox if s.label == "New status"]
+    assert len(hits) == 1, [s.label for s in at.selectbox]
+    return hits[0]
+
+
+def _successes(at: AppTest) -> list[str]:
+    """The success messages as the user reads them."""
+    return [re.sub(r"\\(.)", r"\1", m.value) for m in at.success]
+
+
 def _map_script(at: AppTest) -> str:
     """The planner map as st_folium sends it to the browser: base map script and data groups."""
     (component,) = at.get("component_instance")
@@ -118,21 +130,14 @@ def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_d
     assert not any("<b>A</b>" in m.body for m in at.markdown)
 
     cid = row["id"]
-    # illegal transition draft -> active: clear message, nothing written
-    with connect(planner_db, read_only=True) as store:
-        before = store.fingerprint()
-    at.selectbox(key="planner:new_status").select("active")
-    _button(at, "Change status").click()
-    at.run()
-    assert "cannot go from draft to active" in _errors(at)
-    with connect(planner_db, read_only=True) as store:
-        assert store.fingerprint() == before
-
-    at.selectbox(key="planner:new_status").select("proposed")
+    # only the steps allowed from draft are offered (an illegal one such as draft -> active cannot be picked)
+    assert _new_status(at).options == ["proposed", "closed"]
+    _new_status(at).select("proposed")
     at.text_input(key="planner:status_note").input("sent to the oblast administration")
     _button(at, "Change status").click()
     at.run()
     assert not at.error, _errors(at)
+    assert _successes(at) == [f"North loop <b>A</b> ({cid}): status draft → proposed (version 2)"]
     with connect(planner_db, read_only=True) as store:
         hist = corridor_history(store, cid)
     assert hist["action"].tolist() == ["status", "create"]
@@ -143,6 +148,7 @@ def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_d
     _button(at, "Update corridor line").click()
     at.run()
     assert not at.error, _errors(at)
+    assert _successes(at) == [f"North loop <b>A</b> ({cid}): line replaced with option 1. drawn line 1 (version 3)"]
     with connect(planner_db, read_only=True) as store:
         hist = corridor_history(store, cid)
         assert store.read("corridors").iloc[0]["version"] == 3
@@ -153,7 +159,7 @@ def test_drawn_line_is_evaluated_saved_and_in_the_history(monkeypatch, planner_d
         set_corridor_status(other, cid, "agreed", user="Maj Other", expected_version=3)
     at.run()
     assert any("was changed" in w.value for w in at.warning)
-    at.selectbox(key="planner:new_status").select("closed")
+    _new_status(at).select("closed")
     _button(at, "Change status").click()
     at.run()
     assert "changed by someone else" in _errors(at)
@@ -212,6 +218,10 @@ def test_suggested_routes_and_unknown_places(monkeypatch, planner_db):
     assert table.columns[0] == "1. Alpha → Harbour (least risk)"
     expected = 2 * m_km(48.025, 0.05) + p_km(48.05, 0.1)  # the only way: the bridge is destroyed
     assert float(table.iloc[:, 0]["Length (km, geodesic)"]) == pytest.approx(expected, abs=1e-3)
+    n = len(table.columns)  # the least-risk route and its alternatives, numbered 1..n in the comparison
+    numbers = "option 1" if n == 1 else f"options 1–{n}"
+    assert _successes(at) == [f"{n} route option(s) added as {numbers}: Alpha → Harbour, "
+                              f"least-risk route {expected:.1f} km"]
 
     at.text_input(key="planner:origin").input("47.5,37.0")  # 55 km south of any road
     _button(at, "Suggest routes").click()

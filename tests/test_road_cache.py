@@ -99,3 +99,29 @@ def test_moving_a_road_under_the_same_id_changes_the_graph_key(empty_db):
         assert access_data_version(store) != before
     finally:
         store.close()
+
+
+def test_the_default_policy_weights_and_the_components_are_kept_in_the_file(tmp_path):
+    from cimic_geo.analytics.road_policy import default_policy
+    from cimic_geo.corridors import make_policy
+
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    policy = make_policy(bands_km=BANDS)  # what a route with no options uses
+    assert default_policy(BANDS) == policy
+    path = tmp_path / "x.duckdb.roadgraph.npz"
+    key = graph_key("v1", as_of=None, bands_km=BANDS)
+    assert save_graph(path, g, key)
+    h = _load(path, key)
+    # read back, not recomputed: the weighted graph is in the cache and the components are set
+    assert list(h._weighted) == [policy] and h._connectivity is not None
+    built, kept = g.weighted(policy), h.weighted(policy)
+    for name in ("cost", "ua", "ub", "uc_ab", "uc_ba", "junction", "chain", "core_nodes", "pair_keys"):
+        assert np.array_equal(getattr(built, name), getattr(kept, name)), name
+    assert (built.core_csr != kept.core_csr).nnz == 0
+    assert h.connectivity().as_dict() == g.connectivity().as_dict()
+    assert np.array_equal(h.connectivity().edge_component, g.connectivity().edge_component)
+    for o, t in ((0, g.n_nodes - 1), (1, g.n_nodes // 2)):
+        a = find_routes(g, o, t, policy=policy, alternatives=2)
+        b = find_routes(h, o, t, policy=policy, alternatives=2)
+        assert [r.cost for r in a] == [r.cost for r in b]
+        assert [r.edges.tolist() for r in a] == [r.edges.tolist() for r in b]

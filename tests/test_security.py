@@ -213,7 +213,7 @@ def build_hostile_store(base: Path) -> HostileStore:
             feats = [{"type": "Feature", "properties": {"id": "occ-1"},
                       "geometry": {"type": "Polygon", "coordinates": [ring]}}]
             path = write_geojson(base / "occupied_area_20261101.geojson", feats)
-            args = ["--valid-from", OCCUPIED_FROM, "--source", corpus["jinja_rce"]]
+            args = ["--valid-from", OCCUPIED_FROM, "--source", corpus["jinja_rce"], "--outline-front"]
         elif layer in CSV_LAYERS:
             feats = [{**f, "geometry": _geometry(("POINT",), i)} for i, f in enumerate(feats)]
             # the spreadsheet layers have a template of their own and take their place from the

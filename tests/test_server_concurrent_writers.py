@@ -76,7 +76,8 @@ def test_cli_import_while_five_sessions_use_the_app(demo_db_copy: Path, tmp_path
         # the nightly job, as its service account; it holds its transaction open for 4 s
         cli = subprocess.Popen(
             [sys.executable, "-m", "cimic_geo", "--as", "nightly", "import", "shelters", str(csv), "--mode", "upsert",
-             "--source", "nightly job", "--reported-at", "2026-11-21T02:00Z", "--reliability", "B2", "--json"],
+             "--source", "nightly job", "--reported-at", "2026-11-21T02:00Z", "--reliability", "B2", "--exercise",
+             "--json"],
             cwd=PROJECT_ROOT, env={**os.environ, "CIMIC_DB": str(demo_db_copy), TEST_PAUSE_ENV: "4"},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # meanwhile: two more sessions sign in (writes by the app), three rerun (reads)

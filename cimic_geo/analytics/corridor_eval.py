@@ -195,12 +195,31 @@ def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
     return np.asarray(project(np.asarray(geoms, dtype=object), graph.threat.to_metric), dtype=object)
 
 
+def _lonlat_box(graph: RoadGraph, line_m: BaseGeometry, within_m: float) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of everything within ``within_m`` of the metric line: its metric box padded by
+    the distance, the box's outline (densified) taken back to lon/lat, plus 1 % of the spans for the
+    outline's curvature between the samples."""
+    mx0, my0, mx1, my1 = line_m.bounds
+    box = shapely.box(mx0 - within_m, my0 - within_m, mx1 + within_m, my1 + within_m)
+    ring = shapely.segmentize(box.exterior, max(mx1 - mx0, my1 - my0, within_m) / 50.0)
+    xy = shapely.get_coordinates(ring)
+    lon, lat = graph.threat.to_metric.transform(xy[:, 0], xy[:, 1], direction="INVERSE")
+    dx, dy = 0.01 * (lon.max() - lon.min()) + 1e-6, 0.01 * (lat.max() - lat.min()) + 1e-6
+    return float(lon.min() - dx), float(lat.min() - dy), float(lon.max() + dx), float(lat.max() + dy)
+
+
 def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph, within_km: float,
                   columns: Sequence[str]) -> list[dict[str, Any]]:
     """Rows of ``frame`` within ``within_km`` of the line (metric CRS), nearest first, with ``distance_km``."""
     if frame is None or not len(frame):
         return []
     f = frame.reset_index(drop=True)
+    # lon/lat pre-filter: only the rows inside the line's box (padded by the distance) are projected
+    x0, y0, x1, y1 = _lonlat_box(graph, line_m, within_km * 1000.0)
+    b = shapely.bounds(np.asarray(f.geometry.array))
+    f = f[(b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)].reset_index(drop=True)
+    if not len(f):
+        return []
     pts_m = _to_metric_geoms(graph, f.geometry.values)
     near = shapely.STRtree(pts_m).query(line_m, predicate="dwithin", distance=within_km * 1000.0)
     if not len(near):

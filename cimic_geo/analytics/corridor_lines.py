@@ -17,8 +17,8 @@ import shapely
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.errors import Problem, ValidationError
-from cimic_geo.geo import geodesic_length_km
+from cimic_geo.errors import AnalysisError, Problem, ValidationError
+from cimic_geo.geo import geodesic_length_km, parse_mgrs
 
 #: Lines shorter than this (m) are refused as zero-length.
 MIN_LENGTH_M = 1.0
@@ -124,7 +124,7 @@ def lines_from_geojson(data: dict | gpd.GeoDataFrame) -> list[tuple[dict[str, An
 def line_from_text(text: str) -> BaseGeometry | None:
     """The line in pasted text: GeoJSON (a geometry, a Feature or a FeatureCollection with one
     feature, read by :func:`lines_from_geojson`) or ``lat,lon; lat,lon; ...`` (``;`` or new lines
-    between points). Validate it with :func:`check_corridor_line`.
+    between points; a point may be an MGRS reference instead, e.g. ``37U CP 67033 73440``). Validate it with :func:`check_corridor_line`.
 
     Raises
     ------
@@ -149,8 +149,14 @@ def line_from_text(text: str) -> BaseGeometry | None:
         try:
             lat, lon = (float(v) for v in part.replace(" ", "").split(","))
         except ValueError:
-            raise ValidationError("the pasted line cannot be read",
-                                  [Problem(i, "geometry", f"point {i} '{part.strip()}' is not 'lat,lon'")]) from None
+            try:
+                ll = parse_mgrs(part)
+            except AnalysisError as exc:
+                raise ValidationError("the pasted line cannot be read", [Problem(i, "geometry", str(exc))]) from None
+            if ll is None:
+                raise ValidationError("the pasted line cannot be read", [Problem(
+                    i, "geometry", f"point {i} '{part.strip()}' is neither 'lat,lon' nor an MGRS reference")]) from None
+            lat, lon = ll
         coords.append((lon, lat))
     if len(coords) < 2:
         raise ValidationError("the corridor line is not valid",

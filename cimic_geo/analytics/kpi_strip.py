@@ -61,6 +61,18 @@ class KpiStrip:
         }
 
 
+def compact(n: int) -> str:
+    """A number short enough for a metric tile: 9,950, 12.4 k, 250 k, 35.8 M (exact value in the tile's help)."""
+    # thresholds where the rounded value moves to the next unit (999,600 is "1.0 M", not "1000 k")
+    if abs(n) >= 999_500:
+        return f"{n / 1e6:.1f} M"
+    if abs(n) >= 99_950:
+        return f"{n / 1e3:.0f} k"
+    if abs(n) >= 10_000:
+        return f"{n / 1e3:.1f} k"
+    return f"{n:,}"
+
+
 def _ints(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").fillna(0).to_numpy(dtype="float64")
 
@@ -143,5 +155,5 @@ def kpi_strip(
                     corridors=corridor_kpi(corridors), notes=notes)
 
 
-__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "corridor_kpi", "damage_kpi", "kpi_strip",
+__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "compact", "corridor_kpi", "damage_kpi", "kpi_strip",
            "shelter_kpi"]

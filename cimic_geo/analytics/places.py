@@ -17,6 +17,7 @@ import pandas as pd
 
 from cimic_geo.analytics.roadgraph import RoadGraph
 from cimic_geo.errors import AnalysisError, NotFoundError
+from cimic_geo.geo import parse_mgrs
 
 #: A point further than this from any passable road is refused (km).
 MAX_SNAP_KM = 5.0
@@ -100,15 +101,16 @@ def find_settlement(text: str, settlements: gpd.GeoDataFrame) -> pd.Series:
         pool.update({str(n): str(n) for n in settlements["name_uk"].dropna()})
     lower = {_norm(k): k for k in pool}
     close = [lower[c] for c in difflib.get_close_matches(q, list(lower), n=5, cutoff=0.6)]
-    hint = f"; did you mean: {', '.join(close)}?" if close else "; give a settlement name or 'lat,lon'"
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; give a settlement name, 'lat,lon' or an MGRS reference"
     raise NotFoundError(f"no settlement named '{text}'{hint}")
 
 
 def parse_latlon(text: str) -> tuple[float, float] | None:
-    """``(lat, lon)`` from ``"48.5,37.2"``; None when the text is not two numbers."""
+    """``(lat, lon)`` from ``"48.5,37.2"`` or an MGRS reference (``"37U CP 67033 73440"``,
+    :func:`cimic_geo.geo.parse_mgrs`); None when the text is neither (a settlement name)."""
     m = _LATLON_RE.match(str(text))
     if not m:
-        return None
+        return parse_mgrs(text)
     lat, lon = float(m.group(1)), float(m.group(2))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise AnalysisError(f"'{text}' is not a valid 'lat,lon' (latitude -90..90, longitude -180..180)")

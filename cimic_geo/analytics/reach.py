@@ -5,7 +5,7 @@ Two kinds of reach feed the same allocation (:mod:`cimic_geo.analytics.allocatio
 - :func:`straight_line_reach`: geodesic km, candidates from a k-d tree on earth-centred 3-D
   coordinates (a chord is never longer than the geodesic, so no pair within the limit is missed);
 - :func:`travel_time_reach`: road minutes on a :class:`~cimic_geo.analytics.roadgraph.RoadGraph`
-  (Dijkstra limited to the reach), walking at both ends to the nearest road node.
+  (Dijkstra limited to the reach), walking at both ends to the nearest point on the nearest road.
 """
 
 from __future__ import annotations
@@ -103,48 +103,84 @@ def travel_time_reach(
 ) -> Reach:
     """Pairs whose road travel time is within ``max_minutes``, cost in minutes.
 
-    Settlements and shelters are snapped to the nearest road node of ``graph`` (a
-    :class:`cimic_geo.analytics.roadgraph.RoadGraph`); the straight-line distance to the node is
-    added at ``access_speed_kmh`` (walking). Travel times come from Dijkstra searches limited to
-    ``max_minutes`` (:func:`scipy.sparse.csgraph.dijkstra`), one per distinct settlement node.
+    Settlements and shelters join ``graph`` (a :class:`cimic_geo.analytics.roadgraph.RoadGraph`)
+    at the nearest point on the nearest passable edge, as a route's start and end do
+    (:mod:`cimic_geo.analytics.road_split`: the partial edge to either end, one-way respected, or
+    straight along a shared edge); the straight-line distance to that point is added at
+    ``access_speed_kmh`` (walking). Travel times come from Dijkstra searches limited to
+    ``max_minutes`` (:func:`scipy.sparse.csgraph.dijkstra`), each from a settlement's own point
+    (a virtual source node), a chunk of settlements per call; shelters are read off vectorised.
     """
     from scipy.sparse.csgraph import dijkstra
+
+    from cimic_geo.analytics.road_split import one_way, partial_cost, place_ends, same_edge_pairs, with_sources
 
     t_max = check_distance(max_minutes, name="max_minutes")
     a = _points_lonlat(settlements, "settlements")
     b = _points_lonlat(shelters, "shelters")
+    empty = Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
     if not len(a) or not len(b):
-        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
+        return empty
     if policy is None:
         from cimic_geo.analytics.roadgraph import NO_THREAT
         policy = NO_THREAT
-    na, da = graph.snap(a[:, 0], a[:, 1])
-    nb, db = graph.snap(b[:, 0], b[:, 1])
+    ea, fa, da = graph.snap_edges(a[:, 0], a[:, 1])
+    eb, fb, db = graph.snap_edges(b[:, 0], b[:, 1])
     wa = np.asarray(da) / access_speed_kmh * 60.0
     wb = np.asarray(db) / access_speed_kmh * 60.0
-    csr = graph.weighted(policy).csr
-    src, inv = np.unique(na, return_inverse=True)
-    by_node = np.argsort(inv, kind="stable")
-    node_start = np.searchsorted(inv[by_node], np.arange(len(src) + 1))
+    w = graph.weighted(policy)
+    n = graph.n_nodes
+    # one source per distinct point (settlements on the same point share a search)
+    pts, inv = np.unique(np.column_stack([ea.astype(float), fa]), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    src_edge, src_frac = pts[:, 0].astype(np.int64), pts[:, 1]
+    leave = place_ends(graph, src_edge, src_frac, leaving=True, ignore_oneway=policy.ignore_oneway)
+    csr = with_sources(w.csr, len(pts), leave.place, leave.node, leave.cost(w.cost))
+    arrive = place_ends(graph, eb, fb, leaving=False, ignore_oneway=policy.ignore_oneway)
+    arr_cost = arrive.cost(w.cost)
+    live = np.isfinite(arr_cost)
+    arr_node, arr_cost, arr_shelter = arrive.node[live], arr_cost[live], arrive.place[live]
+    # settlements of each source point, and the least walk among them (a point no one can leave within
+    # the limit is not searched)
+    walk_min = np.full(len(pts), np.inf)
+    np.minimum.at(walk_min, inv, wa)
+    todo = np.flatnonzero(walk_min <= t_max)
+    by_src = np.argsort(inv, kind="stable")
+    src_start = np.searchsorted(inv[by_src], np.arange(len(pts) + 1))
     s_out, h_out, c_out = [], [], []
-    chunk = max(1, min(256, int(2e7 // max(graph.n_nodes, 1))))
-    for start in range(0, len(src), chunk):
-        nodes = src[start:start + chunk]
-        dist = dijkstra(csr, directed=True, indices=nodes, limit=t_max)
-        tt = dist[:, nb]  # (chunk, n_shelters)
-        for k in range(len(nodes)):
-            sets = by_node[node_start[start + k]:node_start[start + k + 1]]
-            row = tt[k]
-            ok = np.isfinite(row)
-            if not ok.any():
-                continue
-            hs = np.flatnonzero(ok)
-            for si in sets:
-                cost = wa[si] + row[hs] + wb[hs]
-                keep = cost <= t_max + 1e-9
-                s_out.append(np.full(int(keep.sum()), si))
-                h_out.append(hs[keep])
-                c_out.append(cost[keep])
-    if not s_out:
-        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
-    return Reach(np.concatenate(s_out), np.concatenate(h_out), np.concatenate(c_out), unit="min", limit=t_max)
+    chunk = max(1, min(256, int(2e7 // max(n + len(pts), 1))))
+    for start in range(0, len(todo), chunk):
+        rows = todo[start:start + chunk]
+        dist = dijkstra(csr, directed=True, indices=n + rows, limit=t_max)
+        # road minutes from each source point to each shelter end, then the cheaper end per shelter
+        tt = dist[:, arr_node] + arr_cost  # (chunk, shelter ends)
+        r, j = np.nonzero(tt <= t_max)
+        road = np.full((len(rows), len(b)), np.inf)
+        np.minimum.at(road, (r, arr_shelter[j]), tt[r, j])
+        r, h = np.nonzero(np.isfinite(road))
+        # every settlement on the source point: walk + road + walk
+        cnt = src_start[rows[r] + 1] - src_start[rows[r]]
+        rr = np.repeat(np.arange(len(r)), cnt)
+        si = by_src[np.repeat(src_start[rows[r]], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        cost = wa[si] + road[r[rr], h[rr]] + wb[h[rr]]
+        keep = cost <= t_max + 1e-9
+        s_out.append(si[keep])
+        h_out.append(h[rr][keep])
+        c_out.append(cost[keep])
+    # straight along the edge a settlement and a shelter share
+    ia, ib, part = same_edge_pairs(ea, fa, eb, fb, one_way(graph, ignore_oneway=policy.ignore_oneway))
+    direct = wa[ia] + partial_cost(part, w.cost[ea[ia]]) + wb[ib]
+    keep = direct <= t_max + 1e-9
+    s_out.append(ia[keep])
+    h_out.append(ib[keep])
+    c_out.append(direct[keep])
+    s, h, c = np.concatenate(s_out), np.concatenate(h_out), np.concatenate(c_out)
+    if not len(s):
+        return empty
+    # the cheaper of the road and the direct way for each pair, pairs in settlement then shelter order
+    key = s.astype(np.int64) * len(b) + h
+    order = np.lexsort((c, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    sel = order[first]
+    return Reach(s[sel], h[sel], c[sel], unit="min", limit=t_max)

@@ -13,9 +13,12 @@ reader never sees half a file. Writing is best effort: a read-only folder just m
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cimic_geo.analytics.road_policy import Connectivity, RoutingPolicy, default_policy
 from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
+from cimic_geo.analytics.road_weights import WeightedGraph
 from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
 
-#: Bump when the saved arrays change meaning.
-FORMAT = 2
+#: Bump when the saved arrays change meaning (3: the connected components and the default policy's
+#: weighted graph are saved too).
+FORMAT = 3
 _ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes",
            "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_v0", "seg_v1",
            "seg_length_km", "seg_speed")
@@ -47,15 +53,30 @@ def graph_key(data_version: str, *, as_of: Any, bands_km: tuple[float, ...]) -> 
     return f"format={FORMAT}|asof={t}|bands={','.join(f'{b:g}' for b in bands_km)}|data={data_version}"
 
 
-def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str) -> bool:
-    """Write ``graph`` to ``path`` atomically; False when the folder is not writable."""
+def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
+               policies: Sequence[RoutingPolicy] | None = None) -> bool:
+    """Write ``graph`` to ``path`` atomically; False when the folder is not writable.
+
+    The weighted graphs of ``policies`` (default: the route's default policy,
+    :func:`~cimic_geo.analytics.road_policy.default_policy`) are saved with it, so a fresh process
+    routing with them builds nothing.
+    """
     p = Path(path)
     arrays = {name: getattr(graph, name) for name in _ARRAYS}
+    policies = [default_policy(graph.bands_km)] if policies is None else list(policies)
+    for i, policy in enumerate(policies):
+        for name, a in graph.weighted(policy).arrays().items():
+            small = a.dtype == np.int64 and (not len(a) or (a.min() >= -(2**31) and a.max() < 2**31))
+            arrays[f"w{i}_{name}"] = a.astype(np.int32) if small else a
     if len(graph.coords) < 2**31 - 1:
         arrays.update({name: arrays[name].astype(np.int32) for name in _INDEX})
     labels, codes = np.unique(graph.seg_status.astype(str), return_inverse=True)
     arrays["seg_status_labels"], arrays["seg_status_codes"] = labels, codes.astype(np.int8 if len(labels) < 128 else np.int32)
-    meta = np.array([key, repr(graph.front_cap_km), str(graph.removed_impassable), str(graph.removed_bridges)])
+    conn = graph.connectivity()  # saved, so a fresh process does not label the components again
+    arrays["conn_edge_component"] = conn.edge_component.astype(np.int32)
+    meta = np.array([key, repr(graph.front_cap_km), str(graph.removed_impassable), str(graph.removed_bridges),
+                     str(conn.components), repr(conn.largest_share),
+                     json.dumps([dataclasses.asdict(x) for x in policies])])
     try:
         fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
     except OSError:
@@ -98,10 +119,19 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
                 return None
             arrays = {name: z[name] for name in _ARRAYS}
             status = z["seg_status_labels"].astype(object)[z["seg_status_codes"]]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            edge_component = z["conn_edge_component"].astype(np.int64)
+            policies = [RoutingPolicy(**{**d, "penalties": None if d["penalties"] is None else tuple(d["penalties"])})
+                        for d in json.loads(str(meta[6]))]
+            weighted = []
+            for i in range(len(policies)):
+                pre = f"w{i}_"
+                parts = {k[len(pre):]: z[k] for k in z.files if k.startswith(pre)}
+                weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
         return None
     roads = roads.reset_index(drop=True)
-    if len(arrays["seg_speed"]) != len(roads) or len(arrays["edge_u"]) != len(arrays["edge_v"]):
+    if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(
+            edge_component):
         return None
     arrays.update({name: arrays[name].astype(np.int64) for name in _INDEX})
     coords = arrays["coords"]
@@ -110,10 +140,20 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         return None  # row vertex ranges must cover the vertices in order
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
                             crs=_crs_of(coords), bands_km=bands_km)
-    return RoadGraph(**arrays, seg_status=status, seg_bounds=None, road_table=roads,
-                     destroyed_bridges=destroyed_bridge_rows(infrastructure),
-                     threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
-                     removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
+    graph = RoadGraph(**arrays, seg_status=status, seg_bounds=None, road_table=roads,
+                      destroyed_bridges=destroyed_bridge_rows(infrastructure),
+                      threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
+                      removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
+    graph._connectivity = Connectivity(int(meta[4]), float(meta[5]), edge_component,
+                                       np.flatnonzero(edge_component > 0))
+    for policy, parts in zip(policies, weighted, strict=True):
+        try:
+            w = WeightedGraph.from_arrays(parts)
+        except (KeyError, ValueError, IndexError):
+            continue  # rebuilt on first use
+        if len(w.cost) == graph.n_edges and w.n_nodes == graph.n_nodes:
+            graph._weighted[policy] = w
+    return graph
 
 
 def _crs_of(coords: np.ndarray) -> Any:

@@ -52,6 +52,14 @@ class RoutingPolicy:
             object.__setattr__(self, "penalties", pens)
 
 
+def default_policy(bands_km: tuple[float, ...]) -> RoutingPolicy:
+    """The policy of a route with no options (:data:`DEFAULT_PENALTIES` per band, the last repeated
+    for extra bands; the occupied side excluded; one-way respected): the weighted graph a road
+    graph file keeps ready."""
+    pens = (list(DEFAULT_PENALTIES) + [DEFAULT_PENALTIES[-1]] * len(bands_km))[:len(bands_km)]
+    return RoutingPolicy(avoid_km=None, penalties=tuple(pens), exclude_occupied=True)
+
+
 #: No threat handling at all (pure fastest route on the passable network).
 NO_THREAT = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=False)
 

@@ -138,6 +138,29 @@ class WeightedGraph:
         self._full: tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None = None
         self._reverse: sp.csr_matrix | None = None
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays that make this graph (for saving; :meth:`from_arrays` restores it)."""
+        out = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+        m = self.core_csr
+        out.update(core_data=m.data, core_indices=m.indices, core_indptr=m.indptr,
+                   n_nodes=np.array([self.n_nodes]))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> WeightedGraph:
+        """The graph saved by :meth:`arrays` (nothing recomputed)."""
+        w = cls.__new__(cls)
+        rest = {k: v for k, v in arrays.items() if not k.startswith("core_") or k in ("core_chains", "core_nodes",
+                                                                                       "core_id")}
+        for k, v in rest.items():
+            setattr(w, k, v)
+        w.n_nodes = int(arrays["n_nodes"][0])
+        nc = len(w.core_nodes)
+        w.core_csr = sp.csr_matrix((arrays["core_data"], arrays["core_indices"], arrays["core_indptr"]), shape=(nc, nc))
+        w._full = None
+        w._reverse = None
+        return w
+
     @property
     def nbytes(self) -> int:
         """Approximate memory held by the arrays (bytes)."""

@@ -244,9 +244,14 @@ def _ends(graph: RoadGraph, cost: np.ndarray, point: EdgePoint | int, *, leaving
         return [_End(int(point), 0.0)]
     e, f = int(point.edge), min(max(float(point.frac), 0.0), 1.0)
     c = float(cost[e])
+    u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
+    # a point on an end node is that node, whatever its edge's cost or direction
+    if f == 0.0:
+        return [_End(u, 0.0)]
+    if f == 1.0:
+        return [_End(v, 0.0)]
     if not np.isfinite(c):
         return []
-    u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
     both = ignore_oneway or not bool(graph.edge_oneway[e])
     out = []
     if leaving:  # point -> v drives forward; point -> u backward

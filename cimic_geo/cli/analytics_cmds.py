@@ -9,6 +9,7 @@ from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_as_of_option, add_db_option, add_json_option
 from cimic_geo.config import DEFAULT_BANDS_KM, load_settings
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.store import connect
 from cimic_geo.timefmt import dtg
 
@@ -21,12 +22,15 @@ def _exposure(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         res = exposure_at(store, as_of=args.as_of, bands_km=_bands(args), shift_km=args.shift_km)
     doc = res.to_dict()
-    head = f"exposure as of {dtg(res.as_of)}" + (f", front shifted {args.shift_km:g} km" if res.shift_km else "")
-    lines = [head, f"{'band':>10} {'population':>12} {'settlements':>11} {'shelters':>8} {'infrastr.':>9}"]
-    for b in [*doc["bands"], {"band": "beyond", **doc["beyond"]}, {"band": "occupied", **doc["occupied"]}]:
+    head = _("exposure as of {dtg}").format(dtg=dtg(res.as_of))
+    if res.shift_km:
+        head += _(", front shifted {km} km").format(km=fmt_number(args.shift_km))
+    cols = (_("band"), _("population"), _("settlements"), _("shelters"), _("infrastr."))
+    lines = [head, f"{cols[0]:>10} {cols[1]:>12} {cols[2]:>11} {cols[3]:>8} {cols[4]:>9}"]
+    for b in [*doc["bands"], {**doc["beyond"], "band": _("beyond")}, {**doc["occupied"], "band": _("occupied")}]:
         change = ""
         if "change" in b:
-            change = f"  (change {b['change']['population']:+,})"
+            change = _("  (change {delta})").format(delta=f"{b['change']['population']:+,}")
         lines.append(f"{b['band']:>10} {b['population']:>12,} {b['settlements']:>11} {b['shelters']:>8} "
                      f"{b['infrastructure']:>9}{change}")
     emit(args, doc, lines)
@@ -37,15 +41,19 @@ def _coverage(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         res = coverage_at(store, as_of=args.as_of, max_km=args.max_km, max_minutes=args.max_minutes)
     doc = res.to_dict(worst=args.worst)
-    limit = f"{res.limit:g} km" if res.unit == "km" else f"{res.limit:g} min by road"
+    limit = (_("{n} km") if res.unit == "km" else _("{n} min by road")).format(n=fmt_number(res.limit))
     lines = [
-        f"shelter coverage within {limit}, as of {dtg(res.as_of)}",
-        f"population {doc['population_total']:,}; covered {doc['population_covered']:,} ({doc['covered_pct']:.1f} %); "
-        f"unserved {doc['population_unserved']:,}",
-        f"free places in open shelters {doc['capacity_total']:,}; assigned {doc['capacity_assigned']:,}",
+        _("shelter coverage within {limit}, as of {dtg}").format(limit=limit, dtg=dtg(res.as_of)),
+        _("population {total}; covered {covered} ({pct} %); unserved {unserved}").format(
+            total=fmt_int(doc["population_total"]), covered=fmt_int(doc["population_covered"]),
+            pct=fmt_number(doc["covered_pct"], digits=1), unserved=fmt_int(doc["population_unserved"])),
+        _("free places in open shelters {total}; assigned {assigned}").format(
+            total=fmt_int(doc["capacity_total"]), assigned=fmt_int(doc["capacity_assigned"])),
         *doc["notes"],
-        "worst served:",
-        *[f"  {w['name']} ({w['id']}): {w['unserved']:,} of {w['population']:,} unserved" for w in doc["worst_served"]],
+        _("worst served:"),
+        *[_("  {name} ({id}): {unserved} of {population} unserved").format(
+            name=w["name"], id=w["id"], unserved=fmt_int(w["unserved"]), population=fmt_int(w["population"]))
+          for w in doc["worst_served"]],
     ]
     emit(args, doc, lines)
     return 0
@@ -58,9 +66,12 @@ def _restoration(args: argparse.Namespace) -> int:
         res = restoration_at(store, as_of=args.as_of, bands_km=_bands(args), sector_weights=args.sector_weights,
                              damage_weights=args.damage_weights)
     doc = res.to_dict(top=args.top)
-    lines = [f"restoration priority as of {dtg(res.as_of)}: {doc['count']} damaged objects "
-             f"({doc['not_safe_count']} not safe to repair now, {doc['excluded_occupied']} on the occupied side)"]
-    lines += [f"{o['rank']:>4}. {o['name']} [{o['id']}] score {o['score']:,.0f}: {o['reason']}" for o in doc["objects"]]
+    lines = [_("restoration priority as of {dtg}: {count} damaged objects ({unsafe} not safe to repair now, "
+               "{occupied} on the occupied side)").format(dtg=dtg(res.as_of), count=doc["count"],
+                                                         unsafe=doc["not_safe_count"], occupied=doc["excluded_occupied"])]
+    score = _("score")
+    lines += [f"{o['rank']:>4}. {o['name']} [{o['id']}] {score} {fmt_int(o['score'])}: {o['reason']}"
+              for o in doc["objects"]]
     emit(args, doc, lines)
     return 0
 

@@ -13,6 +13,7 @@ from cimic_geo.civil import assessment_overview, partner_overview, partner_versi
 from cimic_geo.cli import emit
 from cimic_geo.cli._common import add_json_option, add_store_options
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.ingest.import_report import ImportReport
 from cimic_geo.ingest.sheets import SHEET_LAYERS, write_template
 from cimic_geo.ingest.spreadsheet import import_sheet
@@ -40,32 +41,45 @@ def run_sheet_import(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _sector_width() -> int:
+    """Width of the sector column: the longest sector name in the current language (at least 10)."""
+    return max([10, *(len(term(s)) for s in ASSESSMENT_SECTORS)])
+
+
 def _assessments(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         if args.settlement:
             card = settlement_card(store, args.settlement, as_of=args.as_of)
             doc = card.to_dict()
             s = card.settlement
-            lines = [f"{s['name']} ({s['id']}), {s.get('admin1') or ''}: population {s.get('population') or 0:,}",
-                     f"{len(card.history)} assessment(s), newest first:"]
-            for _, r in card.history.iterrows():
-                lines.append(f"  {dtg(r['assessed_at'])} present {r.get('population_present')}: " + ", ".join(
-                    f"{sec} {r[f'{sec}_status']}" for sec in ASSESSMENT_SECTORS if isinstance(r.get(f"{sec}_status"), str)))
-            who = [f"{o} ({sec})" for o, sec in zip(card.partners["organisation"], card.partners["sector"],
-                                                     strict=True)]
-            lines.append(f"partners: {', '.join(who) or 'none'}")
+            lines = [_("{name} ({id}), {admin1}: population {population}").format(
+                         name=s["name"], id=s["id"], admin1=s.get("admin1") or "",
+                         population=fmt_int(s.get("population") or 0)),
+                     _("{n} assessment(s), newest first:").format(n=len(card.history))]
+            for _row, r in card.history.iterrows():
+                lines.append(_("  {dtg} present {people}: ").format(dtg=dtg(r["assessed_at"]),
+                                                                    people=r.get("population_present")) + ", ".join(
+                    f"{term(sec)} {term(r[f'{sec}_status'])}" for sec in ASSESSMENT_SECTORS
+                    if isinstance(r.get(f"{sec}_status"), str)))
+            who = [f"{o} ({term(sec)})" for o, sec in zip(card.partners["organisation"], card.partners["sector"],
+                                                           strict=True)]
+            lines.append(_("partners: {who}").format(who=", ".join(who) or _("none")))
             emit(args, doc, lines)
             return 0
         ov = assessment_overview(store, as_of=args.as_of, sector=args.sector, stale_days=args.stale_days)
     doc = ov.to_dict(rows=args.rows)
-    lines = [f"civil assessments as of {dtg(ov.as_of)} (stale after {ov.stale.stale_days:g} days)",
-             f"settlements {doc['settlements']}: assessed {doc['assessed']}, current {doc['current']}, "
-             f"stale {doc['stale']}, never {doc['never']}",
-             f"{'sector':<10} {'functional':>10} {'partial':>8} {'disrupted':>9} {'unknown':>8}"]
+    w = _sector_width()
+    head = (_("sector"), term("functional"), term("partial"), term("disrupted"), term("unknown"))
+    lines = [_("civil assessments as of {dtg} (stale after {days} days)").format(
+                 dtg=dtg(ov.as_of), days=fmt_number(ov.stale.stale_days)),
+             _("settlements {settlements}: assessed {assessed}, current {current}, stale {stale}, never {never}")
+             .format(**{k: doc[k] for k in ("settlements", "assessed", "current", "stale", "never")}),
+             f"{head[0]:<{w}} {head[1]:>10} {head[2]:>8} {head[3]:>9} {head[4]:>8}"]
     for r in doc["by_sector"]:
-        lines.append(f"{r['sector']:<10} {r['functional']:>10} {r['partial']:>8} {r['disrupted']:>9} {r['unknown']:>8}")
+        lines.append(f"{term(r['sector']):<{w}} {r['functional']:>10} {r['partial']:>8} {r['disrupted']:>9} {r['unknown']:>8}")
     for s in doc["stale_settlements"][:10]:
-        lines.append(f"  stale: {s['name']} ({s['id']}) last {s['last_assessed']} ({s['age_days']:g} d)")
+        lines.append(_("  stale: {name} ({id}) last {last} ({days} d)").format(
+            name=s["name"], id=s["id"], last=s["last_assessed"], days=fmt_number(s["age_days"])))
     emit(args, doc, lines)
     return 0
 
@@ -74,26 +88,32 @@ def _partners(args: argparse.Namespace) -> int:
     if args.end:
         with connect(args.db) as store:
             t = end_partner(store, args.end, at=args.at)
-        emit(args, {"partner_id": args.end, "valid_to": iso(t)}, f"3W entry {args.end} ended at {dtg(t)}")
+        emit(args, {"partner_id": args.end, "valid_to": iso(t)}, _("3W entry {id} ended at {dtg}").format(id=args.end, dtg=dtg(t)))
         return 0
     with connect(args.db, read_only=True) as store:
         if args.history:
             hist = partner_versions(store, args.history)
             doc = {"partner_id": args.history, "versions": hist.astype(object).where(hist.notna(), None)
                    .to_dict("records")}
-            lines = [f"{r['valid_from']} - {r['valid_to'] or 'now'}: {r['organisation']} {r['sector']} "
-                     f"{r['settlement_ids'] or 'area'}" for r in doc["versions"]]
+            now, area = _("now"), _("area")
+            lines = [f"{r['valid_from']} - {r['valid_to'] or now}: {r['organisation']} {term(r['sector'])} "
+                     f"{r['settlement_ids'] or area}" for r in doc["versions"]]
             emit(args, doc, lines)
             return 0
         ov = partner_overview(store, as_of=args.as_of, sector=args.sector)
     doc = ov.to_dict(gaps=not args.no_gaps, table=not args.no_table)
-    lines = [f"3W as of {dtg(ov.as_of)}: {doc['partners']} entries, {doc['organisations']} organisations; "
-             f"{doc['gap_settlements']} settlement(s) with an uncovered need",
-             f"{'sector':<10} {'needs':>6} {'covered':>8} {'gaps':>5} {'people in gaps':>15}"]
+    w = _sector_width()
+    head = (_("sector"), _("needs"), _("covered"), _("gaps"), _("people in gaps"))
+    lines = [_("3W as of {dtg}: {partners} entries, {organisations} organisations; {gaps} settlement(s) with an "
+               "uncovered need").format(dtg=dtg(ov.as_of), partners=doc["partners"],
+                                        organisations=doc["organisations"], gaps=doc["gap_settlements"]),
+             f"{head[0]:<{w}} {head[1]:>6} {head[2]:>8} {head[3]:>5} {head[4]:>15}"]
     for r in doc["by_sector"]:
-        lines.append(f"{r['sector']:<10} {r['needs']:>6} {r['covered']:>8} {r['gaps']:>5} {r['people_in_gaps']:>15,}")
+        lines.append(f"{term(r['sector']):<{w}} {r['needs']:>6} {r['covered']:>8} {r['gaps']:>5} {fmt_int(r['people_in_gaps']):>15}")
     for g in doc.get("gaps", [])[:args.top]:
-        lines.append(f"  gap: {g.get('name') or g['settlement_id']} ({g['settlement_id']}) {g['sector']} {g['status']}")
+        lines.append(_("  gap: {name} ({id}) {sector} {status}").format(
+            name=g.get("name") or g["settlement_id"], id=g["settlement_id"], sector=term(g["sector"]),
+            status=term(g["status"])))
     emit(args, doc, lines)
     return 0
 
@@ -107,7 +127,7 @@ def _template(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_file():
         raise ValidationError(f"{out} is not a regular file", [Problem(None, "--out", "choose a file name")])
     write_template(args.layer, out)
-    emit(args, {"layer": args.layer, "path": str(out)}, f"wrote the {args.layer} template to {out}")
+    emit(args, {"layer": args.layer, "path": str(out)}, _("wrote the {layer} template to {path}").format(layer=args.layer, path=out))
     return 0
 
 

@@ -11,6 +11,7 @@ from cimic_geo.cli._common import add_store_options
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError
 from cimic_geo.evacuations import assign_waiting, change_status, evacuation_overview
+from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.schema import EVACUATION_STATUSES, TRANSPORT_KINDS
 from cimic_geo.store import connect
 from cimic_geo.store.evacuation_records import evacuation_history
@@ -25,16 +26,22 @@ def _board(args: argparse.Namespace) -> int:
     if args.status and "board" in doc:
         doc["board"] = [r for r in doc["board"] if r["status"] in args.status]
     k = doc["kpis"]
-    lines = [f"evacuations at {dtg(ov.now)} (front of {dtg(ov.front_time)})",
-             f"open requests {k['requests_open']}; people waiting {k['people_waiting']:,}; underway "
-             f"{k['people_underway']:,}; evacuated {k['people_evacuated']:,}; failed missions {k['missions_failed']}",
-             "people waiting per threat band:"]
-    lines += [f"  {band:>9}: {r['people']:>6,} people in {r['requests']} requests "
-              f"(children {r['children']}, elderly {r['elderly']}, reduced mobility {r['reduced_mobility']}, "
-              f"bedridden {r['bedridden']}, pets {r['pets']})" for band, r in doc["waiting_by_band"].items()]
+    lines = [_("evacuations at {now} (front of {front})").format(now=dtg(ov.now), front=dtg(ov.front_time)),
+             _("open requests {open}; people waiting {waiting}; underway {underway}; evacuated {evacuated}; "
+               "failed missions {failed}").format(open=k["requests_open"], waiting=fmt_int(k["people_waiting"]),
+                                                  underway=fmt_int(k["people_underway"]),
+                                                  evacuated=fmt_int(k["people_evacuated"]),
+                                                  failed=k["missions_failed"]),
+             _("people waiting per threat band:")]
+    line = _("{people} people in {requests} requests (children {children}, elderly {elderly}, reduced mobility "
+             "{reduced_mobility}, bedridden {bedridden}, pets {pets})")
+    band_name = {"beyond": _("beyond"), "occupied": _("occupied"), "unknown": _("unknown")}
+    lines += [f"  {band_name.get(band, band):>9}: " + line.format(**{**r, "people": f"{fmt_int(r['people']):>6}"})
+              for band, r in doc["waiting_by_band"].items()]
     if ov.oldest:
-        lines.append(f"oldest open request {ov.oldest['id']} ({ov.oldest['status']}) since "
-                     f"{ov.oldest['requested_dtg']}: {ov.oldest['age_hours']:g} h")
+        lines.append(_("oldest open request {id} ({status}) since {since}: {hours} h").format(
+            id=ov.oldest["id"], status=term(ov.oldest["status"]), since=ov.oldest["requested_dtg"],
+            hours=fmt_number(ov.oldest["age_hours"])))
     for r in doc.get("board", []):
         lines.append(f"  {r['id']:<12} {r['status']:<10} {r['priority'] or '':<7} {r['people']:>4} "
                      f"{r['settlement'] or '':<24} -> {r['destination'] or '-'}")
@@ -66,8 +73,8 @@ def _history(args: argparse.Namespace) -> int:
              "from_status": None if r.from_status is None or r.from_status != r.from_status else r.from_status,
              "to_status": r.to_status} for r in hist.itertuples(index=False)]
     lines = [f"{dtg(r['changed_at'])} {r['evacuation_id']} v{r['version']} {r['from_status'] or '-'} -> "
-             f"{r['to_status']} by {r['changed_by']}" for r in rows]
-    emit(args, {"history": rows}, lines or ["no history"])
+             f"{r['to_status']} " + _("by {user}").format(user=r["changed_by"]) for r in rows]
+    emit(args, {"history": rows}, lines or [_("no history")])
     return 0
 
 
@@ -77,11 +84,16 @@ def _assign(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         res = assign_waiting(store, max_km=args.max_km, max_minutes=args.max_minutes)
     doc = res.to_dict()
-    unit = "km" if res.unit == "km" else "min by road"
-    lines = [f"requested evacuations: {doc['people_waiting']:,} people; {doc['people_assigned']:,} assigned to shelters "
-             f"within {res.limit:g} {unit}; {doc['people_unassigned']:,} without a place"]
-    lines += [f"  {a['request_id']} -> {a['shelter_id']}: {a['people']} people ({a['cost']:g} {res.unit})"
-              for a in doc["allocation"]]
+    unit = _("km") if res.unit == "km" else _("min by road")
+    lines = [_("requested evacuations: {waiting} people; {assigned} assigned to shelters within {limit} {unit}; "
+               "{unassigned} without a place").format(waiting=fmt_int(doc["people_waiting"]),
+                                                      assigned=fmt_int(doc["people_assigned"]),
+                                                      limit=fmt_number(res.limit), unit=unit,
+                                                      unassigned=fmt_int(doc["people_unassigned"]))]
+    per = _("  {request} -> {shelter}: {people} people ({cost} {unit})")
+    short = _("km") if res.unit == "km" else _("min")
+    lines += [per.format(request=a["request_id"], shelter=a["shelter_id"], people=a["people"],
+                         cost=fmt_number(a["cost"]), unit=short) for a in doc["allocation"]]
     emit(args, doc, lines)
     return 0
 

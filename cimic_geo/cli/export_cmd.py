@@ -31,6 +31,7 @@ from cimic_geo.export import (
 )
 from cimic_geo.export.export_view import check_bbox
 from cimic_geo.export.naming import check_target
+from cimic_geo.i18n import _, fmt_int
 from cimic_geo.store import connect
 
 
@@ -82,8 +83,9 @@ def _export(args: argparse.Namespace) -> int:
         "layers": loaded.counts(),
         "marking": loaded.marking,
     }
-    lines = [f"wrote {w['path']} ({w['format']}, {w['bytes']:,} bytes, {w['seconds']} s)" for w in written]
-    lines.append("features: " + ", ".join(f"{k} {v}" for k, v in loaded.counts().items()))
+    lines = [_("wrote {path} ({format}, {bytes} bytes, {seconds} s)").format(
+        path=w["path"], format=w["format"], bytes=fmt_int(w["bytes"]), seconds=w["seconds"]) for w in written]
+    lines.append(_("features: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in loaded.counts().items())))
     emit(args, doc, lines)
     return 0
 

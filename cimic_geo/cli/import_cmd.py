@@ -13,12 +13,14 @@ from typing import Any
 from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_db_option, add_json_option
+from cimic_geo.config import markings
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
 from cimic_geo.ingest.options import parse_defaults, parse_json_object, parse_value_maps
 from cimic_geo.ingest.sheets import SHEET_LAYERS
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
+from cimic_geo.store.settings import set_territory
 
 
 def _extent(text: str | None) -> tuple[float, float, float, float] | None:
@@ -44,14 +46,15 @@ def _run(args: argparse.Namespace) -> int:
     mapping = parse_json_object(args.mapping, field="--mapping") if args.mapping else None
     values = parse_value_maps(args.values, field="--values")
     border = None
-    if args.border:
-        border = border_from_frame(read_source(args.border).frame)
+    if args.territory:
+        border = border_from_frame(read_source(args.territory).frame)
     options: dict[str, Any] = dict(
         mapping=mapping, defaults=parse_defaults(args.default, field="--default"), value_maps=values, source=args.source,
         reported_at=args.reported_at, reliability=args.reliability, valid_from=args.valid_from,
         extent=_extent(args.extent), border=border, border_tolerance_km=args.border_tolerance_km,
         source_layer=args.source_layer, lat_column=args.lat_column, lon_column=args.lon_column,
-        wkt_column=args.wkt_column,
+        wkt_column=args.wkt_column, allow_outline_front=args.outline_front, exercise=args.exercise,
+        marking=args.marking, allow_mixed=args.allow_mixed,
     )
     files = args.files if len(args.files) > 1 else args.files[0]
     with connect(args.db, read_only=args.dry_run) as store:
@@ -62,6 +65,8 @@ def _run(args: argparse.Namespace) -> int:
             report = ImportReport(layer=args.layer, mode=args.mode, files=[Path(f).name for f in args.files],
                                   problems=list(exc.problems) or [Problem(None, None, exc.message)],
                                   dry_run=args.dry_run, only_valid=args.only_valid)
+        if border is not None and report.ok and not args.dry_run:  # the store's setting for later imports
+            set_territory(store, border, name=Path(args.territory).name, actor=cli_actor(args, store))
     emit(args, report.to_dict(), report.summary_lines(max_problems=args.max_problems))
     return 0 if report.ok else 1
 
@@ -86,9 +91,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--default", action="append", metavar="FIELD=VALUE",
                    help="value for a field the file lacks or leaves empty (repeatable), e.g. status=open")
     p.add_argument("--values", help='JSON {field: {source label: value}}, e.g. \'{"status": {"successful": "closed"}}\'')
-    p.add_argument("--border", help="state territory file (polygons) used to derive the front line")
+    p.add_argument("--territory", "--border", dest="territory", metavar="FILE",
+                   help="state territory (polygons: a national outline or the oblasts); kept as the store's "
+                   "setting and used by later imports. Coasts and state borders are never front line")
     p.add_argument("--border-tolerance-km", dest="border_tolerance_km", type=float, default=2.0,
                    help="boundary within this distance of the border is not front line (default 2)")
+    p.add_argument("--outline-front", dest="outline_front", action="store_true",
+                   help="without a state territory, derive the front from the whole outline of the occupied "
+                   "area (coasts and borders included); refused otherwise")
+    p.add_argument("--exercise", action="store_true", help="the file holds exercise data (default: real data)")
+    p.add_argument("--marking", type=str.upper, choices=markings(),
+                   help="handling marking of the data (default: the store's marking of real data)")
+    p.add_argument("--allow-mixed", dest="allow_mixed", action="store_true",
+                   help="confirm importing real data into a store holding exercise data (or the reverse)")
     p.add_argument("--extent", help="plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')")
     p.add_argument("--source-layer", dest="source_layer", help="layer of a multi-layer file (GeoPackage)")
     p.add_argument("--lat-column", dest="lat_column", help="CSV: latitude column (default: detected by name)")

@@ -8,6 +8,7 @@ import time
 from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor_at
 from cimic_geo.cli._common import add_db_option, add_json_option, add_store_options
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.store import connect, init_store
 from cimic_geo.store.summary import store_summary
 
@@ -16,7 +17,8 @@ def _init(args: argparse.Namespace) -> int:
     store = init_store(args.db, force=args.force, actor=cli_actor_at(args, args.db))
     doc = {"ok": True, "path": str(store.path), "schema_version": store.schema_version}
     store.close()
-    emit(args, doc, f"created empty store {doc['path']} (schema version {doc['schema_version']})")
+    emit(args, doc, _("created empty store {path} (schema version {version})").format(
+        path=doc["path"], version=doc["schema_version"]))
     return 0
 
 
@@ -31,8 +33,9 @@ def _seed(args: argparse.Namespace) -> int:
         counts = store.counts()
     doc = {"ok": True, "path": str(path), "scale": args.scale, "seed": args.seed, "seconds": round(seconds, 2),
            "layers": counts}
-    lines = [f"seeded EXERCISE scenario ({args.scale}, seed {args.seed}) into {path} in {seconds:.1f} s"]
-    lines += [f"  {name:15s} {n:>9,d}" for name, n in counts.items()]
+    lines = [_("seeded EXERCISE scenario ({scale}, seed {seed}) into {path} in {seconds} s").format(
+        scale=args.scale, seed=args.seed, path=path, seconds=fmt_number(seconds, digits=1))]
+    lines += [f"  {name:15s} {fmt_int(n):>9}" for name, n in counts.items()]
     emit(args, doc, lines)
     return 0
 
@@ -41,12 +44,15 @@ def _info(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         doc = store_summary(store)
     tr = doc["time_range"]
-    lines = [f"store        {doc['path']}", f"schema       version {doc['schema_version']}"]
+    label = {"store": _("store"), "schema": _("schema"), "marking": _("marking"), "time": _("time range"),
+             "bbox": _("bbox")}
+    lines = [f"{label['store']:<12} {doc['path']}",
+             f"{label['schema']:<12} " + _("version {version}").format(version=doc["schema_version"])]
     if doc["marking"]:
-        lines.append(f"marking      {doc['marking']}")
-    lines.append(f"time range   {tr['start'] or '-'} .. {tr['end'] or '-'}")
-    lines.append(f"bbox         {doc['bbox'] or '-'}")
-    lines += [f"  {name:15s} {n:>9,d}" for name, n in doc["layers"].items()]
+        lines.append(f"{label['marking']:<12} {doc['marking']}")
+    lines.append(f"{label['time']:<12} {tr['start'] or '-'} .. {tr['end'] or '-'}")
+    lines.append(f"{label['bbox']:<12} {doc['bbox'] or '-'}")
+    lines += [f"  {name:15s} {fmt_int(n):>9}" for name, n in doc["layers"].items()]
     emit(args, doc, lines)
     return 0
 
@@ -54,7 +60,8 @@ def _info(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     with connect(args.db) as store:  # a read-write open applies the migrations the file lacks
         doc = {"ok": True, "path": str(store.path), "schema_version": store.schema_version}
-    emit(args, doc, f"store {doc['path']} is at schema version {doc['schema_version']}")
+    emit(args, doc, _("store {path} is at schema version {version}").format(
+        path=doc["path"], version=doc["schema_version"]))
     return 0
 
 

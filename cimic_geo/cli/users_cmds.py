@@ -13,6 +13,7 @@ from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.errors import ConfigError
+from cimic_geo.i18n import _, term
 from cimic_geo.schema import ROLES
 from cimic_geo.store import connect
 from cimic_geo.store import users as accounts
@@ -39,7 +40,8 @@ def parse_since(text: str | None) -> datetime | None:
 
 
 def _password_lines(user: str, password: str, what: str) -> list[str]:
-    return [f"{what} for {user}. One-time password (shown once; must be changed at the first sign-in):",
+    return [_("{what} for {user}. One-time password (shown once; must be changed at the first sign-in):").format(
+                what=what, user=user),
             f"    {password}"]
 
 
@@ -49,22 +51,22 @@ def _add(args: argparse.Namespace) -> int:
         user, generated = accounts.add_user(store, args.username, role=args.role, display_name=args.display_name,
                                             email=args.email, password=password, actor=cli_actor(args, store))
     doc = {"ok": True, "user": user.to_dict(), "one_time_password": generated}
-    emit(args, doc, _password_lines(user.username, generated, f"created {user.role}") if generated
-         else f"created {user.role} {user.username}")
+    emit(args, doc, _password_lines(user.username, generated, _("created {role}").format(role=term(user.role)))
+         if generated else _("created {role} {user}").format(role=term(user.role), user=user.username))
     return 0
 
 
 def _set_role(args: argparse.Namespace) -> int:
     with connect(args.db) as store:
         user = accounts.set_role(store, args.username, args.role, actor=cli_actor(args, store))
-    emit(args, {"ok": True, "user": user.to_dict()}, f"{user.username} is now {user.role}")
+    emit(args, {"ok": True, "user": user.to_dict()}, _("{user} is now {role}").format(user=user.username, role=term(user.role)))
     return 0
 
 
 def _disable(args: argparse.Namespace, disabled: bool) -> int:
     with connect(args.db) as store:
         user = accounts.set_disabled(store, args.username, disabled, actor=cli_actor(args, store))
-    emit(args, {"ok": True, "user": user.to_dict()}, f"{user.username} {'disabled' if disabled else 'enabled'}")
+    emit(args, {"ok": True, "user": user.to_dict()}, (_("{user} disabled") if disabled else _("{user} enabled")).format(user=user.username))
     return 0
 
 
@@ -72,14 +74,15 @@ def _reset(args: argparse.Namespace) -> int:
     with connect(args.db) as store:
         user, password = accounts.reset_password(store, args.username, actor=cli_actor(args, store))
     emit(args, {"ok": True, "user": user.to_dict(), "one_time_password": password},
-         _password_lines(user.username, password, "new password"))
+         _password_lines(user.username, password, _("new password")))
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         users = accounts.list_users(store)
-    lines = [f"{'user':20s} {'role':8s} {'state':9s} last sign-in"]
+    head = (_("user"), _("role"), _("state"), _("last sign-in"))
+    lines = [f"{head[0]:20s} {head[1]:8s} {head[2]:9s} {head[3]}"]
     for u in users:
         state = "disabled" if u.disabled else ("new-pass" if u.must_change_password else "active")
         lines.append(f"{u.username:20s} {u.role:8s} {state:9s} {u.last_login.isoformat() if u.last_login else '-'}")
@@ -91,13 +94,14 @@ def _bootstrap(args: argparse.Namespace) -> int:
     with connect(args.db) as store:
         password = accounts.bootstrap_admin(store, actor=cli_actor(args, store))
     if password is None:
-        emit(args, {"ok": True, "created": False}, "user accounts exist; nothing to do")
+        emit(args, {"ok": True, "created": False}, _("user accounts exist; nothing to do"))
         return 0
     bar = "=" * 72
     emit(args, {"ok": True, "created": True, "username": "admin", "one_time_password": password},
-         [bar, "No user account existed: created the administrator 'admin'.",
-          *_password_lines("admin", password, "Sign in")[1:], "It must be changed at the first sign-in. Add users "
-          "with `python -m cimic_geo users add NAME --role viewer|planner|editor|admin`.", bar])
+         [bar, _("No user account existed: created the administrator 'admin'."),
+          *_password_lines("admin", password, "")[1:], _("It must be changed at the first sign-in. Add users with "
+                                                          "`{command}`.").format(
+              command="python -m cimic_geo users add NAME --role viewer|planner|editor|admin"), bar])
     return 0
 
 
@@ -112,7 +116,7 @@ def _audit(args: argparse.Namespace) -> int:
              f"{' ' + r['layer'] if r['layer'] else ''}"
              f"{' ' + str(r['row_counts']) if r['row_counts'] else ''}"
              f"{' — ' + r['detail'] if r['detail'] else ''}" for r in rows]
-    emit(args, {"ok": True, "count": len(rows), "rows": rows}, lines or ["no audit rows match"])
+    emit(args, {"ok": True, "count": len(rows), "rows": rows}, lines or [_("no audit rows match")])
     return 0
 
 

@@ -184,6 +184,8 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
     """Draw the visible layers bottom to top; return legend entries (handle, label)."""
     legend: list[tuple[Any, str]] = []
     frames = {n: f for n, f in loaded.frames.items()}
+    # APP-6 symbols for shelters and damage (as the COP's symbol switch) when the view asks for them
+    symbols = bool((getattr(loaded.view, "extra", None) or {}).get("symbols"))
 
     def projected(name: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         gdf = frames[name]
@@ -217,6 +219,10 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                 ax.add_collection(LineCollection(_segments(geoms), colors=FRONT_COLOUR, linewidths=2.4, zorder=11,
                                                  path_effects=_halo(4)))
             legend.append((Line2D([], [], color=FRONT_COLOUR, lw=2.4), "Front line"))
+        elif name == "infrastructure" and symbols:
+            legend += _draw_app6(ax, gdf[gdf["damage"].fillna("none") != "none"], proj, "infrastructure")
+        elif name == "shelters" and symbols:
+            legend += _draw_app6(ax, gdf, proj, "shelters")
         elif name == "infrastructure":
             if len(geoms):
                 xy = _points(geoms)
@@ -285,6 +291,26 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
             else:
                 legend.append((Line2D([], [], marker="^", ls="", color=SHELTER_COLOURS["open"]), "Shelters"))
     return legend
+
+
+def _draw_app6(ax: Any, gdf: gpd.GeoDataFrame, proj: MapProjection, layer: str) -> list[tuple[Any, str]]:
+    """APP-6 symbols (:mod:`cimic_geo.export.snapshot_symbols`) of a shelters or infrastructure frame."""
+    from cimic_geo.export.snapshot_symbols import draw_symbols
+    from cimic_geo.maps.symbols import infrastructure_sidc, shelter_sidc
+
+    if not len(gdf):
+        return []
+    xy = _points(proj.geoms(np.asarray(gdf.geometry.values)))
+    if layer == "shelters":
+        codes = [shelter_sidc(k, s) for k, s in zip(gdf["kind"], gdf["status"], strict=True)]
+    else:
+        codes = [infrastructure_sidc(k, d) for k, d in zip(gdf["sector"], gdf["damage"], strict=True)]
+    size = 14.0 if len(xy) <= DENSE_POINTS else 8.0
+    draw_symbols(ax, xy[:, 0], xy[:, 1], codes, size_pt=size, zorder=9 if layer == "shelters" else 6)
+    from cimic_geo.i18n import _
+
+    label = _("Shelters (APP-6 symbols)") if layer == "shelters" else _("Damaged infrastructure (APP-6 symbols)")
+    return [(Line2D([], [], marker="s", ls="", color="#80e0ff", markeredgecolor="black", markersize=7), label)]
 
 
 def fit_extent(extent: Sequence[float], aspect: float, margin: float = 0.02) -> tuple[float, float, float, float]:

@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import Problem
-from cimic_geo.geo import metric_crs
+from cimic_geo.geo import geodesic_length_km, metric_crs
 from cimic_geo.ingest.mapping import norm_label
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.validate import parse_time
@@ -249,3 +249,44 @@ def border_from_frame(frame: gpd.GeoDataFrame) -> BaseGeometry:
              if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
     polys = [shapely.make_valid(g) if not g.is_valid else g for g in polys]
     return shapely.union_all(polys)
+
+
+def outline_spacing_km(territory: BaseGeometry) -> float:
+    """Mean geodesic distance (km) between consecutive vertices of the territory's outer rings.
+
+    A measure of how generalised an outline is: a detailed national outline has a vertex every
+    1-3 km, a generalised one (a few hundred vertices for a whole country) every 20 km or more.
+    """
+    rings = [p.exterior for p in shapely.get_parts(territory).tolist() if p.geom_type == "Polygon"]
+    if not rings:
+        return 0.0
+    segments = sum(max(len(r.coords) - 1, 0) for r in rings)
+    return geodesic_length_km(shapely.MultiLineString(rings)) / max(segments, 1)
+
+
+def territory_problems(
+    territory: BaseGeometry | None, *, tolerance_km: float, allow_outline: bool, name: str | None = None
+) -> list[Problem]:
+    """What deriving a front line against ``territory`` will get wrong, as problems.
+
+    No territory: the front would be the whole outline of the occupied area, coasts and state borders
+    included. That is an error unless the operator confirmed it (``allow_outline``; then a warning).
+    A generalised territory (mean vertex spacing above ``max(5, 2 * tolerance_km)`` km) is a warning:
+    its coast lies kilometres off the occupied area's, so coast segments stay in the front line.
+    """
+    if territory is None:
+        text = ("no state territory: the derived front line would be the whole outline of the occupied area, "
+                "coasts and state borders included")
+        if allow_outline:
+            return [Problem(None, "front_line", text + " (confirmed by the operator)", "warning")]
+        return [Problem(None, "front_line", text + ". Give the state territory (a national outline or the "
+                        "oblasts), or confirm deriving the front from the outline alone")]
+    spacing = outline_spacing_km(territory)
+    limit = max(5.0, 2.0 * float(tolerance_km))
+    if spacing > limit:
+        label = f" {name}" if name else ""
+        return [Problem(None, "front_line", f"the state territory{label} is generalised (a vertex every "
+                        f"{spacing:.0f} km on average, more than {limit:.0f} km): its coast and border lie far from "
+                        "the occupied area's, so parts of them will count as front line; use a detailed national "
+                        "outline", "warning")]
+    return []

@@ -14,7 +14,12 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
-from cimic_geo.ingest.front_snapshots import derive_front_line, occupied_geometry, snapshot_time
+from cimic_geo.ingest.front_snapshots import (
+    derive_front_line,
+    occupied_geometry,
+    snapshot_time,
+    territory_problems,
+)
 from cimic_geo.ingest.import_report import ImportReport, PreparedImport, file_hashes, open_source
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.validate import Options, Provenance, validate_source
@@ -30,7 +35,7 @@ def _stamp(ts: pd.Timestamp) -> str:
 def prepare_history(
     layer: str, paths: list, *, store: Store | None, mode: str, opts: Options, valid_from: Any,
     border: BaseGeometry | None, border_tolerance_km: float, only_valid: bool, name: str | None,
-    source_layer: str | None,
+    source_layer: str | None, allow_outline_front: bool = False, territory_name: str | None = None,
 ) -> PreparedImport:
     if valid_from is not None and len(paths) > 1:
         raise ValidationError("--valid-from applies to one file",
@@ -45,10 +50,9 @@ def prepare_history(
     previews: list[gpd.GeoDataFrame] = []
     rows_read = 0
     bad_files = 0
-    if layer == "occupied_area" and border is None:
-        problems.append(Problem(None, "front_line", "no state border given: the derived front line is the whole "
-                                "boundary of the occupied area (including state border and coast); give a border "
-                                "file to remove those parts", "warning"))
+    if layer == "occupied_area":
+        problems += territory_problems(border, tolerance_km=border_tolerance_km, allow_outline=allow_outline_front,
+                                       name=territory_name)
     for k, p in enumerate(paths, start=1):
         try:
             src = open_source(p, name=name if len(paths) == 1 else None, source_layer=source_layer)
@@ -115,13 +119,14 @@ def prepare_history(
             fl_rows.append(row)
             front_km = geodesic_length_km(row["geometry"])
         snapshots.append({"valid_from": iso(ts), "date_from": origin, "file": label, "area_km2": area,
-                          "front_km": front_km})
+                          "front_km": front_km, "boundary_km": geodesic_length_km(row["geometry"].boundary)
+                          if layer == "occupied_area" else front_km})
         previews.append(gpd.GeoDataFrame({"_row": [k], "_status": ["ok"], "valid_from": [ts], "file": [label]},
                                          geometry=[row["geometry"]], crs="EPSG:4326"))
         if layer == "occupied_area" and front_km > 0:
             previews.append(gpd.GeoDataFrame({"_row": [k], "_status": ["derived"], "valid_from": [ts],
-                                              "file": [label]}, geometry=[fl_rows[-1]["geometry"]],
-                                             crs="EPSG:4326"))
+                                              "file": [label], "front_km": [round(front_km, 1)]},
+                                             geometry=[fl_rows[-1]["geometry"]], crs="EPSG:4326"))
     if opts.provenance.reliability is None and (occ_rows or fl_rows):
         problems.append(Problem(None, "reliability", "no reliability given; snapshots set to F6 (cannot be "
                                 "judged)", "warning"))

@@ -18,6 +18,8 @@ from cimic_geo.store.imports import LayerWrite
 
 Mode = Literal["append", "upsert", "replace"]
 MODES: tuple[str, ...] = ("append", "upsert", "replace")
+#: Fields whose errors refuse the whole import, even when writing only the valid rows is asked for.
+WHOLE_IMPORT_FIELDS = frozenset({"marking", "front_line"})
 
 
 @dataclass
@@ -39,6 +41,9 @@ class ImportReport:
     #: SHA-256 of each file read (for the audit trail), in file order
     sha256: list[str] = field(default_factory=list)
     committed: bool = False
+    #: ``exercise`` or ``real`` data, and its handling marking (from the configured list)
+    kind: str = "real"
+    marking: str | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -53,6 +58,8 @@ class ImportReport:
         """True when committing would write something and the errors (if any) are allowed."""
         if self.rows_valid == 0:
             return False  # also the case after a whole-file error (every record rejected)
+        if any(p.field in WHOLE_IMPORT_FIELDS for p in self.errors):
+            return False  # a refusal of the whole import (mixing data kinds, a front from an outline alone)
         return not self.errors or self.only_valid
 
     @property
@@ -70,6 +77,7 @@ class ImportReport:
             "rows_read": self.rows_read, "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
             "written": self.written, "committed": self.committed, "dry_run": self.dry_run,
             "only_valid": self.only_valid, "mapping": self.mapping, "snapshots": self.snapshots,
+            "kind": self.kind, "marking": self.marking,
             "errors": len(self.errors), "warnings": len(self.warnings), "problems": self.problem_rows(),
         }
 

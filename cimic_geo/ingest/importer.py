@@ -19,6 +19,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.auth import Actor
+from cimic_geo.config import EXERCISE_MARKING, is_exercise_marking, markings
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.ingest.history_import import prepare_history
 from cimic_geo.ingest.import_report import (
@@ -31,6 +32,7 @@ from cimic_geo.ingest.import_report import (
     preview_frame,
     to_write,
 )
+from cimic_geo.ingest.mapping import fill_names
 from cimic_geo.ingest.options import check_value_maps
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.sheets import SHEET_LAYERS
@@ -38,6 +40,7 @@ from cimic_geo.ingest.validate import DEFAULT_EXTENT, Options, Provenance, valid
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
 from cimic_geo.store.imports import LayerWrite, apply_import, existing_ids
+from cimic_geo.store.settings import EXERCISE, REAL, get_territory, holdings
 
 #: Environment variable read only by the crash test: seconds to sleep inside the import
 #: transaction, after all rows are written and before COMMIT (announced on stderr).
@@ -66,6 +69,10 @@ def prepare_import(
     lat_column: str | None = None,
     lon_column: str | None = None,
     wkt_column: str | None = None,
+    allow_outline_front: bool = False,
+    exercise: bool = False,
+    marking: str | None = None,
+    allow_mixed: bool = False,
 ) -> PreparedImport:
     """Read and validate a file (or, for history layers, several snapshot files); write nothing.
 
@@ -89,6 +96,13 @@ def prepare_import(
     name : file name for messages (uploads are saved under temporary names)
     source_layer : layer of a multi-layer file
     lat_column, lon_column, wkt_column : CSV geometry columns when their names are not recognised
+    allow_outline_front : occupied areas without a state territory (``border`` or the store's
+        setting): derive the front from the whole outline, coasts and borders included (else refused)
+    exercise : the file holds exercise data (default: real data)
+    marking : handling marking of the data, one of :func:`cimic_geo.config.markings` (default: the
+        store's marking of real data, else the first marking for real data in the list)
+    allow_mixed : the operator confirmed importing real data into a store holding exercise data
+        (or exercise data into one holding real data); else that is refused
     """
     check_mode(mode)
     spec = get_layer(layer)
@@ -101,11 +115,20 @@ def prepare_import(
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),
                    extent=extent)
+    kind, chosen_marking, mark_problems = data_marking(store, exercise=exercise, marking=marking,
+                                                       allow_mixed=allow_mixed)
     if spec.history:
         paths = list(path) if isinstance(path, (list, tuple)) else [path]
-        return prepare_history(spec.name, paths, store=store, mode=mode, opts=opts, valid_from=valid_from,
-                                border=border, border_tolerance_km=border_tolerance_km, only_valid=only_valid,
-                                name=name, source_layer=source_layer)
+        territory_name = None
+        if border is None and store is not None and spec.name == "occupied_area":
+            kept = get_territory(store)
+            if kept is not None:
+                border, territory_name = kept.geometry, kept.name
+        prepared = prepare_history(spec.name, paths, store=store, mode=mode, opts=opts, valid_from=valid_from,
+                                   border=border, border_tolerance_km=border_tolerance_km, only_valid=only_valid,
+                                   name=name, source_layer=source_layer, allow_outline_front=allow_outline_front,
+                                   territory_name=territory_name)
+        return _marked(prepared, kind, chosen_marking, mark_problems)
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             raise ValidationError(f"layer {spec.name} takes one file",
@@ -134,7 +157,8 @@ def prepare_import(
         problems.append(Problem(None, None, f"replace: the {n_old} row(s) now in {spec.name} will be removed",
                                 "info"))
     valid = validated.valid
-    frame = valid.copy()
+    # names given only in Ukrainian: name_uk, and name transliterated
+    frame = fill_names(valid) if "name_uk" in {c.name for c in spec.all_columns} else valid.copy()
     if spec.name == "corridors" and len(frame):
         frame = _corridor_bookkeeping(frame, store, opts)
     if spec.name == "roads" and len(frame):
@@ -147,7 +171,49 @@ def prepare_import(
     report.rows_rejected = len(validated.bad_rows)
     report.rows_valid = report.rows_read - report.rows_rejected
     writes = [LayerWrite(spec.name, to_write(frame), mode=mode)]
-    return PreparedImport(report=report, writes=writes, preview=preview_frame(validated), validated=validated)
+    return _marked(PreparedImport(report=report, writes=writes, preview=preview_frame(validated),
+                                  validated=validated), kind, chosen_marking, mark_problems)
+
+
+def data_marking(store: Store | None, *, exercise: bool, marking: str | None, allow_mixed: bool
+                 ) -> tuple[str, str, list[Problem]]:
+    """The kind (``exercise``/``real``) and marking of an import, and the problems of putting it in ``store``.
+
+    A marking outside the configured list is an error; real data into a store holding exercise
+    data (or the reverse) is an error unless ``allow_mixed`` (then a warning).
+    """
+    allowed = markings()
+    problems: list[Problem] = []
+    if marking is not None and str(marking).strip().upper() not in allowed:
+        problems.append(Problem(None, "marking", f"marking {marking!r} is not one of the configured markings: "
+                                f"{', '.join(allowed)}"))
+        marking = None
+    if exercise or is_exercise_marking(marking):
+        kind, chosen = EXERCISE, EXERCISE_MARKING
+    else:
+        held = holdings(store) if store is not None else None
+        kind = REAL
+        chosen = (str(marking).strip().upper() if marking else None) or (held.real_marking if held else None) or \
+            next(m for m in allowed if not is_exercise_marking(m))
+    held = holdings(store) if store is not None else None
+    if held is not None and ((kind == REAL and held.exercise) or (kind == EXERCISE and held.real)):
+        have, new = ("EXERCISE", "real") if kind == REAL else ("real", "exercise")
+        text = (f"this store holds {have} data; importing {new} data mixes the two (banners, analytics and exports "
+                "then cover both)")
+        if allow_mixed:
+            problems.append(Problem(None, "marking", text + " (confirmed by the operator)", "warning"))
+        else:
+            problems.append(Problem(None, "marking", text + ". Confirm mixing, mark the file as "
+                                    f"{'exercise' if kind == REAL else 'real'} data if it is, or import into a new "
+                                    "store (`python -m cimic_geo init --db NEW.duckdb`)"))
+    return kind, chosen, problems
+
+
+def _marked(prepared: PreparedImport, kind: str, marking: str, problems: list[Problem]) -> PreparedImport:
+    report = prepared.report
+    report.kind, report.marking = kind, marking
+    report.problems = [*problems, *report.problems]
+    return prepared
 
 
 def _corridor_bookkeeping(frame: gpd.GeoDataFrame, store: Store | None, opts: Options) -> gpd.GeoDataFrame:
@@ -192,7 +258,8 @@ def commit_import(store: Store, prepared: PreparedImport, *, actor: Actor | None
     try:
         written = apply_import(store, prepared.writes, user=f"import:{','.join(report.files)}"[:200],
                                before_commit=_test_pause, actor=actor, source_file=", ".join(report.files),
-                               source_sha256=", ".join(report.sha256) or None)
+                               source_sha256=", ".join(report.sha256) or None,
+                               data_mark=(report.kind, report.marking or EXERCISE_MARKING))
     except StoreError as exc:
         raise ValidationError(f"{report.layer}: nothing written: {exc}",
                               [*report.problems, Problem(None, None, str(exc))]) from exc

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+import pandas as pd
+
+from cimic_geo.scenario._names import is_cyrillic_name, transliterate
 from cimic_geo.schema import Layer, get_layer
 
 #: Names a source column may have for a layer field, in order of preference (normalised:
@@ -236,3 +239,28 @@ def normalise_bool(value: object) -> bool | None:
     if f in (0.0, 1.0):
         return bool(f)
     return None
+
+
+def fill_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Names given only in Ukrainian: ``name_uk`` gets the Ukrainian name and ``name`` its official
+    transliteration (``Краматорськ`` -> ``name`` ``Kramatorsk``, ``name_uk`` ``Краматорськ``).
+
+    Applies to rows whose ``name`` holds Cyrillic and no Latin letters; an existing ``name_uk`` is
+    kept (``name`` is then transliterated only when it repeats ``name_uk``). Returns a copy (with a
+    ``name_uk`` column); call it only for layers that have ``name_uk``.
+    """
+    if "name" not in frame.columns or not len(frame):
+        return frame.copy()
+    out = frame.copy()
+    if "name_uk" not in out.columns:
+        out["name_uk"] = None
+    names, uk = out["name"].tolist(), out["name_uk"].tolist()
+    for i, (n, u) in enumerate(zip(names, uk, strict=True)):
+        if not isinstance(n, str) or not is_cyrillic_name(n):
+            continue
+        empty_uk = u is None or (isinstance(u, float) and pd.isna(u)) or not str(u).strip()
+        if empty_uk or str(u).strip() == n.strip():
+            uk[i] = n
+            names[i] = transliterate(n)
+    out["name"], out["name_uk"] = names, uk
+    return out

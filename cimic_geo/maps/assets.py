@@ -15,7 +15,7 @@ air-gapped browser would render nothing. This module:
 * detects missing files and raises :class:`~cimic_geo.errors.AssetError` with the install
   commands (:func:`check_assets`).
 
-Only Leaflet itself is loaded for a map: jQuery, Bootstrap, Font Awesome and awesome-markers
+Only Leaflet itself (and milsymbol for the APP-6 symbols) is loaded for a map: jQuery, Bootstrap, Font Awesome and awesome-markers
 (folium's defaults) are not used by any element the project draws.
 """
 
@@ -109,6 +109,8 @@ ASSETS: dict[str, Asset] = {
         js_names=("leaflet_draw_js",),
         css_names=("leaflet_draw_css",),
     ),
+    # APP-6 / MIL-STD-2525 symbols drawn in the browser (the COP's symbol switch)
+    "milsymbol": Asset("milsymbol", js=("dist/milsymbol.js",), css=(), js_names=("milsymbol",)),
 }
 
 #: The project's own map scripts (in ``cimic_geo/maps/js``): copied by :func:`install` next to the npm
@@ -368,15 +370,44 @@ patch_folium_defaults()
 
 
 # ----------------------------------------------------------------------------------------------
-# Command line: python -m cimic_geo.maps.assets install|check
+# APP-6 symbols for the PNG/PDF brief (rendered once with milsymbol, kept with the package)
+# ----------------------------------------------------------------------------------------------
+
+#: SVG of every SIDC of :func:`cimic_geo.maps.symbols.all_sidcs`, rendered by milsymbol.
+SYMBOL_FILE = Path(__file__).resolve().parent / "app6_symbols.json"
+
+
+def render_symbols(*, node: str = "node", dest: Path = SYMBOL_FILE) -> int:
+    """Render the SIDCs with milsymbol (``js/render-symbols.js`` under Node.js) into ``dest``;
+    return how many. Needs ``node_modules/milsymbol`` (``npm ci``)."""
+    import subprocess
+
+    from cimic_geo.maps.symbols import all_sidcs
+
+    codes = all_sidcs()
+    try:
+        done = subprocess.run([node, str(PROJECT_JS_DIR / "render-symbols.js")], input=json.dumps(codes),
+                              capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AssetError(f"cannot render the APP-6 symbols with Node.js ({exc}); {INSTALL_HINT}") from exc
+    data = json.loads(done.stdout)
+    dest.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    return len(data["symbols"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: python -m cimic_geo.maps.assets install|check|symbols
 # ----------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cimic_geo.maps.assets", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("install", "check"))
+    parser.add_argument("action", choices=("install", "check", "symbols"))
     args = parser.parse_args(argv)
     try:
+        if args.action == "symbols":
+            print(f"APP-6 symbols: {render_symbols()} rendered into {SYMBOL_FILE}")
+            return 0
         if args.action == "install":
             written = install()
             print(f"offline map assets: {len(written)} file(s) updated in {asset_dir()}")

@@ -34,6 +34,9 @@ _SEND_COLUMNS: dict[str, tuple[str, ...]] = {
     "occupied_area": (),
     "front_change": ("change", "area_km2", "since", "as_of"),
     "search": ("name", "population"),
+    "basemap": ("kind", "name", "name_uk"),
+    "major_roads": ("name", "road_class"),
+    "labels": ("name", "name_uk", "population"),
 }
 _PROVENANCE_LAYERS = {"settlements", "shelters", "infrastructure", "roads", "corridors", "front_line",
                       "occupied_area"}
@@ -193,7 +196,7 @@ def features_geojson(key: str, gdf: gpd.GeoDataFrame) -> dict[str, Any]:
         if "window_start" in p or "window_end" in p:
             ws, we = p.pop("window_start", None), p.pop("window_end", None)
             p["window"] = f"{ws or '?'} – {we or '?'}" if (ws or we) else None
-        if pt and not grid:
+        if pt and not grid and key != "labels":
             lon, lat = geom.x, geom.y
             try:
                 p["mgrs"] = to_mgrs(lat, lon)

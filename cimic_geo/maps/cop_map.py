@@ -36,7 +36,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from cimic_geo.errors import UnknownLayerError
-from cimic_geo.maps.assets import AssetMode, project_script_links, set_offline_assets
+from cimic_geo.i18n import _, get_language
+from cimic_geo.maps.assets import AssetMode, asset_links, project_script_links, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 from cimic_geo.maps.cop_data import (  # noqa: F401  (re-exported: the page, planner and bench use them)
     COORD_DECIMALS,
@@ -86,7 +87,9 @@ class CimicHelpers(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "CimicHelpers"
-        self.styles_js = script_json(STYLES)
+        # place names in the interface's language (Ukrainian names where the data has them)
+        labels = {**STYLES["labels"], "name_field": "name_uk" if get_language() == "uk" else "name"}
+        self.styles_js = script_json({**STYLES, "labels": labels})
 
 
 class DataLayer(MacroElement):
@@ -113,7 +116,11 @@ class DataLayer(MacroElement):
 
 
 class Legend(MacroElement):
-    """A legend control (bottom right) built from :data:`STYLES`; all text via textContent."""
+    """A collapsible legend control built from :data:`STYLES`; all text via textContent.
+
+    Bottom left and collapsed by default: the front line runs along the east of the theatre, and
+    an open legend must not hide it.
+    """
 
     _template = Template(
         """
@@ -123,13 +130,30 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, *, layers: Iterable[str] = LAYER_ORDER, open_: bool = True,
+    def __init__(self, *, layers: Iterable[str] = LAYER_ORDER, open_: bool = False,
                  extra: Sequence[Sequence[Any]] = ()) -> None:
         super().__init__()
         self._name = "CimicLegend"
         self.open_js = script_json(bool(open_))
         # extra sections (e.g. the planner's cut-off settlements) first: visible without scrolling
         self.items_js = script_json([list(sec) for sec in extra] + legend_items(layers))
+
+
+class SymbolSwitch(MacroElement):
+    """A map checkbox drawing shelters and infrastructure as APP-6 symbols (milsymbol) or shapes."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.cimicCop.symbolSwitch({{ this._parent.get_name() }}, window.cimicMap, {{ this.text_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str | None = None) -> None:
+        super().__init__()
+        self._name = "CimicSymbolSwitch"
+        self.text_js = script_json(str(text if text is not None else _("APP-6 symbols")))
 
 
 class MarkingControl(MacroElement):
@@ -189,13 +213,15 @@ def build_base_map(
                    control_scale=False, height=height, min_zoom=3, max_zoom=18,
                    **({"zoom_snap": float(zoom_snap)} if zoom_snap != 1 else {}))
     set_offline_assets(m, asset_mode=asset_mode)
-    m.default_js = [*m.default_js, *project_script_links(asset_mode=asset_mode)]
+    m.default_js = [*m.default_js, *asset_links("milsymbol", asset_mode=asset_mode)[0],
+                    *project_script_links(asset_mode=asset_mode)]
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
                          control=False, max_zoom=18).add_to(m)
     add_metric_scale(m)
     CimicHelpers().add_to(m)
     Legend(layers=legend_layers, extra=legend_extra).add_to(m)
+    SymbolSwitch().add_to(m)
     if marking:
         MarkingControl(marking).add_to(m)
     fit_to(m, bounds)
@@ -209,7 +235,8 @@ def build_layer_groups(
 ) -> list[folium.FeatureGroup]:
     """One FeatureGroup per layer present in ``layers``, in :data:`LAYER_ORDER` (bottom to top).
 
-    Keys: ``front_line``, ``occupied_area``, ``front_change`` (columns ``change`` gained/lost and
+    Keys: ``basemap``, ``major_roads``, ``labels`` (:func:`cimic_geo.maps.cop_view.basemap_layers`),
+    ``front_line``, ``occupied_area``, ``front_change`` (columns ``change`` gained/lost and
     ``area_km2``), ``settlements``, ``shelters``, ``infrastructure``, ``roads``, ``corridors``,
     ``search``, and the aggregated ``shelters_grid``, ``infrastructure_grid``, ``settlements_grid``
     (from :func:`cimic_geo.store.cop_reads.grid_aggregate`). A value may also be the string from

@@ -9,33 +9,69 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from cimic_geo.i18n import N_
+from cimic_geo.maps.symbols import symbol_table
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_KINDS, SHELTER_STATUSES
 
 # ----------------------------------------------------------------------------------------------
 # Symbology (one table, used by the browser helper and the legend)
 # ----------------------------------------------------------------------------------------------
 
-SHELTER_STATUS_COLORS = {"open": "#1a9641", "full": "#fdae61", "closed": "#7f7f7f", "damaged": "#d7191c"}
-SHELTER_KIND_COLORS = {"blast_shelter": "#000000", "collective_centre": "#2c7bb6",
-                       "transit_centre": "#984ea3", "medical": "#e7298a"}
-DAMAGE_COLORS = {"none": "#bbbbbb", "minor": "#fee08b", "major": "#f46d43", "destroyed": "#67001f"}
+# Palette rule: red and orange mean threat only (front line, occupied ground); green means
+# liberated ground only. Shelters are blues (status), damage is browns (severity), so neither
+# an open shelter reads as liberated ground nor a damaged one as the front line.
+SHELTER_STATUS_COLORS = {"open": "#1f78b4", "full": "#9ecae1", "closed": "#9e9e9e", "damaged": "#252525"}
+SHELTER_KIND_COLORS = {"blast_shelter": "#000000", "collective_centre": "#08306b",
+                       "transit_centre": "#6a51a3", "medical": "#c51b7d"}
+DAMAGE_COLORS = {"none": "#bbbbbb", "minor": "#dfc27d", "major": "#a6611a", "destroyed": "#3b1e08"}
 SECTOR_COLORS = {
-    "power": "#ffd700", "water": "#1f78b4", "heating": "#ff7f00", "gas": "#6a3d9a", "telecom": "#33a02c",
-    "health": "#e31a1c", "education": "#b15928", "bridge": "#000000", "road": "#555555", "rail": "#8c564b",
+    "power": "#b8a000", "water": "#1f78b4", "heating": "#8c6d31", "gas": "#6a3d9a", "telecom": "#00838f",
+    "health": "#c51b7d", "education": "#5d4037", "bridge": "#000000", "road": "#555555", "rail": "#8c564b",
 }
-CORRIDOR_COLORS = {"draft": "#9e9e9e", "proposed": "#42a5f5", "agreed": "#1565c0", "active": "#00c853",
-                   "suspended": "#ff9100", "closed": "#424242"}
-ROAD_STATUS_COLORS = {"open": "#8d8d8d", "damaged": "#f4a261", "impassable": "#c1121f"}
+CORRIDOR_COLORS = {"draft": "#9e9e9e", "proposed": "#42a5f5", "agreed": "#1565c0", "active": "#00897b",
+                   "suspended": "#8d6e63", "closed": "#424242"}
+ROAD_STATUS_COLORS = {"open": "#8d8d8d", "damaged": "#a6611a", "impassable": "#000000"}
+#: Basemap outlines and water (muted, under everything) and the major roads drawn with it.
+BASEMAP_STYLES = {
+    "state": {"color": "#37474f", "weight": 2.6, "dashArray": "12 4 2 4", "fill": False, "opacity": 0.9},
+    "admin1": {"color": "#78909c", "weight": 1.2, "dashArray": "6 4", "fill": False, "opacity": 0.9},
+    "river": {"color": "#5b9bd5", "weight": 1.8, "opacity": 0.9, "fill": False},
+    "water": {"color": "#5b9bd5", "weight": 0.8, "fillColor": "#b3d4f0", "fillOpacity": 0.9},
+}
+MAJOR_ROAD_STYLES = {
+    "motorway": {"color": "#b58900", "weight": 2.4}, "trunk": {"color": "#b58900", "weight": 1.9},
+    "primary": {"color": "#a0a0a0", "weight": 1.5}, "secondary": {"color": "#bdbdbd", "weight": 1.1},
+}
+#: Marker shape per point layer (the COP's own symbols; APP-6 symbols are the alternative).
+POINT_SHAPES = {"settlements": "circle", "shelters": "square", "infrastructure": "triangle",
+                "evacuations": "diamond"}
 #: ``gained``/``lost`` as in :func:`cimic_geo.analytics.front_change.front_change`: ground newly occupied
 #: and ground liberated since the earlier date.
 CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
 CHANGE_LABELS = {"gained": "newly occupied", "lost": "liberated"}
 
 _PROV = [["source", "Source"], ["reported", "Reported (DTG)"], ["reliability", "Reliability"]]
-_PT = [["lat", "Lat"], ["lon", "Lon"], ["mgrs", "MGRS"]]
+_PT = [["lat", N_("Latitude")], ["lon", N_("Longitude")], ["mgrs", "MGRS"]]
 
 #: Per layer: title, style and popup fields. ``fill_by``/``color_by``/``dash_by`` pick a property.
 STYLES: dict[str, dict[str, Any]] = {
+    "basemap": {
+        "title": N_("Basemap"), "tip": ["name"], "interactive": False,
+        "base": {"color": "#78909c", "weight": 1, "fill": False},
+        "style_by": "kind", "variants": BASEMAP_STYLES,
+        "fields": [["kind", N_("Kind")], ["name_uk", "Name (uk)"]],
+    },
+    "major_roads": {
+        "title": N_("Major roads"), "tip": ["name", "road_class"], "interactive": False,
+        "base": {"color": "#a0a0a0", "weight": 1.2, "opacity": 0.85},
+        "style_by": "road_class", "variants": MAJOR_ROAD_STYLES,
+        "fields": [["road_class", "Class"]],
+    },
+    "labels": {
+        "title": N_("Place names"), "tip": ["name"], "interactive": False, "marker": "label",
+        "base": {},
+        "fields": [["population", "Population"]],
+    },
     "occupied_area": {
         "title": "Occupied area", "tip": ["valid_from"],
         "base": {"color": "#b71c1c", "weight": 1, "fillColor": "#e53935", "fillOpacity": 0.18, "opacity": 0.6},
@@ -73,7 +109,7 @@ STYLES: dict[str, dict[str, Any]] = {
     "settlements": {
         "title": "Settlements", "tip": ["name", "population"],
         "base": {"color": "#37474f", "weight": 1, "fillColor": "#eceff1", "fillOpacity": 0.9, "radius": 3},
-        "radius_by": "population",
+        "radius_by": "population", "shape": "circle",
         "fields": [["name_uk", "Name (uk)"], ["population", "Population"], ["settlement_type", "Type"],
                    ["admin1", "Oblast"], ["admin2", "Raion"], *_PT, *_PROV],
     },
@@ -81,13 +117,15 @@ STYLES: dict[str, dict[str, Any]] = {
         "title": "Shelters", "tip": ["name", "kind", "status", "occupancy", "capacity"],
         "base": {"color": "#000000", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "status", "fills": SHELTER_STATUS_COLORS, "color_by": "kind", "colors": SHELTER_KIND_COLORS,
-        "fields": [["kind", "Kind"], ["status", "Status"], ["capacity", "Capacity"], ["occupancy", "Occupancy"],
+        "shape": "square", "symbols": True,
+        "fields": [["kind", N_("Kind")], ["status", "Status"], ["capacity", "Capacity"], ["occupancy", "Occupancy"],
                    ["accessible", "Step-free"], ["address", "Address"], *_PT, *_PROV],
     },
     "infrastructure": {
         "title": "Damaged infrastructure", "tip": ["name", "sector", "damage"],
         "base": {"color": "#000000", "weight": 2.5, "fillColor": "#f46d43", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "damage", "fills": DAMAGE_COLORS, "color_by": "sector", "colors": SECTOR_COLORS,
+        "shape": "triangle", "radius": 6, "symbols": True,
         "fields": [["sector", "Sector"], ["damage", "Damage"], ["restoration", "Restoration"],
                    ["people_served", "People served"], *_PT, *_PROV],
     },
@@ -98,7 +136,8 @@ STYLES: dict[str, dict[str, Any]] = {
         "fields": [["population", "Population"], *_PT],
     },
 }
-#: Aggregated (gridded) versions of the point layers, drawn at low zoom.
+#: Aggregated (gridded) versions of the point layers, drawn at low zoom as count badges.
+_COUNT_COLORS = {"shelters": "#1f78b4", "infrastructure": "#8c510a", "settlements": "#546e7a"}
 for _k, _title, _cats in (
     ("shelters", "Shelters", SHELTER_STATUSES),
     ("infrastructure", "Damaged infrastructure", DAMAGE_LEVELS[1:]),
@@ -108,20 +147,26 @@ for _k, _title, _cats in (
         "title": f"{_title} (aggregated)", "tip": ["n"],
         "base": {"color": "#263238", "weight": 1, "fillColor": STYLES[_k]["base"].get("fillColor", "#888"),
                  "fillOpacity": 0.55},
-        "radius_by": "n",
+        "radius_by": "n", "marker": "count", "count_color": _COUNT_COLORS[_k],
         "fields": [["n", "Count"], *[[c, c.replace("_", " ").capitalize()] for c in _cats],
                    ["capacity", "Capacity"], ["occupancy", "Occupancy"], ["population", "Population"],
                    ["people_served", "People served"]],
     }
 
+# APP-6 symbol codes per point layer (used when the map's symbol toggle is on)
+for _k, _table in symbol_table().items():
+    if _k in STYLES:
+        STYLES[_k]["sidc"] = _table
+
 #: Layer order on the map (bottom to top) and whether each is shown by default.
-LAYER_ORDER = ("occupied_area", "front_change", "front_line", "roads", "corridors", "settlements",
-               "shelters", "infrastructure", "search")
+LAYER_ORDER = ("basemap", "major_roads", "occupied_area", "front_change", "front_line", "roads", "corridors", "settlements",
+               "shelters", "infrastructure", "labels", "search")
 DEFAULT_VISIBLE = frozenset(k for k in LAYER_ORDER if k not in ("roads",))
 
 
 def legend_items(layers: Iterable[str]) -> list[list[Any]]:
-    """Legend sections ``[title, [[label, colour, 'dot'|'line'|'area'|'diamond'], ...]]`` for the layers."""
+    """Legend sections ``[title, [[label, colour, shape], ...]]`` for the layers; shape is one of
+    ``dot``, ``square``, ``triangle``, ``diamond``, ``line``, ``area``, ``dash`` or ``count``."""
     nice = lambda s: s.replace("_", " ")  # noqa: E731
     out: list[list[Any]] = []
     layers = set(layers)
@@ -133,16 +178,24 @@ def legend_items(layers: Iterable[str]) -> list[list[Any]]:
         out.append(["Front change since the earlier date", [[CHANGE_LABELS[k], CHANGE_COLORS[k], "area"]
                                                              for k in ("gained", "lost")]])
     if "shelters" in layers:
-        out.append(["Shelters: fill = status", [[nice(s), SHELTER_STATUS_COLORS[s], "dot"] for s in SHELTER_STATUSES]])
-        out.append(["Shelters: ring = kind", [[nice(k), SHELTER_KIND_COLORS[k], "dot"] for k in SHELTER_KINDS]])
+        out.append([N_("Shelters (squares): fill = status"), [[nice(s), SHELTER_STATUS_COLORS[s], "square"]
+                                                          for s in SHELTER_STATUSES]])
+        out.append([N_("Shelters: outline = kind"), [[nice(k), SHELTER_KIND_COLORS[k], "square"] for k in SHELTER_KINDS]])
     if "infrastructure" in layers:
-        out.append(["Damage: fill", [[d, DAMAGE_COLORS[d], "dot"] for d in DAMAGE_LEVELS[1:]]])
-        out.append(["Damage: ring = sector", [[s, SECTOR_COLORS[s], "dot"] for s in SECTORS]])
+        out.append([N_("Damage (triangles): fill"), [[d, DAMAGE_COLORS[d], "triangle"] for d in DAMAGE_LEVELS[1:]]])
+        out.append([N_("Damage: outline = sector"), [[s, SECTOR_COLORS[s], "triangle"] for s in SECTORS]])
     if "settlements" in layers:
         out.append(["Settlements", [["size by population", STYLES["settlements"]["base"]["fillColor"], "dot"]]])
     if "corridors" in layers:
         out.append(["Corridors", [[s, CORRIDOR_COLORS[s], "line"] for s in CORRIDOR_STATUSES]])
     if "roads" in layers:
         out.append(["Roads", [[s, ROAD_STATUS_COLORS[s], "line"] for s in ROAD_STATUS_COLORS]])
-    out.append(["Aggregates", [["circle size = count (zoom in)", "#888888", "dot"]]])
+    if "basemap" in layers:
+        out.append([N_("Basemap"), [[N_("state border"), BASEMAP_STYLES["state"]["color"], "dash"],
+                                [N_("oblast border"), BASEMAP_STYLES["admin1"]["color"], "dash"],
+                                [N_("river"), BASEMAP_STYLES["river"]["color"], "line"],
+                                [N_("water"), BASEMAP_STYLES["water"]["fillColor"], "area"]]])
+    if "major_roads" in layers:
+        out.append([N_("Major roads"), [[c, MAJOR_ROAD_STYLES[c]["color"], "line"] for c in ("motorway", "primary")]])
+    out.append(["Aggregates", [[N_("number = objects in the area (click to zoom in)"), "#1f78b4", "count"]]])
     return out

@@ -7,6 +7,7 @@ SQL; settlements are generalised to the largest ``point_limit`` in the view.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +21,10 @@ import shapely.ops
 
 from cimic_geo.geo import geodesic_distance_km, to_mgrs
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simplify_tolerance
+from cimic_geo.scenario._names import has_cyrillic, transliterate
 from cimic_geo.schema import DAMAGE_LEVELS
 from cimic_geo.store import Store
-from cimic_geo.store.cop_reads import count_in_bbox, grid_aggregate, read_ranked
+from cimic_geo.store.cop_reads import count_in_bbox, grid_aggregate, read_ranked, settlements_without_latin_name
 from cimic_geo.store.cop_reads import search_settlements as _search
 from cimic_geo.timefmt import dtg
 
@@ -47,6 +49,54 @@ def road_classes_for_zoom(zoom: float) -> tuple[str, ...] | None:
         if zoom >= z:
             chosen = classes
     return chosen
+
+
+#: Major roads drawn with the basemap at each zoom (the full roads layer is a separate toggle).
+_MAJOR_ROADS_BY_ZOOM = ((0, ("motorway", "trunk")), (8, ("motorway", "trunk", "primary")),
+                        (10, ("motorway", "trunk", "primary", "secondary")))
+#: Place names by zoom: (from zoom, minimum population, at most this many labels in the view).
+_LABELS_BY_ZOOM = ((0, 250_000, 12), (7, 100_000, 25), (8, 40_000, 40), (9, 15_000, 60), (10, 5_000, 90),
+                   (11, 1_000, 150), (12, 0, 250))
+
+
+def _by_zoom(table: tuple, zoom: float) -> tuple:
+    chosen = table[0][1:]
+    for row in table:
+        if zoom >= row[0]:
+            chosen = row[1:]
+    return chosen
+
+
+def major_road_classes(zoom: float) -> tuple[str, ...]:
+    """Road classes drawn with the basemap at ``zoom``."""
+    return _by_zoom(_MAJOR_ROADS_BY_ZOOM, zoom)[0]
+
+
+def label_rule(zoom: float) -> tuple[int, int]:
+    """``(minimum population, maximum count)`` of the settlement names shown at ``zoom``: a few
+    large places at national zoom, more and smaller ones as the map zooms in."""
+    min_pop, limit = _by_zoom(_LABELS_BY_ZOOM, zoom)
+    return int(min_pop), int(limit)
+
+
+def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int, road_limit: int = 4000,
+                   want: Iterable[str] = ("basemap", "major_roads", "labels")) -> dict[str, gpd.GeoDataFrame]:
+    """The orienting layers of a view: outlines and water (``basemap``), ``major_roads`` and
+    settlement names (``labels``), all from the store (no tile server)."""
+    want = set(want)
+    tol = simplify_tolerance(zoom)
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if "basemap" in want:
+        out["basemap"] = store.read("basemap", bbox=bbox, simplify_deg=tol)
+    if "major_roads" in want:
+        out["major_roads"] = store.read("roads", bbox=bbox, where={"road_class": list(major_road_classes(zoom))},
+                                        columns=["name", "road_class"], simplify_deg=tol, limit=road_limit)
+    if "labels" in want:
+        min_pop, limit = label_rule(zoom)
+        places = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox,
+                             columns=["name", "name_uk", "population"])
+        out["labels"] = places[places["population"].fillna(0) >= min_pop].reset_index(drop=True)
+    return out
 
 
 def settlement_limit(zoom: float, *, point_limit: int) -> int:
@@ -94,6 +144,9 @@ def query_view(
     out: dict[str, gpd.GeoDataFrame] = {}
     notes: list[str] = []
     counts: dict[str, int] = {}
+
+    orient = {"basemap", "labels"} | ({"major_roads"} if "roads" not in want else set())
+    out.update(basemap_layers(store, bbox=bbox, zoom=zoom, want=want & orient))
 
     for layer in ("front_line", "occupied_area"):
         if layer in want or (layer == "front_line" and "front_change" in want):
@@ -156,13 +209,48 @@ def query_view(
     return ViewData(layers=out, bbox=bbox, zoom=int(zoom), notes=notes, counts=counts)
 
 
+def _loose(text: object) -> str:
+    """Lower case without apostrophes, hyphens and spaces (``Kam'ianske`` = ``kamianske``)."""
+    return re.sub(r"[\s'’ʼ`\-]+", "", str(text or "")).lower()
+
+
 def search_settlements(store: Store, text: str, *, limit: int = 10) -> pd.DataFrame:
-    """Settlements matching ``text`` (name or Ukrainian name, case-insensitive), largest first,
-    with ``lat``, ``lon`` and ``mgrs``.
+    """Settlements matching ``text`` by English, Ukrainian or transliterated name (case-insensitive),
+    exact matches first, then the largest; with ``lat``, ``lon`` and ``mgrs``.
+
+    A Cyrillic query also matches the Latin names through its official transliteration
+    (``Краматорськ`` finds ``Kramatorsk``); a Latin query also matches names held only in Cyrillic
+    (``Kramatorsk`` finds ``Краматорськ``).
     """
-    df = _search(store, text, limit=limit)
+    text = (text or "").strip()
+    frames = [_search(store, text, limit=limit)]
+    if text and has_cyrillic(text):
+        frames.append(_search(store, transliterate(text), limit=limit))
+    elif text:
+        if _loose(text) != text.lower():  # "Kam'ianske", "Bila-Tserkva": also without the marks
+            frames.append(_search(store, re.sub(r"['’ʼ`]", "", text), limit=limit))
+        cyr = settlements_without_latin_name(store)
+        if len(cyr):
+            key = _loose(text)
+            latin = [_loose(transliterate(n)) for n in cyr["name"]]
+            frames.append(cyr[[key in n for n in latin]])
+    frames = [f for f in frames if len(f)]
+    df = pd.concat(frames, ignore_index=True) if frames else frames_empty()
+    if len(df):
+        key = _loose(text)
+        latin = [_loose(transliterate(str(n))) for n in df["name"]]
+        exact = [_loose(a) == key or _loose(b) == key or c == key
+                 for a, b, c in zip(df["name"], df["name_uk"].fillna(""), latin, strict=True)]
+        df = (df.assign(_exact=exact, _pop=df["population"].fillna(-1))
+              .drop_duplicates("id").sort_values(["_exact", "_pop", "id"], ascending=[False, False, True])
+              .drop(columns=["_exact", "_pop"]).head(limit).reset_index(drop=True))
     df["mgrs"] = [to_mgrs(la, lo) for la, lo in zip(df["lat"], df["lon"], strict=True)]
     return df
+
+
+def frames_empty() -> pd.DataFrame:
+    """An empty search result."""
+    return pd.DataFrame(columns=["id", "name", "name_uk", "admin1", "population", "lat", "lon"])
 
 
 def search_layer(row: pd.Series | dict[str, Any]) -> gpd.GeoDataFrame:

@@ -19,7 +19,7 @@ from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to
 #: Colours of the two record states.
 STATUS_COLOURS = {"ok": "#1f5fbf", "error": "#d62728", "derived": "#111111"}
 _STATUS_LABELS = {"ok": "valid records", "error": "records with errors", "derived": "derived front line"}
-_TOOLTIP_FIELDS = ("_row", "id", "name", "valid_from", "file", "_status")
+_TOOLTIP_FIELDS = ("_row", "id", "name", "valid_from", "file", "front_km", "_status")
 
 
 def _escape(value: Any) -> Any:

@@ -29,6 +29,7 @@ import shapely
 from cimic_geo.auth import Actor
 from cimic_geo.errors import ConfigError, StoreExistsError
 from cimic_geo.scenario._assets import build_corridors, build_infrastructure, build_shelters, provenance
+from cimic_geo.scenario._basemap import build_basemap
 from cimic_geo.scenario._cimic import build_assessments, build_evacuations, build_partners
 from cimic_geo.scenario._config import (
     HISTORY_DAYS,
@@ -101,6 +102,12 @@ def _history(th: Theatre) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return fl, oa
 
 
+def _basemap_frame(cfg: ScaleConfig, th: Theatre, st: pd.DataFrame) -> gpd.GeoDataFrame:
+    """State and oblast outlines, rivers and water areas of the theatre (:mod:`._basemap`)."""
+    bm = build_basemap(cfg, th, st).assign(reported_at=HISTORY_END, reliability="A1")
+    return _frame("basemap", bm, _to_lonlat(th, bm["geometry"].to_numpy()))
+
+
 def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame]:
     """Generate the EXERCISE scenario: one GeoDataFrame (EPSG:4326) per layer of the schema.
 
@@ -154,6 +161,7 @@ def generate_all(
         "assessments": _frame("assessments", assessments, assessments["geometry"].to_numpy()),
         "partners": _frame("partners", partners, partners["geometry"].to_numpy()),
         "evacuations": _frame("evacuations", evacuations, evacuations["geometry"].to_numpy()),
+        "basemap": _basemap_frame(cfg, th, st),
     }
     return {name: frames[name] for name in LAYERS}, {"evacuation_history": evacuation_history}
 

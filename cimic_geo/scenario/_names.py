@@ -7,6 +7,8 @@ Ukrainian toponym stems and suffixes and transliterated with the Ukrainian natio
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from translitua import UkrainianKMU, translit
 
@@ -44,6 +46,20 @@ def transliterate(text: str) -> str:
     """Latin spelling of a Ukrainian name: the official national table (KMU 2010, as on road
     signs), from :mod:`translitua`, including the word-initial ye/yi/y/yu/ya and ``зг`` → ``zgh``."""
     return translit(text, UkrainianKMU)
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def has_cyrillic(text: object) -> bool:
+    """True when ``text`` holds a Cyrillic letter."""
+    return bool(_CYRILLIC.search(str(text or "")))
+
+
+def is_cyrillic_name(text: object) -> bool:
+    """True when ``text`` holds Cyrillic letters and no Latin one (a name given only in Ukrainian)."""
+    return has_cyrillic(text) and not _LATIN.search(str(text))
 
 
 def _combinations(suffixes: tuple[tuple[str, str], ...], *, prefixes: bool) -> list[str]:

@@ -115,3 +115,12 @@ def search_settlements(store: Store, text: str, *, limit: int = 10) -> pd.DataFr
         "ORDER BY (lower(name) = lower(?)) DESC, population DESC NULLS LAST, id LIMIT ?",
         [pattern, pattern, text, int(limit)],
     ).df()
+
+
+def settlements_without_latin_name(store: Store, *, limit: int = 200_000) -> pd.DataFrame:
+    """Settlements whose ``name`` has no Latin letter (Cyrillic only, e.g. imported before names were
+    transliterated on import), with the columns of :func:`search_settlements`; at most ``limit`` rows."""
+    return store.con.execute(
+        "SELECT id, name, name_uk, admin1, population, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM settlements "
+        "WHERE NOT regexp_matches(name, '[A-Za-z]') LIMIT ?", [int(limit)],
+    ).df()

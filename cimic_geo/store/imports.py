@@ -121,6 +121,7 @@ def apply_import(
     actor: Actor | None = None,
     source_file: str | None = None,
     source_sha256: str | None = None,
+    data_mark: tuple[str, str] | None = None,
 ) -> dict[str, int]:
     """Apply every write in one transaction; return rows written per layer.
 
@@ -131,6 +132,8 @@ def apply_import(
     History layers touched are re-chained (``valid_to``). Imported corridors get a history row
     (action ``import``). ``before_commit`` runs inside the transaction after all writes (tests use
     it to kill the process mid-transaction). Any error rolls everything back.
+    ``data_mark`` (kind ``exercise``/``real``, marking) is recorded with the import
+    (:mod:`cimic_geo.store.settings`) in the same transaction.
 
     Raises
     ------
@@ -173,6 +176,11 @@ def apply_import(
         record(con, who, AuditEntry(action="import", layer=",".join(layers), ids=ids, row_counts=written,
                                     source_file=source_file, source_sha256=source_sha256,
                                     detail=f"modes: {replaced}" if replaced else None))
+        if data_mark is not None:
+            from cimic_geo.store.settings import record_import_marking
+
+            record_import_marking(con, layer=",".join(layers), files=source_file or "", kind=data_mark[0],
+                                  marking=data_mark[1], user=who.name)
         if before_commit is not None:
             before_commit()
     return written

@@ -59,6 +59,8 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection) -> None:
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [layer.name]
             ).fetchall()
         }
+        if not existing:  # a layer created by a later migration
+            continue
         for c in layer.all_columns:
             if c.name not in existing:
                 con.execute(f"ALTER TABLE {layer.name} ADD COLUMN {c.name} {c.sql}")
@@ -95,6 +97,13 @@ def _migration_4(con: duckdb.DuckDBPyConnection) -> None:
     audit.create_tables(con)
 
 
+def _migration_8(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables ``store_settings`` and ``import_markings``."""
+    from cimic_geo.store import settings
+
+    settings.create_tables(con)
+
+
 def _describe_migrations(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite the recorded descriptions with this program's text (older stores had a description
     of version 1 that cited a planning note instead of saying what it did)."""
@@ -111,6 +120,8 @@ MIGRATIONS: tuple[tuple[int, str, Any], ...] = (
     (4, "local user accounts and the append-only audit trail", _migration_4),
     (5, "road columns: one-way, tunnel, ford, Ukrainian and English names", _add_missing_columns),
     (6, "migration descriptions in the program's own words", _describe_migrations),
+    (7, "basemap layer: state and oblast outlines, rivers and water areas", _migration_1),
+    (8, "store settings (state territory) and the exercise/real marking of every import", _migration_8),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -15,9 +15,11 @@ from streamlit_folium import st_folium
 
 from cimic_geo.analytics.bands import band_labels, check_bands, shifted_occupied_area
 from cimic_geo.analytics.coverage import DEFAULT_MAX_KM
+from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
 from cimic_geo.export.gis import table_csv
+from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
@@ -100,46 +102,46 @@ def controls(store: Store, token: str) -> Controls | None:
     available = times(store, token)
     cfg = settings()
     with st.sidebar:
-        st.subheader("Situation")
+        st.subheader(_("Situation"))
         if not available:
-            st.warning("The store has no front-line history: seed the scenario or import a front line.")
+            st.warning(_("The store has no front-line history: seed the scenario or import a front line."))
             return None
-        as_of = st.select_slider("As of", options=available, value=available[-1], format_func=dtg, key=k("as_of"))
-        text = st.text_input("Threat bands (km, increasing)", value=",".join(f"{b:g}" for b in cfg.bands_km),
-                             key=k("bands"), help="Outer edges of the bands, e.g. 5,20,40")
+        as_of = st.select_slider(_("As of"), options=available, value=available[-1], format_func=dtg, key=k("as_of"))
+        text = st.text_input(_("Threat bands (km, increasing)"), value=",".join(f"{b:g}" for b in cfg.bands_km),
+                             key=k("bands"), help=_("Outer edges of the bands, e.g. 5,20,40"))
         try:
             bands = check_bands(text)
         except CimicError as exc:
             st.error(plain(exc))
             return None
-        shift = st.number_input("What-if: shift the front toward us (km)", min_value=0.0, max_value=200.0,
+        shift = st.number_input(_("What-if: shift the front toward us (km)"), min_value=0.0, max_value=200.0,
                                 value=0.0, step=1.0, key=k("shift"))
-        st.subheader("Shelter coverage")
-        mode = st.radio("Reach by", ["distance", "time"], horizontal=True, key=k("reach_mode"),
-                        format_func=lambda v: "straight-line km" if v == "distance" else "road minutes")
-        max_km = st.number_input("Within (km)", min_value=0.0, max_value=100.0, value=float(DEFAULT_MAX_KM),
+        st.subheader(_("Shelter coverage"))
+        mode = st.radio(_("Reach by"), ["distance", "time"], horizontal=True, key=k("reach_mode"),
+                        format_func=lambda v: _("straight-line km") if v == "distance" else _("road minutes"))
+        max_km = st.number_input(_("Within (km)"), min_value=0.0, max_value=100.0, value=float(DEFAULT_MAX_KM),
                                  step=0.5, key=k("max_km"), disabled=mode != "distance")
-        max_min = st.number_input("Within (minutes by road)", min_value=0.0, max_value=240.0, value=15.0,
+        max_min = st.number_input(_("Within (minutes by road)"), min_value=0.0, max_value=240.0, value=15.0,
                                   step=5.0, key=k("max_minutes"), disabled=mode != "time")
-        st.subheader("Map")
-        colour = st.radio("Colour settlements by", ["band", "coverage"], horizontal=True, key=k("colour_by"),
-                          format_func=lambda v: "threat band" if v == "band" else "served / unserved")
+        st.subheader(_("Map"))
+        colour = st.radio(_("Colour settlements by"), ["band", "coverage"], horizontal=True, key=k("colour_by"),
+                          format_func=lambda v: _("threat band") if v == "band" else _("served / unserved"))
     return Controls(as_of=as_of, bands_km=bands, shift_km=float(shift), reach_mode=mode, max_km=float(max_km),
                     max_minutes=float(max_min), colour_by=colour)
 
 
 def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | None:
     """Run the three analyses with a progress bar; show a clear message on bad input."""
-    bar = st.progress(0.0, text="Exposure per threat band…")
+    bar = st.progress(0.0, text=_("Exposure per threat band…"))
     try:
         exp = cached_exposure(store, token, c.as_of, c.bands_km, c.shift_km)
-        bar.progress(0.34, text="Shelter coverage (exact allocation)…" if c.reach_mode == "distance"
-                     else "Shelter coverage: building the road graph and travel times…")
+        bar.progress(0.34, text=_("Shelter coverage (exact allocation)…") if c.reach_mode == "distance"
+                     else _("Shelter coverage: building the road graph and travel times…"))
         if c.reach_mode == "distance":
             cov = cached_coverage(store, token, c.as_of, c.max_km, None)
         else:
             cov = cached_coverage(store, token, c.as_of, None, c.max_minutes)
-        bar.progress(0.75, text="Restoration priority…")
+        bar.progress(0.75, text=_("Restoration priority…"))
         rest = cached_restoration(store, token, c.as_of, c.bands_km)
     except CimicError as exc:
         bar.empty()
@@ -150,17 +152,34 @@ def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | Non
 
 
 def kpis(exp: Any, cov: Any) -> None:
+    """Population per band, occupied side, coverage and unserved people: short values that fit a
+    tile (12.4 k, 35.8 M), the exact figures in each tile's help."""
     doc = exp.to_dict()
     cols = st.columns(len(doc["bands"]) + 3)
+
+    def delta(entry: dict) -> str | None:
+        if "change" not in entry:
+            return None
+        n = int(entry["change"]["population"])
+        return ("+" if n > 0 else "") + compact(n)
+
+    def people(entry: dict) -> str:
+        return _("{people} people in {settlements} settlements").format(
+            people=f"{entry['population']:,}", settlements=f"{entry['settlements']:,}")
+
     for col, b in zip(cols, doc["bands"], strict=False):
-        delta = f"{b['change']['population']:+,}" if "change" in b else None
-        col.metric(f"Population {b['band']} km", f"{b['population']:,}", delta=delta, delta_color="inverse")
+        col.metric(f"Population {b['band']} km", compact(b["population"]), delta=delta(b), delta_color="inverse",
+                   help=people(b))
     occ = doc["occupied"]
-    cols[len(doc["bands"])].metric("Occupied side", f"{occ['population']:,}",
-                                   delta=f"{occ['change']['population']:+,}" if "change" in occ else None,
-                                   delta_color="inverse")
-    cols[len(doc["bands"]) + 1].metric("Shelter coverage", f"{cov.covered_pct:.1f} %")
-    cols[len(doc["bands"]) + 2].metric("Unserved", f"{cov.population_total - cov.population_covered:,}")
+    cols[len(doc["bands"])].metric("Occupied side", compact(occ["population"]), delta=delta(occ),
+                                   delta_color="inverse", help=people(occ))
+    cols[len(doc["bands"]) + 1].metric("Shelter coverage", f"{cov.covered_pct:.1f} %",
+                                       help=_("{covered} of {total} people have a shelter place in reach").format(
+                                           covered=f"{cov.population_covered:,}", total=f"{cov.population_total:,}"))
+    unserved = cov.population_total - cov.population_covered
+    cols[len(doc["bands"]) + 2].metric(_("Unserved (people)"), compact(unserved),
+                                       help=_("{n} people without a shelter place in reach").format(
+                                           n=f"{unserved:,}"))
 
 
 def render_map(store: Store, token: str, c: Controls, exp: Any, cov: Any, marking: str | None) -> None:
@@ -187,39 +206,42 @@ def _download(df: pd.DataFrame, name: str, label: str) -> None:
 def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
     when = dtg(c.as_of)
     tab_e, tab_s, tab_h, tab_w, tab_r = st.tabs(
-        ["Exposure", "Settlements (coverage)", "Shelters", "Worst served", "Restoration priority"])
+        [_("Exposure"), _("Settlements (coverage)"), _("Shelters"), _("Worst served"), _("Restoration priority")])
     with tab_e:
         t = exp.table()
         st.dataframe(t, hide_index=True, width="stretch")
         if c.shift_km:
-            st.caption(f"Front shifted {c.shift_km:g} km toward friendly territory; *_change = shifted - as in force.")
+            st.caption(plain(_("Front shifted {km} km toward friendly territory; *_change = shifted - as in force.").format(
+                km=fmt_number(c.shift_km))))
         feats = pd.DataFrame(exp.settlements.drop(columns="geometry"))
         st.dataframe(feats, hide_index=True, width="stretch", height=260)
-        _download(t, f"exposure_{when}.csv", "Download exposure (CSV)")
-        _download(feats, f"exposure_settlements_{when}.csv", "Download settlements with bands (CSV)")
+        _download(t, f"exposure_{when}.csv", _("Download exposure (CSV)"))
+        _download(feats, f"exposure_settlements_{when}.csv", _("Download settlements with bands (CSV)"))
     with tab_s:
         t = cov.settlement_table()
-        unit = "km" if cov.unit == "km" else "min"
-        st.caption(f"Reach: within {cov.limit:g} {unit}. Covered {cov.population_covered:,} of "
-                   f"{cov.population_total:,} ({cov.covered_pct:.1f} %). " + " ".join(cov.notes))
+        unit = _("km") if cov.unit == "km" else _("min")
+        st.caption(_("Reach: within {limit} {unit}. Covered {covered} of {total} ({pct}).").format(
+            limit=fmt_number(cov.limit), unit=unit, covered=fmt_int(cov.population_covered),
+            total=fmt_int(cov.population_total), pct=fmt_percent(cov.covered_pct / 100)) + " " + " ".join(cov.notes))
         st.dataframe(t, hide_index=True, width="stretch")
-        _download(t, f"coverage_settlements_{when}.csv", "Download settlements coverage (CSV)")
+        _download(t, f"coverage_settlements_{when}.csv", _("Download settlements coverage (CSV)"))
     with tab_h:
         t = cov.shelter_table()
         st.dataframe(t, hide_index=True, width="stretch")
-        _download(t, f"coverage_shelters_{when}.csv", "Download shelters (CSV)")
+        _download(t, f"coverage_shelters_{when}.csv", _("Download shelters (CSV)"))
     with tab_w:
         t = cov.worst_served(25)
         st.dataframe(t, hide_index=True, width="stretch")
-        _download(t, f"worst_served_{when}.csv", "Download worst served (CSV)")
+        _download(t, f"worst_served_{when}.csv", _("Download worst served (CSV)"))
     with tab_r:
         t = rest.table()
-        st.caption(f"{len(t)} damaged objects ranked; objects within {rest.unsafe_km:g} km of the front line are "
-                   f"not safe to repair now and ranked last; {len(rest.excluded)} on the occupied side not ranked.")
+        st.caption(_("{n} damaged objects ranked; objects within {km} km of the front line are not safe to repair "
+                     "now and ranked last; {excluded} on the occupied side not ranked.").format(
+            n=fmt_int(len(t)), km=fmt_number(rest.unsafe_km), excluded=fmt_int(len(rest.excluded))))
         st.dataframe(t, hide_index=True, width="stretch")
         for row in t.head(5).itertuples(index=False):
             st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
-        _download(t, f"restoration_{when}.csv", "Download restoration priority (CSV)")
+        _download(t, f"restoration_{when}.csv", _("Download restoration priority (CSV)"))
 
 
 def map_bbox(store: Store, token: str, c: Controls, exp: Any) -> tuple[float, float, float, float] | None:

@@ -14,6 +14,7 @@ import streamlit as st
 from cimic_geo.civil import AssessmentOverview, SettlementCard, assessment_overview, settlement_card
 from cimic_geo.config import stale_days
 from cimic_geo.errors import CimicError
+from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.maps.civil_map import assessment_map
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import Store
@@ -41,12 +42,13 @@ def _card(_store: Store, token: str, settlement_id: str, as_of: Any) -> Settleme
 def controls(store: Store, token: str) -> tuple[pd.Timestamp, str, str, float]:
     """Sidebar: as-of date, sector, map colouring, stale threshold."""
     with st.sidebar:
-        st.subheader("Civil assessments")
+        st.subheader(_("Civil assessments"))
         as_of = lp.as_of_day(store, token, key=k("as_of"))
-        sector = st.selectbox("Sector", ASSESSMENT_SECTORS, index=ASSESSMENT_SECTORS.index("water"), key=k("sector"))
-        colour = st.radio("Colour settlements by", ["status", "state"], horizontal=True, key=k("colour"),
-                          format_func=lambda v: "sector status" if v == "status" else "assessment age")
-        days = st.number_input("Stale after (days)", min_value=1.0, max_value=365.0, value=float(stale_days()),
+        sector = st.selectbox(_("Sector"), ASSESSMENT_SECTORS, index=ASSESSMENT_SECTORS.index("water"), key=k("sector"),
+                              format_func=term)
+        colour = st.radio(_("Colour settlements by"), ["status", "state"], horizontal=True, key=k("colour"),
+                          format_func=lambda v: _("sector status") if v == "status" else _("assessment age"))
+        days = st.number_input(_("Stale after (days)"), min_value=1.0, max_value=365.0, value=float(stale_days()),
                                step=1.0, key=k("stale_days"))
     return as_of, sector, colour, float(days)
 
@@ -54,12 +56,14 @@ def controls(store: Store, token: str) -> tuple[pd.Timestamp, str, str, float]:
 def kpis(ov: AssessmentOverview) -> None:
     doc = ov.to_dict()
     c = st.columns(5)
-    c[0].metric("Settlements assessed", f"{doc['assessed']:,} of {doc['settlements']:,}")
-    c[1].metric("Current", f"{doc['current']:,}")
-    c[2].metric(f"Stale (> {ov.stale.stale_days:g} d)", f"{doc['stale']:,}")
-    c[3].metric("Never assessed", f"{doc['never']:,}")
+    c[0].metric(_("Settlements assessed"), _("{assessed} of {total}").format(assessed=fmt_int(doc["assessed"]),
+                                                                            total=fmt_int(doc["settlements"])))
+    c[1].metric(_("Current"), fmt_int(doc["current"]))
+    c[2].metric(_("Stale (> {days} d)").format(days=fmt_number(ov.stale.stale_days)), fmt_int(doc["stale"]))
+    c[3].metric(_("Never assessed"), fmt_int(doc["never"]))
     sec = ov.summary.set_index("sector").loc[ov.sector]
-    c[4].metric(f"{ov.sector}: disrupted / partial", f"{int(sec['disrupted']):,} / {int(sec['partial']):,}")
+    c[4].metric(_("{sector}: disrupted / partial").format(sector=term(ov.sector)),
+                f"{fmt_int(sec['disrupted'])} / {fmt_int(sec['partial'])}")
 
 
 def render_map(store: Store, token: str, ov: AssessmentOverview, colour: str, marking: str | None) -> None:
@@ -73,28 +77,30 @@ def card(store: Store, token: str, ov: AssessmentOverview) -> None:
     assessed = ov.settlements[ov.settlements["state"] != "never"].sort_values(["state", "name"],
                                                                              ascending=[False, True])
     if not len(assessed):
-        st.info("No settlement has an assessment at this time.")
+        st.info(_("No settlement has an assessment at this time."))
         return
     labels = dict(zip(assessed["id"].astype(str), assessed["name"].astype(str) + " (" + assessed["id"].astype(str)
-                      + ", " + assessed["state"] + ")", strict=True))
-    sid = st.selectbox("Settlement", list(labels), format_func=labels.get, key=k("card"))
+                      + ", " + assessed["state"].map(term) + ")", strict=True))
+    sid = st.selectbox(_("Settlement"), list(labels), format_func=labels.get, key=k("card"))
     try:
         c = _card(store, token, sid, ov.as_of)
     except CimicError as exc:
         st.error(plain(exc))
         return
     s = c.settlement
-    st.markdown(f"**{plain(s['name'])}** · {plain(s.get('admin1') or '')} · population "
-                f"{int(s.get('population') or 0):,} · {len(c.history)} assessment(s)")
+    st.markdown(_("**{name}** · {admin1} · population {population} · {n} assessment(s)").format(
+        name=plain(s["name"]), admin1=plain(s.get("admin1") or ""), population=fmt_int(s.get("population") or 0),
+        n=fmt_int(len(c.history))))
     hist = c.history.copy()
     hist["assessed_at"] = [dtg(t) for t in hist["assessed_at"]]
     st.dataframe(hist, hide_index=True, width="stretch")
-    st.caption("Partners covering it: " + plain(", ".join(f"{o} ({sec})" for o, sec in zip(
-        c.partners["organisation"], c.partners["sector"], strict=True)) or "none"))
+    st.caption(_("Partners covering it: {partners}").format(partners=plain(", ".join(
+        f"{o} ({term(sec)})" for o, sec in zip(c.partners["organisation"], c.partners["sector"], strict=True))
+        or _("none"))))
 
 
 def tables(ov: AssessmentOverview) -> Any:
-    tab_s, tab_t, tab_c = st.tabs(["Sectors", "Stale and never assessed", "Settlement card"])
+    tab_s, tab_t, tab_c = st.tabs([_("Sectors"), _("Stale and never assessed"), _("Settlement card")])
     with tab_s:
         st.dataframe(ov.summary, hide_index=True, width="stretch")
     with tab_t:
@@ -102,7 +108,7 @@ def tables(ov: AssessmentOverview) -> Any:
         t = pd.DataFrame(t[["id", "name", "admin1", "population", "state", "last_assessed", "age_days"]]) \
             .sort_values(["state", "population"], ascending=[False, False])
         st.dataframe(t, hide_index=True, width="stretch", height=300)
-        lp.csv_download("Download (CSV)", t, file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", key=k("dl_stale"))
+        lp.csv_download(_("Download (CSV)"), t, file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", key=k("dl_stale"))
     return tab_c
 
 
@@ -115,7 +121,7 @@ def page(store: Store, marking: str | None) -> None:
     except CimicError as exc:
         st.error(plain(exc))
         st.stop()
-    st.caption(f"As of {dtg(ov.as_of)}: each settlement's latest assessment made by then.")
+    st.caption(_("As of {dtg}: each settlement's latest assessment made by then.").format(dtg=dtg(ov.as_of)))
     kpis(ov)
     if assets_ok():
         render_map(store, token, ov, colour, marking)

@@ -12,6 +12,7 @@ import streamlit as st
 from cimic_geo.auth import Actor, require
 from cimic_geo.errors import PermissionDeniedError
 from cimic_geo.export.gis import neutralise_formula
+from cimic_geo.i18n import _, fmt_int, ngettext
 from cimic_geo.store import Store
 from cimic_geo.store.audit import AUDIT_COLUMNS, read_audit
 from cimic_geo.ui.common import data_token, key, plain
@@ -56,20 +57,20 @@ def render(store: Store, actor: Actor) -> None:
     except PermissionDeniedError as exc:
         st.error(plain(exc))
         st.stop()
-    st.title("Audit trail")
-    st.caption("Every write to the store: imports, edits, corridor status changes, seeding, user changes, "
-               "sign-ins and refused attempts. Append-only; times in UTC.")
+    st.title(_("Audit trail"))
+    st.caption(_("Every write to the store: imports, edits, corridor status changes, seeding, user changes, "
+                 "sign-ins and refused attempts. Append-only; times in UTC."))
     today = datetime.now(UTC).date()
     cols = st.columns(4)
-    start = cols[0].date_input("From (UTC)", value=today - timedelta(days=7), key=k("from"))
-    end = cols[1].date_input("To (UTC, inclusive)", value=today, key=k("to"))
-    user = cols[2].text_input("User", key=k("user")).strip() or None
-    layer = cols[3].text_input("Layer", key=k("layer")).strip() or None
+    start = cols[0].date_input(_("From (UTC)"), value=today - timedelta(days=7), key=k("from"))
+    end = cols[1].date_input(_("To (UTC, inclusive)"), value=today, key=k("to"))
+    user = cols[2].text_input(_("User"), key=k("user")).strip() or None
+    layer = cols[3].text_input(_("Layer"), key=k("layer")).strip() or None
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
     df = _rows(store, data_token(store), since, until, user, layer)
-    st.caption(f"{len(df):,} row(s)")
+    st.caption(ngettext("{n} row", "{n} rows", len(df)).format(n=fmt_int(len(df))))
     st.dataframe(df, hide_index=True, width="stretch",
-                 column_config={"at_utc": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss")})
-    st.download_button("Download CSV", data=audit_csv(df).encode("utf-8"), mime="text/csv",
+                 column_config={"at_utc": st.column_config.DatetimeColumn(_("at (UTC)"), format="YYYY-MM-DD HH:mm:ss")})
+    st.download_button(_("Download CSV"), data=audit_csv(df).encode("utf-8"), mime="text/csv",
                        file_name=f"cimic_audit_{since:%Y%m%d}_{until:%Y%m%d}.csv", key=k("csv"))

@@ -18,6 +18,7 @@ import streamlit as st
 
 from cimic_geo.config import Settings, load_settings
 from cimic_geo.errors import CimicError, StoreNotFoundError
+from cimic_geo.i18n import LANGUAGES, _, set_language
 from cimic_geo.store import Store
 from cimic_geo.store.shared import SharedStore
 
@@ -62,11 +63,12 @@ def get_store() -> Store:
         shared = _shared_store(str(cfg.db_path), cfg.read_only)
         cursor = shared.acquire()
     except StoreNotFoundError:
-        st.error(f"There is no database {cfg.db_path.name} yet. `make run` creates the exercise database "
-                 "on first start.")
+        st.error(_("There is no database {name} yet. `make run` creates the exercise database on first start.")
+                 .format(name=cfg.db_path.name))
         st.stop()
     except CimicError as exc:  # viewers see the file name, never the server's folders
-        st.error(f"Cannot open the store: {str(exc).replace(str(cfg.db_path), cfg.db_path.name)}")
+        st.error(_("Cannot open the store: {reason}").format(reason=str(exc).replace(str(cfg.db_path),
+                                                                                     cfg.db_path.name)))
         st.stop()
     if getattr(_run, "active", False):
         _run.lease = (shared, cursor)
@@ -142,6 +144,28 @@ def marking_banner(marking: str | None) -> None:
     )
 
 
+#: Session-state key of the language the user chose (the sidebar switch writes it).
+LANGUAGE_KEY = "_cimic_language"
+
+
+def apply_language() -> str:
+    """Translate this run into the session's language (the sidebar switch), else the setting's."""
+    return set_language(st.session_state.get(LANGUAGE_KEY))
+
+
+def language_switch() -> str:
+    """The language switch in the sidebar (both languages named in their own words); return the code."""
+    current = apply_language()
+    options = list(LANGUAGES)
+
+    def _chosen() -> None:
+        st.session_state[LANGUAGE_KEY] = st.session_state[f"{LANGUAGE_KEY}_widget"]
+
+    st.sidebar.selectbox("Мова · Language", options, index=options.index(current), format_func=LANGUAGES.__getitem__,
+                         key=f"{LANGUAGE_KEY}_widget", on_change=_chosen)
+    return current
+
+
 def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> Store:
     """Configure the page, open the store and show the marking banner; return the session's store.
 
@@ -150,8 +174,19 @@ def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> St
     """
     from cimic_geo.ui.sign_in import require_sign_in
 
-    st.set_page_config(page_title=f"{title} · CIMIC", page_icon=icon, layout=layout)
+    apply_language()
+    st.set_page_config(page_title=f"{_(title)} · CIMIC", page_icon=icon, layout=layout)
     store = get_store()
     require_sign_in(store, account_box=False)  # anonymous visitors get the sign-in and nothing else
-    marking_banner(load_settings().marking or store.marking)
+    marking_banner(store_marking(store))
     return store
+
+
+def store_marking(store: Store) -> str | None:
+    """The banner's marking: what the store holds (``EXERCISE``, the real data's marking, or
+    ``EXERCISE + REAL DATA MIXED``); the ``CIMIC_MARKING`` setting overrides it unless data are mixed."""
+    from cimic_geo.store.settings import holdings
+
+    held = holdings(store)
+    configured = load_settings().marking
+    return held.banner if held.mixed or not configured else configured

@@ -27,8 +27,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cimic_geo.analytics.front_change import front_change
-from cimic_geo.analytics.kpi_strip import KpiStrip, kpi_strip
+from cimic_geo.analytics.kpi_strip import KpiStrip, compact, kpi_strip
 from cimic_geo.errors import AssetError
+from cimic_geo.i18n import _
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
@@ -235,29 +236,26 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     else:
         cols[0].info("; ".join(strip.notes) or "no front line")
     sh = strip.shelters
-    c1, c2 = st.columns([1, 4])
-    used = f"{sh.capacity_used:.0%}" if sh.capacity_used is not None else "–"
-    c1.metric("Shelters open / full", f"{compact(sh.by_status['open'])} / {compact(sh.by_status['full'])}",
-              help=f"{sh.by_status['open']:,} open, {sh.by_status['full']:,} full; "
-                   f"closed {sh.by_status['closed']:,}, damaged {sh.by_status['damaged']:,}")
-    c1.metric("Capacity used", used, help=f"{sh.occupancy:,} of {sh.capacity:,} places in open and full shelters")
-    c2, c3 = c2.columns([3, 2])
-    dmg = strip.damage.loc[strip.damage["total"] > 0].T  # rows: minor, major, destroyed, total
-    c2.caption("Damaged objects by sector")
-    c2.dataframe(dmg, width="stretch", height=178)
-    c3.caption("Corridors by status")
-    c3.dataframe(pd.DataFrame({"corridors": strip.corridors}).T, width="stretch", hide_index=True)
-
-
-def compact(n: int) -> str:
-    """A number short enough for a metric tile: 9,950, 12.4 k, 250 k, 35.8 M (exact value in the tooltip)."""
-    if abs(n) >= 1_000_000:
-        return f"{n / 1e6:.1f} M"
-    if abs(n) >= 100_000:
-        return f"{n / 1e3:.0f} k"
-    if abs(n) >= 10_000:
-        return f"{n / 1e3:.1f} k"
-    return f"{n:,}"
+    # one number per tile, short enough not to be cut off; the exact figures are in the help
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(_("Shelters open"), compact(sh.by_status["open"]),
+              help=_("{n} shelters open").format(n=f"{sh.by_status['open']:,}"))
+    c2.metric(_("Shelters full"), compact(sh.by_status["full"]),
+              help=_("{full} full; closed {closed}, damaged {damaged}").format(
+                  full=f"{sh.by_status['full']:,}", closed=f"{sh.by_status['closed']:,}",
+                  damaged=f"{sh.by_status['damaged']:,}"))
+    c3.metric(_("Shelter places used (%)"), "–" if sh.capacity_used is None else f"{sh.capacity_used:.0%}",
+              help=_("{used} of {capacity} places in open and full shelters are taken").format(
+                  used=f"{sh.occupancy:,}", capacity=f"{sh.capacity:,}"))
+    c4.metric(_("Shelter places (open and full)"), compact(sh.capacity),
+              help=_("{capacity} places in open and full shelters").format(capacity=f"{sh.capacity:,}"))
+    d1, d2 = st.columns([3, 2])
+    # sectors as rows: the four damage columns always fit (sectors as columns were cut off)
+    dmg = strip.damage.loc[strip.damage["total"] > 0]
+    d1.caption(_("Damaged objects by sector (number of objects)"))
+    d1.dataframe(dmg, width="stretch", height="content")
+    d2.caption(_("Corridors by status (number of corridors)"))
+    d2.dataframe(pd.DataFrame({_("corridors"): strip.corridors}), width="stretch", height="content")
 
 
 def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.GeoDataFrame] | None) -> None:
@@ -308,7 +306,8 @@ def search_ui(store: Store, token: str) -> tuple[dict[str, str], tuple[float, fl
     """Settlement search (sidebar): returns the encoded pin layer and the centre to move to."""
     from cimic_geo.maps.cop_view import search_layer
 
-    text = st.text_input("Find a settlement", key=k("search"), placeholder="name, e.g. Kramatorsk")
+    text = st.text_input(_("Find a settlement"), key=k("search"),
+                         placeholder=_("English or Ukrainian name, e.g. Kramatorsk or Краматорськ"))
     if not text.strip():
         return {}, None
     found = cached_search(store, token, text)

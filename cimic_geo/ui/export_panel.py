@@ -16,11 +16,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from cimic_geo.config import EXERCISE_MARKING, markings
 from cimic_geo.errors import CimicError
 from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
-from cimic_geo.ui.common import key, plain, settings
+from cimic_geo.ui.common import key, plain, settings, store_marking
 
 FORMAT_LABELS: dict[str, str] = {
     "png": "Map snapshot (PNG, A4)",
@@ -119,9 +120,10 @@ def render(
                    "of the map view above.")
         c1, c2 = st.columns(2)
         title = c1.text_input("Title", value=title or "CIMIC situation", key=key(page, "export_title"), max_chars=120)
-        default_marking = marking or settings().marking or store.marking or "EXERCISE"
-        marking_text = c2.text_input("Marking (banner text)", value=default_marking, key=key(page, "export_marking"),
-                                     max_chars=60)
+        # the marking: chosen from the configured list (plus the store's own, e.g. the mixed-data one)
+        default_marking = marking or store_marking(store) or EXERCISE_MARKING
+        choices = list(dict.fromkeys([default_marking, *markings()]))
+        marking_text = c2.selectbox("Marking (banner text)", choices, index=0, key=key(page, "export_marking"))
         formats = st.multiselect("Formats", FORMATS, default=["png", "pdf"], format_func=FORMAT_LABELS.get,
                                  key=key(page, "export_formats"))
         try:

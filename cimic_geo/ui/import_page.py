@@ -24,7 +24,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from cimic_geo.config import is_exercise_marking, markings
 from cimic_geo.errors import CimicError, ConflictError, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest import (
     FORMATS,
     ImportReport,
@@ -41,6 +43,8 @@ from cimic_geo.ingest.options import parse_value_maps as parse_value_maps
 from cimic_geo.maps.preview import preview_map
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
+from cimic_geo.store.settings import get_territory, holdings, set_territory
+from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.sign_in import current_actor
@@ -238,6 +242,97 @@ def border_from_upload(path: Path | None) -> Any:
     if path is None:
         return None
     return border_from_frame(read_source(path).frame)
+
+
+def keep_territory(store: Store, border_path: str | None) -> str | None:
+    """After a commit: keep the uploaded state territory as the store's setting; its file name, or None."""
+    if not border_path:
+        return None
+    path = Path(border_path)
+    set_territory(store, border_from_upload(path), name=path.name, actor=current_actor())
+    return path.name
+
+
+def warning_lines(report: ImportReport) -> list[str]:
+    """Every warning of a report as one line each (none truncated), for the message after a commit."""
+    return [f"{'' if p.row is None else f'record {p.row}: '}{p.field + ': ' if p.field else ''}{p.message}"
+            for p in report.warnings]
+
+
+def front_lengths(report: ImportReport) -> pd.DataFrame:
+    """Per snapshot: date, derived front line (km, geodesic) and the whole outline of the occupied area."""
+    rows = [{"valid_from": s["valid_from"], "file": s["file"], "front line km": round(float(s["front_km"]), 1),
+             "outline km": round(float(s.get("boundary_km", s["front_km"])), 1)} for s in report.snapshots]
+    return pd.DataFrame(rows, columns=["valid_from", "file", "front line km", "outline km"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing
+# ----------------------------------------------------------------------------------------------
+
+
+def marking_ui(store: Store) -> dict[str, Any]:
+    """Exercise or real data, its marking (from the configured list) and, when it would mix the store's
+    data kinds, the operator's confirmation; returns the import options."""
+    held = holdings(store)
+    exercise = st.checkbox(_("The file holds exercise data"), key=k("exercise"),
+                           help=_("File imports are real data unless marked as exercise."))
+    options: dict[str, Any] = {"exercise": exercise, "marking": None, "allow_mixed": False}
+    if not exercise:
+        real = [m for m in markings() if not is_exercise_marking(m)]
+        default = held.real_marking if held.real_marking in real else real[0]
+        options["marking"] = st.selectbox(_("Marking of the real data"), real, index=real.index(default),
+                                          key=k("marking"))
+    if (not exercise and held.exercise) or (exercise and held.real):
+        st.warning(_("This store holds {have} data. Importing {new} data mixes the two: banners, analytics and "
+                     "exports then cover both. Prefer a new store for it.").format(
+                         have=_("EXERCISE") if not exercise else _("real"), new=_("real") if not exercise else
+                         _("exercise")))
+        options["allow_mixed"] = st.checkbox(_("Mix them in this store anyway"), key=k("allow_mixed"))
+    return options
+
+
+def territory_ui(store: Store) -> dict[str, Any]:
+    """The state territory for deriving the front line: the store's setting, or a new file (kept after the
+    commit); without either, the operator must confirm a front from the outline alone."""
+    kept = get_territory(store)
+    options: dict[str, Any] = {"border_path": None, "allow_outline_front": False}
+    if kept is not None:
+        st.caption(_("State territory of this store: {name} (set by {who}, {when}). Coasts and state borders "
+                     "are not front line.").format(name=kept.name, who=kept.updated_by, when=dtg(kept.updated_at)))
+    label = (_("Replace the state territory (areas file: national outline or oblasts)") if kept is not None else
+             _("State territory (areas file: national outline or oblasts); kept for later imports"))
+    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=k("border"))
+    if upload is not None:
+        options["border_path"] = str(save_uploads([upload], slot="border")[0])
+    elif kept is None:
+        st.warning(_("No state territory: the front line would be the whole outline of the occupied area, "
+                     "coasts and state borders included."))
+        options["allow_outline_front"] = st.checkbox(
+            _("Derive the front line from the outline alone (coasts and borders included)"),
+            key=k("allow_outline_front"))
+    return options
+
+
+def front_ui(report: ImportReport) -> None:
+    """The derived front line's length per snapshot (drawn black on the preview map)."""
+    table = front_lengths(report)
+    if table.empty:
+        return
+    last = table.iloc[-1]
+    st.metric(_("Derived front line (black on the map), geodesic"), _("{km} km").format(
+        km=f"{last['front line km']:,.0f}"), help=_("Outline of the occupied area: {km} km").format(
+            km=f"{last['outline km']:,.0f}"))
+    if len(table) > 1:
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def done_ui(message: str, warnings: Sequence[str]) -> None:
+    """The result of a commit and every warning of the import, each on its own line."""
+    st.success(plain(message))
+    if warnings:
+        st.warning(_("Imported with {n} warning(s):").format(n=len(warnings)))
+        st.markdown("\n".join(f"- {plain(w)}" for w in warnings))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.logger import get_logger
 
+from cimic_geo.i18n import _
+
 _LOG = get_logger("cimic_geo.app")
 
 
@@ -22,12 +24,13 @@ def new_incident_id() -> str:
     return secrets.token_hex(4)
 
 
-def report_incident(exc: BaseException, *, what: str = "This page stopped because of an unexpected error") -> str:
+def report_incident(exc: BaseException, *, what: str | None = None) -> str:
     """Log ``exc`` with its traceback under a new incident id, show the viewer a message; return the id."""
     incident = new_incident_id()
     _LOG.error("incident %s: %s: %s", incident, type(exc).__name__, exc, exc_info=exc)
-    st.error(f"{what} (incident {incident}). The details are in the server log under this incident id; "
-             "quote it when you report the problem.")
+    what = what or _("This page stopped because of an unexpected error")
+    st.error(_("{what} (incident {incident}). The details are in the server log under this incident id; quote it "
+               "when you report the problem.").format(what=what, incident=incident))
     return incident
 
 

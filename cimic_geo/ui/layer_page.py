@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 from cimic_geo.auth import PERMISSIONS, Actor
 from cimic_geo.civil import reference_time
 from cimic_geo.export.gis import table_csv
+from cimic_geo.i18n import _, term
 from cimic_geo.maps.layers_common import MapLook
 from cimic_geo.store import Store
 from cimic_geo.ui.common import settings
@@ -37,7 +38,7 @@ def front(_store: Store, token: str, t: Any) -> tuple[Any, Any]:
 def as_of_day(store: Store, token: str, *, key: str) -> pd.Timestamp:
     """Sidebar date input: the end of the chosen UTC day, or the latest information for its day."""
     ref = reference(store, token)
-    day = st.date_input("As of (end of day, UTC)", value=ref.date(), key=key)
+    day = st.date_input(_("As of (end of day, UTC)"), value=ref.date(), key=key)
     if isinstance(day, date) and day == ref.date():
         return ref  # the latest information, not the end of its day
     return pd.Timestamp(datetime.combine(day, time(23, 59, 59)), tz="UTC")
@@ -62,12 +63,12 @@ def csv_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -
 
 def writer(store: Store, permission: str, *, action: str) -> Actor | None:
     """The signed-in user when they may ``permission`` on a writable store; else an explanation
-    (``action`` names what is disabled, e.g. "status changes") and None."""
+    (``action`` names what is disabled, translated and capitalised, e.g. ``_("Status changes")``) and None."""
     if store.read_only:
-        st.info(f"The store is open read-only (CIMIC_READ_ONLY): {action} are disabled.")
+        st.info(_("The store is open read-only (CIMIC_READ_ONLY). {action} are disabled.").format(action=action))
         return None
     actor = current_actor()
     if actor is None or not actor.can(permission):
-        st.info(f"{action.capitalize()} need the role {PERMISSIONS[permission]} or higher.")
+        st.info(_("{action} need the role {role} or higher.").format(action=action, role=term(PERMISSIONS[permission])))
         return None
     return actor

@@ -13,6 +13,7 @@ import streamlit as st
 
 from cimic_geo.civil import PartnerOverview, partner_overview, partner_versions
 from cimic_geo.errors import CimicError
+from cimic_geo.i18n import _, fmt_int, term
 from cimic_geo.maps.civil_map import partners_map
 from cimic_geo.schema import ASSESSMENT_SECTORS
 from cimic_geo.store import Store
@@ -41,9 +42,10 @@ def _versions(_store: Store, token: str, partner_id: str) -> pd.DataFrame:
 def controls(store: Store, token: str) -> tuple[pd.Timestamp, str | None]:
     """Sidebar: as-of date and sector."""
     with st.sidebar:
-        st.subheader("Partners (3W)")
+        st.subheader(_("Partners (3W)"))
         as_of = lp.as_of_day(store, token, key=k("as_of"))
-        sector = st.selectbox("Sector", [ALL, *ASSESSMENT_SECTORS], key=k("sector"))
+        sector = st.selectbox(_("Sector"), [ALL, *ASSESSMENT_SECTORS], key=k("sector"),
+                              format_func=lambda v: _("all sectors") if v == ALL else term(v))
     return as_of, None if sector == ALL else sector
 
 
@@ -51,32 +53,33 @@ def kpis(ov: PartnerOverview) -> None:
     doc = ov.to_dict(gaps=False, table=False)
     by = ov.gaps.by_sector
     c = st.columns(4)
-    c[0].metric("3W entries", f"{doc['partners']:,}")
-    c[1].metric("Organisations", f"{doc['organisations']:,}")
-    c[2].metric("Unmet needs covered", f"{int(by['covered'].sum()):,} of {int(by['needs'].sum()):,}")
-    c[3].metric("Settlements with a gap", f"{doc['gap_settlements']:,}")
+    c[0].metric(_("3W entries"), fmt_int(doc["partners"]))
+    c[1].metric(_("Organisations"), fmt_int(doc["organisations"]))
+    c[2].metric(_("Unmet needs covered"), _("{covered} of {total}").format(covered=fmt_int(by["covered"].sum()),
+                                                                           total=fmt_int(by["needs"].sum())))
+    c[3].metric(_("Settlements with a gap"), fmt_int(doc["gap_settlements"]))
 
 
 def tables(store: Store, token: str, ov: PartnerOverview) -> None:
     """The 3W table, the gaps and the versions of one entry, in tabs."""
-    tab_w, tab_g, tab_h = st.tabs(["3W table", "Gaps", "History of an entry"])
+    tab_w, tab_g, tab_h = st.tabs([_("3W table"), _("Gaps"), _("History of an entry")])
     with tab_w:
         st.dataframe(ov.table, hide_index=True, width="stretch", height=320)
-        lp.csv_download("Download 3W (CSV)", ov.table, file_name=f"3w_{dtg(ov.as_of)}.csv", key=k("dl_3w"))
+        lp.csv_download(_("Download 3W (CSV)"), ov.table, file_name=f"3w_{dtg(ov.as_of)}.csv", key=k("dl_3w"))
     with tab_g:
         st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
         cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "age_days", "people")
                 if c in ov.gaps.gaps]
         gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
         st.dataframe(gaps, hide_index=True, width="stretch", height=300)
-        lp.csv_download("Download gaps (CSV)", gaps, file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", key=k("dl_gaps"))
+        lp.csv_download(_("Download gaps (CSV)"), gaps, file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", key=k("dl_gaps"))
     with tab_h:
         ids = ov.table["partner_id"].astype(str).tolist()
         if ids:
-            pid = st.selectbox("3W entry", ids, key=k("entry"))
+            pid = st.selectbox(_("3W entry"), ids, key=k("entry"))
             st.dataframe(_versions(store, token, pid), hide_index=True, width="stretch")
         else:
-            st.info("No 3W entry in force at this time.")
+            st.info(_("No 3W entry in force at this time."))
 
 
 def page(store: Store, marking: str | None) -> None:
@@ -88,8 +91,8 @@ def page(store: Store, marking: str | None) -> None:
     except CimicError as exc:
         st.error(plain(exc))
         st.stop()
-    st.caption(f"As of {dtg(ov.as_of)}. A gap is a settlement whose latest assessment shows a sector partial or "
-               "disrupted, with no partner of that sector serving it (listed, or inside its area).")
+    st.caption(_("As of {dtg}. A gap is a settlement whose latest assessment shows a sector partial or disrupted, "
+                 "with no partner of that sector serving it (listed, or inside its area).").format(dtg=dtg(ov.as_of)))
     kpis(ov)
     if assets_ok():
         lp.show_map(partners_map(ov.partners, settlements=ov.settlements, gaps=ov.gaps.gaps,

@@ -14,6 +14,7 @@ import streamlit as st
 from cimic_geo.analytics.corridor_lines import line_from_text
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
+from cimic_geo.i18n import _
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.planner_map import option_color, options_extent
 from cimic_geo.store import Store
@@ -27,9 +28,11 @@ from cimic_geo.ui.planner_page_state import (
     add_route_options,
     as_of_key,
     comparison_table,
+    flash,
     k,
     options,
     request_view,
+    show_flash,
 )
 from cimic_geo.ui.planner_page_workflow import save_ui, workflow_ui
 from cimic_geo.ui.sign_in import current_actor
@@ -104,8 +107,8 @@ def route_ui(ctx: AccessContext) -> None:
     """Origin/destination form; adds suggested routes as options."""
     with st.form(k("route_form")):
         c1, c2 = st.columns(2)
-        origin = c1.text_input("From (settlement or lat,lon)", key=k("origin"))
-        dest = c2.text_input("To (settlement or lat,lon)", key=k("destination"))
+        origin = c1.text_input(_("From (settlement, lat,lon or MGRS)"), key=k("origin"))
+        dest = c2.text_input(_("To (settlement, lat,lon or MGRS)"), key=k("destination"))
         c3, c4, c5 = st.columns(3)
         avoid = c3.number_input("Exclude roads within (km of the front line; 0 = none)", min_value=0.0,
                                 value=0.0, step=1.0, key=k("avoid_km"))
@@ -117,6 +120,7 @@ def route_ui(ctx: AccessContext) -> None:
     st.caption(f"Road network: {net.components} connected piece(s); the largest holds {net.largest_share:.0%} "
                "of the road length.")
     if go:
+        st.session_state.pop(k("flash:route"), None)
         try:
             doc = add_route_options(ctx, origin, dest, avoid_km=avoid or None, penalise=penalise, alternatives=alts,
                                     ignore_oneway=oneway_off)
@@ -128,8 +132,20 @@ def route_ui(ctx: AccessContext) -> None:
         if not doc["found"]:
             st.warning(plain(doc["reason"]))
         else:
-            st.success(f"{1 + len(doc['alternatives'])} route option(s) added")
+            flash("route", _routes_message(doc))
             request_view(fit=options_extent([doc, *doc["alternatives"]]))  # show the new routes
+    show_flash("route")
+
+
+def _routes_message(doc: dict) -> str:
+    """What *Suggest routes* added: how many options, between which places, numbered as in the comparison."""
+    n = 1 + len(doc["alternatives"])
+    last = len(options())
+    numbers = (_("option {n}").format(n=last) if n == 1
+               else _("options {first}–{last}").format(first=last - n + 1, last=last))
+    return _("{n} route option(s) added as {numbers}: {origin} → {destination}, least-risk route {km} km").format(
+        n=n, numbers=numbers, origin=doc["origin"]["label"], destination=doc["destination"]["label"],
+        km=f"{doc['length_km']:.1f}")
 
 
 def draw_ui(ctx: AccessContext) -> None:
@@ -148,7 +164,7 @@ def draw_ui(ctx: AccessContext) -> None:
             except CimicError as exc:
                 error(exc)
     with c2:
-        text = st.text_area("…or paste a line (GeoJSON, or lat,lon; lat,lon; …)", key=k("pasted"), height=80)
+        text = st.text_area(_("…or paste a line (GeoJSON, or lat,lon; lat,lon; … — MGRS also accepted)"), key=k("pasted"), height=80)
         if st.button("Evaluate pasted line", key=k("eval_pasted")):
             try:
                 opt = add_line_option(ctx, line_from_text(text), source="imported")
@@ -164,7 +180,8 @@ def compare_ui(ctx: AccessContext) -> None:
         st.info("No options yet: suggest routes, draw a line on the map or paste one.")
         return
     table = comparison_table(opts, ctx.bands_km)
-    st.dataframe(table.astype(str), width="stretch", key=k("table"))
+    # every metric row visible: the default height shows ten rows and hides the rest behind a scrollbar
+    st.dataframe(table.astype(str), width="stretch", height="content", key=k("table"))
     legend = " ".join(f'<span style="color:{option_color(i)};font-weight:700">■ {i + 1}. '
                       f'{html.escape(o["label"])}</span>' for i, o in enumerate(opts))
     st.markdown(legend, unsafe_allow_html=True)

@@ -22,15 +22,37 @@ from cimic_geo.corridors import AccessContext, evaluate_document, route_document
 from cimic_geo.errors import ValidationError
 from cimic_geo.timefmt import iso
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.common import plain
 
 PAGE = "planner"
 MAP_KEY = _key(PAGE, "map")
 MAX_OPTIONS = 8
+#: Page sections that show the message of the last write (see :func:`flash`).
+FLASH_SECTIONS = ("route", "save", "workflow")
 
 
 def k(name: str) -> str:
     """Session-state / widget key private to this page."""
     return _key(PAGE, name)
+
+
+def flash(section: str, message: str) -> None:
+    """Keep the success message of the last write in ``section`` until the next write there.
+
+    The page reruns after a write (and again when the map reports its new view), so a message shown
+    only in the run that wrote would vanish before the user reads it. One message at a time: a
+    write replaces the message of any earlier write.
+    """
+    for name in FLASH_SECTIONS:
+        st.session_state.pop(k(f"flash:{name}"), None)
+    st.session_state[k(f"flash:{section}")] = message
+
+
+def show_flash(section: str) -> None:
+    """Show the last write's message of ``section`` (see :func:`flash`), if any."""
+    message = st.session_state.get(k(f"flash:{section}"))
+    if message:
+        st.success(plain(message))
 
 
 def options() -> list[dict[str, Any]]:

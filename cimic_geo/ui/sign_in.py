@@ -32,6 +32,7 @@ import streamlit as st
 from cimic_geo import auth
 from cimic_geo.auth import Actor
 from cimic_geo.errors import AuthenticationError, CimicError
+from cimic_geo.i18n import N_, _, fmt_number, term
 from cimic_geo.schema import ROLES
 from cimic_geo.store import Store
 from cimic_geo.store import users as accounts
@@ -79,7 +80,7 @@ def auth_settings() -> AuthSettings:
         idle = 30.0
     role_map = {str(k): str(v) for k, v in dict(cfg.get("role_map", {})).items() if str(v) in ROLES}
     return AuthSettings(oidc=oidc, provider=cfg.get("provider") or None,
-                        provider_label=str(cfg.get("provider_label", "the identity provider")),
+                        provider_label=str(cfg.get("provider_label", _("the identity provider"))),
                         role_claim=cfg.get("role_claim") or None, role_map=role_map,
                         local_accounts=bool(cfg.get("local_accounts", True)), idle_timeout_min=max(idle, 0.05))
 
@@ -146,20 +147,21 @@ def _oidc_actor(store: Store, cfg: AuthSettings) -> tuple[Actor | None, str]:
     name = str(claims.get("preferred_username") or email or claims.get("sub") or "")
     account = accounts.find_by_email(store, email) if email else None
     if account is not None and account.disabled:
-        return None, f"the account {account.username} is disabled; ask an administrator"
+        return None, _("the account {user} is disabled; ask an administrator").format(user=account.username)
     role = _claims_role(claims, cfg)
     if role is None and account is not None:
         role = account.role
     if role is None:
-        return None, (f"you are signed in as {name or 'an unknown user'}, but have no role in this app; "
-                      "ask an administrator to add your e-mail address as a user")
+        return None, _("you are signed in as {name}, but have no role in this app; ask an administrator to add "
+                       "your e-mail address as a user").format(name=name or _("an unknown user"))
     return Actor(name=account.username if account else name, kind="oidc", role=role), ""
 
 
 def _refresh(store: Store, state: dict[str, Any], cfg: AuthSettings) -> Actor | None:
     """The signed-in actor, re-checked against the store and the idle timeout; None = signed out."""
     if time.time() - float(state["last"]) > cfg.idle_timeout_min * 60:
-        _sign_out(store, reason=f"signed out after {cfg.idle_timeout_min:g} min without activity")
+        _sign_out(store, reason=_("signed out after {minutes} min without activity").format(
+            minutes=fmt_number(cfg.idle_timeout_min)))
         return None
     if state["kind"] == "oidc":
         if not _oidc_logged_in():
@@ -168,9 +170,9 @@ def _refresh(store: Store, state: dict[str, Any], cfg: AuthSettings) -> Actor | 
         actor, why = _oidc_actor(store, cfg)
     else:
         user = accounts.get_user(store, state["name"])
-        actor, why = (user.actor(), "") if user and not user.disabled else (None, "this account is disabled")
+        actor, why = (user.actor(), "") if user and not user.disabled else (None, _("this account is disabled"))
     if actor is None:
-        _sign_out(store, reason=why or "signed out")
+        _sign_out(store, reason=why or _("signed out"))
         return None
     _sign_in(actor)  # role changes apply now; the idle clock restarts
     return actor
@@ -185,8 +187,8 @@ def _idle_watch(deadline: float) -> None:
 
 def _account_box(store: Store, actor: Actor, cfg: AuthSettings) -> None:
     with st.sidebar:
-        st.caption(f"Signed in as **{actor.name}** · {actor.role}")
-        if st.button("Sign out", key="_cimic_sign_out"):
+        st.caption(_("Signed in as **{name}** · {role}").format(name=plain(actor.name), role=term(actor.role)))
+        if st.button(_("Sign out"), key="_cimic_sign_out"):
             _sign_out(store)
             st.rerun()
         timeout_s = cfg.idle_timeout_min * 60
@@ -195,17 +197,17 @@ def _account_box(store: Store, actor: Actor, cfg: AuthSettings) -> None:
 
 
 def _change_password_form(store: Store, username: str) -> None:
-    st.subheader("Choose a new password")
-    st.caption(f"The password of {username} was set by an administrator and must be replaced now "
-               f"(at least {accounts.MIN_PASSWORD_LENGTH} characters).")
+    st.subheader(_("Choose a new password"))
+    st.caption(_("The password of {user} was set by an administrator and must be replaced now (at least {n} "
+                 "characters).").format(user=plain(username), n=accounts.MIN_PASSWORD_LENGTH))
     with st.form("_cimic_change_password"):
-        old = st.text_input("One-time password", type="password")
-        new = st.text_input("New password", type="password")
-        again = st.text_input("New password again", type="password")
-        done = st.form_submit_button("Save and sign in")
+        old = st.text_input(_("One-time password"), type="password")
+        new = st.text_input(_("New password"), type="password")
+        again = st.text_input(_("New password again"), type="password")
+        done = st.form_submit_button(_("Save and sign in"))
     if done:
         if new != again:
-            st.error("The two new passwords differ.")
+            st.error(_("The two new passwords differ."))
             return
         try:
             user = accounts.change_password(store, username, old=old, new=new)
@@ -218,8 +220,8 @@ def _change_password_form(store: Store, username: str) -> None:
 
 
 def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
-    st.title("Sign in")
-    st.caption("CIMIC situational awareness: sign in to see the common operational picture.")
+    st.title(_("Sign in"))
+    st.caption(_("CIMIC situational awareness: sign in to see the common operational picture."))
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.warning(plain(notice))
@@ -229,12 +231,12 @@ def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
         return
     if cfg.oidc:
         if _oidc_logged_in():
-            _, why = _oidc_actor(store, cfg)
+            _actor, why = _oidc_actor(store, cfg)
             st.error(plain(why))
-            if st.button("Sign out of the identity provider"):
+            if st.button(_("Sign out of the identity provider")):
                 st.logout()
             return
-        if st.button(f"Sign in with {cfg.provider_label}", type="primary", key="_cimic_oidc"):
+        if st.button(_("Sign in with {provider}").format(provider=cfg.provider_label), type="primary", key="_cimic_oidc"):
             if cfg.provider:
                 st.login(cfg.provider)
             else:
@@ -242,15 +244,15 @@ def _sign_in_page(store: Store, cfg: AuthSettings) -> None:
     if not cfg.local_accounts:
         return
     if cfg.oidc:
-        st.caption("or with a local account:")
+        st.caption(_("or with a local account:"))
     if accounts.count_users(store) == 0:
-        st.info("No account exists yet. In a terminal, run `python -m cimic_geo users bootstrap` "
-                "(`make run` does this on first start and prints the admin's one-time password).")
+        st.info(_("No account exists yet. In a terminal, run `python -m cimic_geo users bootstrap` "
+                  "(`make run` does this on first start and prints the admin's one-time password)."))
         return
     with st.form("_cimic_sign_in"):
-        username = st.text_input("User name", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
+        username = st.text_input(_("User name"), autocomplete="username")
+        password = st.text_input(_("Password"), type="password", autocomplete="current-password")
+        submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         try:
             user = accounts.authenticate(store, username, password)
@@ -276,7 +278,7 @@ def signed_in_actor(store: Store) -> Actor | None:
     state = st.session_state.get(_STATE)
     actor = _refresh(store, state, cfg) if state else None
     if actor is None and cfg.oidc and _oidc_logged_in() and not st.session_state.get(_NOTICE):
-        actor, _ = _oidc_actor(store, cfg)
+        actor, _why = _oidc_actor(store, cfg)
         if actor is not None:
             _sign_in(actor)
             accounts.record_sign_in(store, actor, detail="identity provider")
@@ -285,7 +287,7 @@ def signed_in_actor(store: Store) -> Actor | None:
 
 def sign_in_page(store: Store) -> None:
     """The sign-in page (identity provider button and/or local account form)."""
-    st.set_page_config(page_title="Sign in · CIMIC", page_icon="🛡️", layout="centered")
+    st.set_page_config(page_title=_("Sign in") + " · CIMIC", page_icon="🛡️", layout="centered")
     _sign_in_page(store, auth_settings())
 
 
@@ -324,7 +326,7 @@ def require_sign_in(store: Store, *, account_box: bool = True) -> Actor:
 
 
 #: Pages only admins see (and may open).
-ADMIN_PAGES = (("pages/8_Audit.py", "Audit"),)
+ADMIN_PAGES = (("pages/8_Audit.py", N_("Audit")),)
 
 
 def run_pages(pages: list[Any]) -> None:
@@ -333,8 +335,9 @@ def run_pages(pages: list[Any]) -> None:
     ``app.py`` calls this with its pages. The store is opened for this run only
     (:func:`cimic_geo.ui.common.store_run`).
     """
-    from cimic_geo.ui.common import get_store, store_run
+    from cimic_geo.ui.common import get_store, language_switch, store_run
 
+    language_switch()
     with store_run():
         store = get_store()
         actor = signed_in_actor(store)
@@ -344,7 +347,7 @@ def run_pages(pages: list[Any]) -> None:
                           position="hidden").run()
             return
         if actor.can("audit"):
-            pages = [*pages, *(st.Page(path, title=title) for path, title in ADMIN_PAGES)]
+            pages = [*pages, *(st.Page(path, title=_(title)) for path, title in ADMIN_PAGES)]
         if not _TEST_ACTOR:
             _account_box(store, actor, auth_settings())
         st.navigation(pages).run()

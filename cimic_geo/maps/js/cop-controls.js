@@ -1,5 +1,5 @@
 /*
- * COP map controls in the browser: the legend and the handling-marking banner.
+ * COP map controls in the browser: the legend, the APP-6 symbol switch and the handling-marking banner.
  *
  * The map's script calls cimicCop.legend(map, ITEMS, open) and cimicCop.marking(map, TEXT) with
  * ITEMS and TEXT as JSON (<, >, & escaped); every text is written with textContent.
@@ -7,9 +7,30 @@
 (function () {
   'use strict';
 
-  // items: [[section title, [[label, colour, 'dot'|'line'|'area'|'diamond'], ...]], ...]
-  function legend(map, items, open) {
-    var control = L.control({position: 'bottomright'});
+  // one legend swatch: an inline SVG of the shape in the colour (no markup from data)
+  var NS = 'http://www.w3.org/2000/svg';
+  var SHAPES = {dot: 'M7,2A5,5 0 1,1 6.99,2z', square: 'M2.5,2.5H11.5V11.5H2.5z', triangle: 'M7,1.5L12.5,12H1.5z',
+                diamond: 'M7,1L13,7L7,13L1,7z', area: 'M1,3H13V11H1z', count: 'M7,1A6,6 0 1,1 6.99,1z'};
+  function swatch(kind, colour) {
+    var svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('width', '16'); svg.setAttribute('height', '14'); svg.setAttribute('viewBox', '0 0 14 14');
+    svg.style.cssText = 'vertical-align:middle;margin-right:5px';
+    var el = document.createElementNS(NS, 'path');
+    if (kind === 'line' || kind === 'dash') {
+      el.setAttribute('d', 'M0,7H14'); el.setAttribute('stroke', colour); el.setAttribute('stroke-width', '3');
+      if (kind === 'dash') { el.setAttribute('stroke-dasharray', '4 2'); }
+    } else {
+      el.setAttribute('d', SHAPES[kind] || SHAPES.dot); el.setAttribute('fill', colour);
+      el.setAttribute('stroke', '#333'); el.setAttribute('stroke-width', '1');
+    }
+    svg.appendChild(el);
+    return svg;
+  }
+
+  // items: [[section title, [[label, colour, shape], ...]], ...]; bottom-left (the front runs east),
+  // collapsed unless open
+  function legend(map, items, open, position) {
+    var control = L.control({position: position || 'bottomleft'});
     control.onAdd = function () {
       var div = L.DomUtil.create('div', 'cimic-legend');
       div.style.cssText = 'background:rgba(255,255,255,0.92);padding:6px 8px;font:11px sans-serif;' +
@@ -22,20 +43,32 @@
         var h = document.createElement('div'); h.textContent = sec[0];
         h.style.cssText = 'font-weight:bold;margin-top:4px'; box.appendChild(h);
         sec[1].forEach(function (it) {
-          var row = document.createElement('div'), sw = document.createElement('span');
-          var diamond = it[2] === 'diamond';
-          sw.style.cssText = 'display:inline-block;width:' + (diamond ? '9px' : '14px') + ';height:' +
-            (it[2] === 'line' ? '3px' : (diamond ? '9px' : '10px')) +
-            ';margin-right:5px;vertical-align:middle;border:1px solid #333' +
-            (it[2] === 'dot' ? ';border-radius:50%' : '') +
-            (diamond ? ';transform:rotate(45deg);margin-left:2px;margin-right:7px' : '');
-          sw.style.background = it[1];
-          row.appendChild(sw); row.appendChild(document.createTextNode(it[0])); box.appendChild(row);
+          var row = document.createElement('div');
+          row.appendChild(swatch(it[2], it[1])); row.appendChild(document.createTextNode(it[0])); box.appendChild(row);
         });
       });
       div.appendChild(box);
       L.DomEvent.disableClickPropagation(div);
       return div;
+    };
+    control.addTo(map);
+    return control;
+  }
+
+  // a checkbox (top left) drawing the point layers as APP-6 symbols (milsymbol) instead of shapes
+  function symbolSwitch(map, helpers, text) {
+    var control = L.control({position: 'topleft'});
+    control.onAdd = function () {
+      var d = L.DomUtil.create('label', 'cimic-symbol-switch');
+      d.style.cssText = 'background:rgba(255,255,255,0.92);padding:3px 6px;font:12px sans-serif;' +
+        'border:1px solid #999;border-radius:4px;cursor:pointer;display:block';
+      var box = document.createElement('input');
+      box.type = 'checkbox'; box.checked = !!window.cimicSymbols; box.style.marginRight = '4px';
+      box.disabled = !window.ms;
+      box.addEventListener('change', function () { helpers.setSymbols(box.checked); });
+      d.appendChild(box); d.appendChild(document.createTextNode(text));
+      L.DomEvent.disableClickPropagation(d);
+      return d;
     };
     control.addTo(map);
     return control;
@@ -57,4 +90,5 @@
   window.cimicCop = window.cimicCop || {};
   window.cimicCop.legend = legend;
   window.cimicCop.marking = marking;
+  window.cimicCop.symbolSwitch = symbolSwitch;
 })();

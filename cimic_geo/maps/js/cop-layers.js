@@ -10,10 +10,57 @@
 (function () {
   'use strict';
   var UNITS = {area_km2: ' km²', n: ''};
+  var COORD = {lat: 1, lon: 1};  // shown with 5 decimals (~1 m), like the MGRS beside them
+
+  // vertices of a marker shape of "radius" r around the pixel point p
+  function shapePoints(shape, p, r) {
+    if (shape === 'square') { r *= 0.9; return [[p.x - r, p.y - r], [p.x + r, p.y - r], [p.x + r, p.y + r], [p.x - r, p.y + r]]; }
+    if (shape === 'triangle') { r *= 1.2; return [[p.x, p.y - r], [p.x + r * 0.95, p.y + r * 0.7], [p.x - r * 0.95, p.y + r * 0.7]]; }
+    if (shape === 'diamond') { r *= 1.15; return [[p.x, p.y - r], [p.x + r, p.y], [p.x, p.y + r], [p.x - r, p.y]]; }
+    return null;
+  }
+  // a circle marker drawn as another shape (canvas or SVG renderer); hit-testing stays the circle's
+  var ShapeMarker = L.CircleMarker.extend({
+    _updatePath: function () {
+      var pts = shapePoints(this.options.shape, this._point, Math.max(Math.round(this._radius), 1));
+      if (!pts) { return L.CircleMarker.prototype._updatePath.call(this); }
+      var r = this._renderer;
+      if (L.Canvas && r instanceof L.Canvas) {
+        if (!r._drawing || this._empty()) { return; }
+        var ctx = r._ctx;
+        ctx.beginPath();
+        pts.forEach(function (q, i) { if (i) { ctx.lineTo(q[0], q[1]); } else { ctx.moveTo(q[0], q[1]); } });
+        ctx.closePath();
+        r._fillStroke(ctx, this);
+      } else {
+        r._setPath(this, 'M' + pts.map(function (q) { return q[0] + ',' + q[1]; }).join('L') + 'z');
+      }
+    }
+  });
+
+  // APP-6 symbols (milsymbol, when loaded and switched on): one cached SVG per SIDC
+  var symbolCache = {};
+  function sidcFor(p, t) {
+    var ent = (t.entity_by && t.entities[p[t.entity_by]]) || t.default;
+    var st = (t.status_by && t.status[p[t.status_by]]) || '0';
+    return '1003' + ent.slice(0, 2) + st + '000' + ent.slice(2) + '0000';
+  }
+  function symbolIcon(code) {
+    if (!symbolCache[code]) {
+      var sym = new window.ms.Symbol(code, {size: 13});
+      symbolCache[code] = {el: sym.asDOM(), size: sym.getSize(), anchor: sym.getAnchor()};
+    }
+    var c = symbolCache[code], box = document.createElement('div');
+    box.appendChild(c.el.cloneNode(true));
+    box.setAttribute('data-sidc', code);
+    return L.divIcon({html: box, className: 'cimic-symbol', iconSize: [c.size.width, c.size.height],
+                      iconAnchor: [c.anchor.x, c.anchor.y]});
+  }
 
   function helpers(S) {
     function style(f, key) {
       var s = S[key] || {}, p = f.properties || {}, o = Object.assign({}, s.base || {});
+      if (s.style_by && s.variants && s.variants[p[s.style_by]]) { Object.assign(o, s.variants[p[s.style_by]]); }
       if (s.fill_by && s.fills && s.fills[p[s.fill_by]]) { o.fillColor = s.fills[p[s.fill_by]]; }
       if (s.color_by && s.colors && s.colors[p[s.color_by]]) { o.color = s.colors[p[s.color_by]]; }
       if (s.dash_by && s.dash && s.dash[p[s.dash_by]]) { o.dashArray = s.dash[p[s.dash_by]]; }
@@ -41,22 +88,27 @@
         var tr = t.insertRow(), th = document.createElement('th');
         th.style.textAlign = 'left'; th.style.paddingRight = '6px';
         th.textContent = fl[1]; tr.appendChild(th);
-        tr.insertCell().textContent = (typeof v === 'number' ? v.toLocaleString('en') : v + '');
+        tr.insertCell().textContent = fmt(v, fl[0]);
       });
       div.appendChild(t);
       return div;
     }
     function fmt(v, k) {
       if (typeof v === 'number') {
-        v = (k === 'area_km2' ? v.toFixed(1) : v.toLocaleString('en'));
+        v = (COORD[k] ? v.toFixed(5) : (k === 'area_km2' ? v.toFixed(1) : v.toLocaleString('en')));
       }
       return v + (UNITS[k] || '');
     }
+    // "name — status: open · capacity: 224": every value but the name with its label
     function tip(p, key) {
-      var s = S[key] || {}, parts = [];
+      var s = S[key] || {}, parts = [], labels = {}, head = '';
+      (s.fields || []).forEach(function (fl) { labels[fl[0]] = fl[1]; });
       (s.tip || ['name']).forEach(function (k) {
-        if (p[k] !== undefined && p[k] !== null && p[k] !== '') { parts.push(fmt(p[k], k)); }
+        if (p[k] === undefined || p[k] === null || p[k] === '') { return; }
+        if (k === 'name' || k === 'label') { head = fmt(p[k], k); return; }
+        parts.push((labels[k] || k.replace(/_/g, ' ')).toLowerCase() + ': ' + fmt(p[k], k));
       });
+      if (head) { parts = [head + (parts.length ? ' — ' + parts.join(' · ') : '')]; }
       if (p.n !== undefined) { parts = [fmt(p.n, 'n') + ' × ' + s.title + ' here; zoom in for details']; }
       return parts.join(' · ') || s.title;
     }
@@ -77,24 +129,65 @@
         });
       }
     }
+    function label(f, latlng) {
+      var p = f.properties || {}, el = document.createElement('span'), pop = p.population || 0;
+      var field = (S.labels || {}).name_field;
+      el.textContent = ((field && p[field]) || p.name || '') + '';
+      el.style.fontSize = (pop >= 500000 ? 14 : pop >= 100000 ? 12.5 : pop >= 20000 ? 11.5 : 10.5) + 'px';
+      el.style.cssText += ';white-space:nowrap;color:#263238;font-family:sans-serif;' +
+        'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff';
+      if (pop >= 100000) { el.style.fontWeight = 'bold'; }
+      return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-label', iconSize: null,
+                                                iconAnchor: [-4, 8]}),
+                               interactive: false, keyboard: false});
+    }
+    function count(f, latlng, key) {
+      var s = S[key] || {}, n = (f.properties || {}).n || 0, el = document.createElement('div');
+      var d = Math.round(Math.min(44, 20 + 6 * Math.log10(n + 1)));
+      el.textContent = n >= 10000 ? Math.round(n / 1000) + 'k' : n >= 1000 ? (n / 1000).toFixed(1) + 'k' : n + '';
+      el.style.cssText = 'width:' + d + 'px;height:' + d + 'px;line-height:' + d + 'px;border-radius:50%;' +
+        'text-align:center;font:bold 11px sans-serif;color:#fff;border:2px solid #fff;' +
+        'box-shadow:0 0 0 1px #263238;opacity:0.9;background:' + (s.count_color || '#546e7a');
+      return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-count', iconSize: [d, d]})});
+    }
     function point(f, latlng, key) {
-      if ((S[key] || {}).marker === 'pin') { return L.marker(latlng); }
-      return L.circleMarker(latlng, style(f, key));
+      var s = S[key] || {};
+      if (s.marker === 'pin') { return L.marker(latlng); }
+      if (s.marker === 'label') { return label(f, latlng); }
+      if (s.marker === 'count') { return count(f, latlng, key); }
+      if (s.sidc && window.cimicSymbols && window.ms) {
+        return L.marker(latlng, {icon: symbolIcon(sidcFor(f.properties || {}, s.sidc))});
+      }
+      var o = style(f, key);
+      if (s.shape) { o.shape = s.shape; }
+      if (s.radius) { o.radius = s.radius; }
+      return new ShapeMarker(latlng, o);
     }
     // one layer of features; window.cimicLayers[key] is the one on the map (tests, the page)
     function layer(key, data) {
+      var s = S[key] || {}, live = s.interactive !== false;
       var gj = L.geoJson(data, {
+        interactive: live,
         pointToLayer: function (f, ll) { return point(f, ll, key); },
         style: function (f) { return style(f, key); },
-        onEachFeature: function (f, l) { bind(f, l, key); }
+        onEachFeature: function (f, l) { if (live) { bind(f, l, key); } }
       });
+      gj._cimicData = data;
       gj.on('add', function () { window.cimicLayers[key] = gj; });
       gj.on('remove', function () { if (window.cimicLayers[key] === gj) { delete window.cimicLayers[key]; } });
       window.cimicLayers[key] = gj;
       return gj;
     }
+    // redraw the point layers with APP-6 symbols (on) or the plain shapes (off)
+    function setSymbols(on) {
+      window.cimicSymbols = !!on;
+      Object.keys(window.cimicLayers).forEach(function (k) {
+        var gj = window.cimicLayers[k];
+        if ((S[k] || {}).sidc && gj._cimicData) { gj.clearLayers(); gj.addData(gj._cimicData); }
+      });
+    }
     window.cimicLayers = window.cimicLayers || {};
-    return {style: style, bind: bind, point: point, details: details, tip: tip, layer: layer, styles: S};
+    return {style: style, setSymbols: setSymbols, bind: bind, point: point, details: details, tip: tip, layer: layer, styles: S};
   }
 
   window.cimicCop = window.cimicCop || {};

@@ -1,0 +1,107 @@
+"""Cold CLI route and time to safety on a national store with its road graph file beside it.
+
+* **Python start** (``python -c pass``) and **imports** of the route command, each a fresh process;
+* **cold CLI route**: ``python -m cimic_geo route --from A --to B --alternatives 0`` in a fresh
+  process, the graph file kept beside the store (it is written first when missing or stale);
+* **time to safety** for every settlement (``cutoff_document``, avoiding ``--avoid-km``), twice in
+  one process (the first run includes the snapping index and the weighted graphs);
+* **coverage by travel time**: ``travel_time_reach`` for every ``--sample``-th settlement and
+  shelter within ``--minutes``.
+
+Wall and CPU seconds (user + system; children's for the fresh processes) and the load average are
+printed as JSON: on a shared machine CPU seconds are the fair comparison. Target: cold route ≤ 1.5 s.
+
+    .venv/bin/python bench/bench_road_cold.py --db /tmp/national.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def _child(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall s, CPU s (user + system) and exit code of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    rc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=900).returncode
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), rc
+
+
+def _runs(cmd: list[str], n: int) -> dict:
+    res = [_child(cmd) for _ in range(n)]
+    if any(rc != 0 for _, _, rc in res):
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return {"wall_s_min": round(min(r[0] for r in res), 3), "wall_s_median": round(statistics.median(r[0] for r in res), 3),
+            "cpu_s_min": round(min(r[1] for r in res), 3), "cpu_s_median": round(statistics.median(r[1] for r in res), 3)}
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, round(time.perf_counter() - t0, 2), round(time.process_time() - c0, 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--from", dest="origin", default=None, help="default: the most populous settlement")
+    ap.add_argument("--to", dest="dest", default=None, help="default: the second most populous")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--avoid-km", type=float, default=5.0)
+    ap.add_argument("--sample", type=int, default=10)
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--skip", action="append", default=[], help="skip a part (cold, safety, reach)")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from cimic_geo.analytics.reach import travel_time_reach
+    from cimic_geo.corridors import cutoff_document, load_access_context
+    from cimic_geo.store import connect
+
+    out: dict = {"db": args.db, "load_average_start": os.getloadavg()}
+    with connect(args.db, read_only=True) as store:
+        ctx = load_access_context(store)  # writes the graph file when missing or stale
+        if args.origin is None or args.dest is None:
+            top = store.con.execute("SELECT name FROM settlements ORDER BY population DESC LIMIT 2").fetchall()
+            args.origin, args.dest = top[0][0], top[1][0]
+    out["settlements"], out["shelters"], out["road_rows"] = len(ctx.settlements), len(ctx.shelters), len(ctx.graph.road_table)
+    if "cold" not in args.skip:
+        out["python_pass"] = _runs([PY, "-c", "pass"], 5)
+        out["import_route_command"] = _runs([PY, "-c", "import cimic_geo.cli.access_cmds"], args.runs)
+        out["cli_route_cold"] = _runs([PY, "-m", "cimic_geo", "route", "--from", args.origin, "--to", args.dest,
+                                       "--alternatives", "0", "--db", args.db], args.runs)
+        out["route"] = f"{args.origin} -> {args.dest}"
+        print(json.dumps(out), flush=True)
+    if "safety" not in args.skip:
+        for i in (1, 2):
+            (doc, _), wall, cpu = _timed(lambda: cutoff_document(ctx, avoid_km=args.avoid_km))
+            out[f"time_to_safety_run{i}"] = {"wall_s": wall, "cpu_s": cpu, "cut_off": len(doc["cut_off"]),
+                                             "reachable": doc["reachable"],
+                                             "median_min": doc["median_time_to_safety_min"]}
+        print(json.dumps(out), flush=True)
+    if "reach" not in args.skip:
+        s, h = ctx.settlements.iloc[:: args.sample], ctx.shelters.iloc[:: args.sample]
+        reach, wall, cpu = _timed(lambda: travel_time_reach(ctx.graph, s, h, max_minutes=args.minutes))
+        out["travel_time_reach"] = {"settlements": len(s), "shelters": len(h), "minutes": args.minutes,
+                                    "wall_s": wall, "cpu_s": cpu, "pairs": len(reach.s)}
+    out["load_average_end"] = os.getloadavg()
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""Ukrainian and English interface: the catalogue covers every string of the code, placeholders match,
+numbers and dates follow the locale, the language switches per run, and a page renders in Ukrainian."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cimic_geo.config import language
+from cimic_geo.errors import ConfigError
+from cimic_geo.i18n import (
+    _,
+    catalogue_path,
+    fmt_date,
+    fmt_int,
+    fmt_number,
+    fmt_percent,
+    get_language,
+    ngettext,
+    set_language,
+    term,
+    use_language,
+)
+from cimic_geo.i18n_catalogue import KEYWORDS, extract, placeholders, read_catalogue, source_files
+
+ROOT = Path(__file__).resolve().parents[1]
+NBSP = "\u00a0"
+
+
+@pytest.fixture(scope="module")
+def extracted() -> dict:
+    return extract(source_files(ROOT), root=ROOT)
+
+
+def _where(msg) -> str:
+    return ", ".join(f"{f}:{n}" for f, n in msg.locations[:3])
+
+
+def test_every_string_of_the_code_has_a_ukrainian_translation(extracted) -> None:
+    cat = read_catalogue("uk")
+    assert len(extracted) > 250  # the pages, sign-in, CLI lines and the schema's vocabulary
+    missing, fuzzy = [], []
+    for (msgid, context), msg in extracted.items():
+        entry = cat.get(msgid, context)
+        strings = entry.string if entry is not None else ""
+        strings = strings if isinstance(strings, tuple) else (strings,)
+        if entry is None or not all(s.strip() for s in strings):
+            missing.append(f"{_where(msg)}: {msgid!r}")
+        elif entry.fuzzy:
+            fuzzy.append(f"{_where(msg)}: {msgid!r}")
+    assert not missing, "no Ukrainian translation (python -m cimic_geo.i18n_catalogue update, then translate):\n" \
+        + "\n".join(missing)
+    assert not fuzzy, "fuzzy translations:\n" + "\n".join(fuzzy)
+
+
+def test_translations_keep_the_placeholders_of_their_message(extracted) -> None:
+    cat = read_catalogue("uk")
+    wrong = []
+    for (msgid, context), _msg in extracted.items():
+        entry = cat.get(msgid, context)
+        if entry is None:
+            continue
+        ids = msgid if isinstance(msgid, tuple) else (msgid,)
+        want = set().union(*(placeholders(i) for i in ids))
+        for s in entry.string if isinstance(entry.string, tuple) else (entry.string,):
+            if s and placeholders(s) != want:
+                wrong.append(f"{msgid!r}: {sorted(placeholders(s))} != {sorted(want)}")
+        if "**" in ids[0] and not all("**" in s for s in (entry.string if isinstance(entry.string, tuple)
+                                                          else (entry.string,))):
+            wrong.append(f"{msgid!r}: bold markers lost")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_marked_strings_are_literals_not_formatted_text() -> None:
+    """``_(f"...")`` or ``_("..." .format())`` cannot be in the catalogue: the text must be marked as
+    written, with ``.format`` applied to the translation."""
+    bad = []
+    names = {k for k in KEYWORDS if k != "page_setup"}
+    for path in source_files(ROOT):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
+                    and node.args):
+                continue
+            arg = node.args[0]
+            formatted = isinstance(arg, ast.JoinedStr) or (
+                isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format") \
+                or (isinstance(arg, ast.BinOp) and isinstance(arg.left, ast.Constant | ast.JoinedStr))
+            if formatted:
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, bad
+
+
+def test_the_catalogue_has_no_strings_the_code_no_longer_uses(extracted) -> None:
+    cat = read_catalogue("uk")
+    stale = [m.id for m in cat if m.id and (m.id, m.context) not in extracted]
+    assert not stale, f"run python -m cimic_geo.i18n_catalogue update: {stale[:10]}"
+
+
+def test_switching_language_translates_and_falls_back_to_english() -> None:
+    with use_language("uk"):
+        assert _("Shelters") == "Укриття та місця розміщення"
+        assert _("Sign in") == "Вхід"
+        assert term("in_progress") == "у роботі"
+        assert term("some data value") == "some data value"  # data, not vocabulary: unchanged
+        assert _("a text nobody marked") == "a text nobody marked"
+        assert get_language() == "uk"
+    with use_language("en"):
+        assert _("Shelters") == "Shelters"
+        assert term("in_progress") == "in progress"
+
+
+def test_ukrainian_plural_forms() -> None:
+    # Ukrainian: 1, 21, 101 -> form 0; 2-4, 22-24 -> form 1; 0, 5-20, 25-30, 111-114 -> form 2
+    expected = {1: "1 рядок", 21: "21 рядок", 2: "2 рядки", 24: "24 рядки", 0: "0 рядків", 5: "5 рядків",
+                11: "11 рядків", 12: "12 рядків", 111: "111 рядків", 101: "101 рядок"}
+    with use_language("uk"):
+        for n, text in expected.items():
+            assert ngettext("{n} row", "{n} rows", n).format(n=n) == text
+    with use_language("en"):
+        assert ngettext("{n} row", "{n} rows", 1).format(n=1) == "1 row"
+        assert ngettext("{n} row", "{n} rows", 2).format(n=2) == "2 rows"
+
+
+def test_numbers_and_dates_follow_the_locale() -> None:
+    # CLDR: en groups with "," and a decimal ".", uk groups with a no-break space and a decimal ","
+    with use_language("en"):
+        assert fmt_int(40800) == "40,800"
+        assert fmt_number(1234.56, digits=1) == "1,234.6"
+        assert fmt_number(15.0) == "15" and fmt_number(2.5) == "2.5"
+        assert fmt_percent(0.256) == "25.6%"
+        assert fmt_date(dt.date(2026, 11, 27)) == "27 Nov 2026"
+    with use_language("uk"):
+        assert fmt_int(40800) == f"40{NBSP}800"
+        assert fmt_number(1234.56, digits=1) == f"1{NBSP}234,6"
+        assert fmt_number(2.5) == "2,5"
+        assert fmt_percent(0.256) == "25,6%"
+        assert fmt_date(dt.date(2026, 11, 27)) == "27 лист. 2026\u202fр."
+        assert fmt_int(None) == "–" and fmt_int(float("nan")) == "–"
+
+
+def test_the_language_is_per_thread_and_defaults_to_the_setting(monkeypatch) -> None:
+    monkeypatch.setenv("CIMIC_LANGUAGE", "uk_UA")
+    assert language() == "uk"
+    seen: list[str] = []
+
+    def other_session() -> None:  # a Streamlit session runs its script in its own thread
+        set_language("en")
+        seen.append(_("Shelters"))
+
+    with use_language("uk"):
+        t = threading.Thread(target=other_session)
+        t.start()
+        t.join()
+        assert _("Shelters") == "Укриття та місця розміщення"  # the other session did not change ours
+    assert seen == ["Shelters"]
+    monkeypatch.setenv("CIMIC_LANGUAGE", "fr")
+    with pytest.raises(ConfigError, match="language"):
+        language()
+    monkeypatch.delenv("CIMIC_LANGUAGE")
+    assert language() == "en"
+
+
+def test_catalogue_file_is_in_the_package() -> None:
+    path = catalogue_path("uk")
+    assert path.is_relative_to(ROOT / "cimic_geo") and path.suffix == ".po"
+    assert 'Plural-Forms: nplurals=3' in path.read_text(encoding="utf-8")
+
+
+def test_a_page_in_ukrainian(monkeypatch, demo_db) -> None:
+    """The evacuations page with the session's language set to Ukrainian: title, KPIs and tabs translated,
+    numbers grouped the Ukrainian way."""
+    from cimic_geo.evacuations import evacuation_overview
+    from cimic_geo.store import connect
+    from cimic_geo.ui.common import LANGUAGE_KEY
+
+    monkeypatch.setenv("CIMIC_DB", str(demo_db))
+    monkeypatch.setenv("CIMIC_READ_ONLY", "1")
+    monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
+    at = AppTest.from_file(str(ROOT / "pages" / "5_Evacuations.py"), default_timeout=180)
+    at.session_state[LANGUAGE_KEY] = "uk"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Евакуація"
+    with connect(demo_db, read_only=True) as store:
+        k = evacuation_overview(store, bands_km=(5, 20, 40)).kpis()
+    m = {x.label: x.value for x in at.metric}
+    assert m["Відкриті запити"] == f"{k['requests_open']:,}".replace(",", NBSP)
+    assert m["Люди чекають"] == f"{k['people_waiting']:,}".replace(",", NBSP)
+    assert {t.label for t in at.tabs} >= {"Очікують за зонами загрози та групами", "Рейси за день", "Історія"}
+    assert any("Сховище відкрите лише для читання" in i.value for i in at.info)
+    english = {"Open requests", "People waiting", "History", "Evacuations", "Change a status"}
+    shown = {x.label for x in at.metric} | {t.label for t in at.tabs} | {s.value for s in at.subheader}
+    assert not english & shown

@@ -1,0 +1,125 @@
+"""The Ukrainian interface in a real browser: after switching the sidebar's language to Ukrainian,
+every page (home, the eight pages and the audit trail) shows its title in Ukrainian and no visible
+line of text is an English message of the catalogue, nor holds a known English interface phrase.
+
+Data values are not interface text and are left out: tables are drawn on a canvas (no DOM text) and
+the maps live in iframes (their legends are checked against the catalogue like the page).
+Streamlit's own widget texts (the file uploader's "Drag and drop file here", "Browse files") come
+from Streamlit, not from this catalogue, and are not checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from cimic_geo.i18n import _, use_language
+from cimic_geo.i18n_catalogue import read_catalogue
+from tests.browser_utils import RequestLog, chromium, require_browser, sign_in, streamlit_server
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
+
+#: (English page title as in app.py / the admin pages, the page's English h1).
+PAGES = [
+    ("Home", "CIMIC situational awareness"),
+    ("COP", "Common operational picture"),
+    ("Exposure and coverage", "Exposure, shelter coverage and restoration"),
+    ("Corridor planner", "Corridor planner"),
+    ("Import", "Import data"),
+    ("Evacuations", "Evacuations"),
+    ("Civil assessments", "Civil assessments"),
+    ("Partners (3W)", "Partners: who does what where"),
+    ("Audit", "Audit trail"),
+]
+
+#: English interface phrases that must not remain anywhere in the Ukrainian pages (whole words).
+ENGLISH_UI = ("Download", "Sign out", "Signed in as", "Layers", "Threat bands", "As of", "Front line",
+              "Shelters", "Settlements", "Evacuations", "Corridor", "Search", "Time", "Sector", "Population",
+              "Exposure", "Restoration", "Template", "Spreadsheet", "History", "Suggest", "Legend")
+
+_VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const n = walker.currentNode, el = n.parentElement;
+    if (!el || !n.textContent.trim()) continue;
+    if (el.closest('script,style,noscript,[data-testid="stDataFrame"],[data-testid="stCode"],code')) continue;
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.display === 'none' || (r.width === 0 && r.height === 0)) continue;
+    out.push(n.textContent.trim());
+  }
+  return out;
+}"""
+
+
+def _english_messages() -> set[str]:
+    """English msgids whose Ukrainian text differs and that have no placeholders (shown verbatim)."""
+    cat = read_catalogue("uk")
+    out = set()
+    for m in cat:
+        if not m.id or isinstance(m.id, tuple) or "{" in m.id or not m.string or m.string == m.id:
+            continue
+        if m.context == "term" or len(m.id) < 3:  # data values (statuses) and symbols are not checked
+            continue
+        out.add(m.id)
+    return out
+
+
+def _offending(texts: list[str], english: set[str]) -> list[str]:
+    bad = []
+    for text in texts:
+        line = " ".join(text.split())
+        if line in english or line.rstrip(":") in english:
+            bad.append(line)
+            continue
+        for phrase in ENGLISH_UI:
+            if re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", line):
+                bad.append(f"{line}  [{phrase}]")
+                break
+    return bad
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
+    page.wait_for_timeout(500)
+
+
+def test_ukrainian_interface_shows_no_english_on_any_page(demo_db_copy: Path) -> None:
+    require_browser()
+    english = _english_messages()
+    assert len(english) > 200
+    with use_language("uk"):
+        pages = [(_(title), _(h1)) for title, h1 in PAGES]
+    with streamlit_server(demo_db_copy) as base, chromium(viewport=(1400, 1100)) as context:
+        page = context.new_page()
+        log = RequestLog.attach(page)
+        sign_in(page, base)
+        page.get_by_label("Мова · Language").click()
+        page.get_by_role("option", name="Українська").click()
+        page.get_by_text("Ви увійшли як").first.wait_for(timeout=120_000)
+        problems: dict[str, list[str]] = {}
+        for title, h1 in pages:
+            page.get_by_role("link", name=title, exact=True).first.click(timeout=180_000)
+            page.locator("h1", has_text=h1).first.wait_for(timeout=240_000)
+            _idle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, title
+            texts = page.evaluate(_VISIBLE_TEXT)
+            for frame in page.frames[1:]:  # the maps (legends, controls)
+                try:
+                    texts += frame.evaluate(_VISIBLE_TEXT)
+                except Exception:  # a frame that navigated away meanwhile
+                    continue
+            if title == pages[1][0]:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / "cop_uk.png"))
+            bad = _offending(texts, english)
+            if bad:
+                problems[title] = bad
+        assert log.external == [], log.external
+    assert not problems, "\n".join(f"{p}: {b}" for p, b in problems.items())
