@@ -105,8 +105,8 @@ _MGRS_RE = re.compile(r"^\s*(\d{1,2})\s*([C-HJ-NP-X])\s*([A-HJ-NP-Z][A-HJ-NP-V])
 def parse_mgrs(text: str) -> tuple[float, float] | None:
     """``(lat, lon)`` of an MGRS reference typed by a user; None when ``text`` does not look like one.
 
-    The point is the south-west corner of the referenced square (1 m with 10 digits, as the
-    ``mgrs`` library and field users read it).
+    The point is the centre of the referenced square (a 1 m square with 10 digits, 10 m with 8 ...),
+    as the ``mgrs`` library returns it.
 
     Raises
     ------

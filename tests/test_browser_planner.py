@@ -65,6 +65,12 @@ def test_saving_d_after_c_selects_d_and_a_status_change_moves_only_d(planner_db)
         assert any(re.match(r"\d route option\(s\) added as options? 1.*: Alpha → Harbour, least-risk route "
                             r"\d+\.\d km", m) for m in _success(page)), _success(page)
 
+        # the comparison shows every metric row: its box is as tall as its rows (not the default ten)
+        # source, length, time, 3 bands (3, 6, 9 km), beyond, occupied, closest, crosses, passable,
+        # 3 hazard counts, shelters, spare places, medical points, off-road km: 18 rows and the header
+        rows = 18
+        grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        assert grid["height"] >= (rows + 1) * 30, grid
         _save(page, "corridor C")
         _save(page, "corridor D")
         with connect(planner_db, read_only=True) as store:

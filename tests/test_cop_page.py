@@ -55,11 +55,16 @@ def test_cop_page_sends_default_layers_and_marks_exercise(monkeypatch: pytest.Mo
     assert {"front_line", "occupied_area", "shelters", "infrastructure", "corridors", "settlements",
             "front_change"} <= set(layers)
     assert "roads" not in layers  # hidden by default, not sent
-    # offline: the component loads Leaflet from the app's static folder only
+    # the basemap from the store: outlines and rivers, major roads only, place names
+    assert {"state", "admin1", "river"} <= {f["properties"]["kind"] for f in layers["basemap"]["features"]}
+    assert {f["properties"]["road_class"] for f in layers["major_roads"]["features"]} <= {"motorway", "trunk",
+                                                                                          "primary", "secondary"}
+    assert layers["labels"]["features"]
+    # offline: the component loads Leaflet and milsymbol from the app's static folder only
     # (the project's own map scripts carry a content hash against stale browser caches)
     assert [u.split("?v=")[0] for u in args["js_links"]] == [
-        "/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/cimic/cop-layers.js",
-        "/app/static/vendor/cimic/cop-controls.js"]
+        "/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/milsymbol/milsymbol.js",
+        "/app/static/vendor/cimic/cop-layers.js", "/app/static/vendor/cimic/cop-controls.js"]
     assert args["css_links"] == ["/app/static/vendor/leaflet/leaflet.css"]
     # panning reruns only for view changes and clicks
     assert sorted(args["returned_objects"]) == ["bounds", "last_object_clicked", "zoom"]

@@ -182,9 +182,11 @@ def test_a_page_in_ukrainian(monkeypatch, demo_db) -> None:
     monkeypatch.setenv("CIMIC_READ_ONLY", "1")
     monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
     at = AppTest.from_file(str(ROOT / "pages" / "5_Evacuations.py"), default_timeout=180)
+    monkeypatch.delenv("CIMIC_LANGUAGE", raising=False)
     at.session_state[LANGUAGE_KEY] = "uk"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert get_language() == "en"  # the page's language stayed in its session, not in this thread
     assert at.title[0].value == "Евакуація"
     with connect(demo_db, read_only=True) as store:
         k = evacuation_overview(store, bands_km=(5, 20, 40)).kpis()
@@ -196,3 +198,24 @@ def test_a_page_in_ukrainian(monkeypatch, demo_db) -> None:
     english = {"Open requests", "People waiting", "History", "Evacuations", "Change a status"}
     shown = {x.label for x in at.metric} | {t.label for t in at.tabs} | {s.value for s in at.subheader}
     assert not english & shown
+
+
+def test_cli_text_follows_the_language_setting_and_json_does_not(monkeypatch, capsys, demo_db) -> None:
+    import json
+
+    from cimic_geo.cli import main
+    from cimic_geo.store import connect
+
+    with connect(demo_db, read_only=True) as store:
+        roads = store.counts()["roads"]
+    monkeypatch.setenv("CIMIC_LANGUAGE", "uk")
+    assert main(["info", "--db", str(demo_db)]) == 0
+    text = capsys.readouterr().out
+    assert "схема        версія" in text and "schema" not in text
+    assert f"{roads:,}".replace(",", NBSP) in text and (roads < 1000 or f"{roads:,}" not in text)
+    assert main(["info", "--db", str(demo_db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["layers"]["roads"] == roads and "schema_version" in doc  # JSON keys and numbers stay as data
+    monkeypatch.setenv("CIMIC_LANGUAGE", "en")
+    assert main(["info", "--db", str(demo_db)]) == 0
+    assert "schema       version" in capsys.readouterr().out

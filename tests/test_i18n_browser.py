@@ -64,8 +64,8 @@ def _english_messages() -> set[str]:
     for m in cat:
         if not m.id or isinstance(m.id, tuple) or "{" in m.id or not m.string or m.string == m.id:
             continue
-        if m.context == "term" or len(m.id) < 3:  # data values (statuses) and symbols are not checked
-            continue
+        if m.context == "term" or len(m.id) < 3 or m.id.isupper():  # data values (statuses, the handling
+            continue  # marking such as EXERCISE) and symbols are not checked
         out.add(m.id)
     return out
 

@@ -200,3 +200,23 @@ def test_page_territory_upload_front_length_and_reuse(monkeypatch: pytest.Monkey
     assert any("State territory of this store: land.geojson" in c.value for c in at.caption)
     assert not at.button(key=ui.k("commit")).disabled
     assert next(m for m in at.metric if "Derived front line" in m.label).value == "293 km"
+
+
+def test_page_real_import_into_the_exercise_store_needs_confirmation(monkeypatch: pytest.MonkeyPatch,
+                                                                     demo_db_copy: Path) -> None:
+    upload = FakeUpload("shelters.geojson", _shelters_geojson(("real-1", "Real", 10, "open")))
+    at = _app(monkeypatch, demo_db_copy, [upload])
+    at.sidebar.selectbox[0].set_value("shelters").run()
+    assert not at.exception
+    assert any("This store holds EXERCISE data" in w.value for w in at.sidebar.warning)
+    assert at.button(key=ui.k("commit")).disabled
+    # the marking comes from the configured list, not free text
+    assert at.sidebar.selectbox(key=ui.k("marking")).options == ["UNCLASSIFIED", "OFFICIAL", "OFFICIAL-SENSITIVE"]
+    at.sidebar.selectbox(key=ui.k("marking")).set_value("OFFICIAL").run()
+    at.sidebar.checkbox(key=ui.k("allow_mixed")).check().run()
+    assert not at.button(key=ui.k("commit")).disabled
+    at.button(key=ui.k("commit")).click().run()
+    assert not at.exception
+    assert any("real data, marked OFFICIAL" in s.value.replace("\\", "") for s in at.success)
+    # the banner of the next page run follows what the store now holds
+    assert any("EXERCISE + REAL DATA MIXED" in m.body for m in at.markdown if "cimic-marking" in m.body)

@@ -43,3 +43,21 @@ def test_cop_kpi_tiles_fit_and_the_damage_table_shows_every_level(monkeypatch, d
     expected = strip.damage.loc[strip.damage["total"] > 0]
     assert damage.index.tolist() == expected.index.tolist()
     assert (damage.to_numpy() == expected.to_numpy()).all()
+
+
+def test_people_served_is_labelled_and_explained(monkeypatch, demo_db):
+    from test_analytics_page import _run as run_analytics
+
+    from cimic_geo.analytics.situation import exposure_at
+
+    at = run_analytics(monkeypatch, demo_db)
+    with connect(demo_db, read_only=True) as store:
+        table = exposure_at(store, bands_km=(5, 20, 40)).table()
+    # the demo's objects serve several sectors each: the sum exceeds the population, as explained
+    assert (table["people_served"] > table["population"]).any()
+    text = " ".join(c.value for c in at.caption)
+    assert "one person served by a water plant, a substation and a boiler house counts three times" in text
+    assert "it measures how much service is at stake, not how many people" in text
+    shown = next(d for d in at.dataframe if "people_served" in d.value.columns)
+    config = shown.proto.columns  # the column configuration sent to the browser (JSON)
+    assert "people served (sum over objects)" in config and "counts three times" in config

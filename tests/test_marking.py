@@ -68,6 +68,9 @@ def test_cli_refuses_real_data_into_the_exercise_store_without_the_flag(demo_db_
         held = holdings(store)
         log = import_markings(store)
     assert held.mixed and held.banner == "EXERCISE + REAL DATA MIXED" and held.real_marking == "OFFICIAL"
+    assert main(["info", "--db", str(demo_db_copy), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["data"]
+    assert (info["exercise"], info["real"], info["banner"]) == (True, True, "EXERCISE + REAL DATA MIXED")
     assert log[["layer", "kind", "marking"]].values.tolist() == [["shelters", "exercise", "EXERCISE"],
                                                                  ["shelters", "real", "OFFICIAL"]]
     # a marking outside the list is refused by the CLI's parser

@@ -22,17 +22,17 @@ from cimic_geo.geo import parse_mgrs, to_mgrs
 
 
 def test_parse_mgrs_matches_utm_from_pyproj():
-    # 37U CP 67033 73440: UTM zone 37 north; the 100 km square's digits are the easting and northing
-    # modulo 100 km. Checked with pyproj's UTM projection, not the mgrs library.
+    # 37U CP 67033 73440: UTM zone 37 north; the digits are the easting and northing modulo 100 km of
+    # a 1 m square, whose centre is +0.5 m. Checked with pyproj's UTM projection, not the mgrs library.
+    utm = pyproj.Transformer.from_crs(4326, 32637, always_xy=True)
     lat, lon = parse_mgrs("37U CP 67033 73440")
-    e, n = pyproj.Transformer.from_crs(4326, 32637, always_xy=True).transform(lon, lat)
-    assert e % 100_000 == pytest.approx(67_033, abs=0.01) and n % 100_000 == pytest.approx(73_440, abs=0.01)
+    e, n = utm.transform(lon, lat)
+    assert e % 100_000 == pytest.approx(67_033.5, abs=0.01) and n % 100_000 == pytest.approx(73_440.5, abs=0.01)
     assert 48.4 < lat < 48.6 and 37.1 < lon < 37.3
-    # spaces and case do not matter; 8 digits = a 10 m square (its south-west corner)
+    # spaces and case do not matter; 8 digits = a 10 m square, centre +5 m
     assert parse_mgrs("37ucp6703373440") == pytest.approx((lat, lon))
-    lat10, lon10 = parse_mgrs("37U CP 6703 7344")
-    e10, n10 = pyproj.Transformer.from_crs(4326, 32637, always_xy=True).transform(lon10, lat10)
-    assert (round(e10) % 100_000, round(n10) % 100_000) == (67_030, 73_440)
+    e10, n10 = utm.transform(*reversed(parse_mgrs("37U CP 6703 7344")))
+    assert e10 % 100_000 == pytest.approx(67_035, abs=0.01) and n10 % 100_000 == pytest.approx(73_445, abs=0.01)
 
 
 def test_parse_mgrs_refuses_malformed_and_ignores_names():
@@ -47,7 +47,7 @@ def test_parse_mgrs_refuses_malformed_and_ignores_names():
 
 def test_pasted_line_accepts_mgrs_points():
     refs = [to_mgrs(lat, lon) for lon, lat in (PT_A, PT_N1)]
-    line = line_from_text(f"{refs[0]}\n{PT_N2[1]},{PT_N2[0]}; {to_mgrs(PT_H[1], PT_H[0])}")
+    line = line_from_text(f"{refs[0]}\n{refs[1]}; {PT_N2[1]},{PT_N2[0]}; {to_mgrs(PT_H[1], PT_H[0])}")
     got = list(line.coords)
     for (x, y), (px, py) in zip(got, [PT_A, PT_N1, PT_N2, PT_H], strict=True):
         assert abs(x - px) < 2e-5 and abs(y - py) < 2e-5  # within ~1.5 m (the 1 m square's corner)

@@ -87,10 +87,12 @@ def with_sources(csr: sp.csr_matrix, n_sources: int, source: np.ndarray, node: n
     source, node, weight = np.asarray(source)[ok], np.asarray(node)[ok], np.asarray(weight, float)[ok]
     order = np.argsort(source, kind="stable")
     counts = np.bincount(source, minlength=n_sources)
-    indptr = np.concatenate([csr.indptr.astype(np.int64), csr.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([csr.indices.astype(np.int64), node[order].astype(np.int64)])
-    data = np.concatenate([csr.data, np.maximum(weight[order], MIN_COST)])
     size = n + n_sources
+    # int32 indices when they fit: what scipy.sparse.csgraph works with (no conversion copy)
+    itype = np.int32 if max(size, int(csr.indptr[-1]) + len(node)) < 2**31 - 1 else np.int64
+    indptr = np.concatenate([csr.indptr.astype(itype, copy=False), (csr.indptr[-1] + np.cumsum(counts)).astype(itype)])
+    indices = np.concatenate([csr.indices.astype(itype, copy=False), node[order].astype(itype)])
+    data = np.concatenate([csr.data.astype(float, copy=False), np.maximum(weight[order], MIN_COST)])
     return sp.csr_matrix((data, indices, indptr), shape=(size, size))
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from cimic_geo.errors import CimicError
 from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner
+from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer
 from cimic_geo.timefmt import dtg
 
 
@@ -111,6 +111,6 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
                     f"Needs ({len(ao.latest)} settlements assessed)",
                     ["sector", "ok", "partial", "disrupt.", "unkn.", "gaps", "people"], nrows,
                     col_widths=[0.2, 0.11, 0.13, 0.14, 0.12, 0.11, 0.19], fontsize=6.5, max_rows=10)
-    fig.text(0.3 / W, 0.42 / H, f"Evacuations and needs for the whole store at {when} · bands from the front line "
-             f"in force · produced {dtg(produced)} · {loaded.marking}", fontsize=6.5, va="center", color="#333333")
+    footer(fig, f"Evacuations and needs for the whole store at {when} · bands from the front line "
+                f"in force · produced {dtg(produced)} · {loaded.marking}")
     return fig

@@ -1,4 +1,4 @@
-"""File names (``cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext>``) and atomic writes.
+"""File names (``cimic_<area>_<view>_<parameters>_<YYYYMMDD>_<HHMM>Z.<ext>``) and atomic writes.
 
 Every writer of this package writes to a temporary file in the target folder and moves it over
 the target with :func:`os.replace` only when the whole file is written, so a failed export
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import stat
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -51,12 +52,38 @@ def slug(text: str | None, *, default: str = "area", max_len: int = 40) -> str:
     return (s[:max_len].rstrip("-")) or default
 
 
-def dated_name(area: str | None, when: datetime | str | pd.Timestamp | None, fmt: str) -> str:
-    """``cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext>`` for the view time ``when`` (UTC; None = now)."""
+#: Layer lists longer than this (characters, joined) are named by their count and a digest.
+MAX_LAYERS_PART = 32
+
+
+def layers_part(layers: Sequence[str]) -> str:
+    """The layers of a view as a file-name part: ``front-line-roads`` when short, else
+    ``6-layers-<digest>`` (the first 6 hex digits of a SHA-1 of the sorted names), so two views with
+    different layers never share a name."""
+    names = sorted({str(n) for n in layers})
+    if not names:
+        return "no-layers"
+    joined = "-".join(slug(n, max_len=MAX_LAYERS_PART) for n in names)
+    if len(joined) <= MAX_LAYERS_PART:
+        return joined
+    digest = hashlib.sha1("\n".join(names).encode("utf-8")).hexdigest()[:6]
+    return f"{len(names)}-layers-{digest}"
+
+
+def dated_name(area: str | None, when: datetime | str | pd.Timestamp | None, fmt: str, *,
+               view: str | None = None, details: Sequence[str] = ()) -> str:
+    """``cimic_<area>[_<view>][_<detail>...]_<YYYYMMDD>_<HHMM>Z.<ext>`` for the view time ``when``
+    (UTC; None = now).
+
+    ``view`` names what was exported (the page, e.g. ``cop``, ``planner``) and ``details`` its
+    parameters (e.g. :func:`layers_part`, ``bands-5-20-40``); each part is sanitised with :func:`slug`,
+    so data never reaches the name unescaped.
+    """
     if fmt not in EXTENSIONS:
         raise ExportError(f"unknown export format '{fmt}'; expected one of: {', '.join(EXTENSIONS)}")
     ts = to_utc(when) if when is not None else pd.Timestamp.now(tz="UTC")
-    return f"cimic_{slug(area)}_{ts:%Y%m%d}_{ts:%H%M}Z.{EXTENSIONS[fmt]}"
+    parts = [slug(area)] + [slug(p) for p in (view, *details) if p and str(p).strip()]
+    return f"cimic_{'_'.join(parts)}_{ts:%Y%m%d}_{ts:%H%M}Z.{EXTENSIONS[fmt]}"
 
 
 #: File-name endings accepted per format (the first is the one dated names use). A TAK ``cot``

@@ -36,7 +36,15 @@ from cimic_geo.export.snapshot_map import (
     north_arrow,
     scale_bar,
 )
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, banner, kpi_axes, render_tables_figure
+from cimic_geo.export.snapshot_pages import (
+    A4_LANDSCAPE_IN,
+    MARGIN_IN,
+    banner,
+    footer,
+    kpi_axes,
+    render_tables_figure,
+    wrap_to_width,
+)
 from cimic_geo.geo import to_mgrs
 from cimic_geo.timefmt import dtg
 
@@ -57,6 +65,23 @@ def _fonts() -> Any:
                                   "text.parse_math": False})
 
 
+# Times on the map page, and what each means:
+# - the DTG (title, right) is the situation time of the view: the front line and occupied area in force
+#   at the view's as-of time (the latest snapshot when none was chosen); the file name carries it too.
+# - "reported A–B" (footer) is the range of ``reported_at`` of the rows drawn. Layers without history
+#   (shelters, damage, corridors ...) are their latest state in the store, so B may be later than the
+#   DTG; the subtitle and the footer then say so instead of showing a bare later time.
+# - "produced" (footer) is when the file was made.
+
+
+def _reported_after(loaded: LoadedView) -> pd.Timestamp | None:
+    """The latest report time of the rows drawn when it is later than the DTG (else None)."""
+    rng = loaded.reported_range()
+    if rng is None or loaded.as_of is None or rng[1] <= loaded.as_of:
+        return None
+    return rng[1]
+
+
 def _provenance_line(loaded: LoadedView, proj: MapProjection, produced: pd.Timestamp) -> str:
     sources = loaded.sources()
     src = ", ".join(sources[:5]) + (f" +{len(sources) - 5} more" if len(sources) > 5 else "") if sources else "n/a"
@@ -67,6 +92,8 @@ def _provenance_line(loaded: LoadedView, proj: MapProjection, produced: pd.Times
     rel_txt = f"reliability {min(rel)}–{max(rel)}" if rel else "reliability n/a"
     rng = loaded.reported_range()
     rep = f"reported {dtg(rng[0])}–{dtg(rng[1])}" if rng else "reported n/a"
+    if _reported_after(loaded):
+        rep += " (reports after the DTG: layers without history show their latest state)"
     scenario = loaded.meta.get("scenario")
     return (f"Source: {src} · {rel_txt} · {rep} · "
             + (f"scenario {scenario} · " if scenario else "")
@@ -89,9 +116,14 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=16, fontweight="bold", va="top", ha="right")
     x0, y0, x1, y1 = loaded.bbox
     centre = to_mgrs((y0 + y1) / 2, (x0 + x1) / 2, precision=3)
-    sub = (f"Situation as of {when} (UTC) · area {y0:.2f}–{y1:.2f}°N, {x0:.2f}–{x1:.2f}°E · centre MGRS {centre} · "
+    later = _reported_after(loaded)
+    situation = (f"Front line as of {when} (UTC), other layers as last reported (latest {dtg(later)})"
+                 if later is not None else f"Situation as of {when} (UTC)")
+    sub = (f"{situation} · area {y0:.2f}–{y1:.2f}°N, {x0:.2f}–{x1:.2f}°E · centre MGRS {centre} · "
            f"layers: {', '.join(n.replace('_', ' ') for n in loaded.view.layers)}")
-    fig.text(0.3 / W, 1 - 0.80 / H, sub, fontsize=8, va="top", color="#333333")
+    sub_lines = wrap_to_width(sub, fontsize=8, width_in=W - 2 * MARGIN_IN)
+    fig.text(0.3 / W, 1 - 0.80 / H, "\n".join(sub_lines[:2]), fontsize=8 if len(sub_lines) < 2 else 7, va="top",
+             color="#333333", linespacing=1.1)
     progress(0.2, "drawing layers")
     # map
     map_rect = (0.3 / W, 0.70 / H, 7.9 / W, (H - 0.70 - 1.05) / H)
@@ -122,12 +154,16 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     lax = fig.add_axes((lx, 0.5, lw, (H - 1.05) / H - 0.5))
     lax.set_axis_off()
     if legend:
-        lax.legend([h for h, _ in legend], [lab for _, lab in legend], loc="upper left", fontsize=7.5,
+        # a long legend gets a smaller font (each entry ~1.5 font sizes high, the title ~14 pt) so it
+        # ends above the key figures instead of running into them
+        room_pt = ((H - 1.05) - 0.5 * H) * 72 - 14
+        size = min(7.5, max(5.0, room_pt / (1.5 * len(legend))))
+        lax.legend([h for h, _ in legend], [lab for _, lab in legend], loc="upper left", fontsize=size,
                    title="Legend", title_fontproperties={"weight": "bold", "size": 9}, frameon=False,
-                   borderaxespad=0, handlelength=2.2)
+                   borderaxespad=0, handlelength=2.2, labelspacing=0.5)
     if kpis is not None:
         kpi_axes(fig, (lx, 0.70 / H + 0.02, lw, 0.5 - 0.70 / H - 0.06), kpis)
-    fig.text(0.3 / W, 0.42 / H, _provenance_line(loaded, proj, produced), fontsize=6.5, va="center", color="#333333")
+    footer(fig, _provenance_line(loaded, proj, produced))
     return fig
 
 

@@ -260,7 +260,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                     mid = shapely.line_interpolate_point(geom, 0.5, normalized=True)
                     ax.annotate(label, (mid.x, mid.y), fontsize=6.5, color="#08306b", zorder=13,
                                 xytext=(4, 4), textcoords="offset points", path_effects=_halo(2.2),
-                                annotation_clip=True)
+                                annotation_clip=True, clip_on=True)  # cut at the map frame
             else:
                 legend.append((Line2D([], [], color=CORRIDOR_COLOURS["active"], lw=2.6), "Corridors"))
         elif name == "settlements":
@@ -273,7 +273,8 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                 names = gdf["name"].fillna(gdf["id"]).astype(str).to_numpy()
                 for i in top:
                     ax.annotate(names[i], (xy[i, 0], xy[i, 1]), fontsize=7, zorder=12, xytext=(3, 3),
-                                textcoords="offset points", path_effects=_halo(2.5), annotation_clip=True)
+                                textcoords="offset points", path_effects=_halo(2.5), annotation_clip=True,
+                                clip_on=True)  # a label near the edge is cut at the map frame
             legend.append((Line2D([], [], marker="o", ls="", color="#4d4d4d", markersize=5),
                            "Settlement (size = population)"))
         elif name == "shelters":

@@ -4,10 +4,13 @@ the PDF's second page of tables.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import pandas as pd
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
 from cimic_geo.export.export_view import LoadedView
@@ -37,6 +40,52 @@ def banner(fig: Figure, marking: str, *, top: bool) -> None:
     text = marking.upper()
     ax.text(0.5, 0.5, f"{text}   ·   {text}   ·   {text}", ha="center", va="center", fontsize=11, fontweight="bold",
             color=fg, transform=ax.transAxes)
+
+
+#: Page margin left and right (inches) and the footer line's centre above the bottom edge.
+MARGIN_IN = 0.3
+FOOTER_Y_IN = 0.47
+
+
+def text_width_in(text: str, fontsize: float, *, weight: str = "normal") -> float:
+    """Width in inches of ``text`` set in the export font at ``fontsize`` points (measured by Agg)."""
+    renderer = RendererAgg(10, 10, 72)  # 72 dpi: pixels are points
+    w, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=fontsize, weight=weight), ismath=False)
+    return float(w) / 72.0
+
+
+def wrap_to_width(text: str, *, fontsize: float, width_in: float, sep: str = " · ") -> list[str]:
+    """``text`` broken into lines no wider than ``width_in``: at ``sep`` first, inside a part only
+    when the part alone is too wide."""
+    lines: list[str] = []
+    for part in text.split(sep):
+        pieces = [part]
+        if text_width_in(part, fontsize) > width_in:  # one long item (e.g. many sources): break at spaces
+            per_char = text_width_in(part, fontsize) / max(len(part), 1)
+            pieces = textwrap.wrap(part, width=max(int(width_in / per_char) - 2, 10)) or [part]
+        for piece in pieces:
+            candidate = f"{lines[-1]}{sep}{piece}" if lines and piece is pieces[0] else None
+            if candidate is not None and text_width_in(candidate, fontsize) <= width_in:
+                lines[-1] = candidate
+            else:
+                lines.append(piece)
+    return lines
+
+
+def footer(fig: Figure, text: str, *, fontsize: float = 6.5, max_lines: int = 3) -> Any:
+    """The footer line(s) between the map and the bottom banner, wrapped to the page width; the font
+    shrinks (to 5 pt at least) when the text needs more than ``max_lines`` lines. Only text beyond
+    ``max_lines`` lines at 5 pt (several hundred characters; callers shorten lists first) ends in "…"."""
+    W, H = A4_LANDSCAPE_IN
+    width = W - 2 * MARGIN_IN
+    lines = wrap_to_width(text, fontsize=fontsize, width_in=width)
+    while len(lines) > max_lines and fontsize > 5.0:
+        fontsize -= 0.5
+        lines = wrap_to_width(text, fontsize=fontsize, width_in=width)
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines - 1], lines[max_lines - 1] + " …"]
+    return fig.text(MARGIN_IN / W, FOOTER_Y_IN / H, "\n".join(lines), fontsize=fontsize, va="center",
+                    color="#333333", linespacing=1.15)
 
 
 def kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTable, *, fontsize: float = 7.5) -> None:
@@ -152,6 +201,5 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
                     ["name", "status", "origin", "destination", "km", "window (DTG)", "rel."], crows,
                     col_widths=[0.25, 0.08, 0.15, 0.15, 0.06, 0.25, 0.06], max_rows=9)
     counts = ", ".join(f"{n.replace('_', ' ')} {c}" for n, c in loaded.counts().items())
-    fig.text(0.3 / W, 0.42 / H, f"Features in view: {counts} · produced {dtg(produced)} · {loaded.marking}",
-             fontsize=6.5, va="center", color="#333333")
+    footer(fig, f"Features in view: {counts} · produced {dtg(produced)} · {loaded.marking}")
     return fig

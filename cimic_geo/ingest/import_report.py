@@ -95,9 +95,12 @@ class ImportReport:
             lines.append("  nothing would be written (fix the errors, or write only the valid rows)")
         else:
             lines.append("  nothing written (fix the errors, or write only the valid rows)")
+        lines.append(f"  {self.kind} data, marked {self.marking or '-'}")
         for s in self.snapshots:
+            outline = f" (outline {s['boundary_km']:.0f} km)" if s.get("boundary_km", s["front_km"]) != \
+                s["front_km"] else ""
             lines.append(f"  snapshot {s['valid_from']} ({s['date_from']}): occupied {s['area_km2']:.0f} km², "
-                         f"front line {s['front_km']:.0f} km")
+                         f"front line {s['front_km']:.0f} km{outline}")
         lines += [f"  {p}" for p in self.problems[:max_problems]]
         if len(self.problems) > max_problems:
             lines.append(f"  ... and {len(self.problems) - max_problems} more")

@@ -139,10 +139,11 @@ def record_import_marking(con: Any, *, layer: str, files: str, kind: str, markin
 
 def import_markings(store: Store) -> pd.DataFrame:
     """Every recorded import with its kind and marking, oldest first."""
+    columns = ["imported_at", "layer", "files", "kind", "marking", "imported_by"]
     if not _has_table(store, "import_markings"):
-        return pd.DataFrame(columns=["imported_at", "layer", "files", "kind", "marking", "imported_by"])
-    return store.con.execute("SELECT imported_at, layer, files, kind, marking, imported_by FROM import_markings "
-                             "ORDER BY id").df()
+        return pd.DataFrame(columns=columns)
+    rows = store.con.execute(f"SELECT {', '.join(columns)} FROM import_markings ORDER BY id").fetchall()
+    return pd.DataFrame(rows, columns=columns)
 
 
 def holdings(store: Store) -> Holdings:

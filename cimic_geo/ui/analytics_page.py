@@ -19,7 +19,7 @@ from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
 from cimic_geo.export.gis import table_csv
-from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
+from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
@@ -198,6 +198,20 @@ def render_map(store: Store, token: str, c: Controls, exp: Any, cov: Any, markin
     st_folium(m, key=MAP_KEY, height=560, use_container_width=True, returned_objects=[])
 
 
+#: Why "people served" may exceed a band's (or a settlement's) population: it is not a head count.
+PEOPLE_SERVED_HELP = N_("people_served is the sum, over the infrastructure objects, of the people each object serves: "
+                      "one person served by a water plant, a substation and a boiler house counts three times, and a "
+                      "hospital or substation also serves the villages around it. It can therefore exceed the "
+                      "population of the band or settlement; it measures how much service is at stake, not how "
+                      "many people.")
+
+
+def _people_served_column() -> dict[str, Any]:
+    """The ``people_served`` column labelled and explained (see :data:`PEOPLE_SERVED_HELP`)."""
+    return {"people_served": st.column_config.NumberColumn(_("people served (sum over objects)"),
+                                                           help=_(PEOPLE_SERVED_HELP), format="%d")}
+
+
 def _download(df: pd.DataFrame, name: str, label: str) -> None:
     st.download_button(label, table_csv(df), file_name=name, mime="text/csv",
                        key=k(f"dl_{name}"))
@@ -209,7 +223,8 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         [_("Exposure"), _("Settlements (coverage)"), _("Shelters"), _("Worst served"), _("Restoration priority")])
     with tab_e:
         t = exp.table()
-        st.dataframe(t, hide_index=True, width="stretch")
+        st.dataframe(t, hide_index=True, width="stretch", column_config=_people_served_column())
+        st.caption(plain(_(PEOPLE_SERVED_HELP)))
         if c.shift_km:
             st.caption(plain(_("Front shifted {km} km toward friendly territory; *_change = shifted - as in force.").format(
                 km=fmt_number(c.shift_km))))
@@ -238,7 +253,7 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         st.caption(_("{n} damaged objects ranked; objects within {km} km of the front line are not safe to repair "
                      "now and ranked last; {excluded} on the occupied side not ranked.").format(
             n=fmt_int(len(t)), km=fmt_number(rest.unsafe_km), excluded=fmt_int(len(rest.excluded))))
-        st.dataframe(t, hide_index=True, width="stretch")
+        st.dataframe(t, hide_index=True, width="stretch", column_config=_people_served_column())
         for row in t.head(5).itertuples(index=False):
             st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
         _download(t, f"restoration_{when}.csv", _("Download restoration priority (CSV)"))

@@ -19,6 +19,7 @@ import streamlit as st
 from cimic_geo.config import EXERCISE_MARKING, markings
 from cimic_geo.errors import CimicError
 from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
+from cimic_geo.export.naming import layers_part
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
 from cimic_geo.ui.common import key, plain, settings, store_marking
@@ -57,7 +58,14 @@ def _signature(view: View) -> tuple[Any, ...]:
     return bbox, None if view.as_of is None else view.as_of.isoformat(), view.layers, view.title, view.marking
 
 
-def prepare(store: Store, view: View, formats: Sequence[str], *, page: str) -> dict[str, tuple[str, bytes]]:
+def file_name(area: str, view: View, fmt: str, *, page: str, as_of: Any, details: Sequence[str] = ()) -> str:
+    """The suggested file name: area, the page (view), its layers and other parameters (``details``,
+    e.g. the threat bands), and the view's as-of time, so exports of different views differ."""
+    return dated_name(area, as_of, fmt, view=page, details=(layers_part(view.layers), *details))
+
+
+def prepare(store: Store, view: View, formats: Sequence[str], *, page: str,
+            details: Sequence[str] = ()) -> dict[str, tuple[str, bytes]]:
     """Render ``formats`` of ``view`` with a progress display; keep them in the session.
 
     Returns ``{format: (file name, bytes)}`` of the files prepared now. Errors are shown with
@@ -89,7 +97,7 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str) -> d
             except CimicError as exc:
                 st.error(f"{FORMAT_LABELS.get(fmt, fmt)}: {plain(exc)}")
                 continue
-            name = dated_name(area, loaded.as_of, fmt)
+            name = file_name(area, view, fmt, page=page, as_of=loaded.as_of, details=details)
             kept["files"][fmt] = (name, data)
             done[fmt] = (name, data)
         bar.progress(1.0, text="done")
@@ -108,8 +116,10 @@ def render(
     title: str | None = None,
     marking: str | None = None,
     page: str = "cop",
+    details: Sequence[str] = (),
 ) -> None:
-    """The export panel for the map view ``bbox`` / ``as_of`` / ``layers`` of ``page``.
+    """The export panel for the map view ``bbox`` / ``as_of`` / ``layers`` of ``page``; ``details``
+    are further parameters of the view for the file names (e.g. ``("bands-5-20-40",)``).
 
     A bordered container, not an expander: the progress display (``st.status``) is itself an
     expander and Streamlit does not nest them.
@@ -136,7 +146,7 @@ def render(
             st.caption(f"View: {y0:.3f}–{y1:.3f}°N, {x0:.3f}–{x1:.3f}°E · layers: "
                        f"{', '.join(view.layers) or '—'}")
         if st.button("Prepare", key=key(page, "export_prepare"), disabled=not formats, type="primary"):
-            prepare(store, view, formats, page=page)
+            prepare(store, view, formats, page=page, details=details)
         kept = st.session_state.get(key(page, "export_files")) or {}
         files = kept.get("files") or {}
         if files and kept.get("signature") != _signature(view):

@@ -75,6 +75,7 @@ def save_ui(store: Store, user: str) -> None:
                                                res["id"]: res["version"]}
         flash("save", _("saved {name} as {id} ({status}, version {version})").format(
             name=name.strip(), id=res["id"], status=res["status"], version=res["version"]))
+        st.rerun()  # the map above, drawn before the save, shows the saved corridor too
     with slot.container():
         show_flash("save")
 

@@ -343,7 +343,7 @@ def run_pages(pages: list[Any]) -> None:
         actor = signed_in_actor(store)
         if actor is None:
             # one page: whatever address was asked for, the sign-in
-            st.navigation([st.Page(lambda: sign_in_page(store), title="Sign in", url_path="sign-in", default=True)],
+            st.navigation([st.Page(lambda: sign_in_page(store), title=_("Sign in"), url_path="sign-in", default=True)],
                           position="hidden").run()
             return
         if actor.can("audit"):
