@@ -195,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         print("memory", out["rss_mb_after_avoid_5_10_20"], flush=True)
 
     if "cold" not in args.skip and len(names) == 2:
+        import shutil
+
         from cimic_geo.analytics.road_cache import graph_file
 
-        graph_file(args.db).unlink(missing_ok=True)
+        shutil.rmtree(graph_file(args.db), ignore_errors=True)  # a folder of arrays
         out["cli_route_building_graph_s"] = round(cold_route(args.db, names[0][0], names[1][0]), 2)
         out["cli_route_cold_s"] = round(min(cold_route(args.db, names[0][0], names[1][0]) for _ in range(3)), 2)
         t0 = time.perf_counter()

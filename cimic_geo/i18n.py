@@ -30,12 +30,11 @@ import gettext
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:  # Babel is imported when first needed: a command printing English text never loads it
+    from babel import Locale
 
 #: Languages of the user interface: code -> its own name (shown in the switch).
 LANGUAGES: dict[str, str] = {"uk": "Українська", "en": "English"}
@@ -59,6 +58,9 @@ def _translations(language: str) -> gettext.NullTranslations:
     path = catalogue_path(language)
     if language == SOURCE_LANGUAGE or not path.exists():
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=language, domain=DOMAIN)
     buf = io.BytesIO()
@@ -152,7 +154,16 @@ def N_(message: str) -> str:
 
 # --- formats -------------------------------------------------------------------------------------
 
+def _babel(name: str) -> ModuleType:
+    """``babel.numbers`` or ``babel.dates``, imported on first use."""
+    import importlib
+
+    return importlib.import_module(f"babel.{name}")
+
+
 def _locale() -> Locale:
+    from babel import Locale
+
     return Locale.parse({"uk": "uk_UA", "en": "en_GB"}[get_language()])
 
 
@@ -160,7 +171,7 @@ def fmt_int(value: float | int | None) -> str:
     """A whole number with the locale's grouping: ``40,800`` / ``40 800``; ``–`` for None/NaN."""
     if value is None or value != value:
         return "–"
-    return babel_numbers.format_decimal(round(value), format="#,##0", locale=_locale())
+    return _babel("numbers").format_decimal(round(value), format="#,##0", locale=_locale())
 
 
 def fmt_number(value: float | int | None, *, digits: int | None = None) -> str:
@@ -169,9 +180,9 @@ def fmt_number(value: float | int | None, *, digits: int | None = None) -> str:
     if value is None or value != value:
         return "–"
     if digits is None:
-        return babel_numbers.format_decimal(value, format="#,##0.###", locale=_locale())
+        return _babel("numbers").format_decimal(value, format="#,##0.###", locale=_locale())
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return babel_numbers.format_decimal(value, format=pattern, locale=_locale())
+    return _babel("numbers").format_decimal(value, format=pattern, locale=_locale())
 
 
 def fmt_percent(fraction: float | None, *, digits: int = 1) -> str:
@@ -179,7 +190,7 @@ def fmt_percent(fraction: float | None, *, digits: int = 1) -> str:
     if fraction is None or fraction != fraction:
         return "–"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
-    return babel_numbers.format_percent(fraction, format=pattern, locale=_locale())
+    return _babel("numbers").format_percent(fraction, format=pattern, locale=_locale())
 
 
 def fmt_date(value: dt.date | dt.datetime | None, *, format: str = "medium") -> str:
@@ -188,7 +199,7 @@ def fmt_date(value: dt.date | dt.datetime | None, *, format: str = "medium") -> 
         return "–"
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
-    return babel_dates.format_date(value, format=format, locale=_locale())
+    return _babel("dates").format_date(value, format=format, locale=_locale())
 
 
 def fmt_datetime(value: dt.datetime | None, *, format: str = "medium") -> str:
@@ -198,4 +209,4 @@ def fmt_datetime(value: dt.datetime | None, *, format: str = "medium") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
-    return babel_dates.format_datetime(value, format=format, tzinfo=dt.UTC, locale=_locale()) + " UTC"
+    return _babel("dates").format_datetime(value, format=format, tzinfo=dt.UTC, locale=_locale()) + " UTC"

@@ -176,3 +176,41 @@ def test_labels_and_major_roads_by_zoom(demo_db: Path) -> None:
     assert len(near["labels"]) > len(far["labels"])
     assert set(far["major_roads"]["road_class"]) <= {"motorway", "trunk", "primary"}
     assert {"state", "admin1", "river"} <= set(far["basemap"]["kind"])
+
+
+def test_basemap_command_imports_a_boundary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cimic_geo.cli import main
+
+    db = tmp_path / "s.duckdb"
+    init_store(db).close()
+    src = _write_geojson(tmp_path / "o.geojson", [_square(30, {"name": "A"}), _square(31, {"name": "B"})])
+    assert main(["basemap", str(src), "--db", str(db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["written"] == 3 and doc["kinds"] == {"admin1": 2, "state": 1}
+    with connect(db, read_only=True) as store:
+        assert sorted(store.read("basemap", columns=["name"])["name"].dropna()) == ["A", "B"]
+    # a point file: refused with the field named (exit 1 or 2), nothing written
+    pts = _write_geojson(tmp_path / "p.geojson", [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [30, 50]}}])
+    assert main(["basemap", str(pts), "--db", str(db)]) != 0
+    assert "expected polygons" in capsys.readouterr().err
+    with connect(db, read_only=True) as store:
+        assert len(store.read("basemap", columns=["kind"])) == 3
+
+
+def test_merge_road_pieces_joins_pieces_per_class() -> None:
+    import geopandas as gpd
+
+    from cimic_geo.maps.cop_view import merge_road_pieces
+
+    # motorway pieces (0,0)-(1,0) and (1,0)-(2,1) share an end: one line of 3 points; (5,5)-(6,5)
+    # stays apart; the primary piece is its own class
+    pieces = gpd.GeoDataFrame({"road_class": ["motorway", "motorway", "motorway", "primary"]},
+                              geometry=[shapely.LineString([(0, 0), (1, 0)]), shapely.LineString([(1, 0), (2, 1)]),
+                                        shapely.LineString([(5, 5), (6, 5)]), shapely.LineString([(0, 1), (0, 2)])],
+                              crs="EPSG:4326")
+    out = merge_road_pieces(pieces, tolerance=0.0).set_index("road_class")
+    motorway = out.loc["motorway", "geometry"]
+    assert motorway.geom_type == "MultiLineString" and len(motorway.geoms) == 2
+    assert sorted(shapely.get_num_coordinates(g) for g in motorway.geoms) == [2, 3]
+    assert out.loc["primary", "geometry"].equals(shapely.LineString([(0, 1), (0, 2)]))

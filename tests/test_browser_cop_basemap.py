@@ -101,6 +101,16 @@ def test_cop_basemap_legend_symbols_offline(demo_db_copy: Path) -> None:
         frame.locator(".cimic-symbol-switch input").uncheck()
         frame.wait_for_function("() => document.querySelectorAll('.cimic-symbol').length === 0", timeout=30_000)
 
+        # aggregates (national zoom) are drawn as count badges, not as points
+        counts = frame.evaluate("""() => {
+            const gj = window.cimicMap.layer('shelters_grid', {type: 'FeatureCollection', features: [
+                {type: 'Feature', properties: {n: 1234}, geometry: {type: 'Point', coordinates: [37.5, 48.5]}},
+                {type: 'Feature', properties: {n: 7}, geometry: {type: 'Point', coordinates: [37.6, 48.6]}}]})
+              .addTo(window.map);
+            const out = Array.from(document.querySelectorAll('.cimic-count')).map(e => e.textContent);
+            gj.remove(); return out; }""")
+        assert sorted(counts) == ["1.2k", "7"], counts
+
         assert log.external == [], log.external
         assert any("/app/static/vendor/milsymbol/milsymbol.js" in u for u in log.requests)
         assert log.page_errors == [], log.page_errors

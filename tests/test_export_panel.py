@@ -49,14 +49,15 @@ def test_prepare_then_download(db: Path) -> None:
     files = _files(at)
     assert set(files) == {"geojson", "cot"}
     name, data = files["geojson"]
-    assert name == "cimic_testarea_20261121_0600Z.geojson"
+    # area, the page ("t"), the view's layers and its as-of time
+    assert name == "cimic_testarea_t_corridors-shelters_20261121_0600Z.geojson"
     doc = json.loads(data)
     # front_change is the COP's own overlay, not a store layer: dropped; shelters 3 + corridors 2
     assert sorted({f["properties"]["layer"] for f in doc["features"]}) == ["corridors", "shelters"]
     assert len(doc["features"]) == 5
     assert len(ET.fromstring(files["cot"][1]).findall("event")) == 5
     labels = [b.proto.label for b in at.get("download_button")]
-    assert any(lab.startswith("Download cimic_testarea_20261121_0600Z.geojson") for lab in labels)
+    assert any(lab.startswith("Download cimic_testarea_t_corridors-shelters_20261121_0600Z.geojson") for lab in labels)
     assert at.get("status")  # the progress display was shown
 
 

@@ -20,7 +20,7 @@ def _load(path, key):
 
 def test_saved_graph_routes_like_the_built_one(tmp_path):
     g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
-    path = tmp_path / "x.duckdb.roadgraph.npz"
+    path = tmp_path / "x.duckdb.roadgraph"
     key = graph_key("v1", as_of=None, bands_km=BANDS)
     assert save_graph(path, g, key)
     h = _load(path, key)
@@ -36,17 +36,23 @@ def test_saved_graph_routes_like_the_built_one(tmp_path):
 
 def test_stale_or_damaged_files_are_ignored(tmp_path):
     g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
-    path = tmp_path / "x.duckdb.roadgraph.npz"
+    path = tmp_path / "x.duckdb.roadgraph"
     key = graph_key("v1", as_of=None, bands_km=BANDS)
     save_graph(path, g, key)
     assert _load(path, graph_key("v2", as_of=None, bands_km=BANDS)) is None  # the data changed
     assert _load(path, graph_key("v1", as_of="2026-01-01T00:00Z", bands_km=BANDS)) is None
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])  # truncated
+    assert _load(path, key) is not None
+    array = path / "edge_minutes.npy"
+    data = array.read_bytes()
+    array.write_bytes(data[: len(data) // 2])  # truncated
     assert _load(path, key) is None
-    path.write_bytes(b"not a graph")
+    array.write_bytes(b"not an array")
     assert _load(path, key) is None
-    assert _load(tmp_path / "missing.npz", key) is None
+    array.unlink()  # missing
+    assert _load(path, key) is None
+    (path / "meta.json").write_text("not json")
+    assert _load(path, key) is None
+    assert _load(tmp_path / "missing", key) is None
 
 
 def test_store_graph_is_saved_reused_and_rebuilt_after_a_change(demo_db_copy):
@@ -108,7 +114,7 @@ def test_the_default_policy_weights_and_the_components_are_kept_in_the_file(tmp_
     g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
     policy = make_policy(bands_km=BANDS)  # what a route with no options uses
     assert default_policy(BANDS) == policy
-    path = tmp_path / "x.duckdb.roadgraph.npz"
+    path = tmp_path / "x.duckdb.roadgraph"
     key = graph_key("v1", as_of=None, bands_km=BANDS)
     assert save_graph(path, g, key)
     h = _load(path, key)
@@ -125,3 +131,62 @@ def test_the_default_policy_weights_and_the_components_are_kept_in_the_file(tmp_
         b = find_routes(h, o, t, policy=policy, alternatives=2)
         assert [r.cost for r in a] == [r.cost for r in b]
         assert [r.edges.tolist() for r in a] == [r.edges.tolist() for r in b]
+
+
+def _one_road(y: float):
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    return gpd.GeoDataFrame({"id": ["R1"], "road_class": ["primary"], "speed_kmh": [60.0], "status": ["open"],
+                             "bridge": [False], "source": ["test"], "reliability": ["A1"],
+                             "reported_at": [np.datetime64("2026-11-01T00:00:00")]},
+                            geometry=[LineString([(36.0, 48.0), (36.1, y)])], crs="EPSG:4326")
+
+
+def test_a_read_only_store_reuses_its_kept_data_version_until_the_file_changes(empty_db, monkeypatch):
+    """The data version is kept beside the file with the file's stamp: reused (no hashing) while the
+    file is unchanged, recomputed after any write (here: a road moved under the same id)."""
+    import cimic_geo.store.access_version as av
+    from cimic_geo.store import connect
+
+    monkeypatch.setattr(av, "SETTLE_S", 0.0)  # the file was just written: trust its stamp at once
+    with connect(empty_db) as store:
+        store.write("roads", _one_road(48.0), mode="upsert")
+    real, calls = av._hashed_version, []
+    monkeypatch.setattr(av, "_hashed_version", lambda store: calls.append(1) or real(store))
+    with connect(empty_db, read_only=True) as store:
+        first = av.access_data_version(store)
+    assert calls == [1] and av.version_file(empty_db).is_file()
+    with connect(empty_db, read_only=True) as store:
+        assert av.access_data_version(store) == first
+    assert calls == [1]  # kept, not hashed again
+    with connect(empty_db) as store:
+        store.write("roads", _one_road(48.05), mode="upsert")
+        assert av.access_data_version(store) != first  # a writable store always hashes
+    with connect(empty_db, read_only=True) as store:
+        moved = av.access_data_version(store)
+    assert moved != first and len(calls) == 3
+    assert av.version_file(empty_db).read_text(encoding="utf-8").count(moved) == 1
+
+
+def test_a_route_on_the_kept_graph_is_the_route_on_a_fresh_build(demo_db_copy):
+    """What a cold CLI ``route`` computes (the graph mapped from the kept folder) equals, document for
+    document, the route on a graph built in the process from the store's layers."""
+    import json
+
+    from cimic_geo.corridors import load_access_context, route_document
+    from cimic_geo.store import connect
+
+    with connect(demo_db_copy, read_only=True) as store:
+        built = load_access_context(store, keep_graph=False)
+        load_access_context(store)  # builds again and keeps it
+        names = [r[0] for r in store.con.execute(
+            "SELECT name FROM settlements ORDER BY population DESC, id LIMIT 3").fetchall()]
+    with connect(demo_db_copy, read_only=True) as store:
+        kept = load_access_context(store)
+    assert built.graph._connectivity is None and kept.graph._connectivity is not None  # read from the folder
+    for origin, destination, alternatives in ((names[0], names[1], 0), (names[1], names[2], 2)):
+        a = route_document(built, origin, destination, alternatives=alternatives)
+        b = route_document(kept, origin, destination, alternatives=alternatives)
+        assert a["found"] and a["length_km"] > 0
+        assert json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)

@@ -1,23 +1,24 @@
-"""The built road graph kept between runs: a ``.npz`` file beside the store.
+"""The built road graph kept between runs: a folder of ``.npy`` arrays beside the store.
 
 Building the graph of a national roads layer (noding a million segments, distances to the front
 line) takes seconds; every CLI process and every server start would pay it again. The arrays of a
-built :class:`~cimic_geo.analytics.roadgraph.RoadGraph` are saved to ``<store>.roadgraph.npz``
-under a key made of the data fingerprint (roads, bridges, front line and occupied area: see
-:func:`cimic_geo.store.access_version.access_data_version`), the as-of time, the threat bands and the
-file format version. A file with another key, or one that cannot be read (truncated, corrupt,
-older format), is ignored and rebuilt; files are written to a temporary name and renamed, so a
-reader never sees half a file. Writing is best effort: a read-only folder just means no file.
+built :class:`~cimic_geo.analytics.roadgraph.RoadGraph` are saved uncompressed, one ``.npy`` file
+each, in ``<store>.roadgraph/`` with a ``meta.json`` holding the key: the data fingerprint (roads,
+bridges, front line and occupied area: see :func:`cimic_geo.store.access_version.access_data_version`),
+the as-of time, the threat bands and the file format version. A fresh process maps the arrays
+into memory (copy on write), so it reads only the pages a query touches. A folder with another
+key, or one that cannot be read (truncated, missing array, older format), is ignored and rebuilt;
+folders are written under a temporary name and renamed into place, so a reader never sees half a
+graph. Writing is best effort: a read-only folder just means no graph is kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ from cimic_geo.analytics.road_weights import WeightedGraph
 from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
 
 #: Bump when the saved arrays change meaning (3: the connected components and the default policy's
-#: weighted graph are saved too).
-FORMAT = 3
+#: weighted graph are saved too; 4: a folder of ``.npy`` files mapped into memory).
+FORMAT = 4
 _ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes",
            "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_v0", "seg_v1",
            "seg_length_km", "seg_speed")
@@ -42,9 +43,9 @@ _INDEX = ("edge_u", "edge_v", "edge_seg", "edge_c0", "edge_c1", "seg_v0", "seg_v
 
 
 def graph_file(db_path: str | os.PathLike) -> Path:
-    """Where the graph of the store at ``db_path`` is kept."""
+    """The folder where the graph of the store at ``db_path`` is kept."""
     p = Path(db_path)
-    return p.with_name(p.name + ".roadgraph.npz")
+    return p.with_name(p.name + ".roadgraph")
 
 
 def graph_key(data_version: str, *, as_of: Any, bands_km: tuple[float, ...]) -> str:
@@ -74,31 +75,45 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     arrays["seg_status_labels"], arrays["seg_status_codes"] = labels, codes.astype(np.int8 if len(labels) < 128 else np.int32)
     conn = graph.connectivity()  # saved, so a fresh process does not label the components again
     arrays["conn_edge_component"] = conn.edge_component.astype(np.int32)
-    meta = np.array([key, repr(graph.front_cap_km), str(graph.removed_impassable), str(graph.removed_bridges),
-                     str(conn.components), repr(conn.largest_share),
-                     json.dumps([dataclasses.asdict(x) for x in policies])])
+    meta = {"key": key, "front_cap_km": float(graph.front_cap_km), "removed_impassable": int(graph.removed_impassable),
+            "removed_bridges": int(graph.removed_bridges), "components": int(conn.components),
+            "largest_share": float(conn.largest_share), "policies": [dataclasses.asdict(x) for x in policies],
+            "arrays": sorted(arrays)}
     try:
-        fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent))
     except OSError:
         return False
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, _meta=meta, **arrays)
+        for name, a in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        old = None
+        if p.is_dir():  # move the old folder aside first: a folder cannot be replaced in one rename
+            old = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".old", dir=p.parent))
+            os.replace(p, old / "g")
+        elif p.exists():
+            p.unlink()
         os.replace(tmp, p)
     except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
         return False
+    if old is not None:  # mapped arrays of a reader stay valid: the files go when it closes them
+        shutil.rmtree(old, ignore_errors=True)
     return True
 
 
-def saved_key(path: str | os.PathLike) -> str | None:
-    """The key of the graph saved at ``path`` (None: no readable file)."""
+def _meta(path: Path) -> dict[str, Any] | None:
     try:
-        with np.load(Path(path), allow_pickle=False) as z:
-            return str(z["_meta"][0])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) else None
+
+
+def saved_key(path: str | os.PathLike) -> str | None:
+    """The key of the graph saved at ``path`` (None: no readable graph)."""
+    meta = _meta(Path(path))
+    return None if meta is None else str(meta.get("key"))
 
 
 def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_line: Any = None,
@@ -110,24 +125,22 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     graph rebuilds it from its vertices when asked, :attr:`RoadGraph.roads`).
     """
     p = Path(path)
-    if not p.is_file():
+    meta = _meta(p) if p.is_dir() else None
+    if meta is None or meta.get("key") != key:
         return None
     try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = z["_meta"]
-            if str(meta[0]) != key:
-                return None
-            arrays = {name: z[name] for name in _ARRAYS}
-            status = z["seg_status_labels"].astype(object)[z["seg_status_codes"]]
-            edge_component = z["conn_edge_component"].astype(np.int64)
-            policies = [RoutingPolicy(**{**d, "penalties": None if d["penalties"] is None else tuple(d["penalties"])})
-                        for d in json.loads(str(meta[6]))]
-            weighted = []
-            for i in range(len(policies)):
-                pre = f"w{i}_"
-                parts = {k[len(pre):]: z[k] for k in z.files if k.startswith(pre)}
-                weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
-    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
+        z = {name: np.asarray(np.load(p / f"{name}.npy", mmap_mode="c", allow_pickle=False)) for name in meta["arrays"]}
+        arrays = {name: z[name] for name in _ARRAYS}
+        status = z["seg_status_labels"].astype(object)[z["seg_status_codes"]]
+        edge_component = z["conn_edge_component"].astype(np.int64)
+        policies = [RoutingPolicy(**{**d, "penalties": None if d["penalties"] is None else tuple(d["penalties"])})
+                    for d in meta["policies"]]
+        weighted = []
+        for i in range(len(policies)):
+            pre = f"w{i}_"
+            parts = {k[len(pre):]: z[k] for k in z if k.startswith(pre)}
+            weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError):
         return None
     roads = roads.reset_index(drop=True)
     if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(
@@ -143,8 +156,9 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     graph = RoadGraph(**arrays, seg_status=status, seg_bounds=None, road_table=roads,
                       destroyed_bridges=destroyed_bridge_rows(infrastructure),
                       threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
-                      removed_impassable=int(meta[2]), removed_bridges=int(meta[3]), front_cap_km=float(meta[1]))
-    graph._connectivity = Connectivity(int(meta[4]), float(meta[5]), edge_component,
+                      removed_impassable=int(meta["removed_impassable"]), removed_bridges=int(meta["removed_bridges"]),
+                      front_cap_km=float(meta["front_cap_km"]))
+    graph._connectivity = Connectivity(int(meta["components"]), float(meta["largest_share"]), edge_component,
                                        np.flatnonzero(edge_component > 0))
     for policy, parts in zip(policies, weighted, strict=True):
         try:

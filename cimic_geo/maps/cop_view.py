@@ -79,6 +79,18 @@ def label_rule(zoom: float) -> tuple[int, int]:
     return int(min_pop), int(limit)
 
 
+def merge_road_pieces(pieces: gpd.GeoDataFrame, *, tolerance: float) -> gpd.GeoDataFrame:
+    """One (multi)line per ``road_class``: the pieces joined where they share end points
+    (``line_merge``), then simplified to ``tolerance`` degrees (a display generalisation)."""
+    rows, geoms = [], []
+    for cls, group in pieces.groupby("road_class", sort=True):
+        merged = shapely.line_merge(shapely.multilinestrings(np.asarray(group.geometry.values)))
+        rows.append({"id": f"major-{cls}", "road_class": cls})
+        geoms.append(shapely.simplify(merged, tolerance))
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=["id", "road_class"]),
+                            geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+
+
 def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int, road_limit: int = 4000,
                    want: Iterable[str] = ("basemap", "major_roads", "labels")) -> dict[str, gpd.GeoDataFrame]:
     """The orienting layers of a view: outlines and water (``basemap``), ``major_roads`` and
@@ -89,8 +101,13 @@ def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int, road_limit
     if "basemap" in want:
         out["basemap"] = store.read("basemap", bbox=bbox, simplify_deg=tol)
     if "major_roads" in want:
-        out["major_roads"] = store.read("roads", bbox=bbox, where={"road_class": list(major_road_classes(zoom))},
-                                        columns=["name", "road_class"], simplify_deg=tol, limit=road_limit)
+        where = {"road_class": list(major_road_classes(zoom))}
+        if count_in_bbox(store, "roads", bbox=bbox, where=where) <= road_limit:
+            out["major_roads"] = store.read("roads", bbox=bbox, where=where, columns=["name", "road_class"],
+                                            simplify_deg=tol)
+        else:  # many short pieces (a national network): merged into one line per class, simplified
+            pieces = store.read("roads", bbox=bbox, where=where, columns=["road_class"], simplify_deg=tol)
+            out["major_roads"] = merge_road_pieces(pieces, tolerance=tol)
     if "labels" in want:
         min_pop, limit = label_rule(zoom)
         places = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox,

@@ -106,7 +106,9 @@
       (s.tip || ['name']).forEach(function (k) {
         if (p[k] === undefined || p[k] === null || p[k] === '') { return; }
         if (k === 'name' || k === 'label') { head = fmt(p[k], k); return; }
-        parts.push((labels[k] || k.replace(/_/g, ' ')).toLowerCase() + ': ' + fmt(p[k], k));
+        var v = fmt(p[k], k);
+        parts.push((labels[k] || k.replace(/_/g, ' ')).toLowerCase() + ': ' +
+                   (typeof p[k] === 'string' ? v.replace(/_/g, ' ') : v));
       });
       if (head) { parts = [head + (parts.length ? ' — ' + parts.join(' · ') : '')]; }
       if (p.n !== undefined) { parts = [fmt(p.n, 'n') + ' × ' + s.title + ' here; zoom in for details']; }
