@@ -19,9 +19,10 @@ pytestmark = pytest.mark.real_data
 
 
 def _ids_by_name(store) -> dict[str, str]:
-    rows = store.read("settlements", columns=["name", "admin1"])
+    """Ukrainian name -> id (an import of Cyrillic names keeps them in ``name_uk``; ``name`` is Latin)."""
+    rows = store.read("settlements", columns=["name_uk", "admin1"])
     rows = rows[rows["admin1"] == "Харківська"]
-    return dict(zip(rows["name"], rows["id"], strict=True))
+    return dict(zip(rows["name_uk"], rows["id"], strict=True))
 
 
 def test_assessments_and_gaps_on_real_hromada_centres(real_data_dir: Path, empty_db: Path, tmp_path: Path) -> None:

@@ -190,3 +190,39 @@ def test_a_route_on_the_kept_graph_is_the_route_on_a_fresh_build(demo_db_copy):
         b = route_document(kept, origin, destination, alternatives=alternatives)
         assert a["found"] and a["length_km"] > 0
         assert json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)
+
+
+def test_a_few_road_ids_are_found_without_indexing_every_id():
+    import pytest
+
+    from cimic_geo.errors import AnalysisError
+
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    ids = g.road_table["id"].astype(str).tolist()
+    n = len(ids)
+    pick = [ids[-1], ids[0], ids[n // 2], ids[0]]
+    fast = g.road_rows(pick)
+    assert fast.tolist() == [n - 1, 0, n // 2, 0] and g._id_index is None  # no index of every id was built
+    with pytest.raises(AnalysisError, match="no-such-road"):
+        g.road_rows([ids[0], "no-such-road"])
+    assert g._id_index is not None and g.road_rows(pick).tolist() == fast.tolist()
+
+
+def test_road_attributes_kept_beside_a_read_only_store_follow_a_renamed_road(empty_db, monkeypatch):
+    import cimic_geo.store.access_version as av
+    from cimic_geo.store import connect
+
+    monkeypatch.setattr(av, "SETTLE_S", 0.0)
+    kept = empty_db.with_name(empty_db.name + ".roadattributes.arrow")
+    with connect(empty_db) as store:
+        store.write("roads", _one_road(48.0).assign(name="Old road"), mode="upsert")
+    with connect(empty_db, read_only=True) as store:
+        first = av.road_attributes(store)
+        assert kept.is_file()
+        again = av.road_attributes(store)  # read back from the kept file
+        direct = store.query_df("SELECT id, road_class, status, name FROM roads ORDER BY id")
+    assert first.equals(direct) and again.equals(direct) and (again.dtypes == direct.dtypes).all()
+    with connect(empty_db) as store:
+        store.write("roads", _one_road(48.0).assign(name="New road"), mode="upsert")
+    with connect(empty_db, read_only=True) as store:
+        assert av.road_attributes(store)["name"].tolist() == ["New road"]  # not the kept "Old road"

@@ -20,6 +20,7 @@ from cimic_geo.schema import LAYERS
 from cimic_geo.store import connect
 from cimic_geo.store.evacuation_records import evacuation_history
 from cimic_geo.store.partner_records import partner_history, read_partners
+from cimic_geo.store.settings import holdings, import_markings
 from tests.sheet_utils import write_sheet
 
 SETTLEMENTS = gpd.GeoDataFrame(
@@ -264,3 +265,26 @@ def test_import_page_leaves_the_spreadsheet_layers_out(monkeypatch, empty_db):
     assert {LAYERS["settlements"].title, LAYERS["shelters"].title} <= offered
     assert len(offered) == len(LAYERS) - 3 and not offered & {LAYERS[n].title for n in SHEET_LAYERS}
     assert any("spreadsheet templates" in c.value for c in at.sidebar.caption)
+
+
+def test_real_sheet_into_an_exercise_store_needs_confirmation(demo_db_copy, tmp_path):
+    """A liaison officer's sheet is real data unless marked exercise; the exercise store asks first."""
+    with connect(demo_db_copy) as store:
+        sid = str(store.query_df("SELECT id FROM settlements ORDER BY id LIMIT 1")["id"][0])
+        rows = [[sid, datetime(2026, 11, 20, 9, 0), 80, "functional", "disrupted", "water", "Team 2", "B2"]]
+        path = write_sheet(tmp_path / "a.csv", A_HEADER, rows)
+        before = store.fingerprint()
+        with pytest.raises(ValidationError) as exc:
+            import_sheet(store, "assessments", path)
+        assert [p.field for p in exc.value.problems if p.severity == "error"] == ["marking"]
+        assert "holds EXERCISE data" in exc.value.problems[0].message
+        assert store.fingerprint() == before and not holdings(store).real
+        report = import_sheet(store, "assessments", path, exercise=True)
+        assert report.kind == "exercise" and not holdings(store).real
+        report = import_sheet(store, "assessments", path, allow_mixed=True)
+        assert report.kind == "real" and any(p.field == "marking" and p.severity == "warning" for p in report.problems)
+        held = holdings(store)
+        assert held.exercise and held.real and held.banner == "EXERCISE + REAL DATA MIXED"
+        marks = import_markings(store)
+        assert list(marks["layer"].tail(2)) == ["assessments", "assessments"]
+        assert list(marks["kind"].tail(2)) == ["exercise", "real"]

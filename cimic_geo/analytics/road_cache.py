@@ -74,11 +74,14 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     labels, codes = np.unique(graph.seg_status.astype(str), return_inverse=True)
     arrays["seg_status_labels"], arrays["seg_status_codes"] = labels, codes.astype(np.int8 if len(labels) < 128 else np.int32)
     conn = graph.connectivity()  # saved, so a fresh process does not label the components again
+    arrays["seg_bounds"] = np.asarray(graph.row_bounds(), dtype=float)  # the rows' boxes: no scan of the vertices
     arrays["conn_edge_component"] = conn.edge_component.astype(np.int32)
     meta = {"key": key, "front_cap_km": float(graph.front_cap_km), "removed_impassable": int(graph.removed_impassable),
             "removed_bridges": int(graph.removed_bridges), "components": int(conn.components),
             "largest_share": float(conn.largest_share), "policies": [dataclasses.asdict(x) for x in policies],
-            "arrays": sorted(arrays)}
+            "arrays": sorted(arrays),
+            "bounds": [float(v) for v in (*graph.coords.min(axis=0), *graph.coords.max(axis=0))]
+            if len(graph.coords) else None}
     try:
         tmp = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent))
     except OSError:
@@ -152,8 +155,10 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
         return None  # row vertex ranges must cover the vertices in order
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
-                            crs=_crs_of(coords), bands_km=bands_km)
-    graph = RoadGraph(**arrays, seg_status=status, seg_bounds=None, road_table=roads,
+                            crs=_crs_of(coords, meta.get("bounds")), bands_km=bands_km)
+    bounds = z.get("seg_bounds")
+    bounds = bounds if bounds is not None and bounds.shape == (len(v0), 4) else None  # None: from the vertices
+    graph = RoadGraph(**arrays, seg_status=status, seg_bounds=bounds, road_table=roads,
                       destroyed_bridges=destroyed_bridge_rows(infrastructure),
                       threat=threat, as_of=None if as_of is None else pd.Timestamp(as_of),
                       removed_impassable=int(meta["removed_impassable"]), removed_bridges=int(meta["removed_bridges"]),
@@ -170,9 +175,12 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     return graph
 
 
-def _crs_of(coords: np.ndarray) -> Any:
+def _crs_of(coords: np.ndarray, bounds: Sequence[float] | None = None) -> Any:
+    """The graph's metric CRS: from the vertices' bounds kept in the metadata, else from the vertices."""
     from cimic_geo.geo import metric_crs
 
+    if bounds is not None and len(bounds) == 4:
+        return metric_crs(tuple(float(b) for b in bounds))
     if not len(coords):
         return metric_crs((0.0, 0.0, 0.0, 0.0))
     return metric_crs((*coords.min(axis=0), *coords.max(axis=0)))

@@ -60,6 +60,9 @@ __all__ = ["DAMAGED_TIME_FACTOR", "DEFAULT_PENALTIES", "MIN_COST", "NO_THREAT", 
            "ZONE_EXIT_FACTOR", "Connectivity", "RoadGraph", "RoutingPolicy", "ThreatGeometry", "WeightedGraph",
            "build_road_graph", "connectivity_note", "destroyed_bridge_rows", "project", "union_geometry"]
 
+#: Up to this many road ids are looked up without building an index of every id (:meth:`RoadGraph.road_rows`).
+FEW_ROAD_IDS = 5000
+
 
 @dataclass
 class RoadGraph:
@@ -148,11 +151,21 @@ class RoadGraph:
             return self.seg_bounds
 
     def road_rows(self, road_ids: Sequence[str]) -> np.ndarray:
-        """Row index in :attr:`roads` of each road id (AnalysisError naming unknown ids)."""
+        """Row index in :attr:`roads` of each road id (AnalysisError naming unknown ids).
+
+        A few ids (one route) are looked up with a vectorised ``isin`` over the id column; many
+        ids, or ids not found that way, through an index of every id built once."""
+        wanted = [str(r) for r in road_ids]
+        if self._id_index is None and len(wanted) <= FEW_ROAD_IDS:
+            ids = self.road_table["id"]
+            hit = np.flatnonzero(ids.isin(wanted).to_numpy())
+            found = {str(v): int(i) for i, v in zip(hit, ids.iloc[hit], strict=True)}
+            if len(found) == len(hit) and all(w in found for w in wanted):
+                return np.array([found[w] for w in wanted], dtype=np.intp)
         with self._lock:
             if self._id_index is None:
                 self._id_index = pd.Index(self.road_table["id"].astype(str))
-        rows = self._id_index.get_indexer([str(r) for r in road_ids])
+        rows = self._id_index.get_indexer(wanted)
         if (rows < 0).any():
             bad = [str(r) for r, i in zip(road_ids, rows, strict=True) if i < 0][:5]
             raise AnalysisError(f"unknown road ids: {bad}")

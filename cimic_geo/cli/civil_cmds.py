@@ -32,7 +32,8 @@ def run_sheet_import(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=args.dry_run) as store:
         try:
             report = import_sheet(store, args.layer, path, dry_run=args.dry_run, source=args.source,
-                                  reported_at=args.reported_at, reliability=args.reliability)
+                                  reported_at=args.reported_at, reliability=args.reliability,
+                                  exercise=args.exercise, marking=args.marking, allow_mixed=args.allow_mixed)
         except ValidationError as exc:
             report = ImportReport(layer=args.layer, mode="upsert", files=[Path(path).name],
                                   problems=list(exc.problems) or [Problem(None, None, exc.message)],

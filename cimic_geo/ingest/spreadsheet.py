@@ -21,9 +21,11 @@ import shapely
 
 from cimic_geo.analytics.partner_gaps import split_ids
 from cimic_geo.auth import Actor
+from cimic_geo.config import EXERCISE_MARKING
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.evacuation_rules import check_evacuations
 from cimic_geo.ingest.import_report import ImportReport
+from cimic_geo.ingest.importer import data_marking
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.sheets import REFERENCES, SHEET_LAYERS, Sheet, normalise_header, read_sheet, sheet_columns
 from cimic_geo.ingest.validate import Options, Provenance, parse_time, validate_source
@@ -190,8 +192,15 @@ def prepare_sheet_import(
     source: str | None = None,
     reported_at: datetime | str | None = None,
     reliability: str | None = None,
+    exercise: bool = False,
+    marking: str | None = None,
+    allow_mixed: bool = False,
 ) -> PreparedSheet:
     """Read and validate a spreadsheet of ``layer`` against the store; write nothing.
+
+    ``exercise``, ``marking`` and ``allow_mixed`` say what kind of data the sheet holds, as for
+    every import (:func:`cimic_geo.ingest.importer.data_marking`): a liaison officer's real sheet
+    is refused in a store holding exercise data unless the operator confirms the mix.
 
     Raises
     ------
@@ -232,10 +241,14 @@ def prepare_sheet_import(
     valid.index = rows
     if layer == "partners":
         problems += _partner_order_problems(valid, store)
+    kind, chosen_marking, mark_problems = data_marking(store, exercise=exercise, marking=marking,
+                                                       allow_mixed=allow_mixed)
+    problems = mark_problems + problems
     errors = [p for p in problems if p.severity == "error"]
     problems.sort(key=lambda p: (p.row is not None, p.row or 0, p.field or ""))
     report = ImportReport(layer=layer, mode="upsert", files=[sh.name], rows_read=len(frame), problems=problems,
                           mapping={c: c for c in attrs})
+    report.kind, report.marking = kind, chosen_marking
     bad_rows = {p.row for p in errors if p.row is not None}
     report.rows_rejected = len(frame) if any(p.row is None or p.row == sh.header_row for p in errors) \
         else len(bad_rows)
@@ -288,7 +301,7 @@ def commit_sheet_import(store: Store, prepared: PreparedSheet, *, actor: Actor |
     report = prepared.report
     frame = prepared.frame
     audit = {"actor": actor, "source_file": report.files[0] if report.files else None,
-             "source_sha256": prepared.sha256}
+             "source_sha256": prepared.sha256, "data_mark": (report.kind, report.marking or EXERCISE_MARKING)}
     try:
         if prepared.layer == "assessments":
             n = write_assessments(store, frame, **audit)

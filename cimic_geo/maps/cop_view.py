@@ -59,6 +59,10 @@ _LABELS_BY_ZOOM = ((0, 250_000, 12), (7, 100_000, 25), (8, 40_000, 40), (9, 15_0
                    (11, 1_000, 150), (12, 0, 250))
 
 
+#: Aggregation cell (screen pixels): one count badge (at most 32 px wide) per cell, with room between.
+AGGREGATE_CELL_PX = 80
+
+
 def _by_zoom(table: tuple, zoom: float) -> tuple:
     chosen = table[0][1:]
     for row in table:
@@ -196,8 +200,8 @@ def query_view(
         if n <= point_limit:
             out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol)
         else:
-            cells = grid_aggregate(store, layer, bbox=bbox, cell_deg=grid_cell_deg(zoom), category=category,
-                                   where=where, sums=sums)
+            cells = grid_aggregate(store, layer, bbox=bbox, cell_deg=grid_cell_deg(zoom, cell_px=AGGREGATE_CELL_PX),
+                                   category=category, where=where, sums=sums)
             if layer == "infrastructure":
                 cells = cells.drop(columns=["none"], errors="ignore")
             out[f"{layer}_grid"] = cells

@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token needs neither
     import pandas as pd
@@ -29,13 +29,17 @@ SETTLE_S = 2.0
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
 _VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
     # geometry too: a road moved under the same id must not reuse a graph kept beside the store
-    "roads": ("id", "road_class", "status", "speed_kmh", "oneway", "geom"),
+    # (name too: the road attributes kept beside the store are keyed by this version)
+    "roads": ("id", "road_class", "status", "speed_kmh", "oneway", "name", "geom"),
     "infrastructure": ("id", "sector", "damage", "road_id", "geom"),
     "settlements": ("id", "name", "population", "geom"),
     "shelters": ("id", "status", "capacity", "occupancy", "geom"),
     "front_line": ("id", "valid_from", "valid_to", "geom"),
     "occupied_area": ("id", "valid_from", "valid_to", "geom"),
 }
+
+#: What the version hashes: a token kept under another list of columns is not reused.
+_COLUMNS_KEY = ";".join(f"{k}:{','.join(v)}" for k, v in _VERSION_COLUMNS.items())
 
 
 def version_file(db_path: str | os.PathLike) -> Path:
@@ -73,12 +77,12 @@ def access_data_version(store: Store) -> str:
     if kept is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             doc = json.loads(kept.read_text(encoding="utf-8"))
-            if doc["stamp"] == stamp and isinstance(doc["version"], str):
+            if doc["stamp"] == stamp and doc["columns"] == _COLUMNS_KEY and isinstance(doc["version"], str):
                 return doc["version"]
     version = _hashed_version(store)
     if kept is not None and time.time_ns() - max(s[2] for s in stamp if len(s) > 1) > SETTLE_S * 1e9 \
             and file_stamp(path) == stamp:
-        _write_quietly(kept, json.dumps({"stamp": stamp, "version": version}))
+        _write_quietly(kept, json.dumps({"stamp": stamp, "columns": _COLUMNS_KEY, "version": version}))
     return version
 
 
@@ -117,5 +121,43 @@ def road_attributes(store: Store) -> pd.DataFrame:
 
     Reading a national roads layer's geometry (decoding a million WKB lines) costs seconds; a road
     graph kept beside the store rebuilds the lines from its own vertices when they are needed.
+    A read-only store keeps them in ``<store>.roadattributes.arrow`` (Arrow IPC, mapped into
+    memory) under its data version (:func:`access_data_version`), so a fresh process neither sorts
+    a million ids again nor converts them.
     """
-    return store.query_df(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM roads ORDER BY id")
+    import pyarrow as pa  # pandas' string columns are Arrow arrays already
+
+    path = getattr(store, "path", None)
+    kept = None
+    if path is not None and getattr(store, "read_only", False):
+        p = Path(path)
+        kept, version = p.with_name(p.name + ".roadattributes.arrow"), access_data_version(store)
+        with contextlib.suppress(OSError, pa.ArrowException, KeyError, TypeError):
+            with pa.memory_map(str(kept)) as src:
+                table = pa.ipc.open_file(src).read_all()
+            if (table.schema.metadata or {}).get(b"version") == version.encode() and \
+                    tuple(table.column_names) == ROAD_ATTRIBUTES:
+                return table.to_pandas()
+    table = store.con.execute(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM roads ORDER BY id").to_arrow_table()
+    table = table.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
+                                  for f in table.schema]))
+    if kept is not None:
+        _write_arrow_quietly(kept, table.replace_schema_metadata({"version": version}))
+    return table.to_pandas()
+
+
+def _write_arrow_quietly(path: Path, table: Any) -> None:
+    """Write an Arrow table to ``path`` atomically (best effort, like :func:`_write_quietly`)."""
+    import pyarrow as pa
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh, pa.ipc.new_file(fh, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, path)
+    except (OSError, pa.ArrowException):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

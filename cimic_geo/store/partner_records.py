@@ -20,6 +20,7 @@ from cimic_geo.errors import NotFoundError, StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _to_geodataframe
+from cimic_geo.store.settings import record_import_marking
 
 _LAYER = "partners"
 #: Attributes compared to decide whether a saved entry changed (provenance and validity excluded).
@@ -75,7 +76,8 @@ def _same(old: pd.Series, new: pd.Series) -> bool:
 
 
 def save_partner_versions(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
-                          source_file: str | None = None, source_sha256: str | None = None) -> PartnerSave:
+                          source_file: str | None = None, source_sha256: str | None = None,
+                          data_mark: tuple[str, str] | None = None) -> PartnerSave:
     """Save 3W entries as new versions in one transaction (all or nothing), with its audit row.
 
     ``frame`` has the layer's columns except ``id`` and ``valid_to`` (made here), one row per
@@ -119,6 +121,9 @@ def save_partner_versions(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor
             out["valid_to"] = pd.NaT
             store._write_in_transaction(con, _LAYER, out, mode="append")
         if inserts:
+            if data_mark is not None:
+                record_import_marking(con, layer=_LAYER, files=source_file or "", kind=data_mark[0],
+                                      marking=data_mark[1], user=who.name)
             record(con, who, AuditEntry(action="import", layer=_LAYER, ids=[*result.new, *result.changed],
                                         row_counts={_LAYER: len(inserts)}, source_file=source_file,
                                         source_sha256=source_sha256,

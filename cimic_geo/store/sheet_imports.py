@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -20,6 +21,7 @@ from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store
 from cimic_geo.store.evacuation_records import _HISTORY_INSERT
 from cimic_geo.store.imports import existing_ids
+from cimic_geo.store.settings import record_import_marking
 
 
 def point_lookup(store: Store, layer: str, ids: Iterable[str]) -> gpd.GeoDataFrame:
@@ -44,6 +46,13 @@ def current_evacuations(store: Store, ids: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns=frame.geometry.name))
 
 
+def _mark(con: Any, layer: str, source_file: str | None, data_mark: tuple[str, str] | None, user: str) -> None:
+    """Record in the import's transaction whether it brought exercise or real data (``data_mark``)."""
+    if data_mark is not None:
+        record_import_marking(con, layer=layer, files=source_file or "", kind=data_mark[0], marking=data_mark[1],
+                              user=user)
+
+
 def _entry(layer: str, frame: gpd.GeoDataFrame, n: int, source_file: str | None,
            source_sha256: str | None) -> AuditEntry:
     return AuditEntry(action="import", layer=layer, ids=[str(i) for i in frame["id"]], row_counts={layer: n},
@@ -51,7 +60,8 @@ def _entry(layer: str, frame: gpd.GeoDataFrame, n: int, source_file: str | None,
 
 
 def write_assessments(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
-                      source_file: str | None = None, source_sha256: str | None = None) -> int:
+                      source_file: str | None = None, source_sha256: str | None = None,
+                      data_mark: tuple[str, str] | None = None) -> int:
     """Upsert assessments in one transaction with its audit row; return the number of rows written.
 
     ``actor`` needs the import permission (editor); None is the operating-system user outside the app.
@@ -59,12 +69,14 @@ def write_assessments(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | N
     who = require(actor, "import", store=store, action="import", layer="assessments")
     with store.transaction() as con:
         n = store._write_in_transaction(con, "assessments", frame, mode="upsert")
+        _mark(con, "assessments", source_file, data_mark, who.name)
         record(con, who, _entry("assessments", frame, n, source_file, source_sha256))
     return n
 
 
 def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | None = None,
-                      source_file: str | None = None, source_sha256: str | None = None) -> int:
+                      source_file: str | None = None, source_sha256: str | None = None,
+                      data_mark: tuple[str, str] | None = None) -> int:
     """Upsert evacuations (version + 1 for existing ids) with one history row each and the audit row,
     in one transaction."""
     who = require(actor, "import", store=store, action="import", layer="evacuations")
@@ -85,5 +97,6 @@ def write_evacuations(store: Store, frame: gpd.GeoDataFrame, *, actor: Actor | N
             con.execute(_HISTORY_INSERT, [eid, int(r["version"]), now, user, "import", statuses.get(eid),
                                           r.get("status"), None if pd.isna(people) else int(people),
                                           json.dumps({"source": r.get("source"), "by": who.name}, default=str)])
+        _mark(con, "evacuations", source_file, data_mark, who.name)
         record(con, who, _entry("evacuations", frame, n, source_file, source_sha256))
     return n

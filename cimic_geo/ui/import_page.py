@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -271,24 +271,24 @@ def front_lengths(report: ImportReport) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-def marking_ui(store: Store) -> dict[str, Any]:
+def marking_ui(store: Store, *, key: Callable[[str], str] = k) -> dict[str, Any]:
     """Exercise or real data, its marking (from the configured list) and, when it would mix the store's
-    data kinds, the operator's confirmation; returns the import options."""
+    data kinds, the operator's confirmation; returns the import options (``key`` names the widgets)."""
     held = holdings(store)
-    exercise = st.checkbox(_("The file holds exercise data"), key=k("exercise"),
+    exercise = st.checkbox(_("The file holds exercise data"), key=key("exercise"),
                            help=_("File imports are real data unless marked as exercise."))
     options: dict[str, Any] = {"exercise": exercise, "marking": None, "allow_mixed": False}
     if not exercise:
         real = [m for m in markings() if not is_exercise_marking(m)]
         default = held.real_marking if held.real_marking in real else real[0]
         options["marking"] = st.selectbox(_("Marking of the real data"), real, index=real.index(default),
-                                          key=k("marking"))
+                                          key=key("marking"))
     if (not exercise and held.exercise) or (exercise and held.real):
         st.warning(_("This store holds {have} data. Importing {new} data mixes the two: banners, analytics and "
                      "exports then cover both. Prefer a new store for it.").format(
                          have=_("EXERCISE") if not exercise else _("real"), new=_("real") if not exercise else
                          _("exercise")))
-        options["allow_mixed"] = st.checkbox(_("Mix them in this store anyway"), key=k("allow_mixed"))
+        options["allow_mixed"] = st.checkbox(_("Mix them in this store anyway"), key=key("allow_mixed"))
     return options
 
 

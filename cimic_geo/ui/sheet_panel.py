@@ -18,6 +18,7 @@ from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.import_page import marking_ui
 from cimic_geo.ui.layer_page import writer
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -55,6 +56,7 @@ def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
         up = st.file_uploader(_("Filled template (.xlsx or .csv)"), type=["xlsx", "csv"], key=_key(page, f"up_{layer}"))
         rel = st.text_input(_("Reliability for rows without one (admiralty code, e.g. B2)"), value="",
                             key=_key(page, f"rel_{layer}"))
+        marking = marking_ui(store, key=lambda name: _key(page, f"{name}_{layer}"))
         if up is None or not st.button(_("Check and import"), key=_key(page, f"go_{layer}")):
             return
         suffix = ".xlsx" if up.name.lower().endswith(".xlsx") else ".csv"
@@ -62,7 +64,8 @@ def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
             path = Path(tmp) / f"upload{suffix}"  # never the user's file name on disk
             path.write_bytes(up.getvalue())
             try:
-                report = import_sheet(store, layer, path, name=up.name, actor=actor, reliability=rel.strip() or None)
+                report = import_sheet(store, layer, path, name=up.name, actor=actor, reliability=rel.strip() or None,
+                                      **marking)
             except ValidationError as exc:
                 st.error(plain(exc.message))
                 st.dataframe(problems_frame(exc.problems), hide_index=True, width="stretch")

@@ -139,16 +139,17 @@
       el.style.cssText += ';white-space:nowrap;color:#263238;font-family:sans-serif;' +
         'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff';
       if (pop >= 100000) { el.style.fontWeight = 'bold'; }
+      // in the tooltip pane: names stay readable above markers and count badges
       return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-label', iconSize: null,
                                                 iconAnchor: [-4, 8]}),
-                               interactive: false, keyboard: false});
+                               interactive: false, keyboard: false, pane: 'tooltipPane'});
     }
     function count(f, latlng, key) {
       var s = S[key] || {}, n = (f.properties || {}).n || 0, el = document.createElement('div');
-      var d = Math.round(Math.min(44, 20 + 6 * Math.log10(n + 1)));
+      var d = Math.round(Math.min(32, 16 + 4 * Math.log10(n + 1)));
       el.textContent = n >= 10000 ? Math.round(n / 1000) + 'k' : n >= 1000 ? (n / 1000).toFixed(1) + 'k' : n + '';
       el.style.cssText = 'width:' + d + 'px;height:' + d + 'px;line-height:' + d + 'px;border-radius:50%;' +
-        'text-align:center;font:bold 11px sans-serif;color:#fff;border:2px solid #fff;' +
+        'text-align:center;font:bold 10px sans-serif;color:#fff;border:1.5px solid #fff;' +
         'box-shadow:0 0 0 1px #263238;opacity:0.9;background:' + (s.count_color || '#546e7a');
       return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-count', iconSize: [d, d]})});
     }
