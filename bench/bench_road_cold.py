@@ -2,7 +2,8 @@
 
 * **Python start** (``python -c pass``) and **imports** of the route command, each a fresh process;
 * **cold CLI route**: ``python -m cimic_geo route --from A --to B --alternatives 0`` in a fresh
-  process, the graph file kept beside the store (it is written first when missing or stale);
+  process, the graph folder, data version and road attributes kept beside the store (written
+  first when missing or stale);
 * **time to safety** for every settlement (``cutoff_document``, avoiding ``--avoid-km``), twice in
   one process (the first run includes the snapping index and the weighted graphs);
 * **coverage by travel time**: ``travel_time_reach`` for every ``--sample``-th settlement and
