@@ -63,6 +63,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         assert m["Settlements assessed"] == f"{doc['assessed']:,} of {doc['settlements']:,}"
         assert m["Stale (> 14 d)"] == f"{doc['stale']:,}"
         assert frame.evaluate(COUNT_MARKERS) == len(a.settlements)  # every settlement, coloured
+        frame.locator(".cimic-analytics-legend summary").click()  # collapsed by default
         assert "water status" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "assessments.png"), full_page=False)
@@ -72,6 +73,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         assert m["3W entries"] == f"{len(p.table):,}"
         assert m["Settlements with a gap"] == f"{len(p.gaps.gap_settlements()):,}"
         assert frame.evaluate(COUNT_MARKERS) == served_points + len(p.gaps.gap_settlements())
+        frame.locator(".cimic-analytics-legend summary").click()  # collapsed by default
         assert "gap: unmet need, no partner" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "partners.png"), full_page=False)

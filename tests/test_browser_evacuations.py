@@ -44,11 +44,17 @@ def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -
         assert metrics["People evacuated"] == f"{k['people_evacuated']:,}"
         assert metrics["Oldest open request"] == f"{k['oldest_open_hours']:,.0f} h"
         page.get_by_text(f"Board ({len(open_rows)} of {len(board)})").first.wait_for(timeout=30_000)
-        # one circle marker per evacuation shown (open statuses by default)
+        # one diamond marker (an SVG icon) per evacuation shown (open statuses by default)
         n_markers = frame.evaluate(
-            "() => { let n = 0; window.map.eachLayer(l => { if (l instanceof L.CircleMarker) n++; }); return n; }")
+            "() => { let n = 0; window.map.eachLayer(l => { if (l instanceof L.Marker && l.options.icon"
+            " && l.options.icon.options.className === 'cimic-shape') n++; }); return n; }")
         assert n_markers == len(open_rows)
-        legend = frame.locator(".cimic-analytics-legend").inner_text()
+        assert frame.locator(".cimic-shape svg path").count() == len(open_rows)
+        # the legend opens collapsed (bottom left, off the front); a click shows the statuses
+        legend_box = frame.locator(".cimic-analytics-legend")
+        assert "requested" not in legend_box.inner_text()
+        legend_box.locator("summary").click()
+        legend = legend_box.inner_text()
         assert "requested" in legend
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "evacuations.png"), full_page=False)

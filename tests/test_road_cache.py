@@ -21,8 +21,11 @@ def _load(path, key):
 def test_saved_graph_routes_like_the_built_one(tmp_path):
     g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
     path = tmp_path / "x.duckdb.roadgraph"
+    legacy = tmp_path / "x.duckdb.roadgraph.npz"
+    legacy.write_bytes(b"a graph file of an older format")
     key = graph_key("v1", as_of=None, bands_km=BANDS)
     assert save_graph(path, g, key)
+    assert not legacy.exists()  # the older single-file format is removed, not left to fill the disk
     h = _load(path, key)
     assert h is not None
     for name in ("edge_u", "edge_v", "edge_minutes", "edge_front_km", "edge_oneway", "coords"):
@@ -226,3 +229,25 @@ def test_road_attributes_kept_beside_a_read_only_store_follow_a_renamed_road(emp
         store.write("roads", _one_road(48.0).assign(name="New road"), mode="upsert")
     with connect(empty_db, read_only=True) as store:
         assert av.road_attributes(store)["name"].tolist() == ["New road"]  # not the kept "Old road"
+
+
+def test_a_graph_replaced_while_it_is_read_is_not_used(tmp_path, monkeypatch):
+    """A writer renames a new folder into place while a reader maps the arrays: the reader must not
+    mix arrays of two folders (it returns None and the caller builds or reads again)."""
+    import cimic_geo.analytics.road_cache as rc
+
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    path = tmp_path / "x.duckdb.roadgraph"
+    key = graph_key("v1", as_of=None, bands_km=BANDS)
+    assert save_graph(path, g, key)
+    real_load, calls = np.load, []
+
+    def load_and_replace(*args, **kwargs):
+        if not calls:
+            calls.append(1)
+            assert save_graph(path, g, key)  # another process writes the graph again meanwhile
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(rc.np, "load", load_and_replace)
+    assert _load(path, key) is None and calls == [1]
+    assert _load(path, key) is not None  # the new folder, read whole

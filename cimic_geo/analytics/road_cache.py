@@ -14,6 +14,7 @@ graph. Writing is best effort: a read-only folder just means no graph is kept.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -102,7 +103,18 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
         return False
     if old is not None:  # mapped arrays of a reader stay valid: the files go when it closes them
         shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the single-file graph of formats 1-3, never read again
+        p.with_name(p.name + ".npz").unlink(missing_ok=True)
     return True
+
+
+def _inode(path: Path) -> int | None:
+    """The folder's inode (None: not a folder); a folder renamed into place gets another one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino if os.path.isdir(path) else None
 
 
 def _meta(path: Path) -> dict[str, Any] | None:
@@ -128,7 +140,8 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     graph rebuilds it from its vertices when asked, :attr:`RoadGraph.roads`).
     """
     p = Path(path)
-    meta = _meta(p) if p.is_dir() else None
+    folder = _inode(p)
+    meta = _meta(p) if folder is not None else None
     if meta is None or meta.get("key") != key:
         return None
     try:
@@ -144,6 +157,8 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
             parts = {k[len(pre):]: z[k] for k in z if k.startswith(pre)}
             weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
     except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError):
+        return None
+    if _inode(p) != folder:  # replaced by a writer while reading: the arrays may be from two graphs
         return None
     roads = roads.reset_index(drop=True)
     if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(

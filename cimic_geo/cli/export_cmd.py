@@ -56,6 +56,7 @@ def _export(args: argparse.Namespace) -> int:
         title=args.title or "CIMIC situation",
         marking=args.marking or settings.marking,
         area=args.area,
+        extra={"symbols": True} if args.symbols else {},
     )
     if not to_folder:
         check_target(out, fmt=formats[0], protect=protect)
@@ -108,5 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", help="title printed on PNG/PDF/HTML")
     p.add_argument("--marking", help="handling marking for the banners (default: CIMIC_MARKING, the store's, else EXERCISE)")
     p.add_argument("--area", help="area name used in dated file names (default: the store's scale)")
+    p.add_argument("--symbols", action="store_true",
+                   help="draw shelters and damaged infrastructure as APP-6 symbols on PNG/PDF (default: the COP's shapes)")
     add_json_option(p)
     p.set_defaults(handler=_export)

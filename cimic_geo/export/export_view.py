@@ -139,6 +139,9 @@ class LoadedView:
     frames: dict[str, gpd.GeoDataFrame]
     marking: str
     meta: dict[str, str]
+    #: orienting layers drawn under the map layers (not exported as features): ``basemap``,
+    #: ``major_roads``, ``labels`` (:func:`cimic_geo.export.snapshot_map.attach_basemap`)
+    basemap: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

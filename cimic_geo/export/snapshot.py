@@ -30,6 +30,7 @@ from cimic_geo.export.naming import atomic_path
 from cimic_geo.export.snapshot_kpis import KpiTable, kpi_table
 from cimic_geo.export.snapshot_map import (
     MapProjection,
+    attach_basemap,
     draw_bands,
     draw_layers,
     fit_extent,
@@ -180,7 +181,7 @@ def write_png(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
         progress(0.05, "computing key figures")
         kpis = kpi_table(store, loaded, bands_km=bands_km)
     with _fonts():
-        fig = render_map_figure(loaded, kpis=kpis, progress=progress, bands_km=bands_km)
+        fig = render_map_figure(attach_basemap(store, loaded), kpis=kpis, progress=progress, bands_km=bands_km)
         progress(0.8, "writing PNG")
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", metadata={"Title": loaded.view.title,
@@ -197,7 +198,8 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
         kpis = kpi_table(store, loaded, bands_km=bands_km)
     produced = pd.Timestamp.now(tz="UTC")
     with _fonts():
-        fig1 = render_map_figure(loaded, kpis=kpis, produced=produced, progress=progress, bands_km=bands_km)
+        fig1 = render_map_figure(attach_basemap(store, loaded), kpis=kpis, produced=produced, progress=progress,
+                                 bands_km=bands_km)
         progress(0.7, "tables page")
         fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
         fig3 = render_cimic_figure(store, loaded, produced=produced, bands_km=bands_km) if store is not None else None

@@ -26,16 +26,28 @@ from matplotlib.patches import Patch, Rectangle
 
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.geo import GEOD, WGS84, metric_crs
+from cimic_geo.i18n import N_, _
+from cimic_geo.maps.cop_style import (
+    BASEMAP_STYLES,
+    CORRIDOR_COLORS,
+    DAMAGE_COLORS,
+    MAJOR_ROAD_STYLES,
+    POINT_SHAPES,
+    ROAD_STATUS_COLORS,
+    SHELTER_STATUS_COLORS,
+    STYLES,
+)
 
-SHELTER_COLOURS = {"open": "#1a9641", "full": "#f28e2b", "closed": "#7f7f7f", "damaged": "#b2182b"}
-DAMAGE_COLOURS = {"none": "#bdbdbd", "minor": "#fee08b", "major": "#f46d43", "destroyed": "#1a1a1a"}
-CORRIDOR_COLOURS = {
-    "active": "#1a9641", "agreed": "#2c7bb6", "proposed": "#e6b000", "draft": "#8c8c8c",
-    "suspended": "#f28e2b", "closed": "#404040",
-}
-ROAD_STYLE = {"open": ("#9e9e9e", "-"), "damaged": ("#e08214", "--"), "impassable": ("#b2182b", ":")}
-FRONT_COLOUR = "#d7191c"
-OCCUPIED_COLOUR = "#d7191c"
+# One palette with the COP (:mod:`cimic_geo.maps.cop_style`): red/orange for the front and occupied
+# ground only, shelters blue squares, damage brown triangles.
+SHELTER_COLOURS = SHELTER_STATUS_COLORS
+DAMAGE_COLOURS = DAMAGE_COLORS
+CORRIDOR_COLOURS = CORRIDOR_COLORS
+ROAD_STYLE = {st: (ROAD_STATUS_COLORS[st], ls) for st, ls in (("open", "-"), ("damaged", "--"), ("impassable", ":"))}
+FRONT_COLOUR = STYLES["front_line"]["base"]["color"]
+OCCUPIED_COLOUR = STYLES["occupied_area"]["base"]["fillColor"]
+#: matplotlib markers of the COP's point shapes
+SHAPE_MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D"}
 
 #: Above this many points of a layer in the view, markers shrink (national views).
 DENSE_POINTS = 2000
@@ -186,6 +198,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
     frames = {n: f for n, f in loaded.frames.items()}
     # APP-6 symbols for shelters and damage (as the COP's symbol switch) when the view asks for them
     symbols = bool((getattr(loaded.view, "extra", None) or {}).get("symbols"))
+    legend += draw_basemap(ax, loaded.basemap, proj)
 
     def projected(name: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         gdf = frames[name]
@@ -233,14 +246,15 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                         continue
                     mask = dmg == level
                     if mask.any():
-                        marker = "X" if level == "destroyed" else "s"
+                        marker = SHAPE_MARKERS[POINT_SHAPES["infrastructure"]]
                         s, lw = _marker_size(16.0, len(xy))
                         ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker=marker,
                                    c=colour, edgecolors="black", linewidths=lw, zorder=6)
                         legend.append((Line2D([], [], marker=marker, ls="", color=colour, markeredgecolor="black",
                                               markersize=6), f"Damage: {level}"))
             else:
-                legend.append((Line2D([], [], marker="s", ls="", color=DAMAGE_COLOURS["major"]), "Infrastructure"))
+                legend.append((Line2D([], [], marker=SHAPE_MARKERS[POINT_SHAPES["infrastructure"]], ls="",
+                                      color=DAMAGE_COLOURS["major"]), "Infrastructure"))
         elif name == "corridors":
             if len(geoms):
                 status = gdf["status"].fillna("draft").to_numpy()
@@ -269,7 +283,9 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                 pop = pd.to_numeric(gdf["population"], errors="coerce").fillna(0).to_numpy()
                 size = np.clip(np.sqrt(pop) / 12.0, 1.5, 70.0)
                 ax.scatter(xy[:, 0], xy[:, 1], s=size, c="#4d4d4d", edgecolors="white", linewidths=0.3, zorder=8)
-                top = np.argsort(-pop, kind="stable")[: _label_count(len(pop))]
+                # the basemap's place names label the settlements when it has them
+                has_names = len(loaded.basemap.get("labels", ())) > 0
+                top = [] if has_names else np.argsort(-pop, kind="stable")[: _label_count(len(pop))]
                 names = gdf["name"].fillna(gdf["id"]).astype(str).to_numpy()
                 for i in top:
                     ax.annotate(names[i], (xy[i, 0], xy[i, 1]), fontsize=7, zorder=12, xytext=(3, 3),
@@ -285,12 +301,79 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                     mask = status == st
                     if mask.any():
                         s, lw = _marker_size(13.0, len(xy))
-                        ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker="^", c=colour, edgecolors="black",
-                                   linewidths=lw, zorder=9)
-                        legend.append((Line2D([], [], marker="^", ls="", color=colour, markeredgecolor="black",
+                        ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker=SHAPE_MARKERS[POINT_SHAPES["shelters"]],
+                                   c=colour, edgecolors="black", linewidths=lw, zorder=9)
+                        legend.append((Line2D([], [], marker="s", ls="", color=colour, markeredgecolor="black",
                                               markersize=6), f"Shelter {st}"))
             else:
-                legend.append((Line2D([], [], marker="^", ls="", color=SHELTER_COLOURS["open"]), "Shelters"))
+                legend.append((Line2D([], [], marker="s", ls="", color=SHELTER_COLOURS["open"]), "Shelters"))
+    return legend
+
+
+def snapshot_zoom(bbox: Sequence[float], *, width_px: float = 760.0) -> int:
+    """Web-map zoom equivalent to drawing ``bbox`` about ``width_px`` wide (picks basemap detail):
+    256·2^z px span 360° of longitude, so z = log2(width_px·360 / (256·width°)), kept in 5..13."""
+    width = max(float(bbox[2]) - float(bbox[0]), 1e-6)
+    return int(min(13, max(5, math.floor(math.log2(width_px * 360.0 / (256.0 * width))))))
+
+
+def attach_basemap(store: Any, loaded: LoadedView) -> LoadedView:
+    """Read the orienting layers (outlines, water, major roads, place names) of the view's bbox
+    into ``loaded.basemap``, with the detail the COP shows at the equivalent zoom."""
+    from cimic_geo.maps.cop_view import basemap_layers
+
+    if store is not None and not loaded.basemap:
+        loaded.basemap = basemap_layers(store, bbox=loaded.bbox, zoom=snapshot_zoom(loaded.bbox))
+    return loaded
+
+
+def draw_basemap(ax: Any, frames: dict[str, gpd.GeoDataFrame], proj: MapProjection) -> list[tuple[Any, str]]:
+    """Draw outlines, rivers, water areas, major roads and place names under the layers, in the
+    COP's basemap colours, clipped to the map frame; return legend entries."""
+    legend: list[tuple[Any, str]] = []
+    bm = frames.get("basemap")
+    if bm is not None and len(bm):
+        kinds = bm["kind"].astype(str).to_numpy()
+        geoms = proj.geoms(np.asarray(bm.geometry.values))
+        water = kinds == "water"
+        if water.any():
+            st = BASEMAP_STYLES["water"]
+            gpd.GeoSeries(geoms[water]).plot(ax=ax, facecolor=st["fillColor"], edgecolor=st["color"],
+                                             linewidth=0.4, zorder=0.4)
+        for kind, label, ls, zorder in (("river", N_("river"), "-", 0.45), ("admin1", N_("oblast border"), (0, (6, 4)), 0.5),
+                                        ("state", N_("state border"), (0, (8, 3, 2, 3)), 0.55)):
+            mask = kinds == kind
+            if not mask.any():
+                continue
+            st = BASEMAP_STYLES[kind]
+            lw = st["weight"] * 0.45
+            ax.add_collection(LineCollection(_segments(geoms[mask]), colors=st["color"], linewidths=lw,
+                                             linestyles=ls, zorder=zorder))
+            legend.append((Line2D([], [], color=st["color"], lw=lw, ls=ls), _(label)))
+        if water.any():
+            legend.append((Patch(facecolor=BASEMAP_STYLES["water"]["fillColor"],
+                                 edgecolor=BASEMAP_STYLES["water"]["color"]), _("water")))
+    roads = frames.get("major_roads")
+    if roads is not None and len(roads):
+        cls = roads["road_class"].astype(str).to_numpy()
+        geoms = proj.geoms(np.asarray(roads.geometry.values))
+        for name in ("secondary", "primary", "trunk", "motorway"):
+            mask = cls == name
+            if mask.any():
+                st = MAJOR_ROAD_STYLES[name]
+                ax.add_collection(LineCollection(_segments(geoms[mask]), colors=st["color"],
+                                                 linewidths=st["weight"] * 0.4, zorder=0.8))
+        legend.append((Line2D([], [], color=MAJOR_ROAD_STYLES["motorway"]["color"], lw=1), _("Major roads")))
+    labels = frames.get("labels")
+    if labels is not None and len(labels):
+        xy = _points(proj.geoms(np.asarray(labels.geometry.values)))
+        names = labels["name"].fillna(labels.get("name_uk", labels["name"])).astype(str).to_numpy()
+        pop = pd.to_numeric(labels["population"], errors="coerce").fillna(0).to_numpy()
+        for i in range(len(names)):
+            big = pop[i] >= 100_000
+            ax.annotate(names[i], (xy[i, 0], xy[i, 1]), fontsize=7.5 if big else 6.5, zorder=12, xytext=(3, 3),
+                        fontweight="bold" if big else "normal", color="#263238", textcoords="offset points",
+                        path_effects=_halo(2.5), annotation_clip=True, clip_on=True)
     return legend
 
 

@@ -62,27 +62,41 @@ def _esc(v: Any) -> Any:
 
 
 class AnalyticsLegend(MacroElement):
-    """A legend box (bottom right): constant template, title and labels as escaped variables."""
+    """A legend box as on the COP: bottom left (the front runs east), collapsed under a "Legend"
+    summary; constant template, title and labels as escaped variables. Items are ``(label,
+    colour)`` or ``(label, colour, shape)`` with a shape of :data:`SWATCH_CSS` (default ``dot``)."""
 
     _template = Template(
         """
         {% macro html(this, kwargs) %}
-        <div class="cimic-analytics-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;
-          background:rgba(255,255,255,0.9);padding:6px 8px;border:1px solid #777;font:12px sans-serif">
+        <div class="cimic-analytics-legend" style="position:absolute;bottom:36px;left:10px;z-index:1000;
+          background:rgba(255,255,255,0.92);padding:6px 8px;border:1px solid #999;border-radius:4px;
+          font:12px sans-serif;max-height:45vh;overflow:auto">
+          <details{% if this.open %} open{% endif %}><summary style="font-weight:bold">{{ this.summary|e }}</summary>
           <b>{{ this.title|e }}</b>
-          {% for label, colour in this.items %}<div><span style="display:inline-block;width:12px;height:12px;
-            border-radius:6px;background:{{ colour|e }};margin-right:6px;border:1px solid #333"></span>{{ label|e }}</div>
+          {% for label, colour, css in this.items %}<div><span style="display:inline-block;width:11px;height:11px;
+            margin:0 7px 0 1px;border:1px solid #333;background:{{ colour|e }};{{ css|e }}"></span>{{ label|e }}</div>
           {% endfor %}
+          </details>
         </div>
         {% endmacro %}
         """
     )
 
-    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, items: list[tuple[str, ...]], *, open_: bool = False) -> None:
         super().__init__()
+        from cimic_geo.i18n import _
+
         self._name = "CimicAnalyticsLegend"
         self.title = str(title)
-        self.items = [(str(label), str(colour)) for label, colour in items]
+        self.summary = _("Legend")
+        self.open = bool(open_)
+        self.items = [(str(it[0]), str(it[1]), SWATCH_CSS[it[2] if len(it) > 2 else "dot"]) for it in items]
+
+
+#: CSS of each legend swatch shape (constants).
+SWATCH_CSS = {"dot": "border-radius:6px", "square": "border-radius:0", "diamond": "transform:rotate(45deg) scale(0.85)",
+              "line": "height:3px;border:none"}
 
 
 class MarkingBanner(MacroElement):

@@ -20,14 +20,18 @@ from cimic_geo.maps.controls import frames_extent
 from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, tooltip_text
 from cimic_geo.schema import PARTNER_SECTORS
 
-STATUS_COLOURS = {"functional": "#1a9850", "partial": "#fdae61", "disrupted": "#d73027", "unknown": "#9e9e9e"}
-STATE_COLOURS = {"current": "#1a9850", "stale": "#e6a700", "never": "#9e9e9e"}
+# Palette rule of the COP (:mod:`cimic_geo.maps.cop_style`): red/orange only for the front and the
+# occupied ground, green only for liberated ground. Sector status runs blue (working) to brown
+# (disrupted, as damage); assessment age blue (current) to purple (stale).
+STATUS_COLOURS = {"functional": "#1f78b4", "partial": "#dfc27d", "disrupted": "#8c510a", "unknown": "#bdbdbd"}
+STATE_COLOURS = {"current": "#1f78b4", "stale": "#9e9ac8", "never": "#bdbdbd"}
 STATE_LABELS = {"current": "assessed recently", "stale": "assessment stale", "never": "never assessed"}
 #: Colour of each partner sector on the 3W map (fixed per sector, none of them the gap red).
-SECTOR_COLOURS = dict(zip(PARTNER_SECTORS, ("#e6a700", "#1f77b4", "#e377c2", "#8c564b", "#17becf", "#2ca02c",
+SECTOR_COLOURS = dict(zip(PARTNER_SECTORS, ("#b8a000", "#1f77b4", "#e377c2", "#8c564b", "#17becf", "#00897b",
                                             "#9467bd", "#7f7f7f", "#6b8e23", "#000080", "#bcbd22", "#00a087"),
                           strict=True))
-GAP_COLOUR = "#d62728"
+#: Settlements with an unmet need and no partner (a gap, not a threat: magenta, not red).
+GAP_COLOUR = "#c51b7d"
 MAX_POINTS = 4000
 Colouring = Literal["status", "state"]
 

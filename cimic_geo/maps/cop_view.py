@@ -98,25 +98,25 @@ def merge_road_pieces(pieces: gpd.GeoDataFrame, *, tolerance: float) -> gpd.GeoD
 def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int, road_limit: int = 4000,
                    want: Iterable[str] = ("basemap", "major_roads", "labels")) -> dict[str, gpd.GeoDataFrame]:
     """The orienting layers of a view: outlines and water (``basemap``), ``major_roads`` and
-    settlement names (``labels``), all from the store (no tile server)."""
+    settlement names (``labels``), all from the store (no tile server).
+
+    Prepared once per store data version and cut per view in memory
+    (:mod:`cimic_geo.maps.basemap_cache`); ``road_limit`` is kept for callers and unused (the major
+    roads are always merged per class)."""
+    from cimic_geo.maps import basemap_cache
+
     want = set(want)
     tol = simplify_tolerance(zoom)
+    prep = basemap_cache.prepared(store)
     out: dict[str, gpd.GeoDataFrame] = {}
     if "basemap" in want:
-        out["basemap"] = store.read("basemap", bbox=bbox, simplify_deg=tol)
+        out["basemap"] = basemap_cache.basemap_in_view(prep, bbox=bbox, zoom=int(zoom), tolerance=tol)
     if "major_roads" in want:
-        where = {"road_class": list(major_road_classes(zoom))}
-        if count_in_bbox(store, "roads", bbox=bbox, where=where) <= road_limit:
-            out["major_roads"] = store.read("roads", bbox=bbox, where=where, columns=["name", "road_class"],
-                                            simplify_deg=tol)
-        else:  # many short pieces (a national network): merged into one line per class, simplified
-            pieces = store.read("roads", bbox=bbox, where=where, columns=["road_class"], simplify_deg=tol)
-            out["major_roads"] = merge_road_pieces(pieces, tolerance=tol)
+        out["major_roads"] = basemap_cache.roads_in_view(prep, store, classes=tuple(major_road_classes(zoom)),
+                                                         bbox=bbox, zoom=int(zoom), tolerance=tol)
     if "labels" in want:
         min_pop, limit = label_rule(zoom)
-        places = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox,
-                             columns=["name", "name_uk", "population"])
-        out["labels"] = places[places["population"].fillna(0) >= min_pop].reset_index(drop=True)
+        out["labels"] = basemap_cache.labels_in_view(prep, bbox=bbox, min_pop=min_pop, limit=limit)
     return out
 
 

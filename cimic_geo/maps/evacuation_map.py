@@ -15,10 +15,14 @@ import shapely
 
 from cimic_geo.maps.analytics_map import AnalyticsLegend, finish
 from cimic_geo.maps.controls import frames_extent
-from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer
+from cimic_geo.maps.cop_style import POINT_SHAPES
+from cimic_geo.maps.layers_common import MapLook, add_front, base_map, shape_layer
 
-STATUS_COLOURS = {"requested": "#d62728", "planned": "#ff7f0e", "underway": "#1f77b4", "completed": "#2ca02c",
-                  "failed": "#000000", "cancelled": "#9a9a9a"}
+#: Status colours: no red/orange (threat only) and no green (liberated ground only); evacuations are
+#: diamonds as on the COP (shelters squares, damage triangles, settlements circles).
+STATUS_COLOURS = {"requested": "#6a3d9a", "planned": "#42a5f5", "underway": "#1565c0", "completed": "#00897b",
+                  "failed": "#000000", "cancelled": "#9e9e9e"}
+SHAPE = POINT_SHAPES["evacuations"]
 TOOLTIP_FIELDS = (("id", "Evacuation"), ("status", "Status"), ("priority", "Priority"), ("people", "People"),
                   ("settlement", "Settlement"), ("pickup", "Pickup"), ("band", "Threat band"),
                   ("destination", "Destination"), ("transport", "Transport"), ("requested", "Requested"))
@@ -58,8 +62,10 @@ def build_evacuation_map(
                                                      "weight": 2, "dashArray": "4 4"}).add_to(m)
     people = pd.to_numeric(ev["people"], errors="coerce").fillna(0).to_numpy(dtype=float) if len(ev) else np.zeros(0)
     colour = [STATUS_COLOURS.get(str(s), "#555555") for s in ev["status"]] if len(ev) else []
-    circle_layer(ev, TOOLTIP_FIELDS, colour, np.clip(3.0 + np.sqrt(people), 4, 16), "Evacuations").add_to(m)
+    # three sizes (few icon groups): up to 10, up to 50, more people
+    size = np.select([people <= 10, people <= 50], [5.0, 7.0], 9.0) if len(ev) else np.zeros(0)
+    shape_layer(ev, TOOLTIP_FIELDS, colour, size, "Evacuations", shape=SHAPE).add_to(m)
     present = [s for s in STATUS_COLOURS if len(ev) and (ev["status"] == s).any()]
     legend = AnalyticsLegend("Evacuations by status (size = people)",
-                             [(s, STATUS_COLOURS[s]) for s in present or STATUS_COLOURS])
+                             [(s, STATUS_COLOURS[s], SHAPE) for s in present or STATUS_COLOURS])
     return finish(m, legend, marking=look.marking, bounds=frames_extent(ev if len(ev) else None, front_line))

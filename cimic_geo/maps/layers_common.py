@@ -14,6 +14,7 @@ tooltip builds HTML in the browser); legend and marking are the constant templat
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import pandas as pd
 
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale
+from cimic_geo.maps.cop_style import STYLES
 
 #: Longest text shown in a tooltip cell.
 MAX_TEXT = 200
@@ -76,14 +78,52 @@ def base_map(look: MapLook) -> folium.Map:
 
 
 def add_front(m: folium.Map, front_line: gpd.GeoDataFrame | None, occupied_area: gpd.GeoDataFrame | None) -> None:
-    """The occupied area (grey) under the front line (red), when given."""
+    """The occupied area under the front line, in the COP's threat colours, when given."""
     if occupied_area is not None and len(occupied_area):
         folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name="Occupied area",
-                       style_function=lambda _f: {"color": "#555555", "weight": 1, "fillColor": "#555555",
-                                                  "fillOpacity": 0.25}).add_to(m)
+                       style_function=lambda _f: dict(STYLES["occupied_area"]["base"])).add_to(m)
     if front_line is not None and len(front_line):
         folium.GeoJson(front_line[["geometry"]].__geo_interface__, name="Front line",
-                       style_function=lambda _f: {"color": "#d40000", "weight": 3}).add_to(m)
+                       style_function=lambda _f: dict(STYLES["front_line"]["base"])).add_to(m)
+
+
+#: SVG paths (in a 14 × 14 box) of the point shapes of :data:`cimic_geo.maps.cop_style.POINT_SHAPES`.
+SHAPE_PATHS = {"square": "M2.5,2.5H11.5V11.5H2.5z", "triangle": "M7,1.5L12.5,12H1.5z", "diamond": "M7,1L13,7L7,13L1,7z"}
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def shape_icon_html(shape: str, colour: str, size: int) -> str:
+    """Inline SVG of a marker ``shape`` filled with a palette ``colour`` (``#rrggbb`` only: a
+    constant of the palette, never text from data)."""
+    if shape not in SHAPE_PATHS or not _HEX.fullmatch(colour):
+        raise ValueError(f"shape {shape!r} / colour {colour!r}: expected one of {sorted(SHAPE_PATHS)} and #rrggbb")
+    return (f'<svg width="{int(size)}" height="{int(size)}" viewBox="0 0 14 14" style="display:block">'
+            f'<path d="{SHAPE_PATHS[shape]}" fill="{colour}" fill-opacity="0.9" stroke="#222" stroke-width="1"/></svg>')
+
+
+def shape_layer(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]], colour: Sequence[str],
+                radius: Sequence[float], name: str, *, shape: str = "circle", show: bool = True) -> folium.FeatureGroup:
+    """Like :func:`circle_layer`, with the layer's own ``shape`` (``circle``, ``square``,
+    ``triangle``, ``diamond``): one ``L.marker`` with an SVG icon per point, the icon sized from
+    ``radius`` (rounded to whole pixels) and filled with the row's colour."""
+    if shape == "circle":
+        return circle_layer(gdf, fields, colour, radius, name, show=show)
+    fg = folium.FeatureGroup(name=html.escape(name), show=show)
+    if not len(gdf):
+        return fg
+    keep = [(f, a) for f, a in fields if f in gdf.columns]
+    data: dict[str, list] = {f: [tooltip_text(v) for v in gdf[f].tolist()] for f, _ in keep}
+    frame = gpd.GeoDataFrame(data, geometry=gdf.geometry.representative_point().values, crs="EPSG:4326")
+    size = np.clip(np.round(2 * np.asarray(radius, dtype=float) + 2), 8, 40).astype(int)
+    groups = pd.Series(range(len(frame))).groupby([np.asarray(list(colour), dtype=object), size])
+    for (c, d), idx in groups:
+        icon = folium.DivIcon(html=shape_icon_html(shape, str(c), int(d)), icon_size=(int(d), int(d)),
+                              icon_anchor=(int(d) // 2, int(d) // 2), class_name="cimic-shape")
+        folium.GeoJson(
+            frame.iloc[idx.to_numpy()].__geo_interface__, marker=folium.Marker(icon=icon),
+            tooltip=folium.GeoJsonTooltip(fields=[f for f, _ in keep], aliases=[a for _, a in keep]),
+        ).add_to(fg)
+    return fg
 
 
 def circle_layer(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]], colour: Sequence[str],

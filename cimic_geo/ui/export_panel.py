@@ -20,6 +20,7 @@ from cimic_geo.config import EXERCISE_MARKING, markings
 from cimic_geo.errors import CimicError
 from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
 from cimic_geo.export.naming import layers_part
+from cimic_geo.i18n import _
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
 from cimic_geo.ui.common import key, plain, settings, store_marking
@@ -45,17 +46,19 @@ def export_view(
     title: str,
     marking: str | None,
     area: str | None = None,
+    symbols: bool = False,
 ) -> View:
     """The export :class:`View` of a map view; keys that are not store layers (e.g. the COP's
     ``front_change`` or ``search``) are dropped."""
     names = tuple(n for n in layers if n in LAYERS)
     return View(bbox=tuple(bbox) if bbox is not None else None, as_of=as_of, layers=names, title=title,
-                marking=marking or None, area=area)
+                marking=marking or None, area=area, extra={"symbols": True} if symbols else {})
 
 
 def _signature(view: View) -> tuple[Any, ...]:
     bbox = tuple(round(v, 5) for v in view.bbox) if view.bbox else None
-    return bbox, None if view.as_of is None else view.as_of.isoformat(), view.layers, view.title, view.marking
+    return (bbox, None if view.as_of is None else view.as_of.isoformat(), view.layers, view.title, view.marking,
+            bool(view.extra.get("symbols")))
 
 
 def file_name(area: str, view: View, fmt: str, *, page: str, as_of: Any, details: Sequence[str] = ()) -> str:
@@ -136,8 +139,12 @@ def render(
         marking_text = c2.selectbox("Marking (banner text)", choices, index=0, key=key(page, "export_marking"))
         formats = st.multiselect("Formats", FORMATS, default=["png", "pdf"], format_func=FORMAT_LABELS.get,
                                  key=key(page, "export_formats"))
+        symbols = st.checkbox(_("APP-6 symbols on PNG/PDF"), value=False, key=key(page, "export_symbols"),
+                              help=_("Draw shelters and damaged infrastructure as APP-6 symbols instead of "
+                                     "the COP's shapes."))
         try:
-            view = export_view(bbox=bbox, as_of=as_of, layers=layers, title=title, marking=marking_text)
+            view = export_view(bbox=bbox, as_of=as_of, layers=layers, title=title, marking=marking_text,
+                               symbols=symbols)
         except CimicError as exc:
             st.error(plain(exc))
             return
