@@ -50,7 +50,7 @@ encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, sinc
 result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=visible,
                         marking=marking, center=center, zoom=12 if center else None)
 with kpi_box:
-    strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km))
+    strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km), cop.kpi_bbox(view.bounds, extent))
     cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
 layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)

@@ -12,13 +12,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cimic_geo.analytics.bands import OCCUPIED
 from cimic_geo.analytics.exposure import exposure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_STATUSES
-from cimic_geo.timefmt import TimeLike
+from cimic_geo.timefmt import TimeLike, to_utc
 
 DAMAGED = tuple(d for d in DAMAGE_LEVELS if d != "none")
 
@@ -49,6 +50,8 @@ class KpiStrip:
     damage: pd.DataFrame  # index: sector; columns minor, major, destroyed, total
     corridors: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None  # the extent summarised (None = whole store)
+    as_of: pd.Timestamp | None = None  # the time of the front line the bands use (None = current)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,8 @@ class KpiStrip:
             "damage": {k: {c: int(v) for c, v in row.items()} for k, row in self.damage.iterrows()},
             "corridors": dict(self.corridors),
             "notes": list(self.notes),
+            "bbox": None if self.bbox is None else list(self.bbox),
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
         }
 
 
@@ -137,6 +142,32 @@ def band_kpi(
     return table, list(res.notes)
 
 
+def in_bbox(gdf: gpd.GeoDataFrame | None, bbox: Sequence[float] | None) -> gpd.GeoDataFrame | None:
+    """The rows of ``gdf`` whose geometry intersects ``bbox`` (minlon, minlat, maxlon, maxlat); all when None.
+
+    Raises
+    ------
+    AnalysisError
+        A bbox that is not four finite numbers with min < max.
+    """
+    if bbox is None or gdf is None or len(gdf) == 0:
+        return gdf
+    box = check_bbox(bbox)
+    hit = shapely.intersects(gdf.geometry.to_numpy(), shapely.box(*box))
+    return gdf.loc[np.asarray(hit, dtype=bool)]
+
+
+def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """``bbox`` as four floats (minlon, minlat, maxlon, maxlat), checked."""
+    try:
+        x0, y0, x1, y1 = (float(v) for v in bbox)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisError(f"bbox must be four numbers (minlon, minlat, maxlon, maxlat), got {bbox!r}") from exc
+    if not all(np.isfinite([x0, y0, x1, y1])) or x0 >= x1 or y0 >= y1:
+        raise AnalysisError(f"bbox must be finite with min < max, got {bbox!r}")
+    return x0, y0, x1, y1
+
+
 def kpi_strip(
     *,
     settlements: gpd.GeoDataFrame | None,
@@ -147,13 +178,22 @@ def kpi_strip(
     occupied_area: gpd.GeoDataFrame | None,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     as_of: TimeLike | None = None,
+    bbox: Sequence[float] | None = None,
 ) -> KpiStrip:
-    """All KPIs of the COP strip for the layers as they are at ``as_of`` (front line in force)."""
-    bands, notes = band_kpi(settlements=settlements, front_line=front_line, occupied_area=occupied_area,
-                            bands_km=bands_km, as_of=as_of)
-    return KpiStrip(bands=bands, shelters=shelter_kpi(shelters), damage=damage_kpi(infrastructure),
-                    corridors=corridor_kpi(corridors), notes=notes)
+    """All KPIs of the COP strip for the features in ``bbox`` (whole layers when None).
+
+    ``front_line`` and ``occupied_area`` are the ones in force at ``as_of`` (the caller reads them
+    at that time) and are used whole: a settlement in the view is banded by its distance to the
+    nearest part of the front, in the view or not. Shelters, infrastructure and corridors are
+    counted as given (their current state); a feature counts when it intersects ``bbox``.
+    """
+    box = None if bbox is None else check_bbox(bbox)
+    bands, notes = band_kpi(settlements=in_bbox(settlements, box), front_line=front_line,
+                            occupied_area=occupied_area, bands_km=bands_km, as_of=as_of)
+    return KpiStrip(bands=bands, shelters=shelter_kpi(in_bbox(shelters, box)),
+                    damage=damage_kpi(in_bbox(infrastructure, box)), corridors=corridor_kpi(in_bbox(corridors, box)),
+                    notes=notes, bbox=box, as_of=None if as_of is None else to_utc(as_of))
 
 
-__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "compact", "corridor_kpi", "damage_kpi", "kpi_strip",
-           "shelter_kpi"]
+__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "check_bbox", "compact", "corridor_kpi", "damage_kpi",
+           "in_bbox", "kpi_strip", "shelter_kpi"]

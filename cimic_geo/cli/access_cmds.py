@@ -18,6 +18,7 @@ from cimic_geo.corridors import (
     read_lines_file,
     route_document,
 )
+from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent, term
 from cimic_geo.store import connect
 from cimic_geo.timefmt import dtg, iso
 
@@ -25,18 +26,21 @@ from cimic_geo.timefmt import dtg, iso
 def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
     bands = ", ".join(f"{k} km: {v:.1f}" for k, v in (doc.get("band_km") or {}).items())
     lines = [
-        f"{indent}length {doc['length_km']:.1f} km, travel time {doc['travel_time_min']:.0f} min",
-        f"{indent}inside bands: {bands or '-'}; beyond {doc.get('beyond_km', 0):.1f} km; "
-        f"occupied side {doc.get('occupied_km', 0):.1f} km",
-        f"{indent}closest to the front line: "
-        + ("-" if doc.get("min_frontline_km") is None else f"{doc['min_frontline_km']:.1f} km"),
+        indent + _("length {km} km, travel time {minutes} min").format(
+            km=fmt_number(doc["length_km"], digits=1), minutes=fmt_int(doc["travel_time_min"])),
+        indent + _("inside bands: {bands}; beyond {beyond} km; occupied side {occupied} km").format(
+            bands=bands or "-", beyond=fmt_number(doc.get("beyond_km", 0), digits=1),
+            occupied=fmt_number(doc.get("occupied_km", 0), digits=1)),
+        indent + _("closest to the front line: {km}").format(
+            km="-" if doc.get("min_frontline_km") is None else f"{fmt_number(doc['min_frontline_km'], digits=1)} km"),
     ]
     counts = doc.get("hazard_counts") or {}
-    lines.append(f"{indent}hazards within 200 m: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
+    lines.append(indent + _("hazards within 200 m: {hazards}").format(
+        hazards=", ".join(f"{k} {v}" for k, v in counts.items()) or _("none")))
     s = doc.get("shelter_summary") or {}
     if s:
-        lines.append(f"{indent}shelters nearby: {s.get('count', 0)} ({s.get('open', 0)} open, spare "
-                     f"{s.get('spare_open', 0)}); medical points {s.get('medical', 0)}")
+        lines.append(indent + _("shelters nearby: {n} ({open} open, spare {spare}); medical points {medical}").format(
+            n=s.get("count", 0), open=s.get("open", 0), spare=s.get("spare_open", 0), medical=s.get("medical", 0)))
     return lines
 
 
@@ -46,16 +50,17 @@ def _route(args: argparse.Namespace) -> int:
     doc = route_document(ctx, args.origin, args.destination, avoid_km=args.avoid_km,
                          penalise=not args.no_penalties, alternatives=args.alternatives,
                          ignore_oneway=args.ignore_oneway)
-    notes = [f"note: {w}" for w in doc.get("warnings", [])]
+    notes = [_("note: {text}").format(text=w) for w in doc.get("warnings", [])]
     if not doc["found"]:
-        emit(args, doc, [*notes, f"no route: {doc['reason']}"])
+        emit(args, doc, [*notes, _("no route: {reason}").format(reason=doc["reason"])])
         return 1
     snaps = ", ".join(f"{p['label']} {p['snap_km'] * 1000:.0f} m" for p in (doc["origin"], doc["destination"]))
-    lines = [f"route {doc['origin']['label']} -> {doc['destination']['label']} (as of {dtg(ctx.as_of)})",
-             f"  distance from the road joined: {snaps}", *notes]
+    lines = [_("route {origin} -> {destination} (as of {dtg})").format(
+                 origin=doc["origin"]["label"], destination=doc["destination"]["label"], dtg=dtg(ctx.as_of)),
+             _("  distance from the road joined: {snaps}").format(snaps=snaps), *notes]
     lines += _metrics_lines(doc)
     for i, alt in enumerate(doc["alternatives"], start=1):
-        lines.append(f"alternative {i}:")
+        lines.append(_("alternative {i}:").format(i=i))
         lines += _metrics_lines(alt, indent="    ")
     emit(args, doc, lines)
     return 0
@@ -80,12 +85,14 @@ def _cutoff(args: argparse.Namespace) -> int:
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
     doc, _ = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs, ignore_oneway=args.ignore_oneway)
-    lines = [f"cut off from safety (avoiding {doc['avoid_km']:g} km of the front line, as of {dtg(ctx.as_of)}): "
-             f"{len(doc['cut_off'])} settlement(s), population {doc['cut_off_population']:,}"]
-    lines += [f"  {c['name']} ({c['id']}), population {c['population']:,}: {c['reason']}" for c in doc["cut_off"]]
+    lines = [_("cut off from safety (avoiding {km} km of the front line, as of {dtg}): {n} settlement(s), "
+               "population {population}").format(km=fmt_number(doc["avoid_km"]), dtg=dtg(ctx.as_of),
+                                                 n=len(doc["cut_off"]), population=fmt_int(doc["cut_off_population"]))]
+    lines += [_("  {name} ({id}), population {population}: {reason}").format(
+        name=c["name"], id=c["id"], population=fmt_int(c["population"]), reason=c["reason"]) for c in doc["cut_off"]]
     net = doc["network"]
-    lines.append(f"road network: {net['components']} connected piece(s); the largest holds "
-                 f"{net['largest_share']:.0%} of the road length")
+    lines.append(_("road network: {n} connected piece(s); the largest holds {share} of the road length").format(
+        n=net["components"], share=fmt_percent(net["largest_share"], digits=0)))
     emit(args, doc, lines)
     return 0
 
@@ -97,7 +104,7 @@ def _list(args: argparse.Namespace) -> int:
              "origin": r.origin, "destination": r.destination, "updated_by": r.updated_by,
              "updated_at": iso(r.updated_at)} for r in gdf.itertuples()]
     emit(args, {"corridors": rows},
-         [f"{r['id']}  {r['status']:9s} v{r['version']}  {r['name']}" for r in rows] or ["no corridors"])
+         [f"{r['id']}  {r['status']:9s} v{r['version']}  {r['name']}" for r in rows] or [_("no corridors")])
     return 0
 
 
@@ -109,7 +116,7 @@ def _history(args: argparse.Namespace) -> int:
              "to_status": r.to_status, "notes": r.notes} for r in df.itertuples()]
     emit(args, {"history": rows},
          [f"{dtg(r['changed_at'])} {r['changed_by']}: {r['corridor_id']} v{r['version']} {r['action']} "
-          f"{r['from_status'] or ''}->{r['to_status'] or ''}" for r in rows] or ["no history"])
+          f"{r['from_status'] or ''}->{r['to_status'] or ''}" for r in rows] or [_("no history")])
     return 0
 
 
@@ -119,7 +126,8 @@ def _status(args: argparse.Namespace) -> int:
         actor = cli_actor(args, store) if getattr(args, "as_user", None) else None
         res = change_status(store, args.id, args.new_status, user=args.user, actor=actor,
                             expected_version=args.version, note=args.note)
-    emit(args, {"ok": True, **res}, f"{res['id']} is now {res['status']} (version {res['version']})")
+    emit(args, {"ok": True, **res}, _("{id} is now {status} (version {version})").format(
+        id=res["id"], status=term(res["status"]), version=res["version"]))
     return 0
 
 

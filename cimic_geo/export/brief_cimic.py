@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from cimic_geo.errors import CimicError
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer
+from cimic_geo.i18n import _, fmt_int
 from cimic_geo.timefmt import dtg
 
 
@@ -58,44 +59,46 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
     mid = 0.50
     if ov is not None:
         k = ov.kpis()
-        lines = [f"Open requests: {_fmt(k['requests_open'])}", f"People waiting: {_fmt(k['people_waiting'])}",
-                 f"People underway: {_fmt(k['people_underway'])}", f"People evacuated: {_fmt(k['people_evacuated'])}",
-                 f"Failed missions: {_fmt(k['missions_failed'])}", f"Missions started, 24 h: {k['missions_last_24h']}"]
+        lines = [f"{label}: {value}" for label, value in (
+            (_("Open requests"), _fmt(k["requests_open"])), (_("People waiting"), _fmt(k["people_waiting"])),
+            (_("People underway"), _fmt(k["people_underway"])), (_("People evacuated"), _fmt(k["people_evacuated"])),
+            (_("Failed missions"), _fmt(k["missions_failed"])), (_("Missions started, 24 h"), k["missions_last_24h"]))]
         if ov.oldest:
-            lines.append(f"Oldest open: {ov.oldest['id']} since {ov.oldest['requested_dtg']} "
-                         f"({ov.oldest['age_hours']:,.0f} h)")
-        fig.text(x1, top, "Evacuations (whole store)", fontsize=10, fontweight="bold", va="bottom")
+            lines.append(_("Oldest open: {id} since {since} ({hours} h)").format(
+                id=ov.oldest["id"], since=ov.oldest["requested_dtg"], hours=fmt_int(ov.oldest["age_hours"])))
+        fig.text(x1, top, _("Evacuations (whole store)"), fontsize=10, fontweight="bold", va="bottom")
         fig.text(x1, top - 0.02, "\n".join(lines), fontsize=8, va="top", linespacing=1.5)
         t = ov.by_band
         rows = [[str(b), _fmt(r["requests"]), _fmt(r["people"]), _fmt(r["children"]), _fmt(r["elderly"]),
                  _fmt(r["reduced_mobility"]), _fmt(r["bedridden"]), _fmt(r["pets"])] for b, r in t.iterrows()]
         _table_axes(fig, (x2, mid + 0.02, 2 * col_w + 0.25 / W, top - mid - 0.04),
-                    "People waiting per threat band (km) and group",
-                    ["band", "requests", "people", "children", "elderly", "reduced mob.", "bedridden", "pets"], rows,
+                    _("People waiting per threat band (km) and group"),
+                    [_("band"), _("requests"), _("people"), _("children"), _("elderly"), _("reduced mob."),
+                     _("bedridden"), _("pets")], rows,
                     col_widths=[0.16, 0.12, 0.12, 0.12, 0.12, 0.14, 0.12, 0.10], max_rows=8)
         board = ov.board()
         waiting = board[board["status"].isin(("requested", "planned"))].sort_values(
             ["waiting_h", "id"], ascending=[False, True]).head(8)
         orows = [[str(r.id), str(r.status)[:4], str(r.settlement or "")[:18], _fmt(r.people), str(r.band),
                   f"{r.waiting_h:,.0f}"] for r in waiting.itertuples(index=False)]
-        _table_axes(fig, (x1, 0.75 / H + 0.02, col_w, mid - 0.75 / H - 0.08), "Longest waiting",
-                    ["id", "status", "settlement", "people", "band", "hours"], orows,
+        _table_axes(fig, (x1, 0.75 / H + 0.02, col_w, mid - 0.75 / H - 0.08), _("Longest waiting"),
+                    ["id", _("status"), _("settlement"), _("people"), _("band"), _("hours")], orows,
                     col_widths=[0.18, 0.11, 0.33, 0.12, 0.14, 0.12], fontsize=7, max_rows=8)
         ax = fig.add_axes((x2 + 0.3 / W, 0.75 / H + 0.07, col_w - 0.3 / W, mid - 0.75 / H - 0.13))
         days = ov.per_day
         x = np.arange(len(days))
-        ax.bar(x - 0.2, days["started"], width=0.4, color="#1f77b4", label="started")
-        ax.bar(x + 0.2, days["completed"], width=0.4, color="#2ca02c", label="completed")
+        ax.bar(x - 0.2, days["started"], width=0.4, color="#1f77b4", label=_("started"))
+        ax.bar(x + 0.2, days["completed"], width=0.4, color="#2ca02c", label=_("completed"))
         ax.set_xticks(x, [d.strftime("%d") for d in days.index], fontsize=6)
         ax.tick_params(axis="y", labelsize=6)
-        ax.set_title("Missions per day (UTC)", fontsize=9, fontweight="bold", loc="left")
+        ax.set_title(_("Missions per day (UTC)"), fontsize=9, fontweight="bold", loc="left")
         ax.legend(fontsize=6, frameon=False)
     if has_assess:
         try:
             ao = assessment_overview(store, as_of=as_of)
             po = partner_overview(store, as_of=as_of)
         except CimicError as exc:
-            fig.text(x3, mid - 0.05, f"Needs: {exc}", fontsize=8)
+            fig.text(x3, mid - 0.05, _("Needs: {reason}").format(reason=exc), fontsize=8)
             return fig
         s = ao.summary
         gaps = po.gaps.by_sector.set_index("sector")
@@ -108,9 +111,9 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
         else:  # bottom right, beside the missions chart
             x_needs, width, top_needs = x3, col_w, mid - 0.02
         _table_axes(fig, (x_needs, 0.75 / H + 0.02, width, top_needs - 0.75 / H - 0.06),
-                    f"Needs ({len(ao.latest)} settlements assessed)",
-                    ["sector", "ok", "partial", "disrupt.", "unkn.", "gaps", "people"], nrows,
+                    _("Needs ({n} settlements assessed)").format(n=fmt_int(len(ao.latest))),
+                    [_("sector"), _("ok"), _("partial"), _("disrupt."), _("unkn."), _("gaps"), _("people")], nrows,
                     col_widths=[0.2, 0.11, 0.13, 0.14, 0.12, 0.11, 0.19], fontsize=6.5, max_rows=10)
-    footer(fig, f"Evacuations and needs for the whole store at {when} · bands from the front line "
-                f"in force · produced {dtg(produced)} · {loaded.marking}")
+    footer(fig, _("Evacuations and needs for the whole store at {when} · bands from the front line in force · "
+                  "produced {produced} · {marking}").format(when=when, produced=dtg(produced), marking=loaded.marking))
     return fig

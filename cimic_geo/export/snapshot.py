@@ -47,6 +47,7 @@ from cimic_geo.export.snapshot_pages import (
     wrap_to_width,
 )
 from cimic_geo.geo import to_mgrs
+from cimic_geo.i18n import _
 from cimic_geo.timefmt import dtg
 
 PNG_DPI = 200
@@ -118,8 +119,8 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     x0, y0, x1, y1 = loaded.bbox
     centre = to_mgrs((y0 + y1) / 2, (x0 + x1) / 2, precision=3)
     later = _reported_after(loaded)
-    situation = (f"Front line as of {when} (UTC), other layers as last reported (latest {dtg(later)})"
-                 if later is not None else f"Situation as of {when} (UTC)")
+    situation = (_("Front line as of {when} (UTC), other layers as last reported (latest {latest})").format(
+        when=when, latest=dtg(later)) if later is not None else _("Situation as of {when} (UTC)").format(when=when))
     sub = (f"{situation} · area {y0:.2f}–{y1:.2f}°N, {x0:.2f}–{x1:.2f}°E · centre MGRS {centre} · "
            f"layers: {', '.join(n.replace('_', ' ') for n in loaded.view.layers)}")
     sub_lines = wrap_to_width(sub, fontsize=8, width_in=W - 2 * MARGIN_IN)
@@ -160,7 +161,7 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
         room_pt = ((H - 1.05) - 0.5 * H) * 72 - 14
         size = min(7.5, max(5.0, room_pt / (1.5 * len(legend))))
         lax.legend([h for h, _ in legend], [lab for _, lab in legend], loc="upper left", fontsize=size,
-                   title="Legend", title_fontproperties={"weight": "bold", "size": 9}, frameon=False,
+                   title=_("Legend"), title_fontproperties={"weight": "bold", "size": 9}, frameon=False,
                    borderaxespad=0, handlelength=2.2, labelspacing=0.5)
     if kpis is not None:
         kpi_axes(fig, (lx, 0.70 / H + 0.02, lw, 0.5 - 0.70 / H - 0.06), kpis)

@@ -16,6 +16,7 @@ from matplotlib.patches import Rectangle
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_kpis import KpiTable
 from cimic_geo.geo import geodesic_length_km
+from cimic_geo.i18n import _
 from cimic_geo.timefmt import dtg
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -91,7 +92,7 @@ def footer(fig: Figure, text: str, *, fontsize: float = 6.5, max_lines: int = 3)
 def kpi_axes(fig: Figure, rect: tuple[float, float, float, float], table: KpiTable, *, fontsize: float = 7.5) -> None:
     ax = fig.add_axes(rect)
     ax.set_axis_off()
-    ax.text(0, 1, "Key figures (view area)", fontsize=9, fontweight="bold", va="bottom", transform=ax.transAxes)
+    ax.text(0, 1, _("Key figures (view area)"), fontsize=9, fontweight="bold", va="bottom", transform=ax.transAxes)
     rows = table.rows()
     if not rows:
         return
@@ -128,7 +129,7 @@ def _table_axes(fig: Figure, rect: tuple[float, float, float, float], title: str
     ax.set_axis_off()
     ax.text(0, 1.0, title, fontsize=10, fontweight="bold", va="bottom", transform=ax.transAxes)
     if not rows:
-        ax.text(0, 0.95, "none in view", fontsize=8, va="top", transform=ax.transAxes)
+        ax.text(0, 0.95, _("none in view"), fontsize=8, va="top", transform=ax.transAxes)
         return
     shown = rows[:max_rows]
     if len(rows) > max_rows:
@@ -153,7 +154,7 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
     banner(fig, loaded.marking, top=True)
     banner(fig, loaded.marking, top=False)
     when = dtg(loaded.as_of) if loaded.as_of is not None else dtg(produced)
-    fig.text(0.3 / W, 1 - 0.42 / H, f"{loaded.view.title} — tables", fontsize=15, fontweight="bold", va="top")
+    fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — tables").format(title=loaded.view.title), fontsize=15, fontweight="bold", va="top")
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=15, fontweight="bold", va="top", ha="right")
     top = 1 - 1.3 / H
     col_w = (W - 0.6 - 0.5) / 3 / W
@@ -171,7 +172,7 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
                   f"{int(r.occ):,}".replace(",", " ")] for (k, s), r in g.iterrows()]
     x2 = 0.3 / W + col_w + 0.25 / W
     if "shelters" in loaded.frames:
-        _table_axes(fig, (x2, 0.45, col_w, top - 0.45), "Shelters by kind and status",
+        _table_axes(fig, (x2, 0.45, col_w, top - 0.45), _("Shelters by kind and status"),
                     ["kind", "status", "n", "capacity", "occupancy"], srows,
                     col_widths=[0.34, 0.18, 0.12, 0.18, 0.18])
     inf = loaded.frames.get("infrastructure")
@@ -182,7 +183,7 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
             irows.append([str(sector), *[str(int(r.get(d, 0))) for d in ("none", "minor", "major", "destroyed")]])
     x3 = x2 + col_w + 0.25 / W
     if "infrastructure" in loaded.frames:
-        _table_axes(fig, (x3, 0.45, col_w, top - 0.45), "Infrastructure damage by sector",
+        _table_axes(fig, (x3, 0.45, col_w, top - 0.45), _("Infrastructure damage by sector"),
                     ["sector", "none", "minor", "major", "destroyed"], irows,
                     col_widths=[0.28, 0.17, 0.17, 0.17, 0.21])
     co = loaded.frames.get("corridors")
@@ -197,9 +198,10 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
                 _s(row.get("reliability")),
             ])
     if "corridors" in loaded.frames:
-        _table_axes(fig, (0.3 / W, 0.75 / H, 1 - 0.6 / W, 0.45 - 0.75 / H - 0.05), "Corridors",
+        _table_axes(fig, (0.3 / W, 0.75 / H, 1 - 0.6 / W, 0.45 - 0.75 / H - 0.05), _("Corridors"),
                     ["name", "status", "origin", "destination", "km", "window (DTG)", "rel."], crows,
                     col_widths=[0.25, 0.08, 0.15, 0.15, 0.06, 0.25, 0.06], max_rows=9)
     counts = ", ".join(f"{n.replace('_', ' ')} {c}" for n, c in loaded.counts().items())
-    footer(fig, f"Features in view: {counts} · produced {dtg(produced)} · {loaded.marking}")
+    footer(fig, _("Features in view: {counts} · produced {produced} · {marking}").format(
+        counts=counts, produced=dtg(produced), marking=loaded.marking))
     return fig

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest.readers import SourceData, read_source
 from cimic_geo.ingest.validate import Validated
 from cimic_geo.store.audit import sha256_file
@@ -82,20 +83,22 @@ class ImportReport:
         }
 
     def summary_lines(self, *, max_problems: int = 50) -> list[str]:
-        verb = "would write" if self.dry_run else ("wrote" if self.committed else "wrote nothing;")
-        written = ", ".join(f"{n} {k}" for k, n in self.written.items()) or "0 rows"
+        written = ", ".join(f"{n} {k}" for k, n in self.written.items()) or _("0 rows")
         lines = [
-            f"import {self.layer} ({self.mode}) from {', '.join(self.files)}",
-            f"  records read {self.rows_read}, valid {self.rows_valid}, rejected {self.rows_rejected}; "
-            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
+            _("import {layer} ({mode}) from {files}").format(layer=self.layer, mode=self.mode,
+                                                            files=", ".join(self.files)),
+            _("  records read {read}, valid {valid}, rejected {rejected}; {errors} error(s), {warnings} warning(s)")
+            .format(read=self.rows_read, valid=self.rows_valid, rejected=self.rows_rejected,
+                    errors=len(self.errors), warnings=len(self.warnings)),
         ]
         if self.committed or (self.dry_run and self.can_commit):
-            lines.append(f"  {verb} {written}")
+            lines.append((_("  would write {written}") if self.dry_run else _("  wrote {written}"))
+                         .format(written=written))
         elif self.dry_run:
-            lines.append("  nothing would be written (fix the errors, or write only the valid rows)")
+            lines.append(_("  nothing would be written (fix the errors, or write only the valid rows)"))
         else:
-            lines.append("  nothing written (fix the errors, or write only the valid rows)")
-        lines.append(f"  {self.kind} data, marked {self.marking or '-'}")
+            lines.append(_("  nothing written (fix the errors, or write only the valid rows)"))
+        lines.append(_("  {kind} data, marked {marking}").format(kind=_(self.kind), marking=self.marking or "-"))
         for s in self.snapshots:
             outline = f" (outline {s['boundary_km']:.0f} km)" if s.get("boundary_km", s["front_km"]) != \
                 s["front_km"] else ""
@@ -103,7 +106,7 @@ class ImportReport:
                          f"front line {s['front_km']:.0f} km{outline}")
         lines += [f"  {p}" for p in self.problems[:max_problems]]
         if len(self.problems) > max_problems:
-            lines.append(f"  ... and {len(self.problems) - max_problems} more")
+            lines.append(_("  ... and {n} more").format(n=len(self.problems) - max_problems))
         return lines
 
 

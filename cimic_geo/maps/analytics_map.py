@@ -22,13 +22,14 @@ from jinja2 import Template
 
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import N_, _, fmt_int
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 
 BAND_COLOURS = ("#d62728", "#ff7f0e", "#e6b800", "#9467bd", "#8c564b")  # nearest band first
 OTHER_COLOURS = {BEYOND: "#2ca02c", OCCUPIED: "#4d4d4d", UNKNOWN: "#bbbbbb"}
-COVERAGE_COLOURS = (("covered (90 % or more)", "#1a9850"), ("partly (50-90 %)", "#fdae61"),
-                    ("mostly unserved (under 50 %)", "#d73027"), ("no shelter in reach", "#67001f"))
+COVERAGE_COLOURS = ((N_("covered (90 % or more)"), "#1a9850"), (N_("partly (50-90 %)"), "#fdae61"),
+                    (N_("mostly unserved (under 50 %)"), "#d73027"), (N_("no shelter in reach"), "#67001f"))
 MAX_POINTS = 4000
 Mode = Literal["band", "coverage"]
 
@@ -189,23 +190,23 @@ def build_analytics_map(
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
                          control=False).add_to(m)
     if occupied_area is not None and len(occupied_area):
-        folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name="Occupied area",
+        folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name=_("Occupied area"),
                        style_function=lambda _f: {"color": "#555555", "weight": 1, "fillColor": "#555555",
                                                   "fillOpacity": 0.25}).add_to(m)
     if shifted_occupied is not None and len(shifted_occupied):
         geo = gpd.GeoDataFrame(geometry=gpd.GeoSeries(shifted_occupied.geometry if hasattr(shifted_occupied, "geometry")
                                                       else shifted_occupied).values, crs="EPSG:4326")
-        folium.GeoJson(geo.__geo_interface__, name="What-if occupied area",
+        folium.GeoJson(geo.__geo_interface__, name=_("What-if occupied area"),
                        style_function=lambda _f: {"color": "#b30000", "weight": 2, "dashArray": "6 4",
                                                   "fill": False}).add_to(m)
     if front_line is not None and len(front_line):
-        folium.GeoJson(front_line[["geometry"]].__geo_interface__, name="Front line",
+        folium.GeoJson(front_line[["geometry"]].__geo_interface__, name=_("Front line"),
                        style_function=lambda _f: {"color": "#d40000", "weight": 3}).add_to(m)
     sets = settlements
     note = ""
     if len(sets) > max_points:
         sets = sets.sort_values("population", ascending=False).head(max_points)
-        note = f" (largest {max_points:,} of {len(settlements):,})"
+        note = _(" (largest {n} of {total})").format(n=fmt_int(max_points), total=fmt_int(len(settlements)))
     pop = pd.to_numeric(sets.get("population", pd.Series(0, index=sets.index)), errors="coerce").fillna(0)
     radius = np.clip(np.sqrt(pop.to_numpy(dtype=float)) / 40.0, 3, 18)
     if mode == "band":
@@ -213,25 +214,26 @@ def build_analytics_map(
         colours = band_colour_map(list(labels))
         colour = np.array([colours.get(b, OTHER_COLOURS[UNKNOWN]) for b in sets[band_column]])
         fields = ["name", "id", "population", band_column, "distance_km"]
-        aliases = ["Settlement", "ID", "Population", "Band", "km to front"]
-        legend = AnalyticsLegend("Threat band (km from the front line)",
-                         [(f"{lab} km", colours[lab]) for lab in labels]
-                         + [("beyond", OTHER_COLOURS[BEYOND]), ("occupied side", OTHER_COLOURS[OCCUPIED])])
-        title = "Settlements by threat band"
+        aliases = [_("Settlement"), "ID", _("Population"), _("Band"), _("km to front")]
+        legend = AnalyticsLegend(_("Threat band (km from the front line)"),
+                         [(_("{band} km").format(band=lab), colours[lab]) for lab in labels]
+                         + [(_("beyond"), OTHER_COLOURS[BEYOND]), (_("occupied side"), OTHER_COLOURS[OCCUPIED])])
+        title = _("Settlements by threat band")
     else:
         colour = np.array([coverage_colour(p, r) for p, r in zip(sets["covered_pct"], sets["shelters_in_reach"],
                                                                 strict=True)])
         fields = ["name", "id", "population", "covered", "unserved", "covered_pct", "nearest_shelter"]
-        aliases = ["Settlement", "ID", "Population", "Covered", "Unserved", "Covered %", "Nearest shelter"]
-        legend = AnalyticsLegend("Shelter coverage", list(COVERAGE_COLOURS))
-        title = "Settlements by shelter coverage"
+        aliases = [_("Settlement"), "ID", _("Population"), _("Covered"), _("Unserved"), _("Covered %"),
+                   _("Nearest shelter")]
+        legend = AnalyticsLegend(_("Shelter coverage"), [(_(label), c) for label, c in COVERAGE_COLOURS])
+        title = _("Settlements by shelter coverage")
     if shelters is not None and len(shelters):
         sh = shelters.head(max_points * 2)
         spare = sh["spare"].to_numpy() if "spare" in sh.columns else np.ones(len(sh))
         col = np.where(spare > 0, "#1f77b4", "#7b3294")
         _points(sh, ["name", "id", "status", "capacity", "assigned", "spare"],
-                ["Shelter", "ID", "Status", "Capacity", "Assigned", "Spare"], col, np.full(len(sh), 3.0),
-                "Shelters", show=False).add_to(m)
+                [_("Shelter"), "ID", _("Status"), _("Capacity"), _("Assigned"), _("Spare")], col,
+                np.full(len(sh), 3.0), _("Shelters"), show=False).add_to(m)
     _points(sets, fields, aliases, colour, radius, title + note).add_to(m)
     return finish(m, legend, marking=marking, bounds=bounds)
 

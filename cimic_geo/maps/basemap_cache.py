@@ -112,24 +112,27 @@ def roads_in_view(prep: Prepared, store: Any, *, classes: tuple[str, ...], bbox:
     from cimic_geo.maps.cop_view import merge_road_pieces
 
     with prep.lock:
-        parts = prep.simplified.get(("roads", classes, zoom))
-        if parts is None:
-            merged = prep.roads.get(classes)
-            if merged is None:
-                pieces = store.read("roads", where={"road_class": list(classes)}, columns=["road_class"])
-                merged = merge_road_pieces(pieces, tolerance=0.0)
-                prep.roads[classes] = merged
+        band = prep.roads.get(classes)
+        if band is None:  # merged once per band and data version: the expensive step
+            pieces = store.read("roads", where={"road_class": list(classes)}, columns=["road_class"])
+            merged = merge_road_pieces(pieces, tolerance=0.0)
             cls, geoms = [], []
             for c, g in zip(merged["road_class"], merged.geometry.values, strict=True):
-                p = shapely.get_parts(shapely.simplify(g, tolerance))
+                p = shapely.get_parts(g)
                 geoms.append(p)
                 cls.append(np.full(len(p), c, dtype=object))
             geoms_a = np.concatenate(geoms) if geoms else np.empty(0, dtype=object)
-            parts = (np.concatenate(cls) if cls else np.empty(0, dtype=object), geoms_a,
-                     shapely.bounds(geoms_a) if len(geoms_a) else np.empty((0, 4)))
-            prep.simplified[("roads", classes, zoom)] = parts
-    cls_a, geoms_a, bounds = parts
-    keep = _in_bbox(bounds, bbox)
+            band = (np.concatenate(cls) if cls else np.empty(0, dtype=object), geoms_a,
+                    shapely.bounds(geoms_a) if len(geoms_a) else np.empty((0, 4)))
+            prep.roads[classes] = band
+        cls_a, geoms_a, bounds = band
+        keep = _in_bbox(bounds, bbox)
+        # simplified per zoom, each part once and only when a view first shows it
+        simple = prep.simplified.setdefault(("roads", classes, zoom), np.empty(len(geoms_a), dtype=object))
+        todo = keep & shapely.is_missing(simple)
+        if todo.any():
+            simple[todo] = shapely.simplify(geoms_a[todo], tolerance)
+        geoms_a = simple
     rows, out = [], []
     for c in sorted(set(cls_a[keep])):
         sel = keep & (cls_a == c)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import N_, _, fmt_int, term
 from cimic_geo.maps.analytics_map import AnalyticsLegend, finish
 from cimic_geo.maps.controls import frames_extent
 from cimic_geo.maps.layers_common import MapLook, add_front, base_map, circle_layer, tooltip_text
@@ -25,7 +26,7 @@ from cimic_geo.schema import PARTNER_SECTORS
 # (disrupted, as damage); assessment age blue (current) to purple (stale).
 STATUS_COLOURS = {"functional": "#1f78b4", "partial": "#dfc27d", "disrupted": "#8c510a", "unknown": "#bdbdbd"}
 STATE_COLOURS = {"current": "#1f78b4", "stale": "#9e9ac8", "never": "#bdbdbd"}
-STATE_LABELS = {"current": "assessed recently", "stale": "assessment stale", "never": "never assessed"}
+STATE_LABELS = {"current": N_("assessed recently"), "stale": N_("assessment stale"), "never": N_("never assessed")}
 #: Colour of each partner sector on the 3W map (fixed per sector, none of them the gap red).
 SECTOR_COLOURS = dict(zip(PARTNER_SECTORS, ("#b8a000", "#1f77b4", "#e377c2", "#8c564b", "#17becf", "#00897b",
                                             "#9467bd", "#7f7f7f", "#6b8e23", "#000080", "#bcbd22", "#00a087"),
@@ -66,17 +67,19 @@ def assessment_map(
     if len(sets) > max_points:
         key = (sets["state"] != "never").astype(int) * 1e12 + pd.to_numeric(sets["population"], errors="coerce")
         sets = sets.loc[key.sort_values(ascending=False).index[:max_points]]
-        note = f" (first {max_points:,} of {len(settlements):,})"
+        note = _(" (first {n} of {total})").format(n=fmt_int(max_points), total=fmt_int(len(settlements)))
     if colour_by == "status":
         colour = np.array([STATUS_COLOURS.get(s, STATUS_COLOURS["unknown"]) for s in sets["status"]], dtype=object)
-        legend = AnalyticsLegend(f"{sector} status (latest assessment)", list(STATUS_COLOURS.items()))
-        title = f"Settlements by {sector} status"
+        legend = AnalyticsLegend(_("{sector}: status (latest assessment)").format(sector=term(sector)),
+                                 [(term(s), c) for s, c in STATUS_COLOURS.items()])
+        title = _("Settlements by status: {sector}").format(sector=term(sector))
     else:
         colour = np.array([STATE_COLOURS.get(s, STATE_COLOURS["never"]) for s in sets["state"]], dtype=object)
-        legend = AnalyticsLegend("Latest assessment", [(STATE_LABELS[k], c) for k, c in STATE_COLOURS.items()])
-        title = "Settlements by assessment age"
-    fields = [("name", "Settlement"), ("id", "ID"), ("population", "Population"), ("status", f"{sector} status"),
-              ("last_assessed", "Last assessed"), ("age_days", "Age (days)"), ("priority_needs", "Priority needs")]
+        legend = AnalyticsLegend(_("Latest assessment"), [(_(STATE_LABELS[k]), c) for k, c in STATE_COLOURS.items()])
+        title = _("Settlements by assessment age")
+    fields = [("name", _("Settlement")), ("id", "ID"), ("population", _("Population")),
+              ("status", _("{sector}: status").format(sector=term(sector))), ("last_assessed", _("Last assessed")),
+              ("age_days", _("Age (days)")), ("priority_needs", _("Priority needs"))]
     circle_layer(sets, fields, colour, _radius(sets), title + note).add_to(m)
     return finish(m, legend, marking=look.marking, bounds=frames_extent(sets if len(sets) else None, occupied_area,
                                                                    front_line))
@@ -107,11 +110,11 @@ def partners_map(
         }, geometry=part.geometry.values, crs="EPSG:4326")
         c = colours[sector]
         folium.GeoJson(
-            props.__geo_interface__, name=html.escape(f"{sector} partners ({len(part)})"),
+            props.__geo_interface__, name=html.escape(_("Partners: {sector} ({n})").format(sector=term(sector), n=len(part))),
             style_function=lambda _f, c=c: {"color": c, "weight": 2, "fillColor": c, "fillOpacity": 0.12},
             marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=0.7, color=c, fill_color=c),
             tooltip=folium.GeoJsonTooltip(fields=["organisation", "org_type", "activity", "contact"],
-                                          aliases=["Organisation", "Type", "Activity", "Contact"]),
+                                          aliases=[_("Organisation"), _("Type"), _("Activity"), _("Contact")]),
         ).add_to(m)
     gap_sets = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     if len(gaps):
@@ -120,12 +123,12 @@ def partners_map(
         gap_sets["needs"] = gap_sets["id"].astype(str).map(by).to_numpy()
         if len(gap_sets) > max_points:
             gap_sets = gap_sets.sort_values("population", ascending=False).head(max_points)
-        circle_layer(gap_sets, [("name", "Settlement"), ("id", "ID"), ("population", "Population"),
-                           ("needs", "Uncovered needs")],
+        circle_layer(gap_sets, [("name", _("Settlement")), ("id", "ID"), ("population", _("Population")),
+                           ("needs", _("Uncovered needs"))],
                 np.full(len(gap_sets), GAP_COLOUR, dtype=object), _radius(gap_sets),
-                f"Gaps: unmet need, no partner ({len(gap_sets):,})").add_to(m)
-    legend = AnalyticsLegend("3W", [*((f"{s} partners", c) for s, c in colours.items()),
-                                    ("gap: unmet need, no partner", GAP_COLOUR)])
+                _("Gaps: unmet need, no partner ({n})").format(n=fmt_int(len(gap_sets)))).add_to(m)
+    legend = AnalyticsLegend("3W", [*((_("Partners: {sector}").format(sector=term(s)), c) for s, c in colours.items()),
+                                    (_("gap: unmet need, no partner"), GAP_COLOUR)])
     return finish(m, legend, marking=look.marking, bounds=frames_extent(
         partners if len(partners) else None, gap_sets if len(gap_sets) else None,
         settlements if len(settlements) else None))

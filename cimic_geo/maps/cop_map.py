@@ -73,6 +73,13 @@ from cimic_geo.maps.cop_style import (  # noqa: F401  (re-exported)
 # ----------------------------------------------------------------------------------------------
 
 
+def ui_text() -> dict[str, str]:
+    """Interface text of the map's script (``js/cop-layers.js``) in the current language, and the
+    locale its numbers are formatted in (passed as data: the script holds no visible text)."""
+    return {"aggregate": _("{n} × {title} here; zoom in for details"),
+            "locale": "uk-UA" if get_language() == "uk" else "en"}
+
+
 class CimicHelpers(MacroElement):
     """Defines ``window.cimicMap`` (styles, tooltips, popups, layers) from :data:`STYLES`."""
 
@@ -89,7 +96,7 @@ class CimicHelpers(MacroElement):
         self._name = "CimicHelpers"
         # place names in the interface's language (Ukrainian names where the data has them)
         labels = {**STYLES["labels"], "name_field": "name_uk" if get_language() == "uk" else "name"}
-        self.styles_js = script_json({**STYLES, "labels": labels})
+        self.styles_js = script_json({**STYLES, "labels": labels, "_ui": ui_text()})
 
 
 class DataLayer(MacroElement):
@@ -125,7 +132,8 @@ class Legend(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        window.cimicCop.legend({{ this._parent.get_name() }}, {{ this.items_js }}, {{ this.open_js }});
+        window.cimicCop.legend({{ this._parent.get_name() }}, {{ this.items_js }}, {{ this.open_js }}, null,
+                               {{ this.title_js }});
         {% endmacro %}
         """
     )
@@ -135,6 +143,7 @@ class Legend(MacroElement):
         super().__init__()
         self._name = "CimicLegend"
         self.open_js = script_json(bool(open_))
+        self.title_js = script_json(_("Legend"))
         # extra sections (e.g. the planner's cut-off settlements) first: visible without scrolling
         self.items_js = script_json([list(sec) for sec in extra] + legend_items(layers))
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cimic_geo.i18n import N_, _, term
 from cimic_geo.maps.analytics_map import AnalyticsLegend, finish
 from cimic_geo.maps.controls import frames_extent
 from cimic_geo.maps.cop_style import POINT_SHAPES
@@ -23,9 +24,10 @@ from cimic_geo.maps.layers_common import MapLook, add_front, base_map, shape_lay
 STATUS_COLOURS = {"requested": "#6a3d9a", "planned": "#42a5f5", "underway": "#1565c0", "completed": "#00897b",
                   "failed": "#000000", "cancelled": "#9e9e9e"}
 SHAPE = POINT_SHAPES["evacuations"]
-TOOLTIP_FIELDS = (("id", "Evacuation"), ("status", "Status"), ("priority", "Priority"), ("people", "People"),
-                  ("settlement", "Settlement"), ("pickup", "Pickup"), ("band", "Threat band"),
-                  ("destination", "Destination"), ("transport", "Transport"), ("requested", "Requested"))
+TOOLTIP_FIELDS = (("id", N_("Evacuation")), ("status", N_("Status")), ("priority", N_("Priority")),
+                  ("people", N_("People")), ("settlement", N_("Settlement")), ("pickup", N_("Pickup")),
+                  ("band", N_("Threat band")), ("destination", N_("Destination")), ("transport", N_("Transport")),
+                  ("requested", N_("Requested")))
 
 
 def build_evacuation_map(
@@ -57,15 +59,16 @@ def build_evacuation_map(
         if pairs:
             lines = gpd.GeoDataFrame({"status": [s for _, _, s in pairs]},
                                      geometry=[shapely.LineString([a, b]) for a, b, _ in pairs], crs="EPSG:4326")
-            folium.GeoJson(lines.__geo_interface__, name="Missions to shelters",
+            folium.GeoJson(lines.__geo_interface__, name=_("Missions to shelters"),
                            style_function=lambda f: {"color": STATUS_COLOURS.get(f["properties"]["status"], "#555"),
                                                      "weight": 2, "dashArray": "4 4"}).add_to(m)
     people = pd.to_numeric(ev["people"], errors="coerce").fillna(0).to_numpy(dtype=float) if len(ev) else np.zeros(0)
     colour = [STATUS_COLOURS.get(str(s), "#555555") for s in ev["status"]] if len(ev) else []
     # three sizes (few icon groups): up to 10, up to 50, more people
     size = np.select([people <= 10, people <= 50], [5.0, 7.0], 9.0) if len(ev) else np.zeros(0)
-    shape_layer(ev, TOOLTIP_FIELDS, colour, size, "Evacuations", shape=SHAPE).add_to(m)
+    fields = [(name, _(label)) for name, label in TOOLTIP_FIELDS]
+    shape_layer(ev, fields, colour, size, _("Evacuations"), shape=SHAPE).add_to(m)
     present = [s for s in STATUS_COLOURS if len(ev) and (ev["status"] == s).any()]
-    legend = AnalyticsLegend("Evacuations by status (size = people)",
-                             [(s, STATUS_COLOURS[s], SHAPE) for s in present or STATUS_COLOURS])
+    legend = AnalyticsLegend(_("Evacuations by status (size = people)"),
+                             [(term(s), STATUS_COLOURS[s], SHAPE) for s in present or STATUS_COLOURS])
     return finish(m, legend, marking=look.marking, bounds=frames_extent(ev if len(ev) else None, front_line))

@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cimic_geo.i18n import _
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale
 from cimic_geo.maps.cop_style import STYLES
@@ -80,10 +81,10 @@ def base_map(look: MapLook) -> folium.Map:
 def add_front(m: folium.Map, front_line: gpd.GeoDataFrame | None, occupied_area: gpd.GeoDataFrame | None) -> None:
     """The occupied area under the front line, in the COP's threat colours, when given."""
     if occupied_area is not None and len(occupied_area):
-        folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name="Occupied area",
+        folium.GeoJson(occupied_area[["geometry"]].__geo_interface__, name=_("Occupied area"),
                        style_function=lambda _f: dict(STYLES["occupied_area"]["base"])).add_to(m)
     if front_line is not None and len(front_line):
-        folium.GeoJson(front_line[["geometry"]].__geo_interface__, name="Front line",
+        folium.GeoJson(front_line[["geometry"]].__geo_interface__, name=_("Front line"),
                        style_function=lambda _f: dict(STYLES["front_line"]["base"])).add_to(m)
 
 

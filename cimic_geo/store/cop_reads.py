@@ -124,3 +124,24 @@ def settlements_without_latin_name(store: Store, *, limit: int = 200_000) -> pd.
         "SELECT id, name, name_uk, admin1, population, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM settlements "
         "WHERE NOT regexp_matches(name, '[A-Za-z]') LIMIT ?", [int(limit)],
     ).df()
+
+
+def read_kpi_layers(store: Store, *, bbox: Sequence[float] | None = None,
+                    as_of: Any = None) -> dict[str, gpd.GeoDataFrame]:
+    """The layers the COP's KPI strip summarises, read for ``bbox`` (the whole store when None).
+
+    Settlements, shelters, damaged infrastructure and corridors are read through the R-tree index
+    for ``bbox`` (only the columns the KPIs use), in their current state (they keep no history);
+    the front line and occupied area are read whole, in force at ``as_of`` (every row when None),
+    because a settlement in the view is banded by its distance to any part of the front.
+    """
+    damaged = [d for d in get_layer("infrastructure").column("damage").choices if d != "none"]
+    return {
+        "settlements": store.read("settlements", bbox=bbox, columns=["population"]),
+        "shelters": store.read("shelters", bbox=bbox, columns=["status", "capacity", "occupancy"]),
+        "infrastructure": store.read("infrastructure", bbox=bbox, columns=["sector", "damage"],
+                                     where={"damage": damaged}),
+        "corridors": store.read("corridors", bbox=bbox, columns=["status"]),
+        "front_line": store.read("front_line", as_of=as_of),
+        "occupied_area": store.read("occupied_area", as_of=as_of),
+    }

@@ -29,7 +29,7 @@ from streamlit_folium import st_folium
 from cimic_geo.analytics.front_change import front_change
 from cimic_geo.analytics.kpi_strip import KpiStrip, compact, kpi_strip
 from cimic_geo.errors import AssetError
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, fmt_number
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
@@ -45,6 +45,7 @@ from cimic_geo.maps.cop_map import (
 )
 from cimic_geo.maps.cop_view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import Store
+from cimic_geo.store.cop_reads import read_kpi_layers
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain, settings
@@ -78,21 +79,31 @@ def extent(_store: Store, token: str) -> tuple[float, float, float, float] | Non
     return _store.bbox()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...]) -> KpiStrip:
-    """The KPI strip for the whole store at ``as_of`` (front line in force then)."""
-    s = _store
-    return kpi_strip(
-        settlements=s.read("settlements", columns=["population"]),
-        shelters=s.read("shelters", columns=["status", "capacity", "occupancy"]),
-        infrastructure=s.read("infrastructure", columns=["sector", "damage"], where={"damage": ["minor", "major",
-                                                                                          "destroyed"]}),
-        corridors=s.read("corridors", columns=["status"]),
-        front_line=s.read("front_line", as_of=as_of) if as_of is not None else s.read("front_line"),
-        occupied_area=s.read("occupied_area", as_of=as_of) if as_of is not None else s.read("occupied_area"),
-        bands_km=bands_km,
-        as_of=as_of,
-    )
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...],
+         bbox: tuple[float, float, float, float] | None = None) -> KpiStrip:
+    """The KPI strip for ``bbox`` (whole store when None) at ``as_of`` (front line in force then).
+
+    Cached per (store content, time, bands, bbox); pass :func:`kpi_bbox` of the view so that small
+    pans and reruns with the same view reuse the result.
+    """
+    layers = read_kpi_layers(_store, bbox=bbox, as_of=as_of)
+    return kpi_strip(**layers, bands_km=bands_km, as_of=as_of, bbox=bbox)
+
+
+def kpi_bbox(bounds: tuple[float, float, float, float],
+             store_extent: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """The extent the KPIs summarise for the map's ``bounds``: None (whole store) when the view holds
+    the whole store, else the bounds rounded outward to about 1 % of the view's size (a cache key
+    that small pans share; the caption names this rounded box)."""
+    if contains_bbox(bounds, store_extent):
+        return None
+    x0, y0, x1, y1 = bounds
+    step = 10.0 ** math.floor(math.log10(max(x1 - x0, y1 - y0, 1e-4) / 100))
+    out = (math.floor(x0 / step) * step, math.floor(y0 / step) * step,
+           math.ceil(x1 / step) * step, math.ceil(y1 / step) * step)
+    digits = max(0, -math.floor(math.log10(step)))
+    return tuple(round(v, digits) for v in out)  # type: ignore[return-value]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -183,7 +194,7 @@ def assets_ok() -> bool:
     try:
         check_assets()
     except AssetError as exc:
-        st.error(f"The map cannot be drawn: {plain(exc)}")
+        st.error(_("The map cannot be drawn: {reason}").format(reason=plain(exc)))
         st.code("make assets\n# or: npm ci --no-audit --no-fund && .venv/bin/python -m cimic_geo.maps.assets install")
         return False
     return True
@@ -223,10 +234,34 @@ def render_map(
     return {**result, **(st.session_state.get(MAP_KEY) or {})}
 
 
+def _corner(lat: float, lon: float) -> str:
+    from cimic_geo.geo import to_mgrs
+
+    try:
+        grid = to_mgrs(lat, lon, precision=2)  # 1 km: the corner of a view, not a position
+    except Exception:  # outside MGRS coverage
+        return f"{lat:.2f}° N {lon:.2f}° E"
+    return f"{lat:.2f}° N {lon:.2f}° E (MGRS {grid})"
+
+
+def kpi_caption(bbox: tuple[float, float, float, float] | None, as_of: pd.Timestamp | None) -> str:
+    """What the KPI strip summarises: the extent (view corners or the whole store) and the times."""
+    if bbox is None:
+        where = _("KPIs for the whole store")
+    else:
+        x0, y0, x1, y1 = bbox
+        where = _("KPIs in view: SW {sw} – NE {ne}").format(sw=_corner(y0, x0), ne=_corner(y1, x1))
+    if as_of is None:
+        when = _("shelters, damage, corridors and front line: current state")
+    else:
+        when = _("shelters, damage and corridors: current state; front line and threat bands: as of {time}").format(
+            time=fmt_time(as_of))
+    return f"{where} · {when}"
+
+
 def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Timestamp | None = None) -> None:
     """The KPI strip: population per threat band, shelters, damage by sector, corridors."""
-    st.caption("Threat bands from the front line in force" + (f" at {fmt_time(as_of)}" if as_of is not None else "")
-               + " (whole store)")
+    st.caption(kpi_caption(strip.bbox, as_of if as_of is not None else strip.as_of))
     cols = st.columns(max(len(strip.bands.index), 1))
     if len(strip.bands):
         for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):
@@ -263,14 +298,15 @@ def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.Ge
     from cimic_geo.geo import to_mgrs
 
     if not clicked:
-        st.caption("Click a feature for its attributes, provenance and DTG (popup), and here for coordinates.")
+        st.caption(_("Click a feature for its attributes, provenance and DTG (popup), and here for coordinates."))
         return
     lat, lon = float(clicked["lat"]), float(clicked["lng"])
     try:
         grid = to_mgrs(lat, lon)
     except Exception:  # outside MGRS coverage
         grid = "–"
-    st.markdown(f"**Clicked:** {lat:.5f}° N, {lon:.5f}° E · **MGRS** `{grid}`")
+    st.markdown(_("**Clicked:** {lat}° N, {lon}° E · **MGRS** `{grid}`").format(lat=f"{lat:.5f}", lon=f"{lon:.5f}",
+                                                                              grid=grid))
     if layers_for_pick:
         hit = nearest_feature(layers_for_pick, lat=lat, lon=lon)
         if hit is not None:
@@ -291,10 +327,12 @@ def change_summary_ui(change: gpd.GeoDataFrame | None, *, since: pd.Timestamp | 
         return
     gained = float(change.loc[change["change"] == "gained", "area_km2"].sum())
     lost = float(change.loc[change["change"] == "lost", "area_km2"].sum())
-    st.markdown(
-        f"**Front change {dtg(since)} → {dtg(as_of)}:** newly occupied {gained:,.1f} km², "
-        f"liberated {lost:,.1f} km² (net {gained - lost:+,.1f} km² occupied; geodesic areas)"
-    )
+    st.markdown(_("**Front change {since} → {as_of}:** newly occupied {gained} km², liberated {lost} km² (net {net} "
+                  "km² occupied; geodesic areas)").format(since=dtg(since), as_of=dtg(as_of),
+                                                         gained=fmt_number(gained, digits=1),
+                                                         lost=fmt_number(lost, digits=1),
+                                                         net=("+" if gained >= lost else "")
+                                                         + fmt_number(gained - lost, digits=1)))
 
 
 def fmt_time(t: pd.Timestamp) -> str:
@@ -312,10 +350,10 @@ def search_ui(store: Store, token: str) -> tuple[dict[str, str], tuple[float, fl
         return {}, None
     found = cached_search(store, token, text)
     if found.empty:
-        st.caption("No settlement matches.")
+        st.caption(_("No settlement matches."))
         return {}, None
     labels = [f"{r['name']} ({r['admin1'] or '–'}, pop. {int(r['population'] or 0):,})" for _, r in found.iterrows()]
-    i = st.selectbox("Matches", range(len(found)), format_func=lambda j: labels[j], key=k("search_pick"))
+    i = st.selectbox(_("Matches"), range(len(found)), format_func=lambda j: labels[j], key=k("search_pick"))
     row = found.iloc[int(i)]
     st.caption(f"{row['lat']:.5f}° N, {row['lon']:.5f}° E · MGRS {row['mgrs']}")
     return {"search": encode_layer("search", search_layer(row))}, (float(row["lat"]), float(row["lon"]))

@@ -20,22 +20,27 @@ from cimic_geo.config import EXERCISE_MARKING, markings
 from cimic_geo.errors import CimicError
 from cimic_geo.export import FORMATS, MIME_TYPES, View, dated_name, export_bytes, load_view
 from cimic_geo.export.naming import layers_part
-from cimic_geo.i18n import _
+from cimic_geo.i18n import N_, _, fmt_int
 from cimic_geo.schema import LAYERS
 from cimic_geo.store import Store
 from cimic_geo.ui.common import key, plain, settings, store_marking
 
 FORMAT_LABELS: dict[str, str] = {
-    "png": "Map snapshot (PNG, A4)",
-    "pdf": "Brief (PDF: map + tables)",
-    "html": "Interactive map (offline HTML)",
+    "png": N_("Map snapshot (PNG, A4)"),
+    "pdf": N_("Brief (PDF: map + tables)"),
+    "html": N_("Interactive map (offline HTML)"),
     "geojson": "GeoJSON",
     "gpkg": "GeoPackage",
     "kml": "KML",
-    "csv": "CSV with WKT",
+    "csv": N_("CSV with WKT"),
     "cot": "TAK CoT (XML)",
-    "cotzip": "TAK data package (zip)",
+    "cotzip": N_("TAK data package (zip)"),
 }
+
+
+def _label(fmt: str) -> str:
+    """The format's label in the current language."""
+    return _(FORMAT_LABELS.get(fmt, fmt))
 
 
 def export_view(
@@ -79,12 +84,12 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str,
     if kept.get("signature") != _signature(view):
         kept = {"signature": _signature(view), "files": {}}
     done: dict[str, tuple[str, bytes]] = {}
-    with st.status(f"Preparing {len(formats)} export(s)…", expanded=True) as status:
-        bar = st.progress(0.0, text="reading the view")
+    with st.status(_("Preparing {n} export(s)…").format(n=len(formats)), expanded=True) as status:
+        bar = st.progress(0.0, text=_("reading the view"))
         try:
             loaded = load_view(store, view)
         except CimicError as exc:
-            status.update(label="Nothing to export", state="error")
+            status.update(label=_("Nothing to export"), state="error")
             st.error(plain(exc))
             return done
         area = view.area or loaded.meta.get("area") or loaded.meta.get("scale") or "view"
@@ -92,19 +97,19 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str,
             base, share = i / len(formats), 1 / len(formats)
 
             def progress(f: float, msg: str, *, _fmt: str = fmt, _base: float = base, _share: float = share) -> None:
-                bar.progress(min(1.0, _base + f * _share), text=f"{FORMAT_LABELS.get(_fmt, _fmt)}: {msg}")
+                bar.progress(min(1.0, _base + f * _share), text=f"{_label(_fmt)}: {msg}")
 
             try:
                 data = export_bytes(store, view, fmt, progress=progress, loaded=loaded,
                                     bands_km=settings().bands_km)
             except CimicError as exc:
-                st.error(f"{FORMAT_LABELS.get(fmt, fmt)}: {plain(exc)}")
+                st.error(f"{_label(fmt)}: {plain(exc)}")
                 continue
             name = file_name(area, view, fmt, page=page, as_of=loaded.as_of, details=details)
             kept["files"][fmt] = (name, data)
             done[fmt] = (name, data)
-        bar.progress(1.0, text="done")
-        status.update(label=f"Prepared {len(done)} of {len(formats)} export(s)",
+        bar.progress(1.0, text=_("done"))
+        status.update(label=_("Prepared {done} of {total} export(s)").format(done=len(done), total=len(formats)),
                       state="complete" if len(done) == len(formats) else "error", expanded=False)
     st.session_state[store_key] = kept
     return done
@@ -128,16 +133,16 @@ def render(
     expander and Streamlit does not nest them.
     """
     with st.container(border=True):
-        st.subheader("Export for the brief")
-        st.caption("PNG/PDF snapshot, offline HTML map, GIS files (GeoJSON, GeoPackage, KML, CSV) and TAK files "
-                   "of the map view above.")
+        st.subheader(_("Export for the brief"))
+        st.caption(_("PNG/PDF snapshot, offline HTML map, GIS files (GeoJSON, GeoPackage, KML, CSV) and TAK "
+                     "files of the map view above."))
         c1, c2 = st.columns(2)
-        title = c1.text_input("Title", value=title or "CIMIC situation", key=key(page, "export_title"), max_chars=120)
+        title = c1.text_input(_("Title"), value=title or _("CIMIC situation"), key=key(page, "export_title"), max_chars=120)
         # the marking: chosen from the configured list (plus the store's own, e.g. the mixed-data one)
         default_marking = marking or store_marking(store) or EXERCISE_MARKING
         choices = list(dict.fromkeys([default_marking, *markings()]))
-        marking_text = c2.selectbox("Marking (banner text)", choices, index=0, key=key(page, "export_marking"))
-        formats = st.multiselect("Formats", FORMATS, default=["png", "pdf"], format_func=FORMAT_LABELS.get,
+        marking_text = c2.selectbox(_("Marking (banner text)"), choices, index=0, key=key(page, "export_marking"))
+        formats = st.multiselect(_("Formats"), FORMATS, default=["png", "pdf"], format_func=_label,
                                  key=key(page, "export_formats"))
         symbols = st.checkbox(_("APP-6 symbols on PNG/PDF"), value=False, key=key(page, "export_symbols"),
                               help=_("Draw shelters and damaged infrastructure as APP-6 symbols instead of "
@@ -150,15 +155,16 @@ def render(
             return
         if bbox is not None:
             x0, y0, x1, y1 = view.bbox  # type: ignore[misc]
-            st.caption(f"View: {y0:.3f}–{y1:.3f}°N, {x0:.3f}–{x1:.3f}°E · layers: "
-                       f"{', '.join(view.layers) or '—'}")
-        if st.button("Prepare", key=key(page, "export_prepare"), disabled=not formats, type="primary"):
+            st.caption(_("View: {extent} · layers: {layers}").format(
+                extent=f"{y0:.3f}–{y1:.3f}°N, {x0:.3f}–{x1:.3f}°E", layers=", ".join(view.layers) or "—"))
+        if st.button(_("Prepare"), key=key(page, "export_prepare"), disabled=not formats, type="primary"):
             prepare(store, view, formats, page=page, details=details)
         kept = st.session_state.get(key(page, "export_files")) or {}
         files = kept.get("files") or {}
         if files and kept.get("signature") != _signature(view):
-            st.caption("The view changed since the files were prepared: press Prepare again.")
+            st.caption(_("The view changed since the files were prepared: press Prepare again."))
             return
         for fmt, (name, data) in files.items():
-            st.download_button(f"Download {name} ({len(data) / 1024:,.0f} KB)", data=data, file_name=name,
+            st.download_button(_("Download {name} ({size} KB)").format(name=name, size=fmt_int(len(data) / 1024)), data=data,
+                               file_name=name,
                                mime=MIME_TYPES.get(fmt, "application/octet-stream"), key=key(page, f"export_dl_{fmt}"))

@@ -26,7 +26,7 @@ from streamlit_folium import st_folium
 
 from cimic_geo.config import is_exercise_marking, markings
 from cimic_geo.errors import CimicError, ConflictError, ValidationError
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, fmt_int
 from cimic_geo.ingest import (
     FORMATS,
     ImportReport,
@@ -357,17 +357,17 @@ def mapping_editor_ui(layer: str, columns: Sequence[str], file_key: str) -> dict
 def report_ui(report: ImportReport) -> None:
     """Counts and the problem table."""
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Records read", f"{report.rows_read:,}")
-    c2.metric("Valid", f"{report.rows_valid:,}")
-    c3.metric("Rejected", f"{report.rows_rejected:,}")
-    c4.metric("Errors / warnings", f"{len(report.errors)} / {len(report.warnings)}")
+    c1.metric(_("Records read"), fmt_int(report.rows_read))
+    c2.metric(_("Valid"), fmt_int(report.rows_valid))
+    c3.metric(_("Rejected"), fmt_int(report.rows_rejected))
+    c4.metric(_("Errors / warnings"), f"{fmt_int(len(report.errors))} / {fmt_int(len(report.warnings))}")
     if report.snapshots:
         snaps = pd.DataFrame(report.snapshots)
         st.dataframe(snaps, hide_index=True, width="stretch")
     if report.problems:
         st.dataframe(problems_frame(report), hide_index=True, width="stretch")
     elif report.rows_read:
-        st.success("No problems found.")
+        st.success(_("No problems found."))
 
 
 def preview_ui(prepared: PreparedImport) -> None:

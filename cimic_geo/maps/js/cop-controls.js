@@ -28,8 +28,8 @@
   }
 
   // items: [[section title, [[label, colour, shape], ...]], ...]; bottom-left (the front runs east),
-  // collapsed unless open
-  function legend(map, items, open, position) {
+  // collapsed unless open; title: the summary line, translated by the page (no text in this file)
+  function legend(map, items, open, position, title) {
     var control = L.control({position: position || 'bottomleft'});
     control.onAdd = function () {
       var div = L.DomUtil.create('div', 'cimic-legend');
@@ -37,7 +37,7 @@
         'max-height:45vh;overflow:auto;border:1px solid #999;border-radius:4px';
       var box = document.createElement('details');
       box.open = !!open;
-      var sum = document.createElement('summary'); sum.textContent = 'Legend';
+      var sum = document.createElement('summary'); sum.textContent = title || '';
       sum.style.fontWeight = 'bold'; box.appendChild(sum);
       items.forEach(function (sec) {
         var h = document.createElement('div'); h.textContent = sec[0];

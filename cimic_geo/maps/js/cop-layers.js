@@ -58,6 +58,8 @@
   }
 
   function helpers(S) {
+    // interface text and number locale, translated by the page (S._ui): no visible text in this file
+    var UI = S._ui || {};
     function style(f, key) {
       var s = S[key] || {}, p = f.properties || {}, o = Object.assign({}, s.base || {});
       if (s.style_by && s.variants && s.variants[p[s.style_by]]) { Object.assign(o, s.variants[p[s.style_by]]); }
@@ -95,7 +97,7 @@
     }
     function fmt(v, k) {
       if (typeof v === 'number') {
-        v = (COORD[k] ? v.toFixed(5) : (k === 'area_km2' ? v.toFixed(1) : v.toLocaleString('en')));
+        v = (COORD[k] ? v.toFixed(5) : (k === 'area_km2' ? v.toFixed(1) : v.toLocaleString(UI.locale || undefined)));
       }
       return v + (UNITS[k] || '');
     }
@@ -111,7 +113,9 @@
                    (typeof p[k] === 'string' ? v.replace(/_/g, ' ') : v));
       });
       if (head) { parts = [head + (parts.length ? ' — ' + parts.join(' · ') : '')]; }
-      if (p.n !== undefined) { parts = [fmt(p.n, 'n') + ' × ' + s.title + ' here; zoom in for details']; }
+      if (p.n !== undefined) {
+        parts = [(UI.aggregate || '{n} × {title}').split('{n}').join(fmt(p.n, 'n')).split('{title}').join(s.title)];
+      }
       return parts.join(' · ') || s.title;
     }
     function bind(f, layer, key) {
