@@ -15,7 +15,8 @@ from PIL import Image
 from cimic_geo.cli import main
 from cimic_geo.export import View, load_view
 from cimic_geo.export.snapshot import render_map_figure
-from cimic_geo.export.snapshot_map import SHELTER_COLOURS, attach_basemap, snapshot_zoom
+from cimic_geo.export.snapshot_basemap import attach_basemap, snapshot_zoom
+from cimic_geo.export.snapshot_map import SHELTER_COLOURS
 from cimic_geo.maps.cop_style import BASEMAP_STYLES, MAJOR_ROAD_STYLES, SHELTER_STATUS_COLORS
 from cimic_geo.store import connect
 

@@ -64,7 +64,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         assert m["Stale (> 14 d)"] == f"{doc['stale']:,}"
         assert frame.evaluate(COUNT_MARKERS) == len(a.settlements)  # every settlement, coloured
         frame.locator(".cimic-analytics-legend summary").click()  # collapsed by default
-        assert "water status" in frame.locator(".cimic-analytics-legend").inner_text()
+        assert "water: status" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "assessments.png"), full_page=False)
 

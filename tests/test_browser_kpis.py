@@ -37,3 +37,29 @@ def test_kpi_values_are_not_cut_off(demo_db_copy: Path, link: str, first_label: 
         page.evaluate("""() => { const el = document.querySelector('[data-testid="stMetricValue"]');
                                  (el.querySelector('div') || el).innerText = '40,812 / 5,310 / 33,856,120'; }""")
         assert page.evaluate(_OVERFLOW)[0][1] is True
+
+
+def test_zooming_in_changes_the_cop_kpis(demo_db_copy: Path) -> None:
+    """The COP's KPIs follow the map: zoomed in on one shelter, the tiles count only the view."""
+    from cimic_geo.store import connect
+
+    with connect(demo_db_copy, read_only=True) as store:
+        shelters = store.read("shelters", columns=["status"])
+    one = shelters[shelters["status"] == "open"].iloc[0].geometry
+    total_open = f"{int((shelters['status'] == 'open').sum()):,}"
+    require_browser()
+    with streamlit_server(demo_db_copy, env={"CIMIC_LANGUAGE": "en"}) as base, chromium(viewport=(1280, 1000)) as ctx:
+        page = ctx.new_page()
+        sign_in(page, base)
+        page.get_by_role("link", name="COP").first.click(timeout=180_000)
+        frame = map_frame(page, timeout_ms=180_000)
+        page.get_by_text("KPIs for the whole store", exact=False).first.wait_for(timeout=180_000)
+        value = """() => { const m = Array.from(document.querySelectorAll('[data-testid="stMetric"]'))
+                             .find(e => e.innerText.includes('Shelters open'));
+                           return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); }"""
+        assert page.evaluate(value) == total_open
+        frame.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 13); }", [one.y, one.x])
+        page.get_by_text("KPIs in view: SW", exact=False).first.wait_for(timeout=120_000)
+        page.wait_for_function(f"() => ({value})() !== {total_open!r}", timeout=60_000)
+        zoomed = page.evaluate(value)
+        assert zoomed != total_open and 1 <= int(zoomed.replace(",", "")) < int(total_open.replace(",", ""))

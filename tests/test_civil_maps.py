@@ -46,7 +46,7 @@ def test_partners_map_draws_areas_served_points_and_gaps():
         geometry=[shapely.box(29.9, 49.9, 30.05, 50.05), shapely.MultiPoint([(30.1, 50.0)])], crs="EPSG:4326")
     gaps = pd.DataFrame({"settlement_id": ["S3", "S3"], "sector": ["water", "food"]})
     html = _html(partners_map(partners, settlements=SETTLEMENTS, gaps=gaps))
-    assert "water partners" in html and "power partners" in html and "gap: unmet need, no partner" in html
+    assert "Partners: water" in html and "Partners: power" in html and "gap: unmet need, no partner" in html
     assert "food, water" in html  # the gap settlement lists its uncovered sectors
     assert "<img src=x" not in html
 

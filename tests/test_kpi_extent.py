@@ -139,3 +139,16 @@ def test_cop_kpis_follow_the_map_extent(monkeypatch: pytest.MonkeyPatch, demo_db
     assert view["Shelters full"] == compact(int((inside["status"] == "full").sum()))
     caption = next(c.value for c in at.caption if c.value.startswith("KPIs in view"))
     assert f"SW {box[1]:.2f}° N {box[0]:.2f}° E" in caption and "front line and threat bands: as of" in caption
+
+
+def test_kpi_bbox_is_the_view_rounded_outward_or_the_whole_store() -> None:
+    from cimic_geo.ui.cop_page import kpi_bbox
+
+    extent = (36.0, 47.0, 39.0, 50.0)
+    # a view holding the whole store (zoomed out past the data): whole store
+    assert kpi_bbox(extent, extent) is None and kpi_bbox((30.0, 45.0, 40.0, 52.0), extent) is None
+    # a 0.5 x 0.3 deg view: step 10^floor(log10(0.5 / 100)) = 0.001 deg, corners rounded outward
+    assert kpi_bbox((37.12345, 48.00049, 37.62345, 48.30051), extent) == (37.123, 48.0, 37.624, 48.301)
+    # a small pan (0.0004 deg) inside the same rounded cells keeps the same key (cache hit)
+    assert kpi_bbox((37.1231, 48.0001, 37.6231, 48.3001), extent) == kpi_bbox((37.1235, 48.0005, 37.6235, 48.3005),
+                                                                               extent)

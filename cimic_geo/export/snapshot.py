@@ -27,10 +27,10 @@ from cimic_geo.errors import ExportError
 from cimic_geo.export.brief_cimic import render_cimic_figure
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
+from cimic_geo.export.snapshot_basemap import attach_basemap
 from cimic_geo.export.snapshot_kpis import KpiTable, kpi_table
 from cimic_geo.export.snapshot_map import (
     MapProjection,
-    attach_basemap,
     draw_bands,
     draw_layers,
     fit_extent,

@@ -26,12 +26,10 @@ from matplotlib.patches import Patch, Rectangle
 
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.geo import GEOD, WGS84, metric_crs
-from cimic_geo.i18n import N_, _
+from cimic_geo.i18n import _
 from cimic_geo.maps.cop_style import (
-    BASEMAP_STYLES,
     CORRIDOR_COLORS,
     DAMAGE_COLORS,
-    MAJOR_ROAD_STYLES,
     POINT_SHAPES,
     ROAD_STATUS_COLORS,
     SHELTER_STATUS_COLORS,
@@ -198,6 +196,8 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
     frames = {n: f for n, f in loaded.frames.items()}
     # APP-6 symbols for shelters and damage (as the COP's symbol switch) when the view asks for them
     symbols = bool((getattr(loaded.view, "extra", None) or {}).get("symbols"))
+    from cimic_geo.export.snapshot_basemap import draw_basemap
+
     legend += draw_basemap(ax, loaded.basemap, proj)
 
     def projected(name: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
@@ -310,73 +310,6 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
     return legend
 
 
-def snapshot_zoom(bbox: Sequence[float], *, width_px: float = 760.0) -> int:
-    """Web-map zoom equivalent to drawing ``bbox`` about ``width_px`` wide (picks basemap detail):
-    256·2^z px span 360° of longitude, so z = log2(width_px·360 / (256·width°)), kept in 5..13."""
-    width = max(float(bbox[2]) - float(bbox[0]), 1e-6)
-    return int(min(13, max(5, math.floor(math.log2(width_px * 360.0 / (256.0 * width))))))
-
-
-def attach_basemap(store: Any, loaded: LoadedView) -> LoadedView:
-    """Read the orienting layers (outlines, water, major roads, place names) of the view's bbox
-    into ``loaded.basemap``, with the detail the COP shows at the equivalent zoom."""
-    from cimic_geo.maps.cop_view import basemap_layers
-
-    if store is not None and not loaded.basemap:
-        loaded.basemap = basemap_layers(store, bbox=loaded.bbox, zoom=snapshot_zoom(loaded.bbox))
-    return loaded
-
-
-def draw_basemap(ax: Any, frames: dict[str, gpd.GeoDataFrame], proj: MapProjection) -> list[tuple[Any, str]]:
-    """Draw outlines, rivers, water areas, major roads and place names under the layers, in the
-    COP's basemap colours, clipped to the map frame; return legend entries."""
-    legend: list[tuple[Any, str]] = []
-    bm = frames.get("basemap")
-    if bm is not None and len(bm):
-        kinds = bm["kind"].astype(str).to_numpy()
-        geoms = proj.geoms(np.asarray(bm.geometry.values))
-        water = kinds == "water"
-        if water.any():
-            st = BASEMAP_STYLES["water"]
-            gpd.GeoSeries(geoms[water]).plot(ax=ax, facecolor=st["fillColor"], edgecolor=st["color"],
-                                             linewidth=0.4, zorder=0.4)
-        for kind, label, ls, zorder in (("river", N_("river"), "-", 0.45), ("admin1", N_("oblast border"), (0, (6, 4)), 0.5),
-                                        ("state", N_("state border"), (0, (8, 3, 2, 3)), 0.55)):
-            mask = kinds == kind
-            if not mask.any():
-                continue
-            st = BASEMAP_STYLES[kind]
-            lw = st["weight"] * 0.45
-            ax.add_collection(LineCollection(_segments(geoms[mask]), colors=st["color"], linewidths=lw,
-                                             linestyles=ls, zorder=zorder))
-            legend.append((Line2D([], [], color=st["color"], lw=lw, ls=ls), _(label)))
-        if water.any():
-            legend.append((Patch(facecolor=BASEMAP_STYLES["water"]["fillColor"],
-                                 edgecolor=BASEMAP_STYLES["water"]["color"]), _("water")))
-    roads = frames.get("major_roads")
-    if roads is not None and len(roads):
-        cls = roads["road_class"].astype(str).to_numpy()
-        geoms = proj.geoms(np.asarray(roads.geometry.values))
-        for name in ("secondary", "primary", "trunk", "motorway"):
-            mask = cls == name
-            if mask.any():
-                st = MAJOR_ROAD_STYLES[name]
-                ax.add_collection(LineCollection(_segments(geoms[mask]), colors=st["color"],
-                                                 linewidths=st["weight"] * 0.4, zorder=0.8))
-        legend.append((Line2D([], [], color=MAJOR_ROAD_STYLES["motorway"]["color"], lw=1), _("Major roads")))
-    labels = frames.get("labels")
-    if labels is not None and len(labels):
-        xy = _points(proj.geoms(np.asarray(labels.geometry.values)))
-        names = labels["name"].fillna(labels.get("name_uk", labels["name"])).astype(str).to_numpy()
-        pop = pd.to_numeric(labels["population"], errors="coerce").fillna(0).to_numpy()
-        for i in range(len(names)):
-            big = pop[i] >= 100_000
-            ax.annotate(names[i], (xy[i, 0], xy[i, 1]), fontsize=7.5 if big else 6.5, zorder=12, xytext=(3, 3),
-                        fontweight="bold" if big else "normal", color="#263238", textcoords="offset points",
-                        path_effects=_halo(2.5), annotation_clip=True, clip_on=True)
-    return legend
-
-
 def _draw_app6(ax: Any, gdf: gpd.GeoDataFrame, proj: MapProjection, layer: str) -> list[tuple[Any, str]]:
     """APP-6 symbols (:mod:`cimic_geo.export.snapshot_symbols`) of a shelters or infrastructure frame."""
     from cimic_geo.export.snapshot_symbols import draw_symbols
@@ -391,7 +324,6 @@ def _draw_app6(ax: Any, gdf: gpd.GeoDataFrame, proj: MapProjection, layer: str) 
         codes = [infrastructure_sidc(k, d) for k, d in zip(gdf["sector"], gdf["damage"], strict=True)]
     size = 14.0 if len(xy) <= DENSE_POINTS else 8.0
     draw_symbols(ax, xy[:, 0], xy[:, 1], codes, size_pt=size, zorder=9 if layer == "shelters" else 6)
-    from cimic_geo.i18n import _
 
     label = _("Shelters (APP-6 symbols)") if layer == "shelters" else _("Damaged infrastructure (APP-6 symbols)")
     return [(Line2D([], [], marker="s", ls="", color="#80e0ff", markeredgecolor="black", markersize=7), label)]

@@ -37,7 +37,7 @@ class Prepared:
 
     basemap: gpd.GeoDataFrame
     places: pd.DataFrame  # name, name_uk, population, lon, lat; largest first (ties by id)
-    roads: dict[tuple[str, ...], gpd.GeoDataFrame] = field(default_factory=dict)  # merged parts per band
+    roads: dict[tuple[str, ...], tuple] = field(default_factory=dict)  # (classes, parts, bounds) per band
     simplified: dict[tuple[str, Any], Any] = field(default_factory=dict)  # (what, zoom key) -> arrays
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,21 +108,15 @@ def basemap_in_view(prep: Prepared, *, bbox: Sequence[float], zoom: int, toleran
 def roads_in_view(prep: Prepared, store: Any, *, classes: tuple[str, ...], bbox: Sequence[float], zoom: int,
                   tolerance: float) -> gpd.GeoDataFrame:
     """Major roads of ``classes`` in ``bbox``: one (multi)line per class, the pieces merged once per
-    band (``line_merge``) and simplified once per zoom; only parts intersecting the bbox."""
-    from cimic_geo.maps.cop_view import merge_road_pieces
+    class (``line_merge``) and simplified once per zoom; only parts intersecting the bbox."""
 
     with prep.lock:
         band = prep.roads.get(classes)
-        if band is None:  # merged once per band and data version: the expensive step
-            pieces = store.read("roads", where={"road_class": list(classes)}, columns=["road_class"])
-            merged = merge_road_pieces(pieces, tolerance=0.0)
-            cls, geoms = [], []
-            for c, g in zip(merged["road_class"], merged.geometry.values, strict=True):
-                p = shapely.get_parts(g)
-                geoms.append(p)
-                cls.append(np.full(len(p), c, dtype=object))
-            geoms_a = np.concatenate(geoms) if geoms else np.empty(0, dtype=object)
-            band = (np.concatenate(cls) if cls else np.empty(0, dtype=object), geoms_a,
+        if band is None:
+            parts = [_merged_class(prep, store, c) for c in classes]
+            geoms_a = np.concatenate([g for _, g in parts]) if parts else np.empty(0, dtype=object)
+            band = (np.concatenate([np.full(len(g), c, dtype=object) for c, g in parts]) if parts
+                    else np.empty(0, dtype=object), geoms_a,
                     shapely.bounds(geoms_a) if len(geoms_a) else np.empty((0, 4)))
             prep.roads[classes] = band
         cls_a, geoms_a, bounds = band
@@ -140,6 +134,20 @@ def roads_in_view(prep: Prepared, store: Any, *, classes: tuple[str, ...], bbox:
         out.append(shapely.multilinestrings(geoms_a[sel]))
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=["id", "road_class"]),
                             geometry=gpd.GeoSeries(out, crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def _merged_class(prep: Prepared, store: Any, road_class: str) -> tuple[str, np.ndarray]:
+    """The road pieces of one class joined where they share end points (``line_merge``), as
+    parts; once per class and data version (shared by the zoom bands: the expensive step)."""
+    from cimic_geo.maps.cop_view import merge_road_pieces
+
+    hit = prep.simplified.get(("merged", road_class))
+    if hit is None:
+        pieces = store.read("roads", where={"road_class": [road_class]}, columns=["road_class"])
+        merged = merge_road_pieces(pieces, tolerance=0.0)
+        hit = shapely.get_parts(np.asarray(merged.geometry.values)) if len(merged) else np.empty(0, dtype=object)
+        prep.simplified[("merged", road_class)] = hit
+    return road_class, hit
 
 
 def labels_in_view(prep: Prepared, *, bbox: Sequence[float], min_pop: int, limit: int) -> gpd.GeoDataFrame:

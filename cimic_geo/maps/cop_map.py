@@ -263,7 +263,8 @@ def build_layer_groups(
         if gdf is None:
             continue
         base = key.removesuffix("_grid")
-        fg = folium.FeatureGroup(name=STYLES[key]["title"], show=base in visible)
+        title = STYLES[key]["title"]
+        fg = folium.FeatureGroup(name=_(title), show=base in visible)
         DataLayer(key, gdf if isinstance(gdf, str) else encode_layer(key, gdf)).add_to(fg)
         groups.append(fg)
     return groups

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cimic_geo.i18n import N_
+from cimic_geo.i18n import N_, _, term
 from cimic_geo.maps.symbols import symbol_table
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_KINDS, SHELTER_STATUSES
 
@@ -48,7 +48,7 @@ POINT_SHAPES = {"settlements": "circle", "shelters": "square", "infrastructure":
 #: ``gained``/``lost`` as in :func:`cimic_geo.analytics.front_change.front_change`: ground newly occupied
 #: and ground liberated since the earlier date.
 CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
-CHANGE_LABELS = {"gained": "newly occupied", "lost": "liberated"}
+CHANGE_LABELS = {"gained": N_("newly occupied"), "lost": N_("liberated")}
 
 _PROV = [["source", "Source"], ["reported", "Reported (DTG)"], ["reliability", "Reliability"]]
 _PT = [["lat", N_("Latitude")], ["lon", N_("Longitude")], ["mgrs", "MGRS"]]
@@ -73,24 +73,24 @@ STYLES: dict[str, dict[str, Any]] = {
         "fields": [["population", "Population"]],
     },
     "occupied_area": {
-        "title": "Occupied area", "tip": ["valid_from"],
+        "title": N_("Occupied area"), "tip": ["valid_from"],
         "base": {"color": "#b71c1c", "weight": 1, "fillColor": "#e53935", "fillOpacity": 0.18, "opacity": 0.6},
         "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
     },
     "front_change": {
-        "title": "Front-line change", "tip": ["label", "area_km2", "since"],
+        "title": N_("Front-line change"), "tip": ["label", "area_km2", "since"],
         "base": {"weight": 1, "fillOpacity": 0.45, "opacity": 0.9},
         "color_by": "change", "colors": CHANGE_COLORS, "fill_by": "change", "fills": CHANGE_COLORS,
         "fields": [["label", "Change"], ["area_km2", "Area (km², geodesic)"], ["since", "Since"],
                    ["as_of", "As of"]],
     },
     "front_line": {
-        "title": "Front line", "tip": ["valid_from"],
+        "title": N_("Front line"), "tip": ["valid_from"],
         "base": {"color": "#d50000", "weight": 3.5, "opacity": 0.95},
         "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
     },
     "roads": {
-        "title": "Roads", "tip": ["name", "road_class", "status"],
+        "title": N_("Roads"), "tip": ["name", "road_class", "status"],
         "base": {"color": "#8d8d8d", "weight": 1.5, "opacity": 0.8},
         "color_by": "status", "colors": ROAD_STATUS_COLORS,
         "dash_by": "status", "dash": {"impassable": "4 4"},
@@ -98,7 +98,7 @@ STYLES: dict[str, dict[str, Any]] = {
                    ["bridge", "Bridge"], *_PROV],
     },
     "corridors": {
-        "title": "Corridors", "tip": ["name", "status"],
+        "title": N_("Corridors"), "tip": ["name", "status"],
         "base": {"color": "#1565c0", "weight": 5, "opacity": 0.9},
         "color_by": "status", "colors": CORRIDOR_COLORS,
         "dash_by": "status", "dash": {"draft": "8 6", "proposed": "8 6", "suspended": "2 6"},
@@ -107,14 +107,14 @@ STYLES: dict[str, dict[str, Any]] = {
                    ["updated_by", "Updated by"], *_PROV],
     },
     "settlements": {
-        "title": "Settlements", "tip": ["name", "population"],
+        "title": N_("Settlements"), "tip": ["name", "population"],
         "base": {"color": "#37474f", "weight": 1, "fillColor": "#eceff1", "fillOpacity": 0.9, "radius": 3},
         "radius_by": "population", "shape": "circle",
         "fields": [["name_uk", "Name (uk)"], ["population", "Population"], ["settlement_type", "Type"],
                    ["admin1", "Oblast"], ["admin2", "Raion"], *_PT, *_PROV],
     },
     "shelters": {
-        "title": "Shelters", "tip": ["name", "kind", "status", "occupancy", "capacity"],
+        "title": N_("Shelters"), "tip": ["name", "kind", "status", "occupancy", "capacity"],
         "base": {"color": "#000000", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "status", "fills": SHELTER_STATUS_COLORS, "color_by": "kind", "colors": SHELTER_KIND_COLORS,
         "shape": "square", "symbols": True,
@@ -122,7 +122,7 @@ STYLES: dict[str, dict[str, Any]] = {
                    ["accessible", "Step-free"], ["address", "Address"], *_PT, *_PROV],
     },
     "infrastructure": {
-        "title": "Damaged infrastructure", "tip": ["name", "sector", "damage"],
+        "title": N_("Damaged infrastructure"), "tip": ["name", "sector", "damage"],
         "base": {"color": "#000000", "weight": 2.5, "fillColor": "#f46d43", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "damage", "fills": DAMAGE_COLORS, "color_by": "sector", "colors": SECTOR_COLORS,
         "shape": "triangle", "radius": 6, "symbols": True,
@@ -130,7 +130,7 @@ STYLES: dict[str, dict[str, Any]] = {
                    ["people_served", "People served"], *_PT, *_PROV],
     },
     "search": {
-        "title": "Search result", "tip": ["name"],
+        "title": N_("Search result"), "tip": ["name"],
         "base": {},
         "marker": "pin",
         "fields": [["population", "Population"], *_PT],
@@ -167,35 +167,35 @@ DEFAULT_VISIBLE = frozenset(k for k in LAYER_ORDER if k not in ("roads",))
 def legend_items(layers: Iterable[str]) -> list[list[Any]]:
     """Legend sections ``[title, [[label, colour, shape], ...]]`` for the layers; shape is one of
     ``dot``, ``square``, ``triangle``, ``diamond``, ``line``, ``area``, ``dash`` or ``count``."""
-    nice = lambda s: s.replace("_", " ")  # noqa: E731
+    nice = term  # the stored value in the current language ("blast_shelter" -> "blast shelter" / "укриття")
     out: list[list[Any]] = []
     layers = set(layers)
     if "front_line" in layers:
-        out.append(["Front line", [["in force at the as-of time", STYLES["front_line"]["base"]["color"], "line"]]])
+        out.append([_("Front line"), [[_("in force at the as-of time"), STYLES["front_line"]["base"]["color"], "line"]]])
     if "occupied_area" in layers:
-        out.append(["Occupied area", [["occupied", STYLES["occupied_area"]["base"]["fillColor"], "area"]]])
+        out.append([_("Occupied area"), [[_("occupied"), STYLES["occupied_area"]["base"]["fillColor"], "area"]]])
     if "front_change" in layers:
-        out.append(["Front change since the earlier date", [[CHANGE_LABELS[k], CHANGE_COLORS[k], "area"]
+        out.append([_("Front change since the earlier date"), [[_(CHANGE_LABELS[k]), CHANGE_COLORS[k], "area"]
                                                              for k in ("gained", "lost")]])
     if "shelters" in layers:
-        out.append([N_("Shelters (squares): fill = status"), [[nice(s), SHELTER_STATUS_COLORS[s], "square"]
+        out.append([_("Shelters (squares): fill = status"), [[nice(s), SHELTER_STATUS_COLORS[s], "square"]
                                                           for s in SHELTER_STATUSES]])
-        out.append([N_("Shelters: outline = kind"), [[nice(k), SHELTER_KIND_COLORS[k], "square"] for k in SHELTER_KINDS]])
+        out.append([_("Shelters: outline = kind"), [[nice(k), SHELTER_KIND_COLORS[k], "square"] for k in SHELTER_KINDS]])
     if "infrastructure" in layers:
-        out.append([N_("Damage (triangles): fill"), [[d, DAMAGE_COLORS[d], "triangle"] for d in DAMAGE_LEVELS[1:]]])
-        out.append([N_("Damage: outline = sector"), [[s, SECTOR_COLORS[s], "triangle"] for s in SECTORS]])
+        out.append([_("Damage (triangles): fill"), [[nice(d), DAMAGE_COLORS[d], "triangle"] for d in DAMAGE_LEVELS[1:]]])
+        out.append([_("Damage: outline = sector"), [[nice(s), SECTOR_COLORS[s], "triangle"] for s in SECTORS]])
     if "settlements" in layers:
-        out.append(["Settlements", [["size by population", STYLES["settlements"]["base"]["fillColor"], "dot"]]])
+        out.append([_("Settlements"), [[_("size by population"), STYLES["settlements"]["base"]["fillColor"], "dot"]]])
     if "corridors" in layers:
-        out.append(["Corridors", [[s, CORRIDOR_COLORS[s], "line"] for s in CORRIDOR_STATUSES]])
+        out.append([_("Corridors"), [[nice(s), CORRIDOR_COLORS[s], "line"] for s in CORRIDOR_STATUSES]])
     if "roads" in layers:
-        out.append(["Roads", [[s, ROAD_STATUS_COLORS[s], "line"] for s in ROAD_STATUS_COLORS]])
+        out.append([_("Roads"), [[nice(s), ROAD_STATUS_COLORS[s], "line"] for s in ROAD_STATUS_COLORS]])
     if "basemap" in layers:
-        out.append([N_("Basemap"), [[N_("state border"), BASEMAP_STYLES["state"]["color"], "dash"],
-                                [N_("oblast border"), BASEMAP_STYLES["admin1"]["color"], "dash"],
-                                [N_("river"), BASEMAP_STYLES["river"]["color"], "line"],
-                                [N_("water"), BASEMAP_STYLES["water"]["fillColor"], "area"]]])
+        out.append([_("Basemap"), [[_("state border"), BASEMAP_STYLES["state"]["color"], "dash"],
+                               [_("oblast border"), BASEMAP_STYLES["admin1"]["color"], "dash"],
+                               [_("river"), BASEMAP_STYLES["river"]["color"], "line"],
+                               [_("water"), BASEMAP_STYLES["water"]["fillColor"], "area"]]])
     if "major_roads" in layers:
-        out.append([N_("Major roads"), [[c, MAJOR_ROAD_STYLES[c]["color"], "line"] for c in ("motorway", "primary")]])
-    out.append(["Aggregates", [[N_("number = objects in the area (click to zoom in)"), "#1f78b4", "count"]]])
+        out.append([_("Major roads"), [[nice(c), MAJOR_ROAD_STYLES[c]["color"], "line"] for c in ("motorway", "primary")]])
+    out.append([_("Aggregates"), [[_("number = objects in the area (click to zoom in)"), "#1f78b4", "count"]]])
     return out

@@ -168,12 +168,12 @@ def kpis(exp: Any, cov: Any) -> None:
             people=f"{entry['population']:,}", settlements=f"{entry['settlements']:,}")
 
     for col, b in zip(cols, doc["bands"], strict=False):
-        col.metric(f"Population {b['band']} km", compact(b["population"]), delta=delta(b), delta_color="inverse",
+        col.metric(_("Population {band} km").format(band=b["band"]), compact(b["population"]), delta=delta(b), delta_color="inverse",
                    help=people(b))
     occ = doc["occupied"]
-    cols[len(doc["bands"])].metric("Occupied side", compact(occ["population"]), delta=delta(occ),
+    cols[len(doc["bands"])].metric(_("Occupied side"), compact(occ["population"]), delta=delta(occ),
                                    delta_color="inverse", help=people(occ))
-    cols[len(doc["bands"]) + 1].metric("Shelter coverage", f"{cov.covered_pct:.1f} %",
+    cols[len(doc["bands"]) + 1].metric(_("Shelter coverage"), fmt_number(cov.covered_pct, digits=1) + " %",
                                        help=_("{covered} of {total} people have a shelter place in reach").format(
                                            covered=f"{cov.population_covered:,}", total=f"{cov.population_total:,}"))
     unserved = cov.population_total - cov.population_covered

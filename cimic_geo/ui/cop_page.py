@@ -29,7 +29,7 @@ from streamlit_folium import st_folium
 from cimic_geo.analytics.front_change import front_change
 from cimic_geo.analytics.kpi_strip import KpiStrip, compact, kpi_strip
 from cimic_geo.errors import AssetError
-from cimic_geo.i18n import _, fmt_number
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
@@ -265,11 +265,13 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     cols = st.columns(max(len(strip.bands.index), 1))
     if len(strip.bands):
         for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):
-            name = {"beyond": f"> {bands_km[-1]:g} km", "occupied": "occupied side"}.get(str(label), f"{label} km")
-            col.metric(f"Population {name}", compact(int(row["population"])),
-                       help=f"{int(row['population']):,} people in {int(row['settlements']):,} settlements")
+            name = {"beyond": f"> {fmt_number(bands_km[-1])} km", "occupied": _("occupied side")}.get(
+                str(label), f"{label} km")
+            col.metric(_("Population {band}").format(band=name), compact(int(row["population"])),
+                       help=_("{people} people in {settlements} settlements").format(
+                           people=fmt_int(row["population"]), settlements=fmt_int(row["settlements"])))
     else:
-        cols[0].info("; ".join(strip.notes) or "no front line")
+        cols[0].info("; ".join(strip.notes) or _("no front line"))
     sh = strip.shelters
     # one number per tile, short enough not to be cut off; the exact figures are in the help
     c1, c2, c3, c4 = st.columns(4)

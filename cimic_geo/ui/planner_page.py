@@ -14,7 +14,7 @@ import streamlit as st
 from cimic_geo.analytics.corridor_lines import line_from_text
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.planner_map import option_color, options_extent
 from cimic_geo.store import Store
@@ -82,7 +82,7 @@ def assets_ok() -> bool:
     try:
         check_assets()
     except AssetError as exc:
-        st.error(f"The map cannot be drawn: {plain(exc)}")
+        st.error(_("The map cannot be drawn: {reason}").format(reason=plain(exc)))
         return False
     return True
 
@@ -90,16 +90,16 @@ def assets_ok() -> bool:
 def as_of_ui(store: Store, token: str) -> pd.Timestamp | None:
     ts = history_times(store, token)
     if not ts:
-        st.caption("No front-line history: routes ignore the threat.")
+        st.caption(_("No front-line history: routes ignore the threat."))
         return None
-    return st.select_slider("Front line as of", options=ts, value=ts[-1], format_func=dtg, key=k("as_of"))
+    return st.select_slider(_("Front line as of"), options=ts, value=ts[-1], format_func=dtg, key=k("as_of"))
 
 
 def user_ui() -> str:
     """The signed-in user, who is recorded in the corridor history (not a typed name)."""
     actor = current_actor()
     name = actor.name if actor else ""
-    st.caption(f"Changes are recorded as **{plain(name)}** (signed in).")
+    st.caption(_("Changes are recorded as **{name}** (signed in).").format(name=plain(name)))
     return name
 
 
@@ -110,15 +110,15 @@ def route_ui(ctx: AccessContext) -> None:
         origin = c1.text_input(_("From (settlement, lat,lon or MGRS)"), key=k("origin"))
         dest = c2.text_input(_("To (settlement, lat,lon or MGRS)"), key=k("destination"))
         c3, c4, c5 = st.columns(3)
-        avoid = c3.number_input("Exclude roads within (km of the front line; 0 = none)", min_value=0.0,
+        avoid = c3.number_input(_("Exclude roads within (km of the front line; 0 = none)"), min_value=0.0,
                                 value=0.0, step=1.0, key=k("avoid_km"))
-        penalise = c4.checkbox("Penalise roads inside the threat bands", value=True, key=k("penalise"))
-        oneway_off = c4.checkbox("Ignore one-way (convoy/emergency)", value=False, key=k("ignore_oneway"))
-        alts = c5.slider("Alternatives", 0, 3, 2, key=k("alternatives"))
-        go = st.form_submit_button("Suggest routes")
+        penalise = c4.checkbox(_("Penalise roads inside the threat bands"), value=True, key=k("penalise"))
+        oneway_off = c4.checkbox(_("Ignore one-way (convoy/emergency)"), value=False, key=k("ignore_oneway"))
+        alts = c5.slider(_("Alternatives"), 0, 3, 2, key=k("alternatives"))
+        go = st.form_submit_button(_("Suggest routes"))
     net = ctx.graph.connectivity()
-    st.caption(f"Road network: {net.components} connected piece(s); the largest holds {net.largest_share:.0%} "
-               "of the road length.")
+    st.caption(_("Road network: {n} connected piece(s); the largest holds {share} of the road length.").format(
+        n=net.components, share=fmt_percent(net.largest_share, digits=0)))
     if go:
         st.session_state.pop(k("flash:route"), None)
         try:
@@ -153,9 +153,9 @@ def draw_ui(ctx: AccessContext) -> None:
     drawn = st.session_state.get(k("drawn"))
     c1, c2 = st.columns([1, 2])
     with c1:
-        st.caption("Drawn line: " + ("ready — " + f"{len(drawn.get('coordinates', []))} points"
-                                     if drawn else "none yet (use the line tool on the map)"))
-        if st.button("Evaluate drawn line", key=k("eval_drawn"), disabled=not drawn):
+        st.caption(_("Drawn line: ready — {n} points").format(n=len(drawn.get("coordinates", []))) if drawn
+                   else _("Drawn line: none yet (use the line tool on the map)"))
+        if st.button(_("Evaluate drawn line"), key=k("eval_drawn"), disabled=not drawn):
             try:
                 add_line_option(ctx, drawn, source="drawn")
                 st.session_state[k("drawn")] = None
@@ -165,7 +165,7 @@ def draw_ui(ctx: AccessContext) -> None:
                 error(exc)
     with c2:
         text = st.text_area(_("…or paste a line (GeoJSON, or lat,lon; lat,lon; … — MGRS also accepted)"), key=k("pasted"), height=80)
-        if st.button("Evaluate pasted line", key=k("eval_pasted")):
+        if st.button(_("Evaluate pasted line"), key=k("eval_pasted")):
             try:
                 opt = add_line_option(ctx, line_from_text(text), source="imported")
                 request_view(fit=options_extent([opt]))  # a pasted line may be anywhere: show it
@@ -177,7 +177,7 @@ def draw_ui(ctx: AccessContext) -> None:
 def compare_ui(ctx: AccessContext) -> None:
     opts = options()
     if not opts:
-        st.info("No options yet: suggest routes, draw a line on the map or paste one.")
+        st.info(_("No options yet: suggest routes, draw a line on the map or paste one."))
         return
     table = comparison_table(opts, ctx.bands_km)
     # every metric row visible: the default height shows ten rows and hides the rest behind a scrollbar
@@ -185,7 +185,7 @@ def compare_ui(ctx: AccessContext) -> None:
     legend = " ".join(f'<span style="color:{option_color(i)};font-weight:700">■ {i + 1}. '
                       f'{html.escape(o["label"])}</span>' for i, o in enumerate(opts))
     st.markdown(legend, unsafe_allow_html=True)
-    if st.button("Clear options", key=k("clear")):
+    if st.button(_("Clear options"), key=k("clear")):
         st.session_state[k("options")] = []
         st.rerun()
 
@@ -194,11 +194,11 @@ def access_ui(ctx: AccessContext) -> None:
     """Settlements cut off from safety and time to the nearest safe hub."""
     with st.form(k("cutoff_form")):
         c1, c2 = st.columns([1, 2])
-        avoid = c1.number_input("Avoid roads within (km of the front line)", min_value=0.0,
+        avoid = c1.number_input(_("Avoid roads within (km of the front line)"), min_value=0.0,
                                 value=float(ctx.bands_km[0]), step=1.0, key=k("cut_avoid"))
-        hubs = c2.text_input("Safe hubs (settlement names, comma-separated; empty = every settlement beyond "
-                             f"{ctx.bands_km[-1]:g} km)", key=k("cut_hubs"))
-        go = st.form_submit_button("Find cut-off settlements")
+        hubs = c2.text_input(_("Safe hubs (settlement names, comma-separated; empty = every settlement beyond {km} km)")
+                             .format(km=fmt_number(ctx.bands_km[-1])), key=k("cut_hubs"))
+        go = st.form_submit_button(_("Find cut-off settlements"))
     if go:
         names = [h.strip() for h in hubs.split(",") if h.strip()] or None
         try:
@@ -218,20 +218,20 @@ def access_ui(ctx: AccessContext) -> None:
         return
     doc, table = res
     if doc.get("as_of") != as_of_key(ctx):
-        st.caption(f"Computed for the front line as of {doc.get('as_of') or '–'}: press *Find cut-off settlements* "
-                   "again for the time chosen now (the map shows cut-off settlements only for the time they were "
-                   "computed for).")
+        st.caption(_("Computed for the front line as of {as_of}: press *Find cut-off settlements* again for the time "
+                     "chosen now (the map shows cut-off settlements only for the time they were computed for).")
+                   .format(as_of=doc.get("as_of") or "–"))
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Cut off", f"{len(doc['cut_off']):,}")
-    c2.metric("Population cut off", f"{doc['cut_off_population']:,}")
-    c3.metric("Median time to safety (min)", "-" if doc["median_time_to_safety_min"] is None
-              else f"{doc['median_time_to_safety_min']:.0f}")
-    c4.metric("Safe hubs", f"{doc['hubs_count']:,}")
+    c1.metric(_("Cut off"), fmt_int(len(doc["cut_off"])))
+    c2.metric(_("Population cut off"), fmt_int(doc["cut_off_population"]))
+    c3.metric(_("Median time to safety (min)"), "-" if doc["median_time_to_safety_min"] is None
+              else fmt_int(doc["median_time_to_safety_min"]))
+    c4.metric(_("Safe hubs"), fmt_int(doc["hubs_count"]))
     if doc["cut_off"]:
-        st.caption("Cut-off settlements are marked on the map above (magenta diamonds).")
+        st.caption(_("Cut-off settlements are marked on the map above (magenta diamonds)."))
         st.dataframe(pd.DataFrame(doc["cut_off"]), width="stretch", hide_index=True, key=k("cut_table"))
     reach = table[table["status"] == "reachable"].sort_values("minutes", ascending=False)
     if len(reach):
-        st.caption("Longest times to safety")
+        st.caption(_("Longest times to safety"))
         st.dataframe(reach[["name", "population", "band", "minutes", "nearest_hub"]].head(50),
                      width="stretch", hide_index=True, key=k("tts_table"))

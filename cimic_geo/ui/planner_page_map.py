@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cimic_geo.corridors import AccessContext, list_corridors
+from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import encode_layer
 from cimic_geo.maps.planner_map import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
 from cimic_geo.store import Store
@@ -67,8 +68,8 @@ def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None)
     a pasted line, the *Fit map to the data* button).
     """
     cfg = settings()
-    if st.button("Fit map to the data", key=k("fit_all"), help="Zoom the map out to the roads, settlements "
-                 "and front line"):
+    if st.button(_("Fit map to the data"), key=k("fit_all"),
+                 help=_("Zoom the map out to the roads, settlements and front line")):
         request_view(fit=view_bbox(ctx))
     m = build_planner_base_map(bounds=mount_bbox(ctx), marking=marking, tile_url=cfg.tile_url,
                                tile_attribution=cfg.tile_attribution)

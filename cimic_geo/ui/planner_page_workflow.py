@@ -13,7 +13,7 @@ from shapely.geometry import shape
 
 from cimic_geo.corridors import change_status, history, list_corridors, next_statuses, save_option
 from cimic_geo.errors import CimicError, Problem, ValidationError
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, term
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg, to_utc
 from cimic_geo.ui.common import clear_caches, plain
@@ -48,14 +48,14 @@ def save_ui(store: Store, user: str) -> None:
     if not opts:
         return
     with st.form(k("save_form")):
-        idx = st.selectbox("Option to save", range(len(opts)), format_func=lambda i: f"{i + 1}. {opts[i]['label']}",
+        idx = st.selectbox(_("Option to save"), range(len(opts)), format_func=lambda i: f"{i + 1}. {opts[i]['label']}",
                            key=k("save_idx"))
-        name = st.text_input("Corridor name", key=k("save_name"))
+        name = st.text_input(_("Corridor name"), key=k("save_name"))
         c1, c2 = st.columns(2)
-        ws = c1.text_input("Window start (UTC, ISO 8601)", key=k("save_ws"))
-        we = c2.text_input("Window end (UTC, ISO 8601)", key=k("save_we"))
-        notes = st.text_area("Notes", key=k("save_notes"), height=68)
-        go = st.form_submit_button("Save as draft corridor")
+        ws = c1.text_input(_("Window start (UTC, ISO 8601)"), key=k("save_ws"))
+        we = c2.text_input(_("Window end (UTC, ISO 8601)"), key=k("save_we"))
+        notes = st.text_area(_("Notes"), key=k("save_notes"), height=68)
+        go = st.form_submit_button(_("Save as draft corridor"))
     slot = st.empty()
     if go:
         opt = opts[int(idx)]
@@ -104,7 +104,7 @@ def workflow_ui(store: Store, user: str) -> None:
     """Saved corridors, their status workflow (only the allowed next statuses) and history."""
     gdf = list_corridors(store)
     if not len(gdf):
-        st.caption("No saved corridors yet.")
+        st.caption(_("No saved corridors yet."))
         return
     table = pd.DataFrame({"id": gdf["id"], "name": gdf["name"], "status": gdf["status"], "version": gdf["version"],
                           "updated by": gdf["updated_by"], "updated": gdf["updated_at"].map(dtg)})
@@ -112,20 +112,21 @@ def workflow_ui(store: Store, user: str) -> None:
     ids = gdf["id"].tolist()
     names = dict(zip(gdf["id"], gdf["name"], strict=True))
     _selected(ids)
-    sel = st.selectbox("Corridor", ids, format_func=lambda i: f"{i} — {names[i]}", key=k("sel_box"))
+    sel = st.selectbox(_("Corridor"), ids, format_func=lambda i: f"{i} — {names[i]}", key=k("sel_box"))
     slot = st.empty()  # the last write's message, filled at the end (an error in this run removes it)
     row = gdf[gdf["id"] == sel].iloc[0]
     name, status = str(row["name"]), str(row["status"])
     seen = st.session_state.setdefault(k("seen_version"), {})
     seen.setdefault(sel, int(row["version"]))
     if seen[sel] != int(row["version"]):
-        st.warning(plain(f"{name} was changed (now version {int(row['version'])}, you are looking at "
-                         f"version {seen[sel]}). Reload before changing it."))
-        if st.button("Reload", key=k("reload")):
+        st.warning(plain(_("{name} was changed (now version {now}, you are looking at version {seen}). Reload "
+                           "before changing it.").format(name=name, now=int(row["version"]), seen=seen[sel])))
+        if st.button(_("Reload"), key=k("reload")):
             seen[sel] = int(row["version"])
             st.rerun()
     allowed = next_statuses(status)
-    st.write(f"Status: **{plain(status)}** — allowed next: {plain(', '.join(allowed) or 'none (closed is final)')}")
+    st.write(_("Status: **{status}** — allowed next: {allowed}").format(
+        status=plain(term(status)), allowed=plain(", ".join(term(a) for a in allowed) or _("none (closed is final)"))))
     if not allowed:
         st.info(plain(_("{name} is {status}: no status change is allowed from {status} (it is final).").format(
             name=name, status=status)))
@@ -133,9 +134,9 @@ def workflow_ui(store: Store, user: str) -> None:
         with st.form(k("status_form")):
             # one widget per corridor and status: the browser keeps no choice from another corridor
             # or status, and the first allowed step is the default
-            new = st.selectbox("New status", allowed, key=k(f"new_status:{sel}:{status}"))
-            note = st.text_input("Note", key=k("status_note"))
-            go = st.form_submit_button("Change status")
+            new = st.selectbox(_("New status"), allowed, key=k(f"new_status:{sel}:{status}"), format_func=term)
+            note = st.text_input(_("Note"), key=k("status_note"))
+            go = st.form_submit_button(_("Change status"))
         if go:
             _commit_edit(seen, sel, lambda: change_status(store, sel, new, actor=current_actor(),
                                                           expected_version=seen[sel], note=note),
@@ -144,9 +145,9 @@ def workflow_ui(store: Store, user: str) -> None:
     opts = options()
     if opts:
         with st.form(k("edit_form")):
-            idx = st.selectbox("Replace this corridor's line with option", range(len(opts)),
+            idx = st.selectbox(_("Replace this corridor's line with option"), range(len(opts)),
                                format_func=lambda i: f"{i + 1}. {opts[i]['label']}", key=k("edit_idx"))
-            go_edit = st.form_submit_button("Update corridor line")
+            go_edit = st.form_submit_button(_("Update corridor line"))
         if go_edit:
             label = f"{int(idx) + 1}. {opts[int(idx)]['label']}"
             _commit_edit(seen, sel, lambda: save_option(store, geometry=shape(opts[int(idx)]["geometry"]),
