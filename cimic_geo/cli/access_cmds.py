@@ -84,7 +84,7 @@ def _cutoff(args: argparse.Namespace) -> int:
     hubs = [h.strip() for h in args.hubs.split(",") if h.strip()] if args.hubs else None
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
-    doc, _ = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs, ignore_oneway=args.ignore_oneway)
+    doc, _table = cutoff_document(ctx, avoid_km=args.avoid_km, hubs=hubs, ignore_oneway=args.ignore_oneway)
     lines = [_("cut off from safety (avoiding {km} km of the front line, as of {dtg}): {n} settlement(s), "
                "population {population}").format(km=fmt_number(doc["avoid_km"]), dtg=dtg(ctx.as_of),
                                                  n=len(doc["cut_off"]), population=fmt_int(doc["cut_off_population"]))]

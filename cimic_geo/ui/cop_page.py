@@ -265,8 +265,8 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     cols = st.columns(max(len(strip.bands.index), 1))
     if len(strip.bands):
         for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):
-            name = {"beyond": f"> {fmt_number(bands_km[-1])} km", "occupied": _("occupied side")}.get(
-                str(label), f"{label} km")
+            name = {"beyond": "> " + _("{band} km").format(band=fmt_number(bands_km[-1])),
+                    "occupied": _("occupied side")}.get(str(label), _("{band} km").format(band=label))
             col.metric(_("Population {band}").format(band=name), compact(int(row["population"])),
                        help=_("{people} people in {settlements} settlements").format(
                            people=fmt_int(row["population"]), settlements=fmt_int(row["settlements"])))
