@@ -83,7 +83,9 @@ def test_cli_import_refuses_a_bad_sheet_with_row_and_column(demo_db_copy, capsys
     wb.save(tmp_path / "a.xlsx")
     with connect(demo_db_copy, read_only=True) as store:
         before = store.fingerprint()
-    assert main(["import", "assessments", str(tmp_path / "a.xlsx"), "--db", str(demo_db_copy), "--json"]) == 1
+    # the exercise team's sheet into the exercise store: only the bad value is an error
+    assert main(["import", "assessments", str(tmp_path / "a.xlsx"), "--exercise", "--db", str(demo_db_copy),
+                 "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     errors = [p for p in doc["problems"] if p["severity"] == "error"]
     assert [(p["row"], p["field"]) for p in errors] == [(3, "population_present")]
