@@ -13,6 +13,7 @@ from cimic_geo.ui.common import apply_language, page_setup  # noqa: E402
 from cimic_geo.ui.home import summary_tables  # noqa: E402
 from cimic_geo.ui.incidents import incident_guard  # noqa: E402
 from cimic_geo.ui.sign_in import run_pages  # noqa: E402
+from cimic_geo.ui.tables import display_frame  # noqa: E402
 
 
 def home() -> None:
@@ -49,7 +50,7 @@ def home() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.subheader(_("Layers"))
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(display_frame(table), hide_index=True, width="stretch")
     with right:
         st.subheader(_("Store"))
         if doc["time_range_dtg"]:

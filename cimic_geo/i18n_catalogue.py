@@ -67,8 +67,9 @@ def extract(files: Iterable[Path], *, root: Path = PROJECT_ROOT, vocabulary: boo
 
 
 def schema_messages() -> dict[tuple, Message]:
-    """The schema's vocabulary: layer titles (shown with ``_(title)``) and every enumerated value of a
-    column, role and people group (shown with :func:`cimic_geo.i18n.term`, context ``term``)."""
+    """The schema's vocabulary: layer titles (shown with ``_(title)``), every enumerated value of a
+    column, role and people group (shown with :func:`cimic_geo.i18n.term`, context ``term``) and the
+    column headers of the tables pages show (:mod:`cimic_geo.ui.tables`, context ``column``)."""
     from cimic_geo import schema
 
     out: dict[tuple, Message] = {}
@@ -81,6 +82,10 @@ def schema_messages() -> dict[tuple, Message]:
             values.extend(col.choices or ())
     for value in dict.fromkeys(values):
         out[(value, TERM)] = Message(value, TERM, where)
+    from cimic_geo.ui.tables import COLUMN, COLUMNS  # column headers of the tables pages show
+
+    for name in COLUMNS:
+        out[(name, COLUMN)] = Message(name, COLUMN, (("cimic_geo/ui/tables.py", 0),))
     return out
 
 

@@ -55,6 +55,6 @@ with kpi_box:
 layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
 cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
 for note in notes:
-    st.caption(plain(note))
+    st.caption(plain(note.text() if hasattr(note, "text") else note))
 cop.details_ui(result.get("last_object_clicked"), layers)
 export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)

@@ -225,3 +225,13 @@ def map_frame(page: object, *, timeout_ms: int = 60_000) -> object:
     frame.wait_for_function("() => window.map && window.L && document.querySelector('.leaflet-container')",
                             timeout=timeout_ms)
     return frame
+
+
+def wait_until_idle(page: object, *, timeout_ms: int = 60_000) -> None:
+    """Wait until the page's script run has finished and no element is shown faded as stale (for screenshots)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => { const app = document.querySelector('[data-test-script-state]');"
+        " return app && app.getAttribute('data-test-script-state') !== 'running'"
+        " && document.querySelectorAll('[data-stale=\"true\"]').length === 0; }",
+        timeout=timeout_ms)
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import shapely
 from cimic_geo.civil import assessment_overview, partner_overview
 from cimic_geo.store import connect
 from cimic_geo.store.users import add_user
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server, wait_until_idle
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +66,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         frame.locator(".cimic-analytics-legend summary").click()  # collapsed by default
         assert "water: status" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
+        wait_until_idle(page)
         page.screenshot(path=str(SHOTS / "assessments.png"), full_page=False)
 
         frame = _open(page, "Partners (3W)", "Partners: who does what where")
@@ -76,6 +77,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         frame.locator(".cimic-analytics-legend summary").click()  # collapsed by default
         assert "gap: unmet need, no partner" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
+        wait_until_idle(page)
         page.screenshot(path=str(SHOTS / "partners.png"), full_page=False)
         assert log.external == [], log.external
         assert log.page_errors == [], log.page_errors

@@ -18,7 +18,15 @@ import pytest
 from shapely.geometry import Point
 
 from cimic_geo.store import connect
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import (
+    RequestLog,
+    chromium,
+    map_frame,
+    require_browser,
+    sign_in,
+    streamlit_server,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +98,7 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
         assert "/app/static/vendor/leaflet/images/marker-icon" in frame.evaluate("() => window.__pin._icon.src")
         frame.evaluate("() => { window.__pin.remove(); return true; }")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        wait_until_idle(page)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the as-of slider changes the front line drawn

@@ -17,7 +17,15 @@ import pytest
 
 from cimic_geo.maps.symbols import shelter_sidc
 from cimic_geo.store import connect
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import (
+    RequestLog,
+    chromium,
+    map_frame,
+    require_browser,
+    sign_in,
+    streamlit_server,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +105,7 @@ def test_cop_basemap_legend_symbols_offline(demo_db_copy: Path) -> None:
         assert drawn and all(code == shelter_sidc(kind, status) for kind, status, code in drawn), drawn[:3]
         frame.locator(".cimic-legend summary").click()  # collapse for the screenshot
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        wait_until_idle(page)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         frame.locator(".cimic-symbol-switch input").uncheck()
         frame.wait_for_function("() => document.querySelectorAll('.cimic-symbol').length === 0", timeout=30_000)

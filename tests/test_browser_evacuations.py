@@ -10,7 +10,15 @@ import pytest
 
 from cimic_geo.evacuations import evacuation_overview
 from cimic_geo.store import connect
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import (
+    RequestLog,
+    chromium,
+    map_frame,
+    require_browser,
+    sign_in,
+    streamlit_server,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +65,7 @@ def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -
         legend = legend_box.inner_text()
         assert "requested" in legend
         assert page.locator('[data-testid="stException"]').count() == 0
+        wait_until_idle(page)
         page.screenshot(path=str(SHOTS / "evacuations.png"), full_page=False)
         assert log.external == [], log.external
         assert log.page_errors == [], log.page_errors

@@ -21,7 +21,16 @@ from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import exposure_at
 from cimic_geo.corridors import load_access_context
 from cimic_geo.store import connect, corridor_history
-from tests.browser_utils import TEST_USER, RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import (
+    TEST_USER,
+    RequestLog,
+    chromium,
+    map_frame,
+    require_browser,
+    sign_in,
+    streamlit_server,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +128,7 @@ def test_every_page_renders_offline(demo_db_copy: Path, tmp_path: Path) -> None:
             _check_content(page, path, expected, tmp_path)
             assert page.locator('[data-testid="stException"]').count() == 0, (
                 path, page.locator('[data-testid="stException"]').first.inner_text())
+            wait_until_idle(page)
             page.screenshot(path=str(SHOTS / shot), full_page=False)
             assert log.external == [], (path, log.external)
             assert log.page_errors == [], (path, log.page_errors)
@@ -176,6 +186,7 @@ def test_draw_evaluate_and_save_in_headless_chromium(planner_db):  # noqa: F811
         assert frame.evaluate(view) == before
         shot = ROOT / "tests" / "artifacts" / "planner_draw.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
+        wait_until_idle(page)
         page.screenshot(path=str(shot), full_page=True)
         assert log.external == [], log.external
         assert any("/app/static/vendor/leaflet-draw/leaflet.draw.js" in u for u in log.requests)

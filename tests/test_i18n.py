@@ -219,3 +219,121 @@ def test_cli_text_follows_the_language_setting_and_json_does_not(monkeypatch, ca
     monkeypatch.setenv("CIMIC_LANGUAGE", "en")
     assert main(["info", "--db", str(demo_db)]) == 0
     assert "schema       version" in capsys.readouterr().out
+
+
+def test_tables_show_ukrainian_headers_and_values_and_keep_the_stored_ones() -> None:
+    """display_frame translates a copy for the page; the table itself (and so its CSV) stays English."""
+    import pandas as pd
+
+    from cimic_geo.ui.tables import display_frame
+
+    df = pd.DataFrame({"status": ["open", "in_progress"], "people_waiting": [3, 4], "name": ["Open_Town", "B"]})
+    dmg = pd.DataFrame({"total": [2]}, index=pd.Index(["water"], name="sector"))
+    with use_language("en"):
+        assert display_frame(df) is df
+    with use_language("uk"):
+        shown = display_frame(df, keep=["people_waiting"])
+        by_sector = display_frame(dmg, index_values=True)
+        open_uk, sector_uk = term("open"), term("water")
+        assert list(shown.columns) == ["статус", "people_waiting", "назва"]
+        assert shown["статус"].tolist() == [term("open"), term("in_progress")]
+        assert shown["назва"].tolist() == ["Open_Town", "B"]  # data, not vocabulary: unchanged
+        assert list(by_sector.columns) == ["усього"] and by_sector.index.name == "сектор"
+    assert open_uk != "open" and sector_uk != "water"  # vocabulary with a Ukrainian entry
+    assert by_sector.index.tolist() == [sector_uk]
+    assert list(df.columns) == ["status", "people_waiting", "name"] and df["status"][1] == "in_progress"
+
+
+def test_a_page_table_in_ukrainian(monkeypatch, demo_db) -> None:
+    """The evacuations board in Ukrainian: Ukrainian column headers and statuses; English in English."""
+    from cimic_geo.ui.common import LANGUAGE_KEY
+
+    monkeypatch.setenv("CIMIC_DB", str(demo_db))
+    monkeypatch.setenv("CIMIC_READ_ONLY", "1")
+    monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
+    monkeypatch.delenv("CIMIC_LANGUAGE", raising=False)
+    shown = {}
+    for lang in ("uk", "en"):
+        at = AppTest.from_file(str(ROOT / "pages" / "5_Evacuations.py"), default_timeout=180)
+        at.session_state[LANGUAGE_KEY] = lang
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown[lang] = at.dataframe[0].value
+    uk, en = shown["uk"], shown["en"]
+    assert len(uk) == len(en) > 0
+    assert {"статус", "пріоритет", "населений пункт", "люди", "діти", "версія"} <= set(uk.columns)
+    assert not {"status", "priority", "settlement", "people"} & set(uk.columns)
+    assert {"status", "priority", "settlement", "people"} <= set(en.columns)
+    with use_language("uk"):
+        expected = [term(s) for s in en["status"]]
+    assert uk["статус"].tolist() == expected
+    assert set(expected) - set(en["status"])  # the statuses really are shown in Ukrainian
+
+
+def test_snapshot_legend_in_ukrainian() -> None:
+    """The PNG/PDF map legend follows the language: layer names and statuses in Ukrainian."""
+    import types
+
+    import geopandas as gpd
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from shapely.geometry import LineString, Point
+
+    from cimic_geo.export.snapshot_map import MapProjection, draw_layers
+
+    frames = {
+        "front_line": gpd.GeoDataFrame(geometry=[LineString([(37.0, 48.0), (37.2, 48.2)])], crs=4326),
+        "shelters": gpd.GeoDataFrame({"status": ["open", "full"]}, geometry=[Point(37.1, 48.1), Point(37.15, 48.1)],
+                                     crs=4326),
+        "corridors": gpd.GeoDataFrame({"status": ["agreed"], "name": ["A"], "id": ["c1"]},
+                                      geometry=[LineString([(37.05, 48.05), (37.1, 48.15)])], crs=4326),
+    }
+    loaded = types.SimpleNamespace(frames=frames, basemap={}, view=None)
+    proj = MapProjection((36.9, 47.9, 37.3, 48.3))
+    labels = {}
+    for lang in ("en", "uk"):
+        fig, ax = plt.subplots()
+        with use_language(lang):
+            labels[lang] = [label for _h, label in draw_layers(ax, loaded, proj)]
+            expected_uk = {_("Front line"), _("Shelter: {status}").format(status=term("open")),
+                           _("Corridor: {status}").format(status=term("agreed"))}
+        plt.close(fig)
+    assert {"Front line", "Shelter: open", "Shelter: full", "Corridor: agreed"} <= set(labels["en"])
+    assert expected_uk <= set(labels["uk"])
+    assert "Лінія зіткнення" in labels["uk"] and any(x.startswith("Укриття: ") for x in labels["uk"])
+    assert not set(labels["en"]) & set(labels["uk"])
+
+
+def test_map_popup_fields_and_layer_titles_in_ukrainian() -> None:
+    """The COP's popup/tooltip field names and layer titles (incl. aggregates) sent to the browser follow the
+    language; the table itself stays English."""
+    from cimic_geo.maps.cop_style import STYLES, localized_styles
+
+    with use_language("uk"):
+        uk = localized_styles()
+        open_uk = term("open")
+    en = localized_styles()
+    assert en["shelters_grid"]["title"] == "Shelters (aggregated)"
+    assert uk["shelters_grid"]["title"] == "Укриття (узагальнено)"
+    assert dict(uk["shelters"]["fields"])["capacity"] == "Місткість"
+    assert dict(uk["shelters_grid"]["fields"])["open"] == open_uk != "open"
+    assert dict(en["settlements"]["fields"])["admin1"] == "Oblast" == dict(STYLES["settlements"]["fields"])["admin1"]
+    assert all(label != dict(en[k]["fields"])[f] or label == "MGRS"
+               for k in uk for f, label in uk[k]["fields"] if f not in ("n",) and label)
+
+
+def test_cop_view_notes_are_english_data_shown_in_the_page_language() -> None:
+    """A note kept in a shared cache is English text; the page shows it in its own language."""
+    import pickle
+
+    from cimic_geo.maps.cop_view import ViewNote
+
+    note = pickle.loads(pickle.dumps(ViewNote(
+        "{layer}: {n} in view aggregated into {cells} cells (zoom in for details)", layer="shelters", n=12345, cells=7)))
+    assert note == "shelters: 12,345 in view aggregated into 7 cells (zoom in for details)"
+    with use_language("uk"):
+        shown, title = note.text(), _("Shelters")
+    assert title.startswith("Укриття")  # the layer's title, as in the layer switch
+    assert shown == f"{title}: 12{NBSP}345 у полі зору узагальнено в 7 комірок (наблизьте для подробиць)"

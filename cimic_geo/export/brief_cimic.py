@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from cimic_geo.errors import CimicError
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer
-from cimic_geo.i18n import _, fmt_int
+from cimic_geo.i18n import _, fmt_int, term
 from cimic_geo.timefmt import dtg
 
 
@@ -79,11 +79,11 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
         board = ov.board()
         waiting = board[board["status"].isin(("requested", "planned"))].sort_values(
             ["waiting_h", "id"], ascending=[False, True]).head(8)
-        orows = [[str(r.id), str(r.status)[:4], str(r.settlement or "")[:18], _fmt(r.people), str(r.band),
+        orows = [[str(r.id), term(str(r.status)), str(r.settlement or "")[:16], _fmt(r.people), str(r.band),
                   f"{r.waiting_h:,.0f}"] for r in waiting.itertuples(index=False)]
         _table_axes(fig, (x1, 0.75 / H + 0.02, col_w, mid - 0.75 / H - 0.08), _("Longest waiting"),
                     ["id", _("status"), _("settlement"), _("people"), _("band"), _("hours")], orows,
-                    col_widths=[0.18, 0.11, 0.33, 0.12, 0.14, 0.12], fontsize=7, max_rows=8)
+                    col_widths=[0.16, 0.17, 0.29, 0.11, 0.14, 0.13], fontsize=7, max_rows=8)
         ax = fig.add_axes((x2 + 0.3 / W, 0.75 / H + 0.07, col_w - 0.3 / W, mid - 0.75 / H - 0.13))
         days = ov.per_day
         x = np.arange(len(days))

@@ -26,7 +26,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.geo import GEOD, WGS84, metric_crs
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, term
 from cimic_geo.maps.cop_style import (
     CORRIDOR_COLORS,
     DAMAGE_COLORS,
@@ -214,7 +214,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                 series.plot(ax=ax, facecolor=OCCUPIED_COLOUR, alpha=0.18, edgecolor="none", zorder=1)
                 series.plot(ax=ax, facecolor="none", edgecolor="#e8888a", hatch="///", linewidth=0.3, zorder=1)
             legend.append((Patch(facecolor=OCCUPIED_COLOUR, alpha=0.25, hatch="///", edgecolor=OCCUPIED_COLOUR),
-                           "Occupied area"))
+                           _("Occupied area")))
         elif name == "roads":
             if len(geoms):
                 status = gdf["status"].fillna("open").to_numpy()
@@ -224,14 +224,14 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                         lw = 0.35 if st == "open" else 0.9
                         ax.add_collection(LineCollection(_segments(geoms[mask]), colors=colour, linewidths=lw,
                                                          linestyles=ls, zorder=2))
-                        legend.append((Line2D([], [], color=colour, lw=1.2, ls=ls), f"Road {st}"))
+                        legend.append((Line2D([], [], color=colour, lw=1.2, ls=ls), _("Road: {status}").format(status=term(st))))
             else:
-                legend.append((Line2D([], [], color=ROAD_STYLE["open"][0], lw=1), "Roads"))
+                legend.append((Line2D([], [], color=ROAD_STYLE["open"][0], lw=1), _("Roads")))
         elif name == "front_line":
             if len(geoms):
                 ax.add_collection(LineCollection(_segments(geoms), colors=FRONT_COLOUR, linewidths=2.4, zorder=11,
                                                  path_effects=_halo(4)))
-            legend.append((Line2D([], [], color=FRONT_COLOUR, lw=2.4), "Front line"))
+            legend.append((Line2D([], [], color=FRONT_COLOUR, lw=2.4), _("Front line")))
         elif name == "infrastructure" and symbols:
             legend += _draw_app6(ax, gdf[gdf["damage"].fillna("none") != "none"], proj, "infrastructure")
         elif name == "shelters" and symbols:
@@ -251,10 +251,10 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                         ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker=marker,
                                    c=colour, edgecolors="black", linewidths=lw, zorder=6)
                         legend.append((Line2D([], [], marker=marker, ls="", color=colour, markeredgecolor="black",
-                                              markersize=6), f"Damage: {level}"))
+                                              markersize=6), _("Damage: {level}").format(level=term(level))))
             else:
                 legend.append((Line2D([], [], marker=SHAPE_MARKERS[POINT_SHAPES["infrastructure"]], ls="",
-                                      color=DAMAGE_COLOURS["major"]), "Infrastructure"))
+                                      color=DAMAGE_COLOURS["major"]), _("Infrastructure")))
         elif name == "corridors":
             if len(geoms):
                 status = gdf["status"].fillna("draft").to_numpy()
@@ -264,7 +264,8 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                         ls = "--" if st in ("draft", "proposed", "suspended") else "-"
                         ax.add_collection(LineCollection(_segments(geoms[mask]), colors=colour, linewidths=2.6,
                                                          linestyles=ls, zorder=10, path_effects=_halo(4.5)))
-                        legend.append((Line2D([], [], color=colour, lw=2.6, ls=ls), f"Corridor {st}"))
+                        legend.append((Line2D([], [], color=colour, lw=2.6, ls=ls),
+                                       _("Corridor: {status}").format(status=term(st))))
                 labels = gdf["name"].fillna(gdf["id"]).astype(str)
                 if len(labels) > MAX_CORRIDOR_LABELS:  # a national view: colours and the PDF table say it
                     labels = pd.Series([""] * len(labels))
@@ -276,7 +277,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                                 xytext=(4, 4), textcoords="offset points", path_effects=_halo(2.2),
                                 annotation_clip=True, clip_on=True)  # cut at the map frame
             else:
-                legend.append((Line2D([], [], color=CORRIDOR_COLOURS["active"], lw=2.6), "Corridors"))
+                legend.append((Line2D([], [], color=CORRIDOR_COLOURS["active"], lw=2.6), _("Corridors")))
         elif name == "settlements":
             if len(geoms):
                 xy = _points(geoms)
@@ -292,7 +293,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                                 textcoords="offset points", path_effects=_halo(2.5), annotation_clip=True,
                                 clip_on=True)  # a label near the edge is cut at the map frame
             legend.append((Line2D([], [], marker="o", ls="", color="#4d4d4d", markersize=5),
-                           "Settlement (size = population)"))
+                           _("Settlement (size = population)")))
         elif name == "shelters":
             if len(geoms):
                 xy = _points(geoms)
@@ -304,9 +305,9 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                         ax.scatter(xy[mask, 0], xy[mask, 1], s=s, marker=SHAPE_MARKERS[POINT_SHAPES["shelters"]],
                                    c=colour, edgecolors="black", linewidths=lw, zorder=9)
                         legend.append((Line2D([], [], marker="s", ls="", color=colour, markeredgecolor="black",
-                                              markersize=6), f"Shelter {st}"))
+                                              markersize=6), _("Shelter: {status}").format(status=term(st))))
             else:
-                legend.append((Line2D([], [], marker="s", ls="", color=SHELTER_COLOURS["open"]), "Shelters"))
+                legend.append((Line2D([], [], marker="s", ls="", color=SHELTER_COLOURS["open"]), _("Shelters")))
     return legend
 
 

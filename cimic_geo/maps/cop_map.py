@@ -66,6 +66,7 @@ from cimic_geo.maps.cop_style import (  # noqa: F401  (re-exported)
     SHELTER_STATUS_COLORS,
     STYLES,
     legend_items,
+    localized_styles,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -95,8 +96,9 @@ class CimicHelpers(MacroElement):
         super().__init__()
         self._name = "CimicHelpers"
         # place names in the interface's language (Ukrainian names where the data has them)
-        labels = {**STYLES["labels"], "name_field": "name_uk" if get_language() == "uk" else "name"}
-        self.styles_js = script_json({**STYLES, "labels": labels, "_ui": ui_text()})
+        styles = localized_styles()
+        labels = {**styles["labels"], "name_field": "name_uk" if get_language() == "uk" else "name"}
+        self.styles_js = script_json({**styles, "labels": labels, "_ui": ui_text()})
 
 
 class DataLayer(MacroElement):

@@ -50,8 +50,8 @@ POINT_SHAPES = {"settlements": "circle", "shelters": "square", "infrastructure":
 CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
 CHANGE_LABELS = {"gained": N_("newly occupied"), "lost": N_("liberated")}
 
-_PROV = [["source", "Source"], ["reported", "Reported (DTG)"], ["reliability", "Reliability"]]
-_PT = [["lat", N_("Latitude")], ["lon", N_("Longitude")], ["mgrs", "MGRS"]]
+_PROV = [["source", N_("Source")], ["reported", N_("Reported (DTG)")], ["reliability", N_("Reliability")]]
+_PT = [["lat", N_("Latitude")], ["lon", N_("Longitude")], ["mgrs", N_("MGRS")]]
 
 #: Per layer: title, style and popup fields. ``fill_by``/``color_by``/``dash_by`` pick a property.
 STYLES: dict[str, dict[str, Any]] = {
@@ -59,104 +59,116 @@ STYLES: dict[str, dict[str, Any]] = {
         "title": N_("Basemap"), "tip": ["name"], "interactive": False,
         "base": {"color": "#78909c", "weight": 1, "fill": False},
         "style_by": "kind", "variants": BASEMAP_STYLES,
-        "fields": [["kind", N_("Kind")], ["name_uk", "Name (uk)"]],
+        "fields": [["kind", N_("Kind")], ["name_uk", N_("Name (uk)")]],
     },
     "major_roads": {
         "title": N_("Major roads"), "tip": ["name", "road_class"], "interactive": False,
         "base": {"color": "#a0a0a0", "weight": 1.2, "opacity": 0.85},
         "style_by": "road_class", "variants": MAJOR_ROAD_STYLES,
-        "fields": [["road_class", "Class"]],
+        "fields": [["road_class", N_("Class")]],
     },
     "labels": {
         "title": N_("Place names"), "tip": ["name"], "interactive": False, "marker": "label",
         "base": {},
-        "fields": [["population", "Population"]],
+        "fields": [["population", N_("Population")]],
     },
     "occupied_area": {
         "title": N_("Occupied area"), "tip": ["valid_from"],
         "base": {"color": "#b71c1c", "weight": 1, "fillColor": "#e53935", "fillOpacity": 0.18, "opacity": 0.6},
-        "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
+        "fields": [["valid_from", N_("Valid from")], ["valid_to", N_("Valid to")], *_PROV],
     },
     "front_change": {
         "title": N_("Front-line change"), "tip": ["label", "area_km2", "since"],
         "base": {"weight": 1, "fillOpacity": 0.45, "opacity": 0.9},
         "color_by": "change", "colors": CHANGE_COLORS, "fill_by": "change", "fills": CHANGE_COLORS,
-        "fields": [["label", "Change"], ["area_km2", "Area (km², geodesic)"], ["since", "Since"],
-                   ["as_of", "As of"]],
+        "fields": [["label", N_("Change")], ["area_km2", N_("Area (km², geodesic)")], ["since", N_("Since")],
+                   ["as_of", N_("As of")]],
     },
     "front_line": {
         "title": N_("Front line"), "tip": ["valid_from"],
         "base": {"color": "#d50000", "weight": 3.5, "opacity": 0.95},
-        "fields": [["valid_from", "Valid from"], ["valid_to", "Valid to"], *_PROV],
+        "fields": [["valid_from", N_("Valid from")], ["valid_to", N_("Valid to")], *_PROV],
     },
     "roads": {
         "title": N_("Roads"), "tip": ["name", "road_class", "status"],
         "base": {"color": "#8d8d8d", "weight": 1.5, "opacity": 0.8},
         "color_by": "status", "colors": ROAD_STATUS_COLORS,
         "dash_by": "status", "dash": {"impassable": "4 4"},
-        "fields": [["road_class", "Class"], ["status", "Status"], ["speed_kmh", "Speed (km/h)"],
-                   ["bridge", "Bridge"], *_PROV],
+        "fields": [["road_class", N_("Class")], ["status", N_("Status")], ["speed_kmh", N_("Speed (km/h)")],
+                   ["bridge", N_("Bridge")], *_PROV],
     },
     "corridors": {
         "title": N_("Corridors"), "tip": ["name", "status"],
         "base": {"color": "#1565c0", "weight": 5, "opacity": 0.9},
         "color_by": "status", "colors": CORRIDOR_COLORS,
         "dash_by": "status", "dash": {"draft": "8 6", "proposed": "8 6", "suspended": "2 6"},
-        "fields": [["status", "Status"], ["origin", "Origin"], ["destination", "Destination"],
-                   ["window", "Window (DTG)"], ["notes", "Notes"], ["version", "Version"],
-                   ["updated_by", "Updated by"], *_PROV],
+        "fields": [["status", N_("Status")], ["origin", N_("Origin")], ["destination", N_("Destination")],
+                   ["window", N_("Window (DTG)")], ["notes", N_("Notes")], ["version", N_("Version")],
+                   ["updated_by", N_("Updated by")], *_PROV],
     },
     "settlements": {
         "title": N_("Settlements"), "tip": ["name", "population"],
         "base": {"color": "#37474f", "weight": 1, "fillColor": "#eceff1", "fillOpacity": 0.9, "radius": 3},
         "radius_by": "population", "shape": "circle",
-        "fields": [["name_uk", "Name (uk)"], ["population", "Population"], ["settlement_type", "Type"],
-                   ["admin1", "Oblast"], ["admin2", "Raion"], *_PT, *_PROV],
+        "fields": [["name_uk", N_("Name (uk)")], ["population", N_("Population")], ["settlement_type", N_("Type")],
+                   ["admin1", N_("Oblast")], ["admin2", N_("Raion")], *_PT, *_PROV],
     },
     "shelters": {
         "title": N_("Shelters"), "tip": ["name", "kind", "status", "occupancy", "capacity"],
         "base": {"color": "#000000", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "status", "fills": SHELTER_STATUS_COLORS, "color_by": "kind", "colors": SHELTER_KIND_COLORS,
         "shape": "square", "symbols": True,
-        "fields": [["kind", N_("Kind")], ["status", "Status"], ["capacity", "Capacity"], ["occupancy", "Occupancy"],
-                   ["accessible", "Step-free"], ["address", "Address"], *_PT, *_PROV],
+        "fields": [["kind", N_("Kind")], ["status", N_("Status")], ["capacity", N_("Capacity")], ["occupancy", N_("Occupancy")],
+                   ["accessible", N_("Step-free")], ["address", N_("Address")], *_PT, *_PROV],
     },
     "infrastructure": {
         "title": N_("Damaged infrastructure"), "tip": ["name", "sector", "damage"],
         "base": {"color": "#000000", "weight": 2.5, "fillColor": "#f46d43", "fillOpacity": 0.9, "radius": 5},
         "fill_by": "damage", "fills": DAMAGE_COLORS, "color_by": "sector", "colors": SECTOR_COLORS,
         "shape": "triangle", "radius": 6, "symbols": True,
-        "fields": [["sector", "Sector"], ["damage", "Damage"], ["restoration", "Restoration"],
-                   ["people_served", "People served"], *_PT, *_PROV],
+        "fields": [["sector", N_("Sector")], ["damage", N_("Damage")], ["restoration", N_("Restoration")],
+                   ["people_served", N_("People served")], *_PT, *_PROV],
     },
     "search": {
         "title": N_("Search result"), "tip": ["name"],
         "base": {},
         "marker": "pin",
-        "fields": [["population", "Population"], *_PT],
+        "fields": [["population", N_("Population")], *_PT],
     },
 }
 #: Aggregated (gridded) versions of the point layers, drawn at low zoom as count badges.
 _COUNT_COLORS = {"shelters": "#1f78b4", "infrastructure": "#8c510a", "settlements": "#546e7a"}
 for _k, _title, _cats in (
-    ("shelters", "Shelters", SHELTER_STATUSES),
-    ("infrastructure", "Damaged infrastructure", DAMAGE_LEVELS[1:]),
-    ("settlements", "Settlements", ()),
+    ("shelters", N_("Shelters (aggregated)"), SHELTER_STATUSES),
+    ("infrastructure", N_("Damaged infrastructure (aggregated)"), DAMAGE_LEVELS[1:]),
+    ("settlements", N_("Settlements (aggregated)"), ()),
 ):
     STYLES[f"{_k}_grid"] = {
-        "title": f"{_title} (aggregated)", "tip": ["n"],
+        "title": _title, "term_fields": list(_cats), "tip": ["n"],
         "base": {"color": "#263238", "weight": 1, "fillColor": STYLES[_k]["base"].get("fillColor", "#888"),
                  "fillOpacity": 0.55},
         "radius_by": "n", "marker": "count", "count_color": _COUNT_COLORS[_k],
-        "fields": [["n", "Count"], *[[c, c.replace("_", " ").capitalize()] for c in _cats],
-                   ["capacity", "Capacity"], ["occupancy", "Occupancy"], ["population", "Population"],
-                   ["people_served", "People served"]],
+        "fields": [["n", N_("Count")], *[[c, c.replace("_", " ").capitalize()] for c in _cats],
+                   ["capacity", N_("Capacity")], ["occupancy", N_("Occupancy")], ["population", N_("Population")],
+                   ["people_served", N_("People served")]],
     }
 
 # APP-6 symbol codes per point layer (used when the map's symbol toggle is on)
 for _k, _table in symbol_table().items():
     if _k in STYLES:
         STYLES[_k]["sidc"] = _table
+
+def localized_styles() -> dict[str, dict[str, Any]]:
+    """:data:`STYLES` with layer titles and popup/tooltip field names in the current language (for the
+    browser; ``term_fields`` are enumerated values, e.g. shelter statuses, shown with :func:`term`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, style in STYLES.items():
+        terms = set(style.get("term_fields", ()))
+        fields = [[f, term(f) if f in terms else _(label)] for f, label in style.get("fields", [])]
+        title = style["title"]
+        out[key] = {**style, "title": _(title), "fields": fields}
+    return out
+
 
 #: Layer order on the map (bottom to top) and whether each is shown by default.
 LAYER_ORDER = ("basemap", "major_roads", "occupied_area", "front_change", "front_line", "roads", "corridors", "settlements",

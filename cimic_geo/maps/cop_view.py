@@ -20,6 +20,7 @@ import shapely
 import shapely.ops
 
 from cimic_geo.geo import geodesic_distance_km, to_mgrs
+from cimic_geo.i18n import N_, _, fmt_int, fmt_number
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simplify_tolerance
 from cimic_geo.scenario._names import has_cyrillic, transliterate
 from cimic_geo.schema import DAMAGE_LEVELS
@@ -126,6 +127,34 @@ def settlement_limit(zoom: float, *, point_limit: int) -> int:
     return int(min(point_limit, 250 * 2 ** max(0.0, float(zoom) - 5)))
 
 
+class ViewNote(str):
+    """A note for the user (what was aggregated or capped): the English text itself, which is what a
+    cached result holds, plus its message and values so that :meth:`text` shows it in the language of
+    the page run (never translated inside a cache shared between users)."""
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> ViewNote:
+        english = template.format(**{k: f"{v:,}" if isinstance(v, int) else v for k, v in values.items()})
+        obj = super().__new__(cls, english)
+        obj.template, obj.values = template, values
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by st.cache_data
+        return (_view_note, (self.template, self.values))
+
+    def text(self) -> str:
+        """The note in the current language (numbers in its format, layer names translated)."""
+        shown = {k: fmt_int(v) if isinstance(v, int) else _(STYLES.get(str(v), {}).get("title", str(v)))
+                 for k, v in self.values.items()}
+        return _(self.template).format(**shown)
+
+
+def _view_note(template: str, values: dict[str, Any]) -> ViewNote:
+    return ViewNote(template, **values)
+
+
 @dataclass
 class ViewData:
     """Layers for one view plus notes for the user (what was aggregated or capped)."""
@@ -187,7 +216,7 @@ def query_view(
         limit = settlement_limit(zoom, point_limit=point_limit)
         out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox)
         if n > limit:
-            notes.append(f"settlements: the {limit:,} largest of {n:,} in view (zoom in for all)")
+            notes.append(ViewNote(N_("settlements: the {limit} largest of {n} in view (zoom in for all)"), limit=limit, n=n))
 
     for layer, where, category, sums in (
         ("shelters", None, "status", ("capacity", "occupancy")),
@@ -205,7 +234,8 @@ def query_view(
             if layer == "infrastructure":
                 cells = cells.drop(columns=["none"], errors="ignore")
             out[f"{layer}_grid"] = cells
-            notes.append(f"{layer}: {n:,} in view aggregated into {len(cells):,} cells (zoom in for details)")
+            notes.append(ViewNote(N_("{layer}: {n} in view aggregated into {cells} cells (zoom in for details)"),
+                                  layer=layer, n=n, cells=len(cells)))
 
     if "roads" in want:
         classes = road_classes_for_zoom(zoom)
@@ -224,7 +254,8 @@ def query_view(
                 parts.append(part)
                 left -= len(part)
             roads = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-            notes.append(f"roads: {road_limit:,} of {n:,} segments in view shown (zoom in for all)")
+            notes.append(ViewNote(N_("roads: {shown} of {n} segments in view shown (zoom in for all)"), shown=road_limit,
+                                  n=n))
         out["roads"] = roads
 
     return ViewData(layers=out, bbox=bbox, zoom=int(zoom), notes=notes, counts=counts)
@@ -328,8 +359,9 @@ def nearest_feature(
                 best = (rank, d, key, gdf.iloc[int(i)])
     if best is None:
         return None
-    _, d, key, row = best
-    rows = [("layer", STYLES.get(key, {}).get("title", key)), ("distance from click (km)", f"{d:.2f}")]
+    _rank, d, key, row = best
+    rows = [(_("layer"), _(STYLES.get(key, {}).get("title", key))),
+            (_("distance from click (km)"), fmt_number(d, digits=2))]
     for col, val in row.items():
         if isinstance(val, shapely.Geometry):
             continue

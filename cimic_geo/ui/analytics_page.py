@@ -26,6 +26,7 @@ from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import data_token, plain, settings
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.cop_page import assets_ok
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "analytics"
 MAP_KEY = f"{PAGE}:map"
@@ -223,13 +224,14 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         [_("Exposure"), _("Settlements (coverage)"), _("Shelters"), _("Worst served"), _("Restoration priority")])
     with tab_e:
         t = exp.table()
-        st.dataframe(t, hide_index=True, width="stretch", column_config=_people_served_column())
+        st.dataframe(display_frame(t, keep=["people_served"]), hide_index=True, width="stretch",
+                     column_config=_people_served_column())
         st.caption(plain(_(PEOPLE_SERVED_HELP)))
         if c.shift_km:
             st.caption(plain(_("Front shifted {km} km toward friendly territory; *_change = shifted - as in force.").format(
                 km=fmt_number(c.shift_km))))
         feats = pd.DataFrame(exp.settlements.drop(columns="geometry"))
-        st.dataframe(feats, hide_index=True, width="stretch", height=260)
+        st.dataframe(display_frame(feats), hide_index=True, width="stretch", height=260)
         _download(t, f"exposure_{when}.csv", _("Download exposure (CSV)"))
         _download(feats, f"exposure_settlements_{when}.csv", _("Download settlements with bands (CSV)"))
     with tab_s:
@@ -238,22 +240,23 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         st.caption(_("Reach: within {limit} {unit}. Covered {covered} of {total} ({pct}).").format(
             limit=fmt_number(cov.limit), unit=unit, covered=fmt_int(cov.population_covered),
             total=fmt_int(cov.population_total), pct=fmt_percent(cov.covered_pct / 100)) + " " + " ".join(cov.notes))
-        st.dataframe(t, hide_index=True, width="stretch")
+        st.dataframe(display_frame(t), hide_index=True, width="stretch")
         _download(t, f"coverage_settlements_{when}.csv", _("Download settlements coverage (CSV)"))
     with tab_h:
         t = cov.shelter_table()
-        st.dataframe(t, hide_index=True, width="stretch")
+        st.dataframe(display_frame(t), hide_index=True, width="stretch")
         _download(t, f"coverage_shelters_{when}.csv", _("Download shelters (CSV)"))
     with tab_w:
         t = cov.worst_served(25)
-        st.dataframe(t, hide_index=True, width="stretch")
+        st.dataframe(display_frame(t), hide_index=True, width="stretch")
         _download(t, f"worst_served_{when}.csv", _("Download worst served (CSV)"))
     with tab_r:
         t = rest.table()
         st.caption(_("{n} damaged objects ranked; objects within {km} km of the front line are not safe to repair "
                      "now and ranked last; {excluded} on the occupied side not ranked.").format(
             n=fmt_int(len(t)), km=fmt_number(rest.unsafe_km), excluded=fmt_int(len(rest.excluded))))
-        st.dataframe(t, hide_index=True, width="stretch", column_config=_people_served_column())
+        st.dataframe(display_frame(t, keep=["people_served"]), hide_index=True, width="stretch",
+                     column_config=_people_served_column())
         for row in t.head(5).itertuples(index=False):
             st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
         _download(t, f"restoration_{when}.csv", _("Download restoration priority (CSV)"))

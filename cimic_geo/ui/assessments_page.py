@@ -23,6 +23,7 @@ from cimic_geo.ui import layer_page as lp
 from cimic_geo.ui.common import data_token, key
 from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "assessments"
 #: Session-state / widget key private to this page.
@@ -93,7 +94,7 @@ def card(store: Store, token: str, ov: AssessmentOverview) -> None:
         n=fmt_int(len(c.history))))
     hist = c.history.copy()
     hist["assessed_at"] = [dtg(t) for t in hist["assessed_at"]]
-    st.dataframe(hist, hide_index=True, width="stretch")
+    st.dataframe(display_frame(hist), hide_index=True, width="stretch")
     st.caption(_("Partners covering it: {partners}").format(partners=plain(", ".join(
         f"{o} ({term(sec)})" for o, sec in zip(c.partners["organisation"], c.partners["sector"], strict=True))
         or _("none"))))
@@ -102,12 +103,12 @@ def card(store: Store, token: str, ov: AssessmentOverview) -> None:
 def tables(ov: AssessmentOverview) -> Any:
     tab_s, tab_t, tab_c = st.tabs([_("Sectors"), _("Stale and never assessed"), _("Settlement card")])
     with tab_s:
-        st.dataframe(ov.summary, hide_index=True, width="stretch")
+        st.dataframe(display_frame(ov.summary), hide_index=True, width="stretch")
     with tab_t:
         t = ov.settlements[ov.settlements["state"] != "current"]
         t = pd.DataFrame(t[["id", "name", "admin1", "population", "state", "last_assessed", "age_days"]]) \
             .sort_values(["state", "population"], ascending=[False, False])
-        st.dataframe(t, hide_index=True, width="stretch", height=300)
+        st.dataframe(display_frame(t), hide_index=True, width="stretch", height=300)
         lp.csv_download(_("Download (CSV)"), t, file_name=f"assessments_stale_{dtg(ov.as_of)}.csv", key=k("dl_stale"))
     return tab_c
 

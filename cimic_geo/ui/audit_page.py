@@ -16,6 +16,7 @@ from cimic_geo.i18n import _, fmt_int, ngettext
 from cimic_geo.store import Store
 from cimic_geo.store.audit import AUDIT_COLUMNS, read_audit
 from cimic_geo.ui.common import data_token, key, plain
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "audit"
 
@@ -70,7 +71,7 @@ def render(store: Store, actor: Actor) -> None:
     until = datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
     df = _rows(store, data_token(store), since, until, user, layer)
     st.caption(ngettext("{n} row", "{n} rows", len(df)).format(n=fmt_int(len(df))))
-    st.dataframe(df, hide_index=True, width="stretch",
+    st.dataframe(display_frame(df, keep=["at_utc"]), hide_index=True, width="stretch",
                  column_config={"at_utc": st.column_config.DatetimeColumn(_("at (UTC)"), format="YYYY-MM-DD HH:mm:ss")})
     st.download_button(_("Download CSV"), data=audit_csv(df).encode("utf-8"), mime="text/csv",
                        file_name=f"cimic_audit_{since:%Y%m%d}_{until:%Y%m%d}.csv", key=k("csv"))

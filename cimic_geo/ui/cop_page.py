@@ -49,6 +49,7 @@ from cimic_geo.store.cop_reads import read_kpi_layers
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain, settings
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "cop"
 MAP_KEY = _key(PAGE, "map")
@@ -290,9 +291,10 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     # sectors as rows: the four damage columns always fit (sectors as columns were cut off)
     dmg = strip.damage.loc[strip.damage["total"] > 0]
     d1.caption(_("Damaged objects by sector (number of objects)"))
-    d1.dataframe(dmg, width="stretch", height="content")
+    d1.dataframe(display_frame(dmg, index_values=True), width="stretch", height="content")
     d2.caption(_("Corridors by status (number of corridors)"))
-    d2.dataframe(pd.DataFrame({_("corridors"): strip.corridors}), width="stretch", height="content")
+    d2.dataframe(display_frame(pd.DataFrame({_("corridors"): strip.corridors}), index_values=True), width="stretch",
+                 height="content")
 
 
 def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.GeoDataFrame] | None) -> None:
@@ -312,7 +314,7 @@ def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.Ge
     if layers_for_pick:
         hit = nearest_feature(layers_for_pick, lat=lat, lon=lon)
         if hit is not None:
-            st.dataframe(hit, width="stretch", hide_index=True)
+            st.dataframe(display_frame(hit), width="stretch", hide_index=True)
 
 
 def default_since(earlier: list[pd.Timestamp], as_of: pd.Timestamp, *, days: int = 7) -> pd.Timestamp:

@@ -24,6 +24,7 @@ from cimic_geo.ui import layer_page as lp
 from cimic_geo.ui.common import clear_caches, data_token, key, plain, settings
 from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.sheet_panel import sheet_import_panel
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "evacuations"
 NOW = "now"
@@ -88,7 +89,7 @@ def board_and_map(store: Store, token: str, ov: EvacuationOverview, statuses: li
     left, right = st.columns([3, 2])
     with left:
         st.subheader(_("Board ({shown} of {total})").format(shown=fmt_int(len(shown)), total=fmt_int(len(board))))
-        st.dataframe(shown, hide_index=True, width="stretch", height=460, key=k("board"))
+        st.dataframe(display_frame(shown), hide_index=True, width="stretch", height=460, key=k("board"))
         lp.csv_download(_("Download the board (CSV)"), shown, file_name=f"evacuations_{dtg(ov.now)}.csv",
                         key=k("dl_board"))
     with right:
@@ -167,20 +168,20 @@ def _label(rows: pd.DataFrame, i: str) -> str:
 def progress(ov: EvacuationOverview) -> None:
     tab_b, tab_d, tab_h = st.tabs([_("Waiting per threat band and group"), _("Missions per day"), _("History")])
     with tab_b:
-        st.dataframe(ov.by_band.reset_index(), hide_index=True, width="stretch", key=k("by_band"))
+        st.dataframe(display_frame(ov.by_band.reset_index()), hide_index=True, width="stretch", key=k("by_band"))
         st.caption(_("People not yet picked up (requested or planned) by the threat band of their pickup point; "
                      "children, elderly, reduced mobility and bedridden are among the people, pets are animals."))
     with tab_d:
         per_day = ov.per_day.copy()
         per_day.index = per_day.index.strftime("%d %b")
         st.bar_chart(per_day, stack=False)
-        st.dataframe(ov.per_day.reset_index().assign(day=lambda d: d["day"].dt.strftime("%Y-%m-%d")),
+        st.dataframe(display_frame(ov.per_day.reset_index().assign(day=lambda d: d["day"].dt.strftime("%Y-%m-%d"))),
                      hide_index=True, width="stretch", key=k("per_day"))
     with tab_h:
         h = ov.history.head(200)
-        st.dataframe(pd.DataFrame({"when": h["changed_at"].map(dtg), "evacuation": h["evacuation_id"],
-                                   "from": h["from_status"], "to": h["to_status"], "by": h["changed_by"],
-                                   "version": h["version"]}), hide_index=True, width="stretch", key=k("hist"))
+        st.dataframe(display_frame(pd.DataFrame({"when": h["changed_at"].map(dtg), "evacuation": h["evacuation_id"],
+                                                "from": h["from_status"], "to": h["to_status"],
+                                                "by": h["changed_by"], "version": h["version"]})), hide_index=True, width="stretch", key=k("hist"))
 
 
 def assignment(store: Store) -> None:
@@ -200,7 +201,7 @@ def assignment(store: Store) -> None:
             st.success(plain(_("{assigned} of {waiting} waiting people have a place within {minutes} minutes by road.")
                              .format(assigned=fmt_int(res.people_assigned), waiting=fmt_int(res.people_waiting),
                                      minutes=fmt_number(minutes))))
-            st.dataframe(res.allocation, hide_index=True, width="stretch", key=k("alloc"))
+            st.dataframe(display_frame(res.allocation), hide_index=True, width="stretch", key=k("alloc"))
 
 
 def page(store: Store, marking: str | None) -> None:

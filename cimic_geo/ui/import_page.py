@@ -48,6 +48,7 @@ from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.sign_in import current_actor
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "import"
 UPLOAD_TYPES = sorted({e.lstrip(".") for e in FORMATS})
@@ -324,7 +325,7 @@ def front_ui(report: ImportReport) -> None:
         km=f"{last['front line km']:,.0f}"), help=_("Outline of the occupied area: {km} km").format(
             km=f"{last['outline km']:,.0f}"))
     if len(table) > 1:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(display_frame(table), hide_index=True, width="stretch")
 
 
 def done_ui(message: str, warnings: Sequence[str]) -> None:
@@ -363,9 +364,9 @@ def report_ui(report: ImportReport) -> None:
     c4.metric(_("Errors / warnings"), f"{fmt_int(len(report.errors))} / {fmt_int(len(report.warnings))}")
     if report.snapshots:
         snaps = pd.DataFrame(report.snapshots)
-        st.dataframe(snaps, hide_index=True, width="stretch")
+        st.dataframe(display_frame(snaps), hide_index=True, width="stretch")
     if report.problems:
-        st.dataframe(problems_frame(report), hide_index=True, width="stretch")
+        st.dataframe(display_frame(problems_frame(report)), hide_index=True, width="stretch")
     elif report.rows_read:
         st.success(_("No problems found."))
 
@@ -379,8 +380,8 @@ def preview_ui(prepared: PreparedImport) -> None:
 def error_ui(exc: CimicError) -> None:
     st.error(plain(str(exc).splitlines()[0]))
     if isinstance(exc, ValidationError) and exc.problems:
-        st.dataframe(pd.DataFrame([{"row": p.row, "field": p.field, "severity": p.severity, "message": p.message}
-                                   for p in exc.problems]), hide_index=True, width="stretch")
+        st.dataframe(display_frame(pd.DataFrame([{"row": p.row, "field": p.field, "severity": p.severity,
+                                                 "message": p.message} for p in exc.problems])), hide_index=True, width="stretch")
 
 
 def prepared_for(store: Store, layer: str, paths: Sequence[Path], options: dict[str, Any]) -> PreparedImport:

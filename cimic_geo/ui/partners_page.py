@@ -22,6 +22,7 @@ from cimic_geo.ui import layer_page as lp
 from cimic_geo.ui.common import data_token, key
 from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.sheet_panel import plain, sheet_import_panel
+from cimic_geo.ui.tables import display_frame
 
 PAGE = "partners"
 ALL = "all sectors"
@@ -64,20 +65,20 @@ def tables(store: Store, token: str, ov: PartnerOverview) -> None:
     """The 3W table, the gaps and the versions of one entry, in tabs."""
     tab_w, tab_g, tab_h = st.tabs([_("3W table"), _("Gaps"), _("History of an entry")])
     with tab_w:
-        st.dataframe(ov.table, hide_index=True, width="stretch", height=320)
+        st.dataframe(display_frame(ov.table), hide_index=True, width="stretch", height=320)
         lp.csv_download(_("Download 3W (CSV)"), ov.table, file_name=f"3w_{dtg(ov.as_of)}.csv", key=k("dl_3w"))
     with tab_g:
-        st.dataframe(ov.gaps.by_sector, hide_index=True, width="stretch")
+        st.dataframe(display_frame(ov.gaps.by_sector), hide_index=True, width="stretch")
         cols = [c for c in ("settlement_id", "name", "admin1", "sector", "status", "age_days", "people")
                 if c in ov.gaps.gaps]
         gaps = pd.DataFrame(ov.gaps.gaps[cols]).sort_values(["people"], ascending=False)
-        st.dataframe(gaps, hide_index=True, width="stretch", height=300)
+        st.dataframe(display_frame(gaps), hide_index=True, width="stretch", height=300)
         lp.csv_download(_("Download gaps (CSV)"), gaps, file_name=f"3w_gaps_{dtg(ov.as_of)}.csv", key=k("dl_gaps"))
     with tab_h:
         ids = ov.table["partner_id"].astype(str).tolist()
         if ids:
             pid = st.selectbox(_("3W entry"), ids, key=k("entry"))
-            st.dataframe(_versions(store, token, pid), hide_index=True, width="stretch")
+            st.dataframe(display_frame(_versions(store, token, pid)), hide_index=True, width="stretch")
         else:
             st.info(_("No 3W entry in force at this time."))
 

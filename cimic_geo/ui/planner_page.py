@@ -36,6 +36,7 @@ from cimic_geo.ui.planner_page_state import (
 )
 from cimic_geo.ui.planner_page_workflow import save_ui, workflow_ui
 from cimic_geo.ui.sign_in import current_actor
+from cimic_geo.ui.tables import display_frame
 
 #: Store layers offered by the export panel: what the planner map shows.
 EXPORT_LAYERS = ("front_line", "occupied_area", "roads", "corridors", "settlements", "infrastructure")
@@ -229,9 +230,9 @@ def access_ui(ctx: AccessContext) -> None:
     c4.metric(_("Safe hubs"), fmt_int(doc["hubs_count"]))
     if doc["cut_off"]:
         st.caption(_("Cut-off settlements are marked on the map above (magenta diamonds)."))
-        st.dataframe(pd.DataFrame(doc["cut_off"]), width="stretch", hide_index=True, key=k("cut_table"))
+        st.dataframe(display_frame(pd.DataFrame(doc["cut_off"])), width="stretch", hide_index=True, key=k("cut_table"))
     reach = table[table["status"] == "reachable"].sort_values("minutes", ascending=False)
     if len(reach):
         st.caption(_("Longest times to safety"))
-        st.dataframe(reach[["name", "population", "band", "minutes", "nearest_hub"]].head(50),
+        st.dataframe(display_frame(reach[["name", "population", "band", "minutes", "nearest_hub"]].head(50)),
                      width="stretch", hide_index=True, key=k("tts_table"))

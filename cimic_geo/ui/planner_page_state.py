@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.analytics.bands import band_labels
 from cimic_geo.corridors import AccessContext, evaluate_document, route_document
 from cimic_geo.errors import ValidationError
+from cimic_geo.i18n import _, term
 from cimic_geo.timefmt import iso
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain
@@ -120,24 +121,24 @@ def comparison_table(opts: list[dict[str, Any]], bands_km: tuple[float, ...]) ->
         hz = ev.get("hazard_counts") or {}
         s = ev.get("shelter_summary") or {}
         col: dict[str, Any] = {
-            "Source": o["source"],
-            "Length (km, geodesic)": ev["length_km"],
-            "Travel time (min)": ev["travel_time_min"],
+            _("Source"): term(o["source"]),
+            _("Length (km, geodesic)"): ev["length_km"],
+            _("Travel time (min)"): ev["travel_time_min"],
         }
         for lab in band_labels(bands_km):
-            col[f"km in band {lab} km"] = ev["band_km"].get(lab)
-        col["km beyond the bands"] = ev.get("beyond_km")
-        col["km on the occupied side"] = ev.get("occupied_km")
-        col["Closest to front line (km)"] = ev.get("min_frontline_km")
-        col["Crosses the front line"] = "yes" if ev.get("crosses_front_line") else "no"
-        col["Passable"] = "yes" if ev.get("passable") else "NO"
-        col["Destroyed bridges ≤200 m"] = hz.get("destroyed_bridge", 0)
-        col["Impassable roads ≤200 m"] = hz.get("impassable_road", 0)
-        col["Damaged roads ≤200 m"] = hz.get("damaged_road", 0)
-        col["Shelters nearby (open)"] = f"{s.get('count', 0)} ({s.get('open', 0)})"
-        col["Spare shelter places"] = s.get("spare_open", 0)
-        col["Medical points nearby"] = s.get("medical", 0)
-        col["Off-road km"] = ev.get("off_road_km")
+            col[_("km in band {band} km").format(band=lab)] = ev["band_km"].get(lab)
+        col[_("km beyond the bands")] = ev.get("beyond_km")
+        col[_("km on the occupied side")] = ev.get("occupied_km")
+        col[_("Closest to front line (km)")] = ev.get("min_frontline_km")
+        col[_("Crosses the front line")] = _("yes") if ev.get("crosses_front_line") else _("no")
+        col[_("Passable")] = _("yes") if ev.get("passable") else _("NO")
+        col[_("Destroyed bridges ≤200 m")] = hz.get("destroyed_bridge", 0)
+        col[_("Impassable roads ≤200 m")] = hz.get("impassable_road", 0)
+        col[_("Damaged roads ≤200 m")] = hz.get("damaged_road", 0)
+        col[_("Shelters nearby (open)")] = f"{s.get('count', 0)} ({s.get('open', 0)})"
+        col[_("Spare shelter places")] = s.get("spare_open", 0)
+        col[_("Medical points nearby")] = s.get("medical", 0)
+        col[_("Off-road km")] = ev.get("off_road_km")
         cols[f"{i + 1}. {o['label']}"] = col
     return pd.DataFrame(cols)
 

@@ -19,6 +19,7 @@ from cimic_geo.timefmt import dtg, to_utc
 from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.planner_page_state import flash, k, options, show_flash
 from cimic_geo.ui.sign_in import current_actor
+from cimic_geo.ui.tables import display_frame
 
 
 def _parse_time(text: str, field: str) -> datetime | None:
@@ -108,7 +109,7 @@ def workflow_ui(store: Store, user: str) -> None:
         return
     table = pd.DataFrame({"id": gdf["id"], "name": gdf["name"], "status": gdf["status"], "version": gdf["version"],
                           "updated by": gdf["updated_by"], "updated": gdf["updated_at"].map(dtg)})
-    st.dataframe(_cells(table), width="stretch", hide_index=True, key=k("corridors"))
+    st.dataframe(display_frame(_cells(table)), width="stretch", hide_index=True, key=k("corridors"))
     ids = gdf["id"].tolist()
     names = dict(zip(gdf["id"], gdf["name"], strict=True))
     _selected(ids)
@@ -162,4 +163,4 @@ def workflow_ui(store: Store, user: str) -> None:
         show = pd.DataFrame({"when": hist["changed_at"].map(dtg), "who": hist["changed_by"],
                              "action": hist["action"], "from": hist["from_status"], "to": hist["to_status"],
                              "version": hist["version"], "notes": hist["notes"]})
-        st.dataframe(_cells(show), width="stretch", hide_index=True, key=k("history"))
+        st.dataframe(display_frame(_cells(show)), width="stretch", hide_index=True, key=k("history"))

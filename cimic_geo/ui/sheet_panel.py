@@ -20,6 +20,7 @@ from cimic_geo.ui.common import clear_caches, plain
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.import_page import marking_ui
 from cimic_geo.ui.layer_page import writer
+from cimic_geo.ui.tables import display_frame
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,7 +69,7 @@ def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
                                       **marking)
             except ValidationError as exc:
                 st.error(plain(exc.message))
-                st.dataframe(problems_frame(exc.problems), hide_index=True, width="stretch")
+                st.dataframe(display_frame(problems_frame(exc.problems)), hide_index=True, width="stretch")
                 return
             except CimicError as exc:
                 st.error(plain(str(exc).splitlines()[0]))
@@ -77,4 +78,4 @@ def sheet_import_panel(store: Store, layer: str, *, page: str) -> None:
         st.success(plain(_("Imported {n} row(s) into {layer} from {file}.").format(
             n=fmt_int(sum(report.written.values())), layer=layer, file=up.name)))
         if report.problems:
-            st.dataframe(problems_frame(report.problems), hide_index=True, width="stretch")
+            st.dataframe(display_frame(problems_frame(report.problems)), hide_index=True, width="stretch")
