@@ -337,3 +337,16 @@ def test_cop_view_notes_are_english_data_shown_in_the_page_language() -> None:
         shown, title = note.text(), _("Shelters")
     assert title.startswith("Укриття")  # the layer's title, as in the layer switch
     assert shown == f"{title}: 12{NBSP}345 у полі зору узагальнено в 7 комірок (наблизьте для подробиць)"
+
+
+def test_import_problems_follow_the_language() -> None:
+    """An import's problems (shown in the import preview) are in the language of the run."""
+    from cimic_geo.config import markings
+    from cimic_geo.ingest.importer import data_marking
+
+    with use_language("uk"):
+        _kind, _chosen, uk = data_marking(None, exercise=False, marking="BOGUS", allow_mixed=False)
+    _kind, _chosen, en = data_marking(None, exercise=False, marking="BOGUS", allow_mixed=False)
+    allowed = ", ".join(markings())
+    assert [p.message for p in en] == [f"marking 'BOGUS' is not one of the configured markings: {allowed}"]
+    assert [p.message for p in uk] == [f"гриф 'BOGUS' не входить до налаштованого переліку грифів: {allowed}"]

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.auth import Actor
 from cimic_geo.config import EXERCISE_MARKING, is_exercise_marking, markings
 from cimic_geo.errors import Problem, StoreError, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest.history_import import prepare_history
 from cimic_geo.ingest.import_report import (
     ImportReport,
@@ -147,15 +148,16 @@ def prepare_import(
         if present and mode == "append":
             for r, i in zip(valid.index, ids, strict=False):
                 if i in present:
-                    problems.append(Problem(int(r), "id", f"id {i!r} already exists in the store (use mode upsert "
-                                            "to update it)"))
+                    problems.append(Problem(int(r), "id", _("id {id} already exists in the store (use mode upsert "
+                                                            "to update it)").format(id=repr(i))))
                     validated.bad_rows.add(int(r))
         elif present:
-            problems.append(Problem(None, "id", f"{len(present)} existing row(s) will be replaced (upsert)", "info"))
+            problems.append(Problem(None, "id", _("{n} existing row(s) will be replaced (upsert)").format(
+                n=len(present)), "info"))
     if store is not None and mode == "replace":
         n_old = store.counts().get(spec.name, 0)
-        problems.append(Problem(None, None, f"replace: the {n_old} row(s) now in {spec.name} will be removed",
-                                "info"))
+        problems.append(Problem(None, None, _("replace: the {n} row(s) now in {layer} will be removed").format(
+            n=n_old, layer=spec.name), "info"))
     valid = validated.valid
     # names given only in Ukrainian: name_uk, and name transliterated
     frame = fill_names(valid) if "name_uk" in {c.name for c in spec.all_columns} else valid.copy()
@@ -185,8 +187,8 @@ def data_marking(store: Store | None, *, exercise: bool, marking: str | None, al
     allowed = markings()
     problems: list[Problem] = []
     if marking is not None and str(marking).strip().upper() not in allowed:
-        problems.append(Problem(None, "marking", f"marking {marking!r} is not one of the configured markings: "
-                                f"{', '.join(allowed)}"))
+        problems.append(Problem(None, "marking", _("marking {marking} is not one of the configured markings: "
+                                                   "{allowed}").format(marking=repr(marking), allowed=", ".join(allowed))))
         marking = None
     if exercise or is_exercise_marking(marking):
         kind, chosen = EXERCISE, EXERCISE_MARKING
@@ -197,15 +199,19 @@ def data_marking(store: Store | None, *, exercise: bool, marking: str | None, al
             next(m for m in allowed if not is_exercise_marking(m))
     held = holdings(store) if store is not None else None
     if held is not None and ((kind == REAL and held.exercise) or (kind == EXERCISE and held.real)):
-        have, new = ("EXERCISE", "real") if kind == REAL else ("real", "exercise")
-        text = (f"this store holds {have} data; importing {new} data mixes the two (banners, analytics and exports "
-                "then cover both)")
+        text = (_("this store holds EXERCISE data; importing real data mixes the two (banners, analytics and "
+                  "exports then cover both)") if kind == REAL else
+                _("this store holds real data; importing exercise data mixes the two (banners, analytics and "
+                  "exports then cover both)"))
         if allow_mixed:
-            problems.append(Problem(None, "marking", text + " (confirmed by the operator)", "warning"))
+            problems.append(Problem(None, "marking", _("{problem} (confirmed by the operator)").format(problem=text),
+                                    "warning"))
         else:
-            problems.append(Problem(None, "marking", text + ". Confirm mixing, mark the file as "
-                                    f"{'exercise' if kind == REAL else 'real'} data if it is, or import into a new "
-                                    "store (`python -m cimic_geo init --db NEW.duckdb`)"))
+            problems.append(Problem(None, "marking", (
+                _("{problem}. Confirm mixing, mark the file as exercise data if it is, or import into a new store "
+                  "(`{command}`)") if kind == REAL else
+                _("{problem}. Confirm mixing, mark the file as real data if it is, or import into a new store "
+                  "(`{command}`)")).format(problem=text, command="python -m cimic_geo init --db NEW.duckdb")))
     return kind, chosen, problems
 
 

@@ -49,7 +49,7 @@ from cimic_geo.store.cop_reads import read_kpi_layers
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain, settings
-from cimic_geo.ui.tables import display_frame
+from cimic_geo.ui.tables import column_label, display_frame
 
 PAGE = "cop"
 MAP_KEY = _key(PAGE, "map")
@@ -314,7 +314,9 @@ def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.Ge
     if layers_for_pick:
         hit = nearest_feature(layers_for_pick, lat=lat, lon=lon)
         if hit is not None:
-            st.dataframe(display_frame(hit), width="stretch", hide_index=True)
+            # attribute names are column names: shown like the headers of the other tables
+            st.dataframe(display_frame(hit.assign(attribute=hit["attribute"].map(column_label))), width="stretch",
+                         hide_index=True)
 
 
 def default_since(earlier: list[pd.Timestamp], as_of: pd.Timestamp, *, days: int = 7) -> pd.Timestamp:
