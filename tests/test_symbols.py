@@ -82,7 +82,7 @@ def test_snapshot_draws_app6_symbols_when_the_view_asks() -> None:
     fig, ax = plt.subplots()
     plain = draw_layers(ax, LoadedView(View(bbox=bbox), bbox, None, {"shelters": shelters}, "EXERCISE", {}),
                         MapProjection(bbox))
-    assert [label for _, label in plain] == ["Shelter open", "Shelter full"]
+    assert [label for _, label in plain] == ["Shelter: open", "Shelter: full"]
     n_plain = len(ax.collections)
     view = View(bbox=bbox, extra={"symbols": True})
     legend = draw_layers(ax, LoadedView(view, bbox, None, {"shelters": shelters}, "EXERCISE", {}), MapProjection(bbox))
