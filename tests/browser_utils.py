@@ -47,6 +47,15 @@ CHROMIUM_ARGS = (
     "--disable-domain-reliability",
     "--metrics-recording-only",
 )
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves the screenshot ``name``: ``tests/artifacts/`` (kept by CI), or the
+    README's ``docs/img/`` when ``CIMIC_UPDATE_SCREENSHOTS=1``. The folder is created."""
+    folder = ("docs/img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else "tests/artifacts")
+    path = PROJECT_ROOT / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 

@@ -4,7 +4,6 @@ outside localhost."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,17 @@ import shapely
 from cimic_geo.civil import assessment_overview, partner_overview
 from cimic_geo.store import connect
 from cimic_geo.store.users import add_user
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, streamlit_server, wait_until_idle
+from tests.browser_utils import (
+    RequestLog,
+    chromium,
+    map_frame,
+    require_browser,
+    screenshot_path,
+    streamlit_server,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
 PASSWORD = "civil-browser-test-pw-1"
 COUNT_MARKERS = "() => { let n = 0; window.map.eachLayer(l => { if (l instanceof L.CircleMarker) n++; }); return n; }"
 
@@ -47,7 +52,6 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
     doc = a.to_dict()
     served_points = sum(len(shapely.get_parts(g)) for g in p.partners.geometry
                         if g.geom_type in ("Point", "MultiPoint"))
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with streamlit_server(demo_db_copy, env={"CIMIC_STALE_DAYS": "14"}) as base, \
             chromium(viewport=(1500, 1200)) as context:
         page = context.new_page()
@@ -67,7 +71,7 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         assert "water: status" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         wait_until_idle(page)
-        page.screenshot(path=str(SHOTS / "assessments.png"), full_page=False)
+        page.screenshot(path=str(screenshot_path("assessments.png")), full_page=False)
 
         frame = _open(page, "Partners (3W)", "Partners: who does what where")
         m = _metrics(page)
@@ -78,6 +82,6 @@ def test_assessments_and_partners_pages_offline(demo_db_copy: Path) -> None:
         assert "gap: unmet need, no partner" in frame.locator(".cimic-analytics-legend").inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         wait_until_idle(page)
-        page.screenshot(path=str(SHOTS / "partners.png"), full_page=False)
+        page.screenshot(path=str(screenshot_path("partners.png")), full_page=False)
         assert log.external == [], log.external
         assert log.page_errors == [], log.page_errors

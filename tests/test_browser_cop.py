@@ -9,7 +9,6 @@ tests/artifacts/cop.png, or to the README's docs/img/cop.png with ``CIMIC_UPDATE
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,15 +22,14 @@ from tests.browser_utils import (
     chromium,
     map_frame,
     require_browser,
+    screenshot_path,
     sign_in,
     streamlit_server,
     wait_until_idle,
 )
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT = (ROOT / "docs" / "img" / "cop.png" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1"
-              else ROOT / "tests" / "artifacts" / "cop.png")
+SCREENSHOT = screenshot_path("cop.png")
 EVIL_NAME = '<img src=x onerror="window.top.__xss=1"><script>window.top.__xss=2</script>'
 
 LAYER_SIZES = """() => Object.fromEntries(Object.entries(window.cimicLayers || {})
@@ -97,7 +95,6 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
                                 timeout=30_000)
         assert "/app/static/vendor/leaflet/images/marker-icon" in frame.evaluate("() => window.__pin._icon.src")
         frame.evaluate("() => { window.__pin.remove(); return true; }")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         wait_until_idle(page)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 

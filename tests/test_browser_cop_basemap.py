@@ -9,7 +9,6 @@ tests/artifacts/cop_basemap.png (docs/img/cop_basemap.png with ``CIMIC_UPDATE_SC
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -22,15 +21,14 @@ from tests.browser_utils import (
     chromium,
     map_frame,
     require_browser,
+    screenshot_path,
     sign_in,
     streamlit_server,
     wait_until_idle,
 )
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT = (ROOT / "docs" / "img" / "cop_basemap.png" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1"
-              else ROOT / "tests" / "artifacts" / "cop_basemap.png")
+SCREENSHOT = screenshot_path("cop_basemap.png")
 
 READY = ("() => window.cimicLayers && ['basemap', 'labels', 'front_line', 'shelters']"
          ".every(k => window.cimicLayers[k] && window.cimicLayers[k].getLayers().length > 0)")
@@ -104,7 +102,6 @@ def test_cop_basemap_legend_symbols_offline(demo_db_copy: Path) -> None:
             l.getElement().querySelector('[data-sidc]').getAttribute('data-sidc')])""")
         assert drawn and all(code == shelter_sidc(kind, status) for kind, status, code in drawn), drawn[:3]
         frame.locator(".cimic-legend summary").click()  # collapse for the screenshot
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         wait_until_idle(page)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         frame.locator(".cimic-symbol-switch input").uncheck()

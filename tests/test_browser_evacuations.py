@@ -3,7 +3,6 @@ by the package, the map drawn with a marker per shown evacuation, no request out
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,13 @@ from tests.browser_utils import (
     chromium,
     map_frame,
     require_browser,
+    screenshot_path,
     sign_in,
     streamlit_server,
     wait_until_idle,
 )
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
 
 
 def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -> None:
@@ -33,7 +31,6 @@ def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -
     board = ov.board()
     open_rows = board[board["status"].isin(["requested", "planned", "underway"])]
     assert len(open_rows) > 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
     env = {"CIMIC_BANDS_KM": "5,20,40"}
     with streamlit_server(demo_db_copy, env=env) as base, chromium(viewport=(1500, 1200)) as context:
         page = context.new_page()
@@ -66,6 +63,6 @@ def test_evacuations_page_shows_kpis_board_and_map_offline(demo_db_copy: Path) -
         assert "requested" in legend
         assert page.locator('[data-testid="stException"]').count() == 0
         wait_until_idle(page)
-        page.screenshot(path=str(SHOTS / "evacuations.png"), full_page=False)
+        page.screenshot(path=str(screenshot_path("evacuations.png")), full_page=False)
         assert log.external == [], log.external
         assert log.page_errors == [], log.page_errors

@@ -11,7 +11,6 @@ tests/artifacts/, or to docs/img/ for the README with ``CIMIC_UPDATE_SCREENSHOTS
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tests.browser_utils import (
     chromium,
     map_frame,
     require_browser,
+    screenshot_path,
     sign_in,
     streamlit_server,
     wait_until_idle,
@@ -34,7 +34,6 @@ from tests.browser_utils import (
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "img" if os.environ.get("CIMIC_UPDATE_SCREENSHOTS") == "1" else ROOT / "tests" / "artifacts"
 
 # (sidebar link or None for home, text the page must show, has a map, screenshot name). Pages are
 # opened from the home page's sidebar, as a user does (a deep link makes Streamlit's front end probe
@@ -108,7 +107,6 @@ def _check_content(page, path: str | None, expected: dict[str, dict[str, str]], 
 
 def test_every_page_renders_offline(demo_db_copy: Path, tmp_path: Path) -> None:
     require_browser()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     expected = _expected(demo_db_copy)
     with streamlit_server(demo_db_copy) as base, chromium(viewport=(1400, 1100)) as context:
         page = context.new_page()
@@ -129,7 +127,7 @@ def test_every_page_renders_offline(demo_db_copy: Path, tmp_path: Path) -> None:
             assert page.locator('[data-testid="stException"]').count() == 0, (
                 path, page.locator('[data-testid="stException"]').first.inner_text())
             wait_until_idle(page)
-            page.screenshot(path=str(SHOTS / shot), full_page=False)
+            page.screenshot(path=str(screenshot_path(shot)), full_page=False)
             assert log.external == [], (path, log.external)
             assert log.page_errors == [], (path, log.page_errors)
             assert log.console_errors == [], (path, log.console_errors)

@@ -96,14 +96,14 @@ def merge_road_pieces(pieces: gpd.GeoDataFrame, *, tolerance: float) -> gpd.GeoD
                             geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
 
 
-def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int, road_limit: int = 4000,
+def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int,
                    want: Iterable[str] = ("basemap", "major_roads", "labels")) -> dict[str, gpd.GeoDataFrame]:
     """The orienting layers of a view: outlines and water (``basemap``), ``major_roads`` and
     settlement names (``labels``), all from the store (no tile server).
 
     Prepared once per store data version and cut per view in memory
-    (:mod:`cimic_geo.maps.basemap_cache`); ``road_limit`` is kept for callers and unused (the major
-    roads are always merged per class)."""
+    (:mod:`cimic_geo.maps.basemap_cache`); the major roads are merged per class, so their count does not
+    grow with the view."""
     from cimic_geo.maps import basemap_cache
 
     want = set(want)

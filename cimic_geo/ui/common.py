@@ -12,7 +12,6 @@ import re
 import threading
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import streamlit as st
 
@@ -20,6 +19,7 @@ from cimic_geo.config import Settings, load_settings
 from cimic_geo.errors import CimicError, StoreNotFoundError
 from cimic_geo.i18n import LANGUAGES, _, set_language
 from cimic_geo.store import Store
+from cimic_geo.store.access_version import file_stamp
 from cimic_geo.store.shared import SharedStore
 
 
@@ -87,24 +87,17 @@ def data_token(store: Store) -> str:
 
     Every page keys its ``st.cache_data`` / ``st.cache_resource`` entries with it. It combines
 
-    * modification time (ns) and size of the database file and of its ``.wal`` file: a DuckDB
-      commit appends to the WAL and a checkpoint rewrites the database file and removes the WAL,
-      so any commit, by this process or by another one (e.g. the CLI importing while the app is
-      stopped, or between two app processes), shows here; reads do not touch either file;
+    * the stamp of the database file and of its ``.wal`` file
+      (:func:`cimic_geo.store.access_version.file_stamp`: size, modification and change time, inode): a
+      DuckDB commit appends to the WAL and a checkpoint rewrites the database file and removes the WAL,
+      so any commit, by this process or by another one (e.g. the CLI importing while the app is stopped,
+      or between two app processes), shows here; reads do not touch either file;
     * a counter bumped by :func:`clear_caches` after every write the app makes itself, so two
       commits within one file-system timestamp tick still give a new token.
 
-    Two ``stat`` calls: cheap enough for every rerun (unlike a hash over the tables).
+    A few ``stat`` calls: cheap enough for every rerun (unlike a hash over the tables).
     """
-    parts = [str(store.path), str(_generation)]
-    for p in (Path(store.path), Path(f"{store.path}.wal")):
-        try:
-            s = p.stat()
-        except OSError:  # no WAL (checkpointed) or an in-memory store
-            parts.append("-")
-        else:
-            parts.append(f"{s.st_mtime_ns}:{s.st_size}")
-    return "|".join(parts)
+    return f"{store.path}|{_generation}|{file_stamp(store.path)}"
 
 
 def clear_caches() -> None:
