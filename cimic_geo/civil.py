@@ -27,6 +27,7 @@ from cimic_geo.analytics.assessment_status import (
 from cimic_geo.analytics.partner_gaps import GapAnalysis, coverage_pairs, gap_analysis, three_w_table
 from cimic_geo.config import stale_days as stale_days_setting
 from cimic_geo.errors import NotFoundError
+from cimic_geo.i18n import _
 from cimic_geo.store import Store
 from cimic_geo.store.assessment_records import assessment_history, latest_assessments
 from cimic_geo.store.partner_records import partner_history, read_partners
@@ -140,7 +141,7 @@ def settlement_card(store: Store, settlement_id: str, *, as_of: Any = None) -> S
     found = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"],
                        where={"id": str(settlement_id)})
     if not len(found):
-        raise NotFoundError(f"no settlement with id '{settlement_id}'")
+        raise NotFoundError(_("no settlement with id '{id}'").format(id=settlement_id))
     t = reference_time(store, as_of)
     row = found.iloc[0]
     info = {k: row[k] for k in ("id", "name", "name_uk", "admin1", "admin2", "population")}
@@ -202,5 +203,5 @@ def partner_versions(store: Store, partner_id: str) -> pd.DataFrame:
     """Every version of one 3W entry, oldest first (without geometry)."""
     hist = partner_history(store, partner_id)
     if not len(hist):
-        raise NotFoundError(f"no 3W entry '{partner_id}'")
+        raise NotFoundError(_("no 3W entry '{id}'").format(id=partner_id))
     return pd.DataFrame(hist.drop(columns="geometry"))

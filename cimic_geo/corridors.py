@@ -23,7 +23,10 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
 from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph, saved_key
-from cimic_geo.analytics.roadgraph import DEFAULT_PENALTIES, RoadGraph, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.road_policy import default_policy
+from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy, build_road_graph
+from cimic_geo.analytics.route_doc import SNAP_WARN_KM, found_document, place_notes, policy_document
+from cimic_geo.analytics.route_fast_data import fast_arrays
 from cimic_geo.analytics.routing import (
     MAX_SNAP_KM,
     find_routes,
@@ -36,6 +39,7 @@ from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
 from cimic_geo.errors import AnalysisError, Problem, StoreError, ValidationError
+from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
 from cimic_geo.schema import CORRIDOR_TRANSITIONS
 from cimic_geo.store import Store, corridor_history, save_corridor, set_corridor_status
 from cimic_geo.store.access_version import access_data_version, road_attributes
@@ -47,8 +51,6 @@ DEFAULT_BUFFER_KM = 2.0
 DEFAULT_HAZARD_M = 200.0
 #: Avoided distances are rounded to this step (km) before routing.
 AVOID_KM_STEP = 0.1
-#: A place further than this from the road it snaps to gets a warning (km).
-SNAP_WARN_KM = 0.5
 
 
 @dataclass
@@ -88,7 +90,7 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
                        columns=["name", "sector", "damage", "road_id", "settlement_id"])
     version = access_data_version(store)
-    graph = None
+    graph, built = None, False
     cache = graph_file(store.path) if keep_graph and store.path is not None else None
     key = graph_key(version, as_of=t, bands_km=bands)
     if cache is not None and saved_key(cache) == key:
@@ -98,14 +100,16 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     if graph is None:
         roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"])
         if not len(roads):
-            raise AnalysisError("the store has no roads; import a roads layer or seed the scenario first")
+            raise AnalysisError(_("the store has no roads; import a roads layer or seed the scenario first"))
         graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
                                  bands_km=bands, as_of=t)
-        if cache is not None:
-            save_graph(cache, graph, key)
+        built = True
     settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"])
     shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"])
     health = infra[infra["sector"] == "health"].reset_index(drop=True)
+    if built and cache is not None:  # with what a one-off CLI route reads instead of the store
+        save_graph(cache, graph, key, extra=fast_arrays(graph, settlements=settlements, shelters=shelters,
+                                                        health=health))
     return AccessContext(graph=graph, settlements=settlements, shelters=shelters, health=health, as_of=t,
                          data_version=version)
 
@@ -123,23 +127,15 @@ def make_policy(*, avoid_km: float | None = None, penalise: bool = True,
         avoid_km = round(round(float(avoid_km) / AVOID_KM_STEP) * AVOID_KM_STEP, 6)
     pens = None
     if penalise:
-        pens = tuple(penalties) if penalties is not None else _default_penalties(len(bands_km))
+        pens = tuple(penalties) if penalties is not None else default_policy(tuple(bands_km)).penalties
     return RoutingPolicy(avoid_km=avoid_km or None, penalties=pens, exclude_occupied=True,
                          ignore_oneway=bool(ignore_oneway))
-
-
-def _default_penalties(n: int) -> tuple[float, ...]:
-    base = list(DEFAULT_PENALTIES)
-    return tuple((base + [base[-1]] * n)[:n])
 
 
 def _policy_doc(policy: RoutingPolicy, bands_km: Sequence[float]) -> dict[str, Any]:
     from cimic_geo.analytics.bands import band_labels
 
-    return {"avoid_km": policy.avoid_km,
-            "penalties": None if policy.penalties is None else dict(zip(band_labels(bands_km), policy.penalties,
-                                                                        strict=True)),
-            "exclude_occupied": policy.exclude_occupied, "ignore_oneway": policy.ignore_oneway}
+    return policy_document(policy, band_labels(bands_km))
 
 
 def evaluate_document(ctx: AccessContext, line: BaseGeometry, *, road_ids: Sequence[str] | None = None,
@@ -180,30 +176,17 @@ def route_document(
     o_in, d_in = in_zone(g, policy, np.array([o.lon, d.lon]), np.array([o.lat, d.lat]))
     routes = find_routes(g, o.point, d.point, policy=policy, alternatives=alternatives,
                          origin_in_zone=bool(o_in), target_in_zone=bool(d_in))
-    warnings = [f"{p.label} is {p.snap_km:.2f} km from the nearest road it joins (more than {SNAP_WARN_KM:g} km)"
-                for p in (o, d) if p.snap_km > SNAP_WARN_KM]
-    zone_note = [f"{p.label} is inside the avoided zone: the route leaves it by the way with the least time in it"
-                 for p, inside in ((o, o_in), (d, d_in)) if inside]
-    doc: dict[str, Any] = {"found": bool(routes), "origin": o.as_dict(), "destination": d.as_dict(),
-                           "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of),
-                           "warnings": warnings + zone_note, "network": g.connectivity().as_dict()}
-    if not routes:
-        doc.update({"reason": _no_route_reason(ctx, o, d, policy), "length_km": None, "travel_time_min": None,
-                    "band_km": None, "min_frontline_km": None, "hazards": [], "geometry": None,
-                    "alternatives": []})
-        return doc
-    evaluated = []
-    for r in routes:
-        ids = route_road_ids(g, r)
-        ev = evaluate_document(ctx, r.geometry, road_ids=ids, check=False)
-        ev["road_ids"] = ids
-        # the router's own minutes: whole edges plus the parts of the edges the places lie on
-        ev["travel_time_min"] = round(r.minutes, 1)
-        ev["risk_cost_min"] = round(r.cost, 1)
-        evaluated.append(ev)
-    doc.update(evaluated[0])
-    doc["alternatives"] = evaluated[1:]
-    return doc
+    warnings = place_notes(o, d, bool(o_in), bool(d_in), warn_km=SNAP_WARN_KM)
+    if routes:
+        return found_document(
+            o, d, routes, policy=_policy_doc(policy, g.bands_km), as_of=iso(ctx.as_of), warnings=warnings,
+            network=g.connectivity().as_dict(), road_ids=lambda r: route_road_ids(g, r),
+            evaluate=lambda r, ids: evaluate_document(ctx, r.geometry, road_ids=ids, check=False))
+    return {"found": False, "origin": o.as_dict(), "destination": d.as_dict(),
+            "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of), "warnings": warnings,
+            "network": g.connectivity().as_dict(), "reason": _no_route_reason(ctx, o, d, policy), "length_km": None,
+            "travel_time_min": None, "band_km": None, "min_frontline_km": None, "hazards": [], "geometry": None,
+            "alternatives": []}
 
 
 def _no_route_reason(ctx: AccessContext, o: Any, d: Any, policy: RoutingPolicy) -> str:
@@ -213,21 +196,23 @@ def _no_route_reason(ctx: AccessContext, o: Any, d: Any, policy: RoutingPolicy) 
     comp[g.edge_u] = conn.edge_component
     comp[g.edge_v] = conn.edge_component
     if comp[o.node] != comp[d.node]:
-        return (f"{o.label} and {d.label} are on separate pieces of the road network that do not connect "
-                f"(the network has {conn.components} pieces; the largest holds {conn.largest_share:.0%} of "
-                "the road length)")
+        return _("{origin} and {destination} are on separate pieces of the road network that do not connect "
+                 "(the network has {pieces} pieces; the largest holds {share} of the road length)").format(
+            origin=o.label, destination=d.label, pieces=fmt_int(conn.components),
+            share=fmt_percent(conn.largest_share, digits=0))
     free = find_routes(g, o.point, d.point, policy=replace(policy, penalties=None, avoid_km=None,
                                                           exclude_occupied=True), alternatives=0)
     if free and policy.avoid_km:
-        return (f"every route from {o.label} to {d.label} passes within {policy.avoid_km:g} km of the "
-                "front line; reduce the avoided distance to see the least-risk route through it")
+        return _("every route from {origin} to {destination} passes within {km} km of the front line; reduce the "
+                 "avoided distance to see the least-risk route through it").format(
+            origin=o.label, destination=d.label, km=fmt_number(policy.avoid_km))
     if not free and not policy.ignore_oneway and find_routes(
             g, o.point, d.point, policy=replace(policy, penalties=None, avoid_km=None, ignore_oneway=True),
             alternatives=0):
-        return (f"no route from {o.label} to {d.label} that respects one-way roads; allow ignoring one-way "
-                "(convoy/emergency) to see one")
-    return (f"no passable road connection from {o.label} to {d.label} on the friendly side "
-            "(impassable roads, destroyed bridges or occupied ground)")
+        return _("no route from {origin} to {destination} that respects one-way roads; allow ignoring one-way "
+                 "(convoy/emergency) to see one").format(origin=o.label, destination=d.label)
+    return _("no passable road connection from {origin} to {destination} on the friendly side (impassable roads, "
+             "destroyed bridges or occupied ground)").format(origin=o.label, destination=d.label)
 
 
 def cutoff_document(ctx: AccessContext, *, avoid_km: float | None = None, hubs: Sequence[str] | None = None,
@@ -281,17 +266,18 @@ def read_lines_file(path: str | Path) -> list[tuple[dict[str, Any], BaseGeometry
     """
     p = Path(path)
     if not p.exists():
-        raise ValidationError(f"cannot read {p}", [Problem(None, None, "file not found")])
+        raise ValidationError(_("cannot read {path}").format(path=p), [Problem(None, None, _("file not found"))])
     if p.suffix.lower() in (".geojson", ".json"):
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError(f"cannot read {p} as GeoJSON", [Problem(None, None, str(exc))]) from None
+            raise ValidationError(_("cannot read {path} as GeoJSON").format(path=p),
+                                  [Problem(None, None, str(exc))]) from None
         return lines_from_geojson(data)
     try:
         gdf = gpd.read_file(p)
     except Exception as exc:  # pyogrio raises several types
-        raise ValidationError(f"cannot read {p}", [Problem(None, None, str(exc))]) from None
+        raise ValidationError(_("cannot read {path}").format(path=p), [Problem(None, None, str(exc))]) from None
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     return lines_from_geojson(gdf)
@@ -302,19 +288,19 @@ def evaluate_features(ctx: AccessContext, features: Sequence[tuple[dict[str, Any
     """Evaluate every line; all lines are validated first (one :class:`ValidationError` listing
     every bad feature, nothing evaluated)."""
     if not features:
-        raise ValidationError("the file has no features", [Problem(None, "geometry", "no line to evaluate")])
+        raise ValidationError(_("the file has no features"), [Problem(None, "geometry", _("no line to evaluate"))])
     problems: list[Problem] = []
     lines = []
-    for i, (_, geom) in enumerate(features, start=1):
+    for i, (_props, geom) in enumerate(features, start=1):
         try:
             lines.append(check_corridor_line(geom, row=i))
         except ValidationError as exc:
             problems += exc.problems
     if problems:
-        raise ValidationError(f"{len(problems)} of {len(features)} feature(s) are not valid corridor lines; "
-                              "nothing was evaluated", problems)
+        raise ValidationError(_("{bad} of {n} feature(s) are not valid corridor lines; nothing was evaluated").format(
+            bad=len(problems), n=len(features)), problems)
     out = []
-    for i, ((props, _), line) in enumerate(zip(features, lines, strict=True), start=1):
+    for i, ((props, _geom), line) in enumerate(zip(features, lines, strict=True), start=1):
         ev = evaluate_document(ctx, line, window_start=props.get("window_start"), window_end=props.get("window_end"))
         out.append({"feature": i, "name": props.get("name"), "id": props.get("id"), **ev})
     return out
@@ -348,9 +334,9 @@ def save_option(
     """
     problems = []
     if not str(name or "").strip():
-        problems.append(Problem(None, "name", "a corridor needs a name"))
+        problems.append(Problem(None, "name", _("a corridor needs a name")))
     if actor is None and not str(user or "").strip():
-        problems.append(Problem(None, "user", "who is making the change is required"))
+        problems.append(Problem(None, "user", _("who is making the change is required")))
     try:
         line = check_corridor_line(geometry)
     except ValidationError as exc:
@@ -358,15 +344,15 @@ def save_option(
         line = None
     ws, we = attributes.get("window_start"), attributes.get("window_end")
     if ws not in (None, "") and we not in (None, "") and pd.Timestamp(we) <= pd.Timestamp(ws):
-        problems.append(Problem(None, "window_end", "the window must end after it starts"))
+        problems.append(Problem(None, "window_end", _("the window must end after it starts")))
     if problems:
-        raise ValidationError("the corridor was not saved", problems)
+        raise ValidationError(_("the corridor was not saved"), problems)
     attrs = {k: (None if v == "" else v) for k, v in attributes.items()}
     try:
         return save_corridor(store, geometry=line, name=str(name).strip(), user=str(user or "").strip() or None,
                              actor=actor, corridor_id=corridor_id, expected_version=expected_version, **attrs)
     except StoreError as exc:
-        raise ValidationError("the corridor was not saved", [Problem(None, None, str(exc))]) from None
+        raise ValidationError(_("the corridor was not saved"), [Problem(None, None, str(exc))]) from None
 
 
 def change_status(store: Store, corridor_id: str, new_status: str, *, user: str | None = None,
@@ -376,7 +362,8 @@ def change_status(store: Store, corridor_id: str, new_status: str, *, user: str 
     ``actor`` is who does it (role planner or higher); without it, ``user`` names the OS user's change.
     """
     if actor is None and not str(user or "").strip():
-        raise ValidationError("the status was not changed", [Problem(None, "user", "who is making the change is required")])
+        raise ValidationError(_("the status was not changed"),
+                              [Problem(None, "user", _("who is making the change is required"))])
     return set_corridor_status(store, corridor_id, new_status, user=str(user or "").strip() or None, actor=actor,
                                expected_version=expected_version, note=note or None)
 

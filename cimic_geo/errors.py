@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cimic_geo.i18n import _, pgettext
+
 
 class CimicError(Exception):
     """Base class for all errors raised by ``cimic_geo``."""
@@ -41,7 +43,7 @@ class UnknownLayerError(CimicError, KeyError):
     """A layer or column name is not in the schema's allow-list."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else "unknown layer"
+        return str(self.args[0]) if self.args else _("unknown layer")
 
 
 class NotFoundError(CimicError):
@@ -85,14 +87,27 @@ class Problem:
     message: str
     severity: str = "error"  # "error" rejects the row; "warning" is reported only
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # in the language in force when it is shown; the field name stays as it is
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row {row}").format(row=self.row))
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(_("field '{field}'").format(field=self.field))
         prefix = ", ".join(where)
-        return f"{self.severity}: {prefix}: {self.message}" if prefix else f"{self.severity}: {self.message}"
+        severity = severity_label(self.severity)
+        return f"{severity}: {prefix}: {self.message}" if prefix else f"{severity}: {self.message}"
+
+
+def severity_label(severity: str) -> str:
+    """``error`` / ``warning`` / ``info`` of a :class:`Problem` in the current language (the same words as
+    :func:`cimic_geo.i18n.term` gives for a table's ``severity`` column)."""
+    if severity == "error":
+        return pgettext("term", "error")
+    if severity == "warning":
+        return pgettext("term", "warning")
+    if severity == "info":
+        return pgettext("term", "info")
+    return severity
 
 
 @dataclass
@@ -109,5 +124,5 @@ class ValidationError(CimicError):
         lines = [self.message]
         lines += [f"  - {p}" for p in self.problems[:50]]
         if len(self.problems) > 50:
-            lines.append(f"  ... and {len(self.problems) - 50} more")
+            lines.append(_("  ... and {n} more").format(n=len(self.problems) - 50))
         return "\n".join(lines)

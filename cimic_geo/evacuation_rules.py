@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from cimic_geo.errors import Problem
+from cimic_geo.i18n import _
 from cimic_geo.schema import (
     EVACUATION_PRIORITIES,
     EVACUATION_STATUSES,
@@ -46,22 +47,22 @@ def parse_count(value: Any) -> int | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number of people")
+        raise ValueError(_("{value} is not a number of people").format(value=repr(value)))
     if isinstance(value, str):
         text = value.strip()
         try:
             num = float(text)
         except ValueError:
-            raise ValueError(f"'{text}' is not a whole number") from None
+            raise ValueError(_("{value} is not a whole number").format(value=f"'{text}'")) from None
     else:
         try:
             num = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{value!r} is not a whole number") from None
+            raise ValueError(_("{value} is not a whole number").format(value=repr(value))) from None
     if not math.isfinite(num) or num != int(num):
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(_("{value} is not a whole number").format(value=repr(value)))
     if num < 0:
-        raise ValueError(f"{int(num)} is negative; counts must be 0 or more")
+        raise ValueError(_("{value} is negative; counts must be 0 or more").format(value=int(num)))
     return int(num)
 
 
@@ -94,36 +95,41 @@ def check_evacuation(
             bad(col, str(exc))
             continue
         if v is None and col == "people":
-            bad(col, "the number of people is required")
+            bad(col, _("the number of people is required"))
         counts[col] = 0 if v is None else v
     people = counts.get("people")
     if people is not None:
         for group in PEOPLE_GROUPS:
             if group != "pets" and counts.get(group, 0) > people:
-                bad(group, f"{counts[group]} {group.replace('_', ' ')} but only {people} people in the request")
+                bad(group, _("{n} {group} but only {people} people in the request").format(
+                    n=counts[group], group=group.replace("_", " "), people=people))
         for a, b in DISJOINT_GROUPS:
             if a in counts and b in counts and counts[a] + counts[b] > people and max(counts[a], counts[b]) <= people:
-                bad(b, f"{a.replace('_', ' ')} ({counts[a]}) + {b.replace('_', ' ')} ({counts[b]}) exceed the "
-                       f"{people} people in the request")
+                bad(b, _("{group_a} ({a}) + {group_b} ({b}) exceed the {people} people in the request").format(
+                    group_a=a.replace("_", " "), a=counts[a], group_b=b.replace("_", " "), b=counts[b],
+                    people=people))
     status = row.get("status")
     status = None if _blank(status) else str(status).strip()
     if status is None:
-        bad("status", f"status is required; one of {', '.join(EVACUATION_STATUSES)}")
+        bad("status", _("status is required; one of {choices}").format(choices=", ".join(EVACUATION_STATUSES)))
     elif status not in EVACUATION_STATUSES:
-        bad("status", f"unknown status '{status}'; expected one of {', '.join(EVACUATION_STATUSES)}")
+        bad("status", _("unknown status '{status}'; expected one of {choices}").format(
+            status=status, choices=", ".join(EVACUATION_STATUSES)))
     for col, choices in (("priority", EVACUATION_PRIORITIES), ("transport", TRANSPORT_KINDS)):
         v = row.get(col)
         if not _blank(v) and str(v).strip() not in choices:
-            bad(col, f"unknown {col} '{str(v).strip()}'; expected one of {', '.join(choices)}")
+            bad(col, (_("unknown priority '{value}'; expected one of {choices}") if col == "priority" else
+                      _("unknown transport '{value}'; expected one of {choices}")).format(
+                value=str(v).strip(), choices=", ".join(choices)))
     dest = row.get("destination_shelter_id")
     if not _blank(dest):
         if str(dest).strip() not in shelter_ids:
-            bad("destination_shelter_id", f"shelter '{str(dest).strip()}' does not exist in the store")
+            bad("destination_shelter_id", _("shelter '{id}' does not exist in the store").format(id=str(dest).strip()))
     elif status in NEEDS_DESTINATION:
-        bad("destination_shelter_id", f"a {status} evacuation needs a destination shelter")
+        bad("destination_shelter_id", _("a {status} evacuation needs a destination shelter").format(status=status))
     sid = row.get("settlement_id")
     if settlement_ids is not None and not _blank(sid) and str(sid).strip() not in settlement_ids:
-        bad("settlement_id", f"settlement '{str(sid).strip()}' does not exist in the store")
+        bad("settlement_id", _("settlement '{id}' does not exist in the store").format(id=str(sid).strip()))
     return out
 
 

@@ -23,6 +23,7 @@ from cimic_geo.analytics.evacuation_progress import AssignmentResult
 from cimic_geo.analytics.situation import history_times, resolve_as_of
 from cimic_geo.auth import Actor
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import N_, _, term
 from cimic_geo.schema import (
     EVACUATION_FINAL,
     EVACUATION_PRIORITIES,
@@ -134,7 +135,7 @@ def _reference_time(store: Store, times: Sequence[pd.Timestamp]) -> pd.Timestamp
     if last is not None:
         cands.append(last)
     if not cands:
-        raise AnalysisError("the store has neither a front-line history nor evacuations")
+        raise AnalysisError(_("the store has neither a front-line history nor evacuations"))
     return max(cands)
 
 
@@ -187,10 +188,21 @@ def change_status(store: Store, evacuation_id: str, new_status: str, *, expected
     and say in words what changed."""
     res = set_evacuation_status(store, evacuation_id, new_status, user=user, actor=actor,
                                 expected_version=expected_version, note=note, changes=changes)
-    extra = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (changes or {}).items() if v not in (None, ""))
-    res["message"] = (f"Evacuation {evacuation_id}: {res['from_status']} → {new_status} (version {res['version']})"
-                      + (f"; {extra}" if extra else ""))
+    extra = ", ".join(f"{_change_label(k)} {term(v) if k == 'transport' else v}"
+                      for k, v in (changes or {}).items() if v not in (None, ""))
+    message = _("Evacuation {id}: {old} → {new} (version {version})").format(
+        id=evacuation_id, old=term(res["from_status"]), new=term(new_status), version=res["version"])
+    res["message"] = message + ("; " + extra if extra else "")
     return res
+
+
+#: The changes a status change can carry, as the message names them.
+_CHANGE_LABELS = {"destination_shelter_id": N_("destination shelter id"), "transport": N_("transport"),
+                  "transport_capacity": N_("transport capacity"), "planned_departure": N_("planned departure")}
+
+
+def _change_label(key: str) -> str:
+    return _(_CHANGE_LABELS[key]) if key in _CHANGE_LABELS else key.replace("_", " ")
 
 
 def assign_waiting(
@@ -207,7 +219,7 @@ def assign_waiting(
     from functools import partial
 
     if max_km is not None and max_minutes is not None:
-        raise AnalysisError("give either a distance (max_km) or a travel time (max_minutes), not both")
+        raise AnalysisError(_("give either a distance (max_km) or a travel time (max_minutes), not both"))
     evac = read_evacuations(store)
     shelters = store.read("shelters", where={"status": "open"},
                           columns=["name", "kind", "capacity", "occupancy", "status"])
@@ -227,7 +239,7 @@ def assign_waiting(
     check_distance(max_minutes, name="max_minutes")
     roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
     if not len(roads):
-        raise AnalysisError("travel-time assignment needs a roads layer; the store has none")
+        raise AnalysisError(_("travel-time assignment needs a roads layer; the store has none"))
     infra = store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"])
     graph = build_road_graph(roads, front_line=front, occupied=occ, infrastructure=infra,
                              as_of=times[-1] if times else None)

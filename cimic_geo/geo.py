@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import mgrs as _mgrs
 import numpy as np
 import pyproj
@@ -17,6 +17,9 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import AnalysisError
+
+if TYPE_CHECKING:  # a one-off CLI route imports this module without pandas and geopandas
+    import geopandas as gpd
 
 WGS84 = "EPSG:4326"
 GEOD = pyproj.Geod(ellps="WGS84")

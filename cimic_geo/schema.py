@@ -53,6 +53,10 @@ RELIABILITY_RE = re.compile(r"^[A-F][1-6]$")
 
 #: Layers whose rows form a time history (valid_from <= t < valid_to; valid_to NULL = current).
 HISTORY_LAYERS = ("front_line", "occupied_area")
+#: Layers whose every version is kept in ``<layer>_history`` (valid_from = report time, valid_to = when the
+#: next version or the removal took effect; recorded_at = when it was written); the layer's own table
+#: holds the current rows (see :mod:`cimic_geo.store.versions`).
+VERSIONED_LAYERS = ("settlements", "shelters", "infrastructure")
 
 
 @dataclass(frozen=True)

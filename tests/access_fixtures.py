@@ -138,6 +138,17 @@ PT_E = (37.1, 48.05)
 PT_MID = (37.05, 48.05)
 SALIENT = LineString([(37.05, 48.03), (37.05, 47.9)])
 
+def write_planner_store(store) -> None:
+    """Alpha behind a destroyed bridge: its only other road runs 2.2 km south of the front line."""
+    import pandas as pd
+
+    store.write("roads", cutoff_roads())
+    store.write("settlements", cutoff_settlements())
+    store.write("infrastructure", bridge_at_s2())
+    store.write("front_line", gpd.GeoDataFrame(
+        {"id": ["F1"], "valid_from": [pd.Timestamp("2026-11-20T06:00Z")], "valid_to": [None]},
+        geometry=[FRONT_NORTH], crs=4326))
+
 
 def salient_roads() -> gpd.GeoDataFrame:
     return roads_frame(

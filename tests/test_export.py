@@ -505,10 +505,13 @@ def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) ->
 def test_time_before_the_history_still_exports_and_says_why(store, tmp_path: Path) -> None:
     from cimic_geo.export.snapshot_kpis import kpi_table
 
-    # before T0 no front line is in force: the map has no front, the KPI table says so
-    view = View(bbox=BBOX, as_of=T0 - pd.Timedelta(days=1), layers=("settlements", "front_line", "shelters"))
+    # before T0 no front line is in force: the map has no front, the KPI table says so; settlements and
+    # shelters are reported from T0 on (their versions start then), corridors keep no history yet
+    view = View(bbox=BBOX, as_of=T0 - pd.Timedelta(days=1), layers=("settlements", "front_line", "shelters",
+                                                                    "corridors"))
     loaded = load_view(store, view)
-    assert len(loaded.frames["front_line"]) == 0 and len(loaded.frames["settlements"]) == 4
+    assert len(loaded.frames["front_line"]) == 0 and len(loaded.frames["settlements"]) == 0
+    assert len(loaded.frames["shelters"]) == 0 and len(loaded.frames["corridors"]) == 2
     rows = dict(kpi_table(store, loaded).rows())
     assert rows["threat bands"] == "n/a (no front line)"
     out = export(store, view, "png", tmp_path / "early.png")

@@ -94,8 +94,8 @@ def test_bad_bbox_is_refused() -> None:
 
 def test_store_reads_for_the_kpis_use_the_bbox_and_the_time(empty_db: Path) -> None:
     with connect(empty_db) as store:
-        for name, gdf in layers().items():
-            store.write(name, gdf)
+        for name, gdf in layers().items():  # reported the day before T1: in force at T1 and T2
+            store.write(name, gdf.assign(reported_at=T1 - pd.Timedelta(days=1)))
         got = read_kpi_layers(store, bbox=BBOX, as_of=T1)
         assert sorted(got["shelters"]["id"]) == ["h1", "h2"]
         assert sorted(got["settlements"]["id"]) == ["s1", "s2"]

@@ -22,17 +22,9 @@ from cimic_geo.errors import ValidationError
 from cimic_geo.ingest import import_file
 from cimic_geo.ingest.osm import parse_maxspeed, read_osm_roads
 from cimic_geo.store import connect
+from tests.osm_utils import write_pbf
 
 osmium = pytest.importorskip("osmium")
-
-
-def _write_pbf(path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[int], dict]]) -> Path:
-    with osmium.SimpleWriter(str(path)) as w:
-        for nid, (lon, lat) in sorted(nodes.items()):
-            w.add_node(osmium.osm.mutable.Node(id=nid, location=(lon, lat)))
-        for wid, refs, tags in ways:
-            w.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags))
-    return path
 
 
 #: A small town: a primary road with a side street ending on its middle node (a T-junction at an
@@ -66,7 +58,7 @@ def test_maxspeed_values():
 
 @pytest.mark.parametrize("engine", ["pyosmium", "gdal"])
 def test_osm_ways_become_roads(tmp_path, engine):
-    src = read_osm_roads(_write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS), engine=engine)
+    src = read_osm_roads(write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS), engine=engine)
     f = src.frame.set_index("id")
     assert sorted(f.index) == ["osm-w100", "osm-w101", "osm-w102", "osm-w103", "osm-w104"]  # no footway, no area
     assert f.loc["osm-w100", "road_class"] == "primary" and f.loc["osm-w100", "speed_kmh"] == 50
@@ -91,7 +83,7 @@ def test_osm_ways_become_roads(tmp_path, engine):
 
 
 def test_import_roads_from_pbf_into_the_store(tmp_path, empty_db):
-    path = _write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS)
+    path = write_pbf(tmp_path / "town.osm.pbf", NODES, WAYS)
     with connect(empty_db) as store:
         report = import_file(store, "roads", path, extent=None)
         assert report.ok, report.problems
@@ -102,7 +94,7 @@ def test_import_roads_from_pbf_into_the_store(tmp_path, empty_db):
 
 
 def test_extract_without_drivable_roads_is_refused(tmp_path, empty_db):
-    path = _write_pbf(tmp_path / "paths.osm.pbf", NODES, [w for w in WAYS if w[0] in (105, 106)])
+    path = write_pbf(tmp_path / "paths.osm.pbf", NODES, [w for w in WAYS if w[0] in (105, 106)])
     for engine in ("pyosmium", "gdal"):
         with pytest.raises(ValidationError, match="no drivable roads"):
             read_osm_roads(path, engine=engine)
@@ -113,7 +105,7 @@ def test_extract_without_drivable_roads_is_refused(tmp_path, empty_db):
 
 
 def test_truncated_pbf_is_refused(tmp_path, empty_db):
-    whole = _write_pbf(tmp_path / "whole.osm.pbf", NODES, WAYS * 1)
+    whole = write_pbf(tmp_path / "whole.osm.pbf", NODES, WAYS * 1)
     data = whole.read_bytes()
     cut = tmp_path / "cut.osm.pbf"
     cut.write_bytes(data[: len(data) * 2 // 3])

@@ -7,10 +7,15 @@ import json
 import re
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-from access_fixtures import FRONT_NORTH, PT_A, PT_H, PT_N1, PT_N2, bridge_at_s2, cutoff_roads, cutoff_settlements
+from access_fixtures import (
+    PT_A,
+    PT_H,
+    PT_N1,
+    PT_N2,
+    write_planner_store,
+)
 from access_fixtures import meridian_km as m_km
 from access_fixtures import parallel_km as p_km
 from streamlit.testing.v1 import AppTest
@@ -25,12 +30,7 @@ NORTH_LOOP = {"type": "LineString", "coordinates": [list(PT_A), list(PT_N1), lis
 @pytest.fixture
 def planner_db(empty_db: Path) -> Path:
     with connect(empty_db) as store:
-        store.write("roads", cutoff_roads())
-        store.write("settlements", cutoff_settlements())
-        store.write("infrastructure", bridge_at_s2())
-        store.write("front_line", gpd.GeoDataFrame(
-            {"id": ["F1"], "valid_from": [pd.Timestamp("2026-11-20T06:00Z")], "valid_to": [None]},
-            geometry=[FRONT_NORTH], crs=4326))
+        write_planner_store(store)
     return empty_db
 
 

@@ -303,7 +303,7 @@ def test_seed_with_force_replaces_and_leaves_no_temporary_files(tmp_path):
 
 
 def test_interrupted_seed_leaves_nothing_at_the_target(tmp_path, monkeypatch):
-    def boom(self, frames, *, meta=None):
+    def boom(self, frames, **options):
         raise RuntimeError("killed")
 
     monkeypatch.setattr(Store, "bulk_load", boom)

@@ -21,16 +21,7 @@ from cimic_geo.store import connect
 from cimic_geo.store.evacuation_records import evacuation_history
 from cimic_geo.store.partner_records import partner_history, read_partners
 from cimic_geo.store.settings import holdings, import_markings
-from tests.sheet_utils import write_sheet
-
-SETTLEMENTS = gpd.GeoDataFrame(
-    {"id": ["S1", "S2", "S3"], "name": ["Alpha", "Bravo", "Charlie"], "population": [100, 200, 300],
-     "source": "t", "reliability": "B2"},
-    geometry=shapely.points([(30.0, 50.0), (30.1, 50.0), (30.2, 50.1)]), crs="EPSG:4326")
-SHELTERS = gpd.GeoDataFrame(
-    {"id": ["SH1"], "name": ["School 4"], "kind": ["collective_centre"], "capacity": [50], "occupancy": [10],
-     "status": ["open"], "source": "t", "reliability": "B2"},
-    geometry=shapely.points([(30.5, 50.3)]), crs="EPSG:4326")
+from tests.sheet_utils import SETTLEMENTS, SHELTERS, write_sheet
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components, maximum_flow
 
 from cimic_geo.analytics.reach import Reach
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _
 
 _INT_MAX = np.iinfo(np.int32).max
 
@@ -65,7 +66,7 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     pop = np.asarray(population, dtype=np.int64)
     cap = np.asarray(capacity, dtype=np.int64)
     if (pop < 0).any() or (cap < 0).any():
-        raise AnalysisError("population and capacity must be non-negative")
+        raise AnalysisError(_("population and capacity must be non-negative"))
     n_e = len(reach.s)
     flow = np.zeros(n_e, dtype=np.int64)
     live = (pop[reach.s] > 0) & (cap[reach.h] > 0) if n_e else np.zeros(0, bool)
@@ -76,7 +77,7 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     ns, nh = len(pop), len(cap)
     # connected components of the bipartite reach graph
     g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
-    _, comp = connected_components(g, directed=False)
+    _n, comp = connected_components(g, directed=False)
     ecomp = comp[s]
     # rank of every edge by cost, ties by settlement then shelter (edges already in (s, h) order,
     # as straight_line_reach returns them, need only a stable sort by cost)
@@ -133,7 +134,7 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     q = cap[uh]
     # 1) maximum flow in integers: source 0, settlements 1..ns, shelters ns+1.., sink ns+nh+1
     if p.max() > _INT_MAX or q.max() > _INT_MAX:
-        raise AnalysisError("population or capacity too large for the solver (over 2^31)")
+        raise AnalysisError(_("population or capacity too large for the solver (over 2^31)"))
     n = ns + nh + 2
     sink = n - 1
     rows = np.concatenate([np.zeros(ns, np.int64), 1 + s_loc, 1 + ns + np.arange(nh)])
@@ -158,7 +159,7 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     #    dropped (moving its flow there keeps the flow and does not raise the cost). Pruning can
     #    make more rows redundant, so repeat (until nothing changes, at most 6 passes).
     live = np.ones(len(c), dtype=bool)
-    for _ in range(6):
+    for _pass in range(6):
         reach_cap = np.bincount(s_loc[live], weights=q[h_loc[live]], minlength=ns)
         rowless = (p >= reach_cap)[s_loc] & live
         if not rowless.any():
@@ -221,7 +222,7 @@ def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_
     # blocks: rows linked by the variables that have two rows (settlement row and shelter row)
     link = sp.coo_matrix((np.ones(len(ek)), (pos[s_loc[ek]], n_rows + h_loc[ek])),
                          shape=(n_rows + nh, n_rows + nh))
-    _, block = connected_components(link, directed=False)
+    _n, block = connected_components(link, directed=False)
     eblock = block[n_rows + h_loc]
     order = np.argsort(eblock, kind="stable")
     cuts = np.r_[0, np.flatnonzero(np.diff(eblock[order])) + 1, ne]
@@ -239,7 +240,7 @@ def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_
     x = np.zeros(ne)
     big = 1.0 + float(c.max(initial=0.0)) * 100.0
     redo = batches
-    for _ in range(6):
+    for _pass in range(6):
         for cols in redo:
             sub = a_ub[:, cols].tocsr()
             rows = np.flatnonzero(np.diff(sub.indptr))
@@ -247,7 +248,7 @@ def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_
                           bounds=np.column_stack([np.zeros(len(cols)), upper[cols]]), method="highs-ds",
                           options=_HIGHS)
             if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
-                raise AnalysisError(f"the allocation solver failed: {res.message}")
+                raise AnalysisError(_("the allocation solver failed: {reason}").format(reason=res.message))
             x[cols] = res.x
         placed = fixed + np.bincount(comp_idx, weights=x, minlength=comps_all)
         short = placed < target - 0.5

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _, pgettext
 from cimic_geo.schema import ASSESSMENT_SECTORS, ASSESSMENT_STATUSES, NEED_STATUSES
 
 _DAY = pd.Timedelta(days=1)
@@ -28,8 +29,18 @@ def _utc(t: datetime | str | pd.Timestamp | None) -> pd.Timestamp:
 def check_sector(sector: str) -> str:
     """``sector`` if it is an assessed sector, else :class:`AnalysisError` listing them."""
     if sector not in ASSESSMENT_SECTORS:
-        raise AnalysisError(f"unknown sector '{sector}'; expected one of: {', '.join(ASSESSMENT_SECTORS)}")
+        raise AnalysisError(_("unknown sector '{sector}'; expected one of: {sectors}").format(
+            sector=sector, sectors=", ".join(ASSESSMENT_SECTORS)))
     return sector
+
+
+def state_label(state: object) -> str:
+    """A ``state`` value (``current``, ``stale``, ``never``) in the current language (the same words
+    :func:`cimic_geo.i18n.term` gives for a ``state`` column); the table keeps the English value."""
+    text = str(state)
+    words = {"current": pgettext("term", "current"), "stale": pgettext("term", "stale"),
+             "never": pgettext("term", "never")}
+    return words.get(text, text)
 
 
 def latest_per_settlement(assessments: pd.DataFrame, *, as_of: datetime | str | None = None) -> pd.DataFrame:
@@ -92,7 +103,7 @@ def staleness(
     otherwise, ``never`` when it has no assessment made at or before ``as_of``.
     """
     if not (np.isfinite(stale_days) and stale_days > 0):
-        raise AnalysisError(f"stale_days must be a positive number, got {stale_days!r}")
+        raise AnalysisError(_("stale_days must be a positive number, got {value}").format(value=repr(stale_days)))
     t = _utc(as_of)
     latest = latest_per_settlement(assessments, as_of=t)
     last = pd.Series(pd.to_datetime(latest["assessed_at"], utc=True).to_numpy() if len(latest) else [],

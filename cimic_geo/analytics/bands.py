@@ -30,6 +30,7 @@ from cimic_geo.analytics.front_distance import (
 from cimic_geo.config import DEFAULT_BANDS_KM, band_edges
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
+from cimic_geo.i18n import _, pgettext
 
 #: Names of :mod:`cimic_geo.analytics.front_distance` used with the bands, importable from here.
 __all__ = [
@@ -77,14 +78,25 @@ def check_distance(value: float | None, *, name: str = "distance", allow_zero: b
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise AnalysisError(f"{name} must be a number of km, got {value!r}") from None
+        raise AnalysisError(_("{name} must be a number of km, got {value}").format(name=name, value=repr(value))) from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise AnalysisError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} finite number, got {value!r}")
+        message = (_("{name} must be a non-negative finite number, got {value}") if allow_zero
+                   else _("{name} must be a positive finite number, got {value}"))
+        raise AnalysisError(message.format(name=name, value=repr(value)))
     return v
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def band_label(label: object) -> str:
+    """A band label as tables show it: ``0-5`` as it is, ``beyond`` / ``occupied`` / ``unknown`` in the current
+    language (the same words :func:`cimic_geo.i18n.term` gives for a ``band`` column)."""
+    text = str(label)
+    words = {BEYOND: pgettext("term", "beyond"), OCCUPIED: pgettext("term", "occupied"),
+             UNKNOWN: pgettext("term", "unknown")}
+    return words.get(text, text)
 
 
 def band_labels(bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> list[str]:

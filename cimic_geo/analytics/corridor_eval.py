@@ -25,7 +25,6 @@ document the CLI prints.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,21 +32,32 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import LineString, mapping
+from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import band_labels
 from cimic_geo.analytics.corridor_lines import check_corridor_line, lines_from_geojson
+from cimic_geo.analytics.corridor_parts import (
+    BRIDGE_CROSSED_M,
+    CorridorEvaluation,
+    Hazard,
+    ShelterSummary,
+    TimeWindow,
+    distances_within,
+    lonlat_box,
+    shelter_totals,
+    sort_hazards,
+)
 from cimic_geo.analytics.road_snap import rows_near
 from cimic_geo.analytics.roadgraph import RoadGraph, project
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
 from cimic_geo.geo import geodesic_length_km
-from cimic_geo.timefmt import iso, to_utc
+from cimic_geo.i18n import _
+from cimic_geo.timefmt import to_utc
 
-#: A line passing this close (m) to a destroyed bridge (a point) counts as crossing it; road
-#: segments count as crossed when the line touches them (< 1 m).
-BRIDGE_CROSSED_M = 25.0
-
+#: Columns of the shelter and health rows listed within the buffer (in this order, with ``distance_km``).
+SHELTER_COLUMNS = ("id", "name", "kind", "status", "capacity", "occupancy", "accessible")
+HEALTH_COLUMNS = ("id", "name", "sector", "damage")
 
 __all__ = [
     "BRIDGE_CROSSED_M",
@@ -59,104 +69,6 @@ __all__ = [
     "evaluate_corridor",
     "lines_from_geojson",
 ]
-
-
-@dataclass(frozen=True)
-class Hazard:
-    """A non-open road segment or a destroyed bridge near a corridor."""
-
-    type: str  #: ``damaged_road``, ``impassable_road`` or ``destroyed_bridge``
-    id: str  #: the road segment's or the bridge's id
-    name: str | None
-    distance_m: float  #: metres from the corridor line (metric CRS)
-    crossed: bool  #: the line touches the segment (< 1 m) or passes the bridge within ``BRIDGE_CROSSED_M``
-    road_id: str | None = None  #: the road segment a destroyed bridge carries
-
-    def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"type": self.type, "id": self.id, "name": self.name}
-        if self.type == "destroyed_bridge":
-            doc["road_id"] = self.road_id
-        doc.update(distance_m=round(self.distance_m, 1), crossed=self.crossed)
-        return doc
-
-
-@dataclass(frozen=True)
-class ShelterSummary:
-    """Shelters and medical points within the buffer of a corridor."""
-
-    count: int  #: shelters of any status
-    open: int  #: shelters with status ``open``
-    capacity_open: int  #: places in the open shelters
-    spare_open: int  #: free places in the open shelters (capacity − occupancy, not below 0)
-    medical: int  #: medical points (``medical`` shelters and ``health`` infrastructure)
-
-
-@dataclass(frozen=True)
-class TimeWindow:
-    """The planned time window of a corridor (UTC) and whether the travel time fits in it."""
-
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
-    hours: float | None = None  #: length of the window in hours (both ends given)
-    travel_fits: bool | None = None  #: travel time ≤ window length (both ends given)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": iso(self.start), "end": iso(self.end),
-                "hours": None if self.hours is None else round(self.hours, 2), "travel_fits": self.travel_fits}
-
-
-@dataclass(frozen=True)
-class CorridorEvaluation:
-    """The metrics of one corridor line (EPSG:4326). Distances in km unless named ``_m``."""
-
-    length_km: float  #: geodesic length
-    travel_time_min: float  #: minutes (routed: along its segments; otherwise see the module doc)
-    band_km: dict[str, float]  #: km inside each threat band on the friendly side, by band label
-    beyond_km: float  #: km beyond the outer band on the friendly side
-    occupied_km: float  #: km on the occupied side
-    min_frontline_km: float | None  #: least geodesic distance to the front line (None: no front)
-    crosses_front_line: bool
-    passable: bool  #: crosses no impassable segment and no destroyed bridge
-    hazards: tuple[Hazard, ...]  #: nearest first
-    on_road_km: float  #: km matched to a road (routed: all of it)
-    off_road_km: float
-    shelter_summary: ShelterSummary
-    shelters: tuple[dict[str, Any], ...]  #: shelter rows within the buffer, with ``distance_km``, nearest first
-    medical: tuple[dict[str, Any], ...]  #: medical points within the buffer, with ``distance_km`` and ``source_layer``
-    window: TimeWindow
-    as_of: pd.Timestamp | None  #: time of the front line used
-    geometry: LineString  #: the evaluated line (validated, 2D)
-
-    @property
-    def hazard_counts(self) -> dict[str, int]:
-        """Number of hazards per type."""
-        counts: dict[str, int] = {}
-        for h in self.hazards:
-            counts[h.type] = counts.get(h.type, 0) + 1
-        return counts
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document (rounded: km to the metre, minutes to 0.1)."""
-        return {
-            "length_km": round(self.length_km, 3),
-            "travel_time_min": round(self.travel_time_min, 1),
-            "band_km": {k: round(v, 3) for k, v in self.band_km.items()},
-            "beyond_km": round(self.beyond_km, 3),
-            "occupied_km": round(self.occupied_km, 3),
-            "min_frontline_km": None if self.min_frontline_km is None else round(self.min_frontline_km, 3),
-            "crosses_front_line": self.crosses_front_line,
-            "passable": self.passable,
-            "hazards": [h.to_dict() for h in self.hazards],
-            "hazard_counts": self.hazard_counts,
-            "on_road_km": round(self.on_road_km, 3),
-            "off_road_km": round(self.off_road_km, 3),
-            "shelter_summary": asdict(self.shelter_summary),
-            "shelters": [dict(r) for r in self.shelters],
-            "medical": [dict(r) for r in self.medical],
-            "window": self.window.to_dict(),
-            "as_of": iso(self.as_of),
-            "geometry": mapping(self.geometry),
-        }
 
 
 def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) -> np.ndarray:
@@ -176,19 +88,6 @@ def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float
     return rows, geoms_m, shapely.STRtree(geoms_m)
 
 
-def _distances_within(geoms_m: np.ndarray, line_m: BaseGeometry, within_m: float) -> np.ndarray:
-    """Distance (m) of each metric geometry to the line; inf beyond ``within_m`` (prepared-geometry
-    ``dwithin`` first, exact distance only for those within)."""
-    out = np.full(len(geoms_m), np.inf)
-    if not len(geoms_m):
-        return out
-    shapely.prepare(line_m)
-    near = np.flatnonzero(shapely.dwithin(line_m, geoms_m, within_m))
-    if len(near):
-        out[near] = shapely.distance(geoms_m[near], line_m)
-    return out
-
-
 def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
     if not len(geoms):
         return np.asarray([], dtype=object)
@@ -196,16 +95,7 @@ def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
 
 
 def _lonlat_box(graph: RoadGraph, line_m: BaseGeometry, within_m: float) -> tuple[float, float, float, float]:
-    """Lon/lat bounds of everything within ``within_m`` of the metric line: its metric box padded by
-    the distance, the box's outline (densified) taken back to lon/lat, plus 1 % of the spans for the
-    outline's curvature between the samples."""
-    mx0, my0, mx1, my1 = line_m.bounds
-    box = shapely.box(mx0 - within_m, my0 - within_m, mx1 + within_m, my1 + within_m)
-    ring = shapely.segmentize(box.exterior, max(mx1 - mx0, my1 - my0, within_m) / 50.0)
-    xy = shapely.get_coordinates(ring)
-    lon, lat = graph.threat.to_metric.transform(xy[:, 0], xy[:, 1], direction="INVERSE")
-    dx, dy = 0.01 * (lon.max() - lon.min()) + 1e-6, 0.01 * (lat.max() - lat.min()) + 1e-6
-    return float(lon.min() - dx), float(lat.min() - dy), float(lon.max() + dx), float(lat.max() + dy)
+    return lonlat_box(graph.threat.to_metric, line_m, within_m)
 
 
 def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph, within_km: float,
@@ -228,12 +118,14 @@ def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: R
     d_km = shapely.distance(pts_m[near], line_m) / 1000.0
     f = f.iloc[near].assign(distance_km=np.round(d_km, 3)).sort_values(["distance_km", "id"])
     cols = [c for c in columns if c in f.columns]
-    out = []
-    for rec in f[[*cols, "distance_km"]].to_dict("records"):
-        out.append({k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else
-                        (int(v) if isinstance(v, (np.integer,)) else (bool(v) if isinstance(v, np.bool_) else v)))
-                    for k, v in rec.items()})
-    return out
+    return [plain_record(rec) for rec in f[[*cols, "distance_km"]].to_dict("records")]
+
+
+def plain_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """A frame record with plain JSON values (None for missing, int and bool for numpy's)."""
+    return {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else
+                (int(v) if isinstance(v, (np.integer,)) else (bool(v) if isinstance(v, np.bool_) else v)))
+            for k, v in rec.items()}
 
 
 def evaluate_corridor(
@@ -273,7 +165,7 @@ def evaluate_corridor(
     CorridorEvaluation
     """
     if buffer_km < 0 or hazard_m < 0 or piece_m <= 0 or offroad_kmh <= 0:
-        raise AnalysisError("buffer, hazard distance, piece length and off-road speed must be positive")
+        raise AnalysisError(_("buffer, hazard distance, piece length and off-road speed must be positive"))
     line = check_corridor_line(line) if check else LineString(np.asarray(line.coords)[:, :2])
     threat = graph.threat
     length_km = geodesic_length_km(line)
@@ -336,40 +228,31 @@ def evaluate_corridor(
                                   distance_m=round(float(dist), 1), crossed=bool(dist < 1.0)))
     br = graph.destroyed_bridges
     if len(br):
-        d = _distances_within(_to_metric_geoms(graph, br.geometry.values), line_m, hazard_m)
+        d = distances_within(_to_metric_geoms(graph, br.geometry.values), line_m, hazard_m)
         for i in np.flatnonzero(d <= hazard_m):
             row = br.iloc[int(i)]
             hazards.append(Hazard(type="destroyed_bridge", id=str(row["id"]), name=_text(row.get("name")),
                                   road_id=_text(row.get("road_id")), distance_m=round(float(d[i]), 1),
                                   crossed=bool(d[i] <= BRIDGE_CROSSED_M)))
-    hazards.sort(key=lambda h: (h.distance_m, h.type, h.id))
-    passable = not any(h.crossed and h.type in ("impassable_road", "destroyed_bridge") for h in hazards)
+    hazards_sorted, passable = sort_hazards(hazards)
 
     # ---- shelters and medical points
-    shelter_rows = _points_table(shelters, line_m, graph, buffer_km,
-                                 ("id", "name", "kind", "status", "capacity", "occupancy", "accessible"))
-    medical = [dict(r, source_layer="shelters") for r in shelter_rows if r.get("kind") == "medical"]
-    medical += [dict(r, source_layer="infrastructure") for r in
-                _points_table(health, line_m, graph, buffer_km, ("id", "name", "sector", "damage"))]
-    medical.sort(key=lambda r: (r["distance_km"], str(r["id"])))
-    open_rows = [r for r in shelter_rows if r.get("status") == "open"]
-    cap_open = sum(int(r.get("capacity") or 0) for r in open_rows)
-    occ_open = sum(int(r.get("occupancy") or 0) for r in open_rows)
-    summary = ShelterSummary(count=len(shelter_rows), open=len(open_rows), capacity_open=cap_open,
-                             spare_open=max(cap_open - occ_open, 0), medical=len(medical))
+    shelter_rows = _points_table(shelters, line_m, graph, buffer_km, SHELTER_COLUMNS)
+    medical, summary = shelter_totals(
+        shelter_rows, _points_table(health, line_m, graph, buffer_km, HEALTH_COLUMNS))
 
     # ---- time window
     ws = to_utc(window_start) if window_start not in (None, "") and not pd.isna(window_start) else None
     we = to_utc(window_end) if window_end not in (None, "") and not pd.isna(window_end) else None
     if ws is not None and we is not None and we <= ws:
-        raise ValidationError("the time window is not valid; nothing was evaluated or saved",
-                              [Problem(None, "window_end", "the window must end after it starts")])
+        raise ValidationError(_("the time window is not valid; nothing was evaluated or saved"),
+                              [Problem(None, "window_end", _("the window must end after it starts"))])
     hours = (we - ws).total_seconds() / 3600 if ws is not None and we is not None else None
     window = TimeWindow(start=ws, end=we, hours=hours, travel_fits=None if hours is None else bool(minutes <= hours * 60))
 
     return CorridorEvaluation(
         length_km=length_km, travel_time_min=minutes, band_km=band_km, beyond_km=beyond_km, occupied_km=occupied_km,
-        min_frontline_km=min_front, crosses_front_line=crosses, passable=passable, hazards=tuple(hazards),
+        min_frontline_km=min_front, crosses_front_line=crosses, passable=passable, hazards=hazards_sorted,
         on_road_km=on_road_km, off_road_km=off_road_km, shelter_summary=summary, shelters=tuple(shelter_rows),
         medical=tuple(medical), window=window, as_of=graph.as_of, geometry=line,
     )

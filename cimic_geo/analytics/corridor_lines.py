@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
 from cimic_geo.geo import geodesic_length_km, parse_mgrs
+from cimic_geo.i18n import _, fmt_number
 
 #: Lines shorter than this (m) are refused as zero-length.
 MIN_LENGTH_M = 1.0
@@ -60,33 +61,34 @@ def check_corridor_line(geometry: BaseGeometry | None, *, row: int | None = None
     """
 
     def fail(msg: str) -> ValidationError:
-        return ValidationError("the corridor line is not valid; nothing was evaluated or saved",
+        return ValidationError(_("the corridor line is not valid; nothing was evaluated or saved"),
                                [Problem(row, "geometry", msg)])
 
     if geometry is None or geometry.is_empty:
-        raise fail("empty geometry: draw or import a line")
+        raise fail(_("empty geometry: draw or import a line"))
     if isinstance(geometry, MultiLineString):
         merged = shapely.line_merge(geometry)
         if merged.geom_type != "LineString":
-            raise fail("a corridor must be one continuous line (got several disconnected parts)")
+            raise fail(_("a corridor must be one continuous line (got several disconnected parts)"))
         geometry = merged
     if geometry.geom_type != "LineString":
-        raise fail(f"a corridor must be a line, got a {geometry.geom_type}")
+        raise fail(_("a corridor must be a line, got a {kind}").format(kind=geometry.geom_type))
     coords = np.asarray(geometry.coords)[:, :2]
     if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
-        raise fail("coordinates must be longitude/latitude in degrees (EPSG:4326)")
+        raise fail(_("coordinates must be longitude/latitude in degrees (EPSG:4326)"))
     # drop repeated vertices (double clicks when drawing)
     keep = np.ones(len(coords), dtype=bool)
     keep[1:] = np.any(coords[1:] != coords[:-1], axis=1)
     coords = coords[keep]
     if len(coords) < 2:
-        raise fail("zero-length line: it needs at least two different points")
+        raise fail(_("zero-length line: it needs at least two different points"))
     line = LineString(coords)
     if geodesic_length_km(line) * 1000 < MIN_LENGTH_M:
-        raise fail(f"zero-length line: shorter than {MIN_LENGTH_M:g} m")
+        raise fail(_("zero-length line: shorter than {m} m").format(m=fmt_number(MIN_LENGTH_M)))
     cross = _self_crossing(line)
     if cross is not None:
-        raise fail(f"the line crosses itself near lat {cross[1]:.5f}, lon {cross[0]:.5f}; redraw it without loops")
+        raise fail(_("the line crosses itself near lat {lat}, lon {lon}; redraw it without loops").format(
+            lat=f"{cross[1]:.5f}", lon=f"{cross[0]:.5f}"))
     return line
 
 
@@ -98,7 +100,7 @@ def lines_from_geojson(data: dict | gpd.GeoDataFrame) -> list[tuple[dict[str, An
         props = data.drop(columns=data.geometry.name).to_dict("records")
         return list(zip(props, data.geometry.values, strict=True))
     if not isinstance(data, dict):
-        raise ValidationError("not a GeoJSON object", [Problem(None, None, "expected a JSON object")])
+        raise ValidationError(_("not a GeoJSON object"), [Problem(None, None, _("expected a JSON object"))])
     kind = data.get("type")
     if kind == "FeatureCollection":
         feats = data.get("features") or []
@@ -107,16 +109,16 @@ def lines_from_geojson(data: dict | gpd.GeoDataFrame) -> list[tuple[dict[str, An
     elif kind in ("LineString", "MultiLineString", "Point", "Polygon", "MultiPoint", "MultiPolygon"):
         feats = [{"type": "Feature", "properties": {}, "geometry": data}]
     else:
-        raise ValidationError("not a GeoJSON FeatureCollection, Feature or geometry",
-                              [Problem(None, "type", f"unexpected type {kind!r}")])
+        raise ValidationError(_("not a GeoJSON FeatureCollection, Feature or geometry"),
+                              [Problem(None, "type", _("unexpected type {kind}").format(kind=repr(kind)))])
     out = []
     for i, f in enumerate(feats, start=1):
         g = f.get("geometry") if isinstance(f, dict) else None
         try:
             geom = shape(g) if g else None
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise ValidationError("the GeoJSON has an unreadable geometry",
-                                  [Problem(i, "geometry", f"cannot read geometry: {exc}")]) from None
+            raise ValidationError(_("the GeoJSON has an unreadable geometry"),
+                                  [Problem(i, "geometry", _("cannot read geometry: {error}").format(error=exc))]) from None
         out.append((dict(f.get("properties") or {}) if isinstance(f, dict) else {}, geom))
     return out
 
@@ -133,16 +135,16 @@ def line_from_text(text: str) -> BaseGeometry | None:
     """
     text = (text or "").strip()
     if not text:
-        raise ValidationError("nothing to evaluate", [Problem(None, "geometry", "paste a line")])
+        raise ValidationError(_("nothing to evaluate"), [Problem(None, "geometry", _("paste a line"))])
     if text.startswith("{"):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError("not valid GeoJSON", [Problem(None, "geometry", str(exc))]) from None
+            raise ValidationError(_("not valid GeoJSON"), [Problem(None, "geometry", str(exc))]) from None
         features = lines_from_geojson(data)
         if len(features) != 1:
-            raise ValidationError("paste one line at a time",
-                                  [Problem(None, "geometry", f"the collection has {len(features)} features")])
+            raise ValidationError(_("paste one line at a time"), [Problem(
+                None, "geometry", _("the collection has {n} features").format(n=len(features)))])
         return features[0][1]
     coords = []
     for i, part in enumerate([p for p in text.replace("\n", ";").split(";") if p.strip()], start=1):
@@ -152,13 +154,14 @@ def line_from_text(text: str) -> BaseGeometry | None:
             try:
                 ll = parse_mgrs(part)
             except AnalysisError as exc:
-                raise ValidationError("the pasted line cannot be read", [Problem(i, "geometry", str(exc))]) from None
+                raise ValidationError(_("the pasted line cannot be read"), [Problem(i, "geometry", str(exc))]) from None
             if ll is None:
-                raise ValidationError("the pasted line cannot be read", [Problem(
-                    i, "geometry", f"point {i} '{part.strip()}' is neither 'lat,lon' nor an MGRS reference")]) from None
+                raise ValidationError(_("the pasted line cannot be read"), [Problem(
+                    i, "geometry", _("point {i} '{text}' is neither 'lat,lon' nor an MGRS reference").format(
+                        i=i, text=part.strip()))]) from None
             lat, lon = ll
         coords.append((lon, lat))
     if len(coords) < 2:
-        raise ValidationError("the corridor line is not valid",
-                              [Problem(None, "geometry", "a line needs at least two points")])
+        raise ValidationError(_("the corridor line is not valid"),
+                              [Problem(None, "geometry", _("a line needs at least two points"))])
     return LineString(coords)

@@ -29,6 +29,7 @@ from cimic_geo.analytics.bands import check_distance
 from cimic_geo.analytics.reach import Reach, straight_line_reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84
+from cimic_geo.i18n import _
 from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 DEFAULT_MAX_KM = 2.0
@@ -49,26 +50,29 @@ def _canonical(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _check_ids(gdf: gpd.GeoDataFrame, name: str) -> None:
     if "id" not in gdf.columns:
-        raise AnalysisError(f"{name}: an 'id' column is required")
+        raise AnalysisError(_("{layer}: an 'id' column is required").format(layer=name))
     dup = gdf["id"].astype(str).duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise AnalysisError(f"{name}: row {row + 1} field 'id': duplicate id {gdf['id'].iloc[row]!r}")
+        raise AnalysisError(_("{layer}: row {row} field 'id': duplicate id {id}").format(
+            layer=name, row=row + 1, id=repr(gdf["id"].iloc[row])))
 
 
 def _int_col(gdf: gpd.GeoDataFrame, col: str, name: str, *, required: bool) -> np.ndarray:
     if col not in gdf.columns:
         if required:
-            raise AnalysisError(f"{name}: a '{col}' column is required")
+            raise AnalysisError(_("{layer}: a '{column}' column is required").format(layer=name, column=col))
         return np.zeros(len(gdf), dtype=np.int64)
     v = pd.to_numeric(gdf[col], errors="coerce")
     if required and v.isna().any():
         row = int(np.flatnonzero(v.isna().to_numpy())[0])
-        raise AnalysisError(f"{name}: row {row + 1} field '{col}': missing or not a number")
+        raise AnalysisError(_("{layer}: row {row} field '{column}': missing or not a number").format(
+            layer=name, row=row + 1, column=col))
     v = v.fillna(0)
     if (v < 0).any():
         row = int(np.flatnonzero((v < 0).to_numpy())[0])
-        raise AnalysisError(f"{name}: row {row + 1} field '{col}': negative value {v.iloc[row]}")
+        raise AnalysisError(_("{layer}: row {row} field '{column}': negative value {value}").format(
+            layer=name, row=row + 1, column=col, value=v.iloc[row]))
     return np.rint(v.to_numpy(dtype=float)).astype(np.int64)
 
 
@@ -205,9 +209,9 @@ def coverage(
         else:
             reach = straight_line_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km)
     if not len(shel):
-        notes.append("no shelters: nobody is covered")
+        notes.append(_("no shelters: nobody is covered"))
     elif not usable.any():
-        notes.append("no open shelter")
+        notes.append(_("no open shelter"))
     flow = allocate(pop, available, reach)
     covered = np.bincount(reach.s, weights=flow, minlength=len(sets)).astype(np.int64)
     assigned = np.bincount(reach.h, weights=flow, minlength=len(shel)).astype(np.int64)

@@ -28,6 +28,7 @@ from cimic_geo.analytics.bands import (
 from cimic_geo.analytics.coverage import CoverageResult, coverage
 from cimic_geo.analytics.reach import Reach
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _
 from cimic_geo.schema import EVACUATION_FINAL, EVACUATION_STATUSES, EVACUATION_WAITING, PEOPLE_GROUPS
 from cimic_geo.timefmt import dtg, iso, to_utc
 
@@ -43,7 +44,8 @@ def _counts(evac: pd.DataFrame) -> pd.DataFrame:
         values = pd.to_numeric(evac[col], errors="coerce") if col in evac.columns else pd.Series(0, index=evac.index)
         values = values.fillna(0)
         if (values < 0).any():
-            raise AnalysisError(f"negative {col} in evacuation {evac.loc[values < 0].index[0]}")
+            raise AnalysisError(_("negative {column} in evacuation {id}").format(column=col,
+                                                                                 id=evac.loc[values < 0].index[0]))
         out[col] = values.astype(np.int64)
     return out
 
@@ -121,7 +123,7 @@ def missions_per_day(history: pd.DataFrame, *, until: Any, days: int = 14) -> pd
     days : number of days (oldest first, every day present even with zero missions)
     """
     if days < 1:
-        raise AnalysisError(f"days must be at least 1, got {days}")
+        raise AnalysisError(_("days must be at least 1, got {days}").format(days=days))
     end = to_utc(until).floor("D")
     index = pd.date_range(end=end, periods=days, freq="D")
     out = pd.DataFrame(0, index=index, columns=["started", "completed", "failed"], dtype=np.int64)

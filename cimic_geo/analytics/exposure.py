@@ -27,6 +27,7 @@ from cimic_geo.analytics.front_distance import as_geometry_array, prepare_front
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
+from cimic_geo.i18n import _
 from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
@@ -41,7 +42,7 @@ def _frame(gdf: gpd.GeoDataFrame | None, name: str) -> gpd.GeoDataFrame:
     if gdf is None:
         return _empty_frame()
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise AnalysisError(f"{name} must be a GeoDataFrame, got {type(gdf).__name__}")
+        raise AnalysisError(_("{name} must be a GeoDataFrame, got {type}").format(name=name, type=type(gdf).__name__))
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(WGS84)
     return gdf.copy()
@@ -196,12 +197,13 @@ def exposure(
     front = prepare_front(front_line, occupied_area, extent=extent)
     if front.empty:
         raise AnalysisError(
-            "no front line in force" + (f" at {iso(as_of)}" if as_of is not None else "")
-            + ": exposure needs a front line or an occupied area"
+            _("no front line in force: exposure needs a front line or an occupied area") if as_of is None else
+            _("no front line in force at {time}: exposure needs a front line or an occupied area").format(
+                time=iso(as_of))
         )
     notes: list[str] = []
     if not len(fl) or all(g is None or g.is_empty for g in fl):
-        notes.append("front line derived from the occupied-area boundary")
+        notes.append(_("front line derived from the occupied-area boundary"))
     labels: dict[str, np.ndarray] = {}
     labels_shift: dict[str, np.ndarray] = {}
     for name, gdf in frames.items():

@@ -24,15 +24,15 @@ the truth (< 3 m at 60 km) and never below it.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
 from pyproj import CRS
-from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.config import DEFAULT_BANDS_KM
@@ -44,7 +44,13 @@ _DENSIFY_KM = 2.0
 _SAMPLE_M = 1000.0
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
-GeomInput = gpd.GeoDataFrame | gpd.GeoSeries | Sequence[BaseGeometry] | np.ndarray | BaseGeometry | None
+if TYPE_CHECKING:  # geopandas and scipy.spatial are imported only when used (a one-off CLI route needs neither)
+    import geopandas as gpd
+    from scipy.spatial import cKDTree
+
+    GeomInput = gpd.GeoDataFrame | gpd.GeoSeries | Sequence[BaseGeometry] | np.ndarray | BaseGeometry | None
+else:
+    GeomInput = Any
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,7 +62,8 @@ def as_geometry_array(geoms: GeomInput) -> np.ndarray:
     """Shapely geometries (EPSG:4326) as an object array from a frame, series, list or geometry."""
     if geoms is None:
         return np.empty(0, dtype=object)
-    if isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
+    gpd = sys.modules.get("geopandas")  # not imported: ``geoms`` cannot be a frame or series
+    if gpd is not None and isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
         if geoms.crs is not None and CRS.from_user_input(geoms.crs) != CRS.from_user_input(WGS84):
             geoms = geoms.to_crs(WGS84)
         arr = np.asarray(geoms.geometry.values, dtype=object) if isinstance(geoms, gpd.GeoDataFrame) else np.asarray(
@@ -264,6 +271,8 @@ class Front:
         coordinates (:func:`cimic_geo.geo.ecef`), with each sample's segment, the segments' end
         points in the same coordinates and their geodesic azimuth and length (built once)."""
         if self._samples is None:
+            from scipy.spatial import cKDTree
+
             seg = self.segments
             az, _, length = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
             n = np.maximum(np.ceil(np.asarray(length) / _SAMPLE_M).astype(np.int64), 1)

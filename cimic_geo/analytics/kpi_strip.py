@@ -18,6 +18,7 @@ from cimic_geo.analytics.bands import OCCUPIED
 from cimic_geo.analytics.exposure import exposure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.schema import CORRIDOR_STATUSES, DAMAGE_LEVELS, SECTORS, SHELTER_STATUSES
 from cimic_geo.timefmt import TimeLike, to_utc
 
@@ -70,12 +71,12 @@ def compact(n: int) -> str:
     """A number short enough for a metric tile: 9,950, 12.4 k, 250 k, 35.8 M (exact value in the tile's help)."""
     # thresholds where the rounded value moves to the next unit (999,600 is "1.0 M", not "1000 k")
     if abs(n) >= 999_500:
-        return f"{n / 1e6:.1f} M"
+        return _("{n} M").format(n=fmt_number(n / 1e6, digits=1))
     if abs(n) >= 99_950:
-        return f"{n / 1e3:.0f} k"
+        return _("{n} k").format(n=fmt_number(n / 1e3, digits=0))
     if abs(n) >= 10_000:
-        return f"{n / 1e3:.1f} k"
-    return f"{n:,}"
+        return _("{n} k").format(n=fmt_number(n / 1e3, digits=1))
+    return fmt_int(n)
 
 
 def _ints(s: pd.Series) -> np.ndarray:
@@ -132,7 +133,7 @@ def band_kpi(
     """
     has_front = (front_line is not None and len(front_line)) or (occupied_area is not None and len(occupied_area))
     if not has_front:
-        return pd.DataFrame(columns=["population", "settlements"]), ["no front line in force at this time"]
+        return pd.DataFrame(columns=["population", "settlements"]), [_("no front line in force at this time")]
     try:
         res = exposure(settlements=settlements, front_line=front_line, occupied_area=occupied_area,
                        bands_km=bands_km, as_of=as_of)
@@ -162,9 +163,10 @@ def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     try:
         x0, y0, x1, y1 = (float(v) for v in bbox)
     except (TypeError, ValueError) as exc:
-        raise AnalysisError(f"bbox must be four numbers (minlon, minlat, maxlon, maxlat), got {bbox!r}") from exc
+        raise AnalysisError(_("bbox must be four numbers (minlon, minlat, maxlon, maxlat), got {bbox}").format(
+            bbox=repr(bbox))) from exc
     if not all(np.isfinite([x0, y0, x1, y1])) or x0 >= x1 or y0 >= y1:
-        raise AnalysisError(f"bbox must be finite with min < max, got {bbox!r}")
+        raise AnalysisError(_("bbox must be finite with min < max, got {bbox}").format(bbox=repr(bbox)))
     return x0, y0, x1, y1
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from cimic_geo.analytics.assessment_status import unmet_needs
+from cimic_geo.i18n import N_, _
 from cimic_geo.schema import ASSESSMENT_SECTORS, NEED_STATUSES
 
 
@@ -212,3 +213,13 @@ def three_w_table(partners: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, *,
     table["area"] = np.where(np.isin(shapely.get_type_id(np.asarray(partners.geometry.values, dtype=object)),
                                      [3, 6]), "polygon", "settlement list")
     return table.sort_values(["sector", "organisation", "partner_id"], ignore_index=True)
+
+
+#: The ``area`` values of the 3W table (kept English in the table and its CSV).
+_AREA_LABELS = {"polygon": N_("polygon"), "settlement list": N_("settlement list")}
+
+
+def area_label(value: object) -> str:
+    """An ``area`` value of the 3W table in the current language, for display."""
+    text = str(value)
+    return _(_AREA_LABELS[text]) if text in _AREA_LABELS else text

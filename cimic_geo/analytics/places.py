@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
-
-from cimic_geo.analytics.roadgraph import RoadGraph
 from cimic_geo.errors import AnalysisError, NotFoundError
 from cimic_geo.geo import parse_mgrs
+from cimic_geo.i18n import _, fmt_number
+
+if TYPE_CHECKING:  # a one-off CLI route resolves places without pandas (cimic_geo.analytics.route_fast)
+    import geopandas as gpd
+    import pandas as pd
+
+    from cimic_geo.analytics.roadgraph import RoadGraph
 
 #: A point further than this from any passable road is refused (km).
 MAX_SNAP_KM = 5.0
@@ -76,9 +81,9 @@ def find_settlement(text: str, settlements: gpd.GeoDataFrame) -> pd.Series:
     """
     q = _norm(text)
     if not q:
-        raise NotFoundError("empty place name")
+        raise NotFoundError(_("empty place name"))
     if settlements is None or not len(settlements):
-        raise NotFoundError(f"no settlement named '{text}': the settlements layer is empty")
+        raise NotFoundError(_("no settlement named '{name}': the settlements layer is empty").format(name=text))
     exact = (settlements["name"] == text) | (settlements["id"].astype(str) == text)  # fast path: typed as stored
     if "name_uk" in settlements.columns:
         exact |= settlements["name_uk"] == text
@@ -101,8 +106,11 @@ def find_settlement(text: str, settlements: gpd.GeoDataFrame) -> pd.Series:
         pool.update({str(n): str(n) for n in settlements["name_uk"].dropna()})
     lower = {_norm(k): k for k in pool}
     close = [lower[c] for c in difflib.get_close_matches(q, list(lower), n=5, cutoff=0.6)]
-    hint = f"; did you mean: {', '.join(close)}?" if close else "; give a settlement name, 'lat,lon' or an MGRS reference"
-    raise NotFoundError(f"no settlement named '{text}'{hint}")
+    if close:
+        raise NotFoundError(_("no settlement named '{name}'; did you mean: {names}?").format(
+            name=text, names=", ".join(close)))
+    raise NotFoundError(_("no settlement named '{name}'; give a settlement name, 'lat,lon' or an MGRS reference")
+                        .format(name=text))
 
 
 def parse_latlon(text: str) -> tuple[float, float] | None:
@@ -113,7 +121,8 @@ def parse_latlon(text: str) -> tuple[float, float] | None:
         return parse_mgrs(text)
     lat, lon = float(m.group(1)), float(m.group(2))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise AnalysisError(f"'{text}' is not a valid 'lat,lon' (latitude -90..90, longitude -180..180)")
+        raise AnalysisError(_("'{text}' is not a valid 'lat,lon' (latitude -90..90, longitude -180..180)").format(
+            text=text))
     return lat, lon
 
 
@@ -123,8 +132,12 @@ def resolve_place(
     graph: RoadGraph,
     settlements: gpd.GeoDataFrame | None = None,
     max_snap_km: float = MAX_SNAP_KM,
+    find: Callable[[str], tuple[str, float, float, str]] | None = None,
 ) -> Place:
     """Resolve a settlement name or ``"lat,lon"`` (or a ``(lat, lon)`` tuple) and snap it to the road graph.
+
+    ``find`` looks a settlement name up as ``(label, lon, lat, id)`` (default: :func:`find_settlement`
+    in ``settlements``).
 
     Raises
     ------
@@ -142,6 +155,8 @@ def resolve_place(
         if ll is not None:
             lat, lon = ll
             label = f"{lat:.5f},{lon:.5f}"
+        elif find is not None:
+            label, lon, lat, sid = find(text)
         else:
             row = find_settlement(text, settlements)
             pt = row.geometry
@@ -149,10 +164,9 @@ def resolve_place(
             label, sid = str(row["name"]), str(row["id"])
     edge, frac, dist = graph.snap_edges(lon, lat)
     if dist[0] > max_snap_km:
-        raise AnalysisError(
-            f"'{label}' is {dist[0]:.1f} km from the nearest passable road (limit {max_snap_km:g} km); "
-            "pick a point on or near the road network"
-        )
+        raise AnalysisError(_("'{place}' is {km} km from the nearest passable road (limit {limit} km); pick a point "
+                              "on or near the road network").format(place=label, km=fmt_number(dist[0], digits=1),
+                                                                     limit=fmt_number(max_snap_km)))
     e, f = int(edge[0]), float(frac[0])
     node = int(graph.edge_u[e] if f <= 0.5 else graph.edge_v[e])
     return Place(label=label, lon=lon, lat=lat, node=node, snap_km=float(dist[0]), settlement_id=sid, edge=e, frac=f)

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 from cimic_geo.analytics.bands import check_distance
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import GEOD, ecef
+from cimic_geo.i18n import _
 
 if TYPE_CHECKING:
     from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
@@ -65,7 +66,8 @@ def _points_lonlat(gdf: gpd.GeoDataFrame, name: str) -> np.ndarray:
     geom = gdf.geometry
     missing = shapely.is_missing(np.asarray(geom.array)) | shapely.is_empty(np.asarray(geom.array))
     if missing.any():
-        raise AnalysisError(f"{name}: row {int(np.flatnonzero(missing)[0]) + 1} has no geometry")
+        raise AnalysisError(_("{layer}: row {row} has no geometry").format(layer=name,
+                                                                           row=int(np.flatnonzero(missing)[0]) + 1))
     return _xy(geom)
 
 

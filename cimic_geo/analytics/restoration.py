@@ -20,6 +20,7 @@ import pandas as pd
 from cimic_geo.analytics.bands import DEFAULT_BANDS_KM, OCCUPIED, check_bands, classify_bands, prepare_front
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84
+from cimic_geo.i18n import N_, _, fmt_int, fmt_number, ngettext, term
 from cimic_geo.schema import DAMAGE_LEVELS, SECTORS
 from cimic_geo.timefmt import iso, to_utc
 
@@ -30,10 +31,11 @@ DEFAULT_SECTOR_WEIGHTS: dict[str, float] = {
 }
 #: Damage weights (more damage = more service lost).
 DEFAULT_DAMAGE_WEIGHTS: dict[str, float] = {"minor": 0.4, "major": 0.8, "destroyed": 1.0}
+#: Sector names in the reasons (translated where the reason is built).
 _SECTOR_NAMES = {
-    "health": "health care", "water": "water supply", "power": "power", "heating": "heating", "gas": "gas supply",
-    "telecom": "telecommunications", "bridge": "a bridge", "road": "a road", "rail": "rail",
-    "education": "education",
+    "health": N_("health care"), "water": N_("water supply"), "power": N_("power"), "heating": N_("heating"),
+    "gas": N_("gas supply"), "telecom": N_("telecommunications"), "bridge": N_("a bridge"), "road": N_("a road"),
+    "rail": N_("rail"), "education": N_("education"),
 }
 
 
@@ -47,13 +49,16 @@ def parse_weights(text: str | Mapping[str, float] | None, *, allowed: Sequence[s
     for k, v in items:
         key = str(k).strip()
         if key not in allowed:
-            raise AnalysisError(f"unknown {what} '{key}' in weights; expected one of: {', '.join(allowed)}")
+            raise AnalysisError(_("unknown {what} '{key}' in weights; expected one of: {allowed}").format(
+                what=_(what), key=key, allowed=", ".join(allowed)))
         try:
             w = float(v)
         except (TypeError, ValueError):
-            raise AnalysisError(f"{what} weight for '{key}' must be a number, got {v!r}") from None
+            raise AnalysisError(_("{what} weight for '{key}' must be a number, got {value}").format(
+                what=_(what), key=key, value=repr(v))) from None
         if not np.isfinite(w) or w < 0:
-            raise AnalysisError(f"{what} weight for '{key}' must be a non-negative number, got {v!r}")
+            raise AnalysisError(_("{what} weight for '{key}' must be a non-negative number, got {value}").format(
+                what=_(what), key=key, value=repr(v)))
         out[key] = w
     return out
 
@@ -103,29 +108,48 @@ class RestorationResult:
         }
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _reason(row: Any, *, sw: float, dw: float, unsafe_km: float) -> str:
+    """The sentence a briefer reads for one ranked object, in the language in force."""
     people = int(row.people_served)
-    sector = _SECTOR_NAMES.get(row.sector, str(row.sector))
-    parts = [
-        f"{row.damage.capitalize()} damage to {sector}",
-        f"serving {people:,} people" if people else "people served not reported",
-    ]
-    head = " ".join(parts) + "."
-    crit = "a top-priority sector" if sw >= 0.9 else ("a medium-priority sector" if sw >= 0.5 else "a lower-priority sector")
-    body = f" {sector.capitalize()} is {crit} (weight {sw:g}); {row.damage} damage weighs {dw:g}."
-    if np.isnan(row.distance_km):
-        where = " Distance to the front line unknown."
+    sector = _(_SECTOR_NAMES[row.sector]) if row.sector in _SECTOR_NAMES else str(row.sector)
+    damage = term(row.damage)
+    n = fmt_int(people)
+    if people:
+        head = ngettext("{damage} damage to {sector} serving {people} person.",
+                        "{damage} damage to {sector} serving {people} people.", people)
     else:
-        where = f" {row.distance_km:.1f} km from the front line (band {row.band})"
-        if row.safe_to_repair:
-            where += ": safe to repair now."
-        else:
-            where += f": NOT SAFE TO REPAIR NOW (within {unsafe_km:g} km of the front line); ranked after safe objects."
-    work = ""
-    if row.restoration in ("planned", "in_progress"):
-        work = " Repair already " + ("planned." if row.restoration == "planned" else "in progress.")
-    score = f" Score {row.score:,.0f} = {people:,} people × {sw:g} × {dw:g}."
-    return head + body + where + work + score
+        head = _("{damage} damage to {sector} people served not reported.")
+    parts = [_capital(head.format(damage=damage, sector=sector, people=n))]
+    values = {"sector": _capital(sector), "weight": fmt_number(sw), "damage": damage, "damage_weight": fmt_number(dw)}
+    if sw >= 0.9:
+        parts.append(_("{sector} is a top-priority sector (weight {weight}); {damage} damage weighs {damage_weight}.")
+                     .format(**values))
+    elif sw >= 0.5:
+        parts.append(_("{sector} is a medium-priority sector (weight {weight}); {damage} damage weighs "
+                       "{damage_weight}.").format(**values))
+    else:
+        parts.append(_("{sector} is a lower-priority sector (weight {weight}); {damage} damage weighs "
+                       "{damage_weight}.").format(**values))
+    if np.isnan(row.distance_km):
+        parts.append(_("Distance to the front line unknown."))
+    elif row.safe_to_repair:
+        parts.append(_("{km} km from the front line (band {band}): safe to repair now.").format(
+            km=fmt_number(row.distance_km, digits=1), band=_(str(row.band))))
+    else:
+        parts.append(_("{km} km from the front line (band {band}): NOT SAFE TO REPAIR NOW (within {unsafe} km of "
+                       "the front line); ranked after safe objects.").format(
+            km=fmt_number(row.distance_km, digits=1), band=_(str(row.band)), unsafe=fmt_number(unsafe_km)))
+    if row.restoration == "planned":
+        parts.append(_("Repair already planned."))
+    elif row.restoration == "in_progress":
+        parts.append(_("Repair already in progress."))
+    parts.append(_("Score {score} = {people} people × {sector_weight} × {damage_weight}.").format(
+        score=fmt_int(row.score), people=n, sector_weight=fmt_number(sw), damage_weight=fmt_number(dw)))
+    return " ".join(parts)
 
 
 def restoration_priority(
@@ -150,13 +174,13 @@ def restoration_priority(
         :data:`DEFAULT_DAMAGE_WEIGHTS` (a mapping or ``"health=1,water=0.9"``)
     """
     edges = check_bands(bands_km)
-    sw = {**DEFAULT_SECTOR_WEIGHTS, **parse_weights(sector_weights, allowed=SECTORS, what="sector")}
-    dw = {**DEFAULT_DAMAGE_WEIGHTS, **parse_weights(damage_weights, allowed=DAMAGE_LEVELS[1:], what="damage level")}
+    sw = {**DEFAULT_SECTOR_WEIGHTS, **parse_weights(sector_weights, allowed=SECTORS, what=N_("sector"))}
+    dw = {**DEFAULT_DAMAGE_WEIGHTS, **parse_weights(damage_weights, allowed=DAMAGE_LEVELS[1:], what=N_("damage level"))}
     if infrastructure is None:
         infrastructure = gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
     for col in ("id", "sector", "damage"):
         if col not in infrastructure.columns:
-            raise AnalysisError(f"infrastructure: a '{col}' column is required")
+            raise AnalysisError(_("infrastructure: a '{column}' column is required").format(column=col))
     inf = infrastructure.to_crs(WGS84) if infrastructure.crs is not None and infrastructure.crs.to_epsg() != 4326 \
         else infrastructure
     restoration = (inf["restoration"] if "restoration" in inf.columns
@@ -167,7 +191,7 @@ def restoration_priority(
     front = prepare_front(front_line, occupied_area,
                           extent=tuple(inf.total_bounds) if len(inf) and not inf.geometry.isna().all() else None)
     if front.empty:
-        notes.append("no front line in force: security not assessed")
+        notes.append(_("no front line in force: security not assessed"))
     d = front.distance_km(cand.geometry, exact_near_km=edges)
     occ = front.occupied(cand.geometry)
     cand["distance_km"] = d

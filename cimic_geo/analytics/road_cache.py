@@ -22,20 +22,22 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from cimic_geo.analytics.road_policy import Connectivity, RoutingPolicy, default_policy
-from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
-from cimic_geo.analytics.road_weights import WeightedGraph
-from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
+
+if TYPE_CHECKING:  # a one-off CLI route reads the folder without pandas (cimic_geo.analytics.route_fast)
+    import geopandas as gpd
+    import pandas as pd
+
+    from cimic_geo.analytics.roadgraph import RoadGraph
 
 #: Bump when the saved arrays change meaning (3: the connected components and the default policy's
-#: weighted graph are saved too; 4: a folder of ``.npy`` files mapped into memory).
-FORMAT = 4
+#: weighted graph are saved too; 4: a folder of ``.npy`` files mapped into memory; 5: with what a
+#: one-off CLI route reads instead of the store, :mod:`cimic_geo.analytics.route_fast_data`).
+FORMAT = 5
 _ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes",
            "edge_front_km", "edge_occupied", "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_v0", "seg_v1",
            "seg_length_km", "seg_speed")
@@ -51,13 +53,24 @@ def graph_file(db_path: str | os.PathLike) -> Path:
 
 def graph_key(data_version: str, *, as_of: Any, bands_km: tuple[float, ...]) -> str:
     """The key a saved graph must carry to be reused."""
-    t = None if as_of is None else pd.Timestamp(as_of).isoformat()
-    return f"format={FORMAT}|asof={t}|bands={','.join(f'{b:g}' for b in bands_km)}|data={data_version}"
+    import pandas as pd
+
+    return key_text(data_version, None if as_of is None else pd.Timestamp(as_of).isoformat(), bands_km)
+
+
+def key_text(data_version: str, as_of_iso: str | None, bands_km: Sequence[float]) -> str:
+    """:func:`graph_key` with the as-of time given as its ISO text (``None``: no time)."""
+    return f"format={FORMAT}|asof={as_of_iso}|bands={','.join(f'{b:g}' for b in bands_km)}|data={data_version}"
 
 
 def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
-               policies: Sequence[RoutingPolicy] | None = None) -> bool:
+               policies: Sequence[RoutingPolicy] | None = None,
+               extra: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None) -> bool:
     """Write ``graph`` to ``path`` atomically; False when the folder is not writable.
+
+    ``extra`` (arrays, metadata) is saved with it for a one-off CLI route
+    (:func:`cimic_geo.analytics.route_fast_data.fast_arrays`; listed under ``fast_arrays`` and
+    ``fast`` in the metadata, not read by :func:`load_graph`).
 
     The weighted graphs of ``policies`` (default: the route's default policy,
     :func:`~cimic_geo.analytics.road_policy.default_policy`) are saved with it, so a fresh process
@@ -83,6 +96,9 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
             "arrays": sorted(arrays),
             "bounds": [float(v) for v in (*graph.coords.min(axis=0), *graph.coords.max(axis=0))]
             if len(graph.coords) else None}
+    if extra is not None:
+        meta["fast_arrays"], meta["fast"] = sorted(extra[0]), extra[1]
+        arrays.update(extra[0])
     try:
         tmp = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent))
     except OSError:
@@ -160,6 +176,12 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         return None
     if _inode(p) != folder:  # replaced by a writer while reading: the arrays may be from two graphs
         return None
+    import pandas as pd
+
+    from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
+    from cimic_geo.analytics.road_weights import WeightedGraph
+    from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
+
     roads = roads.reset_index(drop=True)
     if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(
             edge_component):

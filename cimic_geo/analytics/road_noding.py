@@ -13,11 +13,15 @@ about a second (bench/bench_roads.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 
 from cimic_geo.geo import GEOD
+
+if TYPE_CHECKING:
+    import pyproj
 
 
 @dataclass
@@ -126,3 +130,8 @@ def row_lines(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray, rows: np.ndarr
     owner = np.repeat(np.arange(len(n)), n)
     offs = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
     return shapely.linestrings(coords[np.minimum(c0[owner] + offs, c1[owner])], indices=owner)
+
+
+def project(geom: shapely.Geometry | np.ndarray, transformer: pyproj.Transformer) -> shapely.Geometry | np.ndarray:
+    """Transform a shapely geometry (or array of geometries) with a pyproj transformer."""
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))

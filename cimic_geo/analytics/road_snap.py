@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from cimic_geo.analytics.road_noding import piece_lines
-from cimic_geo.analytics.road_threat import project
+from cimic_geo.analytics.road_noding import piece_lines, project
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _
 
 if TYPE_CHECKING:
     from cimic_geo.analytics.roadgraph import RoadGraph
@@ -44,7 +44,7 @@ def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[flo
     ``(edge, fraction along the edge from edge_u, distance_km)``
     """
     if not graph.n_edges:
-        raise AnalysisError("the road network has no passable segment")
+        raise AnalysisError(_("the road network has no passable segment"))
     lon_a = np.atleast_1d(np.asarray(lon, float))
     lat_a = np.atleast_1d(np.asarray(lat, float))
     x, y = graph.threat.to_metric.transform(lon_a, lat_a)
@@ -66,25 +66,81 @@ def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[flo
 
 
 def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
-    """Nearest edge to one point without building an index: every vertex-to-vertex step in a
-    local plane (km per degree at the point's latitude), then the closest few exactly."""
-    with graph._lock:
-        if graph._steps is None:
-            n = graph.edge_c1 - graph.edge_c0
-            owner = np.repeat(np.arange(graph.n_edges), n)
-            first = np.repeat(graph.edge_c0, n) + (np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n))
-            graph._steps = (owner, first)
-    owner, first = graph._steps
+    """Nearest edge to one point without building an index: the vertex-to-vertex steps in a local
+    plane (km per degree at the point's latitude), then the closest few exactly.
+
+    Only the steps of edges whose road row's box meets a window around the point are measured; the
+    window grows until the closest :data:`SCAN_CANDIDATES` steps lie within its half-width, so that
+    no step outside it (farther than the half-width) could be among them: the candidates are those
+    of a scan of every step."""
     kx, ky = 111.32 * np.cos(np.radians(lat)), 110.57
+    b = graph.row_bounds()
+    r = SCAN_START_KM
+    while True:
+        wx, wy = r / kx, r / ky
+        rows = np.flatnonzero((b[:, 0] <= lon + wx) & (b[:, 2] >= lon - wx) & (b[:, 1] <= lat + wy) &
+                              (b[:, 3] >= lat - wy))
+        edges = _edges_of_rows(graph, rows)
+        if len(edges) >= graph.n_edges or (len(edges) and r >= SCAN_MAX_KM):
+            break
+        if len(edges):
+            d2, owner = _step_d2(graph, edges, lon, lat, kx, ky)
+            k = min(SCAN_CANDIDATES, len(d2))
+            best = np.argpartition(d2, k - 1)[:k]
+            if len(d2) >= SCAN_CANDIDATES and float(d2[best].max()) <= r * r:
+                return _closest(graph, np.unique(owner[best]), lon, lat)
+        if r >= SCAN_MAX_KM:
+            break
+        r *= 4.0
+    edges = np.arange(graph.n_edges)  # a sparse network or a point far from it: every step
+    d2, owner = _step_d2(graph, edges, lon, lat, kx, ky)
+    k = min(SCAN_CANDIDATES, len(d2))
+    return _closest(graph, np.unique(owner[np.argpartition(d2, k - 1)[:k]]), lon, lat)
+
+
+#: Steps measured exactly at the end of a scan; the first window's half-width and the largest (km).
+SCAN_CANDIDATES = 8
+SCAN_START_KM = 1.0
+SCAN_MAX_KM = 300.0
+
+
+def _edges_of_rows(graph: RoadGraph, rows: np.ndarray) -> np.ndarray:
+    """Graph edges cut from the road rows ``rows`` (ascending)."""
+    seg = graph.edge_seg
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    with graph._lock:
+        if graph._row_edges is None:  # edges ordered by row, for range look-ups
+            order = np.argsort(seg, kind="stable")
+            graph._row_edges = (order, np.asarray(seg)[order])
+    order, sorted_seg = graph._row_edges
+    lo = np.searchsorted(sorted_seg, rows, side="left")
+    hi = np.searchsorted(sorted_seg, rows, side="right")
+    n = hi - lo
+    if not n.sum():
+        return np.zeros(0, dtype=np.int64)
+    pos = np.repeat(lo, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+    return np.sort(order[pos])
+
+
+def _step_d2(graph: RoadGraph, edges: np.ndarray, lon: float, lat: float, kx: float, ky: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Squared local-plane distance (km²) from the point to every step of ``edges``, and each step's edge."""
+    c0 = np.asarray(graph.edge_c0)[edges].astype(np.int64)
+    n = np.asarray(graph.edge_c1)[edges].astype(np.int64) - c0
+    owner = np.repeat(edges, n)
+    first = np.repeat(c0, n) + (np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n))
     ax = (graph.coords[first, 0] - lon) * kx
     ay = (graph.coords[first, 1] - lat) * ky
     bx = (graph.coords[first + 1, 0] - lon) * kx
     by = (graph.coords[first + 1, 1] - lat) * ky
     dx, dy = bx - ax, by - ay
     t = np.clip(-(ax * dx + ay * dy) / np.maximum(dx * dx + dy * dy, 1e-18), 0.0, 1.0)
-    d2 = (ax + t * dx) ** 2 + (ay + t * dy) ** 2
-    k = min(8, len(d2))
-    cand = np.unique(owner[np.argpartition(d2, k - 1)[:k]])
+    return (ax + t * dx) ** 2 + (ay + t * dy) ** 2, owner
+
+
+def _closest(graph: RoadGraph, cand: np.ndarray, lon: float, lat: float) -> int:
+    """The candidate edge nearest the point in the metric CRS (the first of equals)."""
     if len(cand) == 1:
         return int(cand[0])
     x, y = graph.threat.to_metric.transform(lon, lat)
@@ -100,7 +156,12 @@ def rows_near(graph: RoadGraph, line: shapely.Geometry, within_m: float) -> np.n
     cell the line (densified to half a cell) passes are marked, and a row is kept when its
     bounding box touches a marked cell (rows spanning more than two cells are always kept).
     """
-    b = graph.row_bounds()
+    return rows_near_bounds(graph.row_bounds(), line, within_m)
+
+
+def rows_near_bounds(b: np.ndarray, line: shapely.Geometry, within_m: float) -> np.ndarray:
+    """:func:`rows_near` for the rows whose (minlon, minlat, maxlon, maxlat) boxes are ``b``:
+    positions in ``b`` of a superset of the rows within ``within_m`` of the lon/lat line."""
     if not len(b):
         return np.zeros(0, dtype=np.int64)
     xy = shapely.get_coordinates(line)

@@ -22,6 +22,9 @@ from cimic_geo.analytics.bands import (
     front_line_from_occupied,
     prepare_front,
 )
+from cimic_geo.analytics.road_noding import project
+
+__all__ = ["ThreatGeometry", "edge_front_km", "project", "union_geometry"]
 
 
 class ThreatGeometry:
@@ -79,11 +82,6 @@ class ThreatGeometry:
         as in :func:`cimic_geo.analytics.bands.classify_bands`."""
         edges = np.asarray(self.bands_km) + EDGE_TOLERANCE_KM
         return np.searchsorted(edges, np.asarray(dist_km, float), side="left")
-
-
-def project(geom: BaseGeometry, transformer: pyproj.Transformer) -> BaseGeometry:
-    """Transform a shapely geometry (or array of geometries) with a pyproj transformer."""
-    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 def union_geometry(frame: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None) -> BaseGeometry | None:

@@ -20,11 +20,14 @@ direction, recomputed when the alternatives' penalty method changes chain costs)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from cimic_geo.errors import AnalysisError
+
+if TYPE_CHECKING:  # scipy is imported when a graph is built or searched with it (a one-off CLI route may not)
+    import scipy.sparse as sp
 
 #: Smallest edge cost in minutes (csgraph needs strictly positive weights).
 MIN_COST = 1e-9
@@ -69,6 +72,9 @@ class WeightedGraph:
 
     def __init__(self, n_nodes: int, edge_u: np.ndarray, edge_v: np.ndarray, cost: np.ndarray,
                  forward: np.ndarray | None = None, backward: np.ndarray | None = None) -> None:
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
         self.n_nodes = n_nodes
         self.cost = cost
         fw = np.where(forward if forward is not None else True, cost, np.inf)
@@ -134,16 +140,16 @@ class WeightedGraph:
         self.pair_a, self.pair_b = ca[newpair], cb[newpair]
         self.pair_of_chainpos = np.cumsum(newpair) - 1
         self.pair_keys = self.pair_a * max(nc, 1) + self.pair_b
-        self.core_csr, self.pair_chain_up, self.pair_chain_dn = self.core_matrix(self.chain_up, self.chain_dn)
+        self._core_csr, self.pair_chain_up, self.pair_chain_dn = self.core_matrix(self.chain_up, self.chain_dn)
+        self.core_arrays = (self._core_csr.data, self._core_csr.indices, self._core_csr.indptr)
         self._full: tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None = None
         self._reverse: sp.csr_matrix | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays that make this graph (for saving; :meth:`from_arrays` restores it)."""
         out = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
-        m = self.core_csr
-        out.update(core_data=m.data, core_indices=m.indices, core_indptr=m.indptr,
-                   n_nodes=np.array([self.n_nodes]))
+        data, indices, indptr = self.core_arrays
+        out.update(core_data=data, core_indices=indices, core_indptr=indptr, n_nodes=np.array([self.n_nodes]))
         return out
 
     @classmethod
@@ -155,11 +161,22 @@ class WeightedGraph:
         for k, v in rest.items():
             setattr(w, k, v)
         w.n_nodes = int(arrays["n_nodes"][0])
-        nc = len(w.core_nodes)
-        w.core_csr = sp.csr_matrix((arrays["core_data"], arrays["core_indices"], arrays["core_indptr"]), shape=(nc, nc))
+        w.core_arrays = (arrays["core_data"], arrays["core_indices"], arrays["core_indptr"])
+        w._core_csr = None  # built from core_arrays on first use
         w._full = None
         w._reverse = None
         return w
+
+    @property
+    def core_csr(self) -> sp.csr_matrix:
+        """The directed core CSR of the policy's chain costs (:meth:`core_matrix`); ``core_arrays`` holds
+        its data, indices and pointers."""
+        if self._core_csr is None:
+            import scipy.sparse as sp
+
+            nc = len(self.core_nodes)
+            self._core_csr = sp.csr_matrix(self.core_arrays, shape=(nc, nc))
+        return self._core_csr
 
     @property
     def nbytes(self) -> int:
@@ -177,12 +194,13 @@ class WeightedGraph:
         up = nodes[:-1] < nodes[1:]
         return np.where(up, self.ue_ab[pairs], self.ue_ba[pairs])
 
-    def core_matrix(self, chain_up: np.ndarray, chain_dn: np.ndarray
-                    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """Directed core CSR for the given chain costs, and the chain used for each junction pair
-        in each direction (``pair_a -> pair_b`` and back)."""
+    def core_parts(self, chain_up: np.ndarray, chain_dn: np.ndarray
+                   ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+        """The directed core CSR for the given chain costs as its arrays ``(data, indices, indptr)``
+        (each row's columns ascending, as scipy keeps a matrix built from coordinates; no scipy
+        needed), and the chain used for each junction pair in each direction (``pair_a -> pair_b``
+        and back)."""
         nc = len(self.core_nodes)
-        n_pairs = len(self.pair_a)
         pos = self.pair_of_chainpos
         best = []
         for costs in (chain_up[self.core_chains], chain_dn[self.core_chains]):
@@ -195,14 +213,25 @@ class WeightedGraph:
             bp = order[first]  # one per pair, in pair order
             best.append((costs[bp], self.core_chains[bp]))
         (c_up, ch_up), (c_dn, ch_dn) = best
-        if not n_pairs:
-            return sp.csr_matrix((nc, nc)), ch_up, ch_dn
-        src = np.concatenate([self.pair_a, self.pair_b])
-        dst = np.concatenate([self.pair_b, self.pair_a])
-        cc = np.concatenate([c_up, c_dn])
+        src = np.concatenate([self.pair_a, self.pair_b]).astype(np.int64)
+        dst = np.concatenate([self.pair_b, self.pair_a]).astype(np.int64)
+        cc = np.concatenate([c_up, c_dn]).astype(float)
         ok = np.isfinite(cc)
-        m = sp.csr_matrix((cc[ok], (src[ok], dst[ok])), shape=(nc, nc))
-        return m, ch_up, ch_dn
+        src, dst, cc = src[ok], dst[ok], cc[ok]
+        order = np.lexsort((dst, src))  # no pair twice in one direction: no duplicates to sum
+        idx = np.int32 if max(len(cc), nc) <= np.iinfo(np.int32).max else np.int64
+        indptr = np.zeros(nc + 1, dtype=idx)
+        np.cumsum(np.bincount(src, minlength=nc), out=indptr[1:])
+        return (cc[order], dst[order].astype(idx), indptr), ch_up, ch_dn
+
+    def core_matrix(self, chain_up: np.ndarray, chain_dn: np.ndarray
+                    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """:meth:`core_parts` as a scipy CSR matrix."""
+        import scipy.sparse as sp
+
+        nc = len(self.core_nodes)
+        parts, ch_up, ch_dn = self.core_parts(chain_up, chain_dn)
+        return sp.csr_matrix(parts, shape=(nc, nc)), ch_up, ch_dn
 
     def pair_index(self, x: int, y: int) -> int:
         """Index of the core pair joining core nodes ``x`` and ``y``."""
@@ -216,6 +245,8 @@ class WeightedGraph:
     # -- full graph (lazy) ------------------------------------------------------------------------
     def _full_graph(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         if self._full is None:
+            import scipy.sparse as sp
+
             n = self.n_nodes
             src = np.concatenate([self.ua, self.ub])
             dst = np.concatenate([self.ub, self.ua])

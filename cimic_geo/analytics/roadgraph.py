@@ -55,6 +55,7 @@ from cimic_geo.analytics.road_threat import ThreatGeometry, edge_front_km, proje
 from cimic_geo.analytics.road_weights import MIN_COST, WeightedGraph
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import metric_crs
+from cimic_geo.i18n import _, fmt_int, fmt_percent
 
 __all__ = ["DAMAGED_TIME_FACTOR", "DEFAULT_PENALTIES", "MIN_COST", "NO_THREAT", "WEIGHTED_CACHE_SIZE",
            "ZONE_EXIT_FACTOR", "Connectivity", "RoadGraph", "RoutingPolicy", "ThreatGeometry", "WeightedGraph",
@@ -104,7 +105,7 @@ class RoadGraph:
     removed_bridges: int = 0
     front_cap_km: float = np.inf
     _snap_index: tuple[shapely.STRtree, np.ndarray] | None = None
-    _steps: tuple[np.ndarray, np.ndarray] | None = None
+    _row_edges: tuple[np.ndarray, np.ndarray] | None = None
     _weighted: OrderedDict[RoutingPolicy, WeightedGraph] = field(default_factory=OrderedDict)
     _connectivity: Connectivity | None = None
     _id_index: pd.Index | None = None
@@ -336,7 +337,7 @@ def build_road_graph(
         No roads, missing columns, non-line geometries or invalid speeds.
     """
     if roads is None or not len(roads):
-        raise AnalysisError("no roads to build a road graph from; load or seed the roads layer first")
+        raise AnalysisError(_("no roads to build a road graph from; load or seed the roads layer first"))
     missing = [c for c in ("id", "speed_kmh", "status") if c not in roads.columns]
     if missing:
         raise AnalysisError(f"roads: missing columns {missing}")
@@ -432,6 +433,7 @@ def connectivity_note(roads: gpd.GeoDataFrame) -> str | None:
     conn = build_road_graph(frame).connectivity()
     if conn.components <= 1:
         return None
-    return (f"the roads form {conn.components} separate pieces that do not connect (no shared vertex); the "
-            f"largest holds {conn.largest_share:.0%} of the road length; routes cannot join the pieces")
+    return _("the roads form {pieces} separate pieces that do not connect (no shared vertex); the largest holds "
+             "{share} of the road length; routes cannot join the pieces").format(
+        pieces=fmt_int(conn.components), share=fmt_percent(conn.largest_share, digits=0))
 

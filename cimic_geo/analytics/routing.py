@@ -1,7 +1,9 @@
 """Routing on the road graph: places, least-risk routes with alternatives, the danger-zone rule.
 
 All graph searches are :func:`scipy.sparse.csgraph.dijkstra` on the CSR matrix of a
-:class:`~cimic_geo.analytics.roadgraph.RoadGraph` for a :class:`RoutingPolicy`.
+:class:`~cimic_geo.analytics.roadgraph.RoadGraph` for a :class:`RoutingPolicy` (a one-off CLI
+route may search in plain Python instead: ``core_search`` of :func:`find_routes`,
+:func:`cimic_geo.analytics.route_fast.python_search`, which gives the same routes).
 
 * :func:`find_routes` — the least-cost route (travel time × band penalty, excluded segments left
   out) and up to 3 alternatives by the penalty method: the edges of routes found so far are made
@@ -16,16 +18,14 @@ All graph searches are :func:`scipy.sparse.csgraph.dijkstra` on the CSR matrix o
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM
 from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routing API)
     MAX_SNAP_KM,
     EdgePoint,
@@ -34,9 +34,38 @@ from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routin
     parse_latlon,
     resolve_place,
 )
+from cimic_geo.analytics.road_policy import NO_THREAT, ZONE_EXIT_FACTOR, RoutingPolicy
 from cimic_geo.analytics.road_weights import WeightedGraph
-from cimic_geo.analytics.roadgraph import NO_THREAT, ZONE_EXIT_FACTOR, RoadGraph, RoutingPolicy
 from cimic_geo.errors import AnalysisError
+
+if TYPE_CHECKING:  # routes are found without pandas too (cimic_geo.analytics.route_fast)
+    import scipy.sparse as sp
+
+    from cimic_geo.analytics.roadgraph import RoadGraph
+
+#: A shortest-path search on a core graph: ``(rows, targets) -> (dist, pred)`` from each of the core
+#: nodes ``rows``, as :func:`scipy.sparse.csgraph.dijkstra` with ``return_predecessors`` gives them
+#: (exact at least at the core nodes ``targets`` and on the paths to them).
+CoreSearch = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: A core graph as the arrays ``(data, indices, indptr)`` of its CSR matrix
+#: (:meth:`~cimic_geo.analytics.road_weights.WeightedGraph.core_parts`).
+CoreParts = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def scipy_search(core: CoreParts | sp.csr_matrix | Callable[[], sp.csr_matrix]) -> CoreSearch:
+    """:func:`scipy.sparse.csgraph.dijkstra` on ``core`` (a matrix, its CSR arrays, or a function
+    returning the matrix, built when the search runs)."""
+    def run(rows: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.sparse.csgraph import dijkstra
+
+        m = core() if callable(core) else core
+        if isinstance(m, tuple):
+            import scipy.sparse as sp
+
+            n = len(m[2]) - 1
+            m = sp.csr_matrix(m, shape=(n, n))
+        return dijkstra(m, indices=rows, return_predecessors=True)
+    return run
 
 # ----------------------------------------------------------------------------------------------
 # Routes
@@ -163,11 +192,11 @@ def _chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[i
     raise AnalysisError("internal error: chain not incident to junction")
 
 
-def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarray, np.ndarray],
+def _best_path(w: WeightedGraph, search: CoreSearch, pair_chain: tuple[np.ndarray, np.ndarray],
                origins: list[tuple[int, float]], targets: list[tuple[int, float]]
                ) -> tuple[list[int], list[int], int, int] | None:
     """Cheapest path (unique edges, nodes, origin used, target used) from any of the ``(node,
-    extra cost)`` origins to any of the targets, using the core graph."""
+    extra cost)`` origins to any of the targets, using the core graph (searched with ``search``)."""
     best: tuple[float, Any] = (np.inf, None)
     acc_o = [(i, a) for i, (node, _) in enumerate(origins) for a in _accesses(w, node)]
     acc_t = [(j, t) for j, (node, _) in enumerate(targets) for t in _accesses(w, node)]
@@ -187,7 +216,7 @@ def _best_path(w: WeightedGraph, core: sp.csr_matrix, pair_chain: tuple[np.ndarr
     ends = [(j, t) for j, t in acc_t if t.junction >= 0]
     if starts and ends:
         rows = w.core_id[np.asarray(starts)]
-        dist, pred = dijkstra(core, indices=rows, return_predecessors=True)
+        dist, pred = search(rows, w.core_id[np.asarray(sorted({t.junction for _, t in ends}))])
         for i, a in acc_o:
             if a.junction < 0:
                 continue
@@ -285,6 +314,8 @@ def in_zone(graph: RoadGraph, policy: RoutingPolicy, lon: np.ndarray, lat: np.nd
     lon = np.atleast_1d(np.asarray(lon, float))
     if not policy.avoid_km:
         return np.zeros(len(lon), dtype=bool)
+    from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM
+
     d = graph.threat.points_distance_km(lon, np.atleast_1d(np.asarray(lat, float)),
                                         exact_near_km=(float(policy.avoid_km),))
     return d <= float(policy.avoid_km) + EDGE_TOLERANCE_KM
@@ -302,6 +333,7 @@ def find_routes(
     penalty_factor: float = 2.0,
     origin_in_zone: bool = False,
     target_in_zone: bool = False,
+    core_search: Callable[[CoreParts], CoreSearch] | None = None,
 ) -> list[Route]:
     """The best route and up to ``alternatives`` meaningfully different ones (best first).
 
@@ -322,6 +354,9 @@ def find_routes(
     origin_in_zone, target_in_zone : the start / end lies inside the avoided zone (:func:`in_zone`):
         the route may use the zone's roads to leave / reach it, by the way with the least time in
         the zone, never to cross it
+    core_search : makes the search of a core graph given as its CSR arrays: the policy's core for
+        the best route, the re-weighted cores for the alternatives (default: :func:`scipy_search`,
+        scipy's dijkstra; the policy's core as :attr:`WeightedGraph.core_csr`)
 
     Returns
     -------
@@ -362,15 +397,17 @@ def find_routes(
     def allowed(e: np.ndarray) -> bool:
         return zone is None or _zone_ok(zone, e, leave=origin_in_zone, arrive=target_in_zone)
 
-    def search(core: sp.csr_matrix, chains: tuple[np.ndarray, np.ndarray]
+    def search(how: CoreSearch, chains: tuple[np.ndarray, np.ndarray]
                ) -> tuple[list[int], tuple[np.ndarray, np.ndarray, float, float]] | None:
-        found = _best_path(w, core, chains, o_list, t_list) if o_list and t_list else None
+        found = _best_path(w, how, chains, o_list, t_list) if o_list and t_list else None
         direct = _same_edge(graph, w.cost, origin, target, ignore_oneway=policy.ignore_oneway)
         if direct is not None and (found is None or direct[0] <= _path_cost(w.cost, assemble(found))):
             return [], direct[1]
         return None if found is None else (found[0], assemble(found))
 
-    res = search(w.core_csr, (w.pair_chain_up, w.pair_chain_dn))
+    make = core_search or scipy_search
+    res = search(make(w.core_arrays) if core_search else scipy_search(lambda: w.core_csr),
+                 (w.pair_chain_up, w.pair_chain_dn))
     if res is None or not allowed(res[1][0]):
         return []
     e1, n1, s1, t1 = res[1]
@@ -387,8 +424,8 @@ def find_routes(
         hit = np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])
         up[hit] *= penalty_factor
         dn[hit] *= penalty_factor
-        core, ch_up, ch_dn = w.core_matrix(up, dn)
-        cand = search(core, (ch_up, ch_dn))
+        parts, ch_up, ch_dn = w.core_parts(up, dn)
+        cand = search(make(parts), (ch_up, ch_dn))
         if cand is None:
             break
         last_ue = cand[0]

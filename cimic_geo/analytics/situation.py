@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.errors import AnalysisError, CimicError
+from cimic_geo.i18n import _, fmt_int
 from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def resolve_as_of(as_of: TimeLike | None, times: Sequence[pd.Timestamp]) -> pd.T
         If the history is empty, ``as_of`` is not a time, or it is before the first snapshot.
     """
     if not times:
-        raise AnalysisError("the store has no front-line history; import or seed a front line first")
+        raise AnalysisError(_("the store has no front-line history; import or seed a front line first"))
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         return to_utc(times[-1])
     try:
@@ -74,9 +75,8 @@ def resolve_as_of(as_of: TimeLike | None, times: Sequence[pd.Timestamp]) -> pd.T
     except CimicError as exc:
         raise AnalysisError(str(exc)) from None
     if t < times[0]:
-        raise AnalysisError(
-            f"as-of time {iso(t)} is outside the front-line history ({iso(times[0])} to {iso(times[-1])})"
-        )
+        raise AnalysisError(_("as-of time {time} is outside the front-line history ({first} to {last})").format(
+            time=iso(t), first=iso(times[0]), last=iso(times[-1])))
     return t
 
 
@@ -99,10 +99,9 @@ def load_situation(
     front = store.read("front_line", as_of=t, bbox=bbox)
     occ = store.read("occupied_area", as_of=t, bbox=bbox)
     if not len(front) and not len(occ) and bbox is None:
-        raise AnalysisError(
-            f"as-of time {iso(t)} is outside the front-line history: no front line is in force then "
-            f"(snapshots from {iso(times[0])} to {iso(times[-1])})"
-        )
+        raise AnalysisError(_("as-of time {time} is outside the front-line history: no front line is in force "
+                              "then (snapshots from {first} to {last})").format(
+            time=iso(t), first=iso(times[0]), last=iso(times[-1])))
     return Situation(as_of=t, front_line=front, occupied_area=occ,
                      layers={name: store.read(name, bbox=bbox) for name in layers})
 
@@ -142,13 +141,13 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
     from cimic_geo.analytics.reach import travel_time_reach
 
     if max_km is not None and max_minutes is not None:
-        raise AnalysisError("give either a distance (max_km) or a travel time (max_minutes), not both")
+        raise AnalysisError(_("give either a distance (max_km) or a travel time (max_minutes), not both"))
     if max_km is not None:
         check_distance(max_km, name="max_km")
     if max_minutes is not None:
         check_distance(max_minutes, name="max_minutes")
     step = progress or (lambda _frac, _text: None)
-    step(0.05, "reading the situation")
+    step(0.05, _("reading the situation"))
     sit = load_situation(store, as_of=as_of, layers=("settlements", "shelters"))
     sets, shel = sit["settlements"], sit["shelters"]
     excluded = {"settlements": 0, "population": 0, "shelters": 0}
@@ -162,27 +161,29 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
         sets, shel = sets[~occ_s], shel[~occ_h]
     reach_fn = None
     if max_minutes is not None:
-        step(0.25, "building the road graph")
+        step(0.25, _("building the road graph"))
         from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
 
         roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
         if not len(roads):
-            raise AnalysisError("travel-time coverage needs a roads layer; the store has none")
+            raise AnalysisError(_("travel-time coverage needs a roads layer; the store has none"))
         infra = store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"])
         graph = build_road_graph(roads, front_line=sit.front_line, occupied=sit.occupied_area, infrastructure=infra,
                                  as_of=sit.as_of)
         policy = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True)
         reach_fn = partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy)
-        step(0.5, "travel times to shelters")
+        step(0.5, _("travel times to shelters"))
     else:
-        step(0.4, "distances to shelters")
+        step(0.4, _("distances to shelters"))
     res = coverage(settlements=sets, shelters=shel, max_km=DEFAULT_MAX_KM if (max_km is None and reach_fn is None)
                    else max_km, reach_fn=reach_fn, as_of=sit.as_of)
     res.excluded = excluded
     if excluded["settlements"] or excluded["shelters"]:
-        res.notes.append(f"left out on the occupied side: {excluded['settlements']} settlements "
-                         f"({excluded['population']:,} people), {excluded['shelters']} shelters")
-    step(1.0, "done")
+        res.notes.append(_("left out on the occupied side: {settlements} settlements ({people} people), "
+                           "{shelters} shelters").format(settlements=fmt_int(excluded["settlements"]),
+                                                         people=fmt_int(excluded["population"]),
+                                                         shelters=fmt_int(excluded["shelters"])))
+    step(1.0, _("done"))
     return res
 
 

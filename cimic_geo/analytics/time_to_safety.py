@@ -34,6 +34,7 @@ from cimic_geo.analytics.road_split import (
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
 from cimic_geo.analytics.routing import MAX_SNAP_KM, find_settlement, in_zone
 from cimic_geo.errors import AnalysisError
+from cimic_geo.i18n import _, fmt_number
 
 
 def _tree_reduce(pred: np.ndarray, value: np.ndarray, op: Any) -> np.ndarray:
@@ -174,7 +175,7 @@ def time_to_safety(
     if policy is None:
         policy = RoutingPolicy(avoid_km=graph.bands_km[0], penalties=None)
     if settlements is None or not len(settlements):
-        raise AnalysisError("no settlements to compute access for")
+        raise AnalysisError(_("no settlements to compute access for"))
     s = settlements.reset_index(drop=True)
     lon = s.geometry.x.to_numpy(float)
     lat = s.geometry.y.to_numpy(float)
@@ -193,12 +194,11 @@ def time_to_safety(
             is_hub |= ids == str(row["id"])
         if (is_hub & no_road).any():
             bad = s.loc[is_hub & no_road, "name"].iloc[0]
-            raise AnalysisError(f"hub '{bad}' is more than {max_snap_km:g} km from a passable road")
+            raise AnalysisError(_("hub '{name}' is more than {km} km from a passable road").format(
+                name=bad, km=fmt_number(max_snap_km)))
     if not is_hub.any():
-        raise AnalysisError(
-            f"no safe hub: no settlement lies beyond the outer threat band ({outer:g} km) on the friendly "
-            "side; choose hubs explicitly"
-        )
+        raise AnalysisError(_("no safe hub: no settlement lies beyond the outer threat band ({km} km) on the "
+                              "friendly side; choose hubs explicitly").format(km=fmt_number(outer)))
     hub_rows = np.flatnonzero(is_hub)
 
     strict = _settlement_ways(graph, replace(policy, zone_exit=False), edge, frac, hub_rows)
@@ -221,10 +221,11 @@ def time_to_safety(
     status = np.where(occ & ~is_hub, "occupied", status)
     reason = np.full(len(s), "", dtype=object)
     cut = status == "cut_off"
-    reason[cut & no_road] = f"no passable road within {max_snap_km:g} km"
-    reason[cut & ~no_road & reachable_without_band] = "every route enters the excluded threat band"
-    reason[cut & ~no_road & reachable_without_band & in_band] = "every way out of the excluded band crosses it again"
-    reason[cut & ~no_road & ~reachable_without_band] = "road network broken (impassable roads, destroyed bridges)"
+    reason[cut & no_road] = _("no passable road within {km} km").format(km=fmt_number(max_snap_km))
+    reason[cut & ~no_road & reachable_without_band] = _("every route enters the excluded threat band")
+    reason[cut & ~no_road & reachable_without_band & in_band] = _("every way out of the excluded band crosses it "
+                                                                  "again")
+    reason[cut & ~no_road & ~reachable_without_band] = _("road network broken (impassable roads, destroyed bridges)")
     minutes = np.where(is_hub, 0.0, np.where(status == "reachable", minutes, np.nan))
     labels = [*band_labels(graph.bands_km), "beyond"]
     band = np.array(labels, dtype=object)[graph.threat.band_index(front_km)]

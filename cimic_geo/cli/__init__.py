@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cimic_geo.cli._actor import add_actor_option
+from cimic_geo.cli._language import add_language_option, start_cli_language
 from cimic_geo.errors import CimicError, ValidationError
-from cimic_geo.store import describe_database_error
+from cimic_geo.i18n import _
 
 
 def _command_modules(argv: Sequence[str] | None) -> list[str]:
@@ -41,12 +42,15 @@ def _command_modules(argv: Sequence[str] | None) -> list[str]:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser with every command (with ``argv``: only the module registering its command)."""
+    """The parser with every command (with ``argv``: only the module registering its command), its help in
+    the language of the run (``--lang`` before the command, else ``CIMIC_LANGUAGE``)."""
+    argv = start_cli_language(argv or [])
     parser = argparse.ArgumentParser(
         prog="python -m cimic_geo",
-        description="CIMIC geospatial situational awareness: store, analytics and exports.",
+        description=_("CIMIC geospatial situational awareness: store, analytics and exports."),
     )
     add_actor_option(parser)  # --as NAME: act as a service account (default: the OS user)
+    add_language_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _command_modules(argv):
@@ -100,6 +104,8 @@ def _as_cimic_error(exc: Exception) -> CimicError | None:
         where = getattr(exc, "filename", None)
         return CimicError(f"the disk is full{f' ({where})' if where else ''}; nothing was saved. "
                           "Free some space and try again")
+    from cimic_geo.store import describe_database_error  # the store (and pandas) only when a command failed
+
     database = describe_database_error(exc)
     if database is not None:
         return database

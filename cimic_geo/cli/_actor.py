@@ -13,11 +13,12 @@ from typing import Any
 
 from cimic_geo.auth import Actor, os_actor
 from cimic_geo.errors import PermissionDeniedError
+from cimic_geo.i18n import _
 
 
 def add_actor_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="as_user", metavar="NAME",
-                        help="act as this service account of the store (default: the OS user, role admin)")
+                        help=_("act as this service account of the store (default: the OS user, role admin)"))
 
 
 def cli_actor(args: argparse.Namespace, store: Any) -> Actor:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from cimic_geo.i18n import _
+
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="database file (default: env CIMIC_DB or data/cimic.duckdb)")
+    p.add_argument("--db", help=_("database file (default: env CIMIC_DB or data/cimic.duckdb)"))
 
 
 def add_json_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--json", action="store_true", help=_("print one JSON document on stdout"))
 
 
 def add_as_of_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", dest="as_of", help="as-of time, ISO 8601 UTC (default: latest in the store)")
+    p.add_argument("--as-of", dest="as_of", help=_("as-of time, ISO 8601 UTC (default: latest in the store)"))
 
 
 def add_store_options(p: argparse.ArgumentParser, *, as_of: bool = False) -> None:

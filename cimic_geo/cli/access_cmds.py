@@ -1,4 +1,8 @@
-"""Access and corridor commands: ``route``, ``corridor evaluate|list|history|status``, ``access cutoff``."""
+"""Access and corridor commands: ``route``, ``corridor evaluate|list|history|status``, ``access cutoff``.
+
+The store, the analytics and pandas are imported inside the handlers: a one-off ``route`` is
+answered from the road graph folder without them when it can (:mod:`cimic_geo.analytics.route_fast`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,7 @@ from typing import Any
 from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_store_options
-from cimic_geo.corridors import (
-    change_status,
-    cutoff_document,
-    evaluate_features,
-    history,
-    list_corridors,
-    load_access_context,
-    read_lines_file,
-    route_document,
-)
 from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent, term
-from cimic_geo.store import connect
-from cimic_geo.timefmt import dtg, iso
 
 
 def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
@@ -44,19 +36,33 @@ def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
     return lines
 
 
-def _route(args: argparse.Namespace) -> int:
+def _route_document(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The route document and the as-of time (DTG): from the graph folder when it can answer, else the store."""
+    from cimic_geo.analytics.route_fast import fast_route
+
+    options = {"avoid_km": args.avoid_km, "penalise": not args.no_penalties, "alternatives": args.alternatives,
+               "ignore_oneway": args.ignore_oneway}
+    fast = fast_route(args.db, args.origin, args.destination, as_of=args.as_of, **options)
+    if fast is not None:
+        return fast.doc, fast.as_of_dtg
+    from cimic_geo.corridors import load_access_context, route_document
+    from cimic_geo.store import connect
+    from cimic_geo.timefmt import dtg
+
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
-    doc = route_document(ctx, args.origin, args.destination, avoid_km=args.avoid_km,
-                         penalise=not args.no_penalties, alternatives=args.alternatives,
-                         ignore_oneway=args.ignore_oneway)
+    return route_document(ctx, args.origin, args.destination, **options), dtg(ctx.as_of)
+
+
+def _route(args: argparse.Namespace) -> int:
+    doc, as_of_dtg = _route_document(args)
     notes = [_("note: {text}").format(text=w) for w in doc.get("warnings", [])]
     if not doc["found"]:
         emit(args, doc, [*notes, _("no route: {reason}").format(reason=doc["reason"])])
         return 1
     snaps = ", ".join(f"{p['label']} {p['snap_km'] * 1000:.0f} m" for p in (doc["origin"], doc["destination"]))
     lines = [_("route {origin} -> {destination} (as of {dtg})").format(
-                 origin=doc["origin"]["label"], destination=doc["destination"]["label"], dtg=dtg(ctx.as_of)),
+                 origin=doc["origin"]["label"], destination=doc["destination"]["label"], dtg=as_of_dtg),
              _("  distance from the road joined: {snaps}").format(snaps=snaps), *notes]
     lines += _metrics_lines(doc)
     for i, alt in enumerate(doc["alternatives"], start=1):
@@ -67,6 +73,10 @@ def _route(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from cimic_geo.corridors import evaluate_features, load_access_context, read_lines_file
+    from cimic_geo.store import connect
+    from cimic_geo.timefmt import iso
+
     features = read_lines_file(args.file)
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
@@ -81,6 +91,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _cutoff(args: argparse.Namespace) -> int:
+    from cimic_geo.corridors import cutoff_document, load_access_context
+    from cimic_geo.store import connect
+    from cimic_geo.timefmt import dtg
+
     hubs = [h.strip() for h in args.hubs.split(",") if h.strip()] if args.hubs else None
     with connect(args.db, read_only=True) as store:
         ctx = load_access_context(store, as_of=args.as_of)
@@ -98,6 +112,10 @@ def _cutoff(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from cimic_geo.corridors import list_corridors
+    from cimic_geo.store import connect
+    from cimic_geo.timefmt import iso
+
     with connect(args.db, read_only=True) as store:
         gdf = list_corridors(store)
     rows = [{"id": r.id, "name": r.name, "status": r.status, "version": None if r.version is None else int(r.version),
@@ -109,6 +127,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from cimic_geo.corridors import history
+    from cimic_geo.store import connect
+    from cimic_geo.timefmt import dtg, iso
+
     with connect(args.db, read_only=True) as store:
         df = history(store, args.id)
     rows = [{"corridor_id": r.corridor_id, "version": int(r.version), "changed_at": iso(r.changed_at),
@@ -121,6 +143,9 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from cimic_geo.corridors import change_status
+    from cimic_geo.store import connect
+
     with connect(args.db) as store:
         # the OS user (a trusted operator) records --user in the history; --as acts as that account
         actor = cli_actor(args, store) if getattr(args, "as_user", None) else None
@@ -132,49 +157,49 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("route", help="least-risk route between two places, with alternatives")
-    p.add_argument("--from", dest="origin", required=True, help="settlement name (English or Ukrainian) or 'lat,lon'")
-    p.add_argument("--to", dest="destination", required=True, help="settlement name or 'lat,lon'")
+    p = sub.add_parser("route", help=_("least-risk route between two places, with alternatives"))
+    p.add_argument("--from", dest="origin", required=True, help=_("settlement name (English or Ukrainian) or 'lat,lon'"))
+    p.add_argument("--to", dest="destination", required=True, help=_("settlement name or 'lat,lon'"))
     p.add_argument("--avoid-km", dest="avoid_km", type=float,
-                   help="leave out road segments within this many km of the front line (no size limit)")
-    p.add_argument("--no-penalties", action="store_true", help="do not penalise segments inside the threat bands")
-    p.add_argument("--alternatives", type=int, default=3, choices=range(4), help="alternatives to look for (0-3)")
+                   help=_("leave out road segments within this many km of the front line (no size limit)"))
+    p.add_argument("--no-penalties", action="store_true", help=_("do not penalise segments inside the threat bands"))
+    p.add_argument("--alternatives", type=int, default=3, choices=range(4), help=_("alternatives to look for (0-3)"))
     p.add_argument("--ignore-oneway", action="store_true",
-                   help="drive one-way roads both ways (convoy/emergency); default: one-way respected")
+                   help=_("drive one-way roads both ways (convoy/emergency); default: one-way respected"))
     add_store_options(p, as_of=True)
     p.set_defaults(handler=_route)
 
-    p = sub.add_parser("corridor", help="evaluate corridor lines; list corridors, their history and status")
+    p = sub.add_parser("corridor", help=_("evaluate corridor lines; list corridors, their history and status"))
     csub = p.add_subparsers(dest="corridor_command", metavar="ACTION")
     csub.required = True
-    e = csub.add_parser("evaluate", help="metrics for each line in a GeoJSON (or other vector) file")
-    e.add_argument("file", help="GeoJSON file with LineString features (EPSG:4326)")
+    e = csub.add_parser("evaluate", help=_("metrics for each line in a GeoJSON (or other vector) file"))
+    e.add_argument("file", help=_("GeoJSON file with LineString features (EPSG:4326)"))
     add_store_options(e, as_of=True)
     e.set_defaults(handler=_evaluate)
-    ls = csub.add_parser("list", help="saved corridors")
+    ls = csub.add_parser("list", help=_("saved corridors"))
     add_store_options(ls)
     ls.set_defaults(handler=_list)
-    h = csub.add_parser("history", help="change history (who, when, what)")
-    h.add_argument("id", nargs="?", help="one corridor (default: all)")
+    h = csub.add_parser("history", help=_("change history (who, when, what)"))
+    h.add_argument("id", nargs="?", help=_("one corridor (default: all)"))
     add_store_options(h)
     h.set_defaults(handler=_history)
-    s = csub.add_parser("status", help="move a corridor through draft -> proposed -> agreed -> active -> ...")
-    s.add_argument("id")
-    s.add_argument("new_status", metavar="STATUS")
-    s.add_argument("--user", required=True, help="who makes the change (kept in the history)")
-    s.add_argument("--version", type=int, required=True, help="the version you looked at (optimistic lock)")
-    s.add_argument("--note")
+    s = csub.add_parser("status", help=_("move a corridor through draft -> proposed -> agreed -> active -> ..."))
+    s.add_argument("id", help=_("corridor id"))
+    s.add_argument("new_status", metavar="STATUS", help=_("the new status, e.g. proposed"))
+    s.add_argument("--user", required=True, help=_("who makes the change (kept in the history)"))
+    s.add_argument("--version", type=int, required=True, help=_("the version you looked at (optimistic lock)"))
+    s.add_argument("--note", help=_("a note kept in the history"))
     add_store_options(s)
     s.set_defaults(handler=_status)
 
-    p = sub.add_parser("access", help="access analytics: settlements cut off from safety")
+    p = sub.add_parser("access", help=_("access analytics: settlements cut off from safety"))
     asub = p.add_subparsers(dest="access_command", metavar="ACTION")
     asub.required = True
-    c = asub.add_parser("cutoff", help="settlements with no route to a safe hub avoiding the front line")
+    c = asub.add_parser("cutoff", help=_("settlements with no route to a safe hub avoiding the front line"))
     c.add_argument("--avoid-km", dest="avoid_km", type=float,
-                   help="excluded distance from the front line in km (default: the innermost band)")
-    c.add_argument("--hubs", help="comma-separated settlement names/ids used as safe hubs (default: all settlements "
-                                  "beyond the outer band)")
-    c.add_argument("--ignore-oneway", action="store_true", help="drive one-way roads both ways (convoy/emergency)")
+                   help=_("excluded distance from the front line in km (default: the innermost band)"))
+    c.add_argument("--hubs", help=_("comma-separated settlement names/ids used as safe hubs (default: all settlements "
+                                  "beyond the outer band)"))
+    c.add_argument("--ignore-oneway", action="store_true", help=_("drive one-way roads both ways (convoy/emergency)"))
     add_store_options(c, as_of=True)
     c.set_defaults(handler=_cutoff)

@@ -77,32 +77,32 @@ def _restoration(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("exposure", help="population and assets per threat band from the front line")
+    p = sub.add_parser("exposure", help=_("population and assets per threat band from the front line"))
     add_db_option(p)
     add_as_of_option(p)
-    p.add_argument("--bands", help="outer band edges in km, increasing (default "
-                   f"{','.join(f'{b:g}' for b in DEFAULT_BANDS_KM)} or CIMIC_BANDS_KM)")
+    p.add_argument("--bands", help=_("outer band edges in km, increasing (default {bands} or CIMIC_BANDS_KM)").format(
+        bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM)))
     p.add_argument("--shift-km", dest="shift_km", type=float, default=0.0,
-                   help="what-if: move the front this many km toward friendly territory")
+                   help=_("what-if: move the front this many km toward friendly territory"))
     add_json_option(p)
     p.set_defaults(handler=_exposure)
 
-    p = sub.add_parser("coverage", help="population that can reach a free place in an open shelter")
+    p = sub.add_parser("coverage", help=_("population that can reach a free place in an open shelter"))
     add_db_option(p)
     add_as_of_option(p)
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--max-km", dest="max_km", type=float, help="straight-line reach in km (default 2)")
-    g.add_argument("--max-minutes", dest="max_minutes", type=float, help="road travel time in minutes")
-    p.add_argument("--worst", type=int, default=10, help="how many worst-served settlements to list")
+    g.add_argument("--max-km", dest="max_km", type=float, help=_("straight-line reach in km (default 2)"))
+    g.add_argument("--max-minutes", dest="max_minutes", type=float, help=_("road travel time in minutes"))
+    p.add_argument("--worst", type=int, default=10, help=_("how many worst-served settlements to list"))
     add_json_option(p)
     p.set_defaults(handler=_coverage)
 
-    p = sub.add_parser("restoration", help="rank damaged infrastructure for repair, with reasons")
+    p = sub.add_parser("restoration", help=_("rank damaged infrastructure for repair, with reasons"))
     add_db_option(p)
     add_as_of_option(p)
-    p.add_argument("--top", type=int, help="only the first N objects")
-    p.add_argument("--bands", help="threat band edges; objects inside the first band are not safe to repair")
-    p.add_argument("--sector-weights", dest="sector_weights", help="e.g. health=1,water=1,power=0.9")
-    p.add_argument("--damage-weights", dest="damage_weights", help="e.g. minor=0.4,major=0.8,destroyed=1")
+    p.add_argument("--top", type=int, help=_("only the first N objects"))
+    p.add_argument("--bands", help=_("threat band edges; objects inside the first band are not safe to repair"))
+    p.add_argument("--sector-weights", dest="sector_weights", help=_("e.g. health=1,water=1,power=0.9"))
+    p.add_argument("--damage-weights", dest="damage_weights", help=_("e.g. minor=0.4,major=0.8,destroyed=1"))
     add_json_option(p)
     p.set_defaults(handler=_restoration)

@@ -36,18 +36,18 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "basemap",
-        help="import state/oblast outlines, rivers and water areas (boundary file or OSM extract) into the basemap",
-        description="Read FILE and replace the basemap rows of the kinds it holds: a polygon file gives "
+        help=_("import state/oblast outlines, rivers and water areas (boundary file or OSM extract) into the basemap"),
+        description=_("Read FILE and replace the basemap rows of the kinds it holds: a polygon file gives "
         "oblast outlines (admin1) and their union as the state outline; an OSM extract gives rivers, water "
-        "areas and admin boundaries (levels 2 and 4).",
+        "areas and admin boundaries (levels 2 and 4)."),
     )
-    p.add_argument("file", metavar="FILE", help="boundary file (GeoJSON, GeoPackage, Shapefile) or OSM extract")
+    p.add_argument("file", metavar="FILE", help=_("boundary file (GeoJSON, GeoPackage, Shapefile) or OSM extract"))
     p.add_argument("--kind", choices=("admin1", "state", "osm"), default="admin1",
-                   help="what the polygons are: oblasts (default), the state outline, or an OSM extract")
+                   help=_("what the polygons are: oblasts (default), the state outline, or an OSM extract"))
     p.add_argument("--no-state", dest="no_state", action="store_true",
-                   help="with oblasts: do not add their union as the state outline")
-    p.add_argument("--prefix", help="put this before every id (keeps imports of different files apart)")
-    p.add_argument("--source", help="provenance: who produced the file (default: the file name)")
+                   help=_("with oblasts: do not add their union as the state outline"))
+    p.add_argument("--prefix", help=_("put this before every id (keeps imports of different files apart)"))
+    p.add_argument("--source", help=_("provenance: who produced the file (default: the file name)"))
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=_run)

@@ -94,22 +94,28 @@ def _export(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="briefing exports: png, pdf, html, geojson, gpkg, kml, csv, cot (TAK XML), cotzip (TAK data package)",
-        description=__doc__,
+        help=_("briefing exports: png, pdf, html, geojson, gpkg, kml, csv, cot (TAK XML), cotzip (TAK data package)"),
+        description=_("Briefing products from the command line, e.g. for a nightly job. --out is a file whose "
+                      "extension matches the format, or an existing folder in which the file gets the dated name "
+                      "cimic_<area>_<YYYYMMDD>_<HHMM>Z.<ext> (time of the view); with a folder, --format may list "
+                      "several formats (png,pdf,gpkg). Only regular files are created or replaced: never a device, "
+                      "a pipe, a folder or the store. Example: python -m cimic_geo export --format png --out briefs/ "
+                      "--bbox 36,48.5,38.5,50 --layers front_line,occupied_area,shelters,corridors --title "
+                      "\"Kharkiv oblast\""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_db_option(p)
     p.add_argument("--format", required=True,
-                   help=f"one of {', '.join(FORMATS)} (comma-separated list when --out is a folder)")
-    p.add_argument("--out", required=True, help="output file, or an existing folder for dated file names")
-    p.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: extent of the store; write --bbox=-5,40,... "
-                        "when it starts with a minus sign)")
+                   help=_("one of {formats} (comma-separated list when --out is a folder)").format(formats=", ".join(FORMATS)))
+    p.add_argument("--out", required=True, help=_("output file, or an existing folder for dated file names"))
+    p.add_argument("--bbox", help=_("minlon,minlat,maxlon,maxlat (default: extent of the store; write --bbox=-5,40,... "
+                        "when it starts with a minus sign)"))
     add_as_of_option(p)
-    p.add_argument("--layers", help="comma-separated layers (default: all but roads)")
-    p.add_argument("--title", help="title printed on PNG/PDF/HTML")
-    p.add_argument("--marking", help="handling marking for the banners (default: CIMIC_MARKING, the store's, else EXERCISE)")
-    p.add_argument("--area", help="area name used in dated file names (default: the store's scale)")
+    p.add_argument("--layers", help=_("comma-separated layers (default: all but roads)"))
+    p.add_argument("--title", help=_("title printed on PNG/PDF/HTML"))
+    p.add_argument("--marking", help=_("handling marking for the banners (default: CIMIC_MARKING, the store's, else EXERCISE)"))
+    p.add_argument("--area", help=_("area name used in dated file names (default: the store's scale)"))
     p.add_argument("--symbols", action="store_true",
-                   help="draw shelters and damaged infrastructure as APP-6 symbols on PNG/PDF (default: the COP's shapes)")
+                   help=_("draw shelters and damaged infrastructure as APP-6 symbols on PNG/PDF (default: the COP's shapes)"))
     add_json_option(p)
     p.set_defaults(handler=_export)

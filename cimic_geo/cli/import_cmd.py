@@ -15,6 +15,7 @@ from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_db_option, add_json_option
 from cimic_geo.config import markings
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest import MODES, ImportReport, border_from_frame, import_file, read_source
 from cimic_geo.ingest.options import parse_defaults, parse_json_object, parse_value_maps
 from cimic_geo.ingest.sheets import SHEET_LAYERS
@@ -74,44 +75,44 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="validate a GeoJSON/GeoPackage/zipped Shapefile/KML/CSV file and write it to a layer",
-        description="Validate FILE against LAYER and write it in one transaction. Nothing is written when "
+        help=_("validate a GeoJSON/GeoPackage/zipped Shapefile/KML/CSV file and write it to a layer"),
+        description=_("Validate FILE against LAYER and write it in one transaction. Nothing is written when "
         "any record has an error (unless --only-valid). For occupied_area give one file per date (several "
-        "files at once); the front line is derived from each.",
+        "files at once); the front line is derived from each."),
     )
-    p.add_argument("layer", choices=list(LAYERS), metavar="LAYER", help=f"one of: {', '.join(LAYERS)}")
-    p.add_argument("files", nargs="+", metavar="FILE", help="the file (several snapshot files for history layers)")
+    p.add_argument("layer", choices=list(LAYERS), metavar="LAYER", help=_("one of: {layers}").format(layers=", ".join(LAYERS)))
+    p.add_argument("files", nargs="+", metavar="FILE", help=_("the file (several snapshot files for history layers)"))
     p.add_argument("--mode", choices=MODES, default="append",
-                   help="append new rows (default), upsert by id, or replace the layer (history: the file's dates)")
-    p.add_argument("--source", help="provenance: who reported it (default: the file name)")
-    p.add_argument("--reliability", help="provenance: admiralty code A-F + 1-6, e.g. B2 (default F6)")
-    p.add_argument("--reported-at", dest="reported_at", help="provenance: report time, ISO 8601 (default: now)")
-    p.add_argument("--valid-from", dest="valid_from", help="snapshot time of a single history file, ISO 8601")
-    p.add_argument("--mapping", help='JSON {layer field: source column}, e.g. \'{"name": "hromada_center"}\'')
+                   help=_("append new rows (default), upsert by id, or replace the layer (history: the file's dates)"))
+    p.add_argument("--source", help=_("provenance: who reported it (default: the file name)"))
+    p.add_argument("--reliability", help=_("provenance: admiralty code A-F + 1-6, e.g. B2 (default F6)"))
+    p.add_argument("--reported-at", dest="reported_at", help=_("provenance: report time, ISO 8601 (default: now)"))
+    p.add_argument("--valid-from", dest="valid_from", help=_("snapshot time of a single history file, ISO 8601"))
+    p.add_argument("--mapping", help=_('JSON {layer field: source column}, e.g. \'{"name": "hromada_center"}\''))
     p.add_argument("--default", action="append", metavar="FIELD=VALUE",
-                   help="value for a field the file lacks or leaves empty (repeatable), e.g. status=open")
-    p.add_argument("--values", help='JSON {field: {source label: value}}, e.g. \'{"status": {"successful": "closed"}}\'')
+                   help=_("value for a field the file lacks or leaves empty (repeatable), e.g. status=open"))
+    p.add_argument("--values", help=_('JSON {field: {source label: value}}, e.g. \'{"status": {"successful": "closed"}}\''))
     p.add_argument("--territory", "--border", dest="territory", metavar="FILE",
-                   help="state territory (polygons: a national outline or the oblasts); kept as the store's "
-                   "setting and used by later imports. Coasts and state borders are never front line")
+                   help=_("state territory (polygons: a national outline or the oblasts); kept as the store's "
+                   "setting and used by later imports. Coasts and state borders are never front line"))
     p.add_argument("--border-tolerance-km", dest="border_tolerance_km", type=float, default=2.0,
-                   help="boundary within this distance of the border is not front line (default 2)")
+                   help=_("boundary within this distance of the border is not front line (default 2)"))
     p.add_argument("--outline-front", dest="outline_front", action="store_true",
-                   help="without a state territory, derive the front from the whole outline of the occupied "
-                   "area (coasts and borders included); refused otherwise")
-    p.add_argument("--exercise", action="store_true", help="the file holds exercise data (default: real data)")
+                   help=_("without a state territory, derive the front from the whole outline of the occupied "
+                   "area (coasts and borders included); refused otherwise"))
+    p.add_argument("--exercise", action="store_true", help=_("the file holds exercise data (default: real data)"))
     p.add_argument("--marking", type=str.upper, choices=markings(),
-                   help="handling marking of the data (default: the store's marking of real data)")
+                   help=_("handling marking of the data (default: the store's marking of real data)"))
     p.add_argument("--allow-mixed", dest="allow_mixed", action="store_true",
-                   help="confirm importing real data into a store holding exercise data (or the reverse)")
-    p.add_argument("--extent", help="plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')")
-    p.add_argument("--source-layer", dest="source_layer", help="layer of a multi-layer file (GeoPackage)")
-    p.add_argument("--lat-column", dest="lat_column", help="CSV: latitude column (default: detected by name)")
-    p.add_argument("--lon-column", dest="lon_column", help="CSV: longitude column (default: detected by name)")
-    p.add_argument("--wkt-column", dest="wkt_column", help="CSV: WKT geometry column (default: detected)")
+                   help=_("confirm importing real data into a store holding exercise data (or the reverse)"))
+    p.add_argument("--extent", help=_("plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')"))
+    p.add_argument("--source-layer", dest="source_layer", help=_("layer of a multi-layer file (GeoPackage)"))
+    p.add_argument("--lat-column", dest="lat_column", help=_("CSV: latitude column (default: detected by name)"))
+    p.add_argument("--lon-column", dest="lon_column", help=_("CSV: longitude column (default: detected by name)"))
+    p.add_argument("--wkt-column", dest="wkt_column", help=_("CSV: WKT geometry column (default: detected)"))
     p.add_argument("--only-valid", dest="only_valid", action="store_true",
-                   help="write the valid rows and report the rejected ones")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="validate and report; write nothing")
+                   help=_("write the valid rows and report the rejected ones"))
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help=_("validate and report; write nothing"))
     p.add_argument("--max-problems", dest="max_problems", type=int, default=50, help=argparse.SUPPRESS)
     add_db_option(p)
     add_json_option(p)

@@ -66,25 +66,26 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="create an empty store with the current schema")
+    p = sub.add_parser("init", help=_("create an empty store with the current schema"))
     add_db_option(p)
-    p.add_argument("--force", action="store_true", help="overwrite an existing database")
+    p.add_argument("--force", action="store_true", help=_("overwrite an existing database"))
     add_json_option(p)
     p.set_defaults(handler=_init)
 
-    p = sub.add_parser("seed", help="create the store from the deterministic EXERCISE scenario")
+    p = sub.add_parser("seed", help=_("create the store from the deterministic EXERCISE scenario"))
     add_db_option(p)
-    p.add_argument("--scale", choices=("demo", "national"), default="demo")
-    p.add_argument("--seed", type=int, default=2026, help="random seed (same seed -> same data)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing database")
+    p.add_argument("--scale", choices=("demo", "national"), default="demo",
+                   help=_("size of the scenario: demo (default) or national"))
+    p.add_argument("--seed", type=int, default=2026, help=_("random seed (same seed -> same data)"))
+    p.add_argument("--force", action="store_true", help=_("overwrite an existing database"))
     add_json_option(p)
     p.set_defaults(handler=_seed)
 
-    p = sub.add_parser("info", help="what the store holds: schema version, layer counts, time range, bbox")
+    p = sub.add_parser("info", help=_("what the store holds: schema version, layer counts, time range, bbox"))
     add_store_options(p)
     p.set_defaults(handler=_info)
 
-    p = sub.add_parser("migrate", help="upgrade a store written by an older version to this program's schema")
+    p = sub.add_parser("migrate", help=_("upgrade a store written by an older version to this program's schema"))
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=_migrate)

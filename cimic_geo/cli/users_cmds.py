@@ -121,52 +121,52 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("users", help="local user accounts (admins): add, set-role, disable, enable, reset, list")
+    p = sub.add_parser("users", help=_("local user accounts (admins): add, set-role, disable, enable, reset, list"))
     us = p.add_subparsers(dest="users_command", metavar="ACTION")
     us.required = True
 
-    q = us.add_parser("add", help="create an account (prints a one-time password)")
-    q.add_argument("username")
-    q.add_argument("--role", choices=ROLES, required=True)
-    q.add_argument("--display-name", dest="display_name")
-    q.add_argument("--email", help="e-mail address (matches identity-provider sign-ins)")
+    q = us.add_parser("add", help=_("create an account (prints a one-time password)"))
+    q.add_argument("username", help=_("user name (sign-in name)"))
+    q.add_argument("--role", choices=ROLES, required=True, help=_("role of the account"))
+    q.add_argument("--display-name", dest="display_name", help=_("full name shown in the app"))
+    q.add_argument("--email", help=_("e-mail address (matches identity-provider sign-ins)"))
     q.add_argument("--password-stdin", dest="password_stdin", action="store_true",
-                   help="read the password from the first line of stdin instead of generating one")
+                   help=_("read the password from the first line of stdin instead of generating one"))
     q.set_defaults(handler=_add)
 
-    q = us.add_parser("set-role", help="give a user another role")
-    q.add_argument("username")
-    q.add_argument("role", choices=ROLES)
+    q = us.add_parser("set-role", help=_("give a user another role"))
+    q.add_argument("username", help=_("user name (sign-in name)"))
+    q.add_argument("role", choices=ROLES, help=_("the new role"))
     q.set_defaults(handler=_set_role)
 
-    q = us.add_parser("disable", help="disable an account (it can no longer sign in)")
-    q.add_argument("username")
+    q = us.add_parser("disable", help=_("disable an account (it can no longer sign in)"))
+    q.add_argument("username", help=_("user name (sign-in name)"))
     q.set_defaults(handler=lambda a: _disable(a, True))
 
-    q = us.add_parser("enable", help="enable a disabled account again")
-    q.add_argument("username")
+    q = us.add_parser("enable", help=_("enable a disabled account again"))
+    q.add_argument("username", help=_("user name (sign-in name)"))
     q.set_defaults(handler=lambda a: _disable(a, False))
 
-    q = us.add_parser("reset", help="new one-time password for a user (printed once)")
-    q.add_argument("username")
+    q = us.add_parser("reset", help=_("new one-time password for a user (printed once)"))
+    q.add_argument("username", help=_("user name (sign-in name)"))
     q.set_defaults(handler=_reset)
 
-    q = us.add_parser("list", help="every account with role and state")
+    q = us.add_parser("list", help=_("every account with role and state"))
     q.set_defaults(handler=_list)
 
-    q = us.add_parser("bootstrap", help="create the admin account when there is none (make run does this)")
+    q = us.add_parser("bootstrap", help=_("create the admin account when there is none (make run does this)"))
     q.set_defaults(handler=_bootstrap)
     for q in us.choices.values():
         add_db_option(q)
         add_json_option(q)
 
-    p = sub.add_parser("audit", help="the audit trail: who wrote what and when (append-only)")
-    p.add_argument("--since", default="24h", help="ISO 8601 time (UTC) or 30m, 24h, 7d (default 24h)")
-    p.add_argument("--until", help="ISO 8601 time (UTC) or 30m, 24h, 7d ago (default now)")
-    p.add_argument("--user", help="only rows of this actor")
-    p.add_argument("--layer", help="only rows about this layer (or users)")
-    p.add_argument("--action", help="only this action, e.g. import, corridor.status, sign_in")
-    p.add_argument("--limit", type=int, default=10_000)
+    p = sub.add_parser("audit", help=_("the audit trail: who wrote what and when (append-only)"))
+    p.add_argument("--since", default="24h", help=_("ISO 8601 time (UTC) or 30m, 24h, 7d (default 24h)"))
+    p.add_argument("--until", help=_("ISO 8601 time (UTC) or 30m, 24h, 7d ago (default now)"))
+    p.add_argument("--user", help=_("only rows of this actor"))
+    p.add_argument("--layer", help=_("only rows about this layer (or users)"))
+    p.add_argument("--action", help=_("only this action, e.g. import, corridor.status, sign_in"))
+    p.add_argument("--limit", type=int, default=10_000, help=_("at most this many rows (default 10000)"))
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(handler=_audit)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cimic_geo.errors import CimicError, ExportError
 from cimic_geo.export.cimic_layers import CIMIC_LAYERS, read_cimic_layer
-from cimic_geo.schema import LAYERS
+from cimic_geo.schema import LAYERS, VERSIONED_LAYERS
 from cimic_geo.timefmt import to_utc
 
 #: Layers shown when a view does not name any (roads are left out: at national scale they are
@@ -175,6 +175,17 @@ def resolve_as_of(store: Any, as_of: datetime | str | pd.Timestamp | None) -> pd
     return None if rng is None else rng[1]
 
 
+def picture_as_of(store: Any, layer: str, as_of: pd.Timestamp | None) -> pd.Timestamp | None:
+    """The time ``layer`` is read at for a picture at ``as_of``: history layers at ``as_of``; versioned
+    layers (settlements, shelters, infrastructure) as they were then, current at the newest snapshot
+    (:func:`cimic_geo.store.cop_reads.layers_as_of`); other layers ignore it."""
+    if layer in VERSIONED_LAYERS:
+        from cimic_geo.store.cop_reads import layers_as_of
+
+        return layers_as_of(store, as_of)
+    return as_of
+
+
 def load_view(store: Any, view: View, *, allow_empty: bool = False) -> LoadedView:
     """Read the visible layers of ``view`` from ``store``.
 
@@ -201,7 +212,7 @@ def load_view(store: Any, view: View, *, allow_empty: bool = False) -> LoadedVie
         if name in CIMIC_LAYERS:  # each at the view's own time (None = now), see export.cimic_layers
             frames[name] = read_cimic_layer(store, name, bbox=bbox, as_of=view.as_of)
         else:
-            frames[name] = store.read(name, bbox=bbox, as_of=as_of)
+            frames[name] = store.read(name, bbox=bbox, as_of=picture_as_of(store, name, as_of))
     meta = store.get_meta()
     marking = view.marking if view.marking not in (None, "") else (meta.get("marking") or DEFAULT_MARKING)
     loaded = LoadedView(view=view, bbox=bbox, as_of=as_of, frames=frames, marking=str(marking), meta=meta)

@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 
 from cimic_geo.config import DEFAULT_BANDS_KM
-from cimic_geo.export.export_view import LoadedView
+from cimic_geo.export.export_view import LoadedView, picture_as_of
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _fmt_int(v: Any) -> str:
 def _frame(loaded: LoadedView, store: Any, name: str) -> gpd.GeoDataFrame:
     if name in loaded.frames:
         return loaded.frames[name]
-    return store.read(name, bbox=loaded.bbox, as_of=loaded.as_of)
+    return store.read(name, bbox=loaded.bbox, as_of=picture_as_of(store, name, loaded.as_of))
 
 
 def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> KpiTable:

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.schema import BASEMAP_KINDS
 
 #: Candidate attribute names, first present wins (OSM tags, COD-AB, common national files).
@@ -62,11 +63,11 @@ def _read(path: Path, label: str, **kwargs) -> gpd.GeoDataFrame:
     import pyogrio
 
     if not path.is_file():
-        raise _fail(label, "file", f"no such file: {path}")
+        raise _fail(label, "file", _("no such file: {path}").format(path=path))
     try:
         gdf = pyogrio.read_dataframe(str(path), **kwargs)
     except Exception as exc:  # pyogrio raises several types for damaged files
-        raise _fail(label, "file", f"cannot read the file ({exc})") from None
+        raise _fail(label, "file", _("cannot read the file ({error})").format(error=exc)) from None
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs("EPSG:4326")
     return gdf
@@ -86,11 +87,12 @@ def read_admin_boundaries(path: str | Path, *, state: bool = True, kind: str = "
     p = Path(path)
     label = p.name
     if kind not in ("state", "admin1"):
-        raise _fail(label, "kind", f"kind must be 'state' or 'admin1', got {kind!r}")
+        raise _fail(label, "kind", _("kind must be 'state' or 'admin1', got {kind}").format(kind=repr(kind)))
     gdf = _read(p, label)
     types = set(gdf.geom_type.dropna())
     if not len(gdf) or not types <= {"Polygon", "MultiPolygon"}:
-        raise _fail(label, "geometry", f"expected polygons, found {sorted(types) or 'no features'}")
+        raise _fail(label, "geometry", _("expected polygons, found {found}").format(
+            found=sorted(types) or _("no features")))
     geoms = shapely.make_valid(gdf.geometry.to_numpy())
     names, names_uk = _pick(gdf, NAME_FIELDS), _pick(gdf, NAME_UK_FIELDS)
     out = _frame([kind] * len(gdf), names, names_uk, geoms, prefix=f"BM-{kind.upper()}", source=source or label)
@@ -136,7 +138,7 @@ def read_osm_basemap(path: str | Path, *, source: str | None = None) -> gpd.GeoD
         parts.append(_frame(kinds, admin["name"], _tag(admin["other_tags"], "name:uk"), admin.geometry,
                             prefix="BM-OSM-A", source=src))
     if not parts:
-        raise _fail(label, "file", "no rivers, water areas or administrative boundaries in the extract")
+        raise _fail(label, "file", _("no rivers, water areas or administrative boundaries in the extract"))
     out = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
@@ -153,7 +155,8 @@ def write_basemap(store, frame: gpd.GeoDataFrame, *, prefix: str | None = None, 
     frame = frame.copy()
     unknown = sorted(set(frame["kind"]) - set(BASEMAP_KINDS))
     if unknown:
-        raise _fail("basemap", "kind", f"unknown kind(s) {unknown}; expected {list(BASEMAP_KINDS)}")
+        raise _fail("basemap", "kind", _("unknown kind(s) {kinds}; expected {choices}").format(
+            kinds=unknown, choices=list(BASEMAP_KINDS)))
     if prefix:
         frame["id"] = prefix + "-" + frame["id"].astype(str)
     written = 0

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 
 WGS84 = "EPSG:4326"
 
@@ -46,7 +47,8 @@ MAX_FIELD = 256 * 1024 * 1024
 
 
 def _fail(name: str, message: str) -> ValidationError:
-    return ValidationError(f"cannot read {name}: {message}", [Problem(None, None, message)])
+    return ValidationError(_("cannot read {name}: {reason}").format(name=name, reason=message),
+                           [Problem(None, None, message)])
 
 
 def _norm(name: str) -> str:
@@ -111,7 +113,7 @@ def _records(text: str, label: str) -> tuple[list[list[str]], str]:
         with _field_limit(MAX_FIELD):
             records = [r for r in reader if any(v.strip() for v in r)]
     except csv.Error as exc:
-        raise _fail(label, f"line {reader.line_num}: {exc}") from None
+        raise _fail(label, _("line {line}: {reason}").format(line=reader.line_num, reason=exc)) from None
     return records, sep
 
 
@@ -121,35 +123,36 @@ def read_csv(p: Path, label: str, *, lat_column: str | None, lon_column: str | N
     problems: list[Problem] = []
     raw = p.read_bytes()
     if raw.count(b"\x00") > max(16, len(raw) // 20):
-        raise _fail(label, "the file is mostly NUL bytes: not a text CSV (UTF-16 without a byte-order mark, "
-                    "or a binary file)")
+        raise _fail(label, _("the file is mostly NUL bytes: not a text CSV (UTF-16 without a byte-order mark, "
+                             "or a binary file)"))
     text, encoding = decode_text(raw)
     if encoding == "cp1251":
-        problems.append(Problem(None, None, "the file is not UTF-8; read as Windows-1251 (Cyrillic)", "warning"))
+        problems.append(Problem(None, None, _("the file is not UTF-8; read as Windows-1251 (Cyrillic)"), "warning"))
     records, _sep = _records(text, label)
     if not records:
-        raise _fail(label, "the file has no header line")
+        raise _fail(label, _("the file has no header line"))
     header = [h.strip() for h in records[0]]
     if any(_SURROGATE.search(h) for h in header):
-        raise _fail(label, "the header line has bytes that are not valid UTF-8 "
-                    f"({_stray_bytes(''.join(header))}); save the file as UTF-8")
+        raise _fail(label, _("the header line has bytes that are not valid UTF-8 ({bytes}); save the file as "
+                             "UTF-8").format(bytes=_stray_bytes("".join(header))))
     body = []
     for i, rec in enumerate(records[1:], start=1):
         if len(rec) != len(header):
-            problems.append(Problem(i, None, f"{len(rec)} fields, the header has {len(header)} (a separator "
-                                    "inside an unquoted value?)"))
+            problems.append(Problem(i, None, _("{n} fields, the header has {header} (a separator inside an "
+                                               "unquoted value?)").format(n=len(rec), header=len(header))))
             rec = (rec + [""] * len(header))[: len(header)]
         if encoding == "utf-8-stray":
             for col, v in zip(header, rec, strict=True):
                 if _SURROGATE.search(v):
-                    problems.append(Problem(i, col, f"bytes that are not valid UTF-8 ({_stray_bytes(v)}) in an "
-                                            "otherwise UTF-8 file; fix the value or save the file as UTF-8"))
+                    problems.append(Problem(i, col, _("bytes that are not valid UTF-8 ({bytes}) in an otherwise "
+                                                      "UTF-8 file; fix the value or save the file as UTF-8")
+                                            .format(bytes=_stray_bytes(v))))
             rec = [_SURROGATE.sub("\ufffd", v) for v in rec]
         body.append([v if v.strip() else None for v in rec])
     df = pd.DataFrame(body, columns=header, dtype=object)
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()].tolist()
-        raise _fail(label, f"duplicate column names {dup}")
+        raise _fail(label, _("duplicate column names {names}").format(names=dup))
     geoms, geom_cols = _geometry(df, label, problems, lat_column=lat_column, lon_column=lon_column,
                                  wkt_column=wkt_column)
     attrs = df.drop(columns=geom_cols)
@@ -163,7 +166,8 @@ def _geometry(df: pd.DataFrame, label: str, problems: list[Problem], *, lat_colu
     def pick(explicit: str | None, names: tuple[str, ...]) -> str | None:
         if explicit:
             if explicit not in df.columns:
-                raise _fail(label, f"no column '{explicit}'; columns: {', '.join(map(str, df.columns))}")
+                raise _fail(label, _("no column '{column}'; columns: {columns}").format(
+                    column=explicit, columns=", ".join(map(str, df.columns))))
             return explicit
         return next((cols[n] for n in names if n in cols), None)
 
@@ -186,15 +190,15 @@ def _geometry(df: pd.DataFrame, label: str, problems: list[Problem], *, lat_colu
         for i in np.flatnonzero(present)[shapely.is_missing(parsed)]:
             try:
                 shapely.from_wkt(values[i])
-                message = "cannot parse WKT"
+                message = _("cannot parse WKT")
             except Exception as exc:  # shapely.errors.GEOSException
-                message = f"cannot parse WKT: {str(exc).strip().splitlines()[0][:200]}"
+                message = _("cannot parse WKT: {reason}").format(reason=str(exc).strip().splitlines()[0][:200])
             problems.append(Problem(int(i) + 1, wkt, message))
         return geoms, [wkt]
     if lat is None or lon is None:
-        raise _fail(label, "no geometry columns: expected lat/lon (latitude/longitude, y/x) or a WKT column "
-                    "(name others with the lat/lon/WKT column options, CLI --lat-column/--lon-column/"
-                    f"--wkt-column); columns are {', '.join(map(str, df.columns))}")
+        raise _fail(label, _("no geometry columns: expected lat/lon (latitude/longitude, y/x) or a WKT column "
+                             "(name others with the lat/lon/WKT column options, CLI --lat-column/--lon-column/"
+                             "--wkt-column); columns are {columns}").format(columns=", ".join(map(str, df.columns))))
     ys = parse_numbers(df[lat])
     xs = parse_numbers(df[lon])
     ok = np.isfinite(xs) & np.isfinite(ys)
@@ -202,5 +206,5 @@ def _geometry(df: pd.DataFrame, label: str, problems: list[Problem], *, lat_colu
     for c, vals in ((lon, xs), (lat, ys)):
         raw = df[c].to_numpy(dtype=object)
         for i in np.flatnonzero(~np.isfinite(vals) & pd.notna(raw)):
-            problems.append(Problem(int(i) + 1, c, f"not a number: {str(raw[i])[:40]!r}"))
+            problems.append(Problem(int(i) + 1, c, _("not a number: {value}").format(value=repr(str(raw[i])[:40]))))
     return geoms, [lat, lon]

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import Problem
 from cimic_geo.geo import geodesic_length_km, metric_crs
+from cimic_geo.i18n import N_, _
 from cimic_geo.ingest.mapping import norm_label
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.validate import parse_time
@@ -66,7 +67,7 @@ def snapshot_time(name: str | Path, *, explicit: object = None, frame: gpd.GeoDa
     (``..._20250801...``, ``2025-08-01``, ``20220403T1233``, or a Unix timestamp).
     """
     if explicit is not None and str(explicit).strip():
-        return parse_time(explicit), "argument"
+        return parse_time(explicit), N_("argument")
     if frame is not None and len(frame):
         cols = [date_column] if date_column else [c for c in frame.columns
                                                   if norm_label(c) in ("date", "valid_from", "timestamp",
@@ -78,25 +79,25 @@ def snapshot_time(name: str | Path, *, explicit: object = None, frame: gpd.GeoDa
             if len(values) == 1:
                 ts = parse_time(values.pop())
                 if ts is not None:
-                    return ts, "property"
+                    return ts, N_("property")
     stem = Path(str(name)).name
     m = _DATE_PATTERNS[0].search(stem)
     if m:
         y, mo, d, hh, mm = (int(g) for g in m.groups())
         try:
-            return pd.Timestamp(datetime(y, mo, d, hh, mm, tzinfo=UTC)), "file name"
+            return pd.Timestamp(datetime(y, mo, d, hh, mm, tzinfo=UTC)), N_("file name")
         except ValueError:
             pass
     m = _DATE_PATTERNS[1].search(stem)
     if m:
         y, mo, d = (int(g) for g in m.groups())
         try:
-            return pd.Timestamp(datetime(y, mo, d, tzinfo=UTC)), "file name"
+            return pd.Timestamp(datetime(y, mo, d, tzinfo=UTC)), N_("file name")
         except ValueError:
             pass
     m = _UNIX_RE.search(stem)
     if m:
-        return pd.Timestamp(int(m.group(1)), unit="s", tz="UTC"), "file name"
+        return pd.Timestamp(int(m.group(1)), unit="s", tz="UTC"), N_("file name")
     return None, ""
 
 
@@ -143,7 +144,7 @@ def occupied_geometry(
         label = frame.iloc[i][col] if col else None
         cls = classify_label(label) if col else OCCUPIED
         if geom is None or geom.is_empty:
-            problems.append(Problem(row, "geometry", "no geometry; feature skipped", "warning"))
+            problems.append(Problem(row, "geometry", _("no geometry; feature skipped"), "warning"))
             continue
         polys = [p for p in shapely.get_parts(geom).tolist() if p.geom_type in ("Polygon", "MultiPolygon")]
         if not polys:
@@ -155,14 +156,14 @@ def occupied_geometry(
         poly = shapely.union_all(polys) if len(polys) > 1 else polys[0]
         coords = shapely.get_coordinates(poly)
         if not len(coords) or not (abs(coords) < 1e3).all():
-            problems.append(Problem(row, "geometry", "coordinates are NaN, infinite or not degrees; feature "
-                                    "skipped", "warning"))
+            problems.append(Problem(row, "geometry", _("coordinates are NaN, infinite or not degrees; feature "
+                                                       "skipped"), "warning"))
             continue
         if extent is not None:
             x0, y0, x1, y1 = extent
             bx0, by0, bx1, by1 = poly.bounds
             if bx0 < x0 or by0 < y0 or bx1 > x1 or by1 > y1:
-                outside.append(_short(label) if label is not None else f"record {row}")
+                outside.append(_short(label) if label is not None else _("record {row}").format(row=row))
                 continue
         if not poly.is_valid:
             poly = shapely.make_valid(poly)
@@ -172,16 +173,19 @@ def occupied_geometry(
         keep.append(poly)
     if dropped_types:
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(dropped_types.items()))
-        problems.append(Problem(None, "geometry", f"skipped features that are not areas: {kinds}", "warning"))
+        problems.append(Problem(None, "geometry", _("skipped features that are not areas: {kinds}").format(
+            kinds=kinds), "warning"))
     for cls in (LIBERATED, CONTESTED, UNKNOWN, OTHER):
         if counts.get(cls):
-            problems.append(Problem(None, col, f"skipped {counts[cls]} area(s) labelled {cls}", "warning"))
+            problems.append(Problem(None, col, _("skipped {n} area(s) labelled {label}").format(
+                n=counts[cls], label=cls), "warning"))
     if outside:
         shown = "; ".join(outside[:6]) + (" ..." if len(outside) > 6 else "")
-        problems.append(Problem(None, "geometry", f"skipped {len(outside)} occupied area(s) outside the plausible "
-                                f"extent: {shown}", "warning"))
+        problems.append(Problem(None, "geometry", _("skipped {n} occupied area(s) outside the plausible extent: "
+                                                    "{areas}").format(n=len(outside), areas=shown), "warning"))
     if repaired:
-        problems.append(Problem(None, "geometry", f"repaired {repaired} invalid polygon(s)", "warning"))
+        problems.append(Problem(None, "geometry", _("repaired {n} invalid polygon(s)").format(n=repaired),
+                                "warning"))
     if not keep:
         return None, problems, dict(counts)
     merged = shapely.union_all(keep)
@@ -275,18 +279,23 @@ def territory_problems(
     its coast lies kilometres off the occupied area's, so coast segments stay in the front line.
     """
     if territory is None:
-        text = ("no state territory: the derived front line would be the whole outline of the occupied area, "
-                "coasts and state borders included")
+        text = _("no state territory: the derived front line would be the whole outline of the occupied area, "
+                 "coasts and state borders included")
         if allow_outline:
-            return [Problem(None, "front_line", text + " (confirmed by the operator)", "warning")]
-        return [Problem(None, "front_line", text + ". Give the state territory (a national outline or the "
-                        "oblasts), or confirm deriving the front from the outline alone")]
+            return [Problem(None, "front_line", _("{problem} (confirmed by the operator)").format(problem=text),
+                            "warning")]
+        return [Problem(None, "front_line", _("{problem}. Give the state territory (a national outline or the "
+                                              "oblasts), or confirm deriving the front from the outline alone").format(
+            problem=text))]
     spacing = outline_spacing_km(territory)
     limit = max(5.0, 2.0 * float(tolerance_km))
     if spacing > limit:
-        label = f" {name}" if name else ""
-        return [Problem(None, "front_line", f"the state territory{label} is generalised (a vertex every "
-                        f"{spacing:.0f} km on average, more than {limit:.0f} km): its coast and border lie far from "
-                        "the occupied area's, so parts of them will count as front line; use a detailed national "
-                        "outline", "warning")]
+        text = (_("the state territory {name} is generalised (a vertex every {spacing} km on average, more than "
+                  "{limit} km): its coast and border lie far from the occupied area's, so parts of them will "
+                  "count as front line; use a detailed national outline") if name else
+                _("the state territory is generalised (a vertex every {spacing} km on average, more than {limit} "
+                  "km): its coast and border lie far from the occupied area's, so parts of them will count as "
+                  "front line; use a detailed national outline"))
+        return [Problem(None, "front_line", text.format(name=name, spacing=f"{spacing:.0f}", limit=f"{limit:.0f}"),
+                        "warning")]
     return []

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.i18n import _
 from cimic_geo.schema import Layer
 
 _SHAPELY_NAME = {
@@ -46,12 +47,12 @@ def check_geometry(
     """Return (geometry fitted to the layer or None, [(severity, message)])."""
     notes: list[tuple[str, str]] = []
     if geom is None or not isinstance(geom, BaseGeometry):
-        return None, [("error", "no geometry")]
+        return None, [("error", _("no geometry"))]
     if geom.is_empty:
-        return None, [("error", "empty geometry")]
+        return None, [("error", _("empty geometry"))]
     coords = shapely.get_coordinates(geom, include_z=False)
     if not np.isfinite(coords).all():
-        return None, [("error", "coordinates are NaN or infinite")]
+        return None, [("error", _("coordinates are NaN or infinite"))]
     if shapely.get_coordinate_dimension(geom) > 2:
         geom = shapely.force_2d(geom)
     allowed = tuple(_SHAPELY_NAME[t] for t in layer.geometry_types)
@@ -63,8 +64,8 @@ def check_geometry(
         if family is not None:
             fixed = _extract(fixed, family)
         if fixed is None or fixed.is_empty:
-            return None, [("error", f"invalid geometry that cannot be repaired ({reason})")]
-        notes.append(("warning", f"invalid geometry repaired ({reason})"))
+            return None, [("error", _("invalid geometry that cannot be repaired ({reason})").format(reason=reason))]
+        notes.append(("warning", _("invalid geometry repaired ({reason})").format(reason=reason)))
         geom = fixed
         gtype = geom.geom_type
     if gtype in allowed:
@@ -78,16 +79,18 @@ def check_geometry(
         if part is None:
             continue
         if part.geom_type in allowed:
-            notes.append(("warning", f"{gtype} converted to {part.geom_type}"))
+            notes.append(("warning", _("{type} converted to {new_type}").format(type=gtype, new_type=part.geom_type)))
             return part, notes
         if key == "LINESTRING" and part.geom_type == "MultiLineString":
             merged = shapely.line_merge(part)
             if merged.geom_type in allowed:
-                notes.append(("warning", f"{gtype} merged into one LineString"))
+                notes.append(("warning", _("{type} merged into one LineString").format(type=gtype)))
                 return merged, notes
             n = len(shapely.get_parts(part))
-            return None, [*notes, ("error", f"MultiLineString of {n} disconnected parts; the layer needs " f"{wanted} (split it into one row per part)")]
-    return None, [*notes, ("error", f"geometry type {gtype}; the layer needs {wanted}")]
+            return None, [*notes, ("error", _("MultiLineString of {n} disconnected parts; the layer needs {wanted} "
+                                              "(split it into one row per part)").format(n=n, wanted=wanted))]
+    return None, [*notes, ("error", _("geometry type {type}; the layer needs {wanted}").format(type=gtype,
+                                                                                                wanted=wanted))]
 
 
 def fast_ok(geoms: np.ndarray, layer: Layer, extent: tuple[float, float, float, float] | None) -> np.ndarray:
@@ -118,8 +121,8 @@ def check_extent(geom: BaseGeometry, extent: tuple[float, float, float, float]) 
         return None
     hint = ""
     if by0 >= x0 and bx0 >= y0 and by1 <= x1 and bx1 <= y1:
-        hint = " (latitude and longitude look swapped)"
+        hint = _(" (latitude and longitude look swapped)")
     elif max(abs(bx0), abs(bx1)) > 180 or max(abs(by0), abs(by1)) > 90:
-        hint = " (not lon/lat degrees: projected coordinates without a CRS?)"
-    return (f"outside the plausible extent {x0:g},{y0:g},{x1:g},{y1:g}: bounds "
-            f"{bx0:.4f},{by0:.4f},{bx1:.4f},{by1:.4f}{hint}")
+        hint = _(" (not lon/lat degrees: projected coordinates without a CRS?)")
+    return _("outside the plausible extent {extent}: bounds {bounds}{hint}").format(
+        extent=f"{x0:g},{y0:g},{x1:g},{y1:g}", bounds=f"{bx0:.4f},{by0:.4f},{bx1:.4f},{by1:.4f}", hint=hint)

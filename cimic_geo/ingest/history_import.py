@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import Problem, ValidationError
 from cimic_geo.geo import geodesic_area_km2, geodesic_length_km
+from cimic_geo.i18n import _
 from cimic_geo.ingest.front_snapshots import (
     derive_front_line,
     occupied_geometry,
@@ -38,9 +39,9 @@ def prepare_history(
     source_layer: str | None, allow_outline_front: bool = False, territory_name: str | None = None,
 ) -> PreparedImport:
     if valid_from is not None and len(paths) > 1:
-        raise ValidationError("--valid-from applies to one file",
-                              [Problem(None, "valid_from", f"{len(paths)} files given; the date of each is taken "
-                                       "from a property or its file name")])
+        raise ValidationError(_("{option} applies to one file").format(option="--valid-from"),
+                              [Problem(None, "valid_from", _("{n} files given; the date of each is taken from a "
+                                                             "property or its file name").format(n=len(paths)))])
     problems: list[Problem] = []
     occ_rows: list[dict[str, Any]] = []
     fl_rows: list[dict[str, Any]] = []
@@ -69,23 +70,26 @@ def prepare_history(
                                    explicit=valid_from, frame=src.frame,
                                    date_column=(opts.mapping or {}).get("valid_from"))
         if ts is None:
-            problems.append(Problem(None, "valid_from", f"{label}: no snapshot date (give --valid-from, a date "
-                                    "property, or a file name with YYYYMMDD)"))
+            problems.append(Problem(None, "valid_from", _("{file}: no snapshot date (give {option}, a date "
+                                                          "property, or a file name with YYYYMMDD)").format(
+                file=label, option="--valid-from")))
             bad_files += 1
             continue
         if ts in seen:
-            problems.append(Problem(None, "valid_from", f"{label}: date {iso(ts)} also given by {seen[ts]}"))
+            problems.append(Problem(None, "valid_from", _("{file}: date {date} also given by {other}").format(
+                file=label, date=iso(ts), other=seen[ts])))
             bad_files += 1
             continue
         seen[ts] = label
         if layer == "occupied_area":
-            geom, probs, _ = occupied_geometry(src, extent=opts.extent)
+            geom, probs, __ = occupied_geometry(src, extent=opts.extent)
         else:
             geom, probs = _front_lines(src, extent=opts.extent)
         problems += [Problem(q.row, q.field, f"{label}: {q.message}", q.severity) for q in probs]
         if geom is None or geom.is_empty:
-            problems.append(Problem(None, "geometry", f"{label}: no {'occupied area' if layer == 'occupied_area' else 'front line'} "
-                                    "found in the file"))
+            problems.append(Problem(None, "geometry", (_("{file}: no occupied area found in the file")
+                                                      if layer == "occupied_area" else
+                                                      _("{file}: no front line found in the file")).format(file=label)))
             bad_files += 1
             continue
         one = SourceData(frame=gpd.GeoDataFrame({"_k": [k]}, geometry=[geom], crs="EPSG:4326"), name=label)
@@ -109,8 +113,9 @@ def prepare_history(
             area = geodesic_area_km2(row["geometry"])
             line = derive_front_line(row["geometry"], border=border, tolerance_km=border_tolerance_km)
             if line.is_empty:
-                problems.append(Problem(None, "front_line", f"{label}: the occupied area has no boundary away from "
-                                        "the border; no front line for this date", "warning"))
+                problems.append(Problem(None, "front_line", _("{file}: the occupied area has no boundary away from "
+                                                              "the border; no front line for this date").format(
+                    file=label), "warning"))
             else:
                 fl = dict(row, id=f"front-{_stamp(ts)}", geometry=line)
                 fl_rows.append(fl)
@@ -128,8 +133,8 @@ def prepare_history(
                                               "file": [label], "front_km": [round(front_km, 1)]},
                                              geometry=[fl_rows[-1]["geometry"]], crs="EPSG:4326"))
     if opts.provenance.reliability is None and (occ_rows or fl_rows):
-        problems.append(Problem(None, "reliability", "no reliability given; snapshots set to F6 (cannot be "
-                                "judged)", "warning"))
+        problems.append(Problem(None, "reliability", _("no reliability given; snapshots set to {code} (cannot be "
+                                                       "judged)").format(code="F6"), "warning"))
     good_times = sorted(pd.Timestamp(r["valid_from"]) for r in (occ_rows or fl_rows))
     snapshots.sort(key=lambda s: s["valid_from"])
     report = ImportReport(layer=layer, mode=mode, files=names, rows_read=rows_read, snapshots=snapshots,
@@ -139,11 +144,12 @@ def prepare_history(
     if store is not None and good_times:
         n_old = history_count(store, layer, good_times)
         if n_old:
-            problems.append(Problem(None, "valid_from", f"{n_old} row(s) of {layer} with the same date(s) will be "
-                                    "replaced", "info"))
+            problems.append(Problem(None, "valid_from", _("{n} row(s) of {layer} with the same date(s) will be "
+                                                          "replaced").format(n=n_old, layer=layer), "info"))
     if bad_files and not only_valid:
         # a file-level error: make it a whole-import error so that nothing is written
-        problems.append(Problem(None, None, f"{bad_files} of {len(paths)} snapshot file(s) rejected"))
+        problems.append(Problem(None, None, _("{n} of {total} snapshot file(s) rejected").format(
+            n=bad_files, total=len(paths))))
     report.problems = problems
     writes: list[LayerWrite] = []
     span = (good_times[0], good_times[-1]) if good_times else None
@@ -185,11 +191,12 @@ def _front_lines(src: SourceData, *, extent: tuple[float, float, float, float] |
         for p in parts:
             b = p.bounds
             if extent is not None and (b[0] < extent[0] or b[1] < extent[1] or b[2] > extent[2] or b[3] > extent[3]):
-                problems.append(Problem(i, "geometry", "line outside the plausible extent; skipped", "warning"))
+                problems.append(Problem(i, "geometry", _("line outside the plausible extent; skipped"), "warning"))
                 continue
             lines += shapely.get_parts(p).tolist()
     if skipped:
-        problems.append(Problem(None, "geometry", f"skipped {skipped} feature(s) that are not lines", "warning"))
+        problems.append(Problem(None, "geometry", _("skipped {n} feature(s) that are not lines").format(n=skipped),
+                                "warning"))
     if not lines:
         return None, problems
     return shapely.line_merge(shapely.MultiLineString(lines)), problems

@@ -100,10 +100,12 @@ class ImportReport:
             lines.append(_("  nothing written (fix the errors, or write only the valid rows)"))
         lines.append(_("  {kind} data, marked {marking}").format(kind=_(self.kind), marking=self.marking or "-"))
         for s in self.snapshots:
-            outline = f" (outline {s['boundary_km']:.0f} km)" if s.get("boundary_km", s["front_km"]) != \
-                s["front_km"] else ""
-            lines.append(f"  snapshot {s['valid_from']} ({s['date_from']}): occupied {s['area_km2']:.0f} km², "
-                         f"front line {s['front_km']:.0f} km{outline}")
+            outline = _(" (outline {km} km)").format(km=f"{s['boundary_km']:.0f}") \
+                if s.get("boundary_km", s["front_km"]) != s["front_km"] else ""
+            origin = str(s["date_from"])  # marked where it is found ("file name", "property"); shown translated
+            lines.append(_("  snapshot {valid_from} ({date_from}): occupied {area} km², front line {front} km{outline}")
+                         .format(valid_from=s["valid_from"], date_from=_(origin), area=f"{s['area_km2']:.0f}",
+                                 front=f"{s['front_km']:.0f}", outline=outline))
         lines += [f"  {p}" for p in self.problems[:max_problems]]
         if len(self.problems) > max_problems:
             lines.append(_("  ... and {n} more").format(n=len(self.problems) - max_problems))
@@ -122,7 +124,8 @@ class PreparedImport:
 
 def check_mode(mode: str) -> None:
     if mode not in MODES:
-        raise ValidationError(f"unknown mode '{mode}'", [Problem(None, "mode", f"expected one of {', '.join(MODES)}")])
+        raise ValidationError(_("unknown mode '{mode}'").format(mode=mode),
+                              [Problem(None, "mode", _("expected one of {choices}").format(choices=", ".join(MODES)))])
 
 
 def preview_frame(validated: Validated) -> gpd.GeoDataFrame:

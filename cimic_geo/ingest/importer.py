@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.auth import Actor
 from cimic_geo.config import EXERCISE_MARKING, is_exercise_marking, markings
 from cimic_geo.errors import Problem, StoreError, ValidationError
-from cimic_geo.i18n import _
+from cimic_geo.i18n import N_, _
 from cimic_geo.ingest.history_import import prepare_history
 from cimic_geo.ingest.import_report import (
     ImportReport,
@@ -42,6 +42,9 @@ from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
 from cimic_geo.store.imports import LayerWrite, apply_import, existing_ids
 from cimic_geo.store.settings import EXERCISE, REAL, get_territory, holdings
+
+#: Pages holding the spreadsheet template and import panel (their titles, translated where shown).
+_SHEET_PAGES = (N_("Evacuations"), N_("Civil assessments"), N_("Partners"))
 
 #: Environment variable read only by the crash test: seconds to sleep inside the import
 #: transaction, after all rows are written and before COMMIT (announced on stderr).
@@ -109,9 +112,10 @@ def prepare_import(
     spec = get_layer(layer)
     if spec.name in SHEET_LAYERS:  # their own checks, history and versions: the spreadsheet import
         raise ValidationError(
-            f"{spec.name} are imported from their spreadsheet template, not as a geo file",
-            [Problem(None, "layer", f"use `python -m cimic_geo import {spec.name} FILE.xlsx` (or .csv), or the "
-                     "template and import panel of its page (Evacuations, Civil assessments, Partners)")])
+            _("{layer} are imported from their spreadsheet template, not as a geo file").format(layer=spec.name),
+            [Problem(None, "layer", _("use `{command}` (or .csv), or the template and import panel of its page "
+                                      "({pages})").format(command=f"python -m cimic_geo import {spec.name} FILE.xlsx",
+                                                          pages=", ".join(_(p) for p in _SHEET_PAGES)))])
     check_value_maps(value_maps)
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),
@@ -132,8 +136,9 @@ def prepare_import(
         return _marked(prepared, kind, chosen_marking, mark_problems)
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
-            raise ValidationError(f"layer {spec.name} takes one file",
-                                  [Problem(None, None, f"{len(path)} files given; import them one by one")])
+            raise ValidationError(_("layer {layer} takes one file").format(layer=spec.name),
+                                  [Problem(None, None, _("{n} files given; import them one by one").format(
+                                      n=len(path)))])
         path = path[0]
     src = open_source(path, name=name, source_layer=source_layer,
                   csv_columns={"lat_column": lat_column, "lon_column": lon_column, "wkt_column": wkt_column})
@@ -259,15 +264,16 @@ def commit_import(store: Store, prepared: PreparedImport, *, actor: Actor | None
     report = prepared.report
     if not report.can_commit:
         raise ValidationError(
-            f"{report.layer}: nothing written: {len(report.errors)} error(s) in {', '.join(report.files)}"
-            if report.errors else f"{report.layer}: nothing to write", report.problems)
+            _("{layer}: nothing written: {n} error(s) in {files}").format(
+                layer=report.layer, n=len(report.errors), files=", ".join(report.files))
+            if report.errors else _("{layer}: nothing to write").format(layer=report.layer), report.problems)
     try:
         written = apply_import(store, prepared.writes, user=f"import:{','.join(report.files)}"[:200],
                                before_commit=_test_pause, actor=actor, source_file=", ".join(report.files),
                                source_sha256=", ".join(report.sha256) or None,
                                data_mark=(report.kind, report.marking or EXERCISE_MARKING))
     except StoreError as exc:
-        raise ValidationError(f"{report.layer}: nothing written: {exc}",
+        raise ValidationError(_("{layer}: nothing written: {error}").format(layer=report.layer, error=exc),
                               [*report.problems, Problem(None, None, str(exc))]) from exc
     report.written = written
     report.committed = True

@@ -13,6 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import N_, _
+
+#: The reasons Python's JSON parser gives, translated where they are shown (other reasons stay as given).
+_JSON_REASONS = frozenset({
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"), N_("Expecting ':' delimiter"),
+    N_("Expecting ',' delimiter"), N_("Extra data"), N_("Unterminated string starting at"),
+    N_("Invalid control character at"), N_("Invalid \\escape"),
+})
 
 
 def parse_defaults(items: str | Sequence[str] | None, *, field: str = "defaults") -> dict[str, str]:
@@ -29,7 +37,8 @@ def parse_defaults(items: str | Sequence[str] | None, *, field: str = "defaults"
             continue
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():
-            raise ValidationError(f"{field} takes FIELD=VALUE", [Problem(None, field, f"got {str(item).strip()!r}")])
+            raise ValidationError(_("{option} takes FIELD=VALUE").format(option=field),
+                                  [Problem(None, field, _("got {value}").format(value=repr(str(item).strip())))])
         out[key.strip()] = value.strip()
     return out
 
@@ -41,9 +50,14 @@ def parse_json_object(text: str | None, *, field: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{field} is not valid JSON", [Problem(None, field, str(exc))]) from None
+        reason = _(exc.msg) if exc.msg in _JSON_REASONS else exc.msg
+        where = _("{reason}: line {line} column {column} (char {position})").format(
+            reason=reason, line=exc.lineno, column=exc.colno, position=exc.pos)
+        raise ValidationError(_("{option} is not valid JSON").format(option=field),
+                              [Problem(None, field, where)]) from None
     if not isinstance(value, dict):
-        raise ValidationError(f"{field} must be a JSON object", [Problem(None, field, f"got {type(value).__name__}")])
+        raise ValidationError(_("{option} must be a JSON object").format(option=field),
+                              [Problem(None, field, _("got {value}").format(value=type(value).__name__))])
     return value
 
 
@@ -51,15 +65,17 @@ def check_value_maps(value_maps: Any, *, field: str = "values") -> None:
     """Value maps must be ``{field: {source label: value}}`` (JSON from a user can hold anything)."""
     if value_maps is None:
         return
-    bad = ([] if isinstance(value_maps, Mapping) else [Problem(None, field, "expected a JSON object "
-                                                               "{field: {source label: value}}")])
+    bad = ([] if isinstance(value_maps, Mapping) else [Problem(None, field, _("expected a JSON object "
+                                                                             "{{field: {{source label: value}}}}")
+                                                               .format())])
     if not bad:
-        bad = [Problem(None, f"{field}.{key}", f"expected {{source label: value}} for field '{key}', got "
-                       f"{type(labels).__name__} {str(labels)[:40]!r}")
+        bad = [Problem(None, f"{field}.{key}", _("expected {{source label: value}} for field '{field}', got "
+                                                 "{type} {value}").format(field=key, type=type(labels).__name__,
+                                                                          value=repr(str(labels)[:40])))
                for key, labels in value_maps.items() if not isinstance(labels, Mapping)]
     if bad:
-        raise ValidationError('value maps must be {field: {source label: value}}, e.g. '
-                              '{"status": {"successful": "closed"}}', bad)
+        raise ValidationError(_('value maps must be {{field: {{source label: value}}}}, e.g. '
+                                '{{"status": {{"successful": "closed"}}}}').format(), bad)
 
 
 def parse_value_maps(text: str | None, *, field: str = "values") -> dict[str, dict[str, Any]]:

@@ -49,6 +49,7 @@ import numpy as np
 import shapely
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest.readers import SourceData
 
 #: ``highway`` value → road class; values not listed are not drivable.
@@ -150,7 +151,8 @@ def _clipped_wkb(way: object) -> bytes | None:
 
 
 def _fail(label: str, message: str) -> ValidationError:
-    return ValidationError(f"cannot read {label}: {message}", [Problem(None, None, message)])
+    return ValidationError(_("cannot read {name}: {reason}").format(name=label, reason=message),
+                           [Problem(None, None, message)])
 
 
 #: OSM tags read for each ``highway`` way.
@@ -186,14 +188,15 @@ def read_osm_roads(
     p = Path(path)
     label = name or p.name
     if not p.exists():
-        raise _fail(label, "file not found")
+        raise _fail(label, _("file not found"))
     table = {**DEFAULT_SPEEDS_KMH, **dict(speeds or {})}
     bad_speeds = {k: v for k, v in table.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0)}
     if bad_speeds:
-        raise ValidationError("default speeds must be positive numbers",
+        raise ValidationError(_("default speeds must be positive numbers"),
                               [Problem(None, "speed_kmh", f"{k}: {v!r}") for k, v in bad_speeds.items()])
     if engine not in ("pyosmium", "gdal"):
-        raise ValidationError("unknown OSM reader", [Problem(None, None, f"engine {engine!r}: pyosmium or gdal")])
+        raise ValidationError(_("unknown OSM reader"), [Problem(None, None, _("engine {engine}: {a} or {b}").format(
+            engine=repr(engine), a="pyosmium", b="gdal"))])
     reader = _ways_gdal if engine == "gdal" else _ways_pyosmium
     ways, geoms, stats = reader(p, label, node_storage)
     return _roads(ways, geoms, stats, label, table)
@@ -234,7 +237,7 @@ def _ways_pyosmium(p: Path, label: str, node_storage: str) -> tuple[dict[str, li
                 cols[k].append(tags.get(k))
             blobs.append(geom)
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
-        raise _fail(label, f"the file is damaged or truncated ({exc})") from None
+        raise _fail(label, _("the file is damaged or truncated ({error})").format(error=exc)) from None
     stats.update({f"other:{k}": v for k, v in other.items()})
     return cols, shapely.from_wkb(np.asarray(blobs, dtype=object)), stats
 
@@ -247,7 +250,7 @@ def _ways_gdal(p: Path, label: str, node_storage: str) -> tuple[dict[str, list],
         df = pyogrio.read_dataframe(str(p), layer="lines", columns=["osm_id", "highway", "name", "other_tags"],
                                     where="highway IS NOT NULL")
     except Exception as exc:  # pyogrio raises several types for damaged files
-        raise _fail(label, f"the file is damaged or truncated ({exc})") from None
+        raise _fail(label, _("the file is damaged or truncated ({error})").format(error=exc)) from None
     hw = df["highway"].astype(str)
     drivable = hw.isin(list(HIGHWAY_CLASSES)).to_numpy()
     stats = {"highway_ways": len(df), "clipped": 0, "no_location": 0}
@@ -276,8 +279,9 @@ def _roads(ways: dict[str, list], geoms: np.ndarray, stats: dict[str, int], labe
     raw, geoms = raw[~closed].reset_index(drop=True), geoms[~closed]
     if not len(raw):
         seen = ", ".join(f"{k} {v}" for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:5])
-        detail = f"{stats['highway_ways']} way(s) with a highway tag" + (f" ({seen})" if seen else "")
-        raise _fail(label, f"the extract has no drivable roads: {detail}; nothing to import")
+        detail = (_("{n} way(s) with a highway tag ({kinds})") if seen else _("{n} way(s) with a highway tag")).format(
+            n=stats["highway_ways"], kinds=seen)
+        raise _fail(label, _("the extract has no drivable roads: {detail}; nothing to import").format(detail=detail))
     cls = raw["highway"].map(HIGHWAY_CLASSES)
     # speeds: distinct (class, tags) combinations are few, so map each once
     key_cols = ["highway", "maxspeed", "tracktype", "surface", "ford", "oneway", "junction"]
@@ -305,11 +309,13 @@ def _roads(ways: dict[str, list], geoms: np.ndarray, stats: dict[str, int], labe
     left_out = sum(other.values()) + int(closed.sum())
     if left_out:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:6])
-        problems.append(Problem(None, "highway", f"{left_out} non-drivable way(s) or area(s) left out"
-                                + (f" ({kinds})" if kinds else ""), "info"))
+        problems.append(Problem(None, "highway", (_("{n} non-drivable way(s) or area(s) left out ({kinds})") if kinds
+                                                  else _("{n} non-drivable way(s) or area(s) left out")).format(
+            n=left_out, kinds=kinds), "info"))
     if stats["clipped"]:
-        problems.append(Problem(None, "geometry", f"{stats['clipped']} way(s) cut at the edge of the extract", "info"))
+        problems.append(Problem(None, "geometry", _("{n} way(s) cut at the edge of the extract").format(
+            n=stats["clipped"]), "info"))
     if stats["no_location"]:
-        problems.append(Problem(None, "geometry", f"{stats['no_location']} way(s) with nodes outside the extract "
-                                "left out", "info"))
+        problems.append(Problem(None, "geometry", _("{n} way(s) with nodes outside the extract left out").format(
+            n=stats["no_location"]), "info"))
     return SourceData(frame=frame, name=label, problems=problems, crs_in="EPSG:4326")

@@ -26,6 +26,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import _
 from cimic_geo.ingest.csv_source import read_csv
 
 WGS84 = "EPSG:4326"
@@ -67,7 +68,8 @@ class SourceData:
 
 
 def _fail(name: str, message: str) -> ValidationError:
-    return ValidationError(f"cannot read {name}: {message}", [Problem(None, None, message)])
+    return ValidationError(_("cannot read {name}: {reason}").format(name=name, reason=message),
+                           [Problem(None, None, message)])
 
 
 def read_source(
@@ -97,12 +99,13 @@ def read_source(
     p = Path(path)
     label = name or p.name
     if not p.exists():
-        raise _fail(label, "file not found")
+        raise _fail(label, _("file not found"))
     ext = p.suffix.lower()
     if ext not in FORMATS:
-        raise _fail(label, f"unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(set(FORMATS)))}")
+        raise _fail(label, _("unsupported file type '{ext}'; supported: {supported}").format(
+            ext=ext or _("(none)"), supported=", ".join(sorted(set(FORMATS)))))
     if p.stat().st_size == 0:
-        raise _fail(label, "the file is empty")
+        raise _fail(label, _("the file is empty"))
     if ext in (".csv", ".txt"):
         return _read_csv(p, label, lat_column=lat_column, lon_column=lon_column, wkt_column=wkt_column)
     if ext == ".zip":
@@ -123,8 +126,8 @@ _CRS_MEMBER = re.compile(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*?"(?:
 
 
 def _unknown_prj(label: str) -> ValidationError:
-    return _fail(label, "the shapefile's .prj declares a coordinate reference system that cannot be "
-                 "interpreted; fix the .prj or reproject the file to EPSG:4326")
+    return _fail(label, _("the shapefile's .prj declares a coordinate reference system that cannot be "
+                          "interpreted; fix the .prj or reproject the file to EPSG:4326"))
 
 
 def _json_checks(p: Path, label: str) -> list[Problem]:
@@ -140,21 +143,21 @@ def _json_checks(p: Path, label: str) -> list[Problem]:
         try:
             CRS.from_user_input(declared)
         except CRSError:
-            raise _fail(label, f"the file declares the coordinate reference system {declared!r}, which is not "
-                        "known (not an EPSG code or a CRS name this program knows); fix the file's \"crs\" "
-                        "member or reproject the file to EPSG:4326") from None
+            raise _fail(label, _("the file declares the coordinate reference system {crs}, which is not known "
+                                 "(not an EPSG code or a CRS name this program knows); fix the file's \"crs\" "
+                                 "member or reproject the file to EPSG:4326").format(crs=repr(declared))) from None
     if has_nul:
         try:
             doc = json.loads(p.read_bytes())
         except ValueError as exc:
-            raise _fail(label, f"not valid JSON ({_clean(exc)})") from None
+            raise _fail(label, _("not valid JSON ({reason})").format(reason=_clean(exc))) from None
         features = doc.get("features") if isinstance(doc, dict) else None
         for i, feature in enumerate(features if isinstance(features, list) else [], start=1):
             props = feature.get("properties") if isinstance(feature, dict) else None
             for key, value in (props.items() if isinstance(props, dict) else ()):
                 if isinstance(value, str) and "\x00" in value:
-                    problems.append(Problem(i, str(key), "control character U+0000 (NUL) in the text; remove it "
-                                            "(the value would be cut there)"))
+                    problems.append(Problem(i, str(key), _("control character U+0000 (NUL) in the text; remove "
+                                                           "it (the value would be cut there)")))
     return problems
 
 
@@ -163,7 +166,7 @@ def _read_zip(p: Path, label: str, *, layer: str | None) -> SourceData:
         with zipfile.ZipFile(p) as zf:
             members = [m for m in zf.namelist() if not m.endswith("/") and "__MACOSX" not in m]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _fail(label, f"not a valid zip archive ({exc})") from None
+        raise _fail(label, _("not a valid zip archive ({reason})").format(reason=exc)) from None
     by_ext: dict[str, list[str]] = {}
     for m in members:
         by_ext.setdefault(Path(m).suffix.lower(), []).append(m)
@@ -175,7 +178,8 @@ def _read_zip(p: Path, label: str, *, layer: str | None) -> SourceData:
         result = _read_ogr(f"/vsizip/{p.as_posix()}/{member}", label, layer=layer, kml=ext == ".kml")
         if len(found) > 1:
             result.problems.append(
-                Problem(None, None, f"the archive holds {len(found)} {ext} files; read only {member}", "warning")
+                Problem(None, None, _("the archive holds {n} {ext} files; read only {member}").format(
+                    n=len(found), ext=ext, member=member), "warning")
             )
         if ext == ".shp":
             stem = member[:-4]
@@ -184,11 +188,11 @@ def _read_zip(p: Path, label: str, *, layer: str | None) -> SourceData:
                 raise _unknown_prj(label)
             if not has_prj:
                 result.problems.append(
-                    Problem(None, None, "the shapefile has no .prj (CRS unknown); coordinates taken as lon/lat "
-                            "WGS84", "warning")
+                    Problem(None, None, _("the shapefile has no .prj (CRS unknown); coordinates taken as lon/lat "
+                                          "WGS84"), "warning")
                 )
         return result
-    raise _fail(label, "the zip archive contains no .shp, .gpkg, .geojson or .kml file")
+    raise _fail(label, _("the zip archive contains no .shp, .gpkg, .geojson or .kml file"))
 
 
 def _read_ogr(path: str, label: str, *, layer: str | None, kml: bool) -> SourceData:
@@ -197,16 +201,17 @@ def _read_ogr(path: str, label: str, *, layer: str | None, kml: bool) -> SourceD
         layers_info = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises its own DataSourceError and GDAL errors
         raise _fail(label, _clean(exc)) from None
-    names = [str(n) for n, _ in layers_info]
+    names = [str(n) for n, __ in layers_info]
     if not names:
-        raise _fail(label, "the file contains no layers")
+        raise _fail(label, _("the file contains no layers"))
     if layer is not None and layer not in names:
-        raise _fail(label, f"no layer '{layer}'; layers: {', '.join(names)}")
+        raise _fail(label, _("no layer '{layer}'; layers: {layers}").format(layer=layer, layers=", ".join(names)))
     frames: list[gpd.GeoDataFrame] = []
     to_read = [layer] if layer else names if kml else [names[0]]
     if not layer and not kml and len(names) > 1:
-        problems.append(Problem(None, None, f"the file has {len(names)} layers ({', '.join(names)}); read "
-                                f"'{names[0]}' (choose another with the layer option)", "warning"))
+        problems.append(Problem(None, None, _("the file has {n} layers ({layers}); read '{first}' (choose another "
+                                              "with the layer option)").format(n=len(names), layers=", ".join(names),
+                                                                               first=names[0]), "warning"))
     crs_in = None
     for lyr in to_read:
         try:
@@ -244,16 +249,17 @@ def _finish(gdf: gpd.GeoDataFrame, label: str, problems: list[Problem], *, crs_i
         gdf = gdf.rename_geometry("geometry")
     if gdf.crs is None:
         if len(gdf):
-            problems.append(Problem(None, None, "the file declares no CRS; coordinates taken as lon/lat WGS84 "
-                                    "(EPSG:4326)", "warning"))
+            problems.append(Problem(None, None, _("the file declares no CRS; coordinates taken as lon/lat WGS84 "
+                                                  "(EPSG:4326)"), "warning"))
         gdf = gdf.set_crs(WGS84, allow_override=True)
     elif not _is_wgs84(gdf.crs):
         try:
             with np.errstate(all="ignore"):
                 gdf = gdf.to_crs(WGS84)
         except Exception as exc:
-            raise _fail(label, f"cannot reproject from {gdf.crs.to_string()} to EPSG:4326: {_clean(exc)}") from None
-        problems.append(Problem(None, None, f"reprojected from {crs_in} to EPSG:4326", "info"))
+            raise _fail(label, _("cannot reproject from {crs} to EPSG:4326: {reason}").format(
+                crs=gdf.crs.to_string(), reason=_clean(exc))) from None
+        problems.append(Problem(None, None, _("reprojected from {crs} to EPSG:4326").format(crs=crs_in), "info"))
     else:
         gdf = gdf.set_crs(WGS84, allow_override=True)
     return SourceData(frame=gdf.reset_index(drop=True), name=label, problems=problems, crs_in=crs_in)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from cimic_geo.errors import Problem, ValidationError
+from cimic_geo.i18n import N_, _
 from cimic_geo.schema import get_layer
 
 #: Layers imported from spreadsheets.
@@ -39,9 +40,9 @@ _MANAGED = {
 }
 #: Geometry columns of the template (not schema columns).
 _GEOMETRY = {
-    "evacuations": (("lat", "pickup latitude, decimal degrees (blank: the settlement's point)"),
-                    ("lon", "pickup longitude, decimal degrees (blank: the settlement's point)")),
-    "partners": (("area_wkt", "area of operation as a WKT polygon in lon/lat (blank: the listed settlements)"),),
+    "evacuations": (("lat", N_("pickup latitude, decimal degrees (blank: the settlement's point)")),
+                    ("lon", N_("pickup longitude, decimal degrees (blank: the settlement's point)"))),
+    "partners": (("area_wkt", N_("area of operation as a WKT polygon in lon/lat (blank: the listed settlements)")),),
     "assessments": (),
 }
 #: Columns that must name rows of another layer: column -> layer.
@@ -67,13 +68,14 @@ class SheetColumn:
 def sheet_columns(layer: str) -> tuple[SheetColumn, ...]:
     """The template columns of ``layer`` in order: schema columns, geometry columns, provenance."""
     if layer not in SHEET_LAYERS:
-        raise ValidationError(f"no spreadsheet template for layer '{layer}'",
-                              [Problem(None, "layer", f"expected one of: {', '.join(SHEET_LAYERS)}")])
+        raise ValidationError(_("no spreadsheet template for layer '{layer}'").format(layer=layer),
+                              [Problem(None, "layer", _("expected one of: {choices}").format(
+                                  choices=", ".join(SHEET_LAYERS)))])
     spec = get_layer(layer)
     out = [SheetColumn(c.name, c.required and c.name not in _OPTIONAL[layer], c.description or c.name,
                        tuple(c.choices or ()))
            for c in spec.columns if c.name not in _MANAGED[layer]]
-    out += [SheetColumn(name, False, text) for name, text in _GEOMETRY[layer]]
+    out += [SheetColumn(name, False, _(text)) for name, text in _GEOMETRY[layer]]
     out += [SheetColumn(c.name, False, c.description) for c in spec.provenance]
     return tuple(out)
 
@@ -101,7 +103,8 @@ def template_bytes(layer: str, fmt: str = "xlsx") -> bytes:
         csv.writer(buf, lineterminator="\n").writerow([c.name for c in cols])
         return buf.getvalue().encode("utf-8")
     if fmt != "xlsx":
-        raise ValidationError(f"unknown template format '{fmt}'", [Problem(None, "format", "expected xlsx or csv")])
+        raise ValidationError(_("unknown template format '{format}'").format(format=fmt),
+                              [Problem(None, "format", _("expected xlsx or csv"))])
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -117,14 +120,14 @@ def template_bytes(layer: str, fmt: str = "xlsx") -> bytes:
         if c.choices:
             # the list is the schema's fixed enumeration (never user text)
             dv = DataValidation(type="list", formula1='"' + ",".join(c.choices) + '"', allow_blank=True)
-            dv.error = f"one of: {', '.join(c.choices)}"
+            dv.error = _("one of: {choices}").format(choices=", ".join(c.choices))
             ws.add_data_validation(dv)
             dv.add(f"{column_letter(i)}2:{column_letter(i)}{MAX_ROWS}")
     ws.freeze_panes = "A2"
     help_ws = wb.create_sheet("help")
-    help_ws.append(["column", "required", "allowed values", "meaning"])
+    help_ws.append([_("column"), _("required"), _("allowed values"), _("meaning")])
     for c in cols:
-        help_ws.append([c.name, "yes" if c.required else "", ", ".join(c.choices), c.help])
+        help_ws.append([c.name, _("yes") if c.required else "", ", ".join(c.choices), c.help])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -162,7 +165,8 @@ class Sheet:
 
 
 def _fail(name: str, message: str, *, row: int | None = None, column: str | None = None) -> ValidationError:
-    return ValidationError(f"cannot read {name}: {message}", [Problem(row, column, message)])
+    return ValidationError(_("cannot read {name}: {reason}").format(name=name, reason=message),
+                           [Problem(row, column, message)])
 
 
 def _cell(value: object) -> object:
@@ -180,15 +184,15 @@ def _records(rows: list[list[object]], name: str) -> Sheet:
     """Header = first non-empty row; records = later non-empty rows (sheet row numbers kept)."""
     header_at = next((i for i, r in enumerate(rows) if any(v is not None for v in r)), None)
     if header_at is None:
-        raise _fail(name, "the sheet is empty (no header row)")
+        raise _fail(name, _("the sheet is empty (no header row)"))
     raw_header = rows[header_at]
     while raw_header and raw_header[-1] is None:
         raw_header = raw_header[:-1]
     header = []
     for j, h in enumerate(raw_header):
         if h is None:
-            raise _fail(name, f"column {column_letter(j)} has no name in the header row", row=header_at + 1,
-                        column=column_letter(j))
+            raise _fail(name, _("column {column} has no name in the header row").format(column=column_letter(j)),
+                        row=header_at + 1, column=column_letter(j))
         header.append(str(h).strip())
     body, index = [], []
     width = len(header)
@@ -196,15 +200,15 @@ def _records(rows: list[list[object]], name: str) -> Sheet:
         rec = rows[i]
         extra = [v for v in rec[width:] if v is not None]
         if extra:
-            raise _fail(name, f"row {i + 1} has values right of the last named column "
-                        f"{column_letter(width - 1)}", row=i + 1, column=column_letter(width))
+            raise _fail(name, _("row {row} has values right of the last named column {column}").format(
+                row=i + 1, column=column_letter(width - 1)), row=i + 1, column=column_letter(width))
         rec = (list(rec) + [None] * width)[:width]
         if all(v is None for v in rec):
             continue
         body.append(rec)
         index.append(i + 1)
     if len(body) > MAX_ROWS:
-        raise _fail(name, f"{len(body)} rows; at most {MAX_ROWS} per sheet")
+        raise _fail(name, _("{n} rows; at most {max} per sheet").format(n=len(body), max=MAX_ROWS))
     frame = pd.DataFrame(body, columns=header, index=pd.Index(index, name="row"), dtype=object)
     return Sheet(frame=frame, header_row=header_at + 1, name=name)
 
@@ -216,24 +220,25 @@ def _read_xlsx(p: Path, name: str, sheet: str | None) -> Sheet:
         with zipfile.ZipFile(p) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile:
-        raise _fail(name, "not an .xlsx workbook (the file is not a zip archive)") from None
+        raise _fail(name, _("not an .xlsx workbook (the file is not a zip archive)")) from None
     if total > 20 * MAX_BYTES:
-        raise _fail(name, f"the workbook expands to {total} bytes; too large")
+        raise _fail(name, _("the workbook expands to {n} bytes; too large").format(n=total))
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
-        raise _fail(name, f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+        raise _fail(name, _("not a readable .xlsx workbook ({error})").format(error=type(exc).__name__)) from None
     try:
         if sheet is not None:
             if sheet not in wb.sheetnames:
-                raise _fail(name, f"no sheet '{sheet}'; sheets: {', '.join(wb.sheetnames)}")
+                raise _fail(name, _("no sheet '{sheet}'; sheets: {sheets}").format(sheet=sheet,
+                                                                                   sheets=", ".join(wb.sheetnames)))
             ws = wb[sheet]
         else:
             ws = wb.worksheets[0]
         rows = []
         for k, r in enumerate(ws.iter_rows(values_only=True)):
             if k > MAX_ROWS + 1000:
-                raise _fail(name, f"more than {MAX_ROWS} rows; at most {MAX_ROWS} per sheet")
+                raise _fail(name, _("more than {max} rows; at most {max} per sheet").format(max=MAX_ROWS))
             rows.append([_cell(v) for v in r])
     finally:
         wb.close()
@@ -243,7 +248,7 @@ def _read_xlsx(p: Path, name: str, sheet: str | None) -> Sheet:
 def _read_csv(p: Path, name: str) -> Sheet:
     raw = p.read_bytes()
     if b"\x00" in raw:
-        raise _fail(name, "the file contains NUL bytes; it is not a text CSV")
+        raise _fail(name, _("the file contains NUL bytes; it is not a text CSV"))
     text = None
     for enc in ("utf-8-sig", "cp1251"):
         with contextlib.suppress(UnicodeDecodeError):
@@ -258,7 +263,7 @@ def _read_csv(p: Path, name: str) -> Sheet:
     try:
         rows = [[_cell(v) for v in r] for r in csv.reader(io.StringIO(text), delimiter=sep)]
     except csv.Error as exc:
-        raise _fail(name, f"not a readable CSV file ({exc})") from None
+        raise _fail(name, _("not a readable CSV file ({error})").format(error=exc)) from None
     return _records(rows, name)
 
 
@@ -274,14 +279,15 @@ def read_sheet(path: str | Path, *, name: str | None = None, sheet: str | None =
     label = name or p.name
     ext = (Path(name).suffix if name else p.suffix).lower()
     if not p.is_file():
-        raise _fail(label, "file not found")
+        raise _fail(label, _("file not found"))
     if ext not in SHEET_FORMATS:
-        raise _fail(label, f"unsupported file type '{ext or '(none)'}'; expected .xlsx or .csv")
+        raise _fail(label, _("unsupported file type '{ext}'; expected .xlsx or .csv").format(
+            ext=ext or _("(none)")))
     size = p.stat().st_size
     if size == 0:
-        raise _fail(label, "the file is empty")
+        raise _fail(label, _("the file is empty"))
     if size > MAX_BYTES:
-        raise _fail(label, f"the file has {size} bytes; at most {MAX_BYTES}")
+        raise _fail(label, _("the file has {n} bytes; at most {max}").format(n=size, max=MAX_BYTES))
     return _read_xlsx(p, label, sheet) if ext == ".xlsx" else _read_csv(p, label)
 
 

@@ -24,6 +24,7 @@ from cimic_geo.auth import Actor
 from cimic_geo.config import EXERCISE_MARKING
 from cimic_geo.errors import Problem, StoreError, ValidationError
 from cimic_geo.evacuation_rules import check_evacuations
+from cimic_geo.i18n import N_, _, fmt_int
 from cimic_geo.ingest.import_report import ImportReport
 from cimic_geo.ingest.importer import data_marking
 from cimic_geo.ingest.readers import SourceData
@@ -66,19 +67,32 @@ def _check_header(layer: str, sheet: Sheet) -> pd.DataFrame:
     for raw in sheet.frame.columns:
         norm = normalise_header(raw)
         if norm not in names:
-            problems.append(Problem(sheet.header_row, str(raw), f"unknown column '{raw}' for {layer}; the "
-                                    f"template's columns are: {', '.join(names)}"))
+            problems.append(Problem(sheet.header_row, str(raw), _(
+                "unknown column '{column}' for {layer}; the template's columns are: {columns}").format(
+                column=raw, layer=layer, columns=", ".join(names))))
         elif norm in seen:
-            problems.append(Problem(sheet.header_row, str(raw), f"column '{raw}' appears twice (also '{seen[norm]}')"))
+            problems.append(Problem(sheet.header_row, str(raw), _("column '{column}' appears twice (also "
+                                                                  "'{other}')").format(column=raw, other=seen[norm])))
         seen.setdefault(norm, str(raw))
         renamed[raw] = norm
     for c in cols:
         if c.required and c.name not in seen:
-            problems.append(Problem(sheet.header_row, c.name, f"required column '{c.name}' is missing from the header"))
+            problems.append(Problem(sheet.header_row, c.name, _("required column '{column}' is missing from the "
+                                                                "header").format(column=c.name)))
     if problems:
-        raise ValidationError(f"{layer}: nothing written: the header of {sheet.name} does not match the template "
-                              f"(download it with `python -m cimic_geo template {layer}`)", problems)
+        raise ValidationError(_("{layer}: nothing written: the header of {file} does not match the template "
+                                "(download it with `{command}`)").format(
+            layer=layer, file=sheet.name, command=f"python -m cimic_geo template {layer}"), problems)
     return sheet.frame.rename(columns=renamed)
+
+
+#: The message of a reference to a row that does not exist, per referenced layer (same English as
+#: "<singular> <ids> does not exist in the store (<layer>)").
+_MISSING_REF = {
+    "settlements": N_("settlement {ids} does not exist in the store ({layer})"),
+    "shelters": N_("shelter {ids} does not exist in the store ({layer})"),
+    "corridors": N_("corridor {ids} does not exist in the store ({layer})"),
+}
 
 
 def _ref_problems(layer: str, frame: pd.DataFrame, store: Store) -> list[Problem]:
@@ -93,9 +107,8 @@ def _ref_problems(layer: str, frame: pd.DataFrame, store: Store) -> list[Problem
         for r, ids in cells.items():
             missing = [i for i in ids if i not in present]
             if missing:
-                what = target[:-1]
-                out.append(Problem(int(r), col, f"{what} {', '.join(repr(m) for m in missing[:5])} does not exist in "
-                                   f"the store ({target})"))
+                out.append(Problem(int(r), col, _(_MISSING_REF[target]).format(
+                    ids=", ".join(repr(m) for m in missing[:5]), layer=target)))
     return out
 
 
@@ -116,34 +129,36 @@ def _geometry(layer: str, frame: pd.DataFrame, store: Store, problems: list[Prob
                 g = shapely.from_wkt(str(row["area_wkt"]))
             except shapely.errors.GEOSException:
                 text = str(row["area_wkt"])
-                hint = (f" (cut at {len(text):,} characters: a spreadsheet cell holds at most 32,767; simplify "
-                        "the polygon)" if len(text) >= 32_000 else "")
-                problems.append(Problem(int(r), "area_wkt", "not a WKT polygon (e.g. POLYGON((lon lat, ...)))" + hint))
+                msg = (_("not a WKT polygon (e.g. POLYGON((lon lat, ...))) (cut at {n} characters: a spreadsheet "
+                         "cell holds at most 32,767; simplify the polygon)").format(n=fmt_int(len(text)))
+                       if len(text) >= 32_000 else _("not a WKT polygon (e.g. POLYGON((lon lat, ...)))"))
+                problems.append(Problem(int(r), "area_wkt", msg))
                 geoms.append(None)
                 continue
             if g.geom_type not in ("Polygon", "MultiPolygon") or g.is_empty:
-                problems.append(Problem(int(r), "area_wkt", f"the area must be a polygon, got {g.geom_type}"))
+                problems.append(Problem(int(r), "area_wkt", _("the area must be a polygon, got {type}").format(
+                    type=g.geom_type)))
                 g = None
         elif layer == "partners":
             ids = [i for i in split_ids(row.get("settlement_ids")) if i in where]
             if ids:
                 g = shapely.multipoints([where[i] for i in ids])
             elif not split_ids(row.get("settlement_ids")):
-                problems.append(Problem(int(r), "settlement_ids", "give the settlements served (ids separated by "
-                                        "';') or an area_wkt polygon"))
+                problems.append(Problem(int(r), "settlement_ids", _("give the settlements served (ids separated by "
+                                                                    "';') or an area_wkt polygon")))
         elif layer == "evacuations" and not (_blank(row.get("lat")) and _blank(row.get("lon"))):
             try:
                 g = shapely.Point(float(str(row.get("lon")).replace(",", ".")),
                                   float(str(row.get("lat")).replace(",", ".")))
             except (TypeError, ValueError):
                 problems.append(Problem(int(r), "lat" if _blank(row.get("lat")) else "lon",
-                                        "lat and lon must both be decimal degrees"))
+                                        _("lat and lon must both be decimal degrees")))
         else:
             sid = row.get("settlement_id")
             g = where.get(str(sid).strip()) if not _blank(sid) else None
             if _blank(sid):
-                problems.append(Problem(int(r), "settlement_id", "give the settlement (or lat and lon)"
-                                        if layer == "evacuations" else "the settlement is required"))
+                problems.append(Problem(int(r), "settlement_id", _("give the settlement (or lat and lon)")
+                                        if layer == "evacuations" else _("the settlement is required")))
         geoms.append(g)
     return geoms
 
@@ -209,14 +224,15 @@ def prepare_sheet_import(
         exist); ``problems`` name the spreadsheet row and column of each.
     """
     if layer not in SHEET_LAYERS:
-        raise ValidationError(f"no spreadsheet import for layer '{layer}'",
-                              [Problem(None, "layer", f"expected one of: {', '.join(SHEET_LAYERS)}")])
+        raise ValidationError(_("no spreadsheet import for layer '{layer}'").format(layer=layer),
+                              [Problem(None, "layer", _("expected one of: {choices}").format(
+                                  choices=", ".join(SHEET_LAYERS)))])
     spec = get_layer(layer)
     sh = read_sheet(path, name=name, sheet=sheet)
     frame = _check_header(layer, sh)
     if not len(frame):
-        raise ValidationError(f"{layer}: nothing written: {sh.name} has no rows below the header",
-                              [Problem(None, None, "the sheet has no records")])
+        raise ValidationError(_("{layer}: nothing written: {file} has no rows below the header").format(
+            layer=layer, file=sh.name), [Problem(None, None, _("the sheet has no records"))])
     now = pd.Timestamp(datetime.now(UTC))
     frame = _defaults(layer, frame, now)
     mine = _ref_problems(layer, frame, store)
@@ -254,16 +270,16 @@ def prepare_sheet_import(
         else len(bad_rows)
     report.rows_valid = report.rows_read - report.rows_rejected
     if errors:
-        raise ValidationError(f"{layer}: nothing written: {len(errors)} error(s) in {sh.name}", problems)
+        raise ValidationError(_("{layer}: nothing written: {n} error(s) in {files}").format(
+            layer=layer, n=len(errors), files=sh.name), problems)
     out = gpd.GeoDataFrame(valid.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
     return PreparedSheet(layer=layer, frame=out, report=report, sha256=sha256_file(path))
 
 
 def _evacuation_problems(frame: pd.DataFrame, store: Store) -> list[Problem]:
-    shelters = known_ids(store, "shelters", [str(v).strip() for v in frame.get("destination_shelter_id", [])
-                                             if not _blank(v)])
-    problems = [p for p in check_evacuations(frame, shelter_ids=shelters, row_numbers=frame.index.tolist())
-                if p.field != "destination_shelter_id" or "does not exist" not in p.message]
+    # a destination that does not exist is reported once, by _ref_problems: here every named one counts as known
+    named = {str(v).strip() for v in frame.get("destination_shelter_id", []) if not _blank(v)}
+    problems = check_evacuations(frame, shelter_ids=named, row_numbers=frame.index.tolist())
     if "id" in frame:
         old = current_evacuations(store, [str(v) for v in frame["id"] if not _blank(v)])
         status = dict(zip(old["id"].astype(str), old["status"], strict=True))
@@ -273,8 +289,9 @@ def _evacuation_problems(frame: pd.DataFrame, store: Store) -> list[Problem]:
                 continue
             allowed = EVACUATION_TRANSITIONS.get(before, ())
             if str(new).strip() not in allowed:
-                problems.append(Problem(int(r), "status", f"evacuation {eid} is {before}; it cannot become "
-                                        f"{str(new).strip()} (allowed next: {', '.join(allowed) or 'none'})"))
+                problems.append(Problem(int(r), "status", _("evacuation {id} is {status}; it cannot become "
+                                                            "{new} (allowed next: {allowed})").format(
+                    id=eid, status=before, new=str(new).strip(), allowed=", ".join(allowed) or _("none"))))
     return problems
 
 
@@ -285,10 +302,11 @@ def _partner_order_problems(frame: gpd.GeoDataFrame, store: Store) -> list[Probl
     for r, pid, t in zip(frame.index, frame["partner_id"], frame["valid_from"], strict=True):
         old = start.get(str(pid))
         if old is not None and t is not None and pd.Timestamp(t) < old:
-            out.append(Problem(int(r), "valid_from", f"{iso(pd.Timestamp(t))} is older than the current version "
-                               f"of {pid} ({iso(old)})"))
+            out.append(Problem(int(r), "valid_from", _("{time} is older than the current version of {id} "
+                                                       "({current})").format(time=iso(pd.Timestamp(t)), id=pid,
+                                                                            current=iso(old))))
     dup = frame["partner_id"].duplicated(keep="first")
-    out += [Problem(int(r), "partner_id", f"partner_id {pid!r} appears twice in the sheet")
+    out += [Problem(int(r), "partner_id", _("partner_id {id} appears twice in the sheet").format(id=repr(pid)))
             for r, pid in zip(frame.index[dup], frame["partner_id"][dup], strict=True)]
     return out
 
@@ -308,13 +326,15 @@ def commit_sheet_import(store: Store, prepared: PreparedSheet, *, actor: Actor |
         elif prepared.layer == "partners":
             saved = save_partner_versions(store, frame.drop(columns=["id", "valid_to"], errors="ignore"), **audit)
             n = saved.written
-            report.problems.append(Problem(None, None, f"3W entries: {len(saved.new)} new, {len(saved.changed)} "
-                                           f"changed (new version), {len(saved.unchanged)} unchanged", "info"))
+            report.problems.append(Problem(None, None, _("3W entries: {new} new, {changed} changed (new version), "
+                                                         "{unchanged} unchanged").format(
+                new=len(saved.new), changed=len(saved.changed), unchanged=len(saved.unchanged)), "info"))
         else:
             n = write_evacuations(store, frame.drop(columns=["version", "updated_by", "updated_at"], errors="ignore"),
                                   **audit)
     except StoreError as exc:
-        raise ValidationError(f"{prepared.layer}: nothing written: {exc}", [Problem(None, None, str(exc))]) from exc
+        raise ValidationError(_("{layer}: nothing written: {error}").format(layer=prepared.layer, error=exc),
+                              [Problem(None, None, str(exc))]) from exc
     report.written = {prepared.layer: n}
     report.committed = True
     return report

@@ -24,6 +24,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.errors import Problem
+from cimic_geo.i18n import _
 from cimic_geo.ingest.geometry_fit import check_extent, check_geometry, fast_ok
 from cimic_geo.ingest.mapping import auto_mapping
 from cimic_geo.ingest.readers import SourceData
@@ -132,25 +133,29 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
             try:
                 spec.column(fld)
             except KeyError:
-                problems.append(Problem(None, fld, f"mapping names unknown field '{fld}' of layer {spec.name}; "
-                                        f"fields: {', '.join(spec.column_names)}"))
+                problems.append(Problem(None, fld, _("mapping names unknown field '{field}' of layer {layer}; "
+                                                     "fields: {fields}").format(
+                    field=fld, layer=spec.name, fields=", ".join(spec.column_names))))
                 file_error = True
                 continue
             if col not in raw.columns:
-                problems.append(Problem(None, fld, f"mapped column '{col}' is not in the file; columns: "
-                                        f"{', '.join(map(str, src_cols))}"))
+                problems.append(Problem(None, fld, _("mapped column '{column}' is not in the file; columns: "
+                                                     "{columns}").format(column=col,
+                                                                         columns=", ".join(map(str, src_cols)))))
                 file_error = True
                 continue
             mapping[fld] = col
     unused = [c for c in src_cols if c not in set(mapping.values())]
     if unused and n:
         shown = ", ".join(map(str, unused[:12])) + (" ..." if len(unused) > 12 else "")
-        problems.append(Problem(None, None, f"{len(unused)} column(s) not imported: {shown}", "info"))
+        problems.append(Problem(None, None, _("{n} column(s) not imported: {columns}").format(n=len(unused),
+                                                                                             columns=shown), "info"))
     for fld in opts.defaults:
         try:
             spec.column(fld)
         except KeyError:
-            problems.append(Problem(None, fld, f"default given for unknown field '{fld}' of layer {spec.name}"))
+            problems.append(Problem(None, fld, _("default given for unknown field '{field}' of layer {layer}")
+                                    .format(field=fld, layer=spec.name)))
             file_error = True
 
     out = pd.DataFrame(index=pd.Index(rows, name="row"))
@@ -167,9 +172,9 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
                 prefix = _slug(source.name)
                 out["id"] = [f"{prefix}-{r}" for r in rows]
                 if n:
-                    problems.append(Problem(None, "id", f"no id column; ids made from the file name and record "
-                                            f"number ({prefix}-1 ...); re-importing the same file upserts them",
-                                            "warning"))
+                    problems.append(Problem(None, "id", _("no id column; ids made from the file name and record "
+                                                          "number ({prefix}-1 ...); re-importing the same file "
+                                                          "upserts them").format(prefix=prefix), "warning"))
                 continue
             if col.name in ("source", "reported_at", "reliability"):
                 out[col.name] = None
@@ -180,8 +185,8 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
                 missing_required[col.name] = [int(r) for r in rows]
                 continue
             if col.required:
-                problems.append(Problem(None, col.name, f"required field '{col.name}' has no source column; map "
-                                        "one or give a default value"))
+                problems.append(Problem(None, col.name, _("required field '{field}' has no source column; map "
+                                                          "one or give a default value").format(field=col.name)))
                 file_error = True
             continue
         values = raw[src].tolist() if src is not None else [None] * n
@@ -190,7 +195,7 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
         if default is not None:
             default_conv, msg = convert(col, default, vmap)
             if msg:
-                problems.append(Problem(None, col.name, f"default value: {msg}"))
+                problems.append(Problem(None, col.name, _("default value: {reason}").format(reason=msg)))
                 file_error = True
         converted: list[Any] = []
         memo: dict[tuple[type, Any], tuple[Any, str | None]] = {}
@@ -228,7 +233,8 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
             if v is None:
                 continue
             if v in first:
-                problems.append(Problem(int(r), "id", f"duplicate id {v!r} (first at record {first[v]})"))
+                problems.append(Problem(int(r), "id", _("duplicate id {id} (first at record {first})")
+                                        .format(id=repr(v), first=first[v])))
                 bad.add(int(r))
             else:
                 first[v] = int(r)
@@ -255,7 +261,7 @@ def validate_source(layer: str, source: SourceData, options: Options | None = No
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326"),
                              crs="EPSG:4326")
     if n == 0:
-        problems.append(Problem(None, None, "the file has no records"))
+        problems.append(Problem(None, None, _("the file has no records")))
         file_error = True
     if file_error:
         bad = set(int(r) for r in rows)
@@ -283,11 +289,11 @@ def _fill_missing(spec: Layer, out: pd.DataFrame, missing: dict[str, list[int]],
                 out.at[r, fld] = " – ".join(str(p) for p in parts)
                 filled += 1
                 continue
-            problems.append(Problem(r, fld, "required value is empty"))
+            problems.append(Problem(r, fld, _("required value is empty")))
             bad.add(r)
         if filled:
-            problems.append(Problem(None, fld, f"{filled} record(s) without {fld}: used "
-                                    f"{' – '.join(sources or ())} instead", "warning"))
+            problems.append(Problem(None, fld, _("{n} record(s) without {field}: used {sources} instead").format(
+                n=filled, field=fld, sources=" – ".join(sources or ())), "warning"))
 
 
 def _check_windows(out: pd.DataFrame, problems: list[Problem], bad: set[int]) -> None:
@@ -296,8 +302,9 @@ def _check_windows(out: pd.DataFrame, problems: list[Problem], bad: set[int]) ->
         return
     for r, ws, we in zip(out.index, out["window_start"].tolist(), out["window_end"].tolist(), strict=True):
         if ws is not None and we is not None and not pd.isna(ws) and not pd.isna(we) and we <= ws:
-            problems.append(Problem(int(r), "window_end", f"the window ends ({we:%Y-%m-%d %H:%M}Z) before or when it "
-                                    f"starts ({ws:%Y-%m-%d %H:%M}Z)"))
+            problems.append(Problem(int(r), "window_end", _("the window ends ({end}Z) before or when it starts "
+                                                            "({start}Z)").format(end=f"{we:%Y-%m-%d %H:%M}",
+                                                                                 start=f"{ws:%Y-%m-%d %H:%M}")))
             bad.add(int(r))
 
 
@@ -308,10 +315,12 @@ def _fill_provenance(out: pd.DataFrame, source: SourceData, prov: Provenance, pr
     out["source"] = [v if v is not None else src for v in out.get("source", pd.Series([None] * n)).tolist()]
     when = parse_time(prov.reported_at) if prov.reported_at is not None else None
     if prov.reported_at is not None and when is None:
-        problems.append(Problem(None, "reported_at", f"not a date/time: {prov.reported_at!r}"))
+        problems.append(Problem(None, "reported_at", _("not a date/time: {value}").format(
+            value=repr(prov.reported_at))))
         bad.update(int(r) for r in out.index)
     elif when is not None and check_observed_time(when):
-        problems.append(Problem(None, "reported_at", f"report time {prov.reported_at!s}: {check_observed_time(when)}"))
+        problems.append(Problem(None, "reported_at", _("report time {value}: {reason}").format(
+            value=str(prov.reported_at), reason=check_observed_time(when))))
         bad.update(int(r) for r in out.index)
     if when is None:
         when = pd.Timestamp(datetime.now(UTC))
@@ -321,8 +330,8 @@ def _fill_provenance(out: pd.DataFrame, source: SourceData, prov: Provenance, pr
     if rel_default is not None:
         rel_default = str(rel_default).strip().upper()
         if not RELIABILITY_RE.match(rel_default):
-            problems.append(Problem(None, "reliability", f"reliability {prov.reliability!r} is not an admiralty "
-                                    "code (A-F + 1-6, e.g. B2)"))
+            problems.append(Problem(None, "reliability", _("reliability {value} is not an admiralty code (A-F + "
+                                                           "1-6, e.g. B2)").format(value=repr(prov.reliability))))
             bad.update(int(r) for r in out.index)
     missing_rel = 0
     rels = []
@@ -334,11 +343,13 @@ def _fill_provenance(out: pd.DataFrame, source: SourceData, prov: Provenance, pr
             continue
         code = str(v).strip().upper()
         if not RELIABILITY_RE.match(code):
-            problems.append(Problem(int(r), "reliability", f"{str(v)[:20]!r} is not an admiralty code (A-F + 1-6, "
-                                    "e.g. B2)"))
+            problems.append(Problem(int(r), "reliability", _("{value} is not an admiralty code (A-F + 1-6, e.g. "
+                                                             "B2)").format(value=repr(str(v)[:20]))))
             bad.add(int(r))
         rels.append(code)
     out["reliability"] = rels
     if missing_rel and n:
-        problems.append(Problem(None, "reliability", f"no reliability given for {missing_rel} record(s); set to "
-                                f"{UNKNOWN_RELIABILITY} (cannot be judged)", "warning"))
+        problems.append(Problem(None, "reliability", _("no reliability given for {n} record(s); set to {code} "
+                                                       "(cannot be judged)").format(n=missing_rel,
+                                                                                    code=UNKNOWN_RELIABILITY),
+                                "warning"))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.errors import ConfigError
+from cimic_geo.i18n import _
 from cimic_geo.ingest.mapping import normalise_bool, normalise_choice
 from cimic_geo.schema import Column
 
@@ -56,15 +57,16 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:([.,])\d{3})(?:\1\d{3})+")
 def _number(v: object, kind: str = "float") -> tuple[float | None, str | None]:
     """A number from a cell; (None, reason) when it is not one or could be read two ways."""
     if isinstance(v, (bool, np.bool_)):
-        return None, f"a yes/no value ({v!r}) where a number is expected"
+        return None, _("a yes/no value ({value}) where a number is expected").format(value=repr(v))
     if isinstance(v, (int, float, np.integer, np.floating)):
         return float(v), None
     text = str(v).strip().replace("\u00a0", "").replace(" ", "")
     amb = _AMBIGUOUS.fullmatch(text)
     if amb and text.lstrip("+-")[0] != "0" and (kind == "int" or amb.group(1) == ","):
         whole = text.replace(amb.group(1), "")
-        return None, (f"ambiguous number {str(v)[:40]!r}: is {amb.group(1)!r} a thousands separator ({whole}) or "
-                      f"a decimal mark? write the number without thousands separators")
+        return None, _("ambiguous number {value}: is {separator} a thousands separator ({whole}) or a decimal "
+                       "mark? write the number without thousands separators").format(
+            value=repr(str(v)[:40]), separator=repr(amb.group(1)), whole=whole)
     grouped = _GROUPED.fullmatch(text)
     if grouped:
         text = text.replace(grouped.group(1), "")
@@ -73,7 +75,7 @@ def _number(v: object, kind: str = "float") -> tuple[float | None, str | None]:
     try:
         return float(text), None
     except ValueError:
-        return None, f"not a number: {str(v)[:60]!r}"
+        return None, _("not a number: {value}").format(value=repr(str(v)[:60]))
 
 
 #: Fields holding the time something was observed or reported; they must be plausible.
@@ -89,13 +91,15 @@ def plausible_times() -> tuple[pd.Timestamp, pd.Timestamp]:
     and now + ``CIMIC_FUTURE_TOLERANCE_H`` hours (default 24), both UTC."""
     earliest = parse_time(os.environ.get(EARLIEST_TIME_ENV) or DEFAULT_EARLIEST_TIME)
     if earliest is None:
-        raise ConfigError(f"{EARLIEST_TIME_ENV} must be a date, got {os.environ.get(EARLIEST_TIME_ENV)!r}")
+        raise ConfigError(_("{setting} must be a date, got {value}").format(
+            setting=EARLIEST_TIME_ENV, value=repr(os.environ.get(EARLIEST_TIME_ENV))))
     try:
         hours = float(os.environ.get(FUTURE_TOLERANCE_ENV) or DEFAULT_FUTURE_TOLERANCE_H)
     except ValueError:
-        raise ConfigError(f"{FUTURE_TOLERANCE_ENV} must be a number of hours") from None
+        raise ConfigError(_("{setting} must be a number of hours").format(setting=FUTURE_TOLERANCE_ENV)) from None
     if not (0 <= hours < 24 * 3660):
-        raise ConfigError(f"{FUTURE_TOLERANCE_ENV} must be between 0 and 87840 hours, got {hours:g}")
+        raise ConfigError(_("{setting} must be between 0 and 87840 hours, got {value}").format(
+            setting=FUTURE_TOLERANCE_ENV, value=f"{hours:g}"))
     return earliest, pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=hours)
 
 
@@ -103,11 +107,11 @@ def check_observed_time(ts: pd.Timestamp) -> str | None:
     """Why ``ts`` is not a plausible observation time, or None."""
     earliest, latest = plausible_times()
     if ts < earliest:
-        return (f"{ts:%Y-%m-%d} is before {earliest:%Y-%m-%d}, the earliest plausible time (setting "
-                f"{EARLIEST_TIME_ENV})")
+        return _("{time} is before {earliest}, the earliest plausible time (setting {setting})").format(
+            time=f"{ts:%Y-%m-%d}", earliest=f"{earliest:%Y-%m-%d}", setting=EARLIEST_TIME_ENV)
     if ts > latest:
-        return (f"{ts:%Y-%m-%d %H:%M}Z is in the future (later than now + {FUTURE_TOLERANCE_ENV} hours); "
-                "check the date")
+        return _("{time}Z is in the future (later than now + {setting} hours); check the date").format(
+            time=f"{ts:%Y-%m-%d %H:%M}", setting=FUTURE_TOLERANCE_ENV)
     return None
 
 
@@ -141,33 +145,36 @@ def convert(col: Column, value: object, value_map: Mapping[str, str] | None) -> 
         v = normalise_choice(value, col.choices, value_map=value_map)
         if v is None:
             shown = str(value)[:60]
-            return None, f"unknown value {shown!r}; expected one of {', '.join(col.choices)} (or give a value map)"
+            return None, _("unknown value {value}; expected one of {choices} (or give a value map)").format(
+                value=repr(shown), choices=", ".join(col.choices))
         return v, None
     if kind in ("int", "float"):
         num, why = _number(value, kind)
         if num is None:
             return None, why
         if not math.isfinite(num):
-            return None, f"not a finite number: {value!r}"
+            return None, _("not a finite number: {value}").format(value=repr(value))
         if kind == "int":
             if num != math.floor(num):
-                return None, f"not a whole number: {value!r}"
+                return None, _("not a whole number: {value}").format(value=repr(value))
             if abs(num) > _INT_LIMIT:
-                return None, f"number out of range: {value!r}"
+                return None, _("number out of range: {value}").format(value=repr(value))
         if col.min_value is not None and num < col.min_value:
-            return None, f"{num:g} is below the minimum {col.min_value:g}"
+            return None, _("{value} is below the minimum {minimum}").format(value=f"{num:g}",
+                                                                             minimum=f"{col.min_value:g}")
         if col.max_value is not None and num > col.max_value:
-            return None, f"{num:g} is above the maximum {col.max_value:g}"
+            return None, _("{value} is above the maximum {maximum}").format(value=f"{num:g}",
+                                                                             maximum=f"{col.max_value:g}")
         return (int(num) if kind == "int" else float(num)), None
     if kind == "bool":
         b = normalise_bool(value)
         if b is None:
-            return None, f"not a yes/no value: {str(value)[:60]!r}"
+            return None, _("not a yes/no value: {value}").format(value=repr(str(value)[:60]))
         return b, None
     if kind == "datetime":
         ts = parse_time(value)
         if ts is None:
-            return None, f"not a date/time: {str(value)[:60]!r}"
+            return None, _("not a date/time: {value}").format(value=repr(str(value)[:60]))
         if col.name in OBSERVED_TIMES:
             why = check_observed_time(ts)
             if why:
@@ -175,11 +182,11 @@ def convert(col: Column, value: object, value_map: Mapping[str, str] | None) -> 
         return ts, None
     bad = _CONTROL.search(str(value))
     if bad:
-        return None, (f"control character U+{ord(bad.group()):04X} in the text at position {bad.start() + 1}; "
-                      "remove it")
+        return None, _("control character U+{code} in the text at position {position}; remove it").format(
+            code=f"{ord(bad.group()):04X}", position=bad.start() + 1)
     text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))  # ids/codes read as numbers: 12.0 -> "12"
     if len(text) > MAX_TEXT:
-        return None, f"text longer than {MAX_TEXT} characters ({len(text)})"
+        return None, _("text longer than {limit} characters ({length})").format(limit=MAX_TEXT, length=len(text))
     return (text or None), None

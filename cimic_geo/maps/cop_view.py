@@ -25,7 +25,13 @@ from cimic_geo.maps.cop_map import DEFAULT_VISIBLE, STYLES, grid_cell_deg, simpl
 from cimic_geo.scenario._names import has_cyrillic, transliterate
 from cimic_geo.schema import DAMAGE_LEVELS
 from cimic_geo.store import Store
-from cimic_geo.store.cop_reads import count_in_bbox, grid_aggregate, read_ranked, settlements_without_latin_name
+from cimic_geo.store.cop_reads import (
+    count_in_bbox,
+    grid_aggregate,
+    layers_as_of,
+    read_ranked,
+    settlements_without_latin_name,
+)
 from cimic_geo.store.cop_reads import search_settlements as _search
 from cimic_geo.timefmt import dtg
 
@@ -183,7 +189,9 @@ def query_view(
     store : an open store
     bbox : (minlon, minlat, maxlon, maxlat) to read, normally :func:`cimic_geo.maps.cop_map.query_bbox`
     zoom : web-mercator zoom; sets the simplification tolerance and the aggregation cell
-    as_of : time the front line / occupied area are taken at (default: current rows)
+    as_of : time of the picture (default: current rows): the front line / occupied area in force
+        then, and settlements, shelters and infrastructure as they were then
+        (:func:`~cimic_geo.store.cop_reads.layers_as_of`: current at the newest front snapshot)
     visible : layer keys to read (default :data:`cimic_geo.maps.cop_map.DEFAULT_VISIBLE`)
     point_limit : above this many points in the view a point layer is aggregated per grid cell
     road_limit : at most this many road segments (largest classes first)
@@ -210,11 +218,12 @@ def query_view(
     if "corridors" in want:
         out["corridors"] = store.read("corridors", bbox=bbox, simplify_deg=tol)
 
+    t = layers_as_of(store, as_of) if want & {"settlements", "shelters", "infrastructure"} else None
     if "settlements" in want:
-        n = count_in_bbox(store, "settlements", bbox=bbox)
+        n = count_in_bbox(store, "settlements", bbox=bbox, as_of=t)
         counts["settlements"] = n
         limit = settlement_limit(zoom, point_limit=point_limit)
-        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox)
+        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox, as_of=t)
         if n > limit:
             notes.append(ViewNote(N_("settlements: the {limit} largest of {n} in view (zoom in for all)"), limit=limit, n=n))
 
@@ -224,13 +233,13 @@ def query_view(
     ):
         if layer not in want:
             continue
-        n = count_in_bbox(store, layer, bbox=bbox, where=where)
+        n = count_in_bbox(store, layer, bbox=bbox, where=where, as_of=t)
         counts[layer] = n
         if n <= point_limit:
-            out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol)
+            out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol, as_of=t)
         else:
             cells = grid_aggregate(store, layer, bbox=bbox, cell_deg=grid_cell_deg(zoom, cell_px=AGGREGATE_CELL_PX),
-                                   category=category, where=where, sums=sums)
+                                   category=category, where=where, sums=sums, as_of=t)
             if layer == "infrastructure":
                 cells = cells.drop(columns=["none"], errors="ignore")
             out[f"{layer}_grid"] = cells

@@ -220,6 +220,7 @@ def seed_database(
                     "history_end": HISTORY_END.isoformat(),
                     "source": SOURCE,
                 },
+                history_start=history_times()[0],  # the generated rows exist from the first snapshot
             )
             load_history(store, tables["evacuation_history"])
             kept = copy_accounts_and_audit(store, path) if path.exists() else (0, 0)

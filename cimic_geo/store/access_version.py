@@ -18,6 +18,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cimic_geo.data_stamp import COLUMNS_KEY as _COLUMNS_KEY
+from cimic_geo.data_stamp import VERSION_COLUMNS as _VERSION_COLUMNS
+from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file
+from cimic_geo.data_stamp import kept_version as _kept
+
 if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token needs neither
     import pandas as pd
 
@@ -26,43 +31,8 @@ if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token nee
 #: A file changed less than this many seconds ago is not trusted to show its next change in its stamp.
 SETTLE_S = 2.0
 
-#: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
-_VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
-    # geometry too: a road moved under the same id must not reuse a graph kept beside the store
-    # (name too: the road attributes kept beside the store are keyed by this version)
-    "roads": ("id", "road_class", "status", "speed_kmh", "oneway", "name", "geom"),
-    "infrastructure": ("id", "sector", "damage", "road_id", "geom"),
-    "settlements": ("id", "name", "population", "geom"),
-    "shelters": ("id", "status", "capacity", "occupancy", "geom"),
-    "front_line": ("id", "valid_from", "valid_to", "geom"),
-    "occupied_area": ("id", "valid_from", "valid_to", "geom"),
-}
-
-#: What the version hashes: a token kept under another list of columns is not reused.
-_COLUMNS_KEY = ";".join(f"{k}:{','.join(v)}" for k, v in _VERSION_COLUMNS.items())
-
-
-def version_file(db_path: str | os.PathLike) -> Path:
-    """Where the data version of the store at ``db_path`` is kept with the file's stamp."""
-    p = Path(db_path)
-    return p.with_name(p.name + ".dataversion.json")
-
-
-def file_stamp(db_path: str | os.PathLike) -> list[list[int]] | None:
-    """Size, mtime, ctime and inode of the database file and its write-ahead log (None: no file)."""
-    p = Path(db_path)
-    out = []
-    for f in (p, p.with_name(p.name + ".wal")):
-        try:
-            st = f.stat()
-        except FileNotFoundError:
-            out.append([-1])
-            continue
-        except OSError:
-            return None
-        out.append([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
-    return None if out[0] == [-1] else out
-
+__all__ = ["ROAD_ATTRIBUTES", "SETTLE_S", "access_data_version", "file_stamp", "kept_data_version", "road_attributes",
+           "version_file"]
 
 def access_data_version(store: Store) -> str:
     """A token that changes when any data the road graph or corridor evaluation uses changes.
@@ -75,10 +45,9 @@ def access_data_version(store: Store) -> str:
     stamp = file_stamp(path) if path is not None and getattr(store, "read_only", False) else None
     kept = version_file(path) if stamp is not None else None
     if kept is not None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            doc = json.loads(kept.read_text(encoding="utf-8"))
-            if doc["stamp"] == stamp and doc["columns"] == _COLUMNS_KEY and isinstance(doc["version"], str):
-                return doc["version"]
+        version = _kept(kept, stamp)
+        if version is not None:
+            return version
     version = _hashed_version(store)
     if kept is not None and time.time_ns() - max(s[2] for s in stamp if len(s) > 1) > SETTLE_S * 1e9 \
             and file_stamp(path) == stamp:

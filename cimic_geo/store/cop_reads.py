@@ -18,15 +18,30 @@ import shapely
 
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
-from cimic_geo.store.core import Store, _geom_sql, _read_columns, _to_geodataframe, _where_sql
+from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _table_sql, _to_geodataframe, _where_sql
+
+
+def layers_as_of(store: Store, as_of: Any) -> pd.Timestamp | None:
+    """The time a picture at ``as_of`` reads the versioned layers (shelters, damage, settlements) at.
+
+    None (their current state) when ``as_of`` is None or not before the newest front-line or
+    occupied-area snapshot: the latest position of a time slider shows what was reported since that
+    snapshot too. Otherwise ``as_of`` itself (UTC).
+    """
+    if as_of is None:
+        return None
+    t = _as_utc(as_of)
+    rng = store.time_range()
+    return None if rng is None or t >= rng[1] else t
 
 
 def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = None,
-                  where: dict[str, Any] | None = None) -> int:
-    """Number of rows of ``layer`` intersecting ``bbox`` and matching the equality filters."""
+                  where: dict[str, Any] | None = None, as_of: Any = None) -> int:
+    """Number of rows of ``layer`` intersecting ``bbox`` and matching the equality filters (in force at
+    ``as_of`` for a versioned or history layer; None = current rows of a versioned layer)."""
     spec = get_layer(layer)
-    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
-    return int(store.con.execute(f"SELECT count(*) FROM {spec.name}{sql_where}", params).fetchone()[0])
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of)
+    return int(store.con.execute(f"SELECT count(*) FROM {_table_sql(spec, as_of)}{sql_where}", params).fetchone()[0])
 
 
 def grid_aggregate(
@@ -38,13 +53,15 @@ def grid_aggregate(
     category: str,
     where: dict[str, Any] | None = None,
     sums: Sequence[str] = (),
+    as_of: Any = None,
 ) -> gpd.GeoDataFrame:
     """Aggregate the features of ``layer`` in ``bbox`` per square grid cell of ``cell_deg`` degrees.
 
     Returns one point per non-empty cell at the mean position of its features, with ``n`` (count),
     one count column per value of the enumeration ``category`` (``<value>``), and the sum of each
     column in ``sums``. Non-point geometries are placed by their centroid. Cells are a display
-    device only (degrees are not used as distances).
+    device only (degrees are not used as distances). ``as_of``: the rows in force then (see
+    :func:`count_in_bbox`).
     """
     spec = get_layer(layer)
     if not (math.isfinite(cell_deg) and cell_deg > 0):
@@ -57,13 +74,13 @@ def grid_aggregate(
     is_point = spec.geometry_types == ("POINT",)
     pt = "geom" if is_point else "ST_Centroid(geom)"
     cell = float(cell_deg)
-    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of)
     cat_sql = ", ".join(f"count(*) FILTER (WHERE {category} = ?) AS \"{v}\"" for v in cat_col.choices)
     sum_sql = "".join(f", coalesce(sum({s}), 0) AS {s}" for s in sums)
     sql = (
         f"SELECT floor(ST_X({pt}) / {cell!r}) AS gx, floor(ST_Y({pt}) / {cell!r}) AS gy, count(*) AS n, "
         f"avg(ST_X({pt})) AS lon, avg(ST_Y({pt})) AS lat, {cat_sql}{sum_sql} "
-        f"FROM {spec.name}{sql_where} GROUP BY 1, 2 ORDER BY 1, 2"
+        f"FROM {_table_sql(spec, as_of)}{sql_where} GROUP BY 1, 2 ORDER BY 1, 2"
     )
     df = store.con.execute(sql, list(cat_col.choices) + params).df()
     geoms = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy()) if len(df) else np.array([], dtype=object)
@@ -85,15 +102,17 @@ def read_ranked(
     where: dict[str, Any] | None = None,
     columns: Sequence[str] | None = None,
     simplify_deg: float | None = None,
+    as_of: Any = None,
 ) -> gpd.GeoDataFrame:
-    """The ``limit`` first rows of ``layer`` in ``bbox`` ordered by ``order_by`` (e.g. largest settlements)."""
+    """The ``limit`` first rows of ``layer`` in ``bbox`` ordered by ``order_by`` (e.g. largest settlements),
+    in force at ``as_of`` (see :func:`count_in_bbox`)."""
     spec = get_layer(layer)
     spec.column(order_by)
     cols = _read_columns(spec, columns)
-    sql_where, params = _where_sql(spec, bbox=bbox, where=where)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of)
     direction = "DESC" if descending else "ASC"
     sql = (
-        f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {spec.name}{sql_where} "
+        f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {_table_sql(spec, as_of)}{sql_where} "
         f"ORDER BY {order_by} {direction} NULLS LAST, id LIMIT {int(limit)}"
     )
     table = store.con.execute(sql, params).to_arrow_table()
@@ -131,16 +150,18 @@ def read_kpi_layers(store: Store, *, bbox: Sequence[float] | None = None,
     """The layers the COP's KPI strip summarises, read for ``bbox`` (the whole store when None).
 
     Settlements, shelters, damaged infrastructure and corridors are read through the R-tree index
-    for ``bbox`` (only the columns the KPIs use), in their current state (they keep no history);
+    for ``bbox`` (only the columns the KPIs use): settlements, shelters and infrastructure as they
+    were at :func:`layers_as_of` (current at the newest snapshot), corridors in their current state;
     the front line and occupied area are read whole, in force at ``as_of`` (every row when None),
     because a settlement in the view is banded by its distance to any part of the front.
     """
     damaged = [d for d in get_layer("infrastructure").column("damage").choices if d != "none"]
+    t = layers_as_of(store, as_of)
     return {
-        "settlements": store.read("settlements", bbox=bbox, columns=["population"]),
-        "shelters": store.read("shelters", bbox=bbox, columns=["status", "capacity", "occupancy"]),
+        "settlements": store.read("settlements", bbox=bbox, columns=["population"], as_of=t),
+        "shelters": store.read("shelters", bbox=bbox, columns=["status", "capacity", "occupancy"], as_of=t),
         "infrastructure": store.read("infrastructure", bbox=bbox, columns=["sector", "damage"],
-                                     where={"damage": damaged}),
+                                     where={"damage": damaged}, as_of=t),
         "corridors": store.read("corridors", bbox=bbox, columns=["status"]),
         "front_line": store.read("front_line", as_of=as_of),
         "occupied_area": store.read("occupied_area", as_of=as_of),

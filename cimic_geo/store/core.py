@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cimic_geo.errors import ConflictError, StoreError, UnknownLayerError
-from cimic_geo.schema import LAYERS, get_layer
+from cimic_geo.schema import LAYERS, VERSIONED_LAYERS, get_layer
 from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's other modules)
     BBox,
     WriteMode,
@@ -30,10 +30,12 @@ from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's
     _geom_sql,
     _prepare_frame,
     _read_columns,
+    _table_sql,
     _to_geodataframe,
     _where_sql,
 )
 from cimic_geo.store.migrations import SCHEMA_VERSION, current_version  # noqa: F401
+from cimic_geo.store.versions import backdate_versions, history_table, last_version, record_removal, record_write
 
 #: Per-connection settings (every cursor is a connection of its own): UTC, and no progress bar
 #: (DuckDB draws one on stdout for queries over 2 s, which would corrupt a command's --json output).
@@ -236,8 +238,9 @@ class Store:
         ----------
         layer : one of :data:`cimic_geo.schema.LAYERS`
         bbox : (minlon, minlat, maxlon, maxlat); uses the R-tree index
-        as_of : for history layers, the rows in force at that time
-            (``valid_from <= t < valid_to``, ``valid_to`` NULL = current)
+        as_of : for history layers and versioned layers (:data:`cimic_geo.schema.VERSIONED_LAYERS`),
+            the rows in force at that time (``valid_from <= t < valid_to``, ``valid_to`` NULL = current);
+            None: the current rows of a versioned layer, every row of a history layer
         columns : attribute columns to return (default all); ``id`` always included
         where : equality filters ``{column: value}`` (a list/tuple value means IN)
         simplify_deg : simplify geometries with this tolerance in degrees (display only)
@@ -246,7 +249,8 @@ class Store:
         spec = get_layer(layer)
         cols = _read_columns(spec, columns)
         sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where)
-        sql = f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {spec.name}{sql_where} ORDER BY id"
+        table = _table_sql(spec, as_of)
+        sql = f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {table}{sql_where} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         table = self.con.execute(sql, params).to_arrow_table()
@@ -322,12 +326,14 @@ class Store:
                 raise StoreError(
                     f"{layer}: an id already exists in the store (use mode upsert or replace): {exc}"
                 ) from exc
+            record_write(con, spec.name, mode=mode, replace_where=replace_where)
         finally:
             con.unregister("_incoming")
         return len(frame)
 
     def delete(self, layer: str, ids: Sequence[str]) -> int:
-        """Delete rows by id in one transaction; return how many were deleted."""
+        """Delete rows by id in one transaction; return how many were deleted (a versioned layer keeps
+        their versions: their validity ends now)."""
         spec = get_layer(layer)
         ids = [str(i) for i in ids]
         if not ids:
@@ -337,19 +343,26 @@ class Store:
                 f"SELECT count(*) FROM {spec.name} WHERE id IN ({', '.join('?' * len(ids))})", ids
             ).fetchone()[0]
             con.execute(f"DELETE FROM {spec.name} WHERE id IN ({', '.join('?' * len(ids))})", ids)
+            record_removal(con, spec.name, ids)
         return int(n)
 
-    def bulk_load(self, frames: dict[str, gpd.GeoDataFrame], *, meta: dict[str, Any] | None = None) -> None:
+    def bulk_load(self, frames: dict[str, gpd.GeoDataFrame], *, meta: dict[str, Any] | None = None,
+                  history_start: datetime | None = None) -> None:
         """Replace whole layers in one transaction, fast (indexes rebuilt after loading).
 
         Used by the scenario generator; for national scale (~1M road segments) inserting into an
-        existing R-tree row by row is far slower than building it once.
+        existing R-tree row by row is far slower than building it once. ``history_start``: the
+        versions written for versioned layers take effect at this time when their report is later
+        (generated data whose rows existed from the start of its history).
         """
         with self.transaction() as con:
             for name, gdf in frames.items():
                 spec = get_layer(name)
                 con.execute(f"DROP INDEX IF EXISTS {name}_geom_rtree")
+                first = last_version(con, name)
                 self._write_in_transaction(con, name, gdf, mode="replace")
+                if history_start is not None:
+                    backdate_versions(con, name, after_version=first, at=history_start)
                 con.execute(f"CREATE INDEX {name}_geom_rtree ON {spec.name} USING RTREE (geom)")
             for k, v in (meta or {}).items():
                 con.execute("DELETE FROM meta WHERE key = ?", [str(k)])
@@ -361,11 +374,18 @@ class Store:
         self.con.execute("CHECKPOINT")
 
     def fingerprint(self) -> dict[str, Any]:
-        """Row counts plus a content hash per table: compare before/after to prove nothing changed."""
+        """Row counts plus a content hash per table: compare before/after to prove nothing changed.
+
+        The versions' ``recorded_at`` (the clock time of the write) is left out of the hash, so that the
+        same import run twice on two copies gives the same fingerprint (every write adds version rows,
+        so the counts and hashes still change with any write).
+        """
         out: dict[str, Any] = {}
-        for name in (*LAYERS, "meta", "corridor_history", "evacuation_history", "users"):
+        versions = {history_table(n) for n in VERSIONED_LAYERS}
+        for name in (*LAYERS, *sorted(versions), "meta", "corridor_history", "evacuation_history", "users"):
+            source = f"(SELECT * EXCLUDE (recorded_at) FROM {name})" if name in versions else name
             row = self.con.execute(
-                f"SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM {name} AS t"
+                f"SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM {source} AS t"
             ).fetchone()
             out[name] = (int(row[0]), int(row[1]))
         return out

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.auth import Actor, require
 from cimic_geo.errors import ConflictError, NotFoundError, StoreError, ValidationError, WorkflowError
 from cimic_geo.evacuation_rules import check_evacuation, parse_count
+from cimic_geo.i18n import _
 from cimic_geo.schema import EVACUATION_STATUSES, EVACUATION_TRANSITIONS, PEOPLE_GROUPS, get_layer
 from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store, _as_utc, _check_bbox, _read_columns, _to_geodataframe
@@ -93,15 +94,15 @@ def create_evacuation(
     who, user = _who(actor, user, store=store, action="evacuation.create", ids=[evacuation_id or ""])
     unknown = set(fields) - set(FIELDS)
     if unknown:
-        raise StoreError(f"unknown evacuation fields: {sorted(unknown)}")
+        raise StoreError(_("unknown evacuation fields: {fields}").format(fields=sorted(unknown)))
     if geometry is None or geometry.is_empty or geometry.geom_type != "Point":
-        raise StoreError("an evacuation needs its pickup point (a Point)")
+        raise StoreError(_("an evacuation needs its pickup point (a Point)"))
     now = _now()
     row = {"people": people, "status": status, **fields}
     with store.transaction() as con:
         problems = check_evacuation(row, shelter_ids=_ids(con, "shelters"), settlement_ids=_ids(con, "settlements"))
         if problems:
-            raise ValidationError("the evacuation was not saved", problems)
+            raise ValidationError(_("the evacuation was not saved"), problems)
         evacuation_id = evacuation_id or f"EVA-{uuid.uuid4().hex[:8].upper()}"
         rec = {**row, "id": evacuation_id, "version": 1, "updated_by": user, "updated_at": now,
                "requested_at": _as_utc(requested_at) if requested_at is not None else now,
@@ -147,31 +148,32 @@ def set_evacuation_status(
     """
     who, user = _who(actor, user, store=store, action="evacuation.status", ids=[evacuation_id])
     if new_status not in EVACUATION_STATUSES:
-        raise WorkflowError(f"unknown status '{new_status}'; expected one of {', '.join(EVACUATION_STATUSES)}")
+        raise WorkflowError(_("unknown status '{status}'; expected one of {choices}").format(
+            status=new_status, choices=", ".join(EVACUATION_STATUSES)))
     changes = dict(changes or {})
     unknown = set(changes) - set(MISSION_FIELDS)
     if unknown:
-        raise StoreError(f"these fields cannot change with a status: {sorted(unknown)}")
+        raise StoreError(_("these fields cannot change with a status: {fields}").format(fields=sorted(unknown)))
     cols = ("status", "version", "people", *PEOPLE_GROUPS, "destination_shelter_id", "settlement_id")
     with store.transaction() as con:
         found = con.execute(f"SELECT {', '.join(cols)} FROM evacuations WHERE id = ?", [evacuation_id]).fetchone()
         if found is None:
-            raise NotFoundError(f"no evacuation with id '{evacuation_id}'")
+            raise NotFoundError(_("no evacuation with id '{id}'").format(id=evacuation_id))
         current = dict(zip(cols, found, strict=True))
         old_status, version = current["status"], int(current["version"] or 1)
         if int(expected_version) != version:
-            raise ConflictError(
-                f"evacuation {evacuation_id} was changed by someone else (now version {version}, you saw "
-                f"version {expected_version}); reload it and try again")
+            raise ConflictError(_(
+                "evacuation {id} was changed by someone else (now version {version}, you saw version {seen}); "
+                "reload it and try again").format(id=evacuation_id, version=version, seen=expected_version))
         allowed = EVACUATION_TRANSITIONS.get(old_status, ())
         if new_status not in allowed:
-            raise WorkflowError(
-                f"evacuation {evacuation_id} cannot go from {old_status} to {new_status}; allowed next: "
-                f"{', '.join(allowed) or f'none ({old_status} is final)'}")
+            raise WorkflowError(_("evacuation {id} cannot go from {old} to {new}; allowed next: {allowed}").format(
+                id=evacuation_id, old=old_status, new=new_status,
+                allowed=", ".join(allowed) or _("none ({status} is final)").format(status=old_status)))
         merged = {**current, **changes, "status": new_status}
         problems = check_evacuation(merged, shelter_ids=_ids(con, "shelters"))
         if problems:
-            raise ValidationError(f"evacuation {evacuation_id} was not changed", problems)
+            raise ValidationError(_("evacuation {id} was not changed").format(id=evacuation_id), problems)
         now = _now()
         sets = ["status = ?", "version = ?", "updated_by = ?", "updated_at = ?"]
         params: list[Any] = [new_status, version + 1, user, now]
@@ -221,7 +223,7 @@ def load_history(store: Store, frame: pd.DataFrame) -> int:
     """Append history rows (columns of :data:`_HISTORY_COLUMNS`) in one transaction (scenario seed)."""
     missing = [c for c in _HISTORY_COLUMNS if c not in frame.columns]
     if missing:
-        raise StoreError(f"evacuation history rows need the columns {missing}")
+        raise StoreError(_("evacuation history rows need the columns {columns}").format(columns=missing))
     df = pd.DataFrame(frame[list(_HISTORY_COLUMNS)]).reset_index(drop=True)
     df["changed_at"] = pd.to_datetime(df["changed_at"], utc=True)
     with store.transaction() as con:
@@ -272,7 +274,7 @@ def read_evacuations(
     names (not together with ``where``).
     """
     if names and where:
-        raise StoreError("read_evacuations: names and where cannot be combined")
+        raise StoreError(_("read_evacuations: names and where cannot be combined"))
     gdf = _read_with_names(store, bbox) if names else store.read("evacuations", bbox=bbox, where=where)
     gdf["id"] = gdf["id"].astype(object)
     if as_of is None:  # every change is versioned with updated_at: the current status was set then

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from cimic_geo.errors import StoreError, UnknownLayerError
-from cimic_geo.schema import Layer
+from cimic_geo.schema import VERSIONED_LAYERS, Layer
 
 WriteMode = Literal["append", "upsert", "replace"]
 BBox = tuple[float, float, float, float]
@@ -59,6 +59,9 @@ def _where_sql(
 ) -> tuple[str, list[Any]]:
     """`` WHERE ...`` (or ``""``) and its parameters for a bbox, an as-of time and equality filters.
 
+    An as-of time selects the rows in force then for history layers and, in the table of
+    :func:`_table_sql`, for versioned layers (removal markers left out); other layers ignore it.
+
     Column names are checked against the schema; values are parameters, except the bbox floats
     (validated) which are inlined so that DuckDB uses the R-tree index.
     """
@@ -67,10 +70,12 @@ def _where_sql(
     if bbox is not None:
         a, b, c, d = _check_bbox(bbox)
         clauses.append(f"ST_Intersects(geom, ST_MakeEnvelope({a!r}, {b!r}, {c!r}, {d!r}))")
-    if as_of is not None and spec.history:
+    if as_of is not None and (spec.history or spec.name in VERSIONED_LAYERS):
         t = _as_utc(as_of)
         clauses.append("valid_from <= ? AND (valid_to IS NULL OR ? < valid_to)")
         params += [t, t]
+        if spec.name in VERSIONED_LAYERS:  # read from the history table (see _table_sql)
+            clauses.append("NOT removed")
     for key, value in (where or {}).items():
         spec.column(key)  # allow-list check
         if isinstance(value, (list, tuple, set, np.ndarray, pd.Series)):
@@ -86,6 +91,12 @@ def _where_sql(
             clauses.append(f"{key} = ?")
             params.append(value)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _table_sql(spec: Layer, as_of: datetime | str | None) -> str:
+    """The table a read takes its rows from: a versioned layer's history table at an as-of time, else
+    the layer's own table (its current rows)."""
+    return f"{spec.name}_history" if as_of is not None and spec.name in VERSIONED_LAYERS else spec.name
 
 
 def _geom_sql(simplify_deg: float | None) -> str:

@@ -65,6 +65,9 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection) -> None:
             if c.name not in existing:
                 con.execute(f"ALTER TABLE {layer.name} ADD COLUMN {c.name} {c.sql}")
         con.execute(f"CREATE INDEX IF NOT EXISTS {layer.name}_geom_rtree ON {layer.name} USING RTREE (geom)")
+    from cimic_geo.store.versions import add_missing_history_columns
+
+    add_missing_history_columns(con)
 
 
 def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
@@ -104,6 +107,14 @@ def _migration_8(con: duckdb.DuckDBPyConnection) -> None:
     settings.create_tables(con)
 
 
+def _migration_9(con: duckdb.DuckDBPyConnection) -> None:
+    """History tables of the versioned layers, each current row its first version."""
+    from cimic_geo.store import versions
+
+    versions.create_history_tables(con)
+    versions.seed_history(con)
+
+
 def _describe_migrations(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite the recorded descriptions with this program's text (older stores had a description
     of version 1 that cited a planning note instead of saying what it did)."""
@@ -122,6 +133,7 @@ MIGRATIONS: tuple[tuple[int, str, Any], ...] = (
     (6, "migration descriptions in the program's own words", _describe_migrations),
     (7, "basemap layer: state and oblast outlines, rivers and water areas", _migration_1),
     (8, "store settings (state territory) and the exercise/real marking of every import", _migration_8),
+    (9, "versions of settlements, shelters and infrastructure (valid from their report time)", _migration_9),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -19,7 +19,7 @@ from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import coverage_at, exposure_at, history_times, restoration_at
 from cimic_geo.errors import CimicError
 from cimic_geo.export.gis import table_csv
-from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent
+from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent, get_language
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
@@ -68,18 +68,22 @@ def times(_store: Store, token: str) -> list[pd.Timestamp]:
     return history_times(_store)
 
 
+# The results hold sentences (notes, restoration reasons) written in the language of the run that computed
+# them, so each cache entry is per language (``language``: get_language() of the caller).
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float) -> Any:
+def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float,
+                    language: str) -> Any:
     return exposure_at(_store, as_of=as_of, bands_km=bands_km, shift_km=shift_km)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None) -> Any:
+def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None,
+                    language: str) -> Any:
     return coverage_at(_store, as_of=as_of, max_km=max_km, max_minutes=max_minutes)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...]) -> Any:
+def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], language: str) -> Any:
     return restoration_at(_store, as_of=as_of, bands_km=bands_km)
 
 
@@ -135,15 +139,15 @@ def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | Non
     """Run the three analyses with a progress bar; show a clear message on bad input."""
     bar = st.progress(0.0, text=_("Exposure per threat band…"))
     try:
-        exp = cached_exposure(store, token, c.as_of, c.bands_km, c.shift_km)
+        exp = cached_exposure(store, token, c.as_of, c.bands_km, c.shift_km, get_language())
         bar.progress(0.34, text=_("Shelter coverage (exact allocation)…") if c.reach_mode == "distance"
                      else _("Shelter coverage: building the road graph and travel times…"))
         if c.reach_mode == "distance":
-            cov = cached_coverage(store, token, c.as_of, c.max_km, None)
+            cov = cached_coverage(store, token, c.as_of, c.max_km, None, get_language())
         else:
-            cov = cached_coverage(store, token, c.as_of, None, c.max_minutes)
+            cov = cached_coverage(store, token, c.as_of, None, c.max_minutes, get_language())
         bar.progress(0.75, text=_("Restoration priority…"))
-        rest = cached_restoration(store, token, c.as_of, c.bands_km)
+        rest = cached_restoration(store, token, c.as_of, c.bands_km, get_language())
     except CimicError as exc:
         bar.empty()
         st.error(plain(exc))

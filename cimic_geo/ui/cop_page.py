@@ -16,7 +16,7 @@ Only ``bounds``, ``zoom`` and ``last_object_clicked`` come back from the map
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from streamlit_folium import st_folium
 from cimic_geo.analytics.front_change import front_change
 from cimic_geo.analytics.kpi_strip import KpiStrip, compact, kpi_strip
 from cimic_geo.errors import AssetError
-from cimic_geo.i18n import _, fmt_int, fmt_number
+from cimic_geo.i18n import _, fmt_int, fmt_number, get_language
 from cimic_geo.maps.assets import check_assets
 from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
@@ -45,7 +45,7 @@ from cimic_geo.maps.cop_map import (
 )
 from cimic_geo.maps.cop_view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import Store
-from cimic_geo.store.cop_reads import read_kpi_layers
+from cimic_geo.store.cop_reads import layers_as_of, read_kpi_layers
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain, settings
@@ -80,16 +80,31 @@ def extent(_store: Store, token: str) -> tuple[float, float, float, float] | Non
     return _store.bbox()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...],
-         bbox: tuple[float, float, float, float] | None = None) -> KpiStrip:
-    """The KPI strip for ``bbox`` (whole store when None) at ``as_of`` (front line in force then).
+@dataclass
+class CopKpis(KpiStrip):
+    """The KPI strip and the time its settlements, shelters and damage were read at (None = current)."""
 
-    Cached per (store content, time, bands, bbox); pass :func:`kpi_bbox` of the view so that small
-    pans and reruns with the same view reuse the result.
+    layers_as_of: pd.Timestamp | None = None
+
+
+def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...],
+         bbox: tuple[float, float, float, float] | None = None) -> CopKpis:
+    """The KPI strip for ``bbox`` (whole store when None) at ``as_of`` (front line in force then;
+    settlements, shelters and damage as they were then, current at the newest snapshot).
+
+    Cached per (store content, time, bands, bbox, language: its notes are sentences); pass
+    :func:`kpi_bbox` of the view so that small pans and reruns with the same view reuse the result.
     """
+    return _kpis(_store, token, as_of, bands_km, bbox, get_language())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...],
+          bbox: tuple[float, float, float, float] | None, language: str) -> CopKpis:
     layers = read_kpi_layers(_store, bbox=bbox, as_of=as_of)
-    return kpi_strip(**layers, bands_km=bands_km, as_of=as_of, bbox=bbox)
+    strip = kpi_strip(**layers, bands_km=bands_km, as_of=as_of, bbox=bbox)
+    return CopKpis(**{f.name: getattr(strip, f.name) for f in fields(strip)},
+                   layers_as_of=layers_as_of(_store, as_of))
 
 
 def kpi_bbox(bounds: tuple[float, float, float, float],
@@ -245,24 +260,30 @@ def _corner(lat: float, lon: float) -> str:
     return f"{lat:.2f}° N {lon:.2f}° E (MGRS {grid})"
 
 
-def kpi_caption(bbox: tuple[float, float, float, float] | None, as_of: pd.Timestamp | None) -> str:
-    """What the KPI strip summarises: the extent (view corners or the whole store) and the times."""
+def kpi_caption(bbox: tuple[float, float, float, float] | None, as_of: pd.Timestamp | None, *,
+                layers_current: bool = True) -> str:
+    """What the KPI strip summarises: the extent (view corners or the whole store) and the times
+    (``layers_current``: settlements, shelters and damage are their current state, else as of ``as_of``)."""
     if bbox is None:
         where = _("KPIs for the whole store")
     else:
         x0, y0, x1, y1 = bbox
         where = _("KPIs in view: SW {sw} – NE {ne}").format(sw=_corner(y0, x0), ne=_corner(y1, x1))
     if as_of is None:
-        when = _("shelters, damage, corridors and front line: current state")
+        when = _("settlements, shelters, damage, corridors and front line: current state")
+    elif layers_current:
+        when = _("settlements, shelters, damage and corridors: current state; front line and threat bands: "
+                 "as of {time}").format(time=fmt_time(as_of))
     else:
-        when = _("shelters, damage and corridors: current state; front line and threat bands: as of {time}").format(
-            time=fmt_time(as_of))
+        when = _("settlements, shelters, damage, front line and threat bands: as of {time}; corridors: "
+                 "current state").format(time=fmt_time(as_of))
     return f"{where} · {when}"
 
 
 def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Timestamp | None = None) -> None:
     """The KPI strip: population per threat band, shelters, damage by sector, corridors."""
-    st.caption(kpi_caption(strip.bbox, as_of if as_of is not None else strip.as_of))
+    st.caption(kpi_caption(strip.bbox, as_of if as_of is not None else strip.as_of,
+                           layers_current=getattr(strip, "layers_as_of", None) is None))
     cols = st.columns(max(len(strip.bands.index), 1))
     if len(strip.bands):
         for col, (label, row) in zip(cols, strip.bands.iterrows(), strict=False):

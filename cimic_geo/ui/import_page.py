@@ -26,7 +26,7 @@ from streamlit_folium import st_folium
 
 from cimic_geo.config import is_exercise_marking, markings
 from cimic_geo.errors import CimicError, ConflictError, ValidationError
-from cimic_geo.i18n import _, fmt_int
+from cimic_geo.i18n import _, fmt_int, get_language
 from cimic_geo.ingest import (
     FORMATS,
     ImportReport,
@@ -256,8 +256,11 @@ def keep_territory(store: Store, border_path: str | None) -> str | None:
 
 def warning_lines(report: ImportReport) -> list[str]:
     """Every warning of a report as one line each (none truncated), for the message after a commit."""
-    return [f"{'' if p.row is None else f'record {p.row}: '}{p.field + ': ' if p.field else ''}{p.message}"
-            for p in report.warnings]
+    lines = []
+    for p in report.warnings:
+        where = ([_("record {row}").format(row=p.row)] if p.row is not None else []) + ([p.field] if p.field else [])
+        lines.append(": ".join([*where, p.message]))
+    return lines
 
 
 def front_lengths(report: ImportReport) -> pd.DataFrame:
@@ -385,8 +388,9 @@ def error_ui(exc: CimicError) -> None:
 
 
 def prepared_for(store: Store, layer: str, paths: Sequence[Path], options: dict[str, Any]) -> PreparedImport:
-    """:func:`prepare` once per (files, layer, options) in this session (validation can take seconds)."""
-    sig = json.dumps([layer, [str(p) for p in paths], options], sort_keys=True, default=str)
+    """:func:`prepare` once per (files, layer, options, language) in this session (validation can take
+    seconds; its messages are in the language in force when it ran)."""
+    sig = json.dumps([layer, [str(p) for p in paths], options, get_language()], sort_keys=True, default=str)
     cached = st.session_state.get(k("prepared"))
     if cached is not None and cached[0] == sig:
         return cached[1]

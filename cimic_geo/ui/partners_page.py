@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from cimic_geo.analytics.partner_gaps import area_label
 from cimic_geo.civil import PartnerOverview, partner_overview, partner_versions
 from cimic_geo.errors import CimicError
 from cimic_geo.i18n import _, fmt_int, term
@@ -65,7 +66,8 @@ def tables(store: Store, token: str, ov: PartnerOverview) -> None:
     """The 3W table, the gaps and the versions of one entry, in tabs."""
     tab_w, tab_g, tab_h = st.tabs([_("3W table"), _("Gaps"), _("History of an entry")])
     with tab_w:
-        st.dataframe(display_frame(ov.table), hide_index=True, width="stretch", height=320)
+        shown = ov.table.assign(area=ov.table["area"].map(area_label)) if "area" in ov.table else ov.table
+        st.dataframe(display_frame(shown), hide_index=True, width="stretch", height=320)
         lp.csv_download(_("Download 3W (CSV)"), ov.table, file_name=f"3w_{dtg(ov.as_of)}.csv", key=k("dl_3w"))
     with tab_g:
         st.dataframe(display_frame(ov.gaps.by_sector), hide_index=True, width="stretch")

@@ -46,7 +46,7 @@ __all__ = ["EXPORT_LAYERS", "PAGE", "access_context", "access_ui", "as_of_ui", "
            "draw_ui", "export_bbox", "map_ui", "route_ui", "save_ui", "user_ui", "workflow_ui"]
 
 
-@st.cache_resource(show_spinner="Building the road graph…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...], version: str) -> AccessContext:
     return load_access_context(_store, as_of=as_of, bands_km=bands)
 
@@ -64,8 +64,9 @@ def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> Acce
     ``token`` is :func:`cimic_geo.ui.common.data_token` of this rerun.
     """
     bands = tuple(settings().bands_km)
-    return _context(store, str(store.path), None if as_of is None else as_of.isoformat(), bands,
-                    _access_version(store, token))
+    with st.spinner(_("Building the road graph…")):  # shown only when building takes a moment (not a cache hit)
+        return _context(store, str(store.path), None if as_of is None else as_of.isoformat(), bands,
+                        _access_version(store, token))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from cimic_geo.analytics.bands import band_labels
 from cimic_geo.corridors import AccessContext, evaluate_document, route_document
 from cimic_geo.errors import ValidationError
-from cimic_geo.i18n import _, term
+from cimic_geo.i18n import N_, _, pgettext
 from cimic_geo.timefmt import iso
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain
@@ -87,13 +87,29 @@ def add_line_option(ctx: AccessContext, geometry: BaseGeometry | dict[str, Any] 
     try:
         geom = shape(geometry) if isinstance(geometry, dict) and geometry else geometry or None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise ValidationError(f"the line cannot be read: {exc}", []) from None
+        raise ValidationError(_("the line cannot be read: {error}").format(error=exc), []) from None
     ev = evaluate_document(ctx, geom, window_start=window_start, window_end=window_end)
     n = sum(1 for o in options() if o["source"] == source) + 1
-    opt = {"label": label or f"{source} line {n}", "source": source, "geometry": ev["geometry"],
+    opt = {"label": label or _line_label(source, n), "source": source, "geometry": ev["geometry"],
            "evaluation": ev, "road_ids": None, "origin": None, "destination": None}
     _add(opt)
     return opt
+
+
+#: Labels of the lines users add, by source (``{n}``: the line's number among that source's).
+_LINE_LABELS = {"drawn": N_("drawn line {n}"), "imported": N_("imported line {n}")}
+
+
+def _line_label(source: str, n: int) -> str:
+    """The label of the ``n``-th line from ``source``, in the language in force when it is added."""
+    return _(_LINE_LABELS[source]).format(n=n) if source in _LINE_LABELS else f"{source} line {n}"
+
+
+def source_label(source: str) -> str:
+    """Where an option comes from (``drawn``, ``imported``, ``route``), in the current language."""
+    labels = {"drawn": pgettext("option source", "drawn"), "imported": pgettext("option source", "imported"),
+              "route": pgettext("option source", "route")}
+    return labels.get(source, source)
 
 
 def add_route_options(ctx: AccessContext, origin: str, destination: str, *, avoid_km: float | None,
@@ -107,7 +123,8 @@ def add_route_options(ctx: AccessContext, origin: str, destination: str, *, avoi
     o, d = doc["origin"]["label"], doc["destination"]["label"]
     evs = [doc, *doc["alternatives"]]
     for i, ev in enumerate(evs):
-        label = f"{o} → {d}" + (" (least risk)" if i == 0 else f" (alternative {i})")
+        label = (_("{origin} → {destination} (least risk)") if i == 0 else
+                 _("{origin} → {destination} (alternative {i})")).format(origin=o, destination=d, i=i)
         _add({"label": label, "source": "route", "geometry": ev["geometry"], "evaluation": ev,
               "road_ids": ev.get("road_ids"), "origin": o, "destination": d})
     return doc
@@ -121,7 +138,7 @@ def comparison_table(opts: list[dict[str, Any]], bands_km: tuple[float, ...]) ->
         hz = ev.get("hazard_counts") or {}
         s = ev.get("shelter_summary") or {}
         col: dict[str, Any] = {
-            _("Source"): term(o["source"]),
+            _("Source"): source_label(o["source"]),
             _("Length (km, geodesic)"): ev["length_km"],
             _("Travel time (min)"): ev["travel_time_min"],
         }

@@ -42,7 +42,7 @@ COLUMNS: tuple[str, ...] = (
 
 #: Columns holding enumerated values of the schema (shown through ``term``) unless a page says otherwise.
 ENUM_COLUMNS: tuple[str, ...] = (
-    "status", "kind", "sector", "damage", "restoration", "settlement_type", "reliability", "priority", "org_type",
+    "status", "kind", "sector", "damage", "restoration", "settlement_type", "reliability", "priority", "org_type", "band",
     "state", "role", "actor_kind", "outcome", "severity", "from", "to", "transport", "power_status", "water_status",
     "heating_status", "gas_status", "telecom_status", "health_status", "food_status", "access_status",
 )

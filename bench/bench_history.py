@@ -1,0 +1,83 @@
+"""Versioned layers: migration of an existing store, COP reads now and as of a past time, ``changes``.
+
+Measured on one store (migrated on the first read-write open when it is of the previous schema):
+
+1. migration time and file size before/after (the first version of every settlement, shelter and
+   infrastructure row);
+2. the COP's data reads for the initial national view: ``query_view`` (bbox reads, aggregation) plus
+   the KPI strip's reads, at the newest front snapshot (current tables) and one day and one week
+   earlier (history tables), best of 3;
+3. ``changes`` for the last 24 hours and the last 7 days of the front history.
+
+Usage (the store is changed: give a copy)::
+
+    cp /path/national.duckdb /tmp/national_copy.duckdb
+    .venv/bin/python bench/bench_history.py --db /tmp/national_copy.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+from _common import best_time
+
+
+def cop_read(store, as_of) -> int:
+    from cimic_geo.maps.cop_map import query_bbox, zoom_for_extent
+    from cimic_geo.maps.cop_view import query_view
+    from cimic_geo.store.cop_reads import read_kpi_layers
+
+    ext = store.bbox()
+    zoom = zoom_for_extent(ext)
+    view = query_view(store, bbox=query_bbox(ext, zoom), zoom=zoom, as_of=as_of)
+    kpi = read_kpi_layers(store, as_of=as_of)
+    return sum(len(g) for g in view.layers.values()) + sum(len(g) for g in kpi.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--backdate", action="store_true",
+                        help="first versions take effect at the first front snapshot (as the scenario seed does), so "
+                             "that past pictures hold every row")
+    args = parser.parse_args()
+    from cimic_geo.analytics.changes import build_changes
+    from cimic_geo.store import connect
+    from cimic_geo.store.changes_reads import change_inputs
+
+    size0 = os.path.getsize(args.db)
+    t = time.perf_counter()
+    store = connect(args.db)
+    migrate_s = time.perf_counter() - t
+    store.checkpoint()
+    size1 = os.path.getsize(args.db)
+    print(f"open read-write (migration when needed): {migrate_s:.2f} s; size {size0 / 1e6:.1f} -> {size1 / 1e6:.1f} MB")
+    counts = {n: int(store.query_df(f"SELECT count(*) AS n FROM {n}_history")["n"].iloc[0])
+              for n in ("settlements", "shelters", "infrastructure")}
+    print(f"versions: {counts}")
+    times = store.history_times("front_line")
+    if args.backdate:
+        from cimic_geo.store.versions import backdate_versions
+
+        with store.transaction() as con:
+            for name in counts:
+                backdate_versions(con, name, after_version=0, at=times[0])
+    cop_read(store, times[-1])  # warm the extension and the file cache
+    for label, when in (("newest snapshot (current tables)", times[-1]), ("1 day earlier (history)", times[-2]),
+                        ("7 days earlier (history)", times[-8])):
+        seconds, n = best_time(cop_read, store, when, repeat=5)
+        print(f"COP data read at {label}: {seconds:.3f} s ({n} rows/cells)")
+    for label, since in (("24 h", times[-1] - pd.Timedelta(hours=24)), ("7 days", times[-8])):
+        t = time.perf_counter()
+        res = build_changes(since=since, until=times[-1], **change_inputs(store, since=since, until=times[-1]))
+        print(f"changes over {label}: {time.perf_counter() - t:.2f} s ({len(res.shelters)} shelter and "
+              f"{len(res.damage)} damage changes)")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

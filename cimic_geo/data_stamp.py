@@ -1,0 +1,72 @@
+"""The stamp of a store file and the data version kept beside it, read without opening the database.
+
+:func:`cimic_geo.store.access_version.access_data_version` hashes the columns below (a fixed
+allow-list per layer) and, for a store opened read-only, keeps the token in
+``<store>.dataversion.json`` with the file's stamp (size, modification and change times, inode of
+the database file and its write-ahead log). While the stamp is unchanged the file is the same one,
+so the kept token holds: :func:`kept_data_version` reads it with a few ``stat`` calls and imports
+neither DuckDB nor pandas (a one-off CLI route, :mod:`cimic_geo.analytics.route_fast`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+#: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
+VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    # geometry too: a road moved under the same id must not reuse a graph kept beside the store
+    # (name too: the road attributes kept beside the store are keyed by this version)
+    "roads": ("id", "road_class", "status", "speed_kmh", "oneway", "name", "geom"),
+    # names and the attributes a route lists too: a one-off CLI route reads them from the graph folder
+    "infrastructure": ("id", "name", "sector", "damage", "road_id", "geom"),
+    "settlements": ("id", "name", "name_uk", "population", "geom"),
+    "shelters": ("id", "name", "kind", "status", "capacity", "occupancy", "accessible", "geom"),
+    "front_line": ("id", "valid_from", "valid_to", "geom"),
+    "occupied_area": ("id", "valid_from", "valid_to", "geom"),
+}
+
+#: What the version hashes: a token kept under another list of columns is not reused.
+COLUMNS_KEY = ";".join(f"{k}:{','.join(v)}" for k, v in VERSION_COLUMNS.items())
+
+
+def version_file(db_path: str | os.PathLike) -> Path:
+    """Where the data version of the store at ``db_path`` is kept with the file's stamp."""
+    p = Path(db_path)
+    return p.with_name(p.name + ".dataversion.json")
+
+
+def file_stamp(db_path: str | os.PathLike) -> list[list[int]] | None:
+    """Size, mtime, ctime and inode of the database file and its write-ahead log (None: no file)."""
+    p = Path(db_path)
+    out = []
+    for f in (p, p.with_name(p.name + ".wal")):
+        try:
+            st = f.stat()
+        except FileNotFoundError:
+            out.append([-1])
+            continue
+        except OSError:
+            return None
+        out.append([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    return None if out[0] == [-1] else out
+
+
+def kept_data_version(db_path: str | os.PathLike) -> str | None:
+    """The data version kept beside the store file at ``db_path`` while the file is unchanged (None:
+    none kept, or the file changed since): what
+    :func:`cimic_geo.store.access_version.access_data_version` would return, without
+    opening the database."""
+    stamp = file_stamp(db_path)
+    return None if stamp is None else kept_version(version_file(db_path), stamp)
+
+
+def kept_version(path: Path, stamp: list[list[int]]) -> str | None:
+    """The token in the version file ``path`` when it was kept for ``stamp`` and these columns (else None)."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc["stamp"] == stamp and doc["columns"] == COLUMNS_KEY and isinstance(doc["version"], str):
+            return doc["version"]
+    return None
