@@ -7,6 +7,10 @@
   :mod:`cimic_geo.analytics.route_fast`) and, for comparison, by the full path through the store
   with the fast path switched off (``cli_route_cold_full``); both outputs (``--json``) must be
   byte-identical (``identical_output``);
+* **cold CLI route, the default command**: ``python -m cimic_geo route --from A --to B`` (up to 3
+  alternatives, each searched on its re-weighted graph and evaluated): ``cli_route_default_cold``
+  and ``cli_route_default_cold_full``; outputs, text and ``--json``, byte-identical
+  (``identical_output_default``);
 * **time to safety** for every settlement (``cutoff_document``, avoiding ``--avoid-km``), twice in
   one process (the first run includes the snapping index and the weighted graphs);
 * **coverage by travel time**: ``travel_time_reach`` for every ``--sample``-th settlement and
@@ -109,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         out["cli_route_cold_full"] = _runs([PY, "-c", _FULL, *route], args.runs)
         fast, full = _child([PY, "-m", "cimic_geo", *route, "--json"]), _child([PY, "-c", _FULL, *route, "--json"])
         out["identical_output"] = fast[2] == full[2] == 0 and fast[3] == full[3]
+        default = [*route[:5], *route[7:]]  # without "--alternatives 0"
+        out["cli_route_default_cold"] = _runs([PY, "-m", "cimic_geo", *default], args.runs)
+        out["cli_route_default_cold_full"] = _runs([PY, "-c", _FULL, *default], args.runs)
+        out["identical_output_default"] = all(
+            a[2] == b[2] == 0 and a[3] == b[3]
+            for a, b in ((_child([PY, "-m", "cimic_geo", *default, *fmt]), _child([PY, "-c", _FULL, *default, *fmt]))
+                         for fmt in ([], ["--json"])))
         out["load_average_after_cold"] = os.getloadavg()
         out["route"] = f"{args.origin} -> {args.dest}"
         print(json.dumps(out), flush=True)

@@ -183,7 +183,7 @@ def test_fast_route_prints_what_the_full_path_prints_on_the_demo_store(demo_db_c
     picks.append((s["name_uk"][2], s["id"][3]))
     p = s.geometry[4]
     picks.append((f"{p.y + 0.003:.5f},{p.x - 0.002:.5f}", s["name"][5]))
-    answered = 0
+    answered = alternatives = 0
     for a, b in picks:
         for extra in (["--alternatives", "0"], ["--json"], ["--json", "--alternatives", "2"]):
             argv = ["route", "--from", a, "--to", b, "--db", db, *extra]
@@ -192,9 +192,11 @@ def test_fast_route_prints_what_the_full_path_prints_on_the_demo_store(demo_db_c
                 full = _out(capsys, argv)
             res = fast_route(db, a, b, alternatives=int(extra[-1]) if extra[-1].isdigit() else 3)
             answered += res is not None
+            alternatives += 0 if res is None else len(res.doc["alternatives"])
             assert _out(capsys, argv) == full, argv
-    # the fast path answered (it steps aside only when no route is found)
+    # the fast path answered (it steps aside only when no route is found), alternatives included
     assert answered >= 0.8 * 3 * len(picks)
+    assert alternatives >= len(picks)
 
 
 def _grid_rows(rng, n: int, *, cuts: bool):
@@ -216,27 +218,41 @@ def _grid_rows(rng, n: int, *, cuts: bool):
     return rows
 
 
+def _python_search(g, policy, *, astar: bool):
+    """``core_search`` for find_routes: the plain-Python search, A* (the core nodes' positions) or Dijkstra."""
+    from cimic_geo.analytics.route_fast_search import python_search, unit_vectors
+
+    points = unit_vectors(g.node_lonlat[g.weighted(policy).core_nodes]) if astar else None
+    return lambda parts: python_search(parts, points=points)
+
+
 def test_the_plain_python_search_finds_the_routes_scipy_finds():
     """Random speeds (no ties) and a grid of equal roads (many equal-cost routes: the search defers
-    to scipy there): every best route is the one scipy's dijkstra gives, edge for edge."""
+    to scipy there): every route, the best and the alternatives (searched on the re-weighted cores),
+    is the one scipy's dijkstra gives, edge for edge, with A* as with Dijkstra."""
     from access_fixtures import roads_frame
 
     from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
     from cimic_geo.analytics.routing import find_routes
 
     rng = np.random.default_rng(11)
+    alternatives_found = 0
     for trial in range(3):
         rows = _grid_rows(rng, 7, cuts=trial > 0)
         over = {} if trial == 0 else {rid: {"speed_kmh": float(rng.choice([20, 50, 90]))} for rid, _, _ in rows}
         g = build_road_graph(roads_frame(rows, **over))
         policy = RoutingPolicy(penalties=None)
-        search = route_fast.python_search(g.weighted(policy))
-        for _ in range(30):
+        searches = [_python_search(g, policy, astar=True), _python_search(g, policy, astar=False)]
+        for _ in range(20):
             o, t = (int(x) for x in rng.choice(g.n_nodes, 2, replace=False))
-            a = find_routes(g, o, t, policy=policy, alternatives=0)
-            b = find_routes(g, o, t, policy=policy, alternatives=0, core_search=search)
-            assert [r.edges.tolist() for r in a] == [r.edges.tolist() for r in b]
-            assert [r.cost for r in a] == [r.cost for r in b]
+            for alternatives in (0, 3):
+                a = find_routes(g, o, t, policy=policy, alternatives=alternatives)
+                alternatives_found += len(a) - 1
+                for search in searches:
+                    b = find_routes(g, o, t, policy=policy, alternatives=alternatives, core_search=search)
+                    assert [r.edges.tolist() for r in a] == [r.edges.tolist() for r in b]
+                    assert [r.cost for r in a] == [r.cost for r in b]
+    assert alternatives_found > 50  # the alternatives' searches were compared, not only the best routes
 
 
 def test_an_exact_tie_is_left_to_scipy(monkeypatch):
@@ -258,8 +274,99 @@ def test_an_exact_tie_is_left_to_scipy(monkeypatch):
     monkeypatch.setattr(routing, "scipy_search", lambda core: calls.append(1) or real(core))
     o, t = (int(n) for n in g.snap(np.array([37.0, 37.0]), np.array([47.99, 48.03]))[0])
     expected = routing.find_routes(g, o, t, policy=policy, alternatives=0)
-    calls.clear()
-    got = routing.find_routes(g, o, t, policy=policy, alternatives=0,
-                              core_search=route_fast.python_search(g.weighted(policy)))
-    assert calls == [1]  # the tie was found and scipy searched
-    assert [r.edges.tolist() for r in got] == [r.edges.tolist() for r in expected]
+    for astar in (True, False):
+        calls.clear()
+        got = routing.find_routes(g, o, t, policy=policy, alternatives=0,
+                                  core_search=_python_search(g, policy, astar=astar))
+        assert calls == [1]  # the tie was found and scipy searched
+        assert [r.edges.tolist() for r in got] == [r.edges.tolist() for r in expected]
+
+
+#: Four ways from West (37.00, 48.00) to East (37.10, 48.00), each W -> (37.02, 48 + y) -> (37.08,
+#: 48 + y) -> E, at y = 0.0100, -0.0105, 0.0110, -0.0115 (degrees of latitude). The longer the
+#: detour the longer the way: 2 * sqrt(1.49^2 + (111.2 y)^2) + 4.46 km = 8.18, 8.25, 8.32, 8.39 km
+#: (0.02° and 0.06° of longitude at lat 48: 1.49 and 4.46 km), all at 60 km/h, so the best route
+#: takes the first and the three alternatives the others in that order (no road in common: each
+#: shares 0 of its length; no front line: no band penalties). The first two have a dead-end spur at their western bend (a junction);
+#: the last two are chains straight from West to East, parallel core edges of one junction pair.
+LADDER_Y = (0.0100, -0.0105, 0.0110, -0.0115)
+
+
+def _ladder_store(path) -> None:
+    from access_fixtures import roads_frame
+
+    w, e = (37.0, 48.0), (37.1, 48.0)
+    rows = []
+    for i, y in enumerate(LADDER_Y):
+        p, q = (37.02, round(48.0 + y, 6)), (37.08, round(48.0 + y, 6))
+        rows += [(f"a{i}", w, p), (f"m{i}", p, q), (f"b{i}", q, e)]
+        if i < 2:
+            rows.append((f"s{i}", p, (37.02, round(48.0 + 2 * y, 6))))
+    settlements = gpd.GeoDataFrame(
+        [{"id": "S-W", "name": "West", "name_uk": "Захід", "population": 900, "geometry": Point(*w)},
+         {"id": "S-E", "name": "East", "name_uk": "Схід", "population": 800, "geometry": Point(*e)}],
+        geometry="geometry", crs=4326)
+    with connect(path) as store:
+        store.write("roads", roads_frame(rows))
+        store.write("settlements", settlements)
+
+
+def test_the_default_route_and_its_alternatives_print_what_the_full_path_prints(empty_db, capsys, monkeypatch):
+    monkeypatch.setenv("CIMIC_BANDS_KM", "3,6,9")
+    _ladder_store(empty_db)
+    db = str(empty_db)
+    for argv in (["--from", "West", "--to", "East"], ["--from", "East", "--to", "West"],
+                 ["--from", "Захід", "--to", "S-E", "--alternatives", "2"]):
+        for fmt in ([], ["--json"]):
+            full, fast = _full_and_fast(capsys, monkeypatch, ["route", *argv, "--db", db, *fmt])
+            assert full[0] == 0 and fast == full, argv
+    doc = fast_route(db, "West", "East").doc  # the default: up to 3 alternatives
+    assert doc["road_ids"] == ["a0", "m0", "b0"]
+    assert [r["road_ids"] for r in doc["alternatives"]] == [[f"a{i}", f"m{i}", f"b{i}"] for i in (1, 2, 3)]
+    lengths = [doc["length_km"]] + [r["length_km"] for r in doc["alternatives"]]
+    assert lengths == pytest.approx([8.18, 8.25, 8.32, 8.39], abs=0.02)
+    assert lengths == sorted(lengths)
+
+
+def test_the_core_arrays_are_the_matrix_scipy_builds_from_coordinates():
+    """WeightedGraph.core_parts (no scipy) gives the arrays of the CSR matrix scipy builds from the
+    entries' coordinates, for the policy's chain costs and for re-weighted ones (some doubled, some
+    excluded), on a network with parallel chains between two junctions."""
+    import scipy.sparse as sp
+    from access_fixtures import roads_frame
+
+    from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+
+    rng = np.random.default_rng(5)
+    rows = _grid_rows(rng, 5, cuts=True)
+    rows += [("p1", (37.0, 48.0), (37.005, 48.004)), ("p2", (37.005, 48.004), (37.01, 48.0)),
+             ("p3", (37.0, 48.0), (37.005, 47.996)), ("p4", (37.005, 47.996), (37.01, 48.0))]
+    w = build_road_graph(roads_frame(rows)).weighted(RoutingPolicy(penalties=None))
+    assert np.bincount(w.pair_of_chainpos).max() >= 3  # the grid edge and the two detours: one pair
+    for trial in range(4):
+        up, dn = w.chain_up.copy(), w.chain_dn.copy()
+        if trial:
+            hit = rng.choice(len(up), len(up) // 3)
+            up[hit] *= 2.0
+            dn[hit] *= 2.0
+            up[rng.choice(len(up), 3)] = np.inf
+        (data, indices, indptr), ch_up, ch_dn = w.core_parts(up, dn)
+        # the matrix from coordinates, as the cheapest chain of each pair and direction gives it
+        nc = len(w.core_nodes)
+        src, dst, cost, chain_up, chain_dn = [], [], [], {}, {}
+        for k, c in enumerate(w.core_chains):
+            pair = int(w.pair_of_chainpos[k])
+            for costs, best in ((up, chain_up), (dn, chain_dn)):
+                if pair not in best or costs[c] < costs[best[pair]]:
+                    best[pair] = c
+        for pair in range(len(w.pair_a)):
+            for costs, best, a, b in ((up, chain_up, w.pair_a, w.pair_b), (dn, chain_dn, w.pair_b, w.pair_a)):
+                if np.isfinite(costs[best[pair]]):
+                    src.append(a[pair])
+                    dst.append(b[pair])
+                    cost.append(costs[best[pair]])
+        m = sp.csr_matrix((cost, (src, dst)), shape=(nc, nc))
+        assert np.array_equal(data, m.data) and np.array_equal(indices, m.indices)
+        assert np.array_equal(indptr, m.indptr)
+        assert ch_up.tolist() == [chain_up[p] for p in range(len(w.pair_a))]
+        assert ch_dn.tolist() == [chain_dn[p] for p in range(len(w.pair_a))]

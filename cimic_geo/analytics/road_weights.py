@@ -194,35 +194,49 @@ class WeightedGraph:
         up = nodes[:-1] < nodes[1:]
         return np.where(up, self.ue_ab[pairs], self.ue_ba[pairs])
 
+    def _core_plan(self) -> tuple[np.ndarray, ...]:
+        """What :meth:`core_parts` reuses for any chain costs: the chain positions alone in their
+        junction pair (and that pair), those sharing one, and the entries in CSR order."""
+        plan = getattr(self, "_plan", None)
+        if plan is None:
+            pos = self.pair_of_chainpos
+            alone = np.bincount(pos, minlength=len(self.pair_a))[pos] == 1 if len(pos) else np.zeros(0, bool)
+            src = np.concatenate([self.pair_a, self.pair_b]).astype(np.int64)
+            dst = np.concatenate([self.pair_b, self.pair_a]).astype(np.int64)
+            order = np.lexsort((dst, src))  # no pair twice in one direction: each entry once
+            plan = (np.flatnonzero(alone), pos[alone], np.flatnonzero(~alone), order, src[order], dst[order])
+            self._plan = plan
+        return plan
+
     def core_parts(self, chain_up: np.ndarray, chain_dn: np.ndarray
                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
         """The directed core CSR for the given chain costs as its arrays ``(data, indices, indptr)``
         (each row's columns ascending, as scipy keeps a matrix built from coordinates; no scipy
         needed), and the chain used for each junction pair in each direction (``pair_a -> pair_b``
-        and back)."""
+        and back): the cheapest of the pair's chains, the first in ``core_chains`` of equal ones."""
         nc = len(self.core_nodes)
+        n_pairs = len(self.pair_a)
         pos = self.pair_of_chainpos
+        alone, alone_pair, shared, order, src, dst = self._core_plan()
         best = []
-        for costs in (chain_up[self.core_chains], chain_dn[self.core_chains]):
-            if not len(costs):
-                best.append((np.zeros(0), np.zeros(0, np.int64)))
-                continue
-            order = np.lexsort((costs, pos))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = pos[order][1:] != pos[order][:-1]
-            bp = order[first]  # one per pair, in pair order
-            best.append((costs[bp], self.core_chains[bp]))
+        for chain_cost in (chain_up, chain_dn):
+            costs = chain_cost[self.core_chains]
+            c, ch = np.empty(n_pairs), np.empty(n_pairs, dtype=np.int64)
+            c[alone_pair], ch[alone_pair] = costs[alone], self.core_chains[alone]
+            if len(shared):
+                o = shared[np.lexsort((costs[shared], pos[shared]))]
+                first = np.ones(len(o), dtype=bool)
+                first[1:] = pos[o][1:] != pos[o][:-1]
+                bp = o[first]  # one per pair
+                c[pos[bp]], ch[pos[bp]] = costs[bp], self.core_chains[bp]
+            best.append((c, ch))
         (c_up, ch_up), (c_dn, ch_dn) = best
-        src = np.concatenate([self.pair_a, self.pair_b]).astype(np.int64)
-        dst = np.concatenate([self.pair_b, self.pair_a]).astype(np.int64)
-        cc = np.concatenate([c_up, c_dn]).astype(float)
+        cc = np.concatenate([c_up, c_dn]).astype(float)[order]
         ok = np.isfinite(cc)
-        src, dst, cc = src[ok], dst[ok], cc[ok]
-        order = np.lexsort((dst, src))  # no pair twice in one direction: no duplicates to sum
         idx = np.int32 if max(len(cc), nc) <= np.iinfo(np.int32).max else np.int64
         indptr = np.zeros(nc + 1, dtype=idx)
-        np.cumsum(np.bincount(src, minlength=nc), out=indptr[1:])
-        return (cc[order], dst[order].astype(idx), indptr), ch_up, ch_dn
+        np.cumsum(np.bincount(src[ok], minlength=nc), out=indptr[1:])
+        return (cc[ok], dst[ok].astype(idx), indptr), ch_up, ch_dn
 
     def core_matrix(self, chain_up: np.ndarray, chain_dn: np.ndarray
                     ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:

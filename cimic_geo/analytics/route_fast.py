@@ -47,7 +47,7 @@ from cimic_geo.analytics.road_cache import graph_file, key_text
 from cimic_geo.analytics.road_noding import piece_lines
 from cimic_geo.analytics.road_policy import Connectivity, RoutingPolicy
 from cimic_geo.analytics.route_fast_data import PREFIX, Texts
-from cimic_geo.analytics.route_fast_search import python_search, unit_vectors
+from cimic_geo.analytics.route_fast_search import per_radian, python_search, unit_vectors
 from cimic_geo.errors import CimicError
 
 if TYPE_CHECKING:
@@ -62,6 +62,10 @@ _GRAPH = ("edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes", "edg
 #: Node indices are widened to int64 (sums of two node ids); vertex and row indices are only used
 #: to index, which int32 does as well (:func:`~cimic_geo.analytics.road_cache.load_graph` widens all).
 _WIDEN = ("edge_u", "edge_v")
+#: Arrays of the weighted graph over all nodes or node pairs that the router only indexes with or
+#: reads one element of: left as they are kept (a map of the file, read where a route goes);
+#: the others are widened as :func:`~cimic_geo.analytics.road_cache.load_graph` widens them.
+_NARROW = frozenset({"chain", "core_id", "inc_e", "inc_ptr", "ua", "ub", "ue_ab", "ue_ba"})
 
 
 class _Fallback(Exception):
@@ -74,6 +78,17 @@ class FastRoute:
 
     doc: dict[str, Any]
     as_of_dtg: str
+
+
+class _Labels:
+    """Each road row's status (``seg_status`` of the graph), looked up for the rows asked for."""
+
+    def __init__(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        self._labels = labels.astype(object)
+        self._codes = codes
+
+    def __getitem__(self, rows: Any) -> Any:
+        return self._labels[self._codes[rows]]
 
 
 class _Threat:
@@ -107,7 +122,7 @@ class FastGraph:
         a = self.arrays
         for name in _GRAPH:
             setattr(self, name, a[name])
-        self.seg_status = a["seg_status_labels"].astype(object)[a["seg_status_codes"]]
+        self.seg_status = _Labels(a["seg_status_labels"], a["seg_status_codes"])
         self.fast: dict[str, Any] = self.meta["fast"]
         self.texts = {name: Texts(a, name) for name in ("settlement_id", "settlement_name", "settlement_name_uk",
                                                          "road_id", "bad_name", "bridge_wkb", "bridge_id",
@@ -145,15 +160,18 @@ class FastGraph:
 
             parts = {k[3:]: v for k, v in self.arrays.items() if k.startswith("w0_")}
             self._weighted = WeightedGraph.from_arrays(
-                {k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
+                {k: v.astype(np.int64) if v.dtype == np.int32 and k not in _NARROW else v for k, v in parts.items()})
         return self._weighted
 
     def core_search(self, policy: RoutingPolicy) -> Callable[[CoreParts], CoreSearch]:
         """``core_search`` of :func:`~cimic_geo.analytics.routing.find_routes`: the plain-Python
         search (:func:`python_search`), A* with the core nodes' positions."""
         w = self.weighted(policy)
-        points = None if self.node_lonlat is None else unit_vectors(self.node_lonlat[w.core_nodes])
-        return lambda parts: python_search(parts, points=points)
+        if self.node_lonlat is None:
+            return python_search
+        points = unit_vectors(self.node_lonlat[w.core_nodes])
+        k = per_radian(w.core_arrays, points)  # the re-weighted cores' costs are no lower
+        return lambda parts: python_search(parts, points=points, k=k)
 
     def zone_mask(self, policy: RoutingPolicy) -> np.ndarray:
         raise _Fallback  # the avoided zone: only with --avoid-km, which the full path answers

@@ -45,25 +45,33 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
 
 
-def python_search(parts: CoreParts, *, points: np.ndarray | None = None) -> CoreSearch:
+def per_radian(parts: CoreParts, points: np.ndarray) -> float:
+    """The bound's ``k`` for a core graph: a little below the least cost per radian of its edges
+    (0 when no edge joins two distinct points). It holds as well for the same core with some
+    costs raised (the alternatives' re-weighted cores)."""
+    data, indices, indptr = (np.asarray(a) for a in parts)
+    if not len(data):
+        return 0.0
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    ang = _angle(points[rows], points[indices])
+    pos = ang > 0
+    return float(np.min(data[pos] / ang[pos])) * (1.0 - BOUND_SLACK) if pos.any() else 0.0
+
+
+def python_search(parts: CoreParts, *, points: np.ndarray | None = None, k: float | None = None) -> CoreSearch:
     """A search of a core graph given as its CSR arrays ``(data, indices, indptr)`` in plain Python
     (see the module docstring); ``points``: the core nodes on the unit sphere (:func:`unit_vectors`),
-    for the A* bound (None: Dijkstra)."""
-    data_a, indices_a, indptr_a = (np.asarray(a) for a in parts)
-    data, indices, indptr = data_a.tolist(), indices_a.tolist(), indptr_a.tolist()
+    for the A* bound (None: Dijkstra); ``k``: the bound's cost per radian, no more than
+    :func:`per_radian` of ``parts`` gives (None: computed)."""
+    data, indices, indptr = (np.asarray(a).tolist() for a in parts)
     n = len(indptr) - 1
-    k = 0.0
-    if points is not None and len(data_a):
-        rows = np.repeat(np.arange(n), np.diff(indptr_a))
-        ang = _angle(points[rows], points[indices_a])
-        pos = ang > 0
-        if pos.any():
-            k = float(np.min(data_a[pos] / ang[pos])) * (1.0 - BOUND_SLACK)
+    if points is not None and k is None:
+        k = per_radian(parts, points)
 
     def run(rows: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         want = sorted({int(t) for t in targets})
         h = None
-        if k > 0 and points is not None and want:
+        if k and points is not None and want:
             h = (k * np.min(np.stack([_angle(points, points[t]) for t in want]), axis=0)).tolist()
         dist = np.full((len(rows), n), np.inf)
         pred = np.full((len(rows), n), -9999, dtype=np.int32)
@@ -91,10 +99,11 @@ def _search(indptr: list[int], indices: list[int], data: list[float], src: int, 
     inf = float("inf")
     dist, pred, tied = [inf] * n, [-9999] * n, bytearray(n)
     dist[src] = 0.0
+    bound = h if h else [0.0] * n
     targets = set(want)
     far = max((dist[t] for t in want), default=inf)
     stop = far + STOP_MARGIN * (1.0 + far)
-    heap = [(h[src] if h else 0.0, 0.0, src)]
+    heap = [(bound[src], 0.0, src)]
     pop, push = heapq.heappop, heapq.heappush
     while heap:
         f, du, u = pop(heap)
@@ -102,14 +111,16 @@ def _search(indptr: list[int], indices: list[int], data: list[float], src: int, 
             break
         if du != dist[u]:
             continue  # reached more cheaply since
-        for j in range(indptr[u], indptr[u + 1]):
-            v, nd = indices[j], du + data[j]
-            if nd < dist[v]:
+        a, b = indptr[u], indptr[u + 1]
+        for v, w in zip(indices[a:b], data[a:b], strict=True):
+            nd = du + w
+            dv = dist[v]
+            if nd < dv:
                 dist[v], pred[v], tied[v] = nd, u, 0
-                push(heap, (nd + h[v] if h else nd, nd, v))
+                push(heap, (nd + bound[v], nd, v))
                 if v in targets:
                     far = max(dist[t] for t in want)
                     stop = far + STOP_MARGIN * (1.0 + far)
-            elif nd == dist[v] and v != src and pred[v] != u:
+            elif nd == dv and v != src and pred[v] != u:
                 tied[v] = 1
     return dist, pred, tied

@@ -34,6 +34,7 @@ from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routin
     parse_latlon,
     resolve_place,
 )
+from cimic_geo.analytics.road_chains import accesses, chain_from
 from cimic_geo.analytics.road_policy import NO_THREAT, ZONE_EXIT_FACTOR, RoutingPolicy
 from cimic_geo.analytics.road_weights import WeightedGraph
 from cimic_geo.errors import AnalysisError
@@ -141,65 +142,14 @@ def _make_route(graph: RoadGraph, w_cost: np.ndarray, nodes: np.ndarray, edges: 
     return r
 
 
-def _walk(w: WeightedGraph, start: int, first: int) -> tuple[list[int], list[int]]:
-    """Follow a chain from ``start`` along unique edge ``first`` to the next junction (or back to
-    ``start`` on a cycle); returns (unique edges, nodes incl. both ends)."""
-    ua, ub, junction, inc_ptr, inc_e = w.ua, w.ub, w.junction, w.inc_ptr, w.inc_e
-    edges, nodes = [], [start]
-    e, n = first, start
-    while True:
-        edges.append(e)
-        a = ua.item(e)
-        n = ub.item(e) if a == n else a
-        nodes.append(n)
-        if junction.item(n) or n == start:
-            return edges, nodes
-        p = inc_ptr.item(n)
-        e1 = inc_e.item(p)
-        e = inc_e.item(p + 1) if e1 == e else e1
-
-
-@dataclass
-class _Access:
-    """How a node reaches the core: the junction, the cost, and the path (edges, nodes) from the node."""
-
-    junction: int
-    cost: float
-    edges: list[int]
-    nodes: list[int]
-
-
-def _accesses(w: WeightedGraph, node: int) -> list[_Access]:
-    if w.junction.item(node):
-        return [_Access(node, 0.0, [], [node])] if w.inc_ptr[node + 1] > w.inc_ptr[node] else []
-    out = []
-    p = w.inc_ptr.item(node)
-    for first in (w.inc_e.item(p), w.inc_e.item(p + 1)):
-        edges, nodes = _walk(w, node, first)
-        if nodes[-1] != node:
-            out.append(_Access(nodes[-1], float(w.uc_ab[edges].sum()), edges, nodes))
-        else:  # a pure cycle: no way out
-            out.append(_Access(-1, np.inf, edges, nodes))
-    return out
-
-
-def _chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[int]]:
-    """Walk ``chain`` starting at junction ``x``."""
-    for i in range(w.inc_ptr.item(x), w.inc_ptr.item(x + 1)):
-        e = w.inc_e.item(i)
-        if w.chain.item(e) == chain:
-            return _walk(w, x, e)
-    raise AnalysisError("internal error: chain not incident to junction")
-
-
 def _best_path(w: WeightedGraph, search: CoreSearch, pair_chain: tuple[np.ndarray, np.ndarray],
                origins: list[tuple[int, float]], targets: list[tuple[int, float]]
                ) -> tuple[list[int], list[int], int, int] | None:
     """Cheapest path (unique edges, nodes, origin used, target used) from any of the ``(node,
     extra cost)`` origins to any of the targets, using the core graph (searched with ``search``)."""
     best: tuple[float, Any] = (np.inf, None)
-    acc_o = [(i, a) for i, (node, _) in enumerate(origins) for a in _accesses(w, node)]
-    acc_t = [(j, t) for j, (node, _) in enumerate(targets) for t in _accesses(w, node)]
+    acc_o = [(i, a) for i, (node, _) in enumerate(origins) for a in accesses(w, node)]
+    acc_t = [(j, t) for j, (node, _) in enumerate(targets) for t in accesses(w, node)]
     for i, (o_node, o_off) in enumerate(origins):
         for j, (t_node, t_off) in enumerate(targets):
             if o_node == t_node and o_off + t_off < best[0]:
@@ -242,7 +192,7 @@ def _best_path(w: WeightedGraph, search: CoreSearch, pair_chain: tuple[np.ndarra
     edges, nodes = list(a.edges), list(a.nodes)
     for x, y in itertools.pairwise(seq):
         chain = int(pair_chain[0 if x < y else 1][w.pair_index(x, y)])
-        e, n = _chain_from(w, int(w.core_nodes[x]), chain)
+        e, n = chain_from(w, int(w.core_nodes[x]), chain)
         if n[-1] != w.core_nodes[y]:
             raise AnalysisError("internal error: chain does not end at the next junction")
         edges += e
