@@ -350,3 +350,26 @@ def test_import_problems_follow_the_language() -> None:
     allowed = ", ".join(markings())
     assert [p.message for p in en] == [f"marking 'BOGUS' is not one of the configured markings: {allowed}"]
     assert [p.message for p in uk] == [f"гриф 'BOGUS' не входить до налаштованого переліку грифів: {allowed}"]
+
+
+def test_english_numbers_equal_babels_without_loading_it() -> None:
+    """fmt_int / fmt_number in English skip Babel's locale data; the text must be Babel's to the character."""
+    import random
+
+    from babel import Locale
+    from babel.numbers import format_decimal
+
+    en = Locale.parse("en_GB")
+    rng = random.Random(7)
+    values = [0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 2.675, 1.0005, -0.0004, 999.9996, 1234567.891, -98765.4321,
+              1e15 + 0.5, 123456789012, 5e-324, 0.1 + 0.2]
+    values += [rng.uniform(-1e7, 1e7) for _i in range(2000)] + [rng.randint(-10**9, 10**9) / 8 for _i in range(500)]
+    values += [round(rng.uniform(-100, 100), rng.randint(0, 4)) for _i in range(1000)]
+    with use_language("en"):
+        for v in values:
+            assert fmt_int(v) == format_decimal(round(v), format="#,##0", locale=en), v
+            assert fmt_number(v) == format_decimal(v, format="#,##0.###", locale=en), v
+            for digits in (0, 1, 2, 3):
+                pattern = "#,##0" + ("." + "0" * digits if digits else "")
+                assert fmt_number(v, digits=digits) == format_decimal(v, format=pattern, locale=en), (v, digits)
+        assert fmt_number(float("inf")) == format_decimal(float("inf"), format="#,##0.###", locale=en)

@@ -76,15 +76,17 @@ def test_footer_wraps_inside_the_page_above_the_banner(db: Path) -> None:
 def test_a_dtg_before_the_reports_drawn_is_explained(db: Path, tmp_path: Path) -> None:
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext not installed")
-    # the front line as of T0; shelters and settlements reported up to T1 (a day later) are drawn
+    # as of T0: the front line, settlements and shelters as they were then (versioned); the corridors (no
+    # history in the view) as last reported at T1, a day after the DTG, which the brief says
     with connect(db, read_only=True) as store:
         out = export(store, View(bbox=(37.3, 48.9, 38.6, 50.1), as_of=T0, layers=("front_line", "settlements",
-                                                                              "shelters"), title="t"),
+                                                                              "shelters", "corridors"), title="t"),
                      "pdf", tmp_path / "t0.pdf")
     text = " ".join(subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(out), "-"], capture_output=True,
                                    text=True, timeout=60).stdout.split())
     assert dtg(T0) in text
-    assert f"Front line as of {dtg(T0)} (UTC), other layers as last reported (latest {dtg(T1)})" in text
+    assert (f"Situation as of {dtg(T0)} (UTC); layers without history as last reported (latest {dtg(T1)})"
+            in text)
     assert (f"reported {dtg(T0)}–{dtg(T1)} (reports after the DTG: layers without history show their latest "
             "state)") in text
     # the footer is whole: it ends with the projection and the marking

@@ -43,11 +43,13 @@ from cimic_geo.export.snapshot_pages import (
     banner,
     footer,
     kpi_axes,
+    layer_title,
+    page_title,
     render_tables_figure,
     wrap_to_width,
 )
 from cimic_geo.geo import to_mgrs
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.timefmt import dtg
 
 PNG_DPI = 200
@@ -86,20 +88,27 @@ def _reported_after(loaded: LoadedView) -> pd.Timestamp | None:
 
 def _provenance_line(loaded: LoadedView, proj: MapProjection, produced: pd.Timestamp) -> str:
     sources = loaded.sources()
-    src = ", ".join(sources[:5]) + (f" +{len(sources) - 5} more" if len(sources) > 5 else "") if sources else "n/a"
+    src = ", ".join(sources[:5]) if sources else _("n/a")
+    if len(sources) > 5:
+        src += " " + _("+{n} more").format(n=fmt_int(len(sources) - 5))
     rel = []
     for f in loaded.frames.values():
         if "reliability" in f and len(f):
             rel += f["reliability"].dropna().astype(str).tolist()
-    rel_txt = f"reliability {min(rel)}–{max(rel)}" if rel else "reliability n/a"
+    rel_txt = (_("reliability {low}–{high}").format(low=min(rel), high=max(rel)) if rel
+               else _("reliability n/a"))
     rng = loaded.reported_range()
-    rep = f"reported {dtg(rng[0])}–{dtg(rng[1])}" if rng else "reported n/a"
+    rep = (_("reported {first}–{last}").format(first=dtg(rng[0]), last=dtg(rng[1])) if rng
+           else _("reported n/a"))
     if _reported_after(loaded):
-        rep += " (reports after the DTG: layers without history show their latest state)"
+        rep += " " + _("(reports after the DTG: layers without history show their latest state)")
     scenario = loaded.meta.get("scenario")
-    return (f"Source: {src} · {rel_txt} · {rep} · "
-            + (f"scenario {scenario} · " if scenario else "")
-            + f"produced {dtg(produced)} by cimic_geo · projection {proj.name} · {loaded.marking}")
+    parts = [_("Source: {sources}").format(sources=src), rel_txt, rep]
+    if scenario:
+        parts.append(_("scenario {name}").format(name=scenario))
+    parts += [_("produced {when} by cimic_geo").format(when=dtg(produced)),
+              _("projection {name}").format(name=proj.name), loaded.marking]
+    return " · ".join(parts)
 
 
 def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None,
@@ -114,26 +123,29 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     banner(fig, loaded.marking, top=False)
     # title block
     when = dtg(loaded.as_of) if loaded.as_of is not None else dtg(produced)
-    fig.text(0.3 / W, 1 - 0.42 / H, loaded.view.title, fontsize=16, fontweight="bold", va="top")
+    fig.text(0.3 / W, 1 - 0.42 / H, page_title(loaded.view), fontsize=16, fontweight="bold", va="top")
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=16, fontweight="bold", va="top", ha="right")
     x0, y0, x1, y1 = loaded.bbox
     centre = to_mgrs((y0 + y1) / 2, (x0 + x1) / 2, precision=3)
     later = _reported_after(loaded)
-    situation = (_("Front line as of {when} (UTC), other layers as last reported (latest {latest})").format(
+    situation = (_("Situation as of {when} (UTC); layers without history as last reported (latest {latest})").format(
         when=when, latest=dtg(later)) if later is not None else _("Situation as of {when} (UTC)").format(when=when))
-    sub = (f"{situation} · area {y0:.2f}–{y1:.2f}°N, {x0:.2f}–{x1:.2f}°E · centre MGRS {centre} · "
-           f"layers: {', '.join(n.replace('_', ' ') for n in loaded.view.layers)}")
+    area = _("area {lat0}–{lat1}°N, {lon0}–{lon1}°E").format(
+        lat0=fmt_number(y0, digits=2), lat1=fmt_number(y1, digits=2), lon0=fmt_number(x0, digits=2),
+        lon1=fmt_number(x1, digits=2))
+    sub = " · ".join([situation, area, _("centre MGRS {mgrs}").format(mgrs=centre),
+                      _("layers: {layers}").format(layers=", ".join(layer_title(n) for n in loaded.view.layers))])
     sub_lines = wrap_to_width(sub, fontsize=8, width_in=W - 2 * MARGIN_IN)
     fig.text(0.3 / W, 1 - 0.80 / H, "\n".join(sub_lines[:2]), fontsize=8 if len(sub_lines) < 2 else 7, va="top",
              color="#333333", linespacing=1.1)
-    progress(0.2, "drawing layers")
+    progress(0.2, _("drawing layers"))
     # map
     map_rect = (0.3 / W, 0.70 / H, 7.9 / W, (H - 0.70 - 1.05) / H)
     ax = fig.add_axes(map_rect)
     legend = draw_layers(ax, loaded, proj)
     band_legend = draw_bands(ax, loaded, proj, bands_km)
     if band_legend:  # after the front line entry
-        at = next((i + 1 for i, (_, lab) in enumerate(legend) if lab == "Front line"), len(legend))
+        at = next((i + 1 for i, (__, lab) in enumerate(legend) if lab == _("Front line")), len(legend))
         legend[at:at] = band_legend
     ex0, ey0, ex1, ey1 = fit_extent(proj.extent(), map_rect[2] * W / (map_rect[3] * H))
     ax.set_xlim(ex0, ex1)
@@ -147,7 +159,7 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
     for spine in ax.spines.values():
         spine.set_linewidth(1.0)
     ax.apply_aspect()  # limits after the aspect adjustment, for the scale bar
-    progress(0.6, "scale bar, north arrow, legend")
+    progress(0.6, _("scale bar, north arrow, legend"))
     scale_bar(ax, proj)
     north_arrow(ax, proj)
     # right panel: legend and KPIs
@@ -160,7 +172,7 @@ def render_map_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd
         # ends above the key figures instead of running into them
         room_pt = ((H - 1.05) - 0.5 * H) * 72 - 14
         size = min(7.5, max(5.0, room_pt / (1.5 * len(legend))))
-        lax.legend([h for h, _ in legend], [lab for _, lab in legend], loc="upper left", fontsize=size,
+        lax.legend([h for h, __ in legend], [lab for __, lab in legend], loc="upper left", fontsize=size,
                    title=_("Legend"), title_fontproperties={"weight": "bold", "size": 9}, frameon=False,
                    borderaxespad=0, handlelength=2.2, labelspacing=0.5)
     if kpis is not None:
@@ -179,15 +191,15 @@ def write_png(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
               dpi: int = PNG_DPI, progress: Progress = _noop, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> Path:
     """Render the map page to a PNG (A4 landscape; 200 dpi = 2338 × 1654 px)."""
     if kpis is None and store is not None:
-        progress(0.05, "computing key figures")
+        progress(0.05, _("computing key figures"))
         kpis = kpi_table(store, loaded, bands_km=bands_km)
     with _fonts():
         fig = render_map_figure(attach_basemap(store, loaded), kpis=kpis, progress=progress, bands_km=bands_km)
-        progress(0.8, "writing PNG")
+        progress(0.8, _("writing PNG"))
         with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", metadata={"Title": loaded.view.title,
+            fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", metadata={"Title": page_title(loaded.view),
                                                                                "Software": "cimic_geo"})
-    progress(1.0, "done")
+    progress(1.0, _("done"))
     return Path(out)
 
 
@@ -195,24 +207,24 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
               progress: Progress = _noop, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> Path:
     """Render a two-page PDF: the map page and a page of tables (vector, A4 landscape)."""
     if kpis is None and store is not None:
-        progress(0.05, "computing key figures")
+        progress(0.05, _("computing key figures"))
         kpis = kpi_table(store, loaded, bands_km=bands_km)
     produced = pd.Timestamp.now(tz="UTC")
     with _fonts():
         fig1 = render_map_figure(attach_basemap(store, loaded), kpis=kpis, produced=produced, progress=progress,
                                  bands_km=bands_km)
-        progress(0.7, "tables page")
+        progress(0.7, _("tables page"))
         fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
         fig3 = render_cimic_figure(store, loaded, produced=produced, bands_km=bands_km) if store is not None else None
-    progress(0.85, "writing PDF")
+    progress(0.85, _("writing PDF"))
     with _fonts(), atomic_path(out) as tmp:
-        with PdfPages(tmp, metadata={"Title": loaded.view.title, "Subject": loaded.marking,
+        with PdfPages(tmp, metadata={"Title": page_title(loaded.view), "Subject": loaded.marking,
                                      "Creator": "cimic_geo"}) as pdf:
             pdf.savefig(fig1)
             pdf.savefig(fig2)
             if fig3 is not None:  # evacuations and needs
                 pdf.savefig(fig3)
         if not tmp.exists() or tmp.stat().st_size == 0:
-            raise ExportError("the PDF writer produced no output")
-    progress(1.0, "done")
+            raise ExportError(_("the PDF writer produced no output"))
+    progress(1.0, _("done"))
     return Path(out)

@@ -15,6 +15,7 @@ import geopandas as gpd
 
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.export.export_view import LoadedView, picture_as_of
+from cimic_geo.i18n import _, fmt_int, fmt_number, get_language, term
 
 
 @dataclass
@@ -34,11 +35,14 @@ class KpiTable:
         return out
 
 
-def _fmt_int(v: Any) -> str:
+def print_int(v: Any) -> str:
+    """A whole number as the brief prints it: grouped by spaces in English (``1 000``), in the
+    locale's format otherwise (Ukrainian: ``1 000`` with a no-break space); "n/a" when not a number."""
     try:
-        return f"{round(float(v)):,}".replace(",", " ")
+        n = round(float(v))
     except (TypeError, ValueError):
-        return "n/a"
+        return _("n/a")
+    return f"{n:,}".replace(",", " ") if get_language() == "en" else fmt_int(n)
 
 
 def _frame(loaded: LoadedView, store: Any, name: str) -> gpd.GeoDataFrame:
@@ -76,33 +80,39 @@ def kpi_table(store: Any, loaded: LoadedView, *, bands_km: Sequence[float] = DEF
         for label in (*band_labels(bands_km), BEYOND, OCCUPIED):
             if label not in bands.index:
                 continue
-            name = {BEYOND: f"beyond {bands_km[-1]:g} km", OCCUPIED: "occupied side"}.get(label, f"{label} km")
+            if label == BEYOND:
+                name = _("beyond {km} km").format(km=fmt_number(bands_km[-1]))
+            elif label == OCCUPIED:
+                name = _("occupied side")
+            else:
+                name = _("{band} km").format(band=label)
             r = bands.loc[label]
-            rows.append((name, f"{_fmt_int(r['population'])} ({_fmt_int(r['settlements'])} stl.)"))
+            rows.append((name, _("{people} ({n} stl.)").format(people=print_int(r["population"]),
+                                                                n=print_int(r["settlements"]))))
     else:
-        rows.append(("threat bands", "n/a (no front line)"))
-    table.sections.append(("Population by threat band", rows))
+        rows.append((_("threat bands"), _("n/a (no front line)")))
+    table.sections.append((_("Population by threat band"), rows))
     sh = strip.shelters
     total = sum(sh.by_status.values())
     if total:
         used = sh.capacity_used
         srows = [
-            ("open / total", f"{_fmt_int(sh.by_status.get('open', 0))} / {_fmt_int(total)}"),
-            ("full, closed, damaged",
-             ", ".join(_fmt_int(sh.by_status.get(s, 0)) for s in ("full", "closed", "damaged"))),
-            ("capacity in service", _fmt_int(sh.capacity)),
-            ("occupancy", _fmt_int(sh.occupancy)),
-            ("capacity used", "n/a" if used is None else f"{used * 100:.0f} %"),
+            (_("open / total"), f"{print_int(sh.by_status.get('open', 0))} / {print_int(total)}"),
+            (_("full, closed, damaged"),
+             ", ".join(print_int(sh.by_status.get(s, 0)) for s in ("full", "closed", "damaged"))),
+            (_("capacity in service"), print_int(sh.capacity)),
+            (_("occupancy"), print_int(sh.occupancy)),
+            (_("capacity used"), _("n/a") if used is None else f"{fmt_number(used * 100, digits=0)} %"),
         ]
     else:
-        srows = [("shelters", "none in view")]
-    table.sections.append(("Shelters", srows))
+        srows = [(_("shelters"), _("none in view"))]
+    table.sections.append((_("Shelters"), srows))
     dmg = strip.damage
     if int(dmg["total"].sum()):
-        drows = [(level, _fmt_int(dmg[level].sum())) for level in ("destroyed", "major", "minor")]
+        drows = [(term(level), print_int(dmg[level].sum())) for level in ("destroyed", "major", "minor")]
     else:
-        drows = [("damaged objects", "none in view")]
-    table.sections.append(("Damage", drows))
-    crows = [(status, _fmt_int(n)) for status, n in strip.corridors.items() if n]
-    table.sections.append(("Corridors", crows or [("corridors", "none in view")]))
+        drows = [(_("damaged objects"), _("none in view"))]
+    table.sections.append((_("Damage"), drows))
+    crows = [(term(status), print_int(n)) for status, n in strip.corridors.items() if n]
+    table.sections.append((_("Corridors"), crows or [(_("corridors"), _("none in view"))]))
     return table
