@@ -12,11 +12,16 @@ from typing import Any
 from cimic_geo.cli import emit
 from cimic_geo.cli._actor import cli_actor
 from cimic_geo.cli._common import add_store_options
-from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent, term
+from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent, term
+
+#: The hazard kinds of a route's document, as the text output names them (the ``--json`` keys stay).
+HAZARD_KINDS = {"damaged_road": N_("damaged_road"), "impassable_road": N_("impassable_road"),
+                "destroyed_bridge": N_("destroyed_bridge")}
 
 
 def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
-    bands = ", ".join(f"{k} km: {v:.1f}" for k, v in (doc.get("band_km") or {}).items())
+    bands = ", ".join(_("{band} km").format(band=k) + ": " + fmt_number(v, digits=1)
+                      for k, v in (doc.get("band_km") or {}).items())
     lines = [
         indent + _("length {km} km, travel time {minutes} min").format(
             km=fmt_number(doc["length_km"], digits=1), minutes=fmt_int(doc["travel_time_min"])),
@@ -24,15 +29,18 @@ def _metrics_lines(doc: dict[str, Any], indent: str = "  ") -> list[str]:
             bands=bands or "-", beyond=fmt_number(doc.get("beyond_km", 0), digits=1),
             occupied=fmt_number(doc.get("occupied_km", 0), digits=1)),
         indent + _("closest to the front line: {km}").format(
-            km="-" if doc.get("min_frontline_km") is None else f"{fmt_number(doc['min_frontline_km'], digits=1)} km"),
+            km="-" if doc.get("min_frontline_km") is None
+            else _("{km} km").format(km=fmt_number(doc["min_frontline_km"], digits=1))),
     ]
     counts = doc.get("hazard_counts") or {}
     lines.append(indent + _("hazards within 200 m: {hazards}").format(
-        hazards=", ".join(f"{k} {v}" for k, v in counts.items()) or _("none")))
+        hazards=", ".join((_(HAZARD_KINDS[k]) if k in HAZARD_KINDS else k) + " " + fmt_int(v)
+                          for k, v in counts.items()) or _("none")))
     s = doc.get("shelter_summary") or {}
     if s:
         lines.append(indent + _("shelters nearby: {n} ({open} open, spare {spare}); medical points {medical}").format(
-            n=s.get("count", 0), open=s.get("open", 0), spare=s.get("spare_open", 0), medical=s.get("medical", 0)))
+            n=fmt_int(s.get("count", 0)), open=fmt_int(s.get("open", 0)), spare=fmt_int(s.get("spare_open", 0)),
+            medical=fmt_int(s.get("medical", 0))))
     return lines
 
 
@@ -60,7 +68,8 @@ def _route(args: argparse.Namespace) -> int:
     if not doc["found"]:
         emit(args, doc, [*notes, _("no route: {reason}").format(reason=doc["reason"])])
         return 1
-    snaps = ", ".join(f"{p['label']} {p['snap_km'] * 1000:.0f} m" for p in (doc["origin"], doc["destination"]))
+    snaps = ", ".join(p["label"] + " " + _("{m} m").format(m=fmt_int(p["snap_km"] * 1000))
+                      for p in (doc["origin"], doc["destination"]))
     lines = [_("route {origin} -> {destination} (as of {dtg})").format(
                  origin=doc["origin"]["label"], destination=doc["destination"]["label"], dtg=as_of_dtg),
              _("  distance from the road joined: {snaps}").format(snaps=snaps), *notes]

@@ -26,13 +26,16 @@ def _exposure(args: argparse.Namespace) -> int:
     if res.shift_km:
         head += _(", front shifted {km} km").format(km=fmt_number(args.shift_km))
     cols = (_("band"), _("population"), _("settlements"), _("shelters"), _("infrastr."))
-    lines = [head, f"{cols[0]:>10} {cols[1]:>12} {cols[2]:>11} {cols[3]:>8} {cols[4]:>9}"]
-    for b in [*doc["bands"], {**doc["beyond"], "band": _("beyond")}, {**doc["occupied"], "band": _("occupied")}]:
+    rows = [*doc["bands"], {**doc["beyond"], "band": _("beyond")}, {**doc["occupied"], "band": _("occupied")}]
+    w = max(10, *(len(str(b["band"])) for b in rows))
+    lines = [head, f"{cols[0]:>{w}} {cols[1]:>12} {cols[2]:>11} {cols[3]:>8} {cols[4]:>9}"]
+    for b in rows:
         change = ""
         if "change" in b:
-            change = _("  (change {delta})").format(delta=f"{b['change']['population']:+,}")
-        lines.append(f"{b['band']:>10} {b['population']:>12,} {b['settlements']:>11} {b['shelters']:>8} "
-                     f"{b['infrastructure']:>9}{change}")
+            delta = b["change"]["population"]
+            change = _("  (change {delta})").format(delta=("+" if delta >= 0 else "") + fmt_int(delta))
+        lines.append(f"{b['band']:>{w}} {fmt_int(b['population']):>12} {fmt_int(b['settlements']):>11} "
+                     f"{fmt_int(b['shelters']):>8} {fmt_int(b['infrastructure']):>9}{change}")
     emit(args, doc, lines)
     return 0
 

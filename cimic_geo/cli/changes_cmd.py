@@ -36,7 +36,8 @@ def change_lines(res: Changes) -> list[str]:
         counts=", ".join(f"{labels[k]} {fmt_int(n)}" for k, n in counts.items())))
     lines.append(_("  places in open shelters: {before} -> {after} ({change})").format(
         before=fmt_int(res.open_capacity_before), after=fmt_int(res.open_capacity_after),
-        change=f"{res.open_capacity_after - res.open_capacity_before:+d}"))
+        change=("+" if res.open_capacity_after >= res.open_capacity_before else "")
+        + fmt_int(res.open_capacity_after - res.open_capacity_before)))
     for c in res.shelters:
         lines.append(_("  {change}: {name} [{id}] {before} -> {after}, capacity {cap_before} -> {cap_after}").format(
             change=labels[c.change], name=c.name, id=c.id, before=_status(c.status_before),

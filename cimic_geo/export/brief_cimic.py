@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cimic_geo.errors import CimicError
 from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer
-from cimic_geo.i18n import _, fmt_int, term
+from cimic_geo.export.snapshot_kpis import print_int
+from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer, page_title
+from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.timefmt import dtg
 
 
@@ -29,7 +31,13 @@ def _count(store: Any, table: str) -> int:
 
 
 def _fmt(n: Any) -> str:
-    return f"{int(n):,}".replace(",", " ")
+    return print_int(int(n))
+
+
+def _band(label: Any) -> str:
+    """A threat band as printed: distance ranges as they are (``0-5``), the named bands translated."""
+    text = str(label)
+    return term(text) if text and not text[0].isdigit() else text
 
 
 def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestamp | None = None,
@@ -49,7 +57,8 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
     as_of = loaded.view.as_of
     ov = evacuation_overview(store, as_of=as_of, bands_km=bands_km) if has_evac else None
     when = dtg(ov.now) if ov is not None else dtg(as_of if as_of is not None else produced)
-    fig.text(0.3 / W, 1 - 0.42 / H, f"{loaded.view.title} — evacuations and needs", fontsize=15,
+    fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — evacuations and needs").format(title=page_title(loaded.view)),
+             fontsize=15,
              fontweight="bold", va="top")
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=15, fontweight="bold", va="top", ha="right")
     top = 1 - 1.15 / H
@@ -62,27 +71,27 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
         lines = [f"{label}: {value}" for label, value in (
             (_("Open requests"), _fmt(k["requests_open"])), (_("People waiting"), _fmt(k["people_waiting"])),
             (_("People underway"), _fmt(k["people_underway"])), (_("People evacuated"), _fmt(k["people_evacuated"])),
-            (_("Failed missions"), _fmt(k["missions_failed"])), (_("Missions started, 24 h"), k["missions_last_24h"]))]
+            (_("Failed missions"), _fmt(k["missions_failed"])), (_("Missions started, 24 h"), _fmt(k["missions_last_24h"])))]
         if ov.oldest:
             lines.append(_("Oldest open: {id} since {since} ({hours} h)").format(
                 id=ov.oldest["id"], since=ov.oldest["requested_dtg"], hours=fmt_int(ov.oldest["age_hours"])))
         fig.text(x1, top, _("Evacuations (whole store)"), fontsize=10, fontweight="bold", va="bottom")
         fig.text(x1, top - 0.02, "\n".join(lines), fontsize=8, va="top", linespacing=1.5)
         t = ov.by_band
-        rows = [[str(b), _fmt(r["requests"]), _fmt(r["people"]), _fmt(r["children"]), _fmt(r["elderly"]),
+        rows = [[_band(b), _fmt(r["requests"]), _fmt(r["people"]), _fmt(r["children"]), _fmt(r["elderly"]),
                  _fmt(r["reduced_mobility"]), _fmt(r["bedridden"]), _fmt(r["pets"])] for b, r in t.iterrows()]
         _table_axes(fig, (x2, mid + 0.02, 2 * col_w + 0.25 / W, top - mid - 0.04),
                     _("People waiting per threat band (km) and group"),
                     [_("band"), _("requests"), _("people"), _("children"), _("elderly"), _("reduced mob."),
                      _("bedridden"), _("pets")], rows,
-                    col_widths=[0.16, 0.12, 0.12, 0.12, 0.12, 0.14, 0.12, 0.10], max_rows=8)
+                    col_widths=[0.21, 0.11, 0.11, 0.11, 0.11, 0.13, 0.12, 0.10], max_rows=8)
         board = ov.board()
         waiting = board[board["status"].isin(("requested", "planned"))].sort_values(
             ["waiting_h", "id"], ascending=[False, True]).head(8)
-        orows = [[str(r.id), term(str(r.status)), str(r.settlement or "")[:16], _fmt(r.people), str(r.band),
-                  f"{r.waiting_h:,.0f}"] for r in waiting.itertuples(index=False)]
+        orows = [[str(r.id), term(str(r.status)), str(r.settlement or "")[:16], _fmt(r.people), _band(r.band),
+                  print_int(r.waiting_h)] for r in waiting.itertuples(index=False)]
         _table_axes(fig, (x1, 0.75 / H + 0.02, col_w, mid - 0.75 / H - 0.08), _("Longest waiting"),
-                    ["id", _("status"), _("settlement"), _("people"), _("band"), _("hours")], orows,
+                    [_("id"), _("status"), _("settlement"), _("people"), _("band"), _("hours")], orows,
                     col_widths=[0.16, 0.17, 0.29, 0.11, 0.14, 0.13], fontsize=7, max_rows=8)
         ax = fig.add_axes((x2 + 0.3 / W, 0.75 / H + 0.07, col_w - 0.3 / W, mid - 0.75 / H - 0.13))
         days = ov.per_day
@@ -91,6 +100,9 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
         ax.bar(x + 0.2, days["completed"], width=0.4, color="#2ca02c", label=_("completed"))
         ax.set_xticks(x, [d.strftime("%d") for d in days.index], fontsize=6)
         ax.tick_params(axis="y", labelsize=6)
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))  # from 0, and 0..1 on a day without missions
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # missions are counted: whole numbers
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v)))
         ax.set_title(_("Missions per day (UTC)"), fontsize=9, fontweight="bold", loc="left")
         ax.legend(fontsize=6, frameon=False)
     if has_assess:
@@ -102,7 +114,7 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
             return fig
         s = ao.summary
         gaps = po.gaps.by_sector.set_index("sector")
-        nrows = [[str(r.sector), _fmt(r.functional), _fmt(r.partial), _fmt(r.disrupted), _fmt(r.unknown),
+        nrows = [[term(r.sector), _fmt(r.functional), _fmt(r.partial), _fmt(r.disrupted), _fmt(r.unknown),
                   _fmt(gaps.loc[r.sector, "gaps"]) if r.sector in gaps.index else "",
                   _fmt(gaps.loc[r.sector, "people_in_gaps"]) if r.sector in gaps.index else ""]
                  for r in s.itertuples(index=False)]

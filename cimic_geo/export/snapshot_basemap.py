@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_map import MapProjection, _halo, _points, _segments
+from cimic_geo.export.snapshot_map import MapProjection, _halo, _points, _segments, place_names
 from cimic_geo.i18n import N_, _
 from cimic_geo.maps.cop_style import BASEMAP_STYLES, MAJOR_ROAD_STYLES
 
@@ -79,7 +79,7 @@ def draw_basemap(ax: Any, frames: dict[str, gpd.GeoDataFrame], proj: MapProjecti
     labels = frames.get("labels")
     if labels is not None and len(labels):
         xy = _points(proj.geoms(np.asarray(labels.geometry.values)))
-        names = labels["name"].fillna(labels.get("name_uk", labels["name"])).astype(str).to_numpy()
+        names = place_names(labels).to_numpy()
         pop = pd.to_numeric(labels["population"], errors="coerce").fillna(0).to_numpy()
         for i in range(len(names)):
             big = pop[i] >= 100_000

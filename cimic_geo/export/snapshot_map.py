@@ -26,7 +26,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.geo import GEOD, WGS84, metric_crs
-from cimic_geo.i18n import _, term
+from cimic_geo.i18n import _, fmt_number, get_language, pgettext, term
 from cimic_geo.maps.cop_style import (
     CORRIDOR_COLORS,
     DAMAGE_COLORS,
@@ -104,7 +104,9 @@ class MapProjection:
             warnings.simplefilter("ignore", UserWarning)
             params = self.crs.to_dict()
         if params.get("proj") == "aeqd":
-            return f"azimuthal equidistant, WGS84, centre {params.get('lat_0', 0):.2f}°N {params.get('lon_0', 0):.2f}°E"
+            return _("azimuthal equidistant, WGS84, centre {lat}°N {lon}°E").format(
+                lat=fmt_number(float(params.get("lat_0", 0)), digits=2),
+                lon=fmt_number(float(params.get("lon_0", 0)), digits=2))
         return self.crs.name
 
 
@@ -148,6 +150,17 @@ def _points(geoms: np.ndarray) -> np.ndarray:
     return shapely.get_coordinates(pts)
 
 
+def place_names(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Names to print for places: the Ukrainian name (``name_uk``) first in a Ukrainian brief, else
+    ``name``; the other one, then the id, where a row has none."""
+    cols = ["name_uk", "name"] if get_language() == "uk" else ["name", "name_uk"]
+    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    for col in (*cols, "id"):
+        if col in gdf:
+            out = out.fillna(gdf[col].where(gdf[col].astype(str).str.strip() != ""))
+    return out.fillna("").astype(str)
+
+
 def _halo(width: float = 2.5) -> list:
     return [patheffects.withStroke(linewidth=width, foreground="white")]
 
@@ -186,7 +199,7 @@ def draw_bands(ax: Any, loaded: LoadedView, proj: MapProjection, bands_km: Seque
         alpha = 0.85 - 0.5 * i / max(n - 1, 1)
         ax.add_collection(LineCollection(_segments(np.array([edge])), colors=FRONT_COLOUR, linewidths=0.8,
                                          linestyles=(0, (5, 3)), alpha=alpha, zorder=3))
-    label = "Threat band edges " + ", ".join(f"{d:g}" for d in bands_km) + " km"
+    label = _("Threat band edges {distances} km").format(distances=", ".join(fmt_number(d) for d in bands_km))
     return [(Line2D([], [], color=FRONT_COLOUR, lw=0.8, ls=(0, (5, 3))), label)]
 
 
@@ -287,7 +300,7 @@ def draw_layers(ax: Any, loaded: LoadedView, proj: MapProjection) -> list[tuple[
                 # the basemap's place names label the settlements when it has them
                 has_names = len(loaded.basemap.get("labels", ())) > 0
                 top = [] if has_names else np.argsort(-pop, kind="stable")[: _label_count(len(pop))]
-                names = gdf["name"].fillna(gdf["id"]).astype(str).to_numpy()
+                names = place_names(gdf).to_numpy()
                 for i in top:
                     ax.annotate(names[i], (xy[i, 0], xy[i, 1]), fontsize=7, zorder=12, xytext=(3, 3),
                                 textcoords="offset points", path_effects=_halo(2.5), annotation_clip=True,
@@ -371,9 +384,9 @@ def scale_bar(ax: Any, proj: MapProjection) -> float:
         ax.add_patch(Rectangle((bx + i * length / n, by), length / n, h, facecolor="black" if i % 2 == 0 else "white",
                                edgecolor="black", linewidth=0.6, zorder=21))
     for i in (0, n // 2, n):
-        ax.text(bx + i * length / n, by + 1.6 * h, f"{length_km * i / n:g}", ha="center", va="bottom", fontsize=7,
+        ax.text(bx + i * length / n, by + 1.6 * h, fmt_number(length_km * i / n), ha="center", va="bottom", fontsize=7,
                 zorder=22)
-    ax.text(bx + length + 0.006 * (x1 - x0), by, "km", ha="left", va="bottom", fontsize=7, zorder=22)
+    ax.text(bx + length + 0.006 * (x1 - x0), by, _("km"), ha="left", va="bottom", fontsize=7, zorder=22)
     return length_km
 
 
@@ -384,6 +397,6 @@ def north_arrow(ax: Any, proj: MapProjection) -> float:
     ax.annotate("", xy=(cx + dx, cy + dy), xytext=(cx - dx, cy - dy), xycoords="axes fraction",
                 arrowprops={"arrowstyle": "-|>,head_width=0.5,head_length=0.9", "color": "black", "lw": 2},
                 zorder=22)
-    ax.text(cx + 1.45 * dx, cy + 1.45 * dy, "N", transform=ax.transAxes, ha="center", va="center", fontsize=11,
+    ax.text(cx + 1.45 * dx, cy + 1.45 * dy, pgettext("north arrow", "N"), transform=ax.transAxes, ha="center", va="center", fontsize=11,
             fontweight="bold", zorder=22, path_effects=_halo(3))
     return angle

@@ -13,13 +13,31 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_kpis import KpiTable
+from cimic_geo.export.export_view import LoadedView, View
+from cimic_geo.export.snapshot_kpis import KpiTable, print_int
 from cimic_geo.geo import geodesic_length_km
-from cimic_geo.i18n import _
+from cimic_geo.i18n import _, fmt_number, term
+from cimic_geo.schema import LAYERS
 from cimic_geo.timefmt import dtg
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
+#: The title of a view nobody named (:class:`View`'s default), printed in the brief's language.
+DEFAULT_TITLE = "CIMIC situation"
+
+
+def page_title(view: View) -> str:
+    """The title printed on the pages: the user's title as given, the default one translated."""
+    return _("CIMIC situation") if view.title == DEFAULT_TITLE else view.title
+
+
+def layer_title(name: str) -> str:
+    """A layer's title in the current language (``front_line`` -> "Front line" / "Лінія зіткнення")."""
+    layer = LAYERS.get(name)
+    return _(layer.title) if layer is not None and layer.title else name.replace("_", " ")
+
+
+#: Damage levels as columns of the damage table, least to most.
+DAMAGE_COLUMNS = ("none", "minor", "major", "destroyed")
 
 
 def marking_colours(marking: str) -> tuple[str, str]:
@@ -53,6 +71,22 @@ def text_width_in(text: str, fontsize: float, *, weight: str = "normal") -> floa
     renderer = RendererAgg(10, 10, 72)  # 72 dpi: pixels are points
     w, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=fontsize, weight=weight), ismath=False)
     return float(w) / 72.0
+
+
+#: Text padding of a table cell on each side, as a fraction of the cell's width (matplotlib's Cell.PAD).
+CELL_PAD = 0.1
+#: A column title too wide for its column is set smaller, down to this fraction of the table's font.
+HEADER_MIN_SCALE = 0.75
+
+
+def fit_text(text: str, *, width_in: float, fontsize: float, weight: str = "normal") -> str:
+    """``text`` as is when it fits ``width_in`` at ``fontsize``, else cut to fit with "…" at the end."""
+    if not text or text_width_in(text, fontsize, weight=weight) <= width_in:
+        return text
+    cut = text
+    while len(cut) > 1 and text_width_in(cut + "…", fontsize, weight=weight) > width_in:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
 
 
 def wrap_to_width(text: str, *, fontsize: float, width_in: float, sep: str = " · ") -> list[str]:
@@ -132,18 +166,28 @@ def _table_axes(fig: Figure, rect: tuple[float, float, float, float], title: str
         ax.text(0, 0.95, _("none in view"), fontsize=8, va="top", transform=ax.transAxes)
         return
     shown = rows[:max_rows]
+    cell_in = [w * rect[2] * A4_LANDSCAPE_IN[0] for w in col_widths] if col_widths is not None else None
+    if cell_in is not None:  # long words (Ukrainian terms, names) end in "…" at their column's edge
+        header = [fit_text(h, width_in=w, fontsize=fontsize * HEADER_MIN_SCALE, weight="bold")
+                  for h, w in zip(header, cell_in, strict=True)]
+        shown = [[fit_text(c, width_in=w * (1 - CELL_PAD), fontsize=fontsize) for c, w in zip(row, cell_in, strict=True)]
+                 for row in shown]
     if len(rows) > max_rows:
-        shown = [*shown, [f"... and {len(rows) - max_rows} more", *[""] * (len(header) - 1)]]
+        more = _("... and {n} more").format(n=print_int(len(rows) - max_rows))
+        shown = [*shown, [more, *[""] * (len(header) - 1)]]
     tab = ax.table(cellText=shown, colLabels=header, loc="upper left", cellLoc="left", colWidths=col_widths,
                    edges="horizontal")
     tab.auto_set_font_size(False)
     tab.set_fontsize(fontsize)
-    for (r, _c), cell in tab.get_celld().items():
+    for (r, c), cell in tab.get_celld().items():
         cell.set_height(min(1.0 / (len(shown) + 1), 0.07))
         cell.set_linewidth(0.3)
         if r == 0:
             cell.get_text().set_fontweight("bold")
             cell.set_facecolor("#e8e8e8")
+            need = text_width_in(header[c], fontsize, weight="bold") if cell_in is not None else 0.0
+            if cell_in is not None and need > cell_in[c]:  # a long column title: a smaller font, not cut
+                cell.get_text().set_fontsize(fontsize * cell_in[c] / need)
 
 
 def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None) -> Figure:
@@ -154,7 +198,7 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
     banner(fig, loaded.marking, top=True)
     banner(fig, loaded.marking, top=False)
     when = dtg(loaded.as_of) if loaded.as_of is not None else dtg(produced)
-    fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — tables").format(title=loaded.view.title), fontsize=15, fontweight="bold", va="top")
+    fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — tables").format(title=page_title(loaded.view)), fontsize=15, fontweight="bold", va="top")
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=15, fontweight="bold", va="top", ha="right")
     top = 1 - 1.3 / H
     col_w = (W - 0.6 - 0.5) / 3 / W
@@ -168,40 +212,41 @@ def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced:
         occ = pd.to_numeric(sh["occupancy"], errors="coerce").fillna(0)
         g = pd.DataFrame({"kind": sh["kind"], "status": sh["status"], "cap": cap, "occ": occ}).groupby(
             ["kind", "status"]).agg(n=("cap", "size"), cap=("cap", "sum"), occ=("occ", "sum"))
-        srows = [[str(k).replace("_", " "), str(s), str(int(r.n)), f"{int(r.cap):,}".replace(",", " "),
-                  f"{int(r.occ):,}".replace(",", " ")] for (k, s), r in g.iterrows()]
+        srows = [[term(k), term(s), print_int(r.n), print_int(r.cap), print_int(r.occ)]
+                 for (k, s), r in g.iterrows()]
     x2 = 0.3 / W + col_w + 0.25 / W
     if "shelters" in loaded.frames:
         _table_axes(fig, (x2, 0.45, col_w, top - 0.45), _("Shelters by kind and status"),
-                    ["kind", "status", "n", "capacity", "occupancy"], srows,
-                    col_widths=[0.34, 0.18, 0.12, 0.18, 0.18])
+                    [_("kind"), _("status"), _("n"), _("capacity"), _("occupancy")], srows,
+                    col_widths=[0.32, 0.20, 0.10, 0.18, 0.20])
     inf = loaded.frames.get("infrastructure")
     irows: list[list[str]] = []
     if inf is not None and len(inf):
         ct = pd.crosstab(inf["sector"], inf["damage"])
         for sector, r in ct.iterrows():
-            irows.append([str(sector), *[str(int(r.get(d, 0))) for d in ("none", "minor", "major", "destroyed")]])
+            irows.append([term(sector), *[print_int(r.get(d, 0)) for d in DAMAGE_COLUMNS]])
     x3 = x2 + col_w + 0.25 / W
     if "infrastructure" in loaded.frames:
         _table_axes(fig, (x3, 0.45, col_w, top - 0.45), _("Infrastructure damage by sector"),
-                    ["sector", "none", "minor", "major", "destroyed"], irows,
-                    col_widths=[0.28, 0.17, 0.17, 0.17, 0.21])
+                    [_("sector"), *[term(d) for d in DAMAGE_COLUMNS]], irows,
+                    col_widths=[0.32, 0.15, 0.16, 0.16, 0.21])
     co = loaded.frames.get("corridors")
     crows: list[list[str]] = []
     if co is not None and len(co):
         for row, geom in zip(co.drop(columns=co.geometry.name).to_dict("records"), co.geometry.values, strict=True):
             crows.append([
-                (_s(row.get("name")) or str(row["id"]))[:40], _s(row.get("status")),
+                (_s(row.get("name")) or str(row["id"]))[:40], term(_s(row.get("status")) or None),
                 _s(row.get("origin"))[:24], _s(row.get("destination"))[:24],
-                f"{geodesic_length_km(geom):.1f}",
+                fmt_number(geodesic_length_km(geom), digits=1),
                 f"{dtg(row.get('window_start')) or '—'} – {dtg(row.get('window_end')) or '—'}",
                 _s(row.get("reliability")),
             ])
     if "corridors" in loaded.frames:
         _table_axes(fig, (0.3 / W, 0.75 / H, 1 - 0.6 / W, 0.45 - 0.75 / H - 0.05), _("Corridors"),
-                    ["name", "status", "origin", "destination", "km", "window (DTG)", "rel."], crows,
+                    [_("name"), _("status"), _("origin"), _("destination"), _("km"), _("window (DTG)"), _("rel.")],
+                    crows,
                     col_widths=[0.25, 0.08, 0.15, 0.15, 0.06, 0.25, 0.06], max_rows=9)
-    counts = ", ".join(f"{n.replace('_', ' ')} {c}" for n, c in loaded.counts().items())
+    counts = ", ".join(f"{layer_title(n)} {print_int(c)}" for n, c in loaded.counts().items())
     footer(fig, _("Features in view: {counts} · produced {produced} · {marking}").format(
         counts=counts, produced=dtg(produced), marking=loaded.marking))
     return fig

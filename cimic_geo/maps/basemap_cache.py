@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.store.access_version import file_stamp
+from cimic_geo.data_stamp import file_stamp
 
 #: Stores kept in the process (each holds a few MB of geometry at national scale).
 MAX_STORES = 4

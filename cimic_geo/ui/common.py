@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import streamlit as st
 
 from cimic_geo.config import Settings, load_settings
+from cimic_geo.data_stamp import file_stamp
 from cimic_geo.errors import CimicError, StoreNotFoundError
 from cimic_geo.i18n import LANGUAGES, _, set_language
 from cimic_geo.store import Store
-from cimic_geo.store.access_version import file_stamp
 from cimic_geo.store.shared import SharedStore
 
 
@@ -88,7 +88,7 @@ def data_token(store: Store) -> str:
     Every page keys its ``st.cache_data`` / ``st.cache_resource`` entries with it. It combines
 
     * the stamp of the database file and of its ``.wal`` file
-      (:func:`cimic_geo.store.access_version.file_stamp`: size, modification and change time, inode): a
+      (:func:`cimic_geo.data_stamp.file_stamp`: size, modification and change time, inode): a
       DuckDB commit appends to the WAL and a checkpoint rewrites the database file and removes the WAL,
       so any commit, by this process or by another one (e.g. the CLI importing while the app is stopped,
       or between two app processes), shows here; reads do not touch either file;
