@@ -31,7 +31,8 @@ from cimic_geo.export import (
 )
 from cimic_geo.export.export_view import check_bbox
 from cimic_geo.export.naming import check_target
-from cimic_geo.i18n import _, fmt_int
+from cimic_geo.i18n import _, fmt_int, fmt_number
+from cimic_geo.schema import get_layer
 from cimic_geo.store import connect
 
 
@@ -44,16 +45,16 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     to_folder = out.is_dir() or str(args.out).endswith(("/", "\\"))
     if len(formats) > 1 and not to_folder:
-        raise ExportError("several formats need --out to be an existing folder (files get dated names)")
+        raise ExportError(_("several formats need --out to be an existing folder (files get dated names)"))
     if to_folder and not out.is_dir():
-        raise ExportError(f"cannot write to {out}: the folder does not exist")
+        raise ExportError(_("cannot write to {path}: the folder does not exist").format(path=out))
     settings = load_settings(db=args.db)
     protect = (settings.db_path,)
     view = View(
         bbox=check_bbox(args.bbox) if args.bbox else None,
         as_of=args.as_of,
         layers=parse_layers(args.layers),
-        title=args.title or "CIMIC situation",
+        title=args.title or _("CIMIC situation"),
         marking=args.marking or settings.marking,
         area=args.area,
         extra={"symbols": True} if args.symbols else {},
@@ -85,8 +86,9 @@ def _export(args: argparse.Namespace) -> int:
         "marking": loaded.marking,
     }
     lines = [_("wrote {path} ({format}, {bytes} bytes, {seconds} s)").format(
-        path=w["path"], format=w["format"], bytes=fmt_int(w["bytes"]), seconds=w["seconds"]) for w in written]
-    lines.append(_("features: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in loaded.counts().items())))
+        path=w["path"], format=w["format"], bytes=fmt_int(w["bytes"]), seconds=fmt_number(w["seconds"], digits=2)) for w in written]
+    lines.append(_("features: {counts}").format(counts=", ".join(
+        _(get_layer(k).title or k) + " " + fmt_int(v) for k, v in loaded.counts().items())))
     emit(args, doc, lines)
     return 0
 
