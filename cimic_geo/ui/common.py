@@ -18,7 +18,7 @@ import streamlit as st
 from cimic_geo.config import Settings, load_settings
 from cimic_geo.data_stamp import file_stamp
 from cimic_geo.errors import CimicError, StoreNotFoundError
-from cimic_geo.i18n import LANGUAGES, _, set_language
+from cimic_geo.i18n import LANGUAGES, _, get_language, set_language
 from cimic_geo.store import Store
 from cimic_geo.store.shared import SharedStore
 
@@ -159,6 +159,35 @@ def language_switch() -> str:
     return current
 
 
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string: letters, digits and spaces as they are, every other character
+    as a CSS hex escape (no quote, backslash or ``<`` can end the string or the style block)."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def widget_texts() -> None:
+    """Streamlit's own file-uploader texts ("Upload", "200MB per file") in the page's language.
+
+    Streamlit draws them in its front end with no option to change them; outside English a style
+    shows the catalogue's text in their place (the accepted types are named by the page itself).
+    """
+    if get_language() == "en":
+        return
+    size = int(st.get_option("server.maxUploadSize") or 200)
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    button = css_string(_("Upload"))
+    limit = css_string(_("up to {size} MB per file").format(size=size))
+    st.markdown(
+        "<style>"
+        f'{zone} button [data-testid="stMarkdownContainer"] p{{font-size:0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after{{content:{button};font-size:0.875rem}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span::after{{content:{limit};font-size:0.875rem}}'
+        "</style>",
+        unsafe_allow_html=True,
+    )
+
+
 def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> Store:
     """Configure the page, open the store and show the marking banner; return the session's store.
 
@@ -169,6 +198,7 @@ def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> St
 
     apply_language()
     st.set_page_config(page_title=f"{_(title)} · CIMIC", page_icon=icon, layout=layout)
+    widget_texts()
     store = get_store()
     require_sign_in(store, account_box=False)  # anonymous visitors get the sign-in and nothing else
     marking_banner(store_marking(store))
