@@ -352,8 +352,14 @@ def exports(hostile: HostileStore) -> dict[str, Path]:
 
 
 def _readable_text(path: Path) -> str:
-    """The text a reader of the file sees (archives: every entry; PDF: pdftotext; GPKG: raw bytes)."""
+    """The text a reader of the file sees (archives: every entry; PDF: pdftotext; PNG: its text chunks, since
+    the compressed pixels may hold any byte sequence; GPKG: raw bytes)."""
     data = path.read_bytes()
+    if path.suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return "\n".join(f"{k}: {v}" for k, v in im.text.items())
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as z:
             for name in z.namelist():
