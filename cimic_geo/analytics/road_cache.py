@@ -124,7 +124,7 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     return True
 
 
-def _inode(path: Path) -> int | None:
+def folder_inode(path: Path) -> int | None:
     """The folder's inode (None: not a folder); a folder renamed into place gets another one."""
     try:
         st = path.stat()
@@ -156,7 +156,7 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     graph rebuilds it from its vertices when asked, :attr:`RoadGraph.roads`).
     """
     p = Path(path)
-    folder = _inode(p)
+    folder = folder_inode(p)
     meta = _meta(p) if folder is not None else None
     if meta is None or meta.get("key") != key:
         return None
@@ -174,7 +174,7 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
             weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
     except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError):
         return None
-    if _inode(p) != folder:  # replaced by a writer while reading: the arrays may be from two graphs
+    if folder_inode(p) != folder:  # replaced by a writer while reading: the arrays may be from two graphs
         return None
     import pandas as pd
 

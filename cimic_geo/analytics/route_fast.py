@@ -38,12 +38,11 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cimic_geo.analytics.road_cache import graph_file, key_text
+from cimic_geo.analytics.road_cache import folder_inode, graph_file, key_text
 from cimic_geo.analytics.road_noding import piece_lines
 from cimic_geo.analytics.road_policy import Connectivity, RoutingPolicy
 from cimic_geo.analytics.route_fast_data import PREFIX, Texts
@@ -206,14 +205,6 @@ class FastGraph:
         return ["None" if b is None else b.decode("utf-8") for b in self.texts["road_id"].raw_many(rows)]
 
 
-def _inode(path: Path) -> int | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino if os.path.isdir(path) else None
-
-
 def open_fast_graph(db: str | os.PathLike | None) -> FastGraph | None:
     """The graph folder of the store at ``db`` when it is current and has the route's arrays (else None)."""
     from cimic_geo.config import load_settings, resolve_db_path
@@ -225,7 +216,7 @@ def open_fast_graph(db: str | os.PathLike | None) -> FastGraph | None:
     if version is None:
         return None
     folder = graph_file(path)
-    inode = _inode(folder)
+    inode = folder_inode(folder)
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         fast = meta.get("fast") if isinstance(meta, dict) else None
@@ -241,7 +232,7 @@ def open_fast_graph(db: str | os.PathLike | None) -> FastGraph | None:
         n_nodes = int(node_lonlat.shape[0])
     except (OSError, ValueError, EOFError):
         return None
-    if _inode(folder) != inode or inode is None:  # replaced by a writer while reading
+    if folder_inode(folder) != inode or inode is None:  # replaced by a writer while reading
         return None
     arrays.update({n: arrays[n].astype(np.int64) for n in _WIDEN})
     bounds = meta.get("bounds")
