@@ -2,8 +2,8 @@
 
 Measured on one store (migrated on the first read-write open when it is of the previous schema):
 
-1. migration time and file size before/after (the first version of every settlement, shelter and
-   infrastructure row);
+1. migration time and file size before/after (the first version of every settlement, shelter,
+   infrastructure and road row; corridors from their change log);
 2. the COP's data reads for the initial national view: ``query_view`` (bbox reads, aggregation) plus
    the KPI strip's reads, at the newest front snapshot (current tables) and one day and one week
    earlier (history tables), best of 3;
@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--backdate", action="store_true",
                         help="first versions take effect at the first front snapshot (as the scenario seed does), so "
                              "that past pictures hold every row")
+    parser.add_argument("--road-upsert", type=int, default=0, metavar="N",
+                        help="also time an upsert of N road segments with a new speed (a road write recording "
+                             "versions against the whole roads history); changes the store")
     args = parser.parse_args()
     from cimic_geo.analytics.changes import build_changes
     from cimic_geo.store import connect
@@ -56,8 +59,10 @@ def main() -> None:
     store.checkpoint()
     size1 = os.path.getsize(args.db)
     print(f"open read-write (migration when needed): {migrate_s:.2f} s; size {size0 / 1e6:.1f} -> {size1 / 1e6:.1f} MB")
+    from cimic_geo.schema import VERSIONED_LAYERS
+
     counts = {n: int(store.query_df(f"SELECT count(*) AS n FROM {n}_history")["n"].iloc[0])
-              for n in ("settlements", "shelters", "infrastructure")}
+              for n in VERSIONED_LAYERS}
     print(f"versions: {counts}")
     times = store.history_times("front_line")
     if args.backdate:
@@ -67,15 +72,32 @@ def main() -> None:
             for name in counts:
                 backdate_versions(con, name, after_version=0, at=times[0])
     cop_read(store, times[-1])  # warm the extension and the file cache
+    found = {}
     for label, when in (("newest snapshot (current tables)", times[-1]), ("1 day earlier (history)", times[-2]),
                         ("7 days earlier (history)", times[-8])):
         seconds, n = best_time(cop_read, store, when, repeat=5)
+        found[label] = seconds
         print(f"COP data read at {label}: {seconds:.3f} s ({n} rows/cells)")
+    now = found["newest snapshot (current tables)"]
+    print("as-of read / current read: " + ", ".join(f"{k.split(' (')[0]} {v / now:.2f}x"
+                                                    for k, v in found.items() if v is not now))
     for label, since in (("24 h", times[-1] - pd.Timedelta(hours=24)), ("7 days", times[-8])):
-        t = time.perf_counter()
-        res = build_changes(since=since, until=times[-1], **change_inputs(store, since=since, until=times[-1]))
-        print(f"changes over {label}: {time.perf_counter() - t:.2f} s ({len(res.shelters)} shelter and "
-              f"{len(res.damage)} damage changes)")
+        def changes(since=since):
+            return build_changes(since=since, until=times[-1], **change_inputs(store, since=since, until=times[-1]))
+
+        seconds, res = best_time(changes, repeat=3)
+        print(f"changes over {label}: {seconds:.2f} s best of 3 ({len(res.shelters)} shelter, {len(res.damage)} "
+              f"damage and {len(res.corridors)} corridor changes)")
+    if args.road_upsert:
+        roads = store.read("roads", limit=args.road_upsert)
+        roads["speed_kmh"] = roads["speed_kmh"] * 0.5
+        n0 = int(store.query_df("SELECT count(*) AS n FROM roads_history")["n"].iloc[0])
+        t, c = time.perf_counter(), time.process_time()
+        store.write("roads", roads, mode="upsert")
+        n1 = int(store.query_df("SELECT count(*) AS n FROM roads_history")["n"].iloc[0])
+        print(f"upsert of {len(roads)} road segments: {time.perf_counter() - t:.2f} s wall, "
+              f"{time.process_time() - c:.2f} s CPU; {n1 - n0} versions added")
+    print(f"load average {os.getloadavg()[0]:.1f}")
     store.close()
 
 

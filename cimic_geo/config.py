@@ -15,6 +15,7 @@ asset_dir            ``CIMIC_ASSET_DIR``         ``static/vendor`` under the pro
 stale_days           ``CIMIC_STALE_DAYS``        ``14`` (a civil assessment older is stale)
 markings             ``CIMIC_MARKINGS``          ``EXERCISE,UNCLASSIFIED,OFFICIAL,OFFICIAL-SENSITIVE``
 language             ``CIMIC_LANGUAGE``          ``en`` (``uk``: Ukrainian; users switch in the sidebar)
+import_extent        ``CIMIC_IMPORT_EXTENT``     the store's data grown by a margin (any lon/lat when empty)
 ===================  ==========================  =======================================
 """
 
@@ -176,6 +177,28 @@ def language(value: str | None = None) -> str:
     if str(raw).strip().replace("-", "_").split("_")[0].lower() != code:
         raise ConfigError(f"language must be one of {', '.join(sorted(LANGUAGES))}, got {raw!r}")
     return code
+
+
+def import_extent(value: str | None = None) -> tuple[float, float, float, float] | None:
+    """The plausible extent of imported data, ``minlon,minlat,maxlon,maxlat``: ``value``, else
+    ``CIMIC_IMPORT_EXTENT``, else secrets; None when unset (the store's data decides).
+
+    Raises
+    ------
+    ConfigError
+        Not four numbers, or not a valid lon/lat box.
+    """
+    raw = value if value is not None else _get("import_extent", "CIMIC_IMPORT_EXTENT", _secrets(), None)
+    if raw is None or not str(raw).strip():
+        return None
+    try:
+        box = tuple(float(v) for v in str(raw).split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or not (
+            -180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+        raise ConfigError(f"import extent must be minlon,minlat,maxlon,maxlat in degrees, got {raw!r}")
+    return box  # type: ignore[return-value]
 
 
 def load_settings(*, db: str | os.PathLike | None = None) -> Settings:

@@ -33,8 +33,9 @@ from cimic_geo.analytics.routing import (
     in_zone,
     resolve_place,
     route_road_ids,
+    route_rows,
 )
-from cimic_geo.analytics.situation import history_times, resolve_as_of
+from cimic_geo.analytics.situation import history_times, layers_time, resolve_as_of
 from cimic_geo.analytics.time_to_safety import time_to_safety
 from cimic_geo.auth import Actor
 from cimic_geo.config import load_settings
@@ -87,8 +88,9 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     t = resolve_as_of(as_of, times) if times else None
     front = store.read("front_line", as_of=t) if t is not None else None
     occupied = store.read("occupied_area", as_of=t) if t is not None else None
+    at = layers_time(t, times) if t is not None else None  # the other layers as they were then
     infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
-                       columns=["name", "sector", "damage", "road_id", "settlement_id"])
+                       columns=["name", "sector", "damage", "road_id", "settlement_id"], as_of=at)
     version = access_data_version(store)
     graph, built = None, False
     cache = graph_file(store.path) if keep_graph and store.path is not None else None
@@ -98,14 +100,16 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
         graph = load_graph(cache, key, roads=road_attributes(store), front_line=front, occupied=occupied,
                            infrastructure=infra, bands_km=bands, as_of=t)
     if graph is None:
-        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"])
+        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"],
+                           as_of=at)
         if not len(roads):
             raise AnalysisError(_("the store has no roads; import a roads layer or seed the scenario first"))
         graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
                                  bands_km=bands, as_of=t)
         built = True
-    settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"])
-    shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"])
+    settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"], as_of=at)
+    shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"],
+                          as_of=at)
     health = infra[infra["sector"] == "health"].reset_index(drop=True)
     if built and cache is not None:  # with what a one-off CLI route reads instead of the store
         save_graph(cache, graph, key, extra=fast_arrays(graph, settlements=settlements, shelters=shelters,
@@ -140,11 +144,13 @@ def _policy_doc(policy: RoutingPolicy, bands_km: Sequence[float]) -> dict[str, A
 
 def evaluate_document(ctx: AccessContext, line: BaseGeometry, *, road_ids: Sequence[str] | None = None,
                       window_start: Any = None, window_end: Any = None, buffer_km: float = DEFAULT_BUFFER_KM,
-                      hazard_m: float = DEFAULT_HAZARD_M, check: bool = True) -> dict[str, Any]:
+                      hazard_m: float = DEFAULT_HAZARD_M, check: bool = True,
+                      road_rows: np.ndarray | None = None, front_floor_km: float | None = None) -> dict[str, Any]:
     """:func:`~cimic_geo.analytics.corridor_eval.evaluate_corridor` with the context's layers."""
     return evaluate_corridor(line, graph=ctx.graph, shelters=ctx.shelters, health=ctx.health, road_ids=road_ids,
                              buffer_km=buffer_km, hazard_m=hazard_m, window_start=window_start,
-                             window_end=window_end, check=check).to_dict()
+                             window_end=window_end, check=check, road_rows=road_rows,
+                             front_floor_km=front_floor_km).to_dict()
 
 
 def route_document(
@@ -181,12 +187,18 @@ def route_document(
         return found_document(
             o, d, routes, policy=_policy_doc(policy, g.bands_km), as_of=iso(ctx.as_of), warnings=warnings,
             network=g.connectivity().as_dict(), road_ids=lambda r: route_road_ids(g, r),
-            evaluate=lambda r, ids: evaluate_document(ctx, r.geometry, road_ids=ids, check=False))
+            evaluate=lambda r, ids: evaluate_document(ctx, r.geometry, road_ids=ids, road_rows=route_rows(g, r),
+                                                      front_floor_km=_front_floor(g, r), check=False))
     return {"found": False, "origin": o.as_dict(), "destination": d.as_dict(),
             "policy": _policy_doc(policy, g.bands_km), "as_of": iso(ctx.as_of), "warnings": warnings,
             "network": g.connectivity().as_dict(), "reason": _no_route_reason(ctx, o, d, policy), "length_km": None,
             "travel_time_min": None, "band_km": None, "min_frontline_km": None, "hazards": [], "geometry": None,
             "alternatives": []}
+
+
+def _front_floor(g: RoadGraph, route: Any) -> float | None:
+    """The least distance to the front of the route's edges (exact up to the graph's cap, inf beyond)."""
+    return float(np.min(g.edge_front_km[route.edges])) if len(route.edges) and g.threat.has_front else None
 
 
 def _no_route_reason(ctx: AccessContext, o: Any, d: Any, policy: RoutingPolicy) -> str:

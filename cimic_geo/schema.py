@@ -56,7 +56,7 @@ HISTORY_LAYERS = ("front_line", "occupied_area")
 #: Layers whose every version is kept in ``<layer>_history`` (valid_from = report time, valid_to = when the
 #: next version or the removal took effect; recorded_at = when it was written); the layer's own table
 #: holds the current rows (see :mod:`cimic_geo.store.versions`).
-VERSIONED_LAYERS = ("settlements", "shelters", "infrastructure")
+VERSIONED_LAYERS = ("settlements", "shelters", "infrastructure", "roads", "corridors")
 
 
 @dataclass(frozen=True)

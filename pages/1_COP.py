@@ -4,8 +4,8 @@ import streamlit as st
 
 from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
+from cimic_geo.ui import cop_changes, export_panel
 from cimic_geo.ui import cop_page as cop
-from cimic_geo.ui import export_panel
 from cimic_geo.ui.common import data_token, page_setup, plain, settings
 
 store = page_setup("COP")
@@ -41,12 +41,15 @@ with st.sidebar:
             st.caption(_("No earlier snapshot to compare with."))
     else:
         st.caption(_("No front-line history in the store."))
+    window = cop_changes.window_ui(store, token, as_of=as_of)
     st.subheader(_("Search"))
     search_layer, center = cop.search_ui(store, token)
 
 kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
 view = cop.current_view(extent)
 encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
+if "changes" in visible:
+    encoded = {**encoded, **cop_changes.highlight_layer(store, token, window)}
 result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=visible,
                         marking=marking, center=center, zoom=12 if center else None)
 with kpi_box:
@@ -57,4 +60,6 @@ cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
 for note in notes:
     st.caption(plain(note.text() if hasattr(note, "text") else note))
 cop.details_ui(result.get("last_object_clicked"), layers)
+cop_changes.panel_ui(store, token, window)
+cop_changes.trends_ui(store, token, bands_km=tuple(cfg.bands_km))
 export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)

@@ -421,7 +421,8 @@ def test_pdf_two_pages_a4(store, view, tmp_path: Path) -> None:
     out = export(store, view, "pdf", tmp_path / "v.pdf")
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 2
+    # map, tables, since the last brief, trends (this store has no evacuations or assessments)
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 4
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", data)
     assert boxes and all(abs(float(w) - 841.68) < 0.5 and abs(float(h) - 595.44) < 0.5 for w, h in boxes)
     if shutil.which("pdftotext"):
@@ -436,7 +437,7 @@ def test_pdf_two_pages_a4(store, view, tmp_path: Path) -> None:
         assert "Source: " in text and "UTM zone 37N" in text
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, timeout=60).stdout
-        assert re.search(r"Pages:\s+2\b", info)
+        assert re.search(r"Pages:\s+4\b", info)
         assert re.search(r"Page size:\s+841.68 x 595.44 pts", info)
 
 
@@ -502,21 +503,22 @@ def test_markers_shrink_in_dense_views(n: int, expected: tuple[float, float]) ->
     assert (s, lw) == pytest.approx(expected)
 
 
-def test_time_before_the_history_still_exports_and_says_why(store, tmp_path: Path) -> None:
+def test_time_before_the_history_is_an_empty_picture_that_says_why(store, tmp_path: Path) -> None:
     from cimic_geo.export.snapshot_kpis import kpi_table
 
-    # before T0 no front line is in force: the map has no front, the KPI table says so; settlements and
-    # shelters are reported from T0 on (their versions start then), corridors keep no history yet
-    view = View(bbox=BBOX, as_of=T0 - pd.Timedelta(days=1), layers=("settlements", "front_line", "shelters",
-                                                                    "corridors"))
-    loaded = load_view(store, view)
-    assert len(loaded.frames["front_line"]) == 0 and len(loaded.frames["settlements"]) == 0
-    assert len(loaded.frames["shelters"]) == 0 and len(loaded.frames["corridors"]) == 2
+    # before T0 no front line is in force and no version of settlements, shelters or corridors has
+    # started (every layer keeps its history): the picture is empty, the KPI table says why, and an
+    # export names the time instead of writing an empty map
+    early = T0 - pd.Timedelta(days=1)
+    view = View(bbox=BBOX, as_of=early, layers=("settlements", "front_line", "shelters", "corridors"))
+    loaded = load_view(store, view, allow_empty=True)
+    assert {name: len(frame) for name, frame in loaded.frames.items()} == {
+        "settlements": 0, "front_line": 0, "shelters": 0, "corridors": 0}
     rows = dict(kpi_table(store, loaded).rows())
     assert rows["threat bands"] == "n/a (no front line)"
-    out = export(store, view, "png", tmp_path / "early.png")
-    with Image.open(out) as im:
-        assert im.size == (2338, 1654)
+    with pytest.raises(ExportError, match=re.escape(early.isoformat())):
+        export(store, view, "png", tmp_path / "early.png")
+    assert not (tmp_path / "early.png").exists()
 
 
 def test_band_edges_on_the_friendly_side_only() -> None:

@@ -108,7 +108,7 @@ def test_ukrainian_pdf_brief_has_no_english_text(store, view, tmp_path: Path) ->
     assert not [w for w in caught if "missing from font" in str(w.message)]  # DejaVu Sans has Cyrillic
     text = _pdftotext(out)
     pages = text.split("\f")
-    assert len([p for p in pages if p.strip()]) == 3  # map, tables, evacuations and needs
+    assert len([p for p in pages if p.strip()]) == 5  # map, tables, evacuations and needs, changes, trends
     lines = [ln for ln in text.splitlines() if re.search(r"[^\W\d_]", ln)]
     assert not _untranslated(lines, _data_words(store))
     msgids = _export_msgids()
@@ -209,7 +209,7 @@ def test_ukrainian_pdf_brief_of_the_demo_store(demo_db: Path, tmp_path: Path) ->
         s.close()
     text = _pdftotext(out).replace(centre, " ")
     lines = [ln for ln in text.splitlines() if re.search(r"[^\W\d_]", ln)]
-    assert len([p for p in text.split("\f") if p.strip()]) == 3
+    assert len([p for p in text.split("\f") if p.strip()]) == 5
     bad = _untranslated(lines, allowed)
     assert not bad, [(w, ln) for ln in bad for w in LATIN_WORD.findall(DTG.sub(' ', ln)) if w not in allowed]
     flat = " ".join(text.split())

@@ -105,7 +105,7 @@ def test_kpi_caption_says_which_layers_are_as_of() -> None:
     from cimic_geo.ui.cop_page import kpi_caption
 
     past = kpi_caption(None, D[4], layers_current=False)
-    assert "shelters, damage, front line and threat bands: as of" in past and "corridors: current state" in past
+    assert "shelters, damage, corridors, front line and threat bands: as of" in past and "current state" not in past
     latest = kpi_caption(None, D[5], layers_current=True)
     assert "settlements, shelters, damage and corridors: current state" in latest
 

@@ -31,14 +31,14 @@ def _rows() -> dict[str, gpd.GeoDataFrame]:
 
 
 def previous_schema_store(path: Path) -> dict[str, gpd.GeoDataFrame]:
-    """A store as the previous program left it: the rows, no history tables, schema version one less."""
+    """A store as a program of schema 8 left it: the rows, no history tables."""
     with init_store(path) as store:
         for name, gdf in _rows().items():
             store.write(name, gdf)
         for name in VERSIONED_LAYERS:
             store.con.execute(f"DROP TABLE {name}_history")
-        store.con.execute("DELETE FROM schema_version WHERE version = ?", [SCHEMA_VERSION])
-        return {name: store.read(name) for name in VERSIONED_LAYERS}
+        store.con.execute("DELETE FROM schema_version WHERE version > 8")
+        return {name: store.read(name) for name in _rows()}
 
 
 def test_migration_keeps_every_row_and_dates_its_first_version(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_migration_keeps_every_row_and_dates_its_first_version(tmp_path: Path) -
     with connect(path) as store:
         end = pd.Timestamp.now(tz="UTC")
         assert store.schema_version == SCHEMA_VERSION
-        for name in VERSIONED_LAYERS:
+        for name in _rows():
             pd.testing.assert_frame_equal(store.read(name), before[name])  # current rows unchanged
             hist = store.query_df(f"SELECT id, valid_from, valid_to, recorded_at, removed FROM {name}_history "
                                   "ORDER BY id")
@@ -80,3 +80,63 @@ def test_migration_run_twice_adds_no_second_version(tmp_path: Path) -> None:
         store.con.execute("DELETE FROM schema_version WHERE version = ?", [SCHEMA_VERSION])
     with connect(path) as store:
         assert store.query_df("SELECT count(*) AS n FROM shelters_history")["n"].iloc[0] == 2
+
+
+C0, C1, C2 = (pd.Timestamp("2026-10-01T08:00Z") + pd.Timedelta(hours=h) for h in (0, 5, 30))
+
+
+def schema9_store(path: Path) -> None:
+    """A store as a program of schema 9 left it: roads and a corridor with its change log (created
+    proposed at C0, agreed at C1, moved at C2), no history tables for roads and corridors."""
+    from shapely.geometry import LineString
+
+    from cimic_geo.store.corridor_records import history_row, insert_history
+
+    with init_store(path) as store:
+        store.write("roads", gpd.GeoDataFrame(
+            {"id": ["R1", "R2"], "road_class": ["primary", "local"], "speed_kmh": [80.0, 40.0]},
+            geometry=[LineString([(37.0, 48.0), (37.1, 48.0)]), LineString([(37.1, 48.0), (37.1, 48.1)])],
+            crs="EPSG:4326"))
+        line0, line2 = LineString([(37.0, 48.0), (37.5, 48.0)]), LineString([(37.0, 48.0), (37.5, 48.2)])
+        store.write("corridors", gpd.GeoDataFrame(
+            {"id": ["C1"], "name": ["North"], "status": ["agreed"], "version": [3], "reported_at": [C0],
+             "updated_at": [C2]}, geometry=[line2], crs="EPSG:4326"))
+        with store.transaction() as con:
+            con.execute("DROP TABLE roads_history")
+            con.execute("DROP TABLE corridors_history")
+            insert_history(con, [
+                history_row(corridor_id="C1", version=1, user="u", action="create", from_status=None,
+                            to_status="proposed", name="North", notes=None, details=None, geom_wkt=line0.wkt,
+                            changed_at=C0),
+                history_row(corridor_id="C1", version=2, user="u", action="status", from_status="proposed",
+                            to_status="agreed", name="North", notes=None, details=None, geom_wkt=line0.wkt,
+                            changed_at=C1),
+                history_row(corridor_id="C1", version=3, user="u", action="edit", from_status="agreed",
+                            to_status="agreed", name="North", notes=None, details=None, geom_wkt=line2.wkt,
+                            changed_at=C2)])
+            con.execute("DELETE FROM schema_version WHERE version > 9")
+
+
+def test_schema9_store_gets_road_and_corridor_versions(tmp_path: Path) -> None:
+    path = tmp_path / "schema9.duckdb"
+    schema9_store(path)
+    with connect(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        # roads: one version each, from the migration on (they have no report time)
+        assert list(store.read("roads", as_of=pd.Timestamp.now(tz="UTC"))["id"]) == ["R1", "R2"]
+        assert store.query_df("SELECT count(*) AS n FROM roads_history")["n"].iloc[0] == 2
+        # corridors: one version per logged change; the last one is the current row
+        hist = store.query_df("SELECT version, status, valid_from, valid_to FROM corridors_history ORDER BY valid_from")
+        assert list(hist["status"]) == ["proposed", "agreed", "agreed"] and list(hist["version"]) == [1, 2, 3]
+        assert [pd.Timestamp(t) for t in hist["valid_from"]] == [C0, C1, C2] and pd.isna(hist["valid_to"].iloc[-1])
+        at = {t: store.read("corridors", as_of=t) for t in (C0, C1 + pd.Timedelta(hours=1), C2)}
+        assert [at[t]["status"].iloc[0] for t in at] == ["proposed", "agreed", "agreed"]
+        # the line moved at C2: 0.2 degrees north at the east end
+        assert [round(at[t].geometry.iloc[0].coords[-1][1], 6) for t in at] == [48.0, 48.0, 48.2]
+        assert len(store.read("corridors", as_of=C0 - pd.Timedelta(seconds=1))) == 0
+        # a status change afterwards adds a version at its time
+        from cimic_geo.store.corridor_records import set_corridor_status
+
+        set_corridor_status(store, "C1", "active", user="u", expected_version=3)
+        assert store.read("corridors", as_of=C2)["status"].iloc[0] == "agreed"
+        assert store.read("corridors", as_of=pd.Timestamp.now(tz="UTC"))["status"].iloc[0] == "active"

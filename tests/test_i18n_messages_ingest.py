@@ -55,6 +55,13 @@ def _english_fragments() -> list[str]:
 ENGLISH = _english_fragments()
 
 
+@pytest.fixture(autouse=True)
+def ukraine_extent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plausible extent of these imports: Ukraine with about 2 degrees of margin (an empty store
+    accepts any lon/lat otherwise)."""
+    monkeypatch.setenv("CIMIC_IMPORT_EXTENT", "20,43,42.5,54.5")
+
+
 @pytest.fixture(scope="module")
 def store_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One empty store for the module: every import here is a dry run and writes nothing."""

@@ -31,6 +31,14 @@ from cimic_geo.ingest import (
 from cimic_geo.schema import DAMAGE_LEVELS, RESTORATION_STATES, SHELTER_KINDS, SHELTER_STATUSES
 from cimic_geo.store import connect
 
+
+@pytest.fixture(autouse=True)
+def ukraine_extent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plausible extent of these imports: Ukraine with about 2 degrees of margin (Paris and Petsamo are
+    outside; an empty store would accept any lon/lat otherwise)."""
+    monkeypatch.setenv("CIMIC_IMPORT_EXTENT", "20,43,42.5,54.5")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

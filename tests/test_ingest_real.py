@@ -16,6 +16,14 @@ from cimic_geo.geo import geodesic_length_km
 from cimic_geo.ingest import border_from_frame, import_file, read_source
 from cimic_geo.store import connect
 
+
+@pytest.fixture(autouse=True)
+def ukraine_extent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plausible extent of these imports: Ukraine with about 2 degrees of margin (an empty store would
+    accept any lon/lat otherwise)."""
+    monkeypatch.setenv("CIMIC_IMPORT_EXTENT", "20,43,42.5,54.5")
+
+
 pytestmark = pytest.mark.real_data
 
 _GEOD = pyproj.Geod(ellps="WGS84")

@@ -237,6 +237,7 @@ def build_changes(
     occupied_after: gpd.GeoDataFrame | None = None,
     corridor_log: pd.DataFrame | None = None,
     import_log: pd.DataFrame | None = None,
+    open_capacity: tuple[int, int] | None = None,
 ) -> Changes:
     """What changed between ``since`` and ``until``, from the two pictures of each layer and the logs.
 
@@ -250,10 +251,14 @@ def build_changes(
     corridor_log : corridor creations and status changes in the window
         (:func:`cimic_geo.store.changes_reads.corridor_changes`)
     import_log : imports in the window (:func:`cimic_geo.store.changes_reads.imports_received`)
+    open_capacity : places in open or full shelters at ``since`` and ``until``, when the shelter pictures
+        hold only the changed shelters (else summed over the pictures)
     """
     from cimic_geo.analytics.front_change import front_change
 
     shelters, cap0, cap1 = compare_shelters(shelters_before, shelters_after)
+    if open_capacity is not None:
+        cap0, cap1 = (int(v) for v in open_capacity)
     result = Changes(since=since, until=until, shelters=shelters, open_capacity_before=cap0,
                      open_capacity_after=cap1, damage=compare_damage(infrastructure_before, infrastructure_after))
     if (occupied_before is not None and len(occupied_before)) or (occupied_after is not None and len(occupied_after)):

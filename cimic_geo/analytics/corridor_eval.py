@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.analytics.bands import band_labels
+from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM, band_labels
 from cimic_geo.analytics.corridor_lines import check_corridor_line, lines_from_geojson
 from cimic_geo.analytics.corridor_parts import (
     BRIDGE_CROSSED_M,
@@ -45,16 +45,19 @@ from cimic_geo.analytics.corridor_parts import (
     TimeWindow,
     distances_within,
     lonlat_box,
+    near_line,
     shelter_totals,
     sort_hazards,
 )
-from cimic_geo.analytics.road_snap import rows_near
+from cimic_geo.analytics.road_snap import rows_near, rows_near_bounds
 from cimic_geo.analytics.roadgraph import RoadGraph, project
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
 from cimic_geo.geo import geodesic_length_km
 from cimic_geo.i18n import _
 from cimic_geo.timefmt import to_utc
 
+#: Margin (km) of ``front_floor_km`` over the outer band (room for the edges' distances' rounding).
+FLOOR_MARGIN_KM = 1.0
 #: Columns of the shelter and health rows listed within the buffer (in this order, with ``distance_km``).
 SHELTER_COLUMNS = ("id", "name", "kind", "status", "capacity", "occupancy", "accessible")
 HEALTH_COLUMNS = ("id", "name", "sector", "damage")
@@ -78,14 +81,36 @@ def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) 
     return np.where(status == "damaged", minutes * damaged_time_factor, minutes)
 
 
-def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float
+def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float, not_open: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, shapely.STRtree]:
     """The road rows that may lie within ``within_m`` of the lon/lat line (a grid pre-filter,
-    :func:`~cimic_geo.analytics.road_snap.rows_near`), their lines in the graph's metric CRS and
-    an STRtree of them: only the roads near the line are projected."""
-    rows = rows_near(graph, line, within_m)
+    :func:`~cimic_geo.analytics.road_snap.rows_near`; with ``not_open`` only those whose status is
+    not ``open``), their lines in the graph's metric CRS and an STRtree of them: only the roads
+    near the line are projected."""
+    if not_open:
+        bad = graph.__dict__.get("_not_open_rows")
+        if bad is None:  # kept on the graph: its statuses do not change
+            bad = graph.__dict__["_not_open_rows"] = np.flatnonzero(graph.seg_status != "open")
+        rows = bad[rows_near_bounds(graph.row_bounds()[bad], line, within_m)]
+    else:
+        rows = rows_near(graph, line, within_m)
     geoms_m = _to_metric_geoms(graph, graph.seg_geoms(rows))
     return rows, geoms_m, shapely.STRtree(geoms_m)
+
+
+def _pieces_front_km(threat: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The pieces' distances to the front (:meth:`ThreatGeometry.distance_km`, exact near the band
+    edges) as far as their band needs them: a piece whose lower bound
+    (:meth:`ThreatGeometry.lower_bound_km`) already lies beyond the outer band gets inf, which
+    puts it in the same place (beyond), without its distance."""
+    out = np.full(len(lon), np.inf)
+    if not threat.has_front or not len(lon):
+        return out
+    beyond = float(threat.bands_km[-1]) + EDGE_TOLERANCE_KM
+    need = ~(threat.lower_bound_km(lon, lat, upper_km=beyond) > beyond)
+    if need.any():
+        out[need] = threat.distance_km(shapely.points(lon[need], lat[need]), exact_near_km=threat.bands_km)
+    return out
 
 
 def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
@@ -98,27 +123,50 @@ def _lonlat_box(graph: RoadGraph, line_m: BaseGeometry, within_m: float) -> tupl
     return lonlat_box(graph.threat.to_metric, line_m, within_m)
 
 
-def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph, within_km: float,
-                  columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of ``frame`` within ``within_km`` of the line (metric CRS), nearest first, with ``distance_km``."""
+def _points_table(frame: gpd.GeoDataFrame | None, line: BaseGeometry, line_m: BaseGeometry, graph: RoadGraph,
+                  within_km: float, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of ``frame`` within ``within_km`` of the line (lon/lat ``line``, metric ``line_m``), nearest
+    first, with ``distance_km``."""
     if frame is None or not len(frame):
         return []
-    f = frame.reset_index(drop=True)
-    # lon/lat pre-filter: only the rows inside the line's box (padded by the distance) are projected
+    geoms, b, geoms_m = _frame_bounds(graph, frame)
+    # lon/lat pre-filter: only the rows inside the line's box (padded by the distance) and near the
+    # line on a grid of cells (a superset) are projected, each once per graph and frame
     x0, y0, x1, y1 = _lonlat_box(graph, line_m, within_km * 1000.0)
-    b = shapely.bounds(np.asarray(f.geometry.array))
-    f = f[(b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)].reset_index(drop=True)
-    if not len(f):
+    inbox = np.flatnonzero((b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1))
+    inbox = inbox[rows_near_bounds(b[inbox], line, within_km * 1000.0)]
+    if not len(inbox):
         return []
-    pts_m = _to_metric_geoms(graph, f.geometry.values)
-    near = shapely.STRtree(pts_m).query(line_m, predicate="dwithin", distance=within_km * 1000.0)
+    todo = inbox[shapely.is_missing(geoms_m[inbox]) & ~shapely.is_missing(geoms[inbox])]
+    if len(todo):
+        geoms_m[todo] = _to_metric_geoms(graph, geoms[todo])
+    near, d_m = near_line(geoms_m[inbox], line_m, within_km * 1000.0)
     if not len(near):
         return []
-    near = np.sort(near)
-    d_km = shapely.distance(pts_m[near], line_m) / 1000.0
-    f = f.iloc[near].assign(distance_km=np.round(d_km, 3)).sort_values(["distance_km", "id"])
-    cols = [c for c in columns if c in f.columns]
-    return [plain_record(rec) for rec in f[[*cols, "distance_km"]].to_dict("records")]
+    rows = inbox[near]
+    d_km = np.round(d_m / 1000.0, 3).tolist()
+    ids = frame["id"].iloc[rows].tolist()
+    order = sorted(range(len(rows)), key=lambda i: (d_km[i], ids[i]))  # nearest first, then by id
+    cols = [c for c in columns if c in frame.columns]
+    # only these rows and columns, as frame records give them (each column's values as Python objects)
+    sub = frame.iloc[rows[order], [frame.columns.get_loc(c) for c in cols]]
+    values = [sub[c].tolist() for c in cols] + [[d_km[i] for i in order]]
+    names = [*cols, "distance_km"]
+    return [plain_record(dict(zip(names, vals, strict=True))) for vals in zip(*values, strict=True)]
+
+
+def _frame_bounds(graph: RoadGraph, frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame's geometries, their (minlon, minlat, maxlon, maxlat) boxes and their metric
+    geometries as far as projected (None: not yet), kept on the graph for the last few frames (the
+    context's shelters and health rows, evaluated route after route)."""
+    kept = graph.__dict__.setdefault("_frame_bounds", [])
+    for f, *arrays in kept:
+        if f is frame:
+            return tuple(arrays)  # type: ignore[return-value]
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    arrays = (geoms, shapely.bounds(geoms), np.full(len(geoms), None, dtype=object))
+    kept[:] = [*kept[-3:], (frame, *arrays)]
+    return arrays
 
 
 def plain_record(rec: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +192,8 @@ def evaluate_corridor(
     piece_m: float = 50.0,
     damaged_time_factor: float = 2.0,
     check: bool = True,
+    road_rows: np.ndarray | None = None,
+    front_floor_km: float | None = None,
 ) -> CorridorEvaluation:
     """Evaluate one corridor line (EPSG:4326).
 
@@ -159,6 +209,9 @@ def evaluate_corridor(
     window_start, window_end : planned time window (UTC)
     match_m, offroad_kmh : travel-time model for lines not produced by the router
     piece_m : resolution of the band lengths (m)
+    road_rows : the road rows of ``road_ids`` when the caller has them (not looked up again)
+    front_floor_km : no point of the line is nearer the front than this (a routed line: its edges'
+        least distance); past the outer band by :data:`FLOOR_MARGIN_KM` every piece is beyond it
 
     Returns
     -------
@@ -176,9 +229,11 @@ def evaluate_corridor(
     a, b = c[:-1], c[1:]
     piece_len = np.hypot(*(b - a).T) * (length_km * 1000.0 / metric_len if metric_len > 0 else 0.0) / 1000.0
     mid = (a + b) / 2
-    mid_pts = shapely.points(mid)
     mlon, mlat = threat.to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE")
-    piece_front = threat.distance_km(shapely.points(mlon, mlat), exact_near_km=threat.bands_km)
+    if front_floor_km is not None and front_floor_km > threat.bands_km[-1] + FLOOR_MARGIN_KM:
+        piece_front = np.full(len(mid), np.inf)
+    else:
+        piece_front = _pieces_front_km(threat, np.asarray(mlon, float), np.asarray(mlat, float))
     piece_occ = threat.occupied_mask(mlon, mlat)
     band_idx = threat.band_index(piece_front)
     labels = band_labels(threat.bands_km)
@@ -193,16 +248,18 @@ def evaluate_corridor(
 
     # ---- travel time
     roads = graph.road_table
-    near_rows, roads_m, road_tree = _road_index(graph, line, max(match_m, hazard_m))
+    # a routed line's time comes from its rows: only the rows that are not open (hazards) are needed
+    near_rows, roads_m, road_tree = _road_index(graph, line, hazard_m if road_ids is not None else
+                                                max(match_m, hazard_m), not_open=road_ids is not None)
     if road_ids is not None:
-        seg = graph.road_rows(road_ids)
+        seg = graph.road_rows(road_ids) if road_rows is None else np.asarray(road_rows, dtype=np.int64)
         minutes = float(_seg_minutes(graph, seg, damaged_time_factor).sum())
         on_road_km, off_road_km = length_km, 0.0
     else:
         piece_min = piece_len / offroad_kmh * 60.0
         matched = np.zeros(len(piece_len), dtype=bool)
         if len(near_rows):
-            src, loc = road_tree.query_nearest(mid_pts, max_distance=match_m, all_matches=False)
+            src, loc = road_tree.query_nearest(shapely.points(mid), max_distance=match_m, all_matches=False)
             seg = near_rows[loc]
             speed = graph.seg_speed[seg]
             status = graph.seg_status[seg]
@@ -237,9 +294,9 @@ def evaluate_corridor(
     hazards_sorted, passable = sort_hazards(hazards)
 
     # ---- shelters and medical points
-    shelter_rows = _points_table(shelters, line_m, graph, buffer_km, SHELTER_COLUMNS)
+    shelter_rows = _points_table(shelters, line, line_m, graph, buffer_km, SHELTER_COLUMNS)
     medical, summary = shelter_totals(
-        shelter_rows, _points_table(health, line_m, graph, buffer_km, HEALTH_COLUMNS))
+        shelter_rows, _points_table(health, line, line_m, graph, buffer_km, HEALTH_COLUMNS))
 
     # ---- time window
     ws = to_utc(window_start) if window_start not in (None, "") and not pd.isna(window_start) else None

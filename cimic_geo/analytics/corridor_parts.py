@@ -13,6 +13,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, mapping
 
+from cimic_geo.analytics.road_noding import unique_sorted
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyproj
@@ -133,8 +135,8 @@ class CorridorEvaluation:
 def _mapping(geom: BaseGeometry) -> dict[str, Any]:
     """:func:`shapely.geometry.mapping` (a line's coordinates read at once, not point by point)."""
     if isinstance(geom, LineString) and not geom.is_empty:
-        xy = shapely.get_coordinates(geom, include_z=geom.has_z).tolist()
-        return {"type": "LineString", "coordinates": tuple(map(tuple, xy))}
+        xy = shapely.get_coordinates(geom, include_z=geom.has_z)
+        return {"type": "LineString", "coordinates": tuple(zip(*(xy[:, i].tolist() for i in range(xy.shape[1])), strict=True))}
     return mapping(geom)
 
 
@@ -184,3 +186,27 @@ def shelter_totals(shelter_rows: Sequence[dict[str, Any]], health_rows: Sequence
     occ_open = sum(int(r.get("occupancy") or 0) for r in open_rows)
     return medical, ShelterSummary(count=len(shelter_rows), open=len(open_rows), capacity_open=cap_open,
                                    spare_open=max(cap_open - occ_open, 0), medical=len(medical))
+
+
+#: Vertices per piece of the metric line in :func:`near_line`.
+CHUNK_VERTICES = 64
+
+
+def near_line(geoms_m: np.ndarray, line_m: Any, within_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the geometries within ``within_m`` of the metric line (ascending) and their
+    distances (m). The line is cut into pieces of :data:`CHUNK_VERTICES` vertices sharing their end
+    vertices, found near each geometry with an STRtree: a distance to a line is the least over its
+    segments, so the least over the pieces near it is the same number, without measuring every
+    geometry against the whole line."""
+    c = shapely.get_coordinates(line_m)
+    step = CHUNK_VERTICES - 1
+    starts = np.arange(0, max(len(c) - 1, 1), step)
+    chunks = np.asarray([shapely.LineString(c[a:a + CHUNK_VERTICES]) for a in starts], dtype=object)
+    gi, ci = shapely.STRtree(chunks).query(geoms_m, predicate="dwithin", distance=within_m)
+    if not len(gi):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    d = shapely.distance(geoms_m[gi], chunks[ci])
+    near = unique_sorted(gi)
+    best = np.full(len(geoms_m), np.inf)
+    np.minimum.at(best, gi, d)
+    return near, best[near]

@@ -159,6 +159,7 @@ def exposure(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     shift_km: float = 0.0,
     as_of: TimeLike | None = None,
+    beyond_without_front: bool = False,
 ) -> ExposureResult:
     """Population, settlements, shelters and infrastructure per threat band.
 
@@ -172,6 +173,8 @@ def exposure(
     shift_km : what-if: move the front this far toward friendly territory (a buffer of the
         occupied area) and report the change per band
     as_of : the time the front line is in force at (reported only)
+    beyond_without_front : with no front line at all, count everything "beyond" instead of raising
+        (a rear region with no front)
 
     Raises
     ------
@@ -195,19 +198,20 @@ def exposure(
         arr = np.array(boxes)
         extent = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
     front = prepare_front(front_line, occupied_area, extent=extent)
-    if front.empty:
+    if front.empty and not beyond_without_front:
         raise AnalysisError(
             _("no front line in force: exposure needs a front line or an occupied area") if as_of is None else
             _("no front line in force at {time}: exposure needs a front line or an occupied area").format(
                 time=iso(as_of))
         )
     notes: list[str] = []
-    if not len(fl) or all(g is None or g.is_empty for g in fl):
+    if (not len(fl) or all(g is None or g.is_empty for g in fl)) and not front.empty:
         notes.append(_("front line derived from the occupied-area boundary"))
     labels: dict[str, np.ndarray] = {}
     labels_shift: dict[str, np.ndarray] = {}
     for name, gdf in frames.items():
-        d = front.distance_km(gdf.geometry, exact_near_km=edges)
+        d = (np.full(len(gdf), np.inf) if front.empty
+             else front.distance_km(gdf.geometry, exact_near_km=edges))
         o = front.occupied(gdf.geometry)
         gdf["distance_km"] = d
         gdf["occupied"] = o

@@ -35,6 +35,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.analytics.front_parts import nearest_parts
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.geo import GEOD, WGS84, ecef, metric_crs
 
@@ -165,9 +166,10 @@ class Front:
     crs: CRS
     segments: np.ndarray  # (n, 4) lon/lat endpoints
     occupied_geom: BaseGeometry | None
+    fwd: pyproj.Transformer | None = None  #: lon/lat -> ``crs`` (always_xy) when one is at hand, else made here
 
     def __post_init__(self) -> None:
-        self._fwd = pyproj.Transformer.from_crs(WGS84, self.crs, always_xy=True)
+        self._fwd = self.fwd or pyproj.Transformer.from_crs(WGS84, self.crs, always_xy=True)
         self._inv = pyproj.Transformer.from_crs(self.crs, WGS84, always_xy=True)
         if len(self.segments):
             x0, y0 = self._fwd.transform(self.segments[:, 0], self.segments[:, 1])
@@ -228,6 +230,7 @@ class Front:
         edges_near = [float(e) for e in exact_near_km] or [0.0]
         far_m = (max(edges_near) * 1.25 + 10.0) * 1000.0
         if exact:
+            proj = nearest_parts(self._tree, proj)  # long lines: only their runs near the front
             pair = self._tree.query_nearest(proj, return_distance=False, all_matches=False)
         else:
             # near features: the exact nearest segment; far ones (beyond every band edge) cost
@@ -315,7 +318,11 @@ class Front:
         tree, owner, ends, geodesics = self._sample_index()
         p = ecef(lonlat[:, 0], lonlat[:, 1])
         k = min(2, tree.n)  # two: a vertex is sampled twice, once for each of its segments
-        _, idx = tree.query(p, k=k)
+        from cimic_geo.analytics.front_samples import nearest_samples, quick_tree
+
+        if getattr(self, "_quick_samples", None) is None:
+            self._quick_samples = quick_tree(tree)
+        idx = nearest_samples(tree, self._quick_samples, p, k)
         cand = owner[np.asarray(idx).reshape(len(p), k)]  # (m, k) segments
         a, b = ends[cand, 0], ends[cand, 1]
         ab = b - a
@@ -361,6 +368,7 @@ def prepare_front(
     *,
     crs: CRS | str | None = None,
     extent: Sequence[float] | None = None,
+    fwd: pyproj.Transformer | None = None,
 ) -> Front:
     """Prepare a front line for distance queries.
 
@@ -371,6 +379,7 @@ def prepare_front(
     occupied_area : the occupied polygon(s) in force (for the occupied-side test), or None
     crs : metric CRS to work in (default: chosen for ``extent`` or the front's bounds)
     extent : (minlon, minlat, maxlon, maxlat) of all data, to choose the CRS
+    fwd : ``pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)`` when the caller has it
     """
     lines = _line_parts(front_line)
     occ = as_geometry_array(occupied_area)
@@ -384,7 +393,7 @@ def prepare_front(
             pts = segs.reshape(-1, 2) if len(segs) else np.array([[30.0, 49.0]])
             extent = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
         crs = metric_crs(extent)
-    return Front(crs=CRS.from_user_input(crs), segments=segs, occupied_geom=occ_geom)
+    return Front(crs=CRS.from_user_input(crs), segments=segs, occupied_geom=occ_geom, fwd=fwd)
 
 
 def front_distance_km(

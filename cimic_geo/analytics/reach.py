@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
 
@@ -25,6 +26,9 @@ from cimic_geo.i18n import _
 
 if TYPE_CHECKING:
     from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
+
+#: Road-time searches run on grid tiles this many reach radii wide (fewer, larger searches vs. smaller graphs).
+_TILE_PER_REACH = 1.0
 
 
 @dataclass
@@ -99,6 +103,66 @@ def straight_line_reach(
     return Reach(s[keep], h[keep], km[keep], unit="km", limit=d_max)
 
 
+def _node_tree(graph: RoadGraph) -> cKDTree:
+    """A k-d tree of the graph's nodes in earth-centred 3-D coordinates (metres), kept on the graph."""
+    tree = getattr(graph, "_reach_node_tree", None)
+    if tree is None:
+        ll = np.asarray(graph.node_lonlat, dtype=float)
+        tree = cKDTree(ecef(ll[:, 0], ll[:, 1]), balanced_tree=False, compact_nodes=False)
+        graph._reach_node_tree = tree  # type: ignore[attr-defined]
+    return tree
+
+
+def _snapped(graph: RoadGraph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``graph.snap_edges`` of the lon/lat points ``xy``; the last two answers are kept on the graph
+    (keyed by the points' exact bytes), so a second coverage run on the same places snaps nothing."""
+    memo = getattr(graph, "_reach_snaps", None)
+    if memo is None:
+        memo = graph._reach_snaps = {}  # type: ignore[attr-defined]
+    key = np.ascontiguousarray(xy, dtype=float).tobytes()
+    hit = memo.get(key)
+    if hit is None:
+        hit = graph.snap_edges(xy[:, 0], xy[:, 1])
+        while len(memo) >= 2:
+            memo.pop(next(iter(memo)))
+        memo[key] = hit
+    return hit
+
+
+def _reach_km(graph: RoadGraph, cost: np.ndarray, t_max: float) -> float:
+    """Road length (km) no journey within ``t_max`` can exceed: ``t_max`` over the least cost per km
+    of any usable edge (csgraph raises costs below :data:`MIN_COST` to it, never lowers them)."""
+    from cimic_geo.analytics.road_weights import MIN_COST
+
+    length = np.asarray(graph.edge_length_km, dtype=float)
+    ok = np.isfinite(cost) & (length > 0)
+    if not ok.any():
+        return 0.0
+    rate = float(np.min(np.maximum(cost[ok], MIN_COST) / length[ok]))
+    return t_max / rate if rate > 0 else np.inf
+
+
+def _sub_csr(csr: sp.csr_matrix, nodes: np.ndarray, local: np.ndarray) -> sp.csr_matrix:
+    """The rows and columns ``nodes`` (sorted) of ``csr``, renumbered 0..len(nodes)-1 (``local`` maps a
+    node to its new number and holds -1 elsewhere)."""
+    start, stop = csr.indptr[nodes], csr.indptr[nodes + 1]
+    cnt = (stop - start).astype(np.int64)
+    pos = np.repeat(start.astype(np.int64) - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+    col = local[csr.indices[pos]]
+    keep = col >= 0
+    row = np.repeat(np.arange(len(nodes)), cnt)[keep]
+    indptr = np.zeros(len(nodes) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(row, minlength=len(nodes)), out=indptr[1:])
+    return sp.csr_matrix((csr.data[pos][keep], col[keep].astype(np.int32), indptr), shape=(len(nodes), len(nodes)))
+
+
+def _tile_of(xy: np.ndarray, size_m: float) -> np.ndarray:
+    """Grid cell (``size_m`` squares in the graph's metric CRS) of each point, as one sortable key."""
+    cell = np.floor(xy / size_m).astype(np.int64)
+    cell -= cell.min(axis=0)
+    return cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
+
+
 def travel_time_reach(
     graph: RoadGraph, settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_minutes: float,
     policy: RoutingPolicy | None = None, access_speed_kmh: float = 5.0,
@@ -111,7 +175,15 @@ def travel_time_reach(
     straight along a shared edge); the straight-line distance to that point is added at
     ``access_speed_kmh`` (walking). Travel times come from Dijkstra searches limited to
     ``max_minutes`` (:func:`scipy.sparse.csgraph.dijkstra`), each from a settlement's own point
-    (a virtual source node), a chunk of settlements per call; shelters are read off vectorised.
+    (a virtual source node); shelters are read off vectorised.
+
+    The searches run tile by tile on small pieces of the graph, not on the whole network: no
+    journey within ``max_minutes`` is longer than ``max_minutes`` over the least cost per km of
+    any edge, and no node on it is farther from where it joined the road than that length
+    (geodesic, so also in a straight 3-D chord). The settlements of a grid tile are searched
+    together on the nodes within that chord of the tile's joining nodes (a k-d tree query): the
+    same shortest paths and times as on the whole graph, at a cost that grows with the tile, not
+    with the country.
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -126,49 +198,76 @@ def travel_time_reach(
     if policy is None:
         from cimic_geo.analytics.roadgraph import NO_THREAT
         policy = NO_THREAT
-    ea, fa, da = graph.snap_edges(a[:, 0], a[:, 1])
-    eb, fb, db = graph.snap_edges(b[:, 0], b[:, 1])
+    ea, fa, da = _snapped(graph, a)
+    eb, fb, db = _snapped(graph, b)
     wa = np.asarray(da) / access_speed_kmh * 60.0
     wb = np.asarray(db) / access_speed_kmh * 60.0
     w = graph.weighted(policy)
-    n = graph.n_nodes
+    csr = w.csr
     # one source per distinct point (settlements on the same point share a search)
     pts, inv = np.unique(np.column_stack([ea.astype(float), fa]), axis=0, return_inverse=True)
     inv = inv.ravel()
     src_edge, src_frac = pts[:, 0].astype(np.int64), pts[:, 1]
     leave = place_ends(graph, src_edge, src_frac, leaving=True, ignore_oneway=policy.ignore_oneway)
-    csr = with_sources(w.csr, len(pts), leave.place, leave.node, leave.cost(w.cost))
+    leave_cost = leave.cost(w.cost)
     arrive = place_ends(graph, eb, fb, leaving=False, ignore_oneway=policy.ignore_oneway)
     arr_cost = arrive.cost(w.cost)
     live = np.isfinite(arr_cost)
     arr_node, arr_cost, arr_shelter = arrive.node[live], arr_cost[live], arrive.place[live]
     # settlements of each source point, and the least walk among them (a point no one can leave within
-    # the limit is not searched)
+    # the limit is not searched, nor one that cannot drive off its edge)
     walk_min = np.full(len(pts), np.inf)
     np.minimum.at(walk_min, inv, wa)
-    todo = np.flatnonzero(walk_min <= t_max)
+    ok = np.isfinite(leave_cost) & (walk_min[leave.place] <= t_max)
+    lv_place, lv_node, lv_cost = leave.place[ok], leave.node[ok], leave_cost[ok]
     by_src = np.argsort(inv, kind="stable")
     src_start = np.searchsorted(inv[by_src], np.arange(len(pts) + 1))
     s_out, h_out, c_out = [], [], []
-    chunk = max(1, min(256, int(2e7 // max(n + len(pts), 1))))
-    for start in range(0, len(todo), chunk):
-        rows = todo[start:start + chunk]
-        dist = dijkstra(csr, directed=True, indices=n + rows, limit=t_max)
-        # road minutes from each source point to each shelter end, then the cheaper end per shelter
-        tt = dist[:, arr_node] + arr_cost  # (chunk, shelter ends)
-        r, j = np.nonzero(tt <= t_max)
-        road = np.full((len(rows), len(b)), np.inf)
-        np.minimum.at(road, (r, arr_shelter[j]), tt[r, j])
-        r, h = np.nonzero(np.isfinite(road))
-        # every settlement on the source point: walk + road + walk
-        cnt = src_start[rows[r] + 1] - src_start[rows[r]]
-        rr = np.repeat(np.arange(len(r)), cnt)
-        si = by_src[np.repeat(src_start[rows[r]], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
-        cost = wa[si] + road[r[rr], h[rr]] + wb[h[rr]]
-        keep = cost <= t_max + 1e-9
-        s_out.append(si[keep])
-        h_out.append(h[rr][keep])
-        c_out.append(cost[keep])
+    if len(lv_place) and len(arr_node):
+        radius_m = _reach_km(graph, w.cost, t_max) * 1000.0 * (1.0 + 1e-6) + 10.0  # + round-off of node positions
+        tree = _node_tree(graph)
+        end_tree = cKDTree(tree.data[arr_node], balanced_tree=False, compact_nodes=False)
+        tile = _tile_of(np.asarray(graph.node_xy, dtype=float)[lv_node], max(radius_m, 2000.0) * _TILE_PER_REACH)
+        order = np.argsort(tile, kind="stable")
+        cuts = np.flatnonzero(np.diff(tile[order])) + 1
+        local = np.full(graph.n_nodes, -1, dtype=np.int64)
+        tile_pos = np.full(len(pts), -1, dtype=np.int64)
+        for ends in np.split(order, cuts):
+            rows = np.unique(lv_place[ends])  # the tile's source points
+            joins = tree.data[lv_node[ends]]
+            centre = joins.mean(axis=0)
+            spread = float(np.sqrt(((joins - centre) ** 2).sum(axis=1)).max())
+            nodes = np.asarray(tree.query_ball_point(centre, spread + radius_m, return_sorted=True), dtype=np.int64)
+            j = np.asarray(end_tree.query_ball_point(centre, spread + radius_m), dtype=np.int64)  # shelter ends
+            local[nodes] = np.arange(len(nodes))
+            tile_pos[rows] = np.arange(len(rows))
+            sub = with_sources(_sub_csr(csr, nodes, local), len(rows), tile_pos[lv_place[ends]],
+                               local[lv_node[ends]], lv_cost[ends])
+            dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
+            # road minutes from each source point to each shelter end, then the cheaper end per shelter
+            j = j[local[arr_node[j]] >= 0]
+            tt = dist[:, local[arr_node[j]]] + arr_cost[j]
+            r, k = np.nonzero(tt <= t_max)
+            local[nodes] = -1
+            tile_pos[rows] = -1
+            if not len(r):
+                continue
+            h, road = arr_shelter[j[k]], tt[r, k]
+            key = r * len(b) + h
+            pick = np.lexsort((road, key))
+            first = np.ones(len(pick), dtype=bool)
+            first[1:] = key[pick][1:] != key[pick][:-1]
+            pick = pick[first]
+            r, h, road = rows[r[pick]], h[pick], road[pick]
+            # every settlement on the source point: walk + road + walk
+            cnt = src_start[r + 1] - src_start[r]
+            rr = np.repeat(np.arange(len(r)), cnt)
+            si = by_src[np.repeat(src_start[r], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+            cost = wa[si] + road[rr] + wb[h[rr]]
+            keep = cost <= t_max + 1e-9
+            s_out.append(si[keep])
+            h_out.append(h[rr][keep])
+            c_out.append(cost[keep])
     # straight along the edge a settlement and a shelter share
     ia, ib, part = same_edge_pairs(ea, fa, eb, fb, one_way(graph, ignore_oneway=policy.ignore_oneway))
     direct = wa[ia] + partial_cost(part, w.cost[ea[ia]]) + wb[ib]

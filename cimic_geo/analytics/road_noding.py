@@ -135,3 +135,10 @@ def row_lines(coords: np.ndarray, v0: np.ndarray, v1: np.ndarray, rows: np.ndarr
 def project(geom: shapely.Geometry | np.ndarray, transformer: pyproj.Transformer) -> shapely.Geometry | np.ndarray:
     """Transform a shapely geometry (or array of geometries) with a pyproj transformer."""
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def unique_sorted(a: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of ``a`` (:func:`numpy.unique` without its ``numpy.ma`` import,
+    which a one-off CLI route would pay for)."""
+    a = np.sort(np.asarray(a).ravel())
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a

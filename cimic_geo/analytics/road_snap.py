@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from cimic_geo.analytics.road_noding import piece_lines, project
+from cimic_geo.analytics.road_noding import piece_lines, project, unique_sorted
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import _
 
@@ -88,14 +88,14 @@ def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
             k = min(SCAN_CANDIDATES, len(d2))
             best = np.argpartition(d2, k - 1)[:k]
             if len(d2) >= SCAN_CANDIDATES and float(d2[best].max()) <= r * r:
-                return _closest(graph, np.unique(owner[best]), lon, lat)
+                return _closest(graph, unique_sorted(owner[best]), lon, lat)
         if r >= SCAN_MAX_KM:
             break
         r *= 4.0
     edges = np.arange(graph.n_edges)  # a sparse network or a point far from it: every step
     d2, owner = _step_d2(graph, edges, lon, lat, kx, ky)
     k = min(SCAN_CANDIDATES, len(d2))
-    return _closest(graph, np.unique(owner[np.argpartition(d2, k - 1)[:k]]), lon, lat)
+    return _closest(graph, unique_sorted(owner[np.argpartition(d2, k - 1)[:k]]), lon, lat)
 
 
 #: Steps measured exactly at the end of a scan; the first window's half-width and the largest (km).

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cimic_geo.analytics.road_cache import folder_inode, graph_file, key_text
-from cimic_geo.analytics.road_noding import piece_lines
+from cimic_geo.analytics.road_noding import piece_lines, unique_sorted
 from cimic_geo.analytics.road_policy import Connectivity, RoutingPolicy
 from cimic_geo.analytics.route_fast_data import PREFIX, Texts
 from cimic_geo.analytics.route_fast_search import per_radian, python_search, unit_vectors
@@ -185,7 +185,7 @@ class FastGraph:
         ``text`` (the most populous of several, then the first in the store's order), as
         :func:`~cimic_geo.analytics.places.find_settlement` finds it; anything else: the full path."""
         t = self.texts
-        rows = np.unique(np.concatenate([t["settlement_name"].find(text), t["settlement_id"].find(text),
+        rows = unique_sorted(np.concatenate([t["settlement_name"].find(text), t["settlement_id"].find(text),
                                          t["settlement_name_uk"].find(text)]))
         if not len(rows):
             raise _Fallback

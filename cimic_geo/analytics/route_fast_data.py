@@ -69,11 +69,27 @@ class Texts:
         return self._bytes[int(self._offsets[i]):int(self._offsets[i + 1])].tobytes()
 
     def raw_many(self, rows: np.ndarray) -> list[bytes | None]:
-        """:meth:`raw` of several rows (one copy of the bytes instead of one slice of the map per row)."""
-        data = self._all()
+        """:meth:`raw` of several rows: their bytes gathered from the map at once (a few rows of a
+        large column) or sliced from one copy of all the bytes (many rows, or the copy at hand)."""
         rows = np.asarray(rows, dtype=np.int64)
-        starts, ends = self._offsets[rows].tolist(), self._offsets[rows + 1].tolist()
-        return [None if m else data[a:b] for a, b, m in zip(starts, ends, self._missing[rows].tolist(), strict=True)]
+        starts, ends = self._offsets[rows], self._offsets[rows + 1]
+        missing = self._missing[rows].tolist()
+        lens = ends - starts
+        if self._data is None and 8 * int(lens.sum()) < len(self._bytes):
+            cut = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum(lens, out=cut[1:])
+            data = np.asarray(self._bytes)[np.repeat(starts - cut[:-1], lens) + np.arange(cut[-1])].tobytes()
+            starts, ends = cut[:-1], cut[1:]
+        else:
+            data = self._all()
+        return [None if m else data[a:b] for a, b, m in zip(starts.tolist(), ends.tolist(), missing, strict=True)]
+
+    def fixed_width(self, rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the rows hold exactly ``size`` bytes (a mask) and those rows' bytes ((n, size) uint8)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        start = self._offsets[rows]
+        ok = (self._offsets[rows + 1] - start == size) & ~self._missing[rows]
+        return ok, np.asarray(self._bytes)[start[ok][:, None] + np.arange(size)]
 
     def __getitem__(self, i: int) -> str | None:
         b = self.raw(i)
@@ -94,7 +110,9 @@ class Texts:
         pos = np.asarray(hits, dtype=np.int64)
         row = np.searchsorted(self._offsets, pos, side="right") - 1
         ok = (self._offsets[row] == pos) & (self._offsets[row + 1] == pos + len(needle)) & ~self._missing[row]
-        return np.unique(row[ok])
+        from cimic_geo.analytics.road_noding import unique_sorted
+
+        return unique_sorted(row[ok])
 
 
 def _texts(name: str, values: Sequence[Any]) -> dict[str, np.ndarray]:

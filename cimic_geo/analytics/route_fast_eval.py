@@ -30,6 +30,7 @@ from cimic_geo.analytics.corridor_parts import (
     TimeWindow,
     distances_within,
     lonlat_box,
+    near_line,
     shelter_totals,
     sort_hazards,
 )
@@ -60,7 +61,7 @@ class _FrontCache:
         texts = g.texts["threat_wkb"]
         front, occupied, used = (None if texts.raw(i) is None else shapely.from_wkb(texts.raw(i)) for i in range(3))
         self.front_line_used = used
-        self.front = prepare_front(front, occupied, crs=g.threat.crs)
+        self.front = prepare_front(front, occupied, crs=g.threat.crs, fwd=g.threat.to_metric)
 
     def distance_km(self, geoms: np.ndarray, **kw: Any) -> np.ndarray:
         d = self.front.distance_km(geoms, **kw)
@@ -75,28 +76,43 @@ def _front(g: FastGraph) -> _FrontCache:
     return cache
 
 
-#: Vertices per piece of the metric line in :func:`_near_line`.
-CHUNK_VERTICES = 64
+#: Lon/lat margin (degrees) of :func:`_may_touch`, plus this share of the longest segment.
+OCCUPIED_MARGIN_DEG = 0.01
 
 
-def _near_line(geoms_m: np.ndarray, line_m: Any, within_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the geometries within ``within_m`` of the metric line (ascending) and their
-    distances (m). The line is cut into pieces of :data:`CHUNK_VERTICES` vertices sharing their end
-    vertices, found near each geometry with an STRtree: a distance to a line is the least over its
-    segments, so the least over the pieces near it is the same number, without measuring every
-    geometry against the whole line."""
-    c = shapely.get_coordinates(line_m)
-    step = CHUNK_VERTICES - 1
-    starts = np.arange(0, max(len(c) - 1, 1), step)
-    chunks = np.asarray([shapely.LineString(c[a:a + CHUNK_VERTICES]) for a in starts], dtype=object)
-    gi, ci = shapely.STRtree(chunks).query(geoms_m, predicate="dwithin", distance=within_m)
-    if not len(gi):
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    d = shapely.distance(geoms_m[gi], chunks[ci])
-    near = np.unique(gi)
-    best = np.full(len(geoms_m), np.inf)
-    np.minimum.at(best, gi, d)
-    return near, best[near]
+def _may_touch(occ: Any, line: LineString, xy: np.ndarray) -> bool:
+    """False when no piece midpoint of the line can lie in the occupied area: the area is farther
+    from the lon/lat line than :data:`OCCUPIED_MARGIN_DEG` (plus 1 % of the longest segment, far
+    more than a midpoint, taken to lon/lat from the metric line, strays from the line)."""
+    longest = float(np.hypot(*np.diff(xy, axis=0).T).max()) if len(xy) > 1 else 0.0
+    shapely.prepare(occ)
+    return bool(shapely.dwithin(occ, line, OCCUPIED_MARGIN_DEG * (1.0 + longest)))
+
+
+def _projected(g: FastGraph, name: str, rows: np.ndarray) -> np.ndarray:
+    """The kept WKB geometries ``name`` of the rows in the metric CRS, each decoded and projected
+    once per graph (the alternatives of a route share most of them)."""
+    cache = g.__dict__.setdefault("_projected", {})
+    done = cache.get(name)
+    if done is None:
+        done = cache[name] = np.full(len(g.texts[name]), None, dtype=object)
+    todo = rows[shapely.is_missing(done[rows])]
+    if len(todo):
+        # plain 2-D points (little-endian WKB, 21 bytes) read as numbers: the same coordinates
+        # from_wkb gives, projected as project() projects them, without a geometry per row first
+        ok, raw = g.texts[name].fixed_width(todo, 21)
+        xy = raw[:, 5:].copy().view("<f8")
+        plain = (raw[:, 0] == 1) & (raw[:, 1:5].copy().view("<u4")[:, 0] == 1) & np.isfinite(xy).all(axis=1)
+        is_pt = np.zeros(len(todo), dtype=bool)
+        is_pt[np.flatnonzero(ok)[plain]] = True
+        if is_pt.any():
+            done[todo[is_pt]] = shapely.points(
+                np.column_stack(g.threat.to_metric.transform(xy[plain, 0], xy[plain, 1])))
+        other = todo[~is_pt]
+        if len(other):
+            geoms = shapely.from_wkb(g.texts[name].raw_many(other))
+            done[other] = np.asarray(project(geoms, g.threat.to_metric), dtype=object)
+    return done[rows]
 
 
 def _points(g: FastGraph, layer: str, line: LineString, line_m: Any, within_km: float) -> list[dict[str, Any]]:
@@ -113,15 +129,16 @@ def _points(g: FastGraph, layer: str, line: LineString, line_m: Any, within_km: 
     keep = keep[rows_near_bounds(b[keep], line, within_km * 1000.0)]
     if not len(keep):
         return []
-    wkb = g.texts[f"{layer}_wkb"]
-    pts_m = np.asarray(project(shapely.from_wkb(wkb.raw_many(keep)), g.threat.to_metric), dtype=object)
-    near, d_m = _near_line(pts_m, line_m, within_km * 1000.0)
+    pts_m = _projected(g, f"{layer}_wkb", keep)
+    near, d_m = near_line(pts_m, line_m, within_km * 1000.0)
     if not len(near):
         return []
     d_km = np.round(d_m / 1000.0, 3)
     # one JSON array for all the rows: the same values as decoding each row, at a fraction of the calls
     records = json.loads(b"[" + b",".join(g.texts[f"{layer}_record"].raw_many(keep[near])) + b"]")
-    rows = [dict(r, distance_km=float(d)) for r, d in zip(records, d_km.tolist(), strict=True)]
+    rows = records
+    for r, d in zip(rows, d_km.tolist(), strict=True):
+        r["distance_km"] = float(d)  # last, as the full evaluation lists it
     rows.sort(key=lambda r: (r["distance_km"], r["id"]))
     return rows
 
@@ -130,12 +147,15 @@ def _hazards(g: FastGraph, line: LineString, line_m: Any) -> list[Hazard]:
     hazards: list[Hazard] = []
     bad = g.arrays[f"{PREFIX}bad_rows"]
     if len(bad):
-        pos = rows_near_bounds(g.seg_bounds[bad], line, HAZARD_M)
+        b = g.seg_bounds[bad]
+        x0, y0, x1, y1 = lonlat_box(g.threat.to_metric, line_m, HAZARD_M)
+        pos = np.flatnonzero((b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1))
+        pos = pos[rows_near_bounds(b[pos], line, HAZARD_M)]
         rows = bad[pos]
         if len(rows):
             roads_m = np.asarray(project(row_lines(g.coords, g.seg_v0, g.seg_v1, rows), g.threat.to_metric),
                                  dtype=object)
-            near, d_m = _near_line(roads_m, line_m, HAZARD_M)
+            near, d_m = near_line(roads_m, line_m, HAZARD_M)
             order = np.argsort(rows[near])
             names = g.texts["bad_name"]
             for i, dist in zip(near[order], d_m[order], strict=True):
@@ -145,8 +165,7 @@ def _hazards(g: FastGraph, line: LineString, line_m: Any) -> list[Hazard]:
                                       crossed=bool(dist < 1.0)))
     wkb = g.texts["bridge_wkb"]
     if len(wkb):
-        geoms = shapely.from_wkb(wkb.raw_many(np.arange(len(wkb))))
-        d = distances_within(np.asarray(project(geoms, g.threat.to_metric), dtype=object), line_m, HAZARD_M)
+        d = distances_within(_projected(g, "bridge_wkb", np.arange(len(wkb))), line_m, HAZARD_M)
         for i in np.flatnonzero(d <= HAZARD_M):
             hazards.append(Hazard(type="destroyed_bridge", id=str(g.texts["bridge_id"][int(i)]),
                                   name=g.texts["bridge_name"][int(i)], road_id=g.texts["bridge_road_id"][int(i)],
@@ -169,18 +188,18 @@ def evaluate_route(g: FastGraph, route: Route, road_ids: list[str]) -> dict[str,
     a, b = c[:-1], c[1:]
     piece_len = np.hypot(*(b - a).T) * (length_km * 1000.0 / metric_len if metric_len > 0 else 0.0) / 1000.0
     mid = (a + b) / 2
-    mlon, mlat = to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE")
     has_front = bool(fast["has_front"])
     near = has_front and len(route.edges) and \
         float(np.min(g.edge_front_km[route.edges])) <= bands[-1] + NEAR_MARGIN_KM
+    occ = _front(g).front.occupied_geom if g.texts["threat_wkb"].raw(1) is not None else None
+    occ_near = occ is not None and not occ.is_empty and _may_touch(occ, line, xy)
+    # the pieces' midpoints in lon/lat, only when a piece may be near the front or in the occupied area
+    mlon, mlat = to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE") if near or occ_near else (mid, mid)
     piece_front = (_front(g).distance_km(shapely.points(mlon, mlat), exact_near_km=bands) if near
                    else np.full(len(mid), np.inf))
-    occ_wkb = g.texts["threat_wkb"].raw(1)
     piece_occ = np.zeros(len(mid), dtype=bool)
-    if occ_wkb is not None:
-        occ = _front(g).front.occupied_geom
-        if occ is not None and not occ.is_empty:
-            piece_occ = np.asarray(shapely.contains_xy(occ, mlon, np.asarray(mlat, float)), dtype=bool)
+    if occ_near:
+        piece_occ = np.asarray(shapely.contains_xy(occ, mlon, np.asarray(mlat, float)), dtype=bool)
     band_idx = np.searchsorted(np.asarray(bands) + float(fast["edge_tolerance_km"]), np.asarray(piece_front, float),
                                side="left")
     labels = fast["band_labels"]

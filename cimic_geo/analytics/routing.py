@@ -35,6 +35,7 @@ from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routin
     resolve_place,
 )
 from cimic_geo.analytics.road_chains import accesses, chain_from
+from cimic_geo.analytics.road_noding import unique_sorted
 from cimic_geo.analytics.road_policy import NO_THREAT, ZONE_EXIT_FACTOR, RoutingPolicy
 from cimic_geo.analytics.road_weights import WeightedGraph
 from cimic_geo.errors import AnalysisError
@@ -100,13 +101,18 @@ class Route:
         return p
 
 
-def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
-    """The ``roads.id`` of each road row the route drives, in travel order (a row cut into
-    several pieces at junctions is listed once per consecutive run)."""
-    rows = graph.edge_seg[route.edges]
+def route_rows(graph: RoadGraph, route: Route) -> np.ndarray:
+    """The road rows the route drives, in travel order (a row cut into several pieces at junctions
+    is listed once per consecutive run)."""
+    rows = np.asarray(graph.edge_seg[route.edges], dtype=np.int64)
     if len(rows):
         rows = rows[np.r_[True, rows[1:] != rows[:-1]]]
-    return [str(x) for x in graph.road_table["id"].iloc[rows]]  # only these rows (not a million ids)
+    return rows
+
+
+def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
+    """The ``roads.id`` of each road row the route drives (:func:`route_rows`)."""
+    return [str(x) for x in graph.road_table["id"].iloc[route_rows(graph, route)]]  # only these rows
 
 
 def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, start_pos: float = 0.0,
@@ -114,10 +120,11 @@ def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, st
     """The route's line (lon/lat), each piece oriented in travel direction; the first piece from
     ``start_pos`` and the last to ``end_pos`` of its length."""
     edges = np.asarray(edges, dtype=np.int64)
-    c0, c1 = graph.edge_c0[edges], graph.edge_c1[edges]
-    parts = []
+    c0, c1 = np.asarray(graph.edge_c0[edges], np.int64), np.asarray(graph.edge_c1[edges], np.int64)
+    nodes = np.asarray(nodes, dtype=np.int64)
     last = len(edges) - 1
-    for k in range(len(edges)):
+
+    def piece(k: int) -> np.ndarray:
         seg = graph.coords[c0[k]:c1[k] + 1]
         if graph.edge_u[edges[k]] != nodes[k]:
             seg = seg[::-1]
@@ -126,7 +133,18 @@ def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, st
         if a > 0.0 or b < 1.0:
             cut = substring(LineString(seg), a, b, normalized=True)
             seg = np.asarray(cut.coords) if cut.geom_type == "LineString" else np.asarray([cut.coords[0]] * 2)
-        parts.append(seg if k == 0 else seg[1:])
+        return seg if k == 0 else seg[1:]
+
+    parts = [piece(0)] if len(edges) else []
+    if last > 1:  # the whole edges between the first and the last, at once: each without its first vertex
+        m = slice(1, last)
+        n = c1[m] - c0[m]
+        owner = np.repeat(np.arange(len(n)), n)
+        offs = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n) + 1
+        fwd = np.asarray(graph.edge_u[edges[m]]) == nodes[m]
+        parts.append(graph.coords[np.where(fwd[owner], c0[m][owner] + offs, c1[m][owner] - offs)])
+    if last > 0:
+        parts.append(piece(last))
     return LineString(np.concatenate(parts))
 
 
@@ -371,7 +389,7 @@ def find_routes(
     for _ in range(3 * alternatives + 3):
         if len(kept) > alternatives or not last_ue:
             break
-        hit = np.unique(w.chain[np.asarray(last_ue, dtype=np.int64)])
+        hit = unique_sorted(w.chain[np.asarray(last_ue, dtype=np.int64)])
         up[hit] *= penalty_factor
         dn[hit] *= penalty_factor
         parts, ch_up, ch_dn = w.core_parts(up, dn)
@@ -389,10 +407,19 @@ def find_routes(
             break
         if not allowed(e2):
             continue
-        if r2.length_km > 0 and all(graph.edge_length_km[np.intersect1d(e2, r.edges)].sum() / r2.length_km < max_shared
+        if r2.length_km > 0 and all(graph.edge_length_km[_common(e2, r.edges)].sum() / r2.length_km < max_shared
                                     for r in kept):
             kept.append(r2)
     return [kept[0], *sorted(kept[1:], key=lambda r: r.cost)]
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sorted values in both ``a`` and ``b`` (:func:`numpy.intersect1d`)."""
+    a, b = unique_sorted(a), unique_sorted(b)
+    if not len(b):
+        return b
+    i = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[i] == a]
 
 
 def _path_cost(cost: np.ndarray, path: tuple[np.ndarray, np.ndarray, float, float]) -> float:

@@ -41,6 +41,10 @@ class Situation:
     front_line: gpd.GeoDataFrame
     occupied_area: gpd.GeoDataFrame
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: the time the other layers were read at (None: their current state)
+    layers_as_of: pd.Timestamp | None = None
+    #: False on a store with no front-line history at all
+    has_front: bool = True
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
         if name == "front_line":
@@ -80,6 +84,15 @@ def resolve_as_of(as_of: TimeLike | None, times: Sequence[pd.Timestamp]) -> pd.T
     return t
 
 
+def layers_time(t: pd.Timestamp, times: Sequence[pd.Timestamp]) -> pd.Timestamp | None:
+    """The time the versioned layers (settlements, shelters, infrastructure) are read at for a picture at ``t``.
+
+    None (their current state) when ``t`` is not before the newest front-line snapshot: the latest
+    position shows what was reported since that snapshot too (as the COP does). Otherwise ``t``.
+    """
+    return None if times and t >= times[-1] else t
+
+
 def load_situation(
     store: LayerReader,
     *,
@@ -87,7 +100,10 @@ def load_situation(
     layers: Sequence[str] = ("settlements", "shelters", "infrastructure"),
     bbox: Sequence[float] | None = None,
 ) -> Situation:
-    """Read the front line and occupied area in force at ``as_of`` and the other ``layers``.
+    """Read the front line and occupied area in force at ``as_of`` and the other ``layers`` as they were then.
+
+    A store with no front line at all (a rear region planning shelters) gives an empty front: the
+    layers are read at ``as_of`` (default: their current state, dated now) and nothing is occupied.
 
     Raises
     ------
@@ -95,15 +111,30 @@ def load_situation(
         ``as_of`` outside the history (before the first snapshot, or after the last one ended).
     """
     times = history_times(store)
-    t = resolve_as_of(as_of, times)
+    if not times:
+        blank = as_of is None or (isinstance(as_of, str) and not as_of.strip())
+        try:
+            t = to_utc(pd.Timestamp.now(tz="UTC").floor("s") if blank else as_of)
+        except CimicError as exc:
+            raise AnalysisError(str(exc)) from None
+        at = None if blank else t
+    else:
+        t = resolve_as_of(as_of, times)
+        at = layers_time(t, times)
     front = store.read("front_line", as_of=t, bbox=bbox)
     occ = store.read("occupied_area", as_of=t, bbox=bbox)
-    if not len(front) and not len(occ) and bbox is None:
+    if times and not len(front) and not len(occ) and bbox is None:
         raise AnalysisError(_("as-of time {time} is outside the front-line history: no front line is in force "
                               "then (snapshots from {first} to {last})").format(
             time=iso(t), first=iso(times[0]), last=iso(times[-1])))
     return Situation(as_of=t, front_line=front, occupied_area=occ,
-                     layers={name: store.read(name, bbox=bbox) for name in layers})
+                     layers={name: store.read(name, bbox=bbox, as_of=at) for name in layers},
+                     layers_as_of=at, has_front=bool(times))
+
+
+def no_front_note() -> str:
+    """What the results say on a store with no front line."""
+    return _("the store has no front line: nothing is excluded and everything counts as beyond the threat bands")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -120,9 +151,12 @@ def exposure_at(store: LayerReader, *, as_of: TimeLike | None = None, bands_km: 
     edges = check_bands(bands_km)
     check_distance(shift_km, name="shift_km")
     sit = load_situation(store, as_of=as_of)
-    return exposure(settlements=sit["settlements"], shelters=sit["shelters"], infrastructure=sit["infrastructure"],
-                    front_line=sit.front_line, occupied_area=sit.occupied_area, bands_km=edges, shift_km=shift_km,
-                    as_of=sit.as_of)
+    res = exposure(settlements=sit["settlements"], shelters=sit["shelters"], infrastructure=sit["infrastructure"],
+                   front_line=sit.front_line, occupied_area=sit.occupied_area, bands_km=edges, shift_km=shift_km,
+                   as_of=sit.as_of, beyond_without_front=not sit.has_front)
+    if not sit.has_front:
+        res.notes.append(no_front_note())
+    return res
 
 
 def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: float | None = None,
@@ -162,15 +196,10 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
     reach_fn = None
     if max_minutes is not None:
         step(0.25, _("building the road graph"))
-        from cimic_geo.analytics.roadgraph import RoutingPolicy, build_road_graph
+        from cimic_geo.analytics.coverage_graph import coverage_road_graph
 
-        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name"])
-        if not len(roads):
-            raise AnalysisError(_("travel-time coverage needs a roads layer; the store has none"))
-        infra = store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"])
-        graph = build_road_graph(roads, front_line=sit.front_line, occupied=sit.occupied_area, infrastructure=infra,
-                                 as_of=sit.as_of)
-        policy = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True)
+        graph, policy = coverage_road_graph(store, as_of=sit.as_of, front_line=sit.front_line,
+                                            occupied_area=sit.occupied_area, layers_as_of=sit.layers_as_of)
         reach_fn = partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy)
         step(0.5, _("travel times to shelters"))
     else:
@@ -178,6 +207,8 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
     res = coverage(settlements=sets, shelters=shel, max_km=DEFAULT_MAX_KM if (max_km is None and reach_fn is None)
                    else max_km, reach_fn=reach_fn, as_of=sit.as_of)
     res.excluded = excluded
+    if not sit.has_front:
+        res.notes.append(no_front_note())
     if excluded["settlements"] or excluded["shelters"]:
         res.notes.append(_("left out on the occupied side: {settlements} settlements ({people} people), "
                            "{shelters} shelters").format(settlements=fmt_int(excluded["settlements"]),
@@ -196,6 +227,15 @@ def restoration_at(store: LayerReader, *, as_of: TimeLike | None = None, bands_k
 
     edges = check_bands(bands_km)
     sit = load_situation(store, as_of=as_of, layers=("infrastructure",))
-    return restoration_priority(sit["infrastructure"], front_line=sit.front_line, occupied_area=sit.occupied_area,
-                                bands_km=edges, sector_weights=sector_weights, damage_weights=damage_weights,
-                                as_of=sit.as_of)
+    res = restoration_priority(sit["infrastructure"], front_line=sit.front_line, occupied_area=sit.occupied_area,
+                               bands_km=edges, sector_weights=sector_weights, damage_weights=damage_weights,
+                               as_of=sit.as_of)
+    if not sit.has_front:
+        from cimic_geo.analytics.bands import BEYOND, UNKNOWN
+
+        for frame in (res.ranked, res.excluded):
+            if "band" in frame.columns:
+                frame.loc[frame["band"] == UNKNOWN, "band"] = BEYOND
+        res.notes = [no_front_note() if n == _("no front line in force: security not assessed") else n
+                     for n in res.notes]
+    return res

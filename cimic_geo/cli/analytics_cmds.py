@@ -36,6 +36,7 @@ def _exposure(args: argparse.Namespace) -> int:
             change = _("  (change {delta})").format(delta=("+" if delta >= 0 else "") + fmt_int(delta))
         lines.append(f"{b['band']:>{w}} {fmt_int(b['population']):>12} {fmt_int(b['settlements']):>11} "
                      f"{fmt_int(b['shelters']):>8} {fmt_int(b['infrastructure']):>9}{change}")
+    lines += list(res.notes)
     emit(args, doc, lines)
     return 0
 
@@ -72,6 +73,7 @@ def _restoration(args: argparse.Namespace) -> int:
     lines = [_("restoration priority as of {dtg}: {count} damaged objects ({unsafe} not safe to repair now, "
                "{occupied} on the occupied side)").format(dtg=dtg(res.as_of), count=doc["count"],
                                                          unsafe=doc["not_safe_count"], occupied=doc["excluded_occupied"])]
+    lines += list(res.notes)
     score = _("score")
     lines += [f"{o['rank']:>4}. {o['name']} [{o['id']}] {score} {fmt_int(o['score'])}: {o['reason']}"
               for o in doc["objects"]]

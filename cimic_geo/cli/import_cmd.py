@@ -24,11 +24,11 @@ from cimic_geo.store import connect
 from cimic_geo.store.settings import set_territory
 
 
-def _extent(text: str | None) -> tuple[float, float, float, float] | None:
-    from cimic_geo.ingest import DEFAULT_EXTENT
+def _extent(text: str | None) -> tuple[float, float, float, float] | str | None:
+    from cimic_geo.ingest.importer import AUTO_EXTENT
 
     if text is None:
-        return DEFAULT_EXTENT
+        return AUTO_EXTENT
     if text.strip().lower() == "none":
         return None
     try:
@@ -87,7 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", help=_("provenance: who reported it (default: the file name)"))
     p.add_argument("--reliability", help=_("provenance: admiralty code A-F + 1-6, e.g. B2 (default F6)"))
     p.add_argument("--reported-at", dest="reported_at", help=_("provenance: report time, ISO 8601 (default: now)"))
-    p.add_argument("--valid-from", dest="valid_from", help=_("snapshot time of a single history file, ISO 8601"))
+    p.add_argument("--valid-from", dest="valid_from",
+                   help=_("snapshot time of a single history file; for shelters, infrastructure and settlements, "
+                          "when the imported rows take effect (default: their report time); ISO 8601"))
     p.add_argument("--mapping", help=_('JSON {layer field: source column}, e.g. \'{"name": "hromada_center"}\''))
     p.add_argument("--default", action="append", metavar="FIELD=VALUE",
                    help=_("value for a field the file lacks or leaves empty (repeatable), e.g. status=open"))
@@ -105,7 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=_("handling marking of the data (default: the store's marking of real data)"))
     p.add_argument("--allow-mixed", dest="allow_mixed", action="store_true",
                    help=_("confirm importing real data into a store holding exercise data (or the reverse)"))
-    p.add_argument("--extent", help=_("plausible extent minlon,minlat,maxlon,maxlat (default Ukraine ±2°; 'none')"))
+    p.add_argument("--extent", help=_("plausible extent minlon,minlat,maxlon,maxlat (default: setting "
+                                      "CIMIC_IMPORT_EXTENT, else the store's data ±2°, any lon/lat in an empty "
+                                      "store; 'none': no check)"))
     p.add_argument("--source-layer", dest="source_layer", help=_("layer of a multi-layer file (GeoPackage)"))
     p.add_argument("--lat-column", dest="lat_column", help=_("CSV: latitude column (default: detected by name)"))
     p.add_argument("--lon-column", dest="lon_column", help=_("CSV: longitude column (default: detected by name)"))

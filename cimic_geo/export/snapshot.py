@@ -24,7 +24,9 @@ from matplotlib.figure import Figure
 
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import ExportError
+from cimic_geo.export.brief_changes import render_changes_figure
 from cimic_geo.export.brief_cimic import render_cimic_figure
+from cimic_geo.export.brief_trends import render_trends_figure
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.naming import atomic_path
 from cimic_geo.export.snapshot_basemap import attach_basemap
@@ -205,7 +207,8 @@ def write_png(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
 
 def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, kpis: KpiTable | None = None,
               progress: Progress = _noop, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> Path:
-    """Render a two-page PDF: the map page and a page of tables (vector, A4 landscape)."""
+    """Render the PDF brief: the map page, a page of tables, evacuations and needs (when the store has them)
+    what changed since the last brief and the trends over the history (vector, A4 landscape)."""
     if kpis is None and store is not None:
         progress(0.05, _("computing key figures"))
         kpis = kpi_table(store, loaded, bands_km=bands_km)
@@ -216,6 +219,9 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
         progress(0.7, _("tables page"))
         fig2 = render_tables_figure(loaded, kpis=kpis, produced=produced)
         fig3 = render_cimic_figure(store, loaded, produced=produced, bands_km=bands_km) if store is not None else None
+        fig4 = render_changes_figure(store, loaded, produced=produced) if store is not None else None
+        fig5 = (render_trends_figure(store, loaded, produced=produced, bands_km=bands_km) if store is not None
+                else None)
     progress(0.85, _("writing PDF"))
     with _fonts(), atomic_path(out) as tmp:
         with PdfPages(tmp, metadata={"Title": page_title(loaded.view), "Subject": loaded.marking,
@@ -224,6 +230,10 @@ def write_pdf(loaded: LoadedView, out: str | os.PathLike, *, store: Any = None, 
             pdf.savefig(fig2)
             if fig3 is not None:  # evacuations and needs
                 pdf.savefig(fig3)
+            if fig4 is not None:  # since the last brief
+                pdf.savefig(fig4)
+            if fig5 is not None:  # trends over the history
+                pdf.savefig(fig5)
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise ExportError(_("the PDF writer produced no output"))
     progress(1.0, _("done"))

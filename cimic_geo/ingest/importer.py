@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.auth import Actor
 from cimic_geo.config import EXERCISE_MARKING, is_exercise_marking, markings
-from cimic_geo.errors import Problem, StoreError, ValidationError
+from cimic_geo.errors import CimicError, Problem, StoreError, ValidationError
 from cimic_geo.i18n import N_, _
 from cimic_geo.ingest.history_import import prepare_history
 from cimic_geo.ingest.import_report import (
@@ -37,11 +37,19 @@ from cimic_geo.ingest.mapping import fill_names
 from cimic_geo.ingest.options import check_value_maps
 from cimic_geo.ingest.readers import SourceData
 from cimic_geo.ingest.sheets import SHEET_LAYERS
-from cimic_geo.ingest.validate import DEFAULT_EXTENT, Options, Provenance, validate_source
+from cimic_geo.ingest.validate import Options, Provenance, validate_source
 from cimic_geo.schema import get_layer
 from cimic_geo.store import Store
 from cimic_geo.store.imports import LayerWrite, apply_import, existing_ids
 from cimic_geo.store.settings import EXERCISE, REAL, get_territory, holdings
+from cimic_geo.timefmt import to_utc
+
+#: ``extent`` value asking for :func:`plausible_extent` of the store.
+AUTO_EXTENT = "auto"
+#: Any valid longitude/latitude (the extent of a first import into an empty store).
+ANY_LONLAT = (-180.0, -90.0, 180.0, 90.0)
+#: Degrees added on every side of the store's data to make the plausible extent of an import.
+EXTENT_MARGIN_DEG = 2.0
 
 #: Pages holding the spreadsheet template and import panel (their titles, translated where shown).
 _SHEET_PAGES = (N_("Evacuations"), N_("Civil assessments"), N_("Partners"))
@@ -66,7 +74,7 @@ def prepare_import(
     valid_from: datetime | str | None = None,
     border: BaseGeometry | None = None,
     border_tolerance_km: float = 2.0,
-    extent: tuple[float, float, float, float] | None = DEFAULT_EXTENT,
+    extent: tuple[float, float, float, float] | str | None = AUTO_EXTENT,
     only_valid: bool = False,
     name: str | None = None,
     source_layer: str | None = None,
@@ -92,10 +100,13 @@ def prepare_import(
     value_maps : per field, source label -> schema value (e.g. ``{"status": {"successful": "closed"}}``)
     source, reported_at, reliability : provenance for rows without their own (default: file name,
         now, ``F6``)
-    valid_from : snapshot time for a single history file (else from a property or the file name)
+    valid_from : snapshot time for a single history file (else from a property or the file name); for
+        shelters, infrastructure and settlements, when the imported versions take effect (default: each
+        row's report time), e.g. the date a first import has been in place since
     border : state territory polygon used to derive the front line (see
         :func:`~cimic_geo.ingest.front_snapshots.derive_front_line`); None keeps the whole boundary
-    extent : plausible extent (minlon, minlat, maxlon, maxlat); None disables the check
+    extent : plausible extent (minlon, minlat, maxlon, maxlat); None disables the check; ``"auto"``
+        (default): :func:`plausible_extent` of the store
     only_valid : write the valid rows and report the rejects instead of refusing the file
     name : file name for messages (uploads are saved under temporary names)
     source_layer : layer of a multi-layer file
@@ -117,6 +128,8 @@ def prepare_import(
                                       "({pages})").format(command=f"python -m cimic_geo import {spec.name} FILE.xlsx",
                                                           pages=", ".join(_(p) for p in _SHEET_PAGES)))])
     check_value_maps(value_maps)
+    if isinstance(extent, str):
+        extent = plausible_extent(store)
     opts = Options(mapping=mapping, defaults=dict(defaults or {}), value_maps=dict(value_maps or {}),
                    provenance=Provenance(source=source, reported_at=reported_at, reliability=reliability),
                    extent=extent)
@@ -177,9 +190,40 @@ def prepare_import(
     report.problems = problems
     report.rows_rejected = len(validated.bad_rows)
     report.rows_valid = report.rows_read - report.rows_rejected
-    writes = [LayerWrite(spec.name, to_write(frame), mode=mode)]
+    writes = [LayerWrite(spec.name, to_write(frame), mode=mode, valid_from=_version_start(valid_from))]
     return _marked(PreparedImport(report=report, writes=writes, preview=preview_frame(validated),
                                   validated=validated), kind, chosen_marking, mark_problems)
+
+
+def plausible_extent(store: Store | None) -> tuple[float, float, float, float]:
+    """Where imported coordinates may plausibly lie: the setting ``CIMIC_IMPORT_EXTENT``, else the store's
+    kept setting, else the extent of the store's data grown by :data:`EXTENT_MARGIN_DEG` on every side,
+    else (an empty store, or no store) any valid lon/lat.
+
+    The margin is in degrees because the check is a screen for swapped or mistyped coordinates, not a
+    distance.
+    """
+    from cimic_geo.config import import_extent
+    from cimic_geo.store.extent_reads import data_extent, get_import_extent
+
+    box = import_extent() or (get_import_extent(store) if store is not None else None)
+    if box is not None:
+        return box
+    data = data_extent(store) if store is not None else None
+    if data is None:
+        return ANY_LONLAT
+    m = EXTENT_MARGIN_DEG
+    return (max(-180.0, data[0] - m), max(-90.0, data[1] - m), min(180.0, data[2] + m), min(90.0, data[3] + m))
+
+
+def _version_start(valid_from: datetime | str | None) -> pd.Timestamp | None:
+    """The time imported versions take effect (None: each row's report time)."""
+    if valid_from is None or (isinstance(valid_from, str) and not valid_from.strip()):
+        return None
+    try:
+        return to_utc(valid_from)
+    except CimicError as exc:
+        raise ValidationError(_("valid from: not a time"), [Problem(None, "valid_from", str(exc))]) from None
 
 
 def data_marking(store: Store | None, *, exercise: bool, marking: str | None, allow_mixed: bool

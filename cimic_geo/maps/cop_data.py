@@ -33,6 +33,7 @@ _SEND_COLUMNS: dict[str, tuple[str, ...]] = {
     "front_line": (),
     "occupied_area": (),
     "front_change": ("change", "area_km2", "since", "as_of"),
+    "changes": ("name", "kind", "what", "change", "before", "after"),
     "search": ("name", "population"),
     "basemap": ("kind", "name", "name_uk"),
     "major_roads": ("name", "road_class"),

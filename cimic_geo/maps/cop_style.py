@@ -49,6 +49,8 @@ POINT_SHAPES = {"settlements": "circle", "shelters": "square", "infrastructure":
 #: and ground liberated since the earlier date.
 CHANGE_COLORS = {"gained": "#6a1b9a", "lost": "#2e7d32"}
 CHANGE_LABELS = {"gained": N_("newly occupied"), "lost": N_("liberated")}
+#: Highlight rings and glows of the features that changed between two times (outline by layer).
+CHANGED_COLORS = {"shelters": "#ff00c8", "infrastructure": "#ff6f00", "corridors": "#00e5ff"}
 
 _PROV = [["source", N_("Source")], ["reported", N_("Reported (DTG)")], ["reliability", N_("Reliability")]]
 _PT = [["lat", N_("Latitude")], ["lon", N_("Longitude")], ["mgrs", N_("MGRS")]]
@@ -129,6 +131,12 @@ STYLES: dict[str, dict[str, Any]] = {
         "fields": [["sector", N_("Sector")], ["damage", N_("Damage")], ["restoration", N_("Restoration")],
                    ["people_served", N_("People served")], *_PT, *_PROV],
     },
+    "changes": {
+        "title": N_("Changed since the earlier time"), "tip": ["name", "what", "change", "before", "after"],
+        "base": {"color": "#ff00c8", "weight": 3, "opacity": 0.95, "fill": False, "radius": 11},
+        "color_by": "kind", "colors": CHANGED_COLORS, "shape": "circle", "radius": 11,
+        "fields": [["what", N_("Layer")], ["change", N_("Change")], ["before", N_("Before")], ["after", N_("After")]],
+    },
     "search": {
         "title": N_("Search result"), "tip": ["name"],
         "base": {},
@@ -172,7 +180,7 @@ def localized_styles() -> dict[str, dict[str, Any]]:
 
 #: Layer order on the map (bottom to top) and whether each is shown by default.
 LAYER_ORDER = ("basemap", "major_roads", "occupied_area", "front_change", "front_line", "roads", "corridors", "settlements",
-               "shelters", "infrastructure", "labels", "search")
+               "shelters", "infrastructure", "changes", "labels", "search")
 DEFAULT_VISIBLE = frozenset(k for k in LAYER_ORDER if k not in ("roads",))
 
 
@@ -209,5 +217,9 @@ def legend_items(layers: Iterable[str]) -> list[list[Any]]:
                                [_("water"), BASEMAP_STYLES["water"]["fillColor"], "area"]]])
     if "major_roads" in layers:
         out.append([_("Major roads"), [[nice(c), MAJOR_ROAD_STYLES[c]["color"], "line"] for c in ("motorway", "primary")]])
+    if "changes" in layers:
+        titles = {k: STYLES[k]["title"] for k in CHANGED_COLORS}
+        out.append([_("Changed since the earlier time (rings)"), [[_(t), CHANGED_COLORS[k], "dot"]
+                                                                  for k, t in titles.items()]])
     out.append([_("Aggregates"), [[_("number = objects in the area (click to zoom in)"), "#1f78b4", "count"]]])
     return out

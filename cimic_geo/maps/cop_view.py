@@ -190,7 +190,7 @@ def query_view(
     bbox : (minlon, minlat, maxlon, maxlat) to read, normally :func:`cimic_geo.maps.cop_map.query_bbox`
     zoom : web-mercator zoom; sets the simplification tolerance and the aggregation cell
     as_of : time of the picture (default: current rows): the front line / occupied area in force
-        then, and settlements, shelters and infrastructure as they were then
+        then, and settlements, shelters, infrastructure and corridors as they were then
         (:func:`~cimic_geo.store.cop_reads.layers_as_of`: current at the newest front snapshot)
     visible : layer keys to read (default :data:`cimic_geo.maps.cop_map.DEFAULT_VISIBLE`)
     point_limit : above this many points in the view a point layer is aggregated per grid cell
@@ -215,10 +215,10 @@ def query_view(
             if layer in want:
                 out[layer] = gdf
 
+    t = layers_as_of(store, as_of) if want & {"settlements", "shelters", "infrastructure", "corridors"} else None
     if "corridors" in want:
-        out["corridors"] = store.read("corridors", bbox=bbox, simplify_deg=tol)
+        out["corridors"] = store.read("corridors", bbox=bbox, simplify_deg=tol, as_of=t)
 
-    t = layers_as_of(store, as_of) if want & {"settlements", "shelters", "infrastructure"} else None
     if "settlements" in want:
         n = count_in_bbox(store, "settlements", bbox=bbox, as_of=t)
         counts["settlements"] = n

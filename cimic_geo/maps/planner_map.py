@@ -114,9 +114,11 @@ PIECE_COLOR = "#ff7f00"
 def pieces_group(lines: Sequence[Sequence[tuple[float, float]]]) -> folium.FeatureGroup:
     """Road pieces not connected to the main road network (``[(lon, lat), ...]`` each), dashed."""
     fg = folium.FeatureGroup(name="Unconnected road pieces", show=True)
-    for coords in lines:
-        folium.PolyLine([(float(lat), float(lon)) for lon, lat in coords], color=PIECE_COLOR, weight=4,
-                        dash_array="6 4", tooltip="not connected to the main road network").add_to(fg)
+    # one multi-polyline for all pieces: one Leaflet layer and one element to render, not thousands
+    pieces = [[(float(lat), float(lon)) for lon, lat in coords] for coords in lines if len(coords) >= 2]
+    if pieces:
+        folium.PolyLine(pieces, color=PIECE_COLOR, weight=4, dash_array="6 4",
+                        tooltip="not connected to the main road network").add_to(fg)
     return fg
 
 

@@ -39,6 +39,7 @@ from cimic_geo.scenario._config import (
     SOURCE,
     ScaleConfig,
 )
+from cimic_geo.scenario._history import build_versions
 from cimic_geo.scenario._roads import build_roads
 from cimic_geo.scenario._settlements import build_settlements
 from cimic_geo.scenario._theatre import Theatre, build_theatre
@@ -119,7 +120,9 @@ def generate(*, scale: Scale = "demo", seed: int = DEFAULT_SEED) -> dict[str, gp
 def generate_all(
     *, scale: Scale = "demo", seed: int = DEFAULT_SEED
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
-    """The scenario's layers and its non-spatial tables (``evacuation_history``).
+    """The scenario's layers and its other tables: ``evacuation_history``, ``corridor_history`` (the corridors'
+    change log) and ``<layer>_versions`` (every version of the shelters, infrastructure and corridors that
+    changed over the history; GeoDataFrames with ``valid_from``).
 
     Parameters
     ----------
@@ -163,7 +166,10 @@ def generate_all(
         "evacuations": _frame("evacuations", evacuations, evacuations["geometry"].to_numpy()),
         "basemap": _basemap_frame(cfg, th, st),
     }
-    return {name: frames[name] for name in LAYERS}, {"evacuation_history": evacuation_history}
+    versions, corridor_log = build_versions(frames, times=history_times(), rng=stream(12))
+    tables = {"evacuation_history": evacuation_history, "corridor_history": pd.DataFrame(corridor_log)}
+    tables.update({f"{name}_versions": frame for name, frame in versions.items()})
+    return {name: frames[name] for name in LAYERS}, tables
 
 
 def seed_database(
@@ -188,6 +194,7 @@ def seed_database(
     from cimic_geo.config import resolve_db_path
     from cimic_geo.store import connect, init_store
     from cimic_geo.store.audit import AuditEntry, record
+    from cimic_geo.store.corridor_records import history_row, insert_history
     from cimic_geo.store.engine import exclusive_file, remove_database, replace_database
     from cimic_geo.store.evacuation_records import load_history
     from cimic_geo.store.users import copy_accounts_and_audit
@@ -221,8 +228,12 @@ def seed_database(
                     "source": SOURCE,
                 },
                 history_start=history_times()[0],  # the generated rows exist from the first snapshot
+                versions={name: tables[f"{name}_versions"] for name in ("shelters", "infrastructure", "corridors")},
             )
             load_history(store, tables["evacuation_history"])
+            with store.transaction() as con:
+                insert_history(con, [history_row(user="scenario", notes=None, details=None, **r)
+                                     for r in tables["corridor_history"].to_dict("records")])
             kept = copy_accounts_and_audit(store, path) if path.exists() else (0, 0)
             with store.transaction() as con:
                 record(con, who, AuditEntry(action="seed", layer=",".join(frames), row_counts={

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cimic_geo.schema import get_layer
 from cimic_geo.store.core import Store, _as_utc, _read_columns, _table_sql, _where_sql
+from cimic_geo.store.versions import history_table
 
 
 def _window(column: str, since: Any, until: Any) -> tuple[str, list[Any]]:
@@ -54,26 +55,47 @@ def imports_received(store: Store, *, since: Any, until: Any = None) -> pd.DataF
     return df
 
 
-def attributes_as_of(store: Store, layer: str, columns: list[str], *, as_of: Any = None) -> pd.DataFrame:
+def attributes_as_of(store: Store, layer: str, columns: list[str], *, as_of: Any = None,
+                     changed_since: Any = None, changed_until: Any = None) -> pd.DataFrame:
     """The ``id`` and ``columns`` of the rows of ``layer`` in force at ``as_of`` (None: current), without
-    geometry (a comparison of attributes need not decode a geometry per row), ordered by id."""
+    geometry (a comparison of attributes need not decode a geometry per row), ordered by id.
+
+    ``changed_since``: only the ids with a version (or a removal) taking effect in the window
+    ``changed_since < t <= changed_until`` (None: now); the others are the same at both ends of it.
+    """
     spec = get_layer(layer)
     cols = _read_columns(spec, columns)
     sql_where, params = _where_sql(spec, as_of=as_of)
+    if changed_since is not None:
+        window, wparams = _window("valid_from", changed_since, changed_until)
+        sql_where += (" AND " if sql_where else " WHERE ") + (
+            f"id IN (SELECT id FROM {history_table(spec.name)} WHERE {window})")
+        params = [*params, *wparams]
     return store.query_df(f"SELECT {', '.join(cols)} FROM {_table_sql(spec, as_of)}{sql_where} ORDER BY id", params)
+
+
+def open_capacity(store: Store, *, as_of: Any = None) -> int:
+    """Places in the shelters open or full at ``as_of`` (None: now)."""
+    spec = get_layer("shelters")
+    sql_where, params = _where_sql(spec, as_of=as_of, where={"status": ["open", "full"]})
+    return int(store.con.execute(f"SELECT coalesce(sum(capacity), 0) FROM {_table_sql(spec, as_of)}{sql_where}",
+                                 params).fetchone()[0])
 
 
 def change_inputs(store: Store, *, since: Any, until: Any = None) -> dict[str, Any]:
     """Everything :func:`cimic_geo.analytics.changes.build_changes` compares, read from ``store``:
-    shelters, infrastructure and the occupied area in force at ``since`` and at ``until`` (None: now),
-    the corridor changes and the imports of the window."""
+    the shelters and infrastructure that changed in the window as they were at ``since`` and at ``until``
+    (None: now), the places in open or full shelters at both times, the occupied area at both times, the
+    corridor changes and the imports of the window."""
     t0, t1 = _as_utc(since), _as_utc(until)
     shelter_cols, infra_cols = ["name", "status", "capacity"], ["name", "sector", "damage", "restoration"]
+    changed = {"changed_since": t0, "changed_until": t1}  # only the rows with a version in the window
     return {
-        "shelters_before": attributes_as_of(store, "shelters", shelter_cols, as_of=t0),
-        "shelters_after": attributes_as_of(store, "shelters", shelter_cols, as_of=t1),
-        "infrastructure_before": attributes_as_of(store, "infrastructure", infra_cols, as_of=t0),
-        "infrastructure_after": attributes_as_of(store, "infrastructure", infra_cols, as_of=t1),
+        "shelters_before": attributes_as_of(store, "shelters", shelter_cols, as_of=t0, **changed),
+        "shelters_after": attributes_as_of(store, "shelters", shelter_cols, as_of=t1, **changed),
+        "infrastructure_before": attributes_as_of(store, "infrastructure", infra_cols, as_of=t0, **changed),
+        "infrastructure_after": attributes_as_of(store, "infrastructure", infra_cols, as_of=t1, **changed),
+        "open_capacity": (open_capacity(store, as_of=t0), open_capacity(store, as_of=t1)),
         "occupied_before": store.read("occupied_area", as_of=t0),
         "occupied_after": store.read("occupied_area", **({"as_of": t1} if t1 is not None else
                                                          {"where": {"valid_to": None}})),

@@ -150,8 +150,8 @@ def read_kpi_layers(store: Store, *, bbox: Sequence[float] | None = None,
     """The layers the COP's KPI strip summarises, read for ``bbox`` (the whole store when None).
 
     Settlements, shelters, damaged infrastructure and corridors are read through the R-tree index
-    for ``bbox`` (only the columns the KPIs use): settlements, shelters and infrastructure as they
-    were at :func:`layers_as_of` (current at the newest snapshot), corridors in their current state;
+    for ``bbox`` (only the columns the KPIs use), as they were at :func:`layers_as_of` (current at the
+    newest snapshot);
     the front line and occupied area are read whole, in force at ``as_of`` (every row when None),
     because a settlement in the view is banded by its distance to any part of the front.
     """
@@ -162,7 +162,7 @@ def read_kpi_layers(store: Store, *, bbox: Sequence[float] | None = None,
         "shelters": store.read("shelters", bbox=bbox, columns=["status", "capacity", "occupancy"], as_of=t),
         "infrastructure": store.read("infrastructure", bbox=bbox, columns=["sector", "damage"],
                                      where={"damage": damaged}, as_of=t),
-        "corridors": store.read("corridors", bbox=bbox, columns=["status"]),
+        "corridors": store.read("corridors", bbox=bbox, columns=["status"], as_of=t),
         "front_line": store.read("front_line", as_of=as_of),
         "occupied_area": store.read("occupied_area", as_of=as_of),
     }

@@ -35,7 +35,14 @@ from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's
     _where_sql,
 )
 from cimic_geo.store.migrations import SCHEMA_VERSION, current_version  # noqa: F401
-from cimic_geo.store.versions import backdate_versions, history_table, last_version, record_removal, record_write
+from cimic_geo.store.versions import (
+    backdate_versions,
+    history_table,
+    last_version,
+    record_removal,
+    record_write,
+    replace_versions,
+)
 
 #: Per-connection settings (every cursor is a connection of its own): UTC, and no progress bar
 #: (DuckDB draws one on stdout for queries over 2 s, which would corrupt a command's --json output).
@@ -273,6 +280,7 @@ class Store:
         *,
         mode: WriteMode = "append",
         replace_where: dict[str, Any] | None = None,
+        valid_from: datetime | None = None,
     ) -> int:
         """Write rows to a layer in one transaction; return the number of rows written.
 
@@ -284,9 +292,12 @@ class Store:
         mode : ``append`` (ids must be new), ``upsert`` (rows with the same id are replaced) or
             ``replace`` (the layer becomes exactly ``gdf``; with ``replace_where``, only rows
             matching those equality filters are removed first)
+        valid_from : versioned layers: when the written versions take effect (default: each row's
+            ``reported_at``, else now)
         """
         with self.transaction() as con:
-            return self._write_in_transaction(con, layer, gdf, mode=mode, replace_where=replace_where)
+            return self._write_in_transaction(con, layer, gdf, mode=mode, replace_where=replace_where,
+                                              valid_from=valid_from)
 
     def _write_in_transaction(
         self,
@@ -296,6 +307,7 @@ class Store:
         *,
         mode: WriteMode = "append",
         replace_where: dict[str, Any] | None = None,
+        valid_from: datetime | None = None,
     ) -> int:
         """The body of :meth:`write` for callers that already hold a :meth:`transaction`."""
         spec = get_layer(layer)
@@ -326,7 +338,8 @@ class Store:
                 raise StoreError(
                     f"{layer}: an id already exists in the store (use mode upsert or replace): {exc}"
                 ) from exc
-            record_write(con, spec.name, mode=mode, replace_where=replace_where)
+            record_write(con, spec.name, mode=mode, replace_where=replace_where,
+                         valid_from=None if valid_from is None else _as_utc(valid_from))
         finally:
             con.unregister("_incoming")
         return len(frame)
@@ -347,23 +360,30 @@ class Store:
         return int(n)
 
     def bulk_load(self, frames: dict[str, gpd.GeoDataFrame], *, meta: dict[str, Any] | None = None,
-                  history_start: datetime | None = None) -> None:
+                  history_start: datetime | None = None,
+                  versions: dict[str, gpd.GeoDataFrame] | None = None) -> None:
         """Replace whole layers in one transaction, fast (indexes rebuilt after loading).
 
         Used by the scenario generator; for national scale (~1M road segments) inserting into an
         existing R-tree row by row is far slower than building it once. ``history_start``: the
         versions written for versioned layers take effect at this time when their report is later
-        (generated data whose rows existed from the start of its history).
+        (generated data whose rows existed from the start of its history). ``versions``: per versioned layer,
+        the whole history of its changed rows (see :func:`cimic_geo.store.versions.replace_versions`).
         """
         with self.transaction() as con:
             for name, gdf in frames.items():
                 spec = get_layer(name)
-                con.execute(f"DROP INDEX IF EXISTS {name}_geom_rtree")
+                tables = (spec.name, history_table(name)) if name in VERSIONED_LAYERS else (spec.name,)
+                for table in tables:
+                    con.execute(f"DROP INDEX IF EXISTS {table}_geom_rtree")
                 first = last_version(con, name)
                 self._write_in_transaction(con, name, gdf, mode="replace")
                 if history_start is not None:
                     backdate_versions(con, name, after_version=first, at=history_start)
-                con.execute(f"CREATE INDEX {name}_geom_rtree ON {spec.name} USING RTREE (geom)")
+                if versions and name in versions:
+                    replace_versions(con, name, versions[name])
+                for table in tables:
+                    con.execute(f"CREATE INDEX {table}_geom_rtree ON {table} USING RTREE (geom)")
             for k, v in (meta or {}).items():
                 con.execute("DELETE FROM meta WHERE key = ?", [str(k)])
                 if v is not None:

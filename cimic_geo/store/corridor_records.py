@@ -17,6 +17,7 @@ from cimic_geo.errors import ConflictError, NotFoundError, StoreError, WorkflowE
 from cimic_geo.schema import CORRIDOR_STATUSES, CORRIDOR_TRANSITIONS
 from cimic_geo.store.audit import AuditEntry, record
 from cimic_geo.store.core import Store
+from cimic_geo.store.versions import record_update
 
 _EDITABLE = ("name", "origin", "destination", "window_start", "window_end", "notes", "source", "reliability")
 
@@ -129,6 +130,7 @@ def save_corridor(
                           and pd.Timestamp(value).tzinfo else value)
         con.execute(f"UPDATE corridors SET {', '.join(sets)} WHERE id = ? AND version = ?",
                     [*params, corridor_id, version])
+        record_update(con, "corridors", [corridor_id], at=now)
         changed = {"name": [old_name, name]} if old_name != name else {}
         if old_wkt != wkt:
             changed["geometry"] = "changed"
@@ -192,6 +194,7 @@ def set_corridor_status(
             "UPDATE corridors SET status = ?, version = ?, updated_by = ?, updated_at = ? WHERE id = ? AND version = ?",
             [new_status, version + 1, user, now, corridor_id, version],
         )
+        record_update(con, "corridors", [corridor_id], at=now)
         _history(con, corridor_id=corridor_id, version=version + 1, user=user, action="status",
                  from_status=old_status, to_status=new_status, name=name, notes=note or None,
                  details={"note": note} if note else None, geom_wkt=wkt)

@@ -36,6 +36,7 @@ class LayerWrite:
     delete_times : history layers: rows with these ``valid_from`` are removed first (re-importing a
         date replaces it)
     delete_range : history layers: rows with ``first <= valid_from <= last`` are removed first
+    valid_from : versioned layers: when the imported versions take effect (default: each row's report time)
     """
 
     layer: str
@@ -43,6 +44,7 @@ class LayerWrite:
     mode: WriteMode = "append"
     delete_times: Sequence[pd.Timestamp] = field(default_factory=list)
     delete_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    valid_from: pd.Timestamp | None = None
 
 
 def existing_ids(store: Store, layer: str, ids: Sequence[str]) -> set[str]:
@@ -157,7 +159,8 @@ def apply_import(
                 if w.delete_range is not None:
                     con.execute(f"DELETE FROM {spec.name} WHERE valid_from BETWEEN ? AND ?",
                                 [_as_utc(w.delete_range[0]), _as_utc(w.delete_range[1])])
-            n = store._write_in_transaction(con, spec.name, w.frame, mode=mode) if len(w.frame) or \
+            n = store._write_in_transaction(con, spec.name, w.frame, mode=mode, valid_from=w.valid_from) \
+                if len(w.frame) or \
                 mode == "replace" else 0
             written[spec.name] = written.get(spec.name, 0) + n
             if spec.history:

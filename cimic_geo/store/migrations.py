@@ -112,7 +112,17 @@ def _migration_9(con: duckdb.DuckDBPyConnection) -> None:
     from cimic_geo.store import versions
 
     versions.create_history_tables(con)
-    versions.seed_history(con)
+    versions.seed_history(con, layers=("settlements", "shelters", "infrastructure"))
+
+
+def _migration_10(con: duckdb.DuckDBPyConnection) -> None:
+    """History tables of roads and corridors: each road its first version, each corridor one version per
+    change in its log."""
+    from cimic_geo.store import versions
+
+    versions.create_history_tables(con)
+    versions.seed_corridor_versions(con)
+    versions.seed_history(con, layers=("roads", "corridors"))
 
 
 def _describe_migrations(con: duckdb.DuckDBPyConnection) -> None:
@@ -134,6 +144,7 @@ MIGRATIONS: tuple[tuple[int, str, Any], ...] = (
     (7, "basemap layer: state and oblast outlines, rivers and water areas", _migration_1),
     (8, "store settings (state territory) and the exercise/real marking of every import", _migration_8),
     (9, "versions of settlements, shelters and infrastructure (valid from their report time)", _migration_9),
+    (10, "versions of roads and corridors (corridors from their change log)", _migration_10),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

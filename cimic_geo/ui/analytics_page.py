@@ -70,29 +70,31 @@ def times(_store: Store, token: str) -> list[pd.Timestamp]:
 
 # The results hold sentences (notes, restoration reasons) written in the language of the run that computed
 # them, so each cache entry is per language (``language``: get_language() of the caller).
-@st.cache_data(show_spinner=False, max_entries=16)
+# st.cache_resource, not st.cache_data: one shared result per entry (read-only for the page), not a pickled
+# copy kept and another one unpickled on every rerun; few entries, so memory stays flat while settings change.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float,
                     language: str) -> Any:
     return exposure_at(_store, as_of=as_of, bands_km=bands_km, shift_km=shift_km)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=2)  # road-time allocations are large
 def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None,
                     language: str) -> Any:
     return coverage_at(_store, as_of=as_of, max_km=max_km, max_minutes=max_minutes)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], language: str) -> Any:
     return restoration_at(_store, as_of=as_of, bands_km=bands_km)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_situation_layers(_store: Store, token: str, as_of: Any) -> tuple[Any, Any]:
     return (_store.read("front_line", as_of=as_of), _store.read("occupied_area", as_of=as_of))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_shifted(_store: Store, token: str, as_of: Any, shift_km: float) -> Any:
     return shifted_occupied_area(_store.read("occupied_area", as_of=as_of), shift_km)
 
@@ -108,10 +110,13 @@ def controls(store: Store, token: str) -> Controls | None:
     cfg = settings()
     with st.sidebar:
         st.subheader(_("Situation"))
-        if not available:
-            st.warning(_("The store has no front-line history: seed the scenario or import a front line."))
-            return None
-        as_of = st.select_slider(_("As of"), options=available, value=available[-1], format_func=dtg, key=k("as_of"))
+        if available:
+            as_of = st.select_slider(_("As of"), options=available, value=available[-1], format_func=dtg,
+                                     key=k("as_of"))
+        else:  # a rear region: the analyses run on the current layers with nothing excluded
+            st.info(_("The store has no front line: nothing is excluded and everything counts as beyond the "
+                      "threat bands."))
+            as_of = None
         text = st.text_input(_("Threat bands (km, increasing)"), value=",".join(f"{b:g}" for b in cfg.bands_km),
                              key=k("bands"), help=_("Outer edges of the bands, e.g. 5,20,40"))
         try:
@@ -135,11 +140,17 @@ def controls(store: Store, token: str) -> Controls | None:
                     max_minutes=float(max_min), colour_by=colour)
 
 
-def compute(store: Store, token: str, c: Controls) -> tuple[Any, Any, Any] | None:
-    """Run the three analyses with a progress bar; show a clear message on bad input."""
+def compute(store: Store, token: str, c: Controls, *, after_exposure: Any = None) -> tuple[Any, Any, Any] | None:
+    """Run the three analyses with a progress bar; show a clear message on bad input.
+
+    ``after_exposure(exp)`` (optional) runs as soon as the exposure is known, before coverage and
+    restoration: the page draws its map there, so the browser draws it while the rest is computed.
+    """
     bar = st.progress(0.0, text=_("Exposure per threat band…"))
     try:
         exp = cached_exposure(store, token, c.as_of, c.bands_km, c.shift_km, get_language())
+        if after_exposure is not None:
+            after_exposure(exp)
         bar.progress(0.34, text=_("Shelter coverage (exact allocation)…") if c.reach_mode == "distance"
                      else _("Shelter coverage: building the road graph and travel times…"))
         if c.reach_mode == "distance":
@@ -218,12 +229,13 @@ def _people_served_column() -> dict[str, Any]:
 
 
 def _download(df: pd.DataFrame, name: str, label: str) -> None:
-    st.download_button(label, table_csv(df), file_name=name, mime="text/csv",
-                       key=k(f"dl_{name}"))
+    # the CSV is made when the button is pressed (a callable), not on every rerun of the page
+    st.download_button(label, lambda: table_csv(df), file_name=name, mime="text/csv",
+                       key=k(f"dl_{name}"), on_click="ignore")
 
 
 def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
-    when = dtg(c.as_of)
+    when = dtg(c.as_of if c.as_of is not None else exp.as_of)
     tab_e, tab_s, tab_h, tab_w, tab_r = st.tabs(
         [_("Exposure"), _("Settlements (coverage)"), _("Shelters"), _("Worst served"), _("Restoration priority")])
     with tab_e:
@@ -273,17 +285,33 @@ def map_bbox(store: Store, token: str, c: Controls, exp: Any) -> tuple[float, fl
 
 
 def page(store: Store, marking: str | None) -> Shown:
-    """The whole page body after :func:`cimic_geo.ui.common.page_setup`; returns the view shown."""
+    """The whole page body after :func:`cimic_geo.ui.common.page_setup`; returns the view shown.
+
+    The map comes as early as it can: coloured by threat band it needs only the exposure, so it is
+    sent to the browser before coverage and restoration are computed; the KPI tiles sit above it
+    in a container filled at the end.
+    """
     token = data_token(store)
     c = controls(store, token)
     if c is None:
         st.stop()
-    results = compute(store, token, c)
+    kpi_box = st.container()
+    map_box = st.container()
+    draw = assets_ok()
+
+    def early_map(exp: Any) -> None:
+        if draw and c.colour_by == "band":
+            with map_box:
+                render_map(store, token, c, exp, None, marking)
+
+    results = compute(store, token, c, after_exposure=early_map)
     if results is None:
         st.stop()
     exp, cov, rest = results
-    kpis(exp, cov)
-    if assets_ok():
-        render_map(store, token, c, exp, cov, marking)
+    with kpi_box:
+        kpis(exp, cov)
+    if draw and c.colour_by != "band":
+        with map_box:
+            render_map(store, token, c, exp, cov, marking)
     tables(exp, cov, rest, c)
     return Shown(bbox=map_bbox(store, token, c, exp), as_of=c.as_of)

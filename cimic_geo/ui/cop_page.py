@@ -129,24 +129,61 @@ def front_change_layer(_store: Store, token: str, since: datetime, as_of: dateti
     return front_change_frame(change, since=since, as_of=as_of)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+#: The order query_view reads (and notes) layers in; each visible layer is read and cached on its own.
+_READ_ORDER = ("basemap", "major_roads", "labels", "front_line", "occupied_area", "corridors", "settlements",
+               "shelters", "infrastructure", "roads", "front_change")
+
+
+def _parts(visible: tuple[str, ...]) -> list[str]:
+    """The visible layers, each read on its own (major roads are the basemap's only while roads are hidden)."""
+    rank = {key: i for i, key in enumerate(_READ_ORDER)}
+    keys = [key for key in visible if not (key == "major_roads" and "roads" in visible)]
+    return sorted(keys, key=lambda key: (rank.get(key, len(rank)), key))
+
+
+# Per layer, not per set of visible layers: a toggle reads only the layer switched on, and the
+# other layers of the view are the same objects as before. cache_resource keeps one shared,
+# read-only object per entry (no pickled copy per rerun); 64 entries: about 8 views of 8 layers.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _layer_part(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+                since: datetime | None, part: str) -> tuple[dict[str, gpd.GeoDataFrame], list[Any], dict[str, int]]:
+    data = query_view(_store, bbox=bbox, zoom=zoom, as_of=as_of, visible=(part,))
+    layers = dict(data.layers)
+    if part == "front_change" and since is not None and as_of is not None and since < as_of:
+        layers["front_change"] = simplify_for_zoom(front_change_layer(_store, token, since, as_of), zoom)
+    return layers, list(data.notes), dict(data.counts)
+
+
 def view_layers(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
                 since: datetime | None, visible: tuple[str, ...]) -> tuple[dict[str, gpd.GeoDataFrame], list[str],
                                                                             dict[str, int]]:
-    """The layers of one view (bbox, zoom, time, visible layers), with notes on aggregation."""
-    data = query_view(_store, bbox=bbox, zoom=zoom, as_of=as_of, visible=visible)
-    layers = dict(data.layers)
-    if "front_change" in visible and since is not None and as_of is not None and since < as_of:
-        layers["front_change"] = simplify_for_zoom(front_change_layer(_store, token, since, as_of), zoom)
-    return layers, data.notes, data.counts
+    """The layers of one view (bbox, zoom, time, visible layers), with notes on aggregation
+    (each layer read and cached on its own; the frames are shared: do not modify them)."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    notes: list[Any] = []
+    counts: dict[str, int] = {}
+    for part in _parts(visible):
+        got, part_notes, part_counts = _layer_part(_store, token, bbox, zoom, as_of, since, part)
+        layers.update(got)
+        notes += part_notes
+        counts.update(part_counts)
+    return layers, notes, counts
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _encoded_part(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+                  since: datetime | None, part: str) -> dict[str, str]:
+    layers, _, _ = _layer_part(_store, token, bbox, zoom, as_of, since, part)
+    return {name: encode_layer(name, gdf) for name, gdf in layers.items()}
+
+
 def encoded_view(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
                  since: datetime | None, visible: tuple[str, ...]) -> dict[str, str]:
-    """:func:`view_layers` encoded for the browser (compact, escaped GeoJSON per layer; cached)."""
-    layers, _, _ = view_layers(_store, token, bbox, zoom, as_of, since, visible)
-    return {name: encode_layer(name, gdf) for name, gdf in layers.items()}
+    """:func:`view_layers` encoded for the browser (compact, escaped GeoJSON per layer; cached per layer)."""
+    out: dict[str, str] = {}
+    for part in _parts(visible):
+        out.update(_encoded_part(_store, token, bbox, zoom, as_of, since, part))
+    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -275,8 +312,8 @@ def kpi_caption(bbox: tuple[float, float, float, float] | None, as_of: pd.Timest
         when = _("settlements, shelters, damage and corridors: current state; front line and threat bands: "
                  "as of {time}").format(time=fmt_time(as_of))
     else:
-        when = _("settlements, shelters, damage, front line and threat bands: as of {time}; corridors: "
-                 "current state").format(time=fmt_time(as_of))
+        when = _("settlements, shelters, damage, corridors, front line and threat bands: as of {time}").format(
+            time=fmt_time(as_of))
     return f"{where} · {when}"
 
 

@@ -106,6 +106,10 @@ def prepare(store: Store, view: View, formats: Sequence[str], *, page: str,
                 st.error(f"{_label(fmt)}: {plain(exc)}")
                 continue
             name = file_name(area, view, fmt, page=page, as_of=loaded.as_of, details=details)
+            if fmt == "pdf":  # the next brief's "since the last brief" starts at this one's time
+                from cimic_geo.ui.cop_changes import record_brief_export
+
+                record_brief_export(store, view_as_of=view.as_of, file_name=name)
             kept["files"][fmt] = (name, data)
             done[fmt] = (name, data)
         bar.progress(1.0, text=_("done"))

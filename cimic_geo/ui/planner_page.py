@@ -46,7 +46,9 @@ __all__ = ["EXPORT_LAYERS", "PAGE", "access_context", "access_ui", "as_of_ui", "
            "draw_ui", "export_bbox", "map_ui", "route_ui", "save_ui", "user_ui", "workflow_ui"]
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+# each context holds a national road graph (hundreds of MB, more when built afresh for another as-of time):
+# one per process, so memory stays flat while users move the time slider
+@st.cache_resource(show_spinner=False, max_entries=1)
 def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...], version: str) -> AccessContext:
     return load_access_context(_store, as_of=as_of, bands_km=bands)
 

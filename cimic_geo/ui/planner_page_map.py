@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
+from shapely.geometry import box
 from streamlit_folium import st_folium
 
 from cimic_geo.corridors import AccessContext, list_corridors
@@ -40,7 +42,7 @@ def view_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
     cache = ctx.__dict__.setdefault("_display", {})
     if "bbox" not in cache:
         _, _, places = display_layers(ctx)
-        cache["bbox"] = planner_extent(ctx.graph.roads, places, _frame(ctx.graph.threat.front_line))
+        cache["bbox"] = planner_extent(_roads_box(ctx), places, _frame(ctx.graph.threat.front_line))
     return cache["bbox"]
 
 
@@ -118,21 +120,37 @@ def display_layers(ctx: AccessContext) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
     bridges and the largest settlements for the planner map (computed once per context)."""
     cache = ctx.__dict__.setdefault("_display", {})
     if "layers" not in cache:
-        roads = ctx.graph.roads
-        sel = roads.iloc[:0]
+        # choose rows on the attributes, then make lines for the chosen rows only (a national graph
+        # kept beside the store has no geometry column: a million lines are never built for the map)
+        table = ctx.graph.road_table
+        road_class = table["road_class"].to_numpy(dtype=object)
+        status = table["status"].to_numpy(dtype=object)
+        sel = np.zeros(0, dtype=np.int64)
         for classes in _ROAD_LEVELS:
-            cand = roads if classes is None else roads[roads["road_class"].isin(classes)]
+            cand = np.arange(len(table)) if classes is None else np.flatnonzero(np.isin(road_class, classes))
             if len(cand) <= MAX_MAP_ROADS:
                 sel = cand
                 break
-        bad = roads[roads["status"] != "open"]
+        bad = np.flatnonzero(status != "open")
         if len(bad) > MAX_MAP_ROADS:
-            bad = bad[bad["status"] == "impassable"].head(MAX_MAP_ROADS)
-        sel = pd.concat([sel, bad[~bad["id"].isin(sel["id"])]])
+            bad = np.flatnonzero(status == "impassable")[:MAX_MAP_ROADS]
+        ids = table["id"].to_numpy(dtype=object)
+        rows = np.concatenate([sel, bad[~np.isin(ids[bad], ids[sel])]])
+        attrs = pd.DataFrame(table.drop(columns="geometry", errors="ignore").iloc[rows])
+        roads = gpd.GeoDataFrame(attrs, geometry=ctx.graph.seg_geoms(rows), crs="EPSG:4326")
         bridges = ctx.graph.destroyed_bridges.assign(sector="bridge", damage="destroyed")
         places = ctx.settlements.sort_values("population", ascending=False).head(MAX_MAP_SETTLEMENTS)
-        cache["layers"] = (gpd.GeoDataFrame(sel, geometry="geometry", crs="EPSG:4326"), bridges, places)
+        cache["layers"] = (roads, bridges, places)
     return cache["layers"]
+
+
+def _roads_box(ctx: AccessContext) -> gpd.GeoSeries | None:
+    """The extent of the road graph's vertices as one box (no road line is built for it)."""
+    coords = ctx.graph.coords
+    if not len(coords):
+        return None
+    (x0, y0), (x1, y1) = coords.min(axis=0), coords.max(axis=0)
+    return gpd.GeoSeries([box(float(x0), float(y0), float(x1), float(y1))], crs="EPSG:4326")
 
 
 def _frame(geom: Any) -> gpd.GeoDataFrame | None:

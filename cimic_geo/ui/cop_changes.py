@@ -1,0 +1,156 @@
+"""The COP's "what changed" panel: the window (since the last brief by default), one table per kind of
+change, and the changed features highlighted on the map (the ``changes`` layer).
+
+The page asks :func:`window_ui` for the two times (sidebar), adds :func:`highlight_layer` to the layers it
+draws and shows :func:`panel_ui` under the map. Results are cached per store content and window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cimic_geo.analytics.change_tables import KINDS, change_tables, kind_titles, summary_line
+from cimic_geo.analytics.changes import Changes, build_changes
+from cimic_geo.errors import CimicError
+from cimic_geo.i18n import _, get_language
+from cimic_geo.maps.change_layer import changed_features
+from cimic_geo.maps.cop_map import encode_layer
+from cimic_geo.store import Store
+from cimic_geo.store.brief_log import last_brief_time, record_brief
+from cimic_geo.store.changes_reads import change_inputs
+from cimic_geo.store.cop_reads import layers_as_of
+from cimic_geo.store.trend_reads import features_by_id
+from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import key as _key
+
+PAGE = "cop"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The two times compared: ``since`` and ``until`` (None: the current state), and what ``since`` is."""
+
+    since: pd.Timestamp
+    until: pd.Timestamp | None
+    basis: str  # "brief" (the last brief's situation time), "24h" or "7d"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _last_brief(_store: Store, token: str, before: pd.Timestamp) -> pd.Timestamp | None:
+    return last_brief_time(_store, before=before)
+
+
+def window_options(store: Store, token: str, *, as_of: pd.Timestamp | None) -> list[Window]:
+    """The windows offered, the default first: since the last brief before the picture's time (when one was
+    recorded), else 24 hours before it; then 24 hours and 7 days before it."""
+    until = layers_as_of(store, as_of) if as_of is not None else None
+    ref = until if until is not None else (as_of if as_of is not None else pd.Timestamp.now(tz="UTC").floor("min"))
+    out = []
+    brief = _last_brief(store, token, ref)
+    if brief is not None and (until is None or brief < until):
+        out.append(Window(brief, until, "brief"))
+    out += [Window(ref - pd.Timedelta(hours=24), until, "24h"), Window(ref - pd.Timedelta(days=7), until, "7d")]
+    return out
+
+
+def _label(w: Window) -> str:
+    if w.basis == "brief":
+        return _("since the last brief ({time})").format(time=dtg(w.since))
+    if w.basis == "24h":
+        return _("last 24 hours (since {time})").format(time=dtg(w.since))
+    return _("last 7 days (since {time})").format(time=dtg(w.since))
+
+
+def window_ui(store: Store, token: str, *, as_of: pd.Timestamp | None) -> Window:
+    """The "what changed" window chosen in the sidebar (default: since the last brief, else 24 h)."""
+    options = window_options(store, token, as_of=as_of)
+    i = st.selectbox(_("What changed"), range(len(options)), format_func=lambda j: _label(options[j]),
+                     key=_key(PAGE, "changes_window"))
+    return options[int(i or 0)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def changes(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None) -> Changes:
+    """What changed between the two times (cached per store content and window)."""
+    return build_changes(since=since, until=until, **change_inputs(_store, since=since, until=until))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str) -> str:
+    res = changes(_store, token, since, until)
+    frames = {}
+    for layer, ids in (("shelters", [c.id for c in res.shelters]), ("infrastructure", [d.id for d in res.damage])):
+        # the position after the change, or before it for a feature removed in the window
+        after = features_by_id(_store, layer, ids, as_of=until)
+        gone = sorted(set(ids) - set(after["id"]))
+        before = features_by_id(_store, layer, gone, as_of=since)
+        frames[layer] = pd.concat([after, before], ignore_index=True) if len(before) else after
+    frames["corridors"] = features_by_id(_store, "corridors", [c.id for c in res.corridors])
+    return encode_layer("changes", changed_features(res, **frames))
+
+
+def highlight_layer(store: Store, token: str, window: Window) -> dict[str, str]:
+    """``{"changes": encoded layer}``: the changed features as highlight rings for the map."""
+    return {"changes": _encoded(store, token, window.since, window.until, get_language())}
+
+
+def panel_ui(store: Store, token: str, window: Window) -> Changes:
+    """The "what changed" panel: a summary line and one table per kind of change."""
+    res = changes(store, token, window.since, window.until)
+    until = dtg(window.until) if window.until is not None else _("now")
+    st.subheader(_("What changed {since} → {until}").format(since=dtg(window.since), until=until))
+    st.caption(summary_line(res) + " · " + _("changed features are ringed on the map"))
+    tables, titles = change_tables(res), kind_titles()
+    tabs = st.tabs([titles[k] if k == "front" else f"{titles[k]} ({len(tables[k])})" for k in KINDS])
+    for tab, kind in zip(tabs, KINDS, strict=True):
+        with tab:
+            if len(tables[kind]):
+                st.dataframe(tables[kind], hide_index=True, width="stretch")
+            else:
+                st.caption(_("No change."))
+    return res
+
+
+def record_brief_export(store: Store, *, view_as_of: Any, file_name: str) -> bool:
+    """Record that the signed-in user exported a brief of the situation at ``view_as_of`` (the layers' time:
+    now when the view shows the current state), so that the next "since the last brief" starts there.
+    Returns whether it was recorded (not on a read-only store, nor without a signed-in user)."""
+    from cimic_geo.ui.sign_in import current_actor
+
+    actor = current_actor()
+    if actor is None:
+        return False
+    shown = layers_as_of(store, view_as_of) if view_as_of is not None else None
+    try:
+        return record_brief(store, actor=actor, as_of=shown, file_name=file_name)
+    except CimicError as exc:  # the export itself succeeded: say so in the log only
+        log.warning("brief export not recorded: %s", exc)
+        return False
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _trends_png(_store: Store, token: str, bands_km: tuple[float, ...], language: str) -> bytes | None:
+    from cimic_geo.export.brief_trends import store_trends, trends_png
+
+    trends = store_trends(_store, bands_km=bands_km)
+    return trends_png(trends) if trends.times else None
+
+
+def trends_ui(store: Store, token: str, *, bands_km: tuple[float, ...]) -> None:
+    """Trend charts over the history (on demand: at national scale the first drawing takes seconds; then
+    cached until the store changes)."""
+    if not st.toggle(_("Show trends over the history"), value=False, key=_key(PAGE, "trends")):
+        return
+    with st.spinner(_("Computing the trends over every snapshot…")):
+        png = _trends_png(store, token, tuple(bands_km), get_language())
+    if png is None:
+        st.caption(_("No snapshot times in the store: no trends to draw."))
+        return
+    st.image(png, caption=_("Population within each threat band, shelter places used, open damage by sector and "
+                            "corridors by status at each snapshot time"))
