@@ -22,7 +22,15 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
-from cimic_geo.analytics.road_cache import graph_file, graph_key, load_graph, save_graph, saved_key
+from cimic_geo.analytics.road_cache import (
+    graph_file,
+    graph_key,
+    load_graph,
+    mark_used,
+    past_folder,
+    save_graph,
+    saved_key,
+)
 from cimic_geo.analytics.road_policy import default_policy
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.route_doc import SNAP_WARN_KM, found_document, place_notes, policy_document
@@ -71,12 +79,15 @@ class AccessContext:
 
 
 def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[float] | None = None,
-                        keep_graph: bool = True) -> AccessContext:
+                        keep_graph: bool = True, data_version: str | None = None) -> AccessContext:
     """Read roads, bridges, settlements, shelters, health facilities and the front line in force at
     ``as_of`` (default: the latest snapshot) and build the road graph.
 
     With ``keep_graph`` the built graph is saved beside the store and reused while the data it was
-    built from is unchanged (:mod:`cimic_geo.analytics.road_cache`).
+    built from is unchanged (:mod:`cimic_geo.analytics.road_cache`): the graph at the latest
+    snapshot in the store's graph folder, a few graphs of other times apart from it.
+    ``data_version``: :func:`~cimic_geo.store.access_version.access_data_version` of ``store`` when
+    the caller has it already (hashing a national store takes a second or two).
 
     Raises
     ------
@@ -91,14 +102,19 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     at = layers_time(t, times) if t is not None else None  # the other layers as they were then
     infra = store.read("infrastructure", where={"sector": ["bridge", "health"]},
                        columns=["name", "sector", "damage", "road_id", "settlement_id"], as_of=at)
-    version = access_data_version(store)
+    version = access_data_version(store) if data_version is None else data_version
     graph, built = None, False
-    cache = graph_file(store.path) if keep_graph and store.path is not None else None
     key = graph_key(version, as_of=t, bands_km=bands)
+    current = t is None or t == resolve_as_of(None, times)  # what a one-off CLI route reads; others kept apart
+    cache = None
+    if keep_graph and store.path is not None:
+        cache = graph_file(store.path) if current else past_folder(store.path, key)
     if cache is not None and saved_key(cache) == key:
         # the kept graph has the road lines: read the attributes only (no geometry to decode)
-        graph = load_graph(cache, key, roads=road_attributes(store), front_line=front, occupied=occupied,
-                           infrastructure=infra, bands_km=bands, as_of=t)
+        graph = load_graph(cache, key, roads=road_attributes(store, data_version=version, as_of=at), front_line=front,
+                           occupied=occupied, infrastructure=infra, bands_km=bands, as_of=t)
+        if graph is not None and not current:
+            mark_used(cache)
     if graph is None:
         roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"],
                            as_of=at)
@@ -111,9 +127,11 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"],
                           as_of=at)
     health = infra[infra["sector"] == "health"].reset_index(drop=True)
-    if built and cache is not None:  # with what a one-off CLI route reads instead of the store
+    if built and cache is not None and current:  # with what a one-off CLI route reads instead of the store
         save_graph(cache, graph, key, extra=fast_arrays(graph, settlements=settlements, shelters=shelters,
                                                         health=health))
+    elif built and cache is not None and save_graph(cache, graph, key):
+        mark_used(cache)  # and the least recently used past graph beyond the kept few removed
     return AccessContext(graph=graph, settlements=settlements, shelters=shelters, health=health, as_of=t,
                          data_version=version)
 

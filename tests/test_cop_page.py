@@ -209,3 +209,35 @@ def test_data_token_moves_on_every_commit_and_on_clear_caches_not_on_reads(demo_
         assert t2 != t1
         clear_caches()  # what the app calls after its own writes
         assert data_token(store) != t2
+
+
+def test_audit_only_commits_keep_the_data_token_and_move_the_audit_token(demo_db_copy: Path) -> None:
+    """A sign-in, a sign-out, a refusal or a brief's record writes only the audit trail: page caches (keyed
+    by data_token) stay warm, the audit trail's readers (audit_token) see the new rows; a data write
+    after them moves both."""
+    from cimic_geo.auth import Actor
+    from cimic_geo.store.audit import AuditEntry, read_audit, record_refusal
+    from cimic_geo.store.brief_log import last_brief_time, record_brief
+    from cimic_geo.store.users import record_sign_in, record_sign_out
+    from cimic_geo.ui.common import audit_token, data_token
+
+    who = Actor("duty", "user", "editor")
+    with connect(demo_db_copy) as store:
+        d0, a0 = data_token(store), audit_token(store)
+        before = len(read_audit(store))
+        record_sign_in(store, who)
+        record_brief(store, actor=who, as_of="2026-11-20T06:00:00Z")
+        record_refusal(store, who, AuditEntry(action="import", layer="shelters", detail="not allowed"))
+        record_sign_out(store, who)
+        assert len(read_audit(store)) == before + 4  # the rows are written ...
+        assert data_token(store) == d0  # ... and the layers' caches stay valid
+        a1 = audit_token(store)
+        assert a1 != a0
+        assert str(last_brief_time(store)) == "2026-11-20 06:00:00+00:00"
+        one = store.read("settlements").head(1)
+        one["population"] = one["population"] + 1
+        store.write("settlements", one, mode="upsert")
+        d1 = data_token(store)
+        assert d1 != d0 and audit_token(store) != a1
+        record_sign_in(store, who)  # audit-only again: the new content's token holds
+        assert data_token(store) == d1

@@ -311,6 +311,19 @@ def test_map_keeps_the_users_view_while_its_content_changes(monkeypatch, planner
     assert "fitBounds([[48.0, 36.8], [48.07, 37.3]]" in fitted["feature_group"]
 
 
+def test_a_cold_planner_run_hashes_the_road_data_once(monkeypatch, planner_db):
+    """The page's version hash is passed on to the road-graph loading, not computed there again
+    (a national read-write store takes a second or two per hash)."""
+    import cimic_geo.store.access_version as av
+
+    calls = []
+    real = av._hashed_version
+    monkeypatch.setattr(av, "_hashed_version", lambda store: calls.append(1) or real(store))
+    at = _app(monkeypatch, planner_db)
+    assert any("Road graph:" in c.value for c in at.caption)  # the graph was built in this run
+    assert len(calls) == 1
+
+
 def test_access_version_is_hashed_once_per_data_change(monkeypatch, planner_db):
     """The road-graph version hash runs once per data_token, not on every rerun; a corridor save
     moves the token (every page reloads) and the hash runs once more."""

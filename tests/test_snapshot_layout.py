@@ -73,11 +73,11 @@ def test_footer_wraps_inside_the_page_above_the_banner(db: Path) -> None:
         assert long.get_fontsize() < 6.5  # three lines' worth: a smaller font, still whole
 
 
-def test_a_dtg_before_the_reports_drawn_is_explained(db: Path, tmp_path: Path) -> None:
+def test_a_dtg_before_later_versions_draws_what_was_in_force(db: Path, tmp_path: Path) -> None:
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext not installed")
-    # as of T0: the front line, settlements and shelters as they were then (versioned); the corridors (no
-    # history in the view) as last reported at T1, a day after the DTG, which the brief says
+    # as of T0: every layer of the view keeps versions, so the brief draws what was in force then (the corridors'
+    # first version starts at T1, a day later: none drawn) and nothing reported after the DTG
     with connect(db, read_only=True) as store:
         out = export(store, View(bbox=(37.3, 48.9, 38.6, 50.1), as_of=T0, layers=("front_line", "settlements",
                                                                               "shelters", "corridors"), title="t"),
@@ -85,9 +85,7 @@ def test_a_dtg_before_the_reports_drawn_is_explained(db: Path, tmp_path: Path) -
     text = " ".join(subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(out), "-"], capture_output=True,
                                    text=True, timeout=60).stdout.split())
     assert dtg(T0) in text
-    assert (f"Situation as of {dtg(T0)} (UTC); layers without history as last reported (latest {dtg(T1)})"
-            in text)
-    assert (f"reported {dtg(T0)}–{dtg(T1)} (reports after the DTG: layers without history show their latest "
-            "state)") in text
+    assert f"Situation as of {dtg(T0)} (UTC) · area" in text
+    assert "layers without history" not in text and dtg(T1) not in text
     # the footer is whole: it ends with the projection and the marking
     assert "projection WGS 84 / UTM zone 37N (EPSG:32637) · EXERCISE" in text

@@ -10,16 +10,25 @@ into memory (copy on write), so it reads only the pages a query touches. A folde
 key, or one that cannot be read (truncated, missing array, older format), is ignored and rebuilt;
 folders are written under a temporary name and renamed into place, so a reader never sees half a
 graph. Writing is best effort: a read-only folder just means no graph is kept.
+
+That folder holds the graph at the current time (the latest front-line snapshot) only: a one-off CLI
+route reads it. Graphs for other as-of times (the planner's time slider) are kept apart, in
+``<store>.roadgraph.past/<short hash of the key>/`` (:func:`past_folder`), written the same way; at
+most :data:`PAST_KEEP` of them are kept, the least recently used (folder modification time, set on
+every use by :func:`mark_used`) removed first. So moving between the current time and a past one
+builds each graph once, and building a past one never replaces the current graph.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +58,47 @@ def graph_file(db_path: str | os.PathLike) -> Path:
     """The folder where the graph of the store at ``db_path`` is kept."""
     p = Path(db_path)
     return p.with_name(p.name + ".roadgraph")
+
+
+#: How many graphs for past as-of times are kept beside the store (each is a national graph: ~250 MB).
+PAST_KEEP = 2
+
+
+def past_root(db_path: str | os.PathLike) -> Path:
+    """The folder holding the graphs of past as-of times of the store at ``db_path``."""
+    p = Path(db_path)
+    return p.with_name(p.name + ".roadgraph.past")
+
+
+def past_folder(db_path: str | os.PathLike, key: str) -> Path:
+    """Where the graph with ``key`` (a past as-of time) of the store at ``db_path`` is kept."""
+    return past_root(db_path) / hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _past_graphs(root: Path) -> list[tuple[int, Path]]:
+    """(modification time, folder) of the kept past graphs (not the temporary or old folders)."""
+    out = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root):
+            if len(entry.name) == 16 and "." not in entry.name:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        out.append((entry.stat(follow_symlinks=False).st_mtime_ns, Path(entry.path)))
+    return out
+
+
+def mark_used(folder: str | os.PathLike, *, keep: int = PAST_KEEP) -> None:
+    """Mark the past graph at ``folder`` as just used and remove the least recently used beyond ``keep``.
+
+    Best effort: a folder that cannot be touched or removed is left as it is.
+    """
+    folder = Path(folder)
+    others = [(t, f) for t, f in _past_graphs(folder.parent) if f != folder]
+    now = max([time.time_ns(), *(t + 1 for t, _f in others)])  # strictly newest, even within a clock tick
+    with contextlib.suppress(OSError):
+        os.utime(folder, ns=(now, now))
+    for _t, old in sorted(others, key=lambda x: x[0], reverse=True)[max(keep - 1, 0):]:
+        shutil.rmtree(old, ignore_errors=True)  # a reader's mapped arrays stay valid until it closes them
 
 
 def graph_key(data_version: str, *, as_of: Any, bands_km: tuple[float, ...]) -> str:
@@ -100,6 +150,7 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
         meta["fast_arrays"], meta["fast"] = sorted(extra[0]), extra[1]
         arrays.update(extra[0])
     try:
+        p.parent.mkdir(exist_ok=True)  # the folder of past graphs is made on first use
         tmp = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent))
     except OSError:
         return False

@@ -85,22 +85,35 @@ def _hashed_version(store: Store) -> str:
 ROAD_ATTRIBUTES = ("id", "road_class", "status", "name")
 
 
-def road_attributes(store: Store) -> pd.DataFrame:
+def road_attributes(store: Store, *, data_version: str | None = None, as_of: Any = None) -> pd.DataFrame:
     """The roads layer's attributes without geometry, in the order of ``store.read("roads")`` (by id).
 
     Reading a national roads layer's geometry (decoding a million WKB lines) costs seconds; a road
     graph kept beside the store rebuilds the lines from its own vertices when they are needed.
     A read-only store keeps them in ``<store>.roadattributes.arrow`` (Arrow IPC, mapped into
     memory) under its data version (:func:`access_data_version`), so a fresh process neither sorts
-    a million ids again nor converts them.
+    a million ids again nor converts them. ``data_version``: :func:`access_data_version` of
+    ``store`` when the caller has it already. ``as_of``: the rows in force then, as
+    ``store.read("roads", as_of=...)`` returns them (a graph of a past time; not kept).
     """
     import pyarrow as pa  # pandas' string columns are Arrow arrays already
+
+    if as_of is not None:
+        from cimic_geo.schema import get_layer
+        from cimic_geo.store.frames import _table_sql, _where_sql
+
+        spec = get_layer("roads")
+        where, params = _where_sql(spec, as_of=as_of)
+        table = store.con.execute(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM {_table_sql(spec, as_of)}{where} "
+                                  "ORDER BY id", params).to_arrow_table()
+        return _large_strings(table).to_pandas()
 
     path = getattr(store, "path", None)
     kept = None
     if path is not None and getattr(store, "read_only", False):
         p = Path(path)
-        kept, version = p.with_name(p.name + ".roadattributes.arrow"), access_data_version(store)
+        kept = p.with_name(p.name + ".roadattributes.arrow")
+        version = access_data_version(store) if data_version is None else data_version
         with contextlib.suppress(OSError, pa.ArrowException, KeyError, TypeError):
             with pa.memory_map(str(kept)) as src:
                 table = pa.ipc.open_file(src).read_all()
@@ -108,11 +121,18 @@ def road_attributes(store: Store) -> pd.DataFrame:
                     tuple(table.column_names) == ROAD_ATTRIBUTES:
                 return table.to_pandas()
     table = store.con.execute(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM roads ORDER BY id").to_arrow_table()
-    table = table.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
-                                  for f in table.schema]))
+    table = _large_strings(table)
     if kept is not None:
         _write_arrow_quietly(kept, table.replace_schema_metadata({"version": version}))
     return table.to_pandas()
+
+
+def _large_strings(table: Any) -> Any:
+    """``table`` with its string columns as large strings (what the kept Arrow file holds)."""
+    import pyarrow as pa
+
+    return table.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
+                                 for f in table.schema]))
 
 
 def _write_arrow_quietly(path: Path, table: Any) -> None:

@@ -132,7 +132,7 @@ def record_refusal(store: Any, actor: ActorLike, entry: AuditEntry, *, outcome: 
         log.warning("refused (not recorded, store read-only): %s %s by %s", entry.action, entry.layer, actor.name)
         return False
     try:
-        with store.transaction() as con:
+        with store.transaction(audit_only=True) as con:
             record(con, actor, entry, outcome=outcome)
     except Exception as exc:  # the refusal itself must still reach the user
         log.warning("could not record refusal of %s by %s: %s", entry.action, actor.name, exc)

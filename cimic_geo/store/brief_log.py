@@ -32,7 +32,7 @@ def record_brief(store: Store, *, actor: ActorLike, as_of: Any = None, file_name
     if getattr(store, "read_only", False):
         log.info("brief export not recorded (store read-only): as of %s", shown)
         return False
-    with store.transaction() as con:
+    with store.transaction(audit_only=True) as con:  # no layer changes: page caches stay warm
         record(con, actor, entry)
     return True
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from cimic_geo.errors import ConflictError, StoreError, UnknownLayerError
 from cimic_geo.schema import LAYERS, VERSIONED_LAYERS, get_layer
+from cimic_geo.store.content_stamp import content_stamp, note_audit_only_commit
 from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's other modules)
     BBox,
     WriteMode,
@@ -133,8 +134,12 @@ class Store:
             )
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, audit_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block in one transaction: all of it is written, or none of it.
+
+        ``audit_only``: the block writes only the audit trail (and a user's last sign-in time), so the
+        store's content stamp (:func:`cimic_geo.store.content_stamp.content_stamp`, which page caches
+        are keyed by) stays as it was.
 
         Raises
         ------
@@ -147,6 +152,7 @@ class Store:
         self._require_writable()
         with self._write_lock:
             self._require_same_file()
+            before = content_stamp(self.path) if audit_only else None
             self.con.execute("BEGIN TRANSACTION")
             try:
                 yield self.con
@@ -167,6 +173,8 @@ class Store:
                 if _is_conflict(exc):
                     raise ConflictError(f"another session changed the same rows; reload and retry ({exc})") from exc
                 raise describe_database_error(exc) from exc
+            if before is not None:
+                note_audit_only_commit(self.path, before=before)
 
     def _require_writable(self) -> None:
         if self.read_only:

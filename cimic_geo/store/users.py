@@ -277,7 +277,7 @@ def authenticate(store: Any, username: str, password: str) -> User:
         record_refusal(store, who, AuditEntry(action="sign_in", layer="users", ids=[name], detail="account disabled"))
         raise AuthenticationError("this account is disabled; ask an administrator")
     if not store.read_only:
-        with store.transaction() as con:
+        with store.transaction(audit_only=True) as con:
             con.execute("UPDATE users SET last_login = ? WHERE id = ?", [_now(), user.id])
             record(con, user.actor(), AuditEntry(action="sign_in", layer="users", ids=[name]))
     return user
@@ -287,7 +287,7 @@ def record_sign_in(store: Any, actor: Actor, *, detail: str | None = None) -> No
     """Audit a sign-in made elsewhere (the identity provider) and set the account's ``last_login``."""
     if store.read_only:
         return
-    with store.transaction() as con:
+    with store.transaction(audit_only=True) as con:
         con.execute("UPDATE users SET last_login = ? WHERE username = ?", [_now(), actor.name])
         record(con, actor, AuditEntry(action="sign_in", layer="users", ids=[actor.name], detail=detail))
 
@@ -296,7 +296,7 @@ def record_sign_out(store: Any, actor: Actor, *, detail: str | None = None) -> N
     """Audit a sign-out (by the user, or by the idle timeout with ``detail``)."""
     if store.read_only:
         return
-    with store.transaction() as con:
+    with store.transaction(audit_only=True) as con:
         record(con, actor, AuditEntry(action="sign_out", layer="users", ids=[actor.name], detail=detail))
 
 

@@ -15,7 +15,7 @@ from cimic_geo.export.gis import neutralise_formula
 from cimic_geo.i18n import _, fmt_int, ngettext, pgettext
 from cimic_geo.store import Store
 from cimic_geo.store.audit import AUDIT_COLUMNS, read_audit
-from cimic_geo.ui.common import data_token, key, plain
+from cimic_geo.ui.common import audit_token, key, plain
 from cimic_geo.ui.tables import display_frame
 
 PAGE = "audit"
@@ -104,7 +104,7 @@ def render(store: Store, actor: Actor) -> None:
     layer = cols[3].text_input(_("Layer"), key=k("layer")).strip() or None
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
-    df = _rows(store, data_token(store), since, until, user, layer)
+    df = _rows(store, audit_token(store), since, until, user, layer)
     st.caption(ngettext("{n} row", "{n} rows", len(df)).format(n=fmt_int(len(df))))
     shown = df.assign(action=df["action"].map(action_label)) if "action" in df.columns else df
     st.dataframe(display_frame(shown, keep=["at_utc"]), hide_index=True, width="stretch",

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import streamlit as st
 
 from cimic_geo.config import Settings, load_settings
-from cimic_geo.data_stamp import file_stamp
 from cimic_geo.errors import CimicError, StoreNotFoundError
 from cimic_geo.i18n import LANGUAGES, _, get_language, set_language
 from cimic_geo.store import Store
+from cimic_geo.store.content_stamp import content_stamp, raw_stamp
 from cimic_geo.store.shared import SharedStore
 
 
@@ -118,9 +118,18 @@ def data_token(store: Store) -> str:
     * a counter bumped by :func:`clear_caches` after every write the app makes itself, so two
       commits within one file-system timestamp tick still give a new token.
 
+    Commits that write only the audit trail (sign-in, sign-out, a refused attempt, an exported brief's
+    record) keep the token (:func:`cimic_geo.store.content_stamp.content_stamp`): a user signing in
+    does not make every page's cache cold. Readers of the audit trail use :func:`audit_token`.
+
     A few ``stat`` calls: cheap enough for every rerun (unlike a hash over the tables).
     """
-    return f"{store.path}|{_generation}|{file_stamp(store.path)}"
+    return f"{store.path}|{_generation}|{content_stamp(store.path)}"
+
+
+def audit_token(store: Store) -> str:
+    """Like :func:`data_token`, but changed by every commit, audit-only ones too (the audit trail's readers)."""
+    return f"{store.path}|{_generation}|{raw_stamp(store.path)}"
 
 
 def clear_caches() -> None:

@@ -26,6 +26,7 @@ from cimic_geo.store.changes_reads import change_inputs
 from cimic_geo.store.cop_reads import layers_as_of
 from cimic_geo.store.trend_reads import features_by_id
 from cimic_geo.timefmt import dtg
+from cimic_geo.ui.common import audit_token
 from cimic_geo.ui.common import key as _key
 
 PAGE = "cop"
@@ -52,7 +53,7 @@ def window_options(store: Store, token: str, *, as_of: pd.Timestamp | None) -> l
     until = layers_as_of(store, as_of) if as_of is not None else None
     ref = until if until is not None else (as_of if as_of is not None else pd.Timestamp.now(tz="UTC").floor("min"))
     out = []
-    brief = _last_brief(store, token, ref)
+    brief = _last_brief(store, audit_token(store), ref)  # a brief's record is an audit row: keyed on every commit
     if brief is not None and (until is None or brief < until):
         out.append(Window(brief, until, "brief"))
     out += [Window(ref - pd.Timedelta(hours=24), until, "24h"), Window(ref - pd.Timedelta(days=7), until, "7d")]

@@ -50,13 +50,14 @@ __all__ = ["EXPORT_LAYERS", "PAGE", "access_context", "access_ui", "as_of_ui", "
 # one per process, so memory stays flat while users move the time slider
 @st.cache_resource(show_spinner=False, max_entries=1)
 def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...], version: str) -> AccessContext:
-    return load_access_context(_store, as_of=as_of, bands_km=bands)
+    return load_access_context(_store, as_of=as_of, bands_km=bands, data_version=version)  # hashed once
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _access_version(_store: Store, token: str) -> str:
-    # the hash over what the road graph uses (~50 ms national), once per data_token: a corridor
-    # save moves the token but not this version, so the road graph is not rebuilt for it
+    # the hash over what the road graph uses (0.5-2 s national on a read-write store), once per data_token
+    # and passed on to the graph's loading: a corridor save moves the token but not this version, so
+    # the road graph is not rebuilt for it
     return access_data_version(_store)
 
 

@@ -1,0 +1,125 @@
+"""Road graphs for past as-of times are kept apart from the current one: moving the planner's time
+back and forth builds each graph once, a past build never replaces the graph a one-off CLI route
+reads, at most two past graphs are kept (least recently used removed) and a damaged one is rebuilt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cimic_geo.analytics import road_cache as rc
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """``load_access_context`` on a read-only store, and the list of the times it built a graph for."""
+    import cimic_geo.corridors as corridors
+    from cimic_geo.store import connect
+
+    real, builds = corridors.build_road_graph, []
+
+    def build(*args, **kwargs):
+        builds.append(kwargs.get("as_of"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(corridors, "build_road_graph", build)
+
+    def load(db, as_of=None):
+        with connect(db, read_only=True) as store:
+            return corridors.load_access_context(store, as_of=as_of, bands_km=(3.0, 6.0, 9.0))
+
+    return load, builds
+
+
+def _times(db):
+    from cimic_geo.analytics.situation import history_times
+    from cimic_geo.store import connect
+
+    with connect(db, read_only=True) as store:
+        return history_times(store)
+
+
+def _current(db):
+    folder = rc.graph_file(db)
+    return rc.saved_key(folder), rc.folder_inode(folder), (folder / "meta.json").stat().st_mtime_ns
+
+
+def _add_a_road_now(db, times):
+    """A road reported at the latest snapshot: in the current roads, not in those of earlier times."""
+    from cimic_geo.store import connect
+
+    with connect(db) as store:
+        road = store.read("roads", limit=1).assign(id="added-later", reported_at=times[-1])
+        store.write("roads", road, mode="upsert")
+
+
+def test_past_times_are_kept_apart_and_reused(demo_db_copy, counted):
+    load, builds = counted
+    times = _times(demo_db_copy)
+    assert len(times) >= 4, times  # the demo scenario has a front-line history
+    _add_a_road_now(demo_db_copy, times)  # a past graph has other road rows than the current one
+    t1, t2, t3 = times[0], times[1], times[2]
+    now = load(demo_db_copy)
+    assert builds == [times[-1]] and now.as_of == times[-1]
+    current = _current(demo_db_copy)
+    assert "asof=" + times[-1].isoformat() in current[0]
+
+    past = load(demo_db_copy, t1)
+    assert builds == [times[-1], t1] and past.graph.as_of == t1
+    assert _current(demo_db_copy) == current  # the current graph was neither replaced nor rewritten
+    folder1 = rc.past_folder(demo_db_copy, rc.saved_key(next(rc.past_root(demo_db_copy).iterdir())))
+    assert folder1.parent == rc.past_root(demo_db_copy) and "asof=" + t1.isoformat() in rc.saved_key(folder1)
+
+    again_now, again_past = load(demo_db_copy), load(demo_db_copy, t1)
+    assert len(builds) == 2  # both read from their folders
+    assert np.array_equal(again_now.graph.edge_minutes, now.graph.edge_minutes)
+    assert np.array_equal(again_past.graph.edge_minutes, past.graph.edge_minutes)
+    assert np.array_equal(again_past.graph.edge_front_km, past.graph.edge_front_km)
+    assert again_past.graph.as_of == t1 and again_past.graph._connectivity is not None  # read back, not rebuilt
+    # each with the road rows of its own time
+    assert again_past.graph.road_table["id"].tolist() == past.graph.road_table["id"].tolist()
+    assert "added-later" in set(again_now.graph.road_table["id"]) - set(again_past.graph.road_table["id"])
+
+    load(demo_db_copy, t2)  # a second past time: both kept
+    load(demo_db_copy, t1)  # t1 used again: t2 is now the least recently used
+    assert builds == [times[-1], t1, t2]
+    load(demo_db_copy, t3)  # a third: t2 is removed, t1 and t3 are kept
+    assert builds == [times[-1], t1, t2, t3]
+    kept = sorted(p.name for p in rc.past_root(demo_db_copy).iterdir())
+    assert len(kept) == rc.PAST_KEEP == 2
+    load(demo_db_copy, t1), load(demo_db_copy, t3), load(demo_db_copy)
+    assert len(builds) == 4
+    load(demo_db_copy, t2)
+    assert builds[4:] == [t2]  # it was evicted: built again
+    assert _current(demo_db_copy) == current
+
+
+def test_a_damaged_past_graph_is_rebuilt(demo_db_copy, counted):
+    load, builds = counted
+    t1 = _times(demo_db_copy)[0]
+    first = load(demo_db_copy, t1)
+    (folder,) = rc.past_root(demo_db_copy).iterdir()
+    array = folder / "edge_minutes.npy"
+    data = array.read_bytes()
+    array.write_bytes(data[: len(data) // 2])  # truncated
+    rebuilt = load(demo_db_copy, t1)
+    assert builds == [t1, t1]
+    assert np.array_equal(rebuilt.graph.edge_minutes, first.graph.edge_minutes)
+    assert [p.name for p in rc.past_root(demo_db_copy).iterdir()] == [folder.name]
+    load(demo_db_copy, t1)
+    assert builds == [t1, t1]  # the rewritten folder is whole again
+    assert not rc.graph_file(demo_db_copy).exists()  # no current-time graph was asked for, none written
+
+
+def test_mark_used_keeps_the_most_recent_past_graphs(tmp_path):
+    root = rc.past_root(tmp_path / "x.duckdb")
+    folders = [rc.past_folder(tmp_path / "x.duckdb", f"key{i}") for i in range(4)]
+    (root / "abc.tmp").mkdir(parents=True)  # a folder being written: never removed by the pruning
+    for f in folders:
+        f.mkdir()
+        rc.mark_used(f)
+    assert sorted(p.name for p in root.iterdir()) == sorted([folders[2].name, folders[3].name, "abc.tmp"])
+    rc.mark_used(folders[2])
+    folders[0].mkdir()
+    rc.mark_used(folders[0])  # folders[3] is now the least recently used
+    assert sorted(p.name for p in root.iterdir()) == sorted([folders[0].name, folders[2].name, "abc.tmp"])
