@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from cimic_geo.analytics.change_tables import change_tables, kind_titles, summary_line
 from cimic_geo.analytics.changes import Changes, build_changes
 from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer, page_title, wrap_to_width
+from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, footer, marked_page, page_title, wrap_to_width
 from cimic_geo.i18n import _
 from cimic_geo.store.brief_log import last_brief_time
 from cimic_geo.store.changes_reads import change_inputs
@@ -59,10 +59,8 @@ def render_changes_figure(store: Any, loaded: LoadedView, *, produced: pd.Timest
     produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
     window = brief_window(store, loaded, produced=produced)
     res = brief_changes(store, window)
-    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    fig = marked_page(loaded.marking)
     W, H = A4_LANDSCAPE_IN
-    banner(fig, loaded.marking, top=True)
-    banner(fig, loaded.marking, top=False)
     until = dtg(window.until) if window.until is not None else dtg(produced)
     fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — since the last brief").format(title=page_title(loaded.view)),
              fontsize=15, fontweight="bold", va="top")

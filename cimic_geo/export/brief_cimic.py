@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from cimic_geo.errors import CimicError
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_kpis import print_int
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, banner, footer, page_title
+from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, _table_axes, footer, marked_page, page_title
 from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.timefmt import dtg
 
@@ -50,10 +50,8 @@ def render_cimic_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestam
     if not (has_evac or has_assess):
         return None
     produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
-    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    fig = marked_page(loaded.marking)
     W, H = A4_LANDSCAPE_IN
-    banner(fig, loaded.marking, top=True)
-    banner(fig, loaded.marking, top=False)
     as_of = loaded.view.as_of
     ov = evacuation_overview(store, as_of=as_of, bands_km=bands_km) if has_evac else None
     when = dtg(ov.now) if ov is not None else dtg(as_of if as_of is not None else produced)

@@ -25,7 +25,7 @@ from cimic_geo.analytics.bands import BEYOND, OCCUPIED
 from cimic_geo.analytics.trends import Trends, compute_trends
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.export.export_view import LoadedView
-from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, banner, footer, page_title
+from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, footer, marked_page, page_title
 from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.maps.cop_style import CORRIDOR_COLORS, SECTOR_COLORS
 from cimic_geo.store.trend_reads import trend_inputs
@@ -118,10 +118,8 @@ def render_trends_figure(store: Any, loaded: LoadedView, *, produced: pd.Timesta
     if not trends.times:
         return None
     produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
-    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    fig = marked_page(loaded.marking)
     W, H = A4_LANDSCAPE_IN
-    banner(fig, loaded.marking, top=True)
-    banner(fig, loaded.marking, top=False)
     fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — trends").format(title=page_title(loaded.view)), fontsize=15,
              fontweight="bold", va="top")
     first, last = trends.times[0], trends.times[-1]

@@ -61,6 +61,14 @@ def banner(fig: Figure, marking: str, *, top: bool) -> None:
             color=fg, transform=ax.transAxes)
 
 
+def marked_page(marking: str) -> Figure:
+    """A blank A4-landscape page with the marking banner at its top and bottom."""
+    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    banner(fig, marking, top=True)
+    banner(fig, marking, top=False)
+    return fig
+
+
 #: Page margin left and right (inches) and the footer line's centre above the bottom edge.
 MARGIN_IN = 0.3
 FOOTER_Y_IN = 0.47
@@ -193,10 +201,8 @@ def _table_axes(fig: Figure, rect: tuple[float, float, float, float], title: str
 def render_tables_figure(loaded: LoadedView, *, kpis: KpiTable | None, produced: pd.Timestamp | None = None) -> Figure:
     """The PDF's second page: KPI table, shelters by status, damage by sector, corridor list."""
     produced = produced if produced is not None else pd.Timestamp.now(tz="UTC")
-    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    fig = marked_page(loaded.marking)
     W, H = A4_LANDSCAPE_IN
-    banner(fig, loaded.marking, top=True)
-    banner(fig, loaded.marking, top=False)
     when = dtg(loaded.as_of) if loaded.as_of is not None else dtg(produced)
     fig.text(0.3 / W, 1 - 0.42 / H, _("{title} — tables").format(title=page_title(loaded.view)), fontsize=15, fontweight="bold", va="top")
     fig.text(1 - 0.3 / W, 1 - 0.42 / H, when, fontsize=15, fontweight="bold", va="top", ha="right")
