@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import _common  # noqa: F401  (puts the repository root on sys.path)
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from _common import best_time
 
 from cimic_geo.analytics.bands import band_labels, prepare_front
 from cimic_geo.analytics.coverage import coverage
@@ -110,6 +110,60 @@ def cpu_time(fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any)
     return best, cpu, result
 
 
+def road_compare(db: str, minutes: float) -> list[tuple[str, float, float, str]]:
+    """Road-time reach and allocation, previous way vs now, on the same graph and places.
+
+    Reach: ``travel_time_reach(method="tiles")`` (every road node, tile by tile) vs ``"core"`` (the core
+    graph of junctions); allocation: every reach edge (the dominated-edge reduction switched off) vs
+    the reduction on. Prints whether the pairs, minutes, covered people per settlement and placed
+    people per shelter agree. Each row's note carries the CPU time and the load average then.
+    """
+    from cimic_geo.analytics import allocation as alloc_mod
+    from cimic_geo.analytics.coverage import USABLE_STATUSES, _canonical, _int_col
+    from cimic_geo.analytics.coverage_graph import coverage_road_graph
+    from cimic_geo.analytics.reach import travel_time_reach
+    from cimic_geo.analytics.situation import load_situation
+
+    with connect(db, read_only=True) as store:
+        sit = load_situation(store, layers=("settlements", "shelters"))
+        graph, policy = coverage_road_graph(store, as_of=sit.as_of, front_line=sit.front_line,
+                                            occupied_area=sit.occupied_area, layers_as_of=sit.layers_as_of)
+    fr = prepare_front(sit.front_line, sit.occupied_area)
+    sets = _canonical(sit["settlements"][~fr.occupied(sit["settlements"].geometry)])
+    shel = _canonical(sit["shelters"][~fr.occupied(sit["shelters"].geometry)])
+    travel_time_reach(graph, sets, shel, max_minutes=minutes, policy=policy)  # snapping and chains, not timed
+    rows, got = [], {}
+    for method in ("tiles", "core"):
+        t, c, got[method] = cpu_time(travel_time_reach, graph, sets, shel, max_minutes=minutes, policy=policy,
+                                     method=method, repeat=2)
+        rows.append((f"reach {minutes:g} min, {method} search", t, float("nan"),
+                     f"CPU {c:.2f} s, load {os.getloadavg()[0]:.0f}; {len(got[method].s):,} pairs"))
+    a, b = got["tiles"], got["core"]
+    same = np.array_equal(a.s, b.s) and np.array_equal(a.h, b.h)
+    diff = float(np.abs(a.cost - b.cost).max()) if same and len(a.s) else float("nan")
+    print(f"reach: same pairs {same}; largest minutes difference {diff:.3g}")
+    pop = _int_col(sets, "population", "settlements", required=True)
+    room = np.maximum(_int_col(shel, "capacity", "shelters", required=True)
+                      - _int_col(shel, "occupancy", "shelters", required=False), 0)
+    room = np.where(np.isin(shel["status"].astype(str).to_numpy(), USABLE_STATUSES), room, 0)
+    flows = {}
+    real = alloc_mod._undominated
+    for label, fn in (("every edge", lambda s, *_a: np.ones(len(s), dtype=bool)), ("dominated edges dropped", real)):
+        alloc_mod._undominated = fn
+        try:
+            t, c, flows[label] = cpu_time(alloc_mod.allocate, pop, room, b, repeat=2)
+        finally:
+            alloc_mod._undominated = real
+        rows.append((f"allocation of the pairs, {label}", t, float("nan"),
+                     f"CPU {c:.2f} s, load {os.getloadavg()[0]:.0f}; placed {int(flows[label].sum()):,}"))
+    f0, f1 = flows.values()
+    print("allocation: placed", int(f0.sum()), int(f1.sum()), "person-minutes", float((f0 * b.cost).sum()),
+          float((f1 * b.cost).sum()), "settlements covered differently",
+          int((np.bincount(b.s, f0, len(pop)) != np.bincount(b.s, f1, len(pop))).sum()),
+          "shelters filled differently", int((np.bincount(b.h, f0, len(room)) != np.bincount(b.h, f1, len(room))).sum()),
+          "edges with other flows", int((f0 != f1).sum()))
+    return rows
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="data/national.duckdb")
@@ -118,8 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--road-minutes", type=float, default=15.0, help="coverage by road time (0: skip)")
+    ap.add_argument("--road-compare", action="store_true",
+                    help="only the road-time reach (tiles vs core search) and its allocation, compared")
     args = ap.parse_args(argv)
     bands = tuple(float(b) for b in args.bands.split(","))
+    if args.road_compare:
+        for name, a, _b, note in road_compare(args.db, args.road_minutes or 15.0):
+            print(f"| {name} | {a:.2f} | {note} |")
+        return 0
     t0 = time.perf_counter()
     with connect(args.db, read_only=True) as store:
         as_of = store.history_times("front_line")[-1]
@@ -146,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
                        bands_km=bands, repeat=args.repeat)
     ours_pop = {b["band"]: b["population"] for b in res.to_dict()["bands"]}
     if not args.skip_naive:
-        t_nexp, naive = best_time(naive_exposure, layers, front, occ, bands)
+        t_nexp, c_nexp, naive = cpu_time(naive_exposure, layers, front, occ, bands)
         agree = {b: (ours_pop[b], naive["settlements"].get(b, 0)) for b in ours_pop}
         rows.append(("exposure (3 layers, 3 bands + occupied)", t_exp, t_nexp,
-                     f"CPU {cpu['exposure']:.2f} s; population per band ours/naive {agree}"))
+                     f"CPU {cpu['exposure']:.2f} s, geopandas CPU {c_nexp:.2f} s "
+                     f"({c_nexp / max(cpu['exposure'], 1e-9):.1f}x); population per band ours/naive {agree}"))
     else:
         rows.append(("exposure (3 layers, 3 bands + occupied)", t_exp, float("nan"), f"CPU {cpu['exposure']:.2f} s"))
     # coverage on the friendly side
@@ -160,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         t_cov, c_cov, cov = cpu_time(coverage, settlements=sets, shelters=shel, max_km=d, repeat=args.repeat)
         note = f"CPU {c_cov:.2f} s; covered {cov.population_covered:,} ({cov.covered_pct:.2f} %)"
         if not args.skip_naive:
-            t_ncov, placed = best_time(naive_coverage, sets, shel, d)
-            note += f"; naive AccessMod-style placed {placed:,}"
+            t_ncov, c_ncov, placed = cpu_time(naive_coverage, sets, shel, d)
+            note += f", geopandas CPU {c_ncov:.2f} s ({c_ncov / max(c_cov, 1e-9):.1f}x); naive AccessMod-style placed {placed:,}"
         else:
             t_ncov = float("nan")
         rows.append((f"coverage within {d:g} km (exact allocation)", t_cov, t_ncov, note))
@@ -174,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             for run in ("first", "again"):  # first: the kept graph read; again: in memory
                 t_road, c_road, cov = cpu_time(coverage_at, store, max_minutes=args.road_minutes)
                 rows.append((f"coverage_at by road time {args.road_minutes:g} min ({run} call)", t_road, float("nan"),
-                             f"CPU {c_road:.2f} s; covered {cov.population_covered:,} ({cov.covered_pct:.2f} %)"))
+                             f"CPU {c_road:.2f} s, load {os.getloadavg()[0]:.0f}; covered {cov.population_covered:,} "
+                             f"({cov.covered_pct:.2f} %)"))
     print()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("| task | ours (s) | geopandas buffer/sjoin (s) | speed-up | notes |")

@@ -223,6 +223,7 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
         samples: list[dict[str, float]] = []
         t0, c0 = time.perf_counter(), cpu_s(server.pid)
         for r in range(rounds):
+            after: dict[str, float] = {}  # RSS after each page of the round (which page holds memory)
             open_page(page, "COP", COP_READY)
             idle(page)
             if r:  # another time on the as-of slider
@@ -231,12 +232,14 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
                 for _i in range(r):
                     thumb.press("ArrowLeft")
                 idle(page)
+            after["cop_mb"] = rss_mb(server.pid)
             open_page(page, "Exposure and coverage", EXPOSURE_READY)
             idle(page)
             page.get_by_text("road minutes", exact=True).click()
             idle(page)
             _set_number(page, "Within (minutes by road)", 15.0 + 5 * (r % 2))
             _set_number(page, "What-if: shift the front toward us (km)", float(r * 2))
+            after["exposure_mb"] = rss_mb(server.pid)
             open_page(page, "Corridor planner", PLANNER_READY)
             idle(page)
             if r:
@@ -246,7 +249,7 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
                     thumb.press("ArrowLeft")
                 idle(page)
                 page.get_by_role("link", name="Corridor planner").first.wait_for()
-            samples.append({"round": r + 1, "rss_mb": rss_mb(server.pid), "load": load(),
+            samples.append({"round": r + 1, "rss_mb": rss_mb(server.pid), **after, "load": load(),
                             "wall_s": time.perf_counter() - t0, "cpu_s": cpu_s(server.pid) - c0})
             print(f"memory round {r + 1}: {samples[-1]}", flush=True)
     first = samples[0]["rss_mb"]
@@ -311,9 +314,14 @@ def report(results: dict[str, Any], before: dict[str, Any] | None = None, before
     else:
         lines += ["| step | target | now |", "| --- | --- | --- |"]
         lines += [f"| {title} | {target} | {now[k]} |" for k, (title, target) in ROW_TITLES.items() if now[k] != "–"]
-    lines += ["", "How the pages keep their work down: the Exposure page draws its map as soon as the exposure is "
-              "known (coverage, restoration and the tables after it) and makes its CSV downloads only when a button "
-              "is pressed; its analysis results are shared objects in a bounded cache (no pickled copy per rerun). "
+    lines += ["", "How the pages keep their work down: the server imports the heavy pages' modules in the background "
+              "after its first run (not on a user's first visit). The Exposure page draws its map as soon as the "
+              "exposure is known (coverage and the tables after it), ranks restoration only when asked (a button in "
+              "its tab, in a fragment) and makes its CSV downloads only when a button is pressed; its analysis "
+              "results are shared objects in a bounded cache (no pickled copy per rerun), and the analyses and the "
+              "planner read each whole layer once per process (shared copies per store content). The planner keeps "
+              "its map layers (chosen roads, settlements, extent) in a file beside the store per road-graph data "
+              "version and time, so a server's first visit reads them instead of choosing and encoding them. "
               "The planner draws its roads from the rows it chose (no line built for a million roads) and the "
               "road pieces off the main network as one multi-line (not 2,000 map elements), and keeps one road-graph "
               "context per process. The COP reads and caches each visible layer on its own, so a layer toggle "

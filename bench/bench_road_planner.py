@@ -11,6 +11,10 @@ waits for after that. Target: ≤ 0.3 s a request.
     .venv/bin/python bench/bench_road_planner.py --db /tmp/national.duckdb --from Pisokopol --to Ozhyniv
 
 ``--profile N`` prints the N most expensive functions (cProfile, cumulative) of one warm request.
+``--pair FROM:TO`` (repeatable) also requests each of these pairs once, in turn, after the main
+pair's runs (a request that finds nothing of its own kept: other places, other routes) and
+reports each one's CPU and wall time. ``--dump FILE`` writes every document (JSON, sorted keys);
+``--check FILE`` compares them with a dump written by other code (``identical``: byte for byte).
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alternatives", type=int, action="append", help="default: 2 (the page's) and 3")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--profile", type=int, default=0)
+    ap.add_argument("--pair", action="append", default=[], help="FROM:TO, requested once each (alternatives 3)")
+    ap.add_argument("--dump", help="write the documents here (JSON)")
+    ap.add_argument("--check", help="compare the documents with this dump")
     args = ap.parse_args(argv)
+    docs: list[dict] = []
     out: dict = {"db": args.db, "route": f"{args.origin} -> {args.dest}", "load_average_start": os.getloadavg()}
     t0 = time.perf_counter()
     with connect(args.db, read_only=True) as store:
@@ -50,10 +58,26 @@ def main(argv: list[str] | None = None) -> int:
             doc = route_document(ctx, args.origin, args.dest, alternatives=alts)
             walls.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
+        docs.append(doc)
         out[f"alternatives_{alts}"] = {
             "routes": 1 + len(doc["alternatives"]), "first_wall_s": round(walls[0], 3),
             "wall_s_median": round(statistics.median(walls[1:]), 3), "wall_s_min": round(min(walls[1:]), 3),
             "cpu_s_median": round(statistics.median(cpus[1:]), 3)}
+    for pair in args.pair:
+        a, b = pair.split(":", 1)
+        t0, c0 = time.perf_counter(), time.process_time()
+        doc = route_document(ctx, a, b, alternatives=3)
+        out[f"pair {pair}"] = {"routes": 1 + len(doc["alternatives"]) if doc["found"] else 0,
+                               "cpu_s": round(time.process_time() - c0, 3),
+                               "wall_s": round(time.perf_counter() - t0, 3)}
+        docs.append(doc)
+    text = json.dumps(docs, sort_keys=True, default=str)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as f:
+            f.write(text)
+    if args.check:
+        with open(args.check, encoding="utf-8") as f:
+            out["identical"] = f.read() == text
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

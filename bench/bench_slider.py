@@ -9,8 +9,9 @@ back and forth with the arrow keys; each step is timed from the key press to
 * **run done**: the page's script run finished (KPI strip and the "what changed" panel too).
 
 The first visit of each time is *cold* (its reads not cached yet); later visits are *warm* (the target
-is one step in 0.5 s or less, warm). Every number comes with the load average (the machine is shared)
-and the server's CPU seconds for the step.
+is one step in 0.5 s or less, warm). Every number comes with the load average (the machine is shared),
+the server's CPU seconds for the step and the browser's (every Chromium process of the run: the page,
+the map's frame, the GPU and network processes), which load does not inflate as it inflates wall time.
 
 Usage::
 
@@ -23,6 +24,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import sys
 import time
@@ -60,19 +63,44 @@ def step(server: Any, page: Any, frame: Any, key: str) -> dict[str, float]:
     thumb.focus()
     la = load()
     t0 = time.perf_counter()
-    c0 = server_cpu(server)
+    c0, b0 = server_cpu(server), browser_cpu()
     thumb.press(key)
     frame.wait_for_function(REPLACED, timeout=TIMEOUT_MS)
     frame.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
     drawn = time.perf_counter() - t0
     idle(page)
-    return {"drawn_s": drawn, "done_s": time.perf_counter() - t0, "cpu_s": server_cpu(server) - c0, "load": la}
+    return {"drawn_s": drawn, "done_s": time.perf_counter() - t0, "cpu_s": server_cpu(server) - c0,
+            "browser_cpu_s": browser_cpu() - b0, "load": la}
 
 
 def server_cpu(server: Any) -> float:
     from bench_pages import cpu_s
 
     return cpu_s(server.pid)
+
+
+def browser_cpu() -> float:
+    """CPU seconds used so far by the Chromium processes started by this script (its descendants)."""
+    from bench_pages import cpu_s
+
+    children: dict[int, list[int]] = {}
+    comm: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name, rest = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            comm[int(entry.name)] = name.split("(", 1)[1]
+            children.setdefault(int(rest.split()[1]), []).append(int(entry.name))
+    total, todo = 0.0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        if comm.get(pid, "").startswith("chrom"):
+            with contextlib.suppress(OSError):  # a process that just ended
+                total += cpu_s(pid)
+    return total
 
 
 def run(db: Path, rounds: int) -> dict[str, list[dict[str, float]]]:
@@ -106,9 +134,11 @@ def main() -> None:
     res = run(args.db, args.rounds)
     loads = [r["load"] for rows in res.values() for r in rows]
     lines = [f"slider step, cold (first visit of a time): drawn {_fmt(res['cold'], 'drawn_s')}; run done "
-             f"{_fmt(res['cold'], 'done_s')}; server CPU {_fmt(res['cold'], 'cpu_s')}",
+             f"{_fmt(res['cold'], 'done_s')}; server CPU {_fmt(res['cold'], 'cpu_s')}; browser CPU "
+             f"{_fmt(res['cold'], 'browser_cpu_s')}",
              f"slider step, warm ({len(res['warm'])} steps): drawn {_fmt(res['warm'], 'drawn_s')}; run done "
-             f"{_fmt(res['warm'], 'done_s')}; server CPU {_fmt(res['warm'], 'cpu_s')}",
+             f"{_fmt(res['warm'], 'done_s')}; server CPU {_fmt(res['warm'], 'cpu_s')}; browser CPU "
+             f"{_fmt(res['warm'], 'browser_cpu_s')}",
              f"load average {min(loads):.1f}-{max(loads):.1f}"]
     print("\n".join(lines))
     if args.write:

@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import check_bands, check_distance
 from cimic_geo.analytics.corridor_eval import check_corridor_line, evaluate_corridor, lines_from_geojson
+from cimic_geo.analytics.corridor_index import settlement_finder
 from cimic_geo.analytics.road_cache import (
     graph_file,
     graph_key,
@@ -194,8 +195,9 @@ def route_document(
     route>, "road_ids", "alternatives": [<metrics>...]}``; with ``found`` false, ``reason`` says why.
     """
     g = ctx.graph
-    o = resolve_place(origin, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
-    d = resolve_place(destination, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km)
+    find = settlement_finder(ctx.settlements, kept=ctx.__dict__)
+    o = resolve_place(origin, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km, find=find)
+    d = resolve_place(destination, graph=g, settlements=ctx.settlements, max_snap_km=max_snap_km, find=find)
     policy = make_policy(avoid_km=avoid_km, penalise=penalise, bands_km=g.bands_km, ignore_oneway=ignore_oneway)
     o_in, d_in = in_zone(g, policy, np.array([o.lon, d.lon]), np.array([o.lat, d.lat]))
     routes = find_routes(g, o.point, d.point, policy=policy, alternatives=alternatives,

@@ -28,8 +28,17 @@ VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "occupied_area": ("id", "valid_from", "valid_to", "geom"),
 }
 
+#: History tables whose versions are hashed too (number and validity of each version; a version's own
+#: columns never change once written): a version written to a history table only — a late report, an
+#: import valid from a past time — changes nothing in the layer's table but what a past time shows
+#: (the road graphs of past times kept beside the store are keyed by this version).
+HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
+    f"{layer}_history": ("version_id", "valid_from", "valid_to", "recorded_at", "removed")
+    for layer in ("roads", "infrastructure", "settlements", "shelters")
+}
+
 #: What the version hashes: a token kept under another list of columns is not reused.
-COLUMNS_KEY = ";".join(f"{k}:{','.join(v)}" for k, v in VERSION_COLUMNS.items())
+COLUMNS_KEY = ";".join(f"{k}:{','.join(v)}" for k, v in (*VERSION_COLUMNS.items(), *HISTORY_COLUMNS.items()))
 
 
 def version_file(db_path: str | os.PathLike) -> Path:

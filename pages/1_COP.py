@@ -6,7 +6,8 @@ from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
 from cimic_geo.ui import cop_changes, export_panel
 from cimic_geo.ui import cop_page as cop
-from cimic_geo.ui.common import data_token, page_setup, plain, settings
+from cimic_geo.ui.common import data_token, get_store, page_setup, plain, settings
+from cimic_geo.ui.sign_in import signed_in_actor
 
 store = page_setup("COP")
 st.title(_("Common operational picture"))
@@ -20,7 +21,6 @@ if extent is None:
     st.stop()
 cfg = settings()
 marking = cfg.marking or store.marking
-times = cop.history_times(store, token)
 
 with st.sidebar:
     st.subheader(_("Layers"))
@@ -28,38 +28,55 @@ with st.sidebar:
         name for name, label in cop.TOGGLES
         if st.checkbox(_(label), value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))
     }
-    st.subheader(_("Time"))
-    as_of = since = None
-    if times:
-        as_of = st.select_slider(_("Front line as of"), options=times, value=times[-1], format_func=cop.fmt_time,
-                                 key=cop.k("as_of"))
-        earlier = [t for t in times if t < as_of]
-        if earlier:
-            since = st.select_slider(_("Change since"), options=earlier, value=cop.default_since(earlier, as_of),
-                                     format_func=cop.fmt_time, key=cop.k("since"))
-        else:
-            st.caption(_("No earlier snapshot to compare with."))
-    else:
-        st.caption(_("No front-line history in the store."))
-    window = cop_changes.window_ui(store, token, as_of=as_of)
+    time_box = st.container()  # the time controls: drawn by the picture below (a step reruns only it)
     st.subheader(_("Search"))
     search_layer, center = cop.search_ui(store, token)
 
-kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
-view = cop.current_view(extent)
-encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
-if "changes" in visible:
-    encoded = {**encoded, **cop_changes.highlight_layer(store, token, window)}
-result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=visible,
-                        marking=marking, center=center, zoom=12 if center else None)
-with kpi_box:
-    strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km), cop.kpi_bbox(view.bounds, extent))
-    cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
-layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, tuple(sorted(visible)))
-cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
-for note in notes:
-    st.caption(plain(note.text() if hasattr(note, "text") else note))
-cop.details_ui(result.get("last_object_clicked"), layers)
-cop_changes.panel_ui(store, token, window)
-cop_changes.trends_ui(store, token, bands_km=tuple(cfg.bands_km))
-export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)
+
+@st.fragment
+def picture(visible: frozenset[str], search_layer: dict[str, str], center: tuple[float, float] | None) -> None:
+    """Time controls, KPI strip, map, what changed and export. A slider step, a map move or a zoom
+    reruns only this part of the page (the layer toggles and the search rerun the whole page)."""
+    store = get_store()  # a fragment's own run: this run's cursor, not the page run's
+    if signed_in_actor(store) is None:
+        st.rerun(scope="app")  # signed out meanwhile: the page's gate shows the sign-in
+    token = data_token(store)
+    times = cop.history_times(store, token)
+    with time_box:
+        st.subheader(_("Time"))
+        as_of = since = None
+        if times:
+            as_of = st.select_slider(_("Front line as of"), options=times, value=times[-1], format_func=cop.fmt_time,
+                                     key=cop.k("as_of"))
+            earlier = [t for t in times if t < as_of]
+            if earlier:
+                since = st.select_slider(_("Change since"), options=earlier, value=cop.default_since(earlier, as_of),
+                                         format_func=cop.fmt_time, key=cop.k("since"))
+            else:
+                st.caption(_("No earlier snapshot to compare with."))
+        else:
+            st.caption(_("No front-line history in the store."))
+        window = cop_changes.window_ui(store, token, as_of=as_of)
+
+    kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
+    view = cop.current_view(extent)
+    shown = tuple(sorted(visible))
+    encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, shown)
+    if "changes" in visible:
+        encoded = {**encoded, **cop_changes.highlight_layer(store, token, window)}
+    result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=set(visible),
+                            marking=marking, center=center, zoom=12 if center else None)
+    with kpi_box:
+        strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km), cop.kpi_bbox(view.bounds, extent))
+        cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
+    layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, shown)
+    cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
+    for note in notes:
+        st.caption(plain(note.text() if hasattr(note, "text") else note))
+    cop.details_ui(result.get("last_object_clicked"), layers)
+    cop_changes.panel_ui(store, token, window)
+    cop_changes.trends_ui(store, token, bands_km=tuple(cfg.bands_km))
+    export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)
+
+
+picture(frozenset(visible), search_layer, center)

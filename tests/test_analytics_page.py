@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cimic_geo.analytics.kpi_strip import compact
-from cimic_geo.analytics.situation import coverage_at, exposure_at
+from cimic_geo.analytics.situation import coverage_at, exposure_at, restoration_at
 from cimic_geo.cli import main
 from cimic_geo.maps.analytics_map import build_analytics_map
 from cimic_geo.maps.assets import remote_urls
@@ -59,7 +60,21 @@ def test_page_shows_band_kpis_map_and_downloads(monkeypatch, demo_db):
     assert not remote_urls(args["header"] + args["html"] + args["script"])
     assert all(link.startswith("/app/static/") for link in args["js_links"] + args["css_links"])
     labels = [d.label for d in at.get("download_button")]
-    assert "Download restoration priority (CSV)" in labels and "Download settlements coverage (CSV)" in labels
+    assert "Download settlements coverage (CSV)" in labels
+    # the restoration ranking is computed when asked for (seconds on a national store), then kept
+    assert "Download restoration priority (CSV)" not in labels
+    at.button(key="analytics:restoration_go").click().run()
+    assert not at.exception and not at.error
+    with connect(demo_db, read_only=True) as store:
+        rest = restoration_at(store, bands_km=(5, 20, 40))
+    labels = [d.label for d in at.get("download_button")]
+    assert "Download restoration priority (CSV)" in labels
+    ranked = next(c.value for c in at.caption if "damaged objects ranked" in c.value)
+    assert ranked.startswith(f"{len(rest.table()):,} damaged objects ranked")
+    top = rest.table().iloc[0]
+    assert any(re.sub(r"\\(.)", r"\1", m.value).startswith(f"**1. {top['name']}**") for m in at.markdown)
+    at.number_input(key="analytics:shift").set_value(3.0).run()  # a later run shows it without asking again
+    assert "Download restoration priority (CSV)" in [d.label for d in at.get("download_button")]
 
 
 def test_shift_and_coverage_colouring(monkeypatch, demo_db):

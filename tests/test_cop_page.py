@@ -37,7 +37,8 @@ def map_args(at: AppTest) -> dict:
 def sent_layers(args: dict) -> dict[str, dict]:
     """``{layer key: GeoJSON}`` sent in the dynamic feature groups."""
     out = {}
-    for m in re.finditer(r"window\.cimicMap\.layer\(\"([a-z_]+)\", (\{.*?\})\)\s*\.addTo\(",
+    # layer(key, data, digest of the data, the feature group it goes in)
+    for m in re.finditer(r"window\.cimicMap\.layer\(\"([a-z_]+)\", (\{.*?\}),\s*\"[0-9a-f]{24}\", \w+\);",
                          args["feature_group"], flags=re.S):
         out[m.group(1)] = json.loads(m.group(2))
     return out

@@ -15,11 +15,11 @@ from test_route_fast import T0, _full_and_fast, _tiny_store
 import cimic_geo.analytics.front_distance as front_distance
 import cimic_geo.analytics.route_fast_eval as route_fast_eval
 import cimic_geo.store.access_version as access_version
+from cimic_geo.analytics.corridor_parts import may_touch
 from cimic_geo.analytics.front_distance import Front, prepare_front
 from cimic_geo.analytics.front_parts import nearest_parts
 from cimic_geo.analytics.road_noding import unique_sorted
 from cimic_geo.analytics.route_fast import fast_route
-from cimic_geo.analytics.route_fast_eval import _may_touch
 from cimic_geo.analytics.routing import _common
 from cimic_geo.geo import GEOD
 from cimic_geo.store import connect
@@ -81,8 +81,8 @@ def test_the_occupied_test_is_skipped_only_far_from_the_area():
     # 0.005° north of the area: within 0.01° (+1 % of the 0.3° segment = 0.013°)
     near = LineString([(36.9, 48.105), (37.2, 48.105)])
     far = LineString([(36.9, 48.2), (37.2, 48.2)])  # 0.1° north
-    assert _may_touch(occ, near, shapely.get_coordinates(near))
-    assert not _may_touch(occ, far, shapely.get_coordinates(far))
+    assert may_touch(occ, near, shapely.get_coordinates(near))
+    assert not may_touch(occ, far, shapely.get_coordinates(far))
 
 
 def test_unique_and_common_values_are_numpys():
@@ -110,7 +110,7 @@ def test_routes_near_the_occupied_area_and_area_facilities_print_what_the_full_p
         store.write("infrastructure", infra, mode="replace")
     db = str(empty_db)
     seen = []
-    monkeypatch.setattr(route_fast_eval, "_may_touch", lambda *a: seen.append(_may_touch(*a)) or seen[-1])
+    monkeypatch.setattr(route_fast_eval, "may_touch", lambda *a: seen.append(may_touch(*a)) or seen[-1])
     for argv in (["--from", "Northby", "--to", "Harbour"], ["--from", "48.05,37.002", "--to", "48.05,37.098"]):
         full, fast = _full_and_fast(capsys, monkeypatch, ["route", *argv, "--db", db, "--json"])
         assert full[0] == 0 and fast == full, argv

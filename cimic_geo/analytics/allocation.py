@@ -4,11 +4,14 @@ A transportation problem (settlement population → shelter free places along th
 :class:`~cimic_geo.analytics.reach.Reach`) solved lexicographically: first the most people placed
 (an integer max-flow, :func:`scipy.sparse.csgraph.maximum_flow`), then, with that many placed in
 every connected component of the reach graph, the least total person-cost (a linear programme
-solved by HiGHS via :func:`scipy.optimize.linprog`). The constraint matrix is totally
-unimodular, so the optimal vertex is integral. Components settled by a greedy certificate
-(each settlement alone nearest-first, or each shelter alone nearest-first, without overloading
-the other side) skip the solvers; exact reductions keep the LP small, and the LP is solved in
-blocks that share no constraint row.
+solved by HiGHS, :func:`cimic_geo.analytics.highs_lp.solve_lp`). The constraint matrix is totally
+unimodular, so the optimal vertex is integral. Edges no optimum needs (behind a settlement that
+can fill all its shelters at once, :func:`_undominated`) are dropped first. Components settled by
+a greedy certificate (each settlement alone nearest-first, or each shelter alone nearest-first,
+without overloading the other side) skip the solvers; exact reductions keep the LP small, and the
+LP is solved in blocks that share no constraint row. Where costs tie (journeys through the same
+junctions), the first reduction may pick another of the equally good optima than the solver alone
+would: as many people placed at the same least person-cost, split otherwise only among tied edges.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components, maximum_flow
 
+from cimic_geo.analytics.highs_lp import solve_lp
 from cimic_geo.analytics.reach import Reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import _
@@ -75,16 +78,20 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
         return flow
     s, h, c = reach.s[e], reach.h[e], reach.cost[e]
     ns, nh = len(pop), len(cap)
-    # connected components of the bipartite reach graph
-    g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
-    _n, comp = connected_components(g, directed=False)
-    ecomp = comp[s]
     # rank of every edge by cost, ties by settlement then shelter (edges already in (s, h) order,
     # as straight_line_reach returns them, need only a stable sort by cost)
     rank = np.empty(len(e), dtype=np.int64)
     key = s * nh + h
     by_cost = np.argsort(c, kind="stable") if np.all(key[1:] > key[:-1]) else np.lexsort((h, s, c))
     rank[by_cost] = np.arange(len(e))
+    # edges no optimum needs (see _undominated): dropped before anything else
+    keep = _undominated(s, h, rank, pop, cap)
+    if not keep.all():
+        e, s, h, c, rank = e[keep], s[keep], h[keep], c[keep], rank[keep]
+    # connected components of the bipartite reach graph
+    g = sp.coo_matrix((np.ones(len(e)), (s, ns + h)), shape=(ns + nh, ns + nh)).tocsr()
+    _n, comp = connected_components(g, directed=False)
+    ecomp = comp[s]
     # Certificates, per connected component (both exact, see module doc):
     # a) every settlement fills its nearest shelters alone; if no shelter of the component is then
     #    over capacity, each settlement has its own best, so the component is optimal;
@@ -113,6 +120,28 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
         k = np.flatnonzero(rest)
         flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k], rank[k])
     return flow
+
+
+def _undominated(s: np.ndarray, h: np.ndarray, rank: np.ndarray, pop: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """The edges an optimum may need: at each shelter, none ranked after its cheapest edge from a
+    settlement that can fill every shelter it reaches at once (population >= their room together).
+
+    Exact: such a settlement S can take over any flow a costlier edge (s, H) carries into the same
+    shelter H (H's intake is unchanged, S sends no more than the room of its shelters, so no more
+    than its population): as many people placed, at no higher cost. Dropping edges makes more
+    settlements such, so it repeats until nothing changes (at most 6 passes).
+    """
+    live = np.ones(len(s), dtype=bool)
+    for _pass in range(6):
+        reach_cap = np.bincount(s[live], weights=cap[h[live]], minlength=len(pop))
+        rowless = (pop >= reach_cap)[s] & live
+        if not rowless.any():
+            break
+        keep = _prune(live, rowless, h, rank, len(cap))
+        if not (live & ~keep).any():
+            break
+        live = keep
+    return live
 
 
 def _prune(live: np.ndarray, rowless: np.ndarray, node: np.ndarray, rank: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -244,12 +273,10 @@ def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_
         for cols in redo:
             sub = a_ub[:, cols].tocsr()
             rows = np.flatnonzero(np.diff(sub.indptr))
-            res = linprog(c[cols] - big, A_ub=sub[rows], b_ub=b_ub[rows],
-                          bounds=np.column_stack([np.zeros(len(cols)), upper[cols]]), method="highs-ds",
-                          options=_HIGHS)
-            if res.status != 0:  # pragma: no cover - always feasible (x = 0) and bounded
-                raise AnalysisError(_("the allocation solver failed: {reason}").format(reason=res.message))
-            x[cols] = res.x
+            sol, message = solve_lp(c[cols] - big, sub[rows], b_ub[rows], upper[cols], options=_HIGHS)
+            if sol is None:  # pragma: no cover - always feasible (x = 0) and bounded
+                raise AnalysisError(_("the allocation solver failed: {reason}").format(reason=message))
+            x[cols] = sol
         placed = fixed + np.bincount(comp_idx, weights=x, minlength=comps_all)
         short = placed < target - 0.5
         if not short.any():

@@ -36,6 +36,13 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import EDGE_TOLERANCE_KM, band_labels
+from cimic_geo.analytics.corridor_index import (
+    distances_to_pieces,
+    line_pieces,
+    not_open_roads,
+    plain_record,
+    point_layer,
+)
 from cimic_geo.analytics.corridor_lines import check_corridor_line, lines_from_geojson
 from cimic_geo.analytics.corridor_parts import (
     BRIDGE_CROSSED_M,
@@ -44,20 +51,21 @@ from cimic_geo.analytics.corridor_parts import (
     ShelterSummary,
     TimeWindow,
     distances_within,
-    lonlat_box,
-    near_line,
+    may_touch,
     shelter_totals,
     sort_hazards,
 )
-from cimic_geo.analytics.road_snap import rows_near, rows_near_bounds
+from cimic_geo.analytics.road_snap import rows_near
 from cimic_geo.analytics.roadgraph import RoadGraph, project
 from cimic_geo.errors import AnalysisError, Problem, ValidationError
-from cimic_geo.geo import geodesic_length_km
+from cimic_geo.geo import GEOD
 from cimic_geo.i18n import _
 from cimic_geo.timefmt import to_utc
 
 #: Margin (km) of ``front_floor_km`` over the outer band (room for the edges' distances' rounding).
 FLOOR_MARGIN_KM = 1.0
+#: Pieces' distances to the front kept per threat geometry (see :func:`_pieces_front_km`).
+KEPT_PIECES = 100_000
 #: Columns of the shelter and health rows listed within the buffer (in this order, with ``distance_km``).
 SHELTER_COLUMNS = ("id", "name", "kind", "status", "capacity", "occupancy", "accessible")
 HEALTH_COLUMNS = ("id", "name", "sector", "damage")
@@ -71,6 +79,7 @@ __all__ = [
     "check_corridor_line",
     "evaluate_corridor",
     "lines_from_geojson",
+    "plain_record",
 ]
 
 
@@ -81,35 +90,65 @@ def _seg_minutes(graph: RoadGraph, seg: np.ndarray, damaged_time_factor: float) 
     return np.where(status == "damaged", minutes * damaged_time_factor, minutes)
 
 
-def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float, not_open: bool = False
+def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float
                 ) -> tuple[np.ndarray, np.ndarray, shapely.STRtree]:
     """The road rows that may lie within ``within_m`` of the lon/lat line (a grid pre-filter,
-    :func:`~cimic_geo.analytics.road_snap.rows_near`; with ``not_open`` only those whose status is
-    not ``open``), their lines in the graph's metric CRS and an STRtree of them: only the roads
-    near the line are projected."""
-    if not_open:
-        bad = graph.__dict__.get("_not_open_rows")
-        if bad is None:  # kept on the graph: its statuses do not change
-            bad = graph.__dict__["_not_open_rows"] = np.flatnonzero(graph.seg_status != "open")
-        rows = bad[rows_near_bounds(graph.row_bounds()[bad], line, within_m)]
-    else:
-        rows = rows_near(graph, line, within_m)
+    :func:`~cimic_geo.analytics.road_snap.rows_near`), their lines in the graph's metric CRS and an
+    STRtree of them: only the roads near the line are projected."""
+    rows = rows_near(graph, line, within_m)
     geoms_m = _to_metric_geoms(graph, graph.seg_geoms(rows))
     return rows, geoms_m, shapely.STRtree(geoms_m)
+
+
+def _not_open_near(graph: RoadGraph, line: BaseGeometry, line_m: BaseGeometry, within_m: float) -> list[Hazard]:
+    """The road rows that are not ``open`` within ``within_m`` of the line (lon/lat ``line``, metric
+    ``line_m``), by row: among the graph's not-open rows
+    (:func:`~cimic_geo.analytics.corridor_index.not_open_roads`) those a grid of their boxes puts
+    near the line, then exactly those within the distance."""
+    roads = not_open_roads(graph)
+    if not len(roads.rows):
+        return []
+    cand = roads.candidates(line, within_m)
+    lines_m = roads.lines_m(cand)
+    shapely.prepare(line_m)
+    within = shapely.dwithin(line_m, lines_m, within_m)
+    cand, lines_m = cand[within], lines_m[within]
+    d = distances_to_pieces(lines_m, line_pieces(line_m), within_m)
+    status = graph.seg_status
+    pos = cand.tolist()
+    return [Hazard(type=f"{status[roads.rows[i]]}_road", id=rid, name=name, distance_m=round(float(dist), 1),
+                   crossed=bool(dist < 1.0))
+            for i, (rid, name), dist in zip(pos, roads.labels(pos), d.tolist(), strict=True)]
 
 
 def _pieces_front_km(threat: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The pieces' distances to the front (:meth:`ThreatGeometry.distance_km`, exact near the band
     edges) as far as their band needs them: a piece whose lower bound
     (:meth:`ThreatGeometry.lower_bound_km`) already lies beyond the outer band gets inf, which
-    puts it in the same place (beyond), without its distance."""
+    puts it in the same place (beyond), without its distance.
+
+    Each point's distance depends on that point only; the distances measured are kept on
+    ``threat`` by the point (:data:`KEPT_PIECES` at most), so a route's alternatives, which share
+    stretches of road and so the same pieces, and routes asked for again measure them once."""
     out = np.full(len(lon), np.inf)
     if not threat.has_front or not len(lon):
         return out
     beyond = float(threat.bands_km[-1]) + EDGE_TOLERANCE_KM
-    need = ~(threat.lower_bound_km(lon, lat, upper_km=beyond) > beyond)
-    if need.any():
-        out[need] = threat.distance_km(shapely.points(lon[need], lat[need]), exact_near_km=threat.bands_km)
+    need = np.flatnonzero(~(threat.lower_bound_km(lon, lat, upper_km=beyond) > beyond))
+    if not len(need):
+        return out
+    kept = threat.__dict__.setdefault("_pieces_km", {})
+    keys = list(zip(lon[need].tolist(), lat[need].tolist(), strict=True))
+    got = [kept.get(key) for key in keys]
+    miss = [i for i, v in enumerate(got) if v is None]
+    if miss:
+        m = need[miss]
+        d = threat.distance_km(shapely.points(lon[m], lat[m]), exact_near_km=threat.bands_km).tolist()
+        if len(kept) + len(miss) > KEPT_PIECES:
+            kept.clear()
+        for i, v in zip(miss, d, strict=True):
+            got[i] = kept[keys[i]] = v
+    out[need] = got
     return out
 
 
@@ -119,61 +158,23 @@ def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
     return np.asarray(project(np.asarray(geoms, dtype=object), graph.threat.to_metric), dtype=object)
 
 
-def _lonlat_box(graph: RoadGraph, line_m: BaseGeometry, within_m: float) -> tuple[float, float, float, float]:
-    return lonlat_box(graph.threat.to_metric, line_m, within_m)
-
-
-def _points_table(frame: gpd.GeoDataFrame | None, line: BaseGeometry, line_m: BaseGeometry, graph: RoadGraph,
+def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph,
                   within_km: float, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of ``frame`` within ``within_km`` of the line (lon/lat ``line``, metric ``line_m``), nearest
-    first, with ``distance_km``."""
+    """Rows of ``frame`` within ``within_km`` of the metric line ``line_m``, nearest first (then by
+    id), with ``distance_km`` (:class:`~cimic_geo.analytics.corridor_index.PointLayer`, prepared
+    once per graph and frame)."""
     if frame is None or not len(frame):
         return []
-    geoms, b, geoms_m = _frame_bounds(graph, frame)
-    # lon/lat pre-filter: only the rows inside the line's box (padded by the distance) and near the
-    # line on a grid of cells (a superset) are projected, each once per graph and frame
-    x0, y0, x1, y1 = _lonlat_box(graph, line_m, within_km * 1000.0)
-    inbox = np.flatnonzero((b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1))
-    inbox = inbox[rows_near_bounds(b[inbox], line, within_km * 1000.0)]
-    if not len(inbox):
+    layer = point_layer(graph, frame)
+    rows, d_m = layer.within(line_m, within_km * 1000.0)
+    if not len(rows):
         return []
-    todo = inbox[shapely.is_missing(geoms_m[inbox]) & ~shapely.is_missing(geoms[inbox])]
-    if len(todo):
-        geoms_m[todo] = _to_metric_geoms(graph, geoms[todo])
-    near, d_m = near_line(geoms_m[inbox], line_m, within_km * 1000.0)
-    if not len(near):
-        return []
-    rows = inbox[near]
     d_km = np.round(d_m / 1000.0, 3).tolist()
-    ids = frame["id"].iloc[rows].tolist()
-    order = sorted(range(len(rows)), key=lambda i: (d_km[i], ids[i]))  # nearest first, then by id
-    cols = [c for c in columns if c in frame.columns]
-    # only these rows and columns, as frame records give them (each column's values as Python objects)
-    sub = frame.iloc[rows[order], [frame.columns.get_loc(c) for c in cols]]
-    values = [sub[c].tolist() for c in cols] + [[d_km[i] for i in order]]
-    names = [*cols, "distance_km"]
-    return [plain_record(dict(zip(names, vals, strict=True))) for vals in zip(*values, strict=True)]
-
-
-def _frame_bounds(graph: RoadGraph, frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frame's geometries, their (minlon, minlat, maxlon, maxlat) boxes and their metric
-    geometries as far as projected (None: not yet), kept on the graph for the last few frames (the
-    context's shelters and health rows, evaluated route after route)."""
-    kept = graph.__dict__.setdefault("_frame_bounds", [])
-    for f, *arrays in kept:
-        if f is frame:
-            return tuple(arrays)  # type: ignore[return-value]
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    arrays = (geoms, shapely.bounds(geoms), np.full(len(geoms), None, dtype=object))
-    kept[:] = [*kept[-3:], (frame, *arrays)]
-    return arrays
-
-
-def plain_record(rec: dict[str, Any]) -> dict[str, Any]:
-    """A frame record with plain JSON values (None for missing, int and bool for numpy's)."""
-    return {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else
-                (int(v) if isinstance(v, (np.integer,)) else (bool(v) if isinstance(v, np.bool_) else v)))
-            for k, v in rec.items()}
+    ids = layer.ids
+    order = sorted(range(len(rows)), key=lambda i: (d_km[i], ids[rows[i]]))  # nearest first, then by id
+    rows_l = rows.tolist()
+    records = layer.records([rows_l[i] for i in order], columns)
+    return [{**rec, "distance_km": d_km[i]} for rec, i in zip(records, order, strict=True)]
 
 
 def evaluate_corridor(
@@ -221,7 +222,9 @@ def evaluate_corridor(
         raise AnalysisError(_("buffer, hazard distance, piece length and off-road speed must be positive"))
     line = check_corridor_line(line) if check else LineString(np.asarray(line.coords)[:, :2])
     threat = graph.threat
-    length_km = geodesic_length_km(line)
+    xy = shapely.get_coordinates(line)
+    # GEOD.geometry_length(line) on the coordinates at hand (the same call on the same numbers)
+    length_km = float(GEOD.line_length(xy[:, 0], xy[:, 1])) / 1000.0 if len(xy) else 0.0
     line_m = project(line, threat.to_metric)
     metric_len = line_m.length
     dense = shapely.segmentize(line_m, piece_m)
@@ -229,12 +232,17 @@ def evaluate_corridor(
     a, b = c[:-1], c[1:]
     piece_len = np.hypot(*(b - a).T) * (length_km * 1000.0 / metric_len if metric_len > 0 else 0.0) / 1000.0
     mid = (a + b) / 2
-    mlon, mlat = threat.to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE")
-    if front_floor_km is not None and front_floor_km > threat.bands_km[-1] + FLOOR_MARGIN_KM:
-        piece_front = np.full(len(mid), np.inf)
+    far = front_floor_km is not None and front_floor_km > threat.bands_km[-1] + FLOOR_MARGIN_KM
+    occ = threat.front.occupied_geom
+    if far and road_ids is not None and (occ is None or occ.is_empty or not may_touch(occ, line, xy)):
+        # a routed line far from the front and the occupied area: every piece is beyond the bands
+        # and none is occupied, without taking the pieces' midpoints back to lon/lat
+        piece_front, piece_occ = np.full(len(mid), np.inf), np.zeros(len(mid), dtype=bool)
     else:
-        piece_front = _pieces_front_km(threat, np.asarray(mlon, float), np.asarray(mlat, float))
-    piece_occ = threat.occupied_mask(mlon, mlat)
+        mlon, mlat = threat.to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE")
+        piece_front = (np.full(len(mid), np.inf) if far else
+                       _pieces_front_km(threat, np.asarray(mlon, float), np.asarray(mlat, float)))
+        piece_occ = threat.occupied_mask(mlon, mlat)
     band_idx = threat.band_index(piece_front)
     labels = band_labels(threat.bands_km)
     band_km = {lab: float(piece_len[(band_idx == i) & ~piece_occ].sum()) for i, lab in enumerate(labels)}
@@ -249,13 +257,12 @@ def evaluate_corridor(
     # ---- travel time
     roads = graph.road_table
     # a routed line's time comes from its rows: only the rows that are not open (hazards) are needed
-    near_rows, roads_m, road_tree = _road_index(graph, line, hazard_m if road_ids is not None else
-                                                max(match_m, hazard_m), not_open=road_ids is not None)
     if road_ids is not None:
         seg = graph.road_rows(road_ids) if road_rows is None else np.asarray(road_rows, dtype=np.int64)
         minutes = float(_seg_minutes(graph, seg, damaged_time_factor).sum())
         on_road_km, off_road_km = length_km, 0.0
     else:
+        near_rows, roads_m, road_tree = _road_index(graph, line, max(match_m, hazard_m))
         piece_min = piece_len / offroad_kmh * 60.0
         matched = np.zeros(len(piece_len), dtype=bool)
         if len(near_rows):
@@ -271,18 +278,21 @@ def evaluate_corridor(
         off_road_km = float(piece_len[~matched].sum())
 
     # ---- hazards within hazard_m
-    hazards: list[Hazard] = []
-    status_all = graph.seg_status
-    loc = road_tree.query(line_m, predicate="dwithin", distance=hazard_m)
-    loc = loc[status_all[near_rows[loc]] != "open"]
-    loc = loc[np.argsort(near_rows[loc])]
-    bad = near_rows[loc]
-    if len(bad):
-        d = shapely.distance(roads_m[loc], line_m)
-        for r, dist in zip(bad, d, strict=True):
-            row = roads.iloc[int(r)]
-            hazards.append(Hazard(type=f"{status_all[r]}_road", id=str(row["id"]), name=_text(row.get("name")),
-                                  distance_m=round(float(dist), 1), crossed=bool(dist < 1.0)))
+    if road_ids is not None:  # only the rows that are not open, prepared once per graph
+        hazards = _not_open_near(graph, line, line_m, hazard_m)
+    else:
+        hazards = []
+        status_all = graph.seg_status
+        loc = road_tree.query(line_m, predicate="dwithin", distance=hazard_m)
+        loc = loc[status_all[near_rows[loc]] != "open"]
+        loc = loc[np.argsort(near_rows[loc])]
+        bad = near_rows[loc]
+        if len(bad):
+            d = shapely.distance(roads_m[loc], line_m)
+            for r, dist in zip(bad, d, strict=True):
+                row = roads.iloc[int(r)]
+                hazards.append(Hazard(type=f"{status_all[r]}_road", id=str(row["id"]), name=_text(row.get("name")),
+                                      distance_m=round(float(dist), 1), crossed=bool(dist < 1.0)))
     br = graph.destroyed_bridges
     if len(br):
         d = distances_within(_to_metric_geoms(graph, br.geometry.values), line_m, hazard_m)
@@ -294,9 +304,8 @@ def evaluate_corridor(
     hazards_sorted, passable = sort_hazards(hazards)
 
     # ---- shelters and medical points
-    shelter_rows = _points_table(shelters, line, line_m, graph, buffer_km, SHELTER_COLUMNS)
-    medical, summary = shelter_totals(
-        shelter_rows, _points_table(health, line, line_m, graph, buffer_km, HEALTH_COLUMNS))
+    shelter_rows = _points_table(shelters, line_m, graph, buffer_km, SHELTER_COLUMNS)
+    medical, summary = shelter_totals(shelter_rows, _points_table(health, line_m, graph, buffer_km, HEALTH_COLUMNS))
 
     # ---- time window
     ws = to_utc(window_start) if window_start not in (None, "") and not pd.isna(window_start) else None

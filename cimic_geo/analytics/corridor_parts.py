@@ -188,6 +188,19 @@ def shelter_totals(shelter_rows: Sequence[dict[str, Any]], health_rows: Sequence
                                    spare_open=max(cap_open - occ_open, 0), medical=len(medical))
 
 
+#: Lon/lat margin (degrees) of :func:`may_touch`, plus this share of the longest segment.
+OCCUPIED_MARGIN_DEG = 0.01
+
+
+def may_touch(occ: Any, line: LineString, xy: np.ndarray) -> bool:
+    """False when no piece midpoint of the line can lie in the occupied area: the area is farther
+    from the lon/lat line than :data:`OCCUPIED_MARGIN_DEG` (plus 1 % of the longest segment, far
+    more than a midpoint, taken to lon/lat from the metric line, strays from the line)."""
+    longest = float(np.hypot(*np.diff(xy, axis=0).T).max()) if len(xy) > 1 else 0.0
+    shapely.prepare(occ)
+    return bool(shapely.dwithin(occ, line, OCCUPIED_MARGIN_DEG * (1.0 + longest)))
+
+
 #: Vertices per piece of the metric line in :func:`near_line`.
 CHUNK_VERTICES = 64
 

@@ -137,15 +137,16 @@ def _summarise(labels: dict[str, np.ndarray], frames: dict[str, gpd.GeoDataFrame
         vals = _num(frames[layer], value_col)
         if not len(lab):
             continue
-        s_count = pd.Series(1, index=lab).groupby(level=0).sum()
-        s_val = pd.Series(vals, index=lab).groupby(level=0).sum()
-        for k in s_count.index:
+        codes, keys = pd.factorize(lab, sort=True)
+        counts = np.bincount(codes, minlength=len(keys))
+        sums = pd.Series(vals).groupby(codes).sum().to_numpy()  # pandas' compensated sum, as before
+        metric = {"settlements": "population", "shelters": "shelter_capacity",
+                  "infrastructure": "people_served"}[layer]
+        for k, n, v in zip(keys.tolist(), counts.tolist(), sums.tolist(), strict=True):
             if k not in rows:
                 rows[k] = dict.fromkeys(METRICS, 0)
-            rows[k][count_name] += int(s_count[k])
-            metric = {"settlements": "population", "shelters": "shelter_capacity",
-                      "infrastructure": "people_served"}[layer]
-            rows[k][metric] += round(float(s_val[k]))
+            rows[k][count_name] += int(n)
+            rows[k][metric] += round(float(v))
     return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)]
 
 

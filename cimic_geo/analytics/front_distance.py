@@ -9,11 +9,12 @@ nearest segment comes from ``STRtree.query_nearest`` (vectorised). The reported 
 **geodesic** (WGS84, ``pyproj.Geod``) distance between the two nearest points found in the
 projection; its error is second order in the projection's scale error (centimetres). Features
 whose distance lies within 1 % + 100 m of a band edge are then solved exactly: every segment that
-could be the nearest is treated as a geodesic between its vertices and the distance to it is
-minimised by golden-section search on the ellipsoid, so a feature exactly on a band edge is
-classified correctly.
+could be the nearest (bounds in earth-centred 3-D drop the others) is treated as a geodesic between
+its vertices and the distance to it is minimised by golden-section search on the ellipsoid, so a
+feature exactly on a band edge is classified correctly.
 
-Points farther than the outer band edge + 10 km (most of a national set) skip the STRtree: the
+Points farther than the outer band edge + 10 km (most of a national set; told apart without
+projecting them where a bound makes it sure) skip the STRtree: the
 front is sampled every <= 1 km and the samples go into a k-d tree in earth-centred 3-D
 coordinates, which ranks them by geodesic distance (a projected plane does not: its ~0.1 %
 scale error can name a part of the front ~100 m farther than the nearest one). The distance to
@@ -35,13 +36,22 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.analytics.front_parts import nearest_parts
+from cimic_geo.analytics.front_parts import _densify, _segments_lonlat, nearest_parts
+from cimic_geo.analytics.front_samples import (
+    chord_lower_m,
+    keep_candidates,
+    least_scale,
+    nearest_samples,
+    points_on_segments,
+    query_in_order,
+    quick_tree,
+    segment_ends,
+)
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.geo import GEOD, WGS84, ecef, metric_crs
 
 _REFINE_REL = 0.01
 _REFINE_ABS_KM = 0.1
-_DENSIFY_KM = 2.0
 _SAMPLE_M = 1000.0
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
@@ -106,41 +116,6 @@ def front_line_from_occupied(
     inner = shapely.buffer(t_m, -border_margin_km * 1000.0)
     kept = shapely.intersection(b_m, inner)
     return shapely.transform(kept, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
-
-
-def _segments_lonlat(lines: np.ndarray) -> np.ndarray:
-    """(n, 4) array of segment endpoints lon0, lat0, lon1, lat1 of all parts of the lines."""
-    parts = shapely.get_parts(lines)
-    parts = parts[shapely.get_type_id(parts) == 1] if len(parts) else parts  # LineString
-    if len(parts) and np.any(shapely.get_type_id(parts) != 1):
-        parts = shapely.get_parts(shapely.boundary(parts))
-    if not len(parts):
-        return np.empty((0, 4))
-    coords, index = shapely.get_coordinates(parts, return_index=True)
-    same = index[1:] == index[:-1]
-    segs = np.column_stack([coords[:-1][same], coords[1:][same]])
-    keep = (segs[:, 0] != segs[:, 2]) | (segs[:, 1] != segs[:, 3])
-    if not keep.any() and len(coords):  # degenerate line (a point): keep one zero-length segment
-        return np.column_stack([coords[:1], coords[:1]])
-    return segs[keep]
-
-
-def _densify(segs: np.ndarray, max_km: float = _DENSIFY_KM) -> np.ndarray:
-    """Split segments longer than ``max_km`` along their geodesic, so that the straight segments
-    in the projection stay within millimetres of the geodesic edges."""
-    if not len(segs):
-        return segs
-    _, _, length = GEOD.inv(segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3])
-    long_ = np.asarray(length) > max_km * 1000.0
-    if not long_.any():
-        return segs
-    pieces = [segs[~long_]]
-    for (lon0, lat0, lon1, lat1), ln in zip(segs[long_], np.asarray(length)[long_], strict=True):
-        n = math.ceil(ln / (max_km * 1000.0)) - 1
-        mid = np.array(GEOD.npts(lon0, lat0, lon1, lat1, n)) if n > 0 else np.empty((0, 2))
-        pts = np.vstack([[lon0, lat0], mid.reshape(-1, 2), [lon1, lat1]])
-        pieces.append(np.column_stack([pts[:-1], pts[1:]]))
-    return np.vstack(pieces)
 
 
 def _line_parts(front_line: GeomInput) -> np.ndarray:
@@ -226,9 +201,16 @@ class Front:
         ok = np.flatnonzero(valid_mask(arr))
         if not len(ok):
             return out
-        proj = self.project(arr[ok])
         edges_near = [float(e) for e in exact_near_km] or [0.0]
         far_m = (max(edges_near) * 1.25 + 10.0) * 1000.0
+        if not exact:  # points surely beyond far_m in the projection too: neither projected nor searched there
+            sure, found = self._surely_far(arr[ok], far_m)
+            if len(sure):
+                out[ok[sure]] = self._far_points_km(shapely.get_coordinates(arr[ok[sure]]), found=found)
+                ok = np.delete(ok, sure)
+                if not len(ok):
+                    return out
+        proj = self.project(arr[ok])
         if exact:
             proj = nearest_parts(self._tree, proj)  # long lines: only their runs near the front
             pair = self._tree.query_nearest(proj, return_distance=False, all_matches=False)
@@ -306,7 +288,28 @@ class Front:
         out[ok] = np.maximum(d[ok] - slack_m, 0.0) / 1000.0
         return out
 
-    def _far_points_km(self, lonlat: np.ndarray) -> np.ndarray:
+    def _surely_far(self, geoms: np.ndarray, far_m: float) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Positions of the points among ``geoms`` surely farther than ``far_m`` from the front in the
+        projection, and their quick-tree query: the chord to the nearest sample less half a spacing
+        (below the geodesic) times the projection's least scale over the data, less 1 %."""
+        tree = self._sample_index()[0]
+        pos = np.flatnonzero(shapely.get_type_id(geoms) == 0)
+        if tree.n <= 2 or not len(pos):
+            return np.empty(0, dtype=np.int64), (np.empty((0, 3)), np.empty((0, 3), dtype=np.int64))
+        xy = shapely.get_coordinates(geoms[pos])
+        box = np.r_[np.minimum(xy.min(axis=0), self.segments.reshape(-1, 2).min(axis=0)) - 1.0,
+                    np.maximum(xy.max(axis=0), self.segments.reshape(-1, 2).max(axis=0)) + 1.0]
+        k_lo = least_scale(self.crs, box) * 0.99
+        dist, idx = query_in_order(self._quick(), ecef(xy[:, 0], xy[:, 1]), 3)
+        sure = k_lo * (dist[:, 0] - _SAMPLE_M / 2.0 - 2.0) > far_m + 1.0
+        return pos[sure], (dist[sure], idx[sure])
+
+    def _quick(self) -> cKDTree:
+        if getattr(self, "_quick_samples", None) is None:
+            self._quick_samples = quick_tree(self._sample_index()[0])
+        return self._quick_samples
+
+    def _far_points_km(self, lonlat: np.ndarray, *, found: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Geodesic km from far points (beyond the outer band + 10 km) to the front line.
 
         The nearest samples of the line in earth-centred coordinates (which rank by geodesic
@@ -318,30 +321,38 @@ class Front:
         tree, owner, ends, geodesics = self._sample_index()
         p = ecef(lonlat[:, 0], lonlat[:, 1])
         k = min(2, tree.n)  # two: a vertex is sampled twice, once for each of its segments
-        from cimic_geo.analytics.front_samples import nearest_samples, quick_tree
-
-        if getattr(self, "_quick_samples", None) is None:
-            self._quick_samples = quick_tree(tree)
-        idx = nearest_samples(tree, self._quick_samples, p, k)
+        idx = nearest_samples(tree, self._quick(), p, k, found=found)
         cand = owner[np.asarray(idx).reshape(len(p), k)]  # (m, k) segments
-        a, b = ends[cand, 0], ends[cand, 1]
-        ab = b - a
-        t = np.clip(((p[:, None, :] - a) * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=2), 1e-12), 0.0, 1.0)
-        seg = self.segments[cand.ravel()]
-        az, length = geodesics[cand.ravel(), 0], geodesics[cand.ravel(), 1]
-        flon, flat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], az, t.ravel() * length)
-        _, _, d = GEOD.inv(np.repeat(lonlat[:, 0], k), np.repeat(lonlat[:, 1], k), flon, flat)
-        return np.asarray(d, dtype=float).reshape(len(p), k).min(axis=1) / 1000.0
+        _, t = chord_lower_m(p[:, None, :], ends[cand, 0], ends[cand, 1], geodesics[cand, 1])  # t as ever
+        if getattr(self, "_seg_ends", None) is None:
+            self._seg_ends = segment_ends(self.segments, geodesics)
+        flon, flat = points_on_segments(self.segments, geodesics, self._seg_ends, cand.ravel(), t.ravel())
+        flon, flat = flon.reshape(len(p), k), flat.reshape(len(p), k)
+        d = np.empty((len(p), k))
+        d[:, 0] = GEOD.inv(lonlat[:, 0], lonlat[:, 1], flon[:, 0], flat[:, 0])[2]
+        for j in range(1, k):  # a candidate at the very point of the first (a shared vertex): the same distance
+            again = (flon[:, j] == flon[:, 0]) & (flat[:, j] == flat[:, 0])
+            d[again, j] = d[again, 0]
+            o = np.flatnonzero(~again)
+            d[o, j] = GEOD.inv(lonlat[o, 0], lonlat[o, 1], flon[o, j], flat[o, j])[2]
+        return d.min(axis=1) / 1000.0
 
     def _exact(self, pts_lonlat: np.ndarray, geoms_m: np.ndarray, d_proj_km: np.ndarray) -> np.ndarray:
         """Exact geodesic distance from lon/lat points to the front (segments as geodesics)."""
         radius = d_proj_km * (1 + 2 * _REFINE_REL) + _REFINE_ABS_KM
         qi, si = self._tree.query(geoms_m, predicate="dwithin", distance=radius * 1000.0)
+        _, _, ends, geodesics = self._sample_index()
+        if len(si) > len(pts_lonlat):  # drop segments that cannot be the nearest (bounds, see keep_candidates)
+            plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
+            lower, t = chord_lower_m(ecef(plon, plat), ends[si, 0], ends[si, 1], geodesics[si, 1])
+            seg = self.segments[si]
+            lon, lat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], geodesics[si, 0], t * geodesics[si, 1])
+            upper = np.asarray(GEOD.inv(plon, plat, lon, lat)[2], dtype=float)
+            keep = keep_candidates(qi, lower, upper, len(pts_lonlat))
+            qi, si = qi[keep], si[keep]
         seg = self.segments[si]
         plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
-        az, _, length = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
-        az = np.asarray(az, dtype=float)
-        length = np.asarray(length, dtype=float)
+        az, length = geodesics[si, 0], geodesics[si, 1]
 
         def f(t: np.ndarray) -> np.ndarray:
             lon, lat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], az, t * length)

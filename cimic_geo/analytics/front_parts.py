@@ -1,4 +1,5 @@
-"""The parts of a long line that can hold its nearest point to the front line.
+"""The front line's segments (densified along the geodesic), and the parts of a long line that can
+hold its nearest point to the front line.
 
 :meth:`cimic_geo.analytics.front_distance.Front.distance_km` with ``exact=True`` measures a whole
 corridor or route (thousands of vertices) against the front's segments; an STRtree nearest search
@@ -10,13 +11,18 @@ of the work.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import shapely
 
+from cimic_geo.geo import GEOD
+
 #: Vertices per run of a long line (runs share their end vertices).
 PART_VERTICES = 64
+#: Front segments longer than this (km) are split along their geodesic.
+_DENSIFY_KM = 2.0
 
 
 def nearest_parts(tree: Any, geoms_m: np.ndarray) -> np.ndarray:
@@ -50,3 +56,38 @@ def nearest_parts(tree: Any, geoms_m: np.ndarray) -> np.ndarray:
             out = geoms_m.copy()
         out[i] = shapely.LineString(lines[0]) if len(lines) == 1 else shapely.MultiLineString(lines)
     return out
+
+
+def _segments_lonlat(lines: np.ndarray) -> np.ndarray:
+    """(n, 4) array of segment endpoints lon0, lat0, lon1, lat1 of all parts of the lines."""
+    parts = shapely.get_parts(lines)
+    parts = parts[shapely.get_type_id(parts) == 1] if len(parts) else parts  # LineString
+    if len(parts) and np.any(shapely.get_type_id(parts) != 1):
+        parts = shapely.get_parts(shapely.boundary(parts))
+    if not len(parts):
+        return np.empty((0, 4))
+    coords, index = shapely.get_coordinates(parts, return_index=True)
+    same = index[1:] == index[:-1]
+    segs = np.column_stack([coords[:-1][same], coords[1:][same]])
+    keep = (segs[:, 0] != segs[:, 2]) | (segs[:, 1] != segs[:, 3])
+    if not keep.any() and len(coords):  # degenerate line (a point): keep one zero-length segment
+        return np.column_stack([coords[:1], coords[:1]])
+    return segs[keep]
+
+
+def _densify(segs: np.ndarray, max_km: float = _DENSIFY_KM) -> np.ndarray:
+    """Split segments longer than ``max_km`` along their geodesic, so that the straight segments
+    in the projection stay within millimetres of the geodesic edges."""
+    if not len(segs):
+        return segs
+    _, _, length = GEOD.inv(segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3])
+    long_ = np.asarray(length) > max_km * 1000.0
+    if not long_.any():
+        return segs
+    pieces = [segs[~long_]]
+    for (lon0, lat0, lon1, lat1), ln in zip(segs[long_], np.asarray(length)[long_], strict=True):
+        n = math.ceil(ln / (max_km * 1000.0)) - 1
+        mid = np.array(GEOD.npts(lon0, lat0, lon1, lat1, n)) if n > 0 else np.empty((0, 2))
+        pts = np.vstack([[lon0, lat0], mid.reshape(-1, 2), [lon1, lat1]])
+        pieces.append(np.column_stack([pts[:-1], pts[1:]]))
+    return np.vstack(pieces)

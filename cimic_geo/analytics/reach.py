@@ -5,7 +5,8 @@ Two kinds of reach feed the same allocation (:mod:`cimic_geo.analytics.allocatio
 - :func:`straight_line_reach`: geodesic km, candidates from a k-d tree on earth-centred 3-D
   coordinates (a chord is never longer than the geodesic, so no pair within the limit is missed);
 - :func:`travel_time_reach`: road minutes on a :class:`~cimic_geo.analytics.roadgraph.RoadGraph`
-  (Dijkstra limited to the reach), walking at both ends to the nearest point on the nearest road.
+  (Dijkstra limited to the reach, on the core graph of junctions: :mod:`cimic_geo.analytics.reach_core`),
+  walking at both ends to the nearest point on the nearest road.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from cimic_geo.geo import GEOD, ecef
 from cimic_geo.i18n import _
 
 if TYPE_CHECKING:
+    from cimic_geo.analytics.reach_core import Chains
+    from cimic_geo.analytics.road_weights import WeightedGraph
     from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy
 
 #: Road-time searches run on grid tiles this many reach radii wide (fewer, larger searches vs. smaller graphs).
@@ -163,9 +166,90 @@ def _tile_of(xy: np.ndarray, size_m: float) -> np.ndarray:
     return cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
 
 
+def _tiled_road(graph: RoadGraph, csr: sp.csr_matrix, n_src: int, n_dst: int, leave: tuple[np.ndarray, ...],
+                arrive: tuple[np.ndarray, ...], radius_m: float, t_max: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Road minutes ``(source, shelter, minutes)`` within ``t_max``, searched tile by tile on the whole graph.
+
+    ``leave`` = (source, node, cost) ways onto the network, ``arrive`` = (shelter, node, cost) ways off it.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    from cimic_geo.analytics.road_split import with_sources
+
+    lv_place, lv_node, lv_cost = leave
+    arr_shelter, arr_node, arr_cost = arrive
+    out_r, out_h, out_c = [], [], []
+    tree = _node_tree(graph)
+    end_tree = cKDTree(tree.data[arr_node], balanced_tree=False, compact_nodes=False)
+    tile = _tile_of(np.asarray(graph.node_xy, dtype=float)[lv_node], max(radius_m, 2000.0) * _TILE_PER_REACH)
+    order = np.argsort(tile, kind="stable")
+    cuts = np.flatnonzero(np.diff(tile[order])) + 1
+    local = np.full(graph.n_nodes, -1, dtype=np.int64)
+    tile_pos = np.full(n_src, -1, dtype=np.int64)
+    for ends in np.split(order, cuts):
+        rows = np.unique(lv_place[ends])  # the tile's source points
+        joins = tree.data[lv_node[ends]]
+        centre = joins.mean(axis=0)
+        spread = float(np.sqrt(((joins - centre) ** 2).sum(axis=1)).max())
+        nodes = np.asarray(tree.query_ball_point(centre, spread + radius_m, return_sorted=True), dtype=np.int64)
+        j = np.asarray(end_tree.query_ball_point(centre, spread + radius_m), dtype=np.int64)  # shelter ends
+        local[nodes] = np.arange(len(nodes))
+        tile_pos[rows] = np.arange(len(rows))
+        sub = with_sources(_sub_csr(csr, nodes, local), len(rows), tile_pos[lv_place[ends]],
+                           local[lv_node[ends]], lv_cost[ends])
+        dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
+        # road minutes from each source point to each shelter end, then the cheaper end per shelter
+        j = j[local[arr_node[j]] >= 0]
+        tt = dist[:, local[arr_node[j]]] + arr_cost[j]
+        r, k = np.nonzero(tt <= t_max)
+        local[nodes] = -1
+        tile_pos[rows] = -1
+        if not len(r):
+            continue
+        h, road = arr_shelter[j[k]], tt[r, k]
+        key = r * n_dst + h
+        pick = np.lexsort((road, key))
+        first = np.ones(len(pick), dtype=bool)
+        first[1:] = key[pick][1:] != key[pick][:-1]
+        pick = pick[first]
+        out_r.append(rows[r[pick]])
+        out_h.append(h[pick])
+        out_c.append(road[pick])
+    if not out_r:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return np.concatenate(out_r), np.concatenate(out_h), np.concatenate(out_c)
+
+
+def _core_road(graph: RoadGraph, w: WeightedGraph, ch: Chains, n_src: int, leave: tuple[np.ndarray, ...],
+               arrive: tuple[np.ndarray, ...], radius_m: float, t_max: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_tiled_road` on the core graph of junctions (:mod:`cimic_geo.analytics.reach_core`)."""
+    from cimic_geo.analytics.reach_core import TILE_PER_REACH, core_pairs, same_chain, to_core
+
+    lv_place, lv_node, lv_cost = leave
+    arr_shelter, arr_node, arr_cost = arrive
+    src = to_core(ch, w, lv_place, lv_node, lv_cost, t_max)
+    dst = to_core(ch, w, arr_shelter, arr_node, arr_cost, t_max)
+    # each source's join nodes: their centre, the farthest from it, and the source's tile
+    ll = np.asarray(graph.node_lonlat, dtype=float)[lv_node]
+    xyz = ecef(ll[:, 0], ll[:, 1])
+    cnt = np.maximum(np.bincount(lv_place, minlength=n_src), 1)
+    row_xyz = np.column_stack([np.bincount(lv_place, weights=xyz[:, i], minlength=n_src) / cnt for i in range(3)])
+    row_r = np.zeros(n_src)
+    np.maximum.at(row_r, lv_place, np.sqrt(((xyz - row_xyz[lv_place]) ** 2).sum(axis=1)))
+    node_xy = np.asarray(graph.node_xy, dtype=float)[lv_node]
+    row_xy = np.column_stack([np.bincount(lv_place, weights=node_xy[:, i], minlength=n_src) / cnt for i in range(2)])
+    row_tile = _tile_of(row_xy, max(radius_m, 2000.0) * TILE_PER_REACH)
+    r, h, c = core_pairs(w, ch, src=src, dst=dst, row_xyz=row_xyz, row_r=row_r, row_tile=row_tile,
+                         radius_m=radius_m, t_max=t_max)
+    r2, h2, c2 = same_chain(ch, lv_place, lv_node, lv_cost, arr_shelter, arr_node, arr_cost, t_max)
+    return np.concatenate([r, r2]), np.concatenate([h, h2]), np.concatenate([c, c2])
+
+
 def travel_time_reach(
     graph: RoadGraph, settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_minutes: float,
-    policy: RoutingPolicy | None = None, access_speed_kmh: float = 5.0,
+    policy: RoutingPolicy | None = None, access_speed_kmh: float = 5.0, method: str = "core",
 ) -> Reach:
     """Pairs whose road travel time is within ``max_minutes``, cost in minutes.
 
@@ -184,12 +268,17 @@ def travel_time_reach(
     together on the nodes within that chord of the tile's joining nodes (a k-d tree query): the
     same shortest paths and times as on the whole graph, at a cost that grows with the tile, not
     with the country.
-    """
-    from scipy.sparse.csgraph import dijkstra
 
-    from cimic_geo.analytics.road_split import one_way, partial_cost, place_ends, same_edge_pairs, with_sources
+    ``method``: ``"core"`` (default) searches the core graph of junctions, places joined along
+    their chains (:mod:`cimic_geo.analytics.reach_core`: the same journeys, times equal to
+    1e-9 minutes); ``"tiles"`` searches every road node (the times summed edge by edge along
+    each path, as one Dijkstra over the whole network would).
+    """
+    from cimic_geo.analytics.road_split import one_way, partial_cost, place_ends, same_edge_pairs
 
     t_max = check_distance(max_minutes, name="max_minutes")
+    if method not in ("core", "tiles"):
+        raise AnalysisError(f"unknown road search method {method!r} (core or tiles)")
     a = _points_lonlat(settlements, "settlements")
     b = _points_lonlat(shelters, "shelters")
     empty = Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
@@ -203,73 +292,62 @@ def travel_time_reach(
     wa = np.asarray(da) / access_speed_kmh * 60.0
     wb = np.asarray(db) / access_speed_kmh * 60.0
     w = graph.weighted(policy)
-    csr = w.csr
-    # one source per distinct point (settlements on the same point share a search)
-    pts, inv = np.unique(np.column_stack([ea.astype(float), fa]), axis=0, return_inverse=True)
+    # one source per distinct point (settlements on the same point share a search); a settlement or a
+    # shelter farther from any road than the limit walks reaches nothing
+    near = np.flatnonzero(wa <= t_max + 1e-9)
+    if not len(near):
+        return empty
+    pts, inv = np.unique(np.column_stack([ea[near].astype(float), fa[near]]), axis=0, return_inverse=True)
     inv = inv.ravel()
     src_edge, src_frac = pts[:, 0].astype(np.int64), pts[:, 1]
     leave = place_ends(graph, src_edge, src_frac, leaving=True, ignore_oneway=policy.ignore_oneway)
     leave_cost = leave.cost(w.cost)
     arrive = place_ends(graph, eb, fb, leaving=False, ignore_oneway=policy.ignore_oneway)
     arr_cost = arrive.cost(w.cost)
-    live = np.isfinite(arr_cost)
+    live = np.isfinite(arr_cost) & (wb[arrive.place] <= t_max + 1e-9)
     arr_node, arr_cost, arr_shelter = arrive.node[live], arr_cost[live], arrive.place[live]
     # settlements of each source point, and the least walk among them (a point no one can leave within
     # the limit is not searched, nor one that cannot drive off its edge)
     walk_min = np.full(len(pts), np.inf)
-    np.minimum.at(walk_min, inv, wa)
+    np.minimum.at(walk_min, inv, wa[near])
     ok = np.isfinite(leave_cost) & (walk_min[leave.place] <= t_max)
     lv_place, lv_node, lv_cost = leave.place[ok], leave.node[ok], leave_cost[ok]
-    by_src = np.argsort(inv, kind="stable")
-    src_start = np.searchsorted(inv[by_src], np.arange(len(pts) + 1))
-    s_out, h_out, c_out = [], [], []
+    order = np.argsort(inv, kind="stable")
+    by_src = near[order]
+    src_start = np.searchsorted(inv[order], np.arange(len(pts) + 1))
+    radius_m = _reach_km(graph, w.cost, t_max) * 1000.0 * (1.0 + 1e-6) + 10.0  # + round-off of node positions
+    r_all, h_all, road_all = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     if len(lv_place) and len(arr_node):
-        radius_m = _reach_km(graph, w.cost, t_max) * 1000.0 * (1.0 + 1e-6) + 10.0  # + round-off of node positions
-        tree = _node_tree(graph)
-        end_tree = cKDTree(tree.data[arr_node], balanced_tree=False, compact_nodes=False)
-        tile = _tile_of(np.asarray(graph.node_xy, dtype=float)[lv_node], max(radius_m, 2000.0) * _TILE_PER_REACH)
-        order = np.argsort(tile, kind="stable")
-        cuts = np.flatnonzero(np.diff(tile[order])) + 1
-        local = np.full(graph.n_nodes, -1, dtype=np.int64)
-        tile_pos = np.full(len(pts), -1, dtype=np.int64)
-        for ends in np.split(order, cuts):
-            rows = np.unique(lv_place[ends])  # the tile's source points
-            joins = tree.data[lv_node[ends]]
-            centre = joins.mean(axis=0)
-            spread = float(np.sqrt(((joins - centre) ** 2).sum(axis=1)).max())
-            nodes = np.asarray(tree.query_ball_point(centre, spread + radius_m, return_sorted=True), dtype=np.int64)
-            j = np.asarray(end_tree.query_ball_point(centre, spread + radius_m), dtype=np.int64)  # shelter ends
-            local[nodes] = np.arange(len(nodes))
-            tile_pos[rows] = np.arange(len(rows))
-            sub = with_sources(_sub_csr(csr, nodes, local), len(rows), tile_pos[lv_place[ends]],
-                               local[lv_node[ends]], lv_cost[ends])
-            dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
-            # road minutes from each source point to each shelter end, then the cheaper end per shelter
-            j = j[local[arr_node[j]] >= 0]
-            tt = dist[:, local[arr_node[j]]] + arr_cost[j]
-            r, k = np.nonzero(tt <= t_max)
-            local[nodes] = -1
-            tile_pos[rows] = -1
-            if not len(r):
-                continue
-            h, road = arr_shelter[j[k]], tt[r, k]
-            key = r * len(b) + h
-            pick = np.lexsort((road, key))
-            first = np.ones(len(pick), dtype=bool)
-            first[1:] = key[pick][1:] != key[pick][:-1]
-            pick = pick[first]
-            r, h, road = rows[r[pick]], h[pick], road[pick]
-            # every settlement on the source point: walk + road + walk
-            cnt = src_start[r + 1] - src_start[r]
-            rr = np.repeat(np.arange(len(r)), cnt)
-            si = by_src[np.repeat(src_start[r], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
-            cost = wa[si] + road[rr] + wb[h[rr]]
-            keep = cost <= t_max + 1e-9
-            s_out.append(si[keep])
-            h_out.append(h[rr][keep])
-            c_out.append(cost[keep])
-    # straight along the edge a settlement and a shelter share
-    ia, ib, part = same_edge_pairs(ea, fa, eb, fb, one_way(graph, ignore_oneway=policy.ignore_oneway))
+        ch = None
+        if method == "core":
+            from cimic_geo.analytics.reach_core import chains_of, on_a_ring
+
+            ch = chains_of(w, graph.node_lonlat)
+            if on_a_ring(ch, lv_node) or on_a_ring(ch, arr_node):
+                ch = None  # a ring touching no junction: searched on the whole graph
+        if ch is not None:
+            r_all, h_all, road_all = _core_road(graph, w, ch, len(pts), (lv_place, lv_node, lv_cost),
+                                                (arr_shelter, arr_node, arr_cost), radius_m, t_max)
+        else:
+            r_all, h_all, road_all = _tiled_road(graph, w.csr, len(pts), len(b), (lv_place, lv_node, lv_cost),
+                                                 (arr_shelter, arr_node, arr_cost), radius_m, t_max)
+    s_out, h_out, c_out = [], [], []
+    if len(r_all):
+        # every settlement on the source point: walk + road + walk
+        cnt = src_start[r_all + 1] - src_start[r_all]
+        rr = np.repeat(np.arange(len(r_all)), cnt)
+        si = by_src[np.repeat(src_start[r_all], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        hh = h_all[rr]
+        cost = wa[si] + road_all[rr] + wb[hh]
+        keep = cost <= t_max + 1e-9
+        s_out.append(si[keep])
+        h_out.append(hh[keep])
+        c_out.append(cost[keep])
+    # straight along the edge a settlement and a shelter share (only places whose walk is within the limit:
+    # on a sparse network thousands of places can share one edge, and their cross product is of no use)
+    na, nb = np.flatnonzero(wa <= t_max + 1e-9), np.flatnonzero(wb <= t_max + 1e-9)
+    ia, ib, part = same_edge_pairs(ea[na], fa[na], eb[nb], fb[nb], one_way(graph, ignore_oneway=policy.ignore_oneway))
+    ia, ib = na[ia], nb[ib]
     direct = wa[ia] + partial_cost(part, w.cost[ea[ia]]) + wb[ib]
     keep = direct <= t_max + 1e-9
     s_out.append(ia[keep])
@@ -280,8 +358,7 @@ def travel_time_reach(
         return empty
     # the cheaper of the road and the direct way for each pair, pairs in settlement then shelter order
     key = s.astype(np.int64) * len(b) + h
-    order = np.lexsort((c, key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    sel = order[first]
-    return Reach(s[sel], h[sel], c[sel], unit="min", limit=t_max)
+    order = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+    sel = order[starts]
+    return Reach(s[sel], h[sel], np.minimum.reduceat(c[order], starts), unit="min", limit=t_max)

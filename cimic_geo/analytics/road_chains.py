@@ -76,10 +76,23 @@ def accesses(w: WeightedGraph, node: int) -> list[Access]:
     return out
 
 
+#: Chains walked kept per weighted graph (routes and their alternatives share many); beyond this
+#: many the kept ones are dropped.
+KEPT_CHAINS = 50_000
+
+
 def chain_from(w: WeightedGraph, x: int, chain: int) -> tuple[list[int], list[int]]:
-    """Walk ``chain`` starting at junction ``x``."""
+    """Walk ``chain`` starting at junction ``x`` (kept on ``w``: the lists returned are shared, not
+    to be changed)."""
+    kept = w.__dict__.setdefault("_chains_walked", {})
+    hit = kept.get((x, chain))
+    if hit is not None:
+        return hit
     for i in range(w.inc_ptr.item(x), w.inc_ptr.item(x + 1)):
         e = w.inc_e.item(i)
         if w.chain.item(e) == chain:
-            return walk(w, x, e)
+            if len(kept) >= KEPT_CHAINS:
+                kept.clear()
+            kept[(x, chain)] = out = walk(w, x, e)
+            return out
     raise AnalysisError("internal error: chain not incident to junction")

@@ -78,8 +78,7 @@ def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
     r = SCAN_START_KM
     while True:
         wx, wy = r / kx, r / ky
-        rows = np.flatnonzero((b[:, 0] <= lon + wx) & (b[:, 2] >= lon - wx) & (b[:, 1] <= lat + wy) &
-                              (b[:, 3] >= lat - wy))
+        rows = _rows_in_window(graph, b, lon - wx, lat - wy, lon + wx, lat + wy)
         edges = _edges_of_rows(graph, rows)
         if len(edges) >= graph.n_edges or (len(edges) and r >= SCAN_MAX_KM):
             break
@@ -102,6 +101,40 @@ def _nearest_edge_scan(graph: RoadGraph, lon: float, lat: float) -> int:
 SCAN_CANDIDATES = 8
 SCAN_START_KM = 1.0
 SCAN_MAX_KM = 300.0
+
+
+#: Rows wider than this (degrees of longitude) are always tested by :func:`_rows_in_window`.
+WIDE_ROW_DEG = 0.05
+#: Windows of a graph tested against every row before its rows are ordered (a first route's).
+WINDOW_SCANS = 4
+
+
+def _rows_in_window(graph: RoadGraph, b: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """Rows (ascending) whose boxes ``b`` meet the lon/lat window. A graph kept for many requests
+    (not a one-off route's, ``graph.one_off``) keeps its rows ordered by least longitude after its
+    first :data:`WINDOW_SCANS` windows: only the rows that can reach the window (least longitude
+    within :data:`WIDE_ROW_DEG` west of it, or wider rows) are tested, with the same test, instead
+    of every row."""
+    kept = graph.__dict__.get("_window_rows")
+    if kept is None or kept[0] is not b:
+        # the first few windows of a graph (its first route) are scanned; the order is made after
+        scans = graph.__dict__["_window_scans"] = graph.__dict__.get("_window_scans", 0) + 1
+        if getattr(graph, "one_off", False) or len(b) < 1000 or scans <= WINDOW_SCANS:
+            return np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))
+    with graph._lock:
+        kept = graph.__dict__.get("_window_rows")
+        if kept is None or kept[0] is not b:
+            narrow = (b[:, 2] - b[:, 0]) <= WIDE_ROW_DEG
+            wide = np.flatnonzero(~narrow)  # NaN boxes too (they never meet the window)
+            order = np.flatnonzero(narrow)
+            order = order[np.argsort(b[order, 0], kind="stable")]
+            kept = graph.__dict__["_window_rows"] = (b, order, b[order, 0], wide)
+    _, order, min_lon, wide = kept
+    lo = int(np.searchsorted(min_lon, x0 - WIDE_ROW_DEG - 1e-6, side="left"))
+    hi = int(np.searchsorted(min_lon, x1, side="right"))
+    cand = np.concatenate([order[lo:hi], wide])
+    c = b[cand]
+    return np.sort(cand[(c[:, 0] <= x1) & (c[:, 2] >= x0) & (c[:, 1] <= y1) & (c[:, 3] >= y0)])
 
 
 def _edges_of_rows(graph: RoadGraph, rows: np.ndarray) -> np.ndarray:

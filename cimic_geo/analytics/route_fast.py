@@ -117,6 +117,9 @@ class FastGraph:
     _weighted: Any = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
+    #: Read for one route and dropped: no index is built for later requests (:mod:`cimic_geo.analytics.road_snap`).
+    one_off = True
+
     def __post_init__(self) -> None:
         a = self.arrays
         for name in _GRAPH:

@@ -30,6 +30,7 @@ from cimic_geo.analytics.corridor_parts import (
     TimeWindow,
     distances_within,
     lonlat_box,
+    may_touch,
     near_line,
     shelter_totals,
     sort_hazards,
@@ -74,19 +75,6 @@ def _front(g: FastGraph) -> _FrontCache:
         cache = _FrontCache(g)
         g._front_cache = cache  # type: ignore[attr-defined]
     return cache
-
-
-#: Lon/lat margin (degrees) of :func:`_may_touch`, plus this share of the longest segment.
-OCCUPIED_MARGIN_DEG = 0.01
-
-
-def _may_touch(occ: Any, line: LineString, xy: np.ndarray) -> bool:
-    """False when no piece midpoint of the line can lie in the occupied area: the area is farther
-    from the lon/lat line than :data:`OCCUPIED_MARGIN_DEG` (plus 1 % of the longest segment, far
-    more than a midpoint, taken to lon/lat from the metric line, strays from the line)."""
-    longest = float(np.hypot(*np.diff(xy, axis=0).T).max()) if len(xy) > 1 else 0.0
-    shapely.prepare(occ)
-    return bool(shapely.dwithin(occ, line, OCCUPIED_MARGIN_DEG * (1.0 + longest)))
 
 
 def _projected(g: FastGraph, name: str, rows: np.ndarray) -> np.ndarray:
@@ -192,7 +180,7 @@ def evaluate_route(g: FastGraph, route: Route, road_ids: list[str]) -> dict[str,
     near = has_front and len(route.edges) and \
         float(np.min(g.edge_front_km[route.edges])) <= bands[-1] + NEAR_MARGIN_KM
     occ = _front(g).front.occupied_geom if g.texts["threat_wkb"].raw(1) is not None else None
-    occ_near = occ is not None and not occ.is_empty and _may_touch(occ, line, xy)
+    occ_near = occ is not None and not occ.is_empty and may_touch(occ, line, xy)
     # the pieces' midpoints in lon/lat, only when a piece may be near the front or in the occupied area
     mlon, mlat = to_metric.transform(mid[:, 0], mid[:, 1], direction="INVERSE") if near or occ_near else (mid, mid)
     piece_front = (_front(g).distance_km(shapely.points(mlon, mlat), exact_near_km=bands) if near

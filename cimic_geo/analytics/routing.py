@@ -111,8 +111,15 @@ def route_rows(graph: RoadGraph, route: Route) -> np.ndarray:
 
 
 def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
-    """The ``roads.id`` of each road row the route drives (:func:`route_rows`)."""
-    return [str(x) for x in graph.road_table["id"].iloc[route_rows(graph, route)]]  # only these rows
+    """The ``roads.id`` of each road row the route drives (:func:`route_rows`), each row's read
+    once (only these rows) and kept on the graph (200,000 at most): alternatives share rows."""
+    rows, kept = route_rows(graph, route).tolist(), graph.__dict__.setdefault("_road_ids", {})
+    todo = [r for r in dict.fromkeys(rows) if r not in kept]
+    if len(kept) + len(todo) > 200_000:
+        kept.clear()
+        todo = list(dict.fromkeys(rows))
+    kept.update(zip(todo, (str(x) for x in graph.road_table["id"].iloc[todo].tolist()), strict=True))
+    return [kept[r] for r in rows]
 
 
 def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, start_pos: float = 0.0,

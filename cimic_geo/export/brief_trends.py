@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -22,13 +23,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED
+from cimic_geo.analytics.trend_cache import FORMAT as TREND_FORMAT
+from cimic_geo.analytics.trend_cache import keep_trends, kept_trends
 from cimic_geo.analytics.trends import Trends, compute_trends
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.export.export_view import LoadedView
 from cimic_geo.export.snapshot_pages import A4_LANDSCAPE_IN, footer, marked_page, page_title
 from cimic_geo.i18n import _, fmt_int, fmt_number, term
 from cimic_geo.maps.cop_style import CORRIDOR_COLORS, SECTOR_COLORS
-from cimic_geo.store.trend_reads import trend_inputs
+from cimic_geo.store.trend_reads import trend_data_key, trend_inputs
 from cimic_geo.timefmt import dtg
 
 BAND_COLORS = ("#b71c1c", "#ef6c00", "#f9a825", "#9e9d24", "#558b2f", "#00838f")
@@ -107,8 +110,23 @@ def draw_trends(fig: Figure, trends: Trends, *, rect: tuple[float, float, float,
 
 
 def store_trends(store: Any, *, bands_km: Sequence[float] = DEFAULT_BANDS_KM) -> Trends:
-    """The trend series of ``store`` at its snapshot times."""
-    return compute_trends(**trend_inputs(store), bands_km=bands_km)
+    """The trend series of ``store`` at its snapshot times.
+
+    A store in a file keeps them beside it (:mod:`cimic_geo.analytics.trend_cache`) under the hash of
+    what they are computed from and the bands: while neither changes, a fresh process reads them back
+    instead of computing them again.
+    """
+    path = getattr(store, "path", None)
+    data = trend_data_key(store) if path is not None and Path(path).is_file() else None
+    key = f"format={TREND_FORMAT}|bands={','.join(f'{float(b):g}' for b in bands_km)}|{data}"
+    if data is not None:
+        kept = kept_trends(path, key)
+        if kept is not None:
+            return kept
+    trends = compute_trends(**trend_inputs(store), bands_km=bands_km)
+    if data is not None and trend_data_key(store) == data:  # not kept when a write came in meanwhile
+        keep_trends(path, key, trends)
+    return trends
 
 
 def render_trends_figure(store: Any, loaded: LoadedView, *, produced: pd.Timestamp | None = None,

@@ -27,6 +27,7 @@ neither in the browser nor on the server (:mod:`cimic_geo.maps.safe_render`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -107,8 +108,8 @@ class DataLayer(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = window.cimicMap.layer({{ this.key_js }}, {{ this.data_js }})
-          .addTo({{ this._parent.get_name() }});
+        var {{ this.get_name() }} = window.cimicMap.layer({{ this.key_js }}, {{ this.data_js }},
+          {{ this.digest_js }}, {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -122,6 +123,8 @@ class DataLayer(MacroElement):
         self.key_js = script_json(key)
         # a str is JSON already made safe by encode_layer (cached by the page)
         self.data_js = data if isinstance(data, str) else script_json(data)
+        # the browser keeps the layer built from the same data (a rerun re-sends every layer)
+        self.digest_js = script_json(hashlib.blake2b(self.data_js.encode("utf-8"), digest_size=12).hexdigest())
 
 
 class Legend(MacroElement):

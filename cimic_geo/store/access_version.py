@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cimic_geo.data_stamp import COLUMNS_KEY as _COLUMNS_KEY
+from cimic_geo.data_stamp import HISTORY_COLUMNS as _HISTORY_COLUMNS
 from cimic_geo.data_stamp import VERSION_COLUMNS as _VERSION_COLUMNS
 from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file
 from cimic_geo.data_stamp import kept_version as _kept
@@ -71,9 +72,13 @@ def _write_quietly(path: Path, text: str) -> None:
 
 
 def _hashed_version(store: Store) -> str:
-    """Row count and a hash over the relevant columns of each layer (~0.5 s on a national store)."""
+    """Row count and a hash over the relevant columns of each layer and the versions of its history
+    (~0.5 s on a national store)."""
     parts = []
-    for layer, cols in _VERSION_COLUMNS.items():
+    tables = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    for layer, cols in (*_VERSION_COLUMNS.items(), *_HISTORY_COLUMNS.items()):
+        if layer not in tables:  # a store from before the layers kept versions
+            continue
         row = store.con.execute(
             f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {layer}"
         ).fetchone()

@@ -5,7 +5,8 @@ process keeps its lock for as long as the file is open. So that a CLI import or 
 can run while the app serves, nobody keeps the file open longer than they use it:
 
 * :class:`SharedStore` (the app): the database is opened when a page run needs it and closed once
-  no run has used it for ``linger_s`` (1 s), or at once when another program is waiting for it.
+  no run has used it for ``linger_s`` (10 s: a user moving a slider or zooming keeps it open), or at
+  once when another program is waiting for it.
   Every Streamlit session gets its own cursor for the length of one page run (:meth:`SharedStore.run`).
 * :func:`wait_for_lock` (every open, in any program): when the file is locked by another process,
   wait and retry with a bounded backoff (``CIMIC_LOCK_WAIT_S``, 30 s by default) instead of failing
@@ -138,7 +139,7 @@ class SharedStore:
         during a burst of reruns; loading the spatial extension takes ~0.3-1 s)
     """
 
-    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, linger_s: float = 1.0) -> None:
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, linger_s: float = 10.0) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.linger_s = linger_s

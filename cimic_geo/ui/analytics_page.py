@@ -23,9 +23,10 @@ from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent, get_language
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import data_token, plain, settings
+from cimic_geo.ui.common import data_token, get_store, plain, settings
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.cop_page import assets_ok
+from cimic_geo.ui.shared_layers import SharedReads
 from cimic_geo.ui.tables import display_frame
 
 PAGE = "analytics"
@@ -71,32 +72,34 @@ def times(_store: Store, token: str) -> list[pd.Timestamp]:
 # The results hold sentences (notes, restoration reasons) written in the language of the run that computed
 # them, so each cache entry is per language (``language``: get_language() of the caller).
 # st.cache_resource, not st.cache_data: one shared result per entry (read-only for the page), not a pickled
-# copy kept and another one unpickled on every rerun; few entries, so memory stays flat while settings change.
-@st.cache_resource(show_spinner=False, max_entries=4)
+# copy kept and another one unpickled on every rerun; few entries, so memory stays flat while settings change
+# (an exposure result holds the three point layers with their distances: tens of MB at national scale).
+@st.cache_resource(show_spinner=False, max_entries=2)
 def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float,
                     language: str) -> Any:
-    return exposure_at(_store, as_of=as_of, bands_km=bands_km, shift_km=shift_km)
+    return exposure_at(SharedReads(_store, token), as_of=as_of, bands_km=bands_km, shift_km=shift_km)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)  # road-time allocations are large
 def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None,
                     language: str) -> Any:
-    return coverage_at(_store, as_of=as_of, max_km=max_km, max_minutes=max_minutes)
+    return coverage_at(SharedReads(_store, token), as_of=as_of, max_km=max_km, max_minutes=max_minutes)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], language: str) -> Any:
-    return restoration_at(_store, as_of=as_of, bands_km=bands_km)
+    return restoration_at(SharedReads(_store, token), as_of=as_of, bands_km=bands_km)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_situation_layers(_store: Store, token: str, as_of: Any) -> tuple[Any, Any]:
-    return (_store.read("front_line", as_of=as_of), _store.read("occupied_area", as_of=as_of))
+    shared = SharedReads(_store, token)
+    return (shared.read("front_line", as_of=as_of), shared.read("occupied_area", as_of=as_of))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_shifted(_store: Store, token: str, as_of: Any, shift_km: float) -> Any:
-    return shifted_occupied_area(_store.read("occupied_area", as_of=as_of), shift_km)
+    return shifted_occupied_area(SharedReads(_store, token).read("occupied_area", as_of=as_of), shift_km)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -140,11 +143,12 @@ def controls(store: Store, token: str) -> Controls | None:
                     max_minutes=float(max_min), colour_by=colour)
 
 
-def compute(store: Store, token: str, c: Controls, *, after_exposure: Any = None) -> tuple[Any, Any, Any] | None:
-    """Run the three analyses with a progress bar; show a clear message on bad input.
+def compute(store: Store, token: str, c: Controls, *, after_exposure: Any = None) -> tuple[Any, Any] | None:
+    """Run exposure and coverage with a progress bar; show a clear message on bad input.
 
-    ``after_exposure(exp)`` (optional) runs as soon as the exposure is known, before coverage and
-    restoration: the page draws its map there, so the browser draws it while the rest is computed.
+    ``after_exposure(exp)`` (optional) runs as soon as the exposure is known, before coverage: the
+    page draws its map there, so the browser draws it while the rest is computed. Restoration is
+    ranked on request (:func:`restoration_tab`).
     """
     bar = st.progress(0.0, text=_("Exposure per threat band…"))
     try:
@@ -157,14 +161,12 @@ def compute(store: Store, token: str, c: Controls, *, after_exposure: Any = None
             cov = cached_coverage(store, token, c.as_of, c.max_km, None, get_language())
         else:
             cov = cached_coverage(store, token, c.as_of, None, c.max_minutes, get_language())
-        bar.progress(0.75, text=_("Restoration priority…"))
-        rest = cached_restoration(store, token, c.as_of, c.bands_km, get_language())
     except CimicError as exc:
         bar.empty()
         st.error(plain(exc))
         return None
     bar.empty()
-    return exp, cov, rest
+    return exp, cov
 
 
 def kpis(exp: Any, cov: Any) -> None:
@@ -234,7 +236,7 @@ def _download(df: pd.DataFrame, name: str, label: str) -> None:
                        key=k(f"dl_{name}"), on_click="ignore")
 
 
-def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
+def tables(exp: Any, cov: Any, c: Controls) -> None:
     when = dtg(c.as_of if c.as_of is not None else exp.as_of)
     tab_e, tab_s, tab_h, tab_w, tab_r = st.tabs(
         [_("Exposure"), _("Settlements (coverage)"), _("Shelters"), _("Worst served"), _("Restoration priority")])
@@ -267,15 +269,39 @@ def tables(exp: Any, cov: Any, rest: Any, c: Controls) -> None:
         st.dataframe(display_frame(t), hide_index=True, width="stretch")
         _download(t, f"worst_served_{when}.csv", _("Download worst served (CSV)"))
     with tab_r:
-        t = rest.table()
-        st.caption(_("{n} damaged objects ranked; objects within {km} km of the front line are not safe to repair "
-                     "now and ranked last; {excluded} on the occupied side not ranked.").format(
-            n=fmt_int(len(t)), km=fmt_number(rest.unsafe_km), excluded=fmt_int(len(rest.excluded))))
-        st.dataframe(display_frame(t, keep=["people_served"]), hide_index=True, width="stretch",
-                     column_config=_people_served_column())
-        for row in t.head(5).itertuples(index=False):
-            st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
-        _download(t, f"restoration_{when}.csv", _("Download restoration priority (CSV)"))
+        restoration_tab(c, when)
+
+
+#: Session-state key: the user asked for the restoration ranking (kept for the session's later runs).
+RESTORATION_ASKED = k("restoration_asked")
+
+
+@st.fragment
+def restoration_tab(c: Controls, when: str) -> None:
+    """The restoration ranking, computed once the user asks for it (seconds on a national store, so
+    not before the map and the coverage are shown); its button reruns this part of the page only."""
+    if not st.session_state.get(RESTORATION_ASKED):
+        st.caption(_("Ranks every damaged infrastructure object by the people it serves and its safety; "
+                     "on a large store this takes a few seconds."))
+        if not st.button(_("Rank the damaged objects"), key=k("restoration_go")):
+            return
+        st.session_state[RESTORATION_ASKED] = True
+    store = get_store()  # a fragment's own run: this run's cursor, not the page run's
+    try:
+        with st.spinner(_("Restoration priority…")):
+            rest = cached_restoration(store, data_token(store), c.as_of, c.bands_km, get_language())
+    except CimicError as exc:
+        st.error(plain(exc))
+        return
+    t = rest.table()
+    st.caption(_("{n} damaged objects ranked; objects within {km} km of the front line are not safe to repair "
+                 "now and ranked last; {excluded} on the occupied side not ranked.").format(
+        n=fmt_int(len(t)), km=fmt_number(rest.unsafe_km), excluded=fmt_int(len(rest.excluded))))
+    st.dataframe(display_frame(t, keep=["people_served"]), hide_index=True, width="stretch",
+                 column_config=_people_served_column())
+    for row in t.head(5).itertuples(index=False):
+        st.markdown(f"**{int(row.rank)}. {plain(row.name)}** — {plain(row.reason)}")
+    _download(t, f"restoration_{when}.csv", _("Download restoration priority (CSV)"))
 
 
 def map_bbox(store: Store, token: str, c: Controls, exp: Any) -> tuple[float, float, float, float] | None:
@@ -288,8 +314,8 @@ def page(store: Store, marking: str | None) -> Shown:
     """The whole page body after :func:`cimic_geo.ui.common.page_setup`; returns the view shown.
 
     The map comes as early as it can: coloured by threat band it needs only the exposure, so it is
-    sent to the browser before coverage and restoration are computed; the KPI tiles sit above it
-    in a container filled at the end.
+    sent to the browser before coverage is computed; the KPI tiles sit above it in a container
+    filled at the end. Restoration is ranked when the user asks for it (:func:`restoration_tab`).
     """
     token = data_token(store)
     c = controls(store, token)
@@ -307,11 +333,11 @@ def page(store: Store, marking: str | None) -> Shown:
     results = compute(store, token, c, after_exposure=early_map)
     if results is None:
         st.stop()
-    exp, cov, rest = results
+    exp, cov = results
     with kpi_box:
         kpis(exp, cov)
     if draw and c.colour_by != "band":
         with map_box:
             render_map(store, token, c, exp, cov, marking)
-    tables(exp, cov, rest, c)
+    tables(exp, cov, c)
     return Shown(bbox=map_bbox(store, token, c, exp), as_of=c.as_of)

@@ -38,6 +38,7 @@ _run = threading.local()
 def store_run() -> Iterator[None]:
     """Bracket one page run (``app.py``): the store cursor of the run is released at its end."""
     _run.active, _run.lease = True, None
+    warm_imports()
     try:
         yield
     finally:
@@ -45,6 +46,40 @@ def store_run() -> Iterator[None]:
         if lease is not None:
             lease[0].release(lease[1])
         release_free_memory()
+
+
+#: The modules of the heavy pages (maps, geometry, analytics): imported once per process in the
+#: background after the server's first page run, not on a user's first visit of those pages.
+WARM_MODULES = ("cimic_geo.ui.analytics_page", "cimic_geo.ui.planner_page", "cimic_geo.ui.export_panel",
+                "cimic_geo.ui.cop_page")
+_warm_started = threading.Event()
+
+
+def warm_imports() -> None:
+    """Start importing :data:`WARM_MODULES` in a background thread (once per process).
+
+    Importing them (geopandas, shapely, pyproj, folium and the analytics) takes seconds; a page run
+    that needs one of them meanwhile waits on Python's import lock for the same import, never
+    doing it twice. The thread carries the starting run's context (Streamlit registers a
+    component such as the map's only when imported with one); the imports draw nothing.
+    """
+    if _warm_started.is_set():
+        return
+    _warm_started.set()
+
+    def run() -> None:
+        import importlib
+
+        for name in WARM_MODULES:
+            with contextlib.suppress(Exception):  # the page's own import reports any error
+                importlib.import_module(name)
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    thread = threading.Thread(target=run, name="cimic-warm-imports", daemon=True)
+    # with the run's context: a map component (streamlit_folium) registers itself on import only then
+    add_script_run_ctx(thread, get_script_run_ctx(suppress_warning=True))
+    thread.start()
 
 
 _libc: list[object] = []

@@ -35,6 +35,7 @@ from cimic_geo.ui.planner_page_state import (
     show_flash,
 )
 from cimic_geo.ui.planner_page_workflow import save_ui, workflow_ui
+from cimic_geo.ui.shared_layers import SharedReads
 from cimic_geo.ui.sign_in import current_actor
 from cimic_geo.ui.tables import display_frame
 
@@ -49,8 +50,12 @@ __all__ = ["EXPORT_LAYERS", "PAGE", "access_context", "access_ui", "as_of_ui", "
 # each context holds a national road graph (hundreds of MB, more when built afresh for another as-of time):
 # one per process, so memory stays flat while users move the time slider
 @st.cache_resource(show_spinner=False, max_entries=1)
-def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...], version: str) -> AccessContext:
-    return load_access_context(_store, as_of=as_of, bands_km=bands, data_version=version)  # hashed once
+def _context(_store: Store, db: str, as_of: str | None, bands: tuple[float, ...], version: str,
+             _token: str) -> AccessContext:
+    # settlements and shelters from the copies the Exposure page reads too (one per process); ``_token``
+    # (data_token, not part of the key: a corridor save does not rebuild the graph) names those copies
+    return load_access_context(SharedReads(_store, _token), as_of=as_of, bands_km=bands,  # type: ignore[arg-type]
+                               data_version=version)  # hashed once
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -69,7 +74,7 @@ def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> Acce
     bands = tuple(settings().bands_km)
     with st.spinner(_("Building the road graph…")):  # shown only when building takes a moment (not a cache hit)
         return _context(store, str(store.path), None if as_of is None else as_of.isoformat(), bands,
-                        _access_version(store, token))
+                        _access_version(store, token), token)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

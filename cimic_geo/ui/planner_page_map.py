@@ -5,6 +5,12 @@ browser keeps the Leaflet map and the user's view.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -70,6 +76,7 @@ def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None)
     a pasted line, the *Fit map to the data* button).
     """
     cfg = settings()
+    kept_display(store.path, ctx)
     if st.button(_("Fit map to the data"), key=k("fit_all"),
                  help=_("Zoom the map out to the roads, settlements and front line")):
         request_view(fit=view_bbox(ctx))
@@ -104,6 +111,63 @@ def small_pieces(ctx: AccessContext) -> list[list[tuple[float, float]]]:
         edges = ctx.graph.connectivity().small_edges[:MAX_MAP_PIECES]
         cache["pieces"] = [list(g.coords) for g in ctx.graph.edge_geoms(edges)]
     return cache["pieces"]
+
+
+#: Bump when what :func:`kept_display` saves changes meaning.
+DISPLAY_FORMAT = 1
+#: At most this many saved map layer files are kept beside a store (one per data version and time).
+DISPLAY_KEEP = 6
+
+
+def display_key(ctx: AccessContext) -> str | None:
+    """What the map layers of ``ctx`` depend on: the road-graph data version, the time and the bands."""
+    if not ctx.data_version:
+        return None
+    when = None if ctx.as_of is None else pd.Timestamp(ctx.as_of).isoformat()
+    return f"format={DISPLAY_FORMAT}|asof={when}|bands={','.join(f'{b:g}' for b in ctx.bands_km)}|{ctx.data_version}"
+
+
+def display_file(db_path: str | os.PathLike | None, key: str) -> Path | None:
+    """Where the map layers of the context with ``key`` are kept: ``<store>.planner/<hash>.json``."""
+    if db_path is None:
+        return None
+    p = Path(db_path)
+    return p.with_name(p.name + ".planner") / (hashlib.sha256(key.encode()).hexdigest()[:20] + ".json")
+
+
+def kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> None:
+    """The map layers, extent and road pieces of ``ctx`` from the file kept beside the store for its
+    data version and time, else computed (:func:`map_layers`, :func:`view_bbox`, :func:`small_pieces`)
+    and saved there: a server's first planner visit reads a file instead of choosing and encoding
+    thousands of roads. Best effort: a file that cannot be read is ignored, one that cannot be
+    written is not kept; written under a temporary name and renamed into place."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    key = display_key(ctx)
+    path = display_file(db_path, key) if key else None
+    if "encoded" in cache or path is None:
+        return
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc["key"] == key:
+            cache["encoded"] = {str(n): str(v) for n, v in doc["encoded"].items()}
+            cache["bbox"] = tuple(float(v) for v in doc["bbox"]) if doc["bbox"] else None
+            cache["pieces"] = [[(float(x), float(y)) for x, y in piece] for piece in doc["pieces"]]
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: kept when older files are removed
+            return
+    doc = {"key": key, "encoded": map_layers(ctx), "bbox": view_bbox(ctx), "pieces": small_pieces(ctx)}
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(doc, out)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)  # gone after the rename; a half-written file removed
+        kept = sorted(path.parent.glob("*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in kept[DISPLAY_KEEP:]:
+            old.unlink(missing_ok=True)
 
 
 #: At most this many road pieces outside the main network are drawn on the planner map.

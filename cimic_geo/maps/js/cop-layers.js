@@ -3,8 +3,9 @@
  *
  * Loaded (served or inlined) before the map's own script, which calls
  *   window.cimicMap = cimicCop.helpers(STYLES);     // once per map, STYLES from maps/cop_map.py
- *   var layer = window.cimicMap.layer(KEY, GEOJSON); // once per layer
- * with STYLES, KEY and GEOJSON as JSON (<, >, & escaped). Text from the data is only ever written
+ *   var layer = window.cimicMap.layer(KEY, GEOJSON, DIGEST, GROUP); // once per layer and rerun
+ * with STYLES, KEY, GEOJSON and DIGEST as JSON (<, >, & escaped); a layer whose DIGEST is the one
+ * it had on the previous rerun is kept as it was drawn (moved into the new GROUP), not rebuilt. Text from the data is only ever written
  * with textContent (never as HTML), so markup, script and template syntax in names stay text.
  */
 (function () {
@@ -170,8 +171,25 @@
       if (s.radius) { o.radius = s.radius; }
       return new ShapeMarker(latlng, o);
     }
-    // one layer of features; window.cimicLayers[key] is the one on the map (tests, the page)
-    function layer(key, data) {
+    // the last layer built for each key and the digest of its data: a rerun that sends the same data
+    // again (the basemap, or a layer the time step did not change) gets the same layer back, already
+    // styled and bound, instead of a new one built feature by feature
+    var built = {};
+    // one layer of features; window.cimicLayers[key] is the one on the map (tests, the page).
+    // digest (optional): a digest of data, computed by the server; parent (optional): the group to add it to
+    function layer(key, data, digest, parent) {
+      var kept = digest ? built[key] : null;
+      if (kept && kept.digest === digest) {
+        if (kept.parent && kept.parent !== parent) { kept.parent.removeLayer(kept.layer); }
+        kept.parent = parent || null;
+        window.cimicLayers[key] = kept.layer;
+        return parent ? kept.layer.addTo(parent) : kept.layer;
+      }
+      var gj = build(key, data);
+      if (digest) { built[key] = {digest: digest, layer: gj, parent: parent || null}; }
+      return parent ? gj.addTo(parent) : gj;
+    }
+    function build(key, data) {
       var s = S[key] || {}, live = s.interactive !== false;
       var gj = L.geoJson(data, {
         interactive: live,
