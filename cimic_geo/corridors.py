@@ -26,11 +26,11 @@ from cimic_geo.analytics.corridor_index import settlement_finder
 from cimic_geo.analytics.road_cache import (
     graph_file,
     graph_key,
-    load_graph,
     mark_used,
     past_folder,
     save_graph,
     saved_key,
+    shared_graph,
 )
 from cimic_geo.analytics.road_policy import default_policy
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy, build_road_graph
@@ -111,9 +111,10 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     if keep_graph and store.path is not None:
         cache = graph_file(store.path) if current else past_folder(store.path, key)
     if cache is not None and saved_key(cache) == key:
-        # the kept graph has the road lines: read the attributes only (no geometry to decode)
-        graph = load_graph(cache, key, roads=road_attributes(store, data_version=version, as_of=at), front_line=front,
-                           occupied=occupied, infrastructure=infra, bands_km=bands, as_of=t)
+        # the kept graph has the road lines: read the attributes only (no geometry to decode); the
+        # graph coverage by road time read from the same folder when it has it (one copy per process)
+        graph = shared_graph(cache, key, roads=lambda: road_attributes(store, data_version=version, as_of=at),
+                             front_line=front, occupied=occupied, infrastructure=infra, bands_km=bands, as_of=t)
         if graph is not None and not current:
             mark_used(cache)
     if graph is None:

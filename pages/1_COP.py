@@ -6,7 +6,7 @@ from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
 from cimic_geo.ui import cop_changes, export_panel
 from cimic_geo.ui import cop_page as cop
-from cimic_geo.ui.common import data_token, get_store, page_setup, plain, settings
+from cimic_geo.ui.common import apply_language, data_token, get_store, page_setup, plain, settings
 from cimic_geo.ui.sign_in import signed_in_actor
 
 store = page_setup("COP")
@@ -37,6 +37,7 @@ with st.sidebar:
 def picture(visible: frozenset[str], search_layer: dict[str, str], center: tuple[float, float] | None) -> None:
     """Time controls, KPI strip, map, what changed and export. A slider step, a map move or a zoom
     reruns only this part of the page (the layer toggles and the search rerun the whole page)."""
+    apply_language()  # a fragment's own run starts in the default language: the session's, as the page's run
     store = get_store()  # a fragment's own run: this run's cursor, not the page run's
     if signed_in_actor(store) is None:
         st.rerun(scope="app")  # signed out meanwhile: the page's gate shows the sign-in

@@ -36,8 +36,17 @@ def _run(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
     return at
 
 
-def _tables(at: AppTest) -> list[pd.DataFrame]:
-    return [d.value for d in at.dataframe if "change" in d.value.columns or "status after" in d.value.columns]
+def _every_kind(at: AppTest) -> dict[tuple[str, ...], pd.DataFrame]:
+    """The panel's table of each kind of change, choosing the kinds one after the other (one table shown at
+    a time; a kind without a change shows no table)."""
+    frames: dict[tuple[str, ...], pd.DataFrame] = {}
+    for kind in ("shelters", "damage", "corridors", "front", "imports"):
+        at.segmented_control(key="cop:changes_kind").set_value(kind).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = [d.value for d in at.dataframe]
+        assert len(shown) <= 1, [tuple(d.columns) for d in shown]  # only the chosen kind's table
+        frames.update({tuple(d.columns): d for d in shown})
+    return frames
 
 
 def test_brief_times_are_recorded_and_the_latest_before_a_time_is_found(history_db: Path) -> None:
@@ -54,7 +63,7 @@ def test_panel_lists_exactly_the_hand_made_changes_since_the_last_brief(monkeypa
     assert box_.value == 0 and box_.options[0] == "since the last brief (020000ZOCT26)"
     head = [m.value for m in at.subheader if m.value.startswith("What changed")]
     assert head == ["What changed 020000ZOCT26 → now"]
-    frames = {tuple(d.value.columns): d.value for d in at.dataframe}
+    frames = _every_kind(at)
     shelters = frames[("name", "id", "change", "status before", "status after", "capacity before", "capacity after")]
     assert shelters.values.tolist() == [["Shelter A", "A", "closed", "open", "closed", "100", "100"],
                                         ["Shelter B", "B", "capacity changed", "full", "full", "50", "80"]]
@@ -89,7 +98,7 @@ def test_without_a_brief_the_window_is_24_hours_before_the_picture(monkeypatch: 
     at = _run(monkeypatch, empty_db)
     # the picture is the newest snapshot D5 (current layers); 24 h before it is D4: nothing changed since
     assert [m.value for m in at.subheader if m.value.startswith("What changed")] == ["What changed 040000ZOCT26 → now"]
-    assert all(len(d.value) == 0 or "sector" not in d.value.columns for d in at.dataframe)
+    assert all(len(d) == 0 or "sector" not in d.columns for d in _every_kind(at).values())
     assert sent_layers(map_args(at))["changes"]["features"] == []
     # moving the picture back to D3 (layers as of D3): 24 h before is D2, shelters A and B changed at D3
     next(s for s in at.select_slider if s.label == "Front line as of").set_value(D[3]).run()

@@ -37,7 +37,7 @@ def test_cop_kpi_tiles_fit_and_the_damage_table_shows_every_level(monkeypatch, d
     assert tiles["Shelter places used (%)"].help == (f"{sh.occupancy:,} of {sh.capacity:,} places in open and "
                                                      "full shelters are taken")
     assert all(len(m.value) <= 7 for m in at.metric), {m.label: m.value for m in at.metric}
-    damage = next(d.value for d in at.dataframe if "destroyed" in d.value.columns)
+    damage = next(d.value for d in at.table if "destroyed" in d.value.columns)  # a static table: a few rows
     # one row per damaged sector, one column per damage level and the total
     assert list(damage.columns) == [*(d for d in DAMAGE_LEVELS if d != "none"), "total"]
     expected = strip.damage.loc[strip.damage["total"] > 0]

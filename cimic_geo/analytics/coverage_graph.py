@@ -7,9 +7,15 @@ memory (one graph per process, with its snapping index and node tree), so a seco
 on unchanged data rebuilds nothing. Coverage at a past time reads the planner's graph of that time
 (``<store>.roadgraph.past/``, :func:`~cimic_geo.analytics.road_cache.past_folder`) with the road rows
 and bridges in force then, or builds it from them and keeps it there for the next run and the
-planner; a road reported later is never in it. At the current time without a kept graph (a store
+planner; a road reported later is never in it. A graph the planner holds already is used as it is
+(:func:`~cimic_geo.analytics.road_cache.shared_graph`: one copy per process, not one each). At the current time without a kept graph (a store
 without a file, changed data) the graph is built and not kept: writing the current folder is the
 planner's (with what a one-off CLI route reads).
+
+The weighted graph of the coverage policy and the chain positions of its core search
+(:mod:`cimic_geo.analytics.reach_core`) are saved into the kept folder beside the graph after the
+first run (``cov_*.npy`` and ``coverage.json`` with the folder's key, each file renamed into place), so
+a fresh process reads them instead of computing them; files that do not match are ignored.
 
 Coverage has always driven every road both ways (evacuation convoys, as the planner's
 ``ignore_oneway``): the kept graph knows one-way roads, so the policy ignores them and the
@@ -18,9 +24,16 @@ travel times are the same as on a graph built without the one-way flags.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cimic_geo.analytics.road_policy import RoutingPolicy
 from cimic_geo.analytics.roadgraph import RoadGraph, build_road_graph
@@ -37,6 +50,75 @@ _LAST: dict[tuple[str, str, int | None], RoadGraph] = {}
 _ROAD_COLUMNS = ["road_class", "speed_kmh", "bridge", "status", "name", "oneway"]
 
 
+#: The coverage policy's weighted graph and chain positions, kept in the graph folder under these names.
+_META = "coverage.json"
+_PREFIX = "cov_"
+
+
+def _read_weights(graph: RoadGraph, folder: Path, key: str) -> bool:
+    """Put the coverage weights and chains saved in ``folder`` (under ``key``) on ``graph``; False: none."""
+    from cimic_geo.analytics.reach_core import CHAIN_ARRAYS, kept_chains
+    from cimic_geo.analytics.road_weights import WeightedGraph
+
+    try:
+        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+        if meta.get("key") != key or meta.get("policy") != dataclasses.asdict(COVERAGE_POLICY):
+            return False
+        z = {n: np.asarray(np.load(folder / f"{_PREFIX}{n}.npy", mmap_mode="c", allow_pickle=False))
+             for n in meta["arrays"]}
+        parts = {n[2:]: v.astype(np.int64) if v.dtype == np.int32 else v for n, v in z.items() if n.startswith("w_")}
+        w = WeightedGraph.from_arrays(parts)
+        chains = {n: z[f"c_{n}"] for n in CHAIN_ARRAYS}
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, AttributeError):
+        return False
+    if len(w.cost) != graph.n_edges or w.n_nodes != graph.n_nodes or len(chains["chain"]) != graph.n_nodes:
+        return False
+    with graph._lock:
+        kept = graph._weighted.setdefault(COVERAGE_POLICY, w)
+    if kept is w:
+        kept_chains(w, graph.node_lonlat, chains)
+    return True
+
+
+def _write_weights(graph: RoadGraph, folder: Path, key: str) -> None:
+    """Save the coverage weights and chains of ``graph`` into its kept ``folder`` (best effort)."""
+    from cimic_geo.analytics.reach_core import CHAIN_ARRAYS, chains_of
+    from cimic_geo.analytics.road_cache import saved_key
+
+    w = graph.weighted(COVERAGE_POLICY)
+    ch = chains_of(w, graph.node_lonlat)
+    arrays = {f"w_{n}": a for n, a in w.arrays().items()}
+    arrays.update({f"c_{n}": getattr(ch, n) for n in CHAIN_ARRAYS})
+    for n, a in arrays.items():
+        if a.dtype == np.int64 and (not len(a) or (a.min() >= -(2**31) and a.max() < 2**31)):
+            arrays[n] = a.astype(np.int32)
+    meta = {"key": key, "policy": dataclasses.asdict(COVERAGE_POLICY), "arrays": sorted(arrays)}
+    with contextlib.suppress(OSError):
+        if saved_key(folder) != key:
+            return
+        for n, a in {**arrays, _META: None}.items():
+            fd, tmp = tempfile.mkstemp(prefix=".cov.", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    if a is None:
+                        f.write(json.dumps(meta).encode("utf-8"))
+                    else:
+                        np.save(f, np.ascontiguousarray(a), allow_pickle=False)
+                os.replace(tmp, folder / (n if a is None else f"{_PREFIX}{n}.npy"))  # the metadata last
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _coverage_weights(graph: RoadGraph, folder: Path, key: str) -> None:
+    """The coverage weights and chains on ``graph``: read from its folder, or computed and saved there."""
+    if getattr(graph, "_coverage_weights", False):
+        return
+    if not _read_weights(graph, folder, key):
+        _write_weights(graph, folder, key)
+    graph._coverage_weights = True  # type: ignore[attr-defined]
+
+
 def _remember(ident: tuple[str, str, int | None], graph: RoadGraph) -> None:
     with _LOCK:
         _LAST.clear()  # one graph per process: memory stays flat
@@ -46,7 +128,7 @@ def _remember(ident: tuple[str, str, int | None], graph: RoadGraph) -> None:
 def _kept_graph(store: Any, folder: Path, key: str, *, as_of: Any, layers_as_of: Any, front_line: Any,
                 occupied_area: Any, infra: Any, bands_km: tuple[float, ...]) -> RoadGraph | None:
     """The graph kept in ``folder`` under ``key`` (None: none, or not for this data)."""
-    from cimic_geo.analytics.road_cache import folder_inode, load_graph, mark_used, saved_key
+    from cimic_geo.analytics.road_cache import folder_inode, mark_used, saved_key, shared_graph
     from cimic_geo.store.access_version import road_attributes
 
     if saved_key(folder) != key:
@@ -55,8 +137,9 @@ def _kept_graph(store: Any, folder: Path, key: str, *, as_of: Any, layers_as_of:
     with _LOCK:
         graph = _LAST.get(ident)
     if graph is None:
-        graph = load_graph(folder, key, roads=road_attributes(store, as_of=layers_as_of), front_line=front_line,
-                           occupied=occupied_area, infrastructure=infra, bands_km=bands_km, as_of=as_of)
+        graph = shared_graph(folder, key, roads=lambda: road_attributes(store, as_of=layers_as_of),
+                             front_line=front_line, occupied=occupied_area, infrastructure=infra, bands_km=bands_km,
+                             as_of=as_of)
         if graph is None:
             return None
         _remember(ident, graph)
@@ -97,6 +180,7 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
         graph = _kept_graph(store, folder, key, as_of=as_of, layers_as_of=layers_as_of, front_line=front_line,
                             occupied_area=occupied_area, infra=infra, bands_km=bands)
         if graph is not None:
+            _coverage_weights(graph, folder, key)
             return graph, COVERAGE_POLICY
     roads = store.read("roads", columns=_ROAD_COLUMNS, as_of=layers_as_of)
     if not len(roads) and layers_as_of is not None:
@@ -111,4 +195,5 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
     if folder is not None and key is not None and layers_as_of is not None and save_graph(folder, graph, key):
         mark_used(folder)
         _remember((str(folder), key, folder_inode(folder)), graph)
+        _coverage_weights(graph, folder, key)
     return graph, COVERAGE_POLICY

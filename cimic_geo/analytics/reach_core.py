@@ -99,10 +99,21 @@ def chains_of(w: WeightedGraph, node_lonlat: np.ndarray) -> Chains:
         pos = dijkstra(graph, directed=False, indices=src, min_only=True)[:n]
         gm = g[multi]
         length[gm] = pos[x2[multi]] + w.uc_ab[p2[multi]]
+    return kept_chains(w, node_lonlat, {"chain": chain, "pos": pos, "end_a": end_a, "end_b": end_b,
+                                        "length": length, "good": good})
+
+
+#: The arrays of :class:`Chains` (saved beside a kept graph; the core nodes' k-d tree is rebuilt from the nodes).
+CHAIN_ARRAYS = ("chain", "pos", "end_a", "end_b", "length", "good")
+
+
+def kept_chains(w: WeightedGraph, node_lonlat: np.ndarray, arrays: dict[str, np.ndarray]) -> Chains:
+    """:class:`Chains` of ``w`` made of its :data:`CHAIN_ARRAYS` (computed by :func:`chains_of`, or saved
+    and read back), kept on ``w``."""
     core_ll = np.asarray(node_lonlat, dtype=float)[w.core_nodes]
     tree = cKDTree(ecef(core_ll[:, 0], core_ll[:, 1]) if len(core_ll) else np.zeros((0, 3)),
                    balanced_tree=False, compact_nodes=False)
-    out = Chains(chain=chain, pos=pos, end_a=end_a, end_b=end_b, length=length, good=good, core_tree=tree)
+    out = Chains(**{name: arrays[name] for name in CHAIN_ARRAYS}, core_tree=tree)
     w._reach_chains = out  # type: ignore[attr-defined]
     return out
 

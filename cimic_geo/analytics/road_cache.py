@@ -17,6 +17,9 @@ route reads it. Graphs for other as-of times (the planner's time slider) are kep
 most :data:`PAST_KEEP` of them are kept, the least recently used (folder modification time, set on
 every use by :func:`mark_used`) removed first. So moving between the current time and a past one
 builds each graph once, and building a past one never replaces the current graph.
+
+Within a process one graph per folder and key is read (:func:`shared_graph`): the planner and
+coverage by road time get the same object, with its indexes and weighted graphs, not two copies.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,6 +265,36 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
             continue  # rebuilt on first use
         if len(w.cost) == graph.n_edges and w.n_nodes == graph.n_nodes:
             graph._weighted[policy] = w
+    return graph
+
+
+_LIVE: weakref.WeakValueDictionary[tuple[str, str, int], RoadGraph] = weakref.WeakValueDictionary()
+_LIVE_LOCK = threading.Lock()
+
+
+def shared_graph(path: str | os.PathLike, key: str, *, roads: Callable[[], pd.DataFrame], **load_args: Any
+                 ) -> RoadGraph | None:
+    """:func:`load_graph`, or the graph already read from the same folder under ``key`` while someone
+    still holds it (the folder's inode checked: a folder renamed into place is read again).
+    ``roads`` gives the road attributes (called only when the folder is read).
+
+    The key names the data the graph is made of, so the same key gives the same graph whatever the
+    caller; the planner and coverage by road time share one object (and its indexes and weighted
+    graphs, built once) instead of each keeping a copy.
+    """
+    p = Path(path)
+    inode = folder_inode(p)
+    if inode is None:
+        return None
+    ident = (os.path.abspath(p), key, inode)
+    with _LIVE_LOCK:
+        graph = _LIVE.get(ident)
+    if graph is not None:
+        return graph
+    graph = load_graph(p, key, roads=roads(), **load_args)
+    if graph is not None:
+        with _LIVE_LOCK:
+            graph = _LIVE.setdefault(ident, graph)  # a graph read meanwhile by another thread wins
     return graph
 
 

@@ -23,7 +23,7 @@ from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent, get_language
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import data_token, get_store, plain, settings
+from cimic_geo.ui.common import apply_language, data_token, get_store, plain, settings
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.shared_layers import SharedReads
@@ -280,11 +280,16 @@ RESTORATION_ASKED = k("restoration_asked")
 def restoration_tab(c: Controls, when: str) -> None:
     """The restoration ranking, computed once the user asks for it (seconds on a national store, so
     not before the map and the coverage are shown); its button reruns this part of the page only."""
+    apply_language()  # a fragment's own run starts in the default language: the session's, as the page's run
     if not st.session_state.get(RESTORATION_ASKED):
-        st.caption(_("Ranks every damaged infrastructure object by the people it serves and its safety; "
-                     "on a large store this takes a few seconds."))
-        if not st.button(_("Rank the damaged objects"), key=k("restoration_go")):
+        intro = st.empty()  # the offer to rank, gone once taken
+        with intro.container():
+            st.caption(_("Ranks every damaged infrastructure object by the people it serves and its safety; "
+                         "on a large store this takes a few seconds."))
+            asked = st.button(_("Rank the damaged objects"), key=k("restoration_go"))
+        if not asked:
             return
+        intro.empty()
         st.session_state[RESTORATION_ASKED] = True
     store = get_store()  # a fragment's own run: this run's cursor, not the page run's
     try:

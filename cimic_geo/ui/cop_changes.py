@@ -102,19 +102,22 @@ def highlight_layer(store: Store, token: str, window: Window) -> dict[str, str]:
 
 
 def panel_ui(store: Store, token: str, window: Window) -> Changes:
-    """The "what changed" panel: a summary line and one table per kind of change."""
+    """The "what changed" panel: a summary line, a choice of the kind of change and its table."""
     res = changes(store, token, window.since, window.until)
     until = dtg(window.until) if window.until is not None else _("now")
     st.subheader(_("What changed {since} → {until}").format(since=dtg(window.since), until=until))
     st.caption(summary_line(res) + " · " + _("changed features are ringed on the map"))
     tables, titles = change_tables(res), kind_titles()
-    tabs = st.tabs([titles[k] if k == "front" else f"{titles[k]} ({len(tables[k])})" for k in KINDS])
-    for tab, kind in zip(tabs, KINDS, strict=True):
-        with tab:
-            if len(tables[kind]):
-                st.dataframe(tables[kind], hide_index=True, width="stretch")
-            else:
-                st.caption(_("No change."))
+    # one table at a time: the browser redraws only the chosen kind at every step of the slider (tabs drew
+    # every kind's grid each time, hidden or not)
+    kind = st.segmented_control(
+        _("Kind of change"), KINDS, default=KINDS[0], required=True, key=_key(PAGE, "changes_kind"),
+        format_func=lambda k: titles[k] if k == "front" else f"{titles[k]} ({len(tables[k])})",
+        label_visibility="collapsed") or KINDS[0]
+    if len(tables[kind]):
+        st.dataframe(tables[kind], hide_index=True, width="stretch")
+    else:
+        st.caption(_("No change."))
     return res
 
 

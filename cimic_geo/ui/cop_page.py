@@ -349,10 +349,10 @@ def kpi_strip_ui(strip: KpiStrip, *, bands_km: tuple[float, ...], as_of: pd.Time
     # sectors as rows: the four damage columns always fit (sectors as columns were cut off)
     dmg = strip.damage.loc[strip.damage["total"] > 0]
     d1.caption(_("Damaged objects by sector (number of objects)"))
-    d1.dataframe(display_frame(dmg, index_values=True), width="stretch", height="content")
+    # static tables, not grids: a few rows each, redrawn at every step of the slider
+    d1.table(display_frame(dmg, index_values=True))
     d2.caption(_("Corridors by status (number of corridors)"))
-    d2.dataframe(display_frame(pd.DataFrame({_("corridors"): strip.corridors}), index_values=True), width="stretch",
-                 height="content")
+    d2.table(display_frame(pd.DataFrame({_("corridors"): strip.corridors}), index_values=True))
 
 
 def details_ui(clicked: dict[str, Any] | None, layers_for_pick: dict[str, gpd.GeoDataFrame] | None) -> None:
