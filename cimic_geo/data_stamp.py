@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
@@ -79,3 +80,21 @@ def kept_version(path: Path, stamp: list[list[int]]) -> str | None:
         if doc["stamp"] == stamp and doc["columns"] == COLUMNS_KEY and isinstance(doc["version"], str):
             return doc["version"]
     return None
+
+
+def write_kept_text(path: Path, text: str) -> bool:
+    """Write ``text`` to a file kept beside the store, atomically (a temporary file renamed into place);
+    False when the folder is not writable (nothing is kept then, which only costs time later)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True

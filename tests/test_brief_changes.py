@@ -3,12 +3,11 @@ tests/history_fixtures.py (English and Ukrainian)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from history_fixtures import ADMIN, D, build_history
+from pdf_utils import pdf_pages
 from pyproj import Geod
 from shapely.geometry import box
 
@@ -18,18 +17,6 @@ from cimic_geo.store import connect
 from cimic_geo.store.brief_log import record_brief
 
 BBOX = (37.0, 47.9, 38.1, 48.3)
-
-
-def _pdftotext(path: Path) -> list[str]:
-    if shutil.which("pdftotext") is None:
-        from ci_skips import in_ci
-
-        if in_ci():
-            pytest.fail("pdftotext (poppler-utils) is needed to read the PDF brief back")
-        pytest.skip("pdftotext not installed")
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
-                          timeout=60).stdout
-    return [" ".join(p.split()) for p in text.split("\f") if p.strip()]
 
 
 @pytest.fixture
@@ -42,7 +29,7 @@ def history_db(empty_db: Path) -> Path:
 def test_brief_page_lists_the_changes_since_the_last_brief(history_db: Path, tmp_path: Path) -> None:
     with connect(history_db, read_only=True) as store:
         out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / "brief.pdf")
-    page = _pdftotext(out)[-2]  # before the trends page
+    page = pdf_pages(out)[-2]  # before the trends page
     assert "CIMIC situation — since the last brief" in page
     # the brief shows D3 (layers as of D3); the last brief showed D2
     assert "since the last brief (020000ZOCT26)" in page
@@ -66,7 +53,7 @@ def test_without_a_brief_the_page_covers_24_hours_and_is_translated(empty_db: Pa
         out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / "uk.pdf")
         gained = fmt_number(abs(Geod(ellps="WGS84").geometry_area_perimeter(box(37.0, 47.8, 37.2, 48.3))[0]) / 1e6,
                             digits=1).replace("\xa0", " ")
-    page = _pdftotext(out)[-2]
+    page = pdf_pages(out)[-2]
     assert "з останнього брифінгу" in page and "за останні 24 години (з 020000ZOCT26)" in page
     assert "Shelter A A закрито відкрито закрито 100 100" in page
     assert f"нова окупація {gained}" in page
@@ -80,7 +67,7 @@ def test_brief_has_a_trends_page_and_the_cop_png_is_drawn(history_db: Path, tmp_
     with connect(history_db, read_only=True) as store:
         out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / "brief.pdf")
         trends = store_trends(store, bands_km=(10, 25, 50))
-    pages = _pdftotext(out)
+    pages = pdf_pages(out)
     assert len(pages) == 4  # map, tables, since the last brief, trends (no evacuations in this store)
     page = pages[-1]
     assert "CIMIC situation — trends" in page and "Population within each threat band" in page

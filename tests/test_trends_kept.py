@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from history_fixtures import D, build_history, shelters
+from pdf_utils import pdf_pages
 
 import cimic_geo.export.brief_trends as brief_trends
 from cimic_geo.analytics.trend_cache import keep_trends, kept_trends, trends_file
@@ -104,25 +103,13 @@ def test_a_kept_file_for_other_data_or_unreadable_is_not_used(history_db: Path, 
     assert len(computed) == 2
 
 
-def _pdftotext(path: Path) -> list[str]:
-    if shutil.which("pdftotext") is None:
-        from ci_skips import in_ci
-
-        if in_ci():
-            pytest.fail("pdftotext (poppler-utils) is needed to read the PDF brief back")
-        pytest.skip("pdftotext not installed")
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
-                          timeout=60).stdout
-    return [" ".join(p.split()) for p in text.split("\f") if p.strip()]
-
-
 def test_the_brief_trends_page_reads_the_same_from_kept_series(history_db: Path, tmp_path: Path,
                                                                computed: list) -> None:
     pages = []
     for n in (1, 2):
         with connect(history_db, read_only=True) as store:
             out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / f"brief{n}.pdf")
-        pages.append(_pdftotext(out)[-1])
+        pages.append(pdf_pages(out)[-1])
     assert len(computed) == 1  # the second brief read the kept series
     assert "CIMIC situation — trends" in pages[0] and "Corridors by status" in pages[0]
     # the same page but for the time it was produced

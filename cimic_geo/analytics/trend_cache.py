@@ -18,7 +18,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cimic_geo.analytics.trends import Trends
+from cimic_geo.data_stamp import write_kept_text
 
 #: Bump when the kept series change meaning (their columns, or how they are computed).
 FORMAT = 1
@@ -90,16 +90,4 @@ def keep_trends(db_path: str | os.PathLike, key: str, trends: Trends, *, keep: i
     path = trends_file(db_path)
     others = [e for e in _entries(path) if e["key"] != key][-(keep - 1):] if keep > 1 else []
     text = json.dumps({"format": FORMAT, "entries": [*others, {"key": key, "trends": trends_doc(trends)}]})
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        return False
-    return True
+    return write_kept_text(path, text)

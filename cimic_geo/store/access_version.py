@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cimic_geo.data_stamp import COLUMNS_KEY as _COLUMNS_KEY
 from cimic_geo.data_stamp import HISTORY_COLUMNS as _HISTORY_COLUMNS
 from cimic_geo.data_stamp import VERSION_COLUMNS as _VERSION_COLUMNS
-from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file
+from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file, write_kept_text
 from cimic_geo.data_stamp import kept_version as _kept
 
 if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token needs neither
@@ -52,23 +52,8 @@ def access_data_version(store: Store) -> str:
     version = _hashed_version(store)
     if kept is not None and time.time_ns() - max(s[2] for s in stamp if len(s) > 1) > SETTLE_S * 1e9 \
             and file_stamp(path) == stamp:
-        _write_quietly(kept, json.dumps({"stamp": stamp, "columns": _COLUMNS_KEY, "version": version}))
+        write_kept_text(kept, json.dumps({"stamp": stamp, "columns": _COLUMNS_KEY, "version": version}))
     return version
-
-
-def _write_quietly(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically; a read-only folder just means nothing is kept."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _hashed_version(store: Store) -> str:
@@ -141,7 +126,7 @@ def _large_strings(table: Any) -> Any:
 
 
 def _write_arrow_quietly(path: Path, table: Any) -> None:
-    """Write an Arrow table to ``path`` atomically (best effort, like :func:`_write_quietly`)."""
+    """Write an Arrow table to ``path`` atomically (best effort, like :func:`cimic_geo.data_stamp.write_kept_text`)."""
     import pyarrow as pa
 
     try:
