@@ -42,6 +42,18 @@ def empty_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def hand_made_history_db(empty_db: Path) -> Path:
+    """The empty store with the hand-made history of ``tests/history_fixtures.py`` (``build_history``)."""
+    from history_fixtures import build_history
+
+    from cimic_geo.store import connect
+
+    with connect(empty_db) as store:
+        build_history(store)
+    return empty_db
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The shared real public data folder; skips the test when it is absent."""

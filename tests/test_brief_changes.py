@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from history_fixtures import ADMIN, D, build_history
 from pdf_utils import pdf_pages
 from pyproj import Geod
@@ -19,15 +18,8 @@ from cimic_geo.store.brief_log import record_brief
 BBOX = (37.0, 47.9, 38.1, 48.3)
 
 
-@pytest.fixture
-def history_db(empty_db: Path) -> Path:
-    with connect(empty_db) as store:
-        build_history(store)
-    return empty_db
-
-
-def test_brief_page_lists_the_changes_since_the_last_brief(history_db: Path, tmp_path: Path) -> None:
-    with connect(history_db, read_only=True) as store:
+def test_brief_page_lists_the_changes_since_the_last_brief(hand_made_history_db: Path, tmp_path: Path) -> None:
+    with connect(hand_made_history_db, read_only=True) as store:
         out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / "brief.pdf")
     page = pdf_pages(out)[-2]  # before the trends page
     assert "CIMIC situation — since the last brief" in page
@@ -59,12 +51,12 @@ def test_without_a_brief_the_page_covers_24_hours_and_is_translated(empty_db: Pa
     assert f"нова окупація {gained}" in page
 
 
-def test_brief_has_a_trends_page_and_the_cop_png_is_drawn(history_db: Path, tmp_path: Path) -> None:
+def test_brief_has_a_trends_page_and_the_cop_png_is_drawn(hand_made_history_db: Path, tmp_path: Path) -> None:
     from PIL import Image
 
     from cimic_geo.export.brief_trends import store_trends, trends_png
 
-    with connect(history_db, read_only=True) as store:
+    with connect(hand_made_history_db, read_only=True) as store:
         out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / "brief.pdf")
         trends = store_trends(store, bands_km=(10, 25, 50))
     pages = pdf_pages(out)

@@ -20,13 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "1_COP.py")
 
 
-@pytest.fixture
-def history_db(empty_db: Path) -> Path:
-    with connect(empty_db) as store:
-        build_history(store)
-    return empty_db
-
-
 def _run(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
     monkeypatch.setenv("CIMIC_DB", str(db))
     monkeypatch.setenv("CIMIC_READ_ONLY", "1")
@@ -49,16 +42,16 @@ def _every_kind(at: AppTest) -> dict[tuple[str, ...], pd.DataFrame]:
     return frames
 
 
-def test_brief_times_are_recorded_and_the_latest_before_a_time_is_found(history_db: Path) -> None:
-    with connect(history_db) as store:
+def test_brief_times_are_recorded_and_the_latest_before_a_time_is_found(hand_made_history_db: Path) -> None:
+    with connect(hand_made_history_db) as store:
         assert brief_times(store) == [D[2]]
         assert last_brief_time(store, before=D[5]) == D[2]
         assert last_brief_time(store, before=D[2]) is None  # strictly before
 
 
 def test_panel_lists_exactly_the_hand_made_changes_since_the_last_brief(monkeypatch: pytest.MonkeyPatch,
-                                                                        history_db: Path) -> None:
-    at = _run(monkeypatch, history_db)
+                                                                        hand_made_history_db: Path) -> None:
+    at = _run(monkeypatch, hand_made_history_db)
     box_ = next(s for s in at.selectbox if s.label == "What changed")
     assert box_.value == 0 and box_.options[0] == "since the last brief (020000ZOCT26)"
     head = [m.value for m in at.subheader if m.value.startswith("What changed")]

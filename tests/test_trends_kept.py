@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from history_fixtures import D, build_history, shelters
+from history_fixtures import D, shelters
 from pdf_utils import pdf_pages
 
 import cimic_geo.export.brief_trends as brief_trends
@@ -27,13 +27,6 @@ from cimic_geo.store.trend_reads import trend_data_key
 
 BANDS = (10.0, 25.0, 50.0)
 BBOX = (37.0, 47.9, 38.1, 48.3)
-
-
-@pytest.fixture
-def history_db(empty_db: Path) -> Path:
-    with connect(empty_db) as store:
-        build_history(store)
-    return empty_db
 
 
 @pytest.fixture
@@ -55,18 +48,18 @@ def _same(a, b) -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
 
 
-def test_series_are_kept_and_reused_until_a_backfill_changes_the_history(history_db: Path, computed: list) -> None:
-    with connect(history_db, read_only=True) as store:
+def test_series_are_kept_and_reused_until_a_backfill_changes_the_history(hand_made_history_db: Path, computed: list) -> None:
+    with connect(hand_made_history_db, read_only=True) as store:
         first = brief_trends.store_trends(store, bands_km=BANDS)
-    assert len(computed) == 1 and trends_file(history_db).is_file()
+    assert len(computed) == 1 and trends_file(hand_made_history_db).is_file()
     assert first.shelters[["capacity", "occupancy"]].values.tolist() == [[230, 130], [160, 70], [160, 70]]
-    with connect(history_db, read_only=True) as store:  # a new connection, as a fresh process opens one
+    with connect(hand_made_history_db, read_only=True) as store:  # a new connection, as a fresh process opens one
         again = brief_trends.store_trends(store, bands_km=BANDS)
         other_bands = brief_trends.store_trends(store, bands_km=(5.0, 20.0, 40.0))
     assert len(computed) == 2  # the same store and bands: read back, not computed; other bands: computed
     _same(first, again)
     assert other_bands.population.columns.tolist()[:3] == ["0-5", "5-20", "20-40"]
-    with connect(history_db) as store:
+    with connect(hand_made_history_db) as store:
         before = trend_data_key(store)
         current_before = store.query_df("SELECT id, status, capacity, occupancy FROM shelters ORDER BY id")
         store.write("shelters", shelters([("A", "full", 100, 90)], D[1]), mode="upsert", valid_from=D[1])
@@ -74,7 +67,7 @@ def test_series_are_kept_and_reused_until_a_backfill_changes_the_history(history
         pd.testing.assert_frame_equal(
             store.query_df("SELECT id, status, capacity, occupancy FROM shelters ORDER BY id"), current_before)
         assert trend_data_key(store) != before
-    with connect(history_db, read_only=True) as store:
+    with connect(hand_made_history_db, read_only=True) as store:
         after = brief_trends.store_trends(store, bands_km=BANDS)
         bands_again = brief_trends.store_trends(store, bands_km=(5.0, 20.0, 40.0))
     assert len(computed) == 4  # both computed again after the write
@@ -83,31 +76,31 @@ def test_series_are_kept_and_reused_until_a_backfill_changes_the_history(history
     pd.testing.assert_frame_equal(bands_again.population, other_bands.population)
 
 
-def test_a_kept_file_for_other_data_or_unreadable_is_not_used(history_db: Path, computed: list) -> None:
-    with connect(history_db, read_only=True) as store:
+def test_a_kept_file_for_other_data_or_unreadable_is_not_used(hand_made_history_db: Path, computed: list) -> None:
+    with connect(hand_made_history_db, read_only=True) as store:
         trends = brief_trends.store_trends(store, bands_km=BANDS)
         key = trend_data_key(store)
-    path = trends_file(history_db)
+    path = trends_file(hand_made_history_db)
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert len(doc["entries"]) == 1 and doc["entries"][0]["key"].endswith(key)
-    assert kept_trends(history_db, "another key") is None
+    assert kept_trends(hand_made_history_db, "another key") is None
     # NaN (no places) survives the round trip; a key kept again replaces its entry
     trends.shelters.loc[trends.shelters.index[0], "used"] = float("nan")
-    assert keep_trends(history_db, "k", trends) and keep_trends(history_db, "k", trends)
-    back = kept_trends(history_db, "k")
+    assert keep_trends(hand_made_history_db, "k", trends) and keep_trends(hand_made_history_db, "k", trends)
+    back = kept_trends(hand_made_history_db, "k")
     _same(back, trends)
     assert [e["key"] for e in json.loads(path.read_text(encoding="utf-8"))["entries"]][-1] == "k"
     path.write_text("{not json", encoding="utf-8")
-    with connect(history_db, read_only=True) as store:
+    with connect(hand_made_history_db, read_only=True) as store:
         brief_trends.store_trends(store, bands_km=BANDS)
     assert len(computed) == 2
 
 
-def test_the_brief_trends_page_reads_the_same_from_kept_series(history_db: Path, tmp_path: Path,
+def test_the_brief_trends_page_reads_the_same_from_kept_series(hand_made_history_db: Path, tmp_path: Path,
                                                                computed: list) -> None:
     pages = []
     for n in (1, 2):
-        with connect(history_db, read_only=True) as store:
+        with connect(hand_made_history_db, read_only=True) as store:
             out = export(store, View(bbox=BBOX, as_of=D[3].isoformat()), "pdf", tmp_path / f"brief{n}.pdf")
         pages.append(pdf_pages(out)[-1])
     assert len(computed) == 1  # the second brief read the kept series
