@@ -232,9 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         with connect(args.db, read_only=False) as store:
             load_access_context(store)  # the planner's kept graph (built and kept once if missing)
         with connect(args.db, read_only=True) as store:
-            for run in ("first", "again"):  # first: the kept graph read; again: in memory
-                t_road, c_road, cov = cpu_time(coverage_at, store, max_minutes=args.road_minutes)
-                rows.append((f"coverage_at by road time {args.road_minutes:g} min ({run} call)", t_road, float("nan"),
+            # first: the kept graph read; again: in memory (the same question: its reach and allocation kept);
+            # a new limit: searched and solved again in the warm process
+            for run, minutes in (("first", args.road_minutes), ("again", args.road_minutes),
+                                 ("new limit", args.road_minutes - 1.0)):
+                t_road, c_road, cov = cpu_time(coverage_at, store, max_minutes=minutes)
+                rows.append((f"coverage_at by road time {minutes:g} min ({run} call)", t_road, float("nan"),
                              f"CPU {c_road:.2f} s, load {os.getloadavg()[0]:.0f}; covered {cov.population_covered:,} "
                              f"({cov.covered_pct:.2f} %)"))
     print()

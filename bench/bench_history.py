@@ -5,8 +5,9 @@ Measured on one store (migrated on the first read-write open when it is of the p
 1. migration time and file size before/after (the first version of every settlement, shelter,
    infrastructure and road row; corridors from their change log);
 2. the COP's data reads for the initial national view: ``query_view`` (bbox reads, aggregation) plus
-   the KPI strip's reads, at the newest front snapshot (current tables) and one day and one week
-   earlier (history tables), best of 3;
+   the KPI strip's reads, at the newest front snapshot (current tables) and at the ``--back`` times
+   before it (default one day and one week; history tables), wall and CPU time, best and median of
+   ``--rounds`` alternating rounds;
 3. ``changes`` for the last 24 hours and the last 7 days of the front history;
 4. with ``--trends``: the trend series in a fresh process, computed and kept beside the store, then in
    another fresh process read back.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -53,6 +55,10 @@ def main() -> None:
                         help="also time the trend series (default bands) in two fresh processes on the store "
                              "opened read-only: the first computes and keeps them beside the store, the second "
                              "reads them back (the kept file is removed first)")
+    parser.add_argument("--back", nargs="*", default=["1D", "7D"], metavar="DELTA",
+                        help="as-of times before the newest front snapshot to read the COP at (pandas Timedelta "
+                             "text, e.g. 1h 1D 30D; a time before the first snapshot reads at the first)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the COP reads")
     args = parser.parse_args()
     from cimic_geo.analytics.changes import build_changes
     from cimic_geo.store import connect
@@ -78,20 +84,29 @@ def main() -> None:
             for name in counts:
                 backdate_versions(con, name, after_version=0, at=times[0])
     cop_read(store, times[-1])  # warm the extension and the file cache
-    found: dict[str, float] = {}
+    walls: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     rows: dict[str, int] = {}
-    points = (("newest snapshot (current tables)", times[-1]), ("1 day earlier (history)", times[-2]),
-              ("7 days earlier (history)", times[-8]))
-    for _round in range(5):  # rounds alternate the three times, so a change of load hits them alike
+    points = [("newest snapshot (current tables)", times[-1])]
+    for back in args.back:
+        when = times[-1] - pd.Timedelta(back)
+        points.append((f"{back} earlier (history)", max(when, times[0])))
+    for _round in range(args.rounds):  # rounds alternate the times, so a change of load hits them alike
         for label, when in points:
-            seconds, rows[label] = best_time(cop_read, store, when, repeat=1)
-            found[label] = min(seconds, found.get(label, seconds))
+            t, c = time.perf_counter(), time.process_time()
+            rows[label] = cop_read(store, when)
+            walls.setdefault(label, []).append(time.perf_counter() - t)
+            cpus.setdefault(label, []).append(time.process_time() - c)
+    now = points[0][0]
     for label, _when in points:
-        print(f"COP data read at {label}: {found[label]:.3f} s ({rows[label]} rows/cells; best of 5 alternating "
-              "rounds)")
-    now = found["newest snapshot (current tables)"]
-    print("as-of read / current read: " + ", ".join(f"{k.split(' (')[0]} {v / now:.2f}x"
-                                                    for k, v in found.items() if v is not now))
+        w, c = walls[label], cpus[label]
+        ratio = "" if label == now else (
+            f"; / current read: wall {min(w) / min(walls[now]):.2f}x best, "
+            f"{statistics.median(w) / statistics.median(walls[now]):.2f}x median; CPU {min(c) / min(cpus[now]):.2f}x "
+            f"best, {statistics.median(c) / statistics.median(cpus[now]):.2f}x median")
+        print(f"COP data read at {label}: wall best {min(w):.3f} s, median {statistics.median(w):.3f} s; CPU best "
+              f"{min(c):.3f} s, median {statistics.median(c):.3f} s ({rows[label]} rows/cells){ratio}")
+    print(f"({args.rounds} alternating rounds; load average {os.getloadavg()[0]:.1f})")
     for label, since in (("24 h", times[-1] - pd.Timedelta(hours=24)), ("7 days", times[-8])):
         def changes(since=since):
             return build_changes(since=since, until=times[-1], **change_inputs(store, since=since, until=times[-1]))

@@ -14,7 +14,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, BinaryIO
 
 #: Columns whose change invalidates a cached road graph / access context, per layer (fixed allow-list).
 VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -82,19 +84,38 @@ def kept_version(path: Path, stamp: list[list[int]]) -> str | None:
     return None
 
 
-def write_kept_text(path: Path, text: str) -> bool:
-    """Write ``text`` to a file kept beside the store, atomically (a temporary file renamed into place);
-    False when the folder is not writable (nothing is kept then, which only costs time later)."""
+def write_kept_file(path: Path, write: Callable[[BinaryIO], object], *,
+                    errors: tuple[type[Exception], ...] = ()) -> bool:
+    """Write a file kept beside the store atomically: ``write`` fills a temporary file in the same
+    folder, which is then renamed to ``path``. Best effort: False when the folder is not writable or
+    the writing fails with ``OSError`` or one of ``errors`` (nothing is kept then, which only costs
+    time later; no half-written file is left)."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     except OSError:
         return False
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
         os.replace(tmp, path)
-    except OSError:
+    except (OSError, *errors):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         return False
     return True
+
+
+def write_kept_text(path: Path, text: str) -> bool:
+    """Write ``text`` (UTF-8) to a file kept beside the store (:func:`write_kept_file`)."""
+    return write_kept_file(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def write_kept_arrow(path: Path, table: Any) -> bool:
+    """Write an Arrow table (IPC file format) to a file kept beside the store (:func:`write_kept_file`)."""
+    import pyarrow as pa
+
+    def write(fh: BinaryIO) -> None:
+        with pa.ipc.new_file(fh, table.schema) as writer:
+            writer.write_table(table)
+
+    return write_kept_file(path, write, errors=(pa.ArrowException,))

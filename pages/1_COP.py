@@ -11,6 +11,7 @@ from cimic_geo.ui.sign_in import signed_in_actor
 
 store = page_setup("COP")
 st.title(_("Common operational picture"))
+cop.steady_reruns()
 if not cop.assets_ok():
     st.stop()
 

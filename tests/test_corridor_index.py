@@ -194,3 +194,45 @@ def test_pieces_distances_are_measured_once_and_kept(monkeypatch):
     assert first.tolist() == want.tolist()
     monkeypatch.setattr(type(g.threat), "distance_km", lambda *a, **k: pytest.fail("measured again"))
     assert _pieces_front_km(g.threat, lon[::-1], lat[::-1]).tolist() == first[::-1].tolist()
+
+
+def test_not_open_candidates_hold_every_row_near_the_line():
+    """Boxes of not-open rows scattered over 34-40 E, 46-50 N (some wide); every box within 3 km of a
+    line (measured in UTM 37N metres with shapely: a row within the distance has its box within it) is a
+    candidate, whatever the order of the boxes' west edges."""
+    from types import SimpleNamespace
+
+    from cimic_geo.analytics.corridor_index import NotOpenRoads
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    x, y = rng.uniform(34.0, 40.0, n), rng.uniform(46.0, 50.0, n)
+    w, h = rng.exponential(0.01, n), rng.exponential(0.01, n)
+    w[:5] = 1.5  # a few long rows
+    bounds = np.column_stack([x, y, x + w, y + h])
+    graph = SimpleNamespace(seg_status=np.array(["closed"] * n, dtype=object), row_bounds=lambda: bounds)
+    roads = NotOpenRoads(graph)
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32637", always_xy=True)
+    boxes_m = shapely.transform(shapely.box(*bounds.T), lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
+    for line in (LineString([(36.0, 47.0), (36.6, 47.9), (37.5, 48.1)]), LineString([(38.9, 49.5), (39.2, 49.4)])):
+        line_m = shapely.transform(line, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
+        truth = np.flatnonzero(shapely.distance(boxes_m, line_m) <= 3000.0)
+        got = roads.candidates(line, 3000.0)
+        assert len(truth) >= 3 and set(truth) <= set(got.tolist())
+        assert np.all(np.diff(got) > 0)  # ascending
+
+
+def test_road_ids_are_taken_from_each_arrow_chunk():
+    """Ids at positions spread over three Arrow chunks (lengths 4, 2, 3), in the order asked, repeated, and
+    from a plain object column: the same as pandas' own positional take."""
+    import pyarrow as pa
+
+    from cimic_geo.analytics.route_roads import strings_at
+
+    chunked = pa.chunked_array([["a0", "a1", "a2", "a3"], ["b0", "b1"], ["c0", "c1", "c2"]])
+    column = pd.Series(pd.arrays.ArrowExtensionArray(chunked))
+    rows = [8, 0, 4, 5, 3, 4, 6]
+    assert strings_at(column, rows) == ["c2", "a0", "b0", "b1", "a3", "b0", "c0"]
+    assert strings_at(column, rows) == [str(x) for x in column.iloc[rows].tolist()]
+    assert strings_at(column, []) == []
+    assert strings_at(pd.Series(["x", "y", 3], dtype=object), [2, 0]) == ["3", "x"]

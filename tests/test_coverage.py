@@ -282,6 +282,7 @@ def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
     real = cov.solve_lp
     monkeypatch.setattr(cov, "solve_lp", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", block_edges)
+    monkeypatch.setattr(cov, "_LAST", {}, raising=False)  # solved here, not the kept answer of the last case
     res = coverage(settlements=sets, shelters=shel, max_km=3.5)
     alloc = {(r.settlement_id, r.shelter_id): int(r.people) for r in res.allocation.itertuples()}
     assert alloc == {("S1", "H2"): 100, ("S2", "H1"): 100, ("S3", "H3"): 10, ("S3", "H4"): 70, ("S4", "H3"): 50}

@@ -43,3 +43,32 @@ def test_an_analysis_through_shared_reads_gives_the_store_s_answer(demo_db):
         assert exposure_at(shared, bands_km=(5, 20, 40)).to_dict() == direct
         assert exposure_at(shared, bands_km=(5, 20, 40), shift_km=3.0).to_dict() == \
             exposure_at(store, bands_km=(5, 20, 40), shift_km=3.0).to_dict()
+
+
+def test_the_default_exposure_warmed_in_the_background_is_the_first_visit_s(monkeypatch, demo_db_copy):
+    """``warm_data`` (the server's background warm-up) computes the exposure under the very cache key the
+    page's default controls give: the page's first run then draws from it and computes none."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from cimic_geo.ui import analytics_page
+
+    monkeypatch.setenv("CIMIC_DB", str(demo_db_copy))
+    monkeypatch.delenv("CIMIC_READ_ONLY", raising=False)
+    monkeypatch.delenv("CIMIC_BANDS_KM", raising=False)
+    analytics_page.cached_exposure.clear()
+    calls: list[dict] = []
+    real = analytics_page.exposure_at
+    monkeypatch.setattr(analytics_page, "exposure_at", lambda store, **kw: calls.append(kw) or real(store, **kw))
+    analytics_page.warm_data()
+    assert len(calls) == 1 and calls[0]["shift_km"] == 0.0
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "2_Exposure_and_coverage.py"),
+                           default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1  # the page's run used the warmed result
+    assert at.metric and at.metric[0].label.startswith("Population")
+    at.sidebar.number_input(key=analytics_page.k("shift")).set_value(2.0).run()
+    assert not at.exception and len(calls) == 2  # other settings: computed as before
+    analytics_page.cached_exposure.clear()

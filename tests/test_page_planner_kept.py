@@ -60,3 +60,22 @@ def test_no_file_without_a_data_version(demo_db_copy):
     ctx.data_version = ""
     kept_display(demo_db_copy, ctx)
     assert not (demo_db_copy.parent / (demo_db_copy.name + ".planner")).exists()
+
+
+def test_coverage_lets_go_of_a_graph_the_planner_does_not_use():
+    """One road graph per process: when the planner takes another time's graph, coverage by road time
+    drops the graph it kept (it reads it again when asked); the planner's own graph stays kept."""
+    from cimic_geo.analytics import coverage_graph
+
+    current, past = object(), object()
+    saved = dict(coverage_graph._LAST)
+    try:
+        coverage_graph._LAST.clear()
+        coverage_graph._LAST[("folder", "key", 1)] = current
+        coverage_graph.keep_only(current)
+        assert list(coverage_graph._LAST.values()) == [current]
+        coverage_graph.keep_only(past)
+        assert coverage_graph._LAST == {}
+    finally:
+        coverage_graph._LAST.clear()
+        coverage_graph._LAST.update(saved)

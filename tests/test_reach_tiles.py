@@ -40,6 +40,18 @@ def _lattice(rng: np.random.Generator, n: int = 9, step: float = 0.02) -> gpd.Ge
                             geometry=lines, crs="EPSG:4326")
 
 
+def _random_network(seed: int, n_sets: int, n_shel: int):
+    """A random lattice road network (seed ``seed``) with ``n_sets`` settlements of 10 people and
+    ``n_shel`` open shelters of 10 places at random points over it: ``(graph, settlements, shelters)``."""
+    rng = np.random.default_rng(seed)
+    graph = build_road_graph(_lattice(rng))
+    n = n_sets + n_shel
+    lon, lat = 30.0 + rng.random(n) * 0.16, 50.0 + rng.random(n) * 0.16
+    sets = _points([(f"s{k}", lon[k], lat[k]) for k in range(n_sets)], population=10)
+    shel = _points([(f"h{k}", lon[k], lat[k]) for k in range(n_sets, n)], capacity=10, status="open")
+    return graph, sets, shel
+
+
 def _networkx_reach(graph, sets, shel, *, t_max: float, policy: RoutingPolicy) -> dict[tuple[int, int], float]:
     """The same reach by one networkx Dijkstra per settlement over the whole network."""
     a = np.column_stack([sets.geometry.x, sets.geometry.y])
@@ -81,12 +93,7 @@ def _networkx_reach(graph, sets, shel, *, t_max: float, policy: RoutingPolicy) -
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("ignore_oneway", [False, True])
 def test_tiled_search_equals_networkx_on_a_random_network(seed, ignore_oneway, monkeypatch):
-    rng = np.random.default_rng(seed)
-    graph = build_road_graph(_lattice(rng))
-    lon = 30.0 + rng.random(40) * 0.16
-    lat = 50.0 + rng.random(40) * 0.16
-    sets = _points([(f"s{k}", lon[k], lat[k]) for k in range(25)], population=10)
-    shel = _points([(f"h{k}", lon[k], lat[k]) for k in range(25, 40)], capacity=10, status="open")
+    graph, sets, shel = _random_network(seed, 25, 15)
     policy = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True, ignore_oneway=ignore_oneway)
     want = _networkx_reach(graph, sets, shel, t_max=15.0, policy=policy)
     assert 20 < len(want) < 25 * 15 - 20  # the limit leaves many pairs in and many out
@@ -120,11 +127,7 @@ def test_a_fast_road_far_from_the_tile_is_still_searched(monkeypatch):
 
 
 def test_a_second_run_on_the_same_places_snaps_nothing(monkeypatch):
-    rng = np.random.default_rng(5)
-    graph = build_road_graph(_lattice(rng))
-    lon, lat = 30.0 + rng.random(30) * 0.16, 50.0 + rng.random(30) * 0.16
-    sets = _points([(f"s{k}", lon[k], lat[k]) for k in range(20)], population=10)
-    shel = _points([(f"h{k}", lon[k], lat[k]) for k in range(20, 30)], capacity=10, status="open")
+    graph, sets, shel = _random_network(5, 20, 10)
     first = travel_time_reach(graph, sets, shel, max_minutes=15.0)
     calls = []
     real = type(graph).snap_edges

@@ -74,3 +74,25 @@ def test_the_wait_is_bounded(empty_db: Path) -> None:
     with pytest.raises(StoreBusyError, match="waited 0 s"):
         wait_for_lock(empty_db, busy, wait_s=0.3)
     assert 3 <= len(calls) <= 10  # backoff from 50 ms, doubling
+
+
+def test_replacing_a_store_the_app_holds_idle_waits_for_it_to_let_go(empty_db: Path) -> None:
+    """``init --force`` while the app keeps the store open between runs: the app lets go, the command succeeds."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    with connect(empty_db) as store:
+        store.write("shelters", gpd.GeoDataFrame(
+            {"id": ["S1"], "name": ["School 1"], "kind": ["collective_centre"], "capacity": [100],
+             "status": ["open"]}, geometry=[Point(35.0, 48.0)], crs="EPSG:4326"))
+    shared = SharedStore(empty_db, linger_s=600)  # an idle app would keep the file ten minutes
+    with shared.run() as store:
+        assert store.counts()["shelters"] == 1
+    assert shared.is_open()
+    cli = _cli("init", "--force", "--db", str(empty_db), env={"CIMIC_LOCK_WAIT_S": "60"})
+    _, err = cli.communicate(timeout=240)
+    assert cli.returncode == 0, err
+    assert not shared.is_open()  # let go when the command announced its wait, not after ten minutes
+    with shared.run() as store:  # the app's next run follows the new, empty file
+        assert store.counts()["shelters"] == 0
+    shared.close()

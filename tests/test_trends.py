@@ -67,3 +67,30 @@ def test_between_snapshots_and_without_a_front(inputs: dict) -> None:
     vt = pd.Series(pd.to_datetime([D[3], None], utc=True))
     assert in_force(vf, vt, D[3]).tolist() == [False, True]
     assert in_force(vf, vt, D[3] - pd.Timedelta(seconds=1)).tolist() == [True, False]
+
+
+def test_corridor_series_from_the_status_log() -> None:
+    """Hand-made log (times are days after day 0): C1 proposed on day 1, agreed and (same instant, later
+    row) active on day 3; C2 draft on day 2, a change without a status on day 4 (draft stays), closed
+    on day 6; C3 has no logged change and counts at its current status (suspended) at every time.
+    Day 0: C3 only. Day 1: proposed 1. Day 2: proposed 1, draft 1. Day 3: active 1 (the later row of the
+    same instant wins), draft 1. Day 5: active 1, draft 1. Day 6: active 1, closed 1. Asked out of order."""
+    from cimic_geo.analytics.trends import corridor_series
+
+    day = [pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(days=i) for i in range(7)]
+    log = pd.DataFrame({"corridor_id": ["C2", "C1", "C1", "C1", "C2", "C2"],
+                        "changed_at": [day[2], day[1], day[3], day[3], day[4], day[6]],
+                        "to_status": ["draft", "proposed", "agreed", "active", None, "closed"]})
+    corridors = pd.DataFrame({"id": ["C1", "C2", "C3"], "status": ["active", "closed", "suspended"]})
+    asked = [day[6], day[0], day[3], day[1], day[5], day[2]]
+    got = corridor_series(asked, log, corridors)
+    assert list(got.index) == asked
+    cols = ["draft", "proposed", "agreed", "active", "suspended", "closed"]
+    assert got[cols].values.tolist() == [
+        [0, 0, 0, 1, 1, 1],  # day 6
+        [0, 0, 0, 0, 1, 0],  # day 0
+        [1, 0, 0, 1, 1, 0],  # day 3
+        [0, 1, 0, 0, 1, 0],  # day 1
+        [1, 0, 0, 1, 1, 0],  # day 5
+        [1, 1, 0, 0, 1, 0],  # day 2
+    ]

@@ -16,6 +16,8 @@ would: as many people placed at the same least person-cost, split otherwise only
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from itertools import pairwise
 
 import numpy as np
@@ -64,12 +66,35 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     numpy.ndarray of int64, people per edge of ``reach`` (same order).
 
     The result depends only on the arrays' content and order; :func:`coverage` sorts rows by id
-    first so that it does not depend on the input row order.
+    first so that it does not depend on the input row order. The last answer is kept (keyed by a hash
+    of every input array), so the same allocation asked again is not solved again.
     """
     pop = np.asarray(population, dtype=np.int64)
     cap = np.asarray(capacity, dtype=np.int64)
     if (pop < 0).any() or (cap < 0).any():
         raise AnalysisError(_("population and capacity must be non-negative"))
+    digest = hashlib.blake2b(digest_size=20)
+    for a in (pop, cap, reach.s, reach.h, reach.cost):
+        digest.update(np.ascontiguousarray(a).tobytes())
+        digest.update(str(len(a)).encode())
+    key = digest.digest() + str(_LP_BLOCK_EDGES).encode()  # the solver's batching too (its tests vary it)
+    with _LAST_LOCK:
+        kept = _LAST.get(key)
+    if kept is not None:
+        return kept.copy()
+    flow = _allocate(pop, cap, reach)
+    with _LAST_LOCK:
+        _LAST.clear()  # one answer kept: memory stays flat
+        _LAST[key] = flow.copy()
+    return flow
+
+
+_LAST: dict[bytes, np.ndarray] = {}
+_LAST_LOCK = threading.Lock()
+
+
+def _allocate(pop: np.ndarray, cap: np.ndarray, reach: Reach) -> np.ndarray:
+    """:func:`allocate` of checked arrays, solved."""
     n_e = len(reach.s)
     flow = np.zeros(n_e, dtype=np.int64)
     live = (pop[reach.s] > 0) & (cap[reach.h] > 0) if n_e else np.zeros(0, bool)

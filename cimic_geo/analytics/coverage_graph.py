@@ -27,8 +27,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ import numpy as np
 
 from cimic_geo.analytics.road_policy import RoutingPolicy
 from cimic_geo.analytics.roadgraph import RoadGraph, build_road_graph
+from cimic_geo.data_stamp import write_kept_file, write_kept_text
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import _
 
@@ -96,18 +95,11 @@ def _write_weights(graph: RoadGraph, folder: Path, key: str) -> None:
     with contextlib.suppress(OSError):
         if saved_key(folder) != key:
             return
-        for n, a in {**arrays, _META: None}.items():
-            fd, tmp = tempfile.mkstemp(prefix=".cov.", suffix=".tmp", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    if a is None:
-                        f.write(json.dumps(meta).encode("utf-8"))
-                    else:
-                        np.save(f, np.ascontiguousarray(a), allow_pickle=False)
-                os.replace(tmp, folder / (n if a is None else f"{_PREFIX}{n}.npy"))  # the metadata last
-            finally:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        for n, a in arrays.items():
+            if not write_kept_file(folder / f"{_PREFIX}{n}.npy",
+                                   lambda f, a=a: np.save(f, np.ascontiguousarray(a), allow_pickle=False)):
+                return
+        write_kept_text(folder / _META, json.dumps(meta))  # the metadata last
 
 
 def _coverage_weights(graph: RoadGraph, folder: Path, key: str) -> None:
@@ -119,15 +111,24 @@ def _coverage_weights(graph: RoadGraph, folder: Path, key: str) -> None:
     graph._coverage_weights = True  # type: ignore[attr-defined]
 
 
+def keep_only(graph: RoadGraph) -> None:
+    """Let go of the graph kept for the next coverage run unless it is ``graph`` (the route planner
+    moved to another time's graph: one road graph per process, not one per page)."""
+    with _LOCK:
+        if any(kept is not graph for kept in _LAST.values()):
+            _LAST.clear()
+
+
 def _remember(ident: tuple[str, str, int | None], graph: RoadGraph) -> None:
     with _LOCK:
         _LAST.clear()  # one graph per process: memory stays flat
         _LAST[ident] = graph
 
 
-def _kept_graph(store: Any, folder: Path, key: str, *, as_of: Any, layers_as_of: Any, front_line: Any,
-                occupied_area: Any, infra: Any, bands_km: tuple[float, ...]) -> RoadGraph | None:
-    """The graph kept in ``folder`` under ``key`` (None: none, or not for this data)."""
+def _kept_graph(store: Any, folder: Path, key: str, *, version: str, as_of: Any, layers_as_of: Any,
+                front_line: Any, occupied_area: Any, infra: Any, bands_km: tuple[float, ...]) -> RoadGraph | None:
+    """The graph kept in ``folder`` under ``key`` (None: none, or not for this data); ``version``: the
+    store's data version (the road attributes kept beside the store are read under it)."""
     from cimic_geo.analytics.road_cache import folder_inode, mark_used, saved_key, shared_graph
     from cimic_geo.store.access_version import road_attributes
 
@@ -137,7 +138,7 @@ def _kept_graph(store: Any, folder: Path, key: str, *, as_of: Any, layers_as_of:
     with _LOCK:
         graph = _LAST.get(ident)
     if graph is None:
-        graph = shared_graph(folder, key, roads=lambda: road_attributes(store, as_of=layers_as_of),
+        graph = shared_graph(folder, key, roads=lambda: road_attributes(store, data_version=version, as_of=layers_as_of),
                              front_line=front_line, occupied=occupied_area, infrastructure=infra, bands_km=bands_km,
                              as_of=as_of)
         if graph is None:
@@ -175,10 +176,11 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
     if path is not None:
         from cimic_geo.store.access_version import access_data_version
 
-        key = graph_key(access_data_version(store), as_of=as_of, bands_km=bands)
+        version = access_data_version(store)
+        key = graph_key(version, as_of=as_of, bands_km=bands)
         folder = graph_file(path) if layers_as_of is None else past_folder(path, key)
-        graph = _kept_graph(store, folder, key, as_of=as_of, layers_as_of=layers_as_of, front_line=front_line,
-                            occupied_area=occupied_area, infra=infra, bands_km=bands)
+        graph = _kept_graph(store, folder, key, version=version, as_of=as_of, layers_as_of=layers_as_of,
+                            front_line=front_line, occupied_area=occupied_area, infra=infra, bands_km=bands)
         if graph is not None:
             _coverage_weights(graph, folder, key)
             return graph, COVERAGE_POLICY

@@ -5,6 +5,7 @@ a what-if shift of the front line toward friendly territory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,13 @@ from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
 METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
+
+
+@functools.lru_cache(maxsize=32)
+def _crs_text(crs: Any) -> str:
+    """``crs.to_string()``, kept per CRS: for a projection without an authority code (the front's
+    azimuthal equidistant one) it searches the whole EPSG database, ~0.2 s each time."""
+    return crs.to_string()
 
 
 def _empty_frame() -> gpd.GeoDataFrame:
@@ -231,7 +239,7 @@ def exposure(
     else:
         summary, baseline = base, None
     ts = None if as_of is None else to_utc(as_of)
-    crs = front.crs.to_string() if extent is None else metric_crs(extent).to_string()
+    crs = _crs_text(front.crs if extent is None else metric_crs(extent))
     return ExposureResult(
         as_of=ts, bands_km=edges, shift_km=shift,
         settlements=frames["settlements"], shelters=frames["shelters"], infrastructure=frames["infrastructure"],

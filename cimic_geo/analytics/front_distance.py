@@ -24,7 +24,6 @@ the truth (< 3 m at 60 km) and never below it.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,9 +35,12 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.analytics.front_parts import _densify, _segments_lonlat, nearest_parts
+from cimic_geo.analytics.front_near import SegmentSamples, nearest_segments, segment_samples
+from cimic_geo.analytics.front_parts import _densify, _segments_lonlat, front_line_from_occupied, nearest_parts
 from cimic_geo.analytics.front_samples import (
+    GOLDEN,
     chord_lower_m,
+    golden_min,
     keep_candidates,
     least_scale,
     nearest_samples,
@@ -53,7 +55,7 @@ from cimic_geo.geo import GEOD, WGS84, ecef, metric_crs
 _REFINE_REL = 0.01
 _REFINE_ABS_KM = 0.1
 _SAMPLE_M = 1000.0
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_GOLDEN = GOLDEN  # the golden-section ratio (also used by the trends' own refinement)
 
 if TYPE_CHECKING:  # geopandas and scipy.spatial are imported only when used (a one-off CLI route needs neither)
     import geopandas as gpd
@@ -89,35 +91,6 @@ def valid_mask(arr: np.ndarray) -> np.ndarray:
     return ~(shapely.is_missing(arr) | shapely.is_empty(arr)) if len(arr) else np.zeros(0, dtype=bool)
 
 
-def front_line_from_occupied(
-    occupied_area: GeomInput, *, territory: GeomInput = None, border_margin_km: float = 2.0
-) -> BaseGeometry:
-    """A front line derived from an occupied-area polygon: its boundary.
-
-    With ``territory`` (the country's polygons), boundary parts that run along the country's own
-    border or coast (within ``border_margin_km``) are dropped, leaving the contact line.
-    """
-    occ = as_geometry_array(occupied_area)
-    occ = occ[valid_mask(occ)]
-    if not len(occ):
-        return shapely.MultiLineString([])
-    boundary = shapely.boundary(shapely.union_all(occ))
-    if territory is None:
-        return boundary
-    terr = as_geometry_array(territory)
-    terr = terr[valid_mask(terr)]
-    if not len(terr):
-        return boundary
-    crs = metric_crs(shapely.total_bounds(np.concatenate([occ, terr])))
-    fwd = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
-    inv = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
-    b_m = shapely.transform(boundary, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-    t_m = shapely.transform(shapely.union_all(terr), lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-    inner = shapely.buffer(t_m, -border_margin_km * 1000.0)
-    kept = shapely.intersection(b_m, inner)
-    return shapely.transform(kept, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
-
-
 def _line_parts(front_line: GeomInput) -> np.ndarray:
     arr = as_geometry_array(front_line)
     arr = arr[valid_mask(arr)]
@@ -149,11 +122,14 @@ class Front:
         if len(self.segments):
             x0, y0 = self._fwd.transform(self.segments[:, 0], self.segments[:, 1])
             x1, y1 = self._fwd.transform(self.segments[:, 2], self.segments[:, 3])
+            self._ends_m = np.column_stack([x0, y0, x1, y1])
             self._seg_m = shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1))
             self._tree = shapely.STRtree(self._seg_m)
         else:
+            self._ends_m = np.empty((0, 4))
             self._seg_m = np.empty(0, dtype=object)
             self._tree = None
+        self._near: SegmentSamples | None = None  # see nearest_within
         if self.occupied_geom is not None and not self.occupied_geom.is_empty:
             shapely.prepare(self.occupied_geom)
         self._samples: tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray] | None = None  # see _sample_index
@@ -203,11 +179,14 @@ class Front:
             return out
         edges_near = [float(e) for e in exact_near_km] or [0.0]
         far_m = (max(edges_near) * 1.25 + 10.0) * 1000.0
+        found = None
         if not exact:  # points surely beyond far_m in the projection too: neither projected nor searched there
             sure, found = self._surely_far(arr[ok], far_m)
             if len(sure):
-                out[ok[sure]] = self._far_points_km(shapely.get_coordinates(arr[ok[sure]]), found=found)
+                out[ok[sure]] = self._far_points_km(shapely.get_coordinates(arr[ok[sure]]),
+                                                    found=(found[0][sure], found[1][sure]))
                 ok = np.delete(ok, sure)
+                found = (np.delete(found[0], sure, axis=0), np.delete(found[1], sure, axis=0))
                 if not len(ok):
                     return out
         proj = self.project(arr[ok])
@@ -217,7 +196,7 @@ class Front:
         else:
             # near features: the exact nearest segment; far ones (beyond every band edge) cost
             # an STRtree far more, so points there use the dense-sample k-d tree below
-            pair = self._tree.query_nearest(proj, max_distance=far_m, return_distance=False, all_matches=False)
+            pair = self.nearest_within(proj, far_m)
             far = np.ones(len(proj), dtype=bool)
             far[pair[0]] = False
             far_pts = far & (shapely.get_type_id(proj) == 0)
@@ -227,7 +206,9 @@ class Front:
                 pair = np.concatenate([pair, np.vstack([rest[extra[0]], extra[1]])], axis=1)
             fp = np.flatnonzero(far_pts)
             if len(fp):
-                out[ok[fp]] = self._far_points_km(shapely.get_coordinates(arr[ok[fp]]))
+                out[ok[fp]] = self._far_points_km(
+                    shapely.get_coordinates(arr[ok[fp]]),
+                    found=None if found is None or np.isnan(found[0][fp]).any() else (found[0][fp], found[1][fp]))
         # one nearest segment per input (all_matches=False); map back to the input positions
         qi, si = pair[0], pair[1]
         lines = shapely.shortest_line(proj[qi], self._seg_m[si])
@@ -251,6 +232,24 @@ class Front:
         out[ok[qi]] = res
         return out
 
+    def nearest_within(self, geoms_m: np.ndarray, max_m: float) -> np.ndarray:
+        """``STRtree.query_nearest(geoms_m, max_distance=max_m, all_matches=False)`` of the projected
+        segments (2, k pairs by input position), with points found by :func:`nearest_segments`."""
+        is_pt = shapely.get_type_id(geoms_m) == 0
+        pos = np.flatnonzero(is_pt)
+        if self._near is None:
+            self._near = segment_samples(self._ends_m)
+        hit, seg, ask = nearest_segments(self._near, shapely.get_coordinates(geoms_m[pos]), max_m=max_m,
+                                         points=geoms_m[pos], segments=self._seg_m)
+        rest = np.sort(np.concatenate([pos[ask], np.flatnonzero(~is_pt)]))
+        pair = np.vstack([pos[hit], seg])
+        if len(rest):
+            extra = self._tree.query_nearest(geoms_m[rest], max_distance=max_m, return_distance=False,
+                                             all_matches=False)
+            pair = np.concatenate([pair, np.vstack([rest[extra[0]], extra[1]])], axis=1)
+            pair = pair[:, np.argsort(pair[0], kind="stable")]
+        return pair
+
     def _sample_index(self) -> tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray]:
         """k-d tree of points every <= ``_SAMPLE_M`` along the front in earth-centred 3-D
         coordinates (:func:`cimic_geo.geo.ecef`), with each sample's segment, the segments' end
@@ -262,7 +261,10 @@ class Front:
             az, _, length = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
             n = np.maximum(np.ceil(np.asarray(length) / _SAMPLE_M).astype(np.int64), 1)
             owner = np.repeat(np.arange(len(seg)), n + 1)
-            t = np.concatenate([np.linspace(0.0, 1.0, k + 1) for k in n])
+            first = np.cumsum(n + 1) - (n + 1)
+            t = (np.arange(len(owner)) - first[owner]) * (1.0 / n)[owner]  # np.linspace(0, 1, k + 1) each
+            t[first[1:] - 1] = 1.0
+            t[-1:] = 1.0
             lon = seg[owner, 0] + (seg[owner, 2] - seg[owner, 0]) * t
             lat = seg[owner, 1] + (seg[owner, 3] - seg[owner, 1]) * t
             ends = np.stack([ecef(seg[:, 0], seg[:, 1]), ecef(seg[:, 2], seg[:, 3])], axis=1)
@@ -288,21 +290,25 @@ class Front:
         out[ok] = np.maximum(d[ok] - slack_m, 0.0) / 1000.0
         return out
 
-    def _surely_far(self, geoms: np.ndarray, far_m: float) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def _surely_far(self, geoms: np.ndarray, far_m: float
+                    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Positions of the points among ``geoms`` surely farther than ``far_m`` from the front in the
-        projection, and their quick-tree query: the chord to the nearest sample less half a spacing
-        (below the geodesic) times the projection's least scale over the data, less 1 %."""
+        projection (the chord to the nearest sample less half a spacing, below the geodesic, times the
+        projection's least scale over the data, less 1 %), and the quick tree's three nearest samples
+        of every point of ``geoms`` (NaN distances for the others)."""
         tree = self._sample_index()[0]
         pos = np.flatnonzero(shapely.get_type_id(geoms) == 0)
         if tree.n <= 2 or not len(pos):
-            return np.empty(0, dtype=np.int64), (np.empty((0, 3)), np.empty((0, 3), dtype=np.int64))
+            return np.empty(0, dtype=np.int64), None
         xy = shapely.get_coordinates(geoms[pos])
         box = np.r_[np.minimum(xy.min(axis=0), self.segments.reshape(-1, 2).min(axis=0)) - 1.0,
                     np.maximum(xy.max(axis=0), self.segments.reshape(-1, 2).max(axis=0)) + 1.0]
         k_lo = least_scale(self.crs, box) * 0.99
         dist, idx = query_in_order(self._quick(), ecef(xy[:, 0], xy[:, 1]), 3)
         sure = k_lo * (dist[:, 0] - _SAMPLE_M / 2.0 - 2.0) > far_m + 1.0
-        return pos[sure], (dist[sure], idx[sure])
+        all_d, all_i = np.full((len(geoms), 3), np.nan), np.zeros((len(geoms), 3), dtype=idx.dtype)
+        all_d[pos], all_i[pos] = dist, idx
+        return pos[sure], (all_d, all_i)
 
     def _quick(self) -> cKDTree:
         if getattr(self, "_quick_samples", None) is None:
@@ -354,20 +360,8 @@ class Front:
         plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
         az, length = geodesics[si, 0], geodesics[si, 1]
 
-        def f(t: np.ndarray) -> np.ndarray:
-            lon, lat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], az, t * length)
-            return np.asarray(GEOD.inv(plon, plat, lon, lat)[2], dtype=float)
-
-        a = np.zeros(len(seg))
-        b = np.ones(len(seg))
-        for _ in range(40):  # golden-section search; 0.618**40 * 2 km < 0.01 mm
-            x1 = b - _GOLDEN * (b - a)
-            x2 = a + _GOLDEN * (b - a)
-            left = f(x1) <= f(x2)
-            b = np.where(left, x2, b)
-            a = np.where(left, a, x1)
-        f1, f2 = f(a), f(b)
-        best = np.minimum.reduce([f1, f2, f(np.zeros(len(seg))), f(np.ones(len(seg)))])
+        best = golden_min(lambda t, i: GEOD.inv(plon[i], plat[i], *GEOD.fwd(seg[i, 0], seg[i, 1], az[i],
+                                                                          t * length[i])[:2])[2], len(seg))
         out = np.full(len(pts_lonlat), np.inf)
         np.minimum.at(out, qi, best)
         return out / 1000.0

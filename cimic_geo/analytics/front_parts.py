@@ -15,9 +15,11 @@ import math
 from typing import Any
 
 import numpy as np
+import pyproj
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from cimic_geo.geo import GEOD
+from cimic_geo.geo import GEOD, WGS84, metric_crs
 
 #: Vertices per run of a long line (runs share their end vertices).
 PART_VERTICES = 64
@@ -91,3 +93,34 @@ def _densify(segs: np.ndarray, max_km: float = _DENSIFY_KM) -> np.ndarray:
         pts = np.vstack([[lon0, lat0], mid.reshape(-1, 2), [lon1, lat1]])
         pieces.append(np.column_stack([pts[:-1], pts[1:]]))
     return np.vstack(pieces)
+
+
+def front_line_from_occupied(
+    occupied_area: Any, *, territory: Any = None, border_margin_km: float = 2.0
+) -> BaseGeometry:
+    """A front line derived from an occupied-area polygon: its boundary.
+
+    With ``territory`` (the country's polygons), boundary parts that run along the country's own
+    border or coast (within ``border_margin_km``) are dropped, leaving the contact line.
+    """
+    from cimic_geo.analytics.front_distance import as_geometry_array, valid_mask
+
+    occ = as_geometry_array(occupied_area)
+    occ = occ[valid_mask(occ)]
+    if not len(occ):
+        return shapely.MultiLineString([])
+    boundary = shapely.boundary(shapely.union_all(occ))
+    if territory is None:
+        return boundary
+    terr = as_geometry_array(territory)
+    terr = terr[valid_mask(terr)]
+    if not len(terr):
+        return boundary
+    crs = metric_crs(shapely.total_bounds(np.concatenate([occ, terr])))
+    fwd = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    inv = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
+    b_m = shapely.transform(boundary, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+    t_m = shapely.transform(shapely.union_all(terr), lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+    inner = shapely.buffer(t_m, -border_margin_km * 1000.0)
+    kept = shapely.intersection(b_m, inner)
+    return shapely.transform(kept, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))

@@ -13,6 +13,8 @@ tie there are asked again of the reference tree, which settles it as it always d
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -131,3 +133,42 @@ def least_scale(crs: object, box: np.ndarray, *, n: int = 25) -> float:
     axis = np.asarray(factors.tissot_semiminor, dtype=float)
     axis = axis[np.isfinite(axis)]
     return float(axis.min()) if len(axis) else 0.0
+
+
+#: The golden-section ratio.
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def golden_min(f: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, *, steps: int = 40) -> np.ndarray:
+    """Least of ``f`` over [0, 1] for ``n`` functions at once by golden-section search, as the plain loop
+
+    ``x1 = b - G (b - a); x2 = a + G (b - a); left = f(x1) <= f(x2); b = x2 if left else b;
+    a = a if left else x1`` (``steps`` times from a = 0, b = 1), then the least of f(a), f(b), f(0), f(1);
+
+    but ``f`` (``f(t, rows)``: the values at ``t`` of the functions ``rows``) is evaluated only at
+    fractions it has not been given before for the same function: a new ``x1`` or ``x2`` is often
+    exactly the other one of the step before, and ``a``, ``b`` are always earlier fractions.
+    """
+    rows = np.arange(n)
+    a, b = np.zeros(n), np.ones(n)
+    fa = np.asarray(f(a, rows), dtype=float)
+    fb = np.asarray(f(b, rows), dtype=float)
+    f0, f1 = fa.copy(), fb.copy()
+    px1, pf1, px2, pf2 = a, fa, b, fb  # the fractions met last step (the start: 0 and 1)
+
+    def at(x: np.ndarray) -> np.ndarray:
+        out = np.where(x == px1, pf1, np.where(x == px2, pf2, np.nan))
+        new = np.flatnonzero((x != px1) & (x != px2))
+        if len(new):
+            out[new] = f(x[new], rows[new])
+        return out
+
+    for _ in range(steps):
+        x1 = b - GOLDEN * (b - a)
+        x2 = a + GOLDEN * (b - a)
+        v1, v2 = at(x1), at(x2)
+        left = v1 <= v2
+        b, fb = np.where(left, x2, b), np.where(left, v2, fb)
+        a, fa = np.where(left, a, x1), np.where(left, fa, v1)
+        px1, pf1, px2, pf2 = x1, v1, x2, v2
+    return np.minimum.reduce([fa, fb, f0, f1])

@@ -11,6 +11,7 @@ Two kinds of reach feed the same allocation (:mod:`cimic_geo.analytics.allocatio
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -226,10 +227,11 @@ def _core_road(graph: RoadGraph, w: WeightedGraph, ch: Chains, n_src: int, leave
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_tiled_road` on the core graph of junctions (:mod:`cimic_geo.analytics.reach_core`)."""
     from cimic_geo.analytics.reach_core import TILE_PER_REACH, core_pairs, same_chain, to_core
+    from cimic_geo.analytics.road_weights import MIN_COST
 
     lv_place, lv_node, lv_cost = leave
     arr_shelter, arr_node, arr_cost = arrive
-    src = to_core(ch, w, lv_place, lv_node, lv_cost, t_max)
+    src = to_core(ch, w, lv_place, lv_node, lv_cost, t_max, floor=MIN_COST)
     dst = to_core(ch, w, arr_shelter, arr_node, arr_cost, t_max)
     # each source's join nodes: their centre, the farthest from it, and the source's tile
     ll = np.asarray(graph.node_lonlat, dtype=float)[lv_node]
@@ -243,7 +245,7 @@ def _core_road(graph: RoadGraph, w: WeightedGraph, ch: Chains, n_src: int, leave
     row_tile = _tile_of(row_xy, max(radius_m, 2000.0) * TILE_PER_REACH)
     r, h, c = core_pairs(w, ch, src=src, dst=dst, row_xyz=row_xyz, row_r=row_r, row_tile=row_tile,
                          radius_m=radius_m, t_max=t_max)
-    r2, h2, c2 = same_chain(ch, lv_place, lv_node, lv_cost, arr_shelter, arr_node, arr_cost, t_max)
+    r2, h2, c2 = same_chain(ch, lv_place, lv_node, lv_cost, arr_shelter, arr_node, arr_cost, t_max, floor=MIN_COST)
     return np.concatenate([r, r2]), np.concatenate([h, h2]), np.concatenate([c, c2])
 
 
@@ -269,24 +271,49 @@ def travel_time_reach(
     same shortest paths and times as on the whole graph, at a cost that grows with the tile, not
     with the country.
 
+    The last answer is kept on the graph (keyed by the places' exact positions, the limit, the policy,
+    the walking speed and the method): the same question again on the same graph is not searched again.
+
     ``method``: ``"core"`` (default) searches the core graph of junctions, places joined along
     their chains (:mod:`cimic_geo.analytics.reach_core`: the same journeys, times equal to
     1e-9 minutes); ``"tiles"`` searches every road node (the times summed edge by edge along
     each path, as one Dijkstra over the whole network would).
     """
-    from cimic_geo.analytics.road_split import one_way, partial_cost, place_ends, same_edge_pairs
-
     t_max = check_distance(max_minutes, name="max_minutes")
     if method not in ("core", "tiles"):
         raise AnalysisError(f"unknown road search method {method!r} (core or tiles)")
     a = _points_lonlat(settlements, "settlements")
     b = _points_lonlat(shelters, "shelters")
-    empty = Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
     if not len(a) or not len(b):
-        return empty
+        return Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
     if policy is None:
         from cimic_geo.analytics.roadgraph import NO_THREAT
         policy = NO_THREAT
+    key = (hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes() + b"|"
+                           + np.ascontiguousarray(b, dtype=float).tobytes(), digest_size=16).digest(),
+           len(a), len(b), t_max, policy, float(access_speed_kmh), method, _TILE_PER_REACH, _core_tile())
+    kept = graph.__dict__.get("_reach_last")
+    if kept is not None and kept[0] == key:
+        r = kept[1]
+        return Reach(r.s, r.h, r.cost, unit=r.unit, limit=r.limit)
+    out = _road_reach(graph, a, b, t_max=t_max, policy=policy, access_speed_kmh=access_speed_kmh, method=method)
+    out.s.flags.writeable = out.h.flags.writeable = out.cost.flags.writeable = False  # shared by the next run
+    graph.__dict__["_reach_last"] = (key, out)
+    return Reach(out.s, out.h, out.cost, unit=out.unit, limit=out.limit)
+
+
+def _core_tile() -> float:
+    from cimic_geo.analytics import reach_core
+
+    return reach_core.TILE_PER_REACH
+
+
+def _road_reach(graph: RoadGraph, a: np.ndarray, b: np.ndarray, *, t_max: float, policy: RoutingPolicy,
+                access_speed_kmh: float, method: str) -> Reach:
+    """:func:`travel_time_reach` of the settlement points ``a`` and shelter points ``b`` (lon/lat rows)."""
+    from cimic_geo.analytics.road_split import one_way, partial_cost, place_ends, same_edge_pairs
+
+    empty = Reach(np.empty(0), np.empty(0), np.empty(0), unit="min", limit=t_max)
     ea, fa, da = _snapped(graph, a)
     eb, fb, db = _snapped(graph, b)
     wa = np.asarray(da) / access_speed_kmh * 60.0

@@ -124,10 +124,12 @@ def on_a_ring(ch: Chains, node: np.ndarray) -> bool:
     return bool((~ch.good[c[c >= 0]]).any())
 
 
-def to_core(ch: Chains, w: WeightedGraph, place: np.ndarray, node: np.ndarray, cost: np.ndarray, t_max: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def to_core(ch: Chains, w: WeightedGraph, place: np.ndarray, node: np.ndarray, cost: np.ndarray, t_max: float,
+            *, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Places joined at ``node`` for ``cost``, joined to the core instead: ``(place, core node, cost)``,
-    the cheapest per place and junction, within ``t_max``."""
+    the cheapest per place and junction, within ``t_max``. ``floor``: the least join cost (a search's
+    sources: the floor csgraph puts on their virtual edges, applied where a search on every node would)."""
+    cost = np.maximum(cost, floor)
     c = ch.chain[node]
     at_j = c < 0
     ci = c[~at_j]
@@ -147,8 +149,11 @@ def to_core(ch: Chains, w: WeightedGraph, place: np.ndarray, node: np.ndarray, c
 
 
 def same_chain(ch: Chains, a_place: np.ndarray, a_node: np.ndarray, a_cost: np.ndarray, b_place: np.ndarray,
-               b_node: np.ndarray, b_cost: np.ndarray, t_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of places joined inside the same chain, straight along it: ``(a, b, cost)`` within ``t_max``."""
+               b_node: np.ndarray, b_cost: np.ndarray, t_max: float, *, floor: float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of places joined inside the same chain, straight along it: ``(a, b, cost)`` within ``t_max``
+    (``floor``: the least cost of ``a``'s joins, as in :func:`to_core`)."""
+    a_cost = np.maximum(a_cost, floor)
     ca, cb = ch.chain[a_node], ch.chain[b_node]
     ia, ib = np.flatnonzero(ca >= 0), np.flatnonzero(cb >= 0)
     ib = ib[np.argsort(cb[ib], kind="stable")]

@@ -1,9 +1,9 @@
 """Snapping places to the road graph: the nearest point on the nearest passable edge.
 
 Distances are measured in the graph's metric CRS. Many points (time to safety, coverage) use a
-:class:`shapely.STRtree` over every edge, built once per graph; a few points (one CLI route) scan
-the vertex-to-vertex steps in a local plane instead, which is faster than building the index, and
-check the closest few exactly.
+compact index of samples along every edge (:mod:`cimic_geo.analytics.road_snap_index`), built once
+per graph; a few points (one CLI route) scan the vertex-to-vertex steps in a local plane instead,
+which is faster than building the index, and check the closest few exactly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from cimic_geo.analytics.road_noding import piece_lines, project, unique_sorted
+from cimic_geo.analytics.road_noding import project, unique_sorted
+from cimic_geo.analytics.road_snap_index import SnapIndex, build_snap_index, nearest_edges
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import _
 
@@ -25,13 +26,10 @@ if TYPE_CHECKING:
 FEW_POINTS = 4
 
 
-def _index(graph: RoadGraph) -> tuple[shapely.STRtree, np.ndarray]:
+def _index(graph: RoadGraph) -> SnapIndex:
     with graph._lock:
         if graph._snap_index is None:
-            # pieces in the metric CRS (positions along them are metres)
-            xy = np.column_stack(graph.threat.to_metric.transform(graph.coords[:, 0], graph.coords[:, 1]))
-            lines = piece_lines(xy, graph.edge_c0, graph.edge_c1)
-            graph._snap_index = (shapely.STRtree(lines), lines)
+            graph._snap_index = build_snap_index(graph)
         return graph._snap_index
 
 
@@ -56,12 +54,9 @@ def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[flo
         dist = shapely.distance(pts, sel) / 1000.0
         frac = shapely.line_locate_point(sel, pts, normalized=True)
         return edge, np.asarray(frac, float), np.asarray(dist, float)
-    tree, lines = _index(graph)
-    pi, ei = tree.query_nearest(pts, all_matches=False)
-    edge = np.empty(len(pts), dtype=np.int64)
-    edge[pi] = ei
-    dist = shapely.distance(pts, lines[edge]) / 1000.0
-    frac = shapely.line_locate_point(lines[edge], pts, normalized=True)
+    edge, lines = nearest_edges(_index(graph), graph, np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+    dist = shapely.distance(pts, lines) / 1000.0
+    frac = shapely.line_locate_point(lines, pts, normalized=True)
     return edge, np.asarray(frac, float), np.asarray(dist, float)
 
 

@@ -104,7 +104,7 @@ class RoadGraph:
     removed_impassable: int = 0
     removed_bridges: int = 0
     front_cap_km: float = np.inf
-    _snap_index: tuple[shapely.STRtree, np.ndarray] | None = None
+    _snap_index: Any = None  # road_snap_index.SnapIndex, built on first use
     _row_edges: tuple[np.ndarray, np.ndarray] | None = None
     _weighted: OrderedDict[RoutingPolicy, WeightedGraph] = field(default_factory=OrderedDict)
     _connectivity: Connectivity | None = None

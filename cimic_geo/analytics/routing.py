@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from shapely.geometry import LineString
-from shapely.ops import substring
 
 from cimic_geo.analytics.places import (  # noqa: F401  (re-exported: the routing API)
     MAX_SNAP_KM,
@@ -38,6 +37,11 @@ from cimic_geo.analytics.road_chains import accesses, chain_from
 from cimic_geo.analytics.road_noding import unique_sorted
 from cimic_geo.analytics.road_policy import NO_THREAT, ZONE_EXIT_FACTOR, RoutingPolicy
 from cimic_geo.analytics.road_weights import WeightedGraph
+from cimic_geo.analytics.route_roads import (  # noqa: F401  (re-exported: the routing API)
+    route_geometry,
+    route_road_ids,
+    route_rows,
+)
 from cimic_geo.errors import AnalysisError
 
 if TYPE_CHECKING:  # routes are found without pandas too (cimic_geo.analytics.route_fast)
@@ -99,60 +103,6 @@ class Route:
         elif len(p):
             p[0], p[-1] = 1.0 - self.start_pos, self.end_pos
         return p
-
-
-def route_rows(graph: RoadGraph, route: Route) -> np.ndarray:
-    """The road rows the route drives, in travel order (a row cut into several pieces at junctions
-    is listed once per consecutive run)."""
-    rows = np.asarray(graph.edge_seg[route.edges], dtype=np.int64)
-    if len(rows):
-        rows = rows[np.r_[True, rows[1:] != rows[:-1]]]
-    return rows
-
-
-def route_road_ids(graph: RoadGraph, route: Route) -> list[str]:
-    """The ``roads.id`` of each road row the route drives (:func:`route_rows`), each row's read
-    once (only these rows) and kept on the graph (200,000 at most): alternatives share rows."""
-    rows, kept = route_rows(graph, route).tolist(), graph.__dict__.setdefault("_road_ids", {})
-    todo = [r for r in dict.fromkeys(rows) if r not in kept]
-    if len(kept) + len(todo) > 200_000:
-        kept.clear()
-        todo = list(dict.fromkeys(rows))
-    kept.update(zip(todo, (str(x) for x in graph.road_table["id"].iloc[todo].tolist()), strict=True))
-    return [kept[r] for r in rows]
-
-
-def route_geometry(graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, *, start_pos: float = 0.0,
-                   end_pos: float = 1.0) -> LineString:
-    """The route's line (lon/lat), each piece oriented in travel direction; the first piece from
-    ``start_pos`` and the last to ``end_pos`` of its length."""
-    edges = np.asarray(edges, dtype=np.int64)
-    c0, c1 = np.asarray(graph.edge_c0[edges], np.int64), np.asarray(graph.edge_c1[edges], np.int64)
-    nodes = np.asarray(nodes, dtype=np.int64)
-    last = len(edges) - 1
-
-    def piece(k: int) -> np.ndarray:
-        seg = graph.coords[c0[k]:c1[k] + 1]
-        if graph.edge_u[edges[k]] != nodes[k]:
-            seg = seg[::-1]
-        a = start_pos if k == 0 else 0.0
-        b = end_pos if k == last else 1.0
-        if a > 0.0 or b < 1.0:
-            cut = substring(LineString(seg), a, b, normalized=True)
-            seg = np.asarray(cut.coords) if cut.geom_type == "LineString" else np.asarray([cut.coords[0]] * 2)
-        return seg if k == 0 else seg[1:]
-
-    parts = [piece(0)] if len(edges) else []
-    if last > 1:  # the whole edges between the first and the last, at once: each without its first vertex
-        m = slice(1, last)
-        n = c1[m] - c0[m]
-        owner = np.repeat(np.arange(len(n)), n)
-        offs = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n) + 1
-        fwd = np.asarray(graph.edge_u[edges[m]]) == nodes[m]
-        parts.append(graph.coords[np.where(fwd[owner], c0[m][owner] + offs, c1[m][owner] - offs)])
-    if last > 0:
-        parts.append(piece(last))
-    return LineString(np.concatenate(parts))
 
 
 def _make_route(graph: RoadGraph, w_cost: np.ndarray, nodes: np.ndarray, edges: np.ndarray,

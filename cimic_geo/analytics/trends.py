@@ -336,15 +336,27 @@ def damage_series(times: Sequence[pd.Timestamp], infrastructure: pd.DataFrame) -
 def corridor_series(times: Sequence[pd.Timestamp], corridor_log: pd.DataFrame, corridors: pd.DataFrame) -> pd.DataFrame:
     """Corridors per status at each time: the status after a corridor's last logged change at or before
     the time (not counted before its first); a corridor with no logged change counts at its current status."""
-    out = pd.DataFrame(0, index=_index(times), columns=list(CORRIDOR_STATUSES), dtype="int64")
+    statuses = list(CORRIDOR_STATUSES)
     log = corridor_log.sort_values("changed_at", kind="stable")
     logged = set(log["corridor_id"].astype(str))
     unlogged = corridors[~corridors["id"].astype(str).isin(logged)]["status"].value_counts()
-    for t in times:
-        last = log[log["changed_at"] <= t].groupby("corridor_id")["to_status"].last().value_counts()
-        for status in CORRIDOR_STATUSES:
-            out.loc[t, status] = int(last.get(status, 0)) + int(unlogged.get(status, 0))
-    return out
+    counts = np.tile(np.array([int(unlogged.get(s, 0)) for s in statuses], dtype="int64"), (len(times), 1))
+    # a logged change without a status is skipped (the last status logged before it stays)
+    log = log[log["changed_at"].notna() & log["to_status"].notna() & log["corridor_id"].notna()]
+    if len(log) and len(times):
+        at = pd.DatetimeIndex(log["changed_at"]).as_unit("ns").asi8
+        code = pd.Categorical(log["to_status"], categories=statuses).codes
+        corridor = pd.factorize(log["corridor_id"])[0]
+        order = np.argsort(corridor, kind="stable")  # each corridor's changes in time order
+        follows = corridor[order][1:] == corridor[order][:-1]  # the next change is the same corridor's
+        until = np.full(len(at), np.iinfo(np.int64).max)
+        until[order[:-1][follows]] = at[order[1:][follows]]  # a status holds until the corridor's next change
+        t = pd.DatetimeIndex(list(times)).as_unit("ns").asi8
+        for j in range(len(statuses)):
+            k = code == j
+            counts[:, j] += (np.searchsorted(np.sort(at[k]), t, side="right")
+                             - np.searchsorted(np.sort(until[k]), t, side="right"))
+    return pd.DataFrame(counts, index=_index(times), columns=statuses, dtype="int64")
 
 
 def compute_trends(*, times: Sequence[pd.Timestamp], settlements: pd.DataFrame, shelters: pd.DataFrame,

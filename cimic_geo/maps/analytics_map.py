@@ -17,6 +17,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -121,19 +122,28 @@ class MarkingBanner(MacroElement):
 
 def _points(gdf: gpd.GeoDataFrame, fields: list[str], aliases: list[str], colour: np.ndarray, radius: np.ndarray,
             name: str, *, show: bool = True) -> folium.FeatureGroup:
+    """One circle marker per row at its representative point, styled by ``colour`` and ``radius``.
+
+    The GeoJSON is built from the coordinate arrays (not row by row through geopandas), and each
+    feature carries its own style (``properties.style``, which folium applies when no style function
+    is given): no style function called per feature, no script with a case per feature.
+    """
     fg = folium.FeatureGroup(name=name, show=show)
     if not len(gdf):
         return fg
-    data = {f: [_esc(v) for v in gdf[f].tolist()] for f in fields if f in gdf.columns}
-    data["_colour"] = list(colour)
-    data["_radius"] = [float(r) for r in radius]
-    frame = gpd.GeoDataFrame(data, geometry=gdf.geometry.representative_point().values, crs="EPSG:4326")
     keep = [f for f in fields if f in gdf.columns]
+    values = {f: [_esc(v) for v in gdf[f].to_numpy(dtype=object)] for f in keep}
+    pts = gdf.geometry.representative_point().values
+    xs, ys = shapely.get_x(pts), shapely.get_y(pts)  # NaN where a row has no geometry
+    features = []
+    for i, (x, y, c, r) in enumerate(zip(xs.tolist(), ys.tolist(), list(colour), radius.tolist(), strict=True)):
+        props: dict[str, Any] = {f: values[f][i] for f in keep}
+        props["style"] = {"color": "#222222", "weight": 1, "fillColor": str(c), "fillOpacity": 0.85, "radius": float(r)}
+        geom = None if x != x or y != y else {"type": "Point", "coordinates": [x, y]}
+        features.append({"type": "Feature", "id": str(i), "properties": props, "geometry": geom})
     folium.GeoJson(
-        frame.__geo_interface__,
+        {"type": "FeatureCollection", "features": features},
         marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.85, weight=1),
-        style_function=lambda f: {"color": "#222222", "weight": 1, "fillColor": f["properties"]["_colour"],
-                                  "fillOpacity": 0.85, "radius": f["properties"]["_radius"]},
         tooltip=folium.GeoJsonTooltip(fields=keep, aliases=[a for f, a in zip(fields, aliases, strict=True)
                                                             if f in gdf.columns]),
     ).add_to(fg)

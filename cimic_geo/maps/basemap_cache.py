@@ -5,12 +5,23 @@ Reading them per view from the store costs seconds at national scale (a million 
 filtered, merged and simplified each time). Here the whole basemap, the major roads of each zoom
 band (merged per class) and the settlements' names are read once per data version; simplified
 geometries are kept per zoom; a view then takes what intersects its bbox (STRtree / bounds) in
-milliseconds. The data version is the database file's stamp (size, times, inode of the file and
-its write-ahead log): any write changes it. At most :data:`MAX_STORES` stores are kept (LRU).
+milliseconds. The data version is the store's content stamp (size, times, inode of the file and
+its write-ahead log; a commit of the audit trail alone keeps it): any other write changes it. At most
+:data:`MAX_STORES` stores are kept (LRU).
+
+Merging a class of major roads (reading up to 80,000 pieces and joining them) costs about a CPU
+second per class nationally, and a zoom step into the next band would pay it. The merged lines of
+each class are therefore kept beside the store in ``<store>.majorroads.arrow`` (WKB per part), each
+class under a token of its roads (count and a hash of ids and geometries, computed in SQL:
+:func:`cimic_geo.store.cop_reads.road_class_versions`); a class whose roads changed is merged again.
+A class is merged the first time a view shows it (once per data version, for every process after).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,9 +32,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
-from cimic_geo.data_stamp import file_stamp
+from cimic_geo.data_stamp import write_kept_arrow
+from cimic_geo.store.content_stamp import content_stamp
 
 #: Stores kept in the process (each holds a few MB of geometry at national scale).
 MAX_STORES = 4
@@ -40,14 +53,15 @@ class Prepared:
     roads: dict[tuple[str, ...], tuple] = field(default_factory=dict)  # (classes, parts, bounds) per band
     simplified: dict[tuple[str, Any], Any] = field(default_factory=dict)  # (what, zoom key) -> arrays
     lock: threading.Lock = field(default_factory=threading.Lock)
+    road_tokens: dict[str, str] = field(default_factory=dict)  # road class -> token of its current roads
 
 
 def _version(store: Any) -> tuple[str, str] | None:
     path = getattr(store, "path", None)
     if path is None:
         return None
-    stamp = file_stamp(path)
-    return None if stamp is None else (str(Path(path).resolve()), repr(stamp))
+    stamp = content_stamp(path)
+    return None if stamp == "null" else (str(Path(path).resolve()), stamp)
 
 
 def prepared(store: Any) -> Prepared:
@@ -106,14 +120,16 @@ def basemap_in_view(prep: Prepared, *, bbox: Sequence[float], zoom: int, toleran
 
 
 def roads_in_view(prep: Prepared, store: Any, *, classes: tuple[str, ...], bbox: Sequence[float], zoom: int,
-                  tolerance: float) -> gpd.GeoDataFrame:
+                  tolerance: float, also: Sequence[str] = ()) -> gpd.GeoDataFrame:
     """Major roads of ``classes`` in ``bbox``: one (multi)line per class, the pieces merged once per
-    class (``line_merge``) and simplified once per zoom; only parts intersecting the bbox."""
+    class (``line_merge``) and simplified once per zoom; only parts intersecting the bbox. ``also``: the
+    classes of the other zoom bands, taken from the kept file at the first view when it holds them."""
 
     with prep.lock:
         band = prep.roads.get(classes)
         if band is None:
-            parts = [_merged_class(prep, store, c) for c in classes]
+            merged = _merged_classes(prep, store, classes, also=also)
+            parts = [(c, merged[c]) for c in classes]
             geoms_a = np.concatenate([g for _, g in parts]) if parts else np.empty(0, dtype=object)
             band = (np.concatenate([np.full(len(g), c, dtype=object) for c, g in parts]) if parts
                     else np.empty(0, dtype=object), geoms_a,
@@ -136,18 +152,70 @@ def roads_in_view(prep: Prepared, store: Any, *, classes: tuple[str, ...], bbox:
                             geometry=gpd.GeoSeries(out, crs="EPSG:4326"), crs="EPSG:4326")
 
 
-def _merged_class(prep: Prepared, store: Any, road_class: str) -> tuple[str, np.ndarray]:
-    """The road pieces of one class joined where they share end points (``line_merge``), as
-    parts; once per class and data version (shared by the zoom bands: the expensive step)."""
+def kept_roads_path_for(db_path: str | os.PathLike) -> Path:
+    """Where the merged major roads of the store file ``db_path`` are kept."""
+    return Path(db_path).with_name(Path(db_path).name + ".majorroads.arrow")
+
+
+def kept_roads_path(store: Any) -> Path | None:
+    """:func:`kept_roads_path_for` the store's file (None: a store without a file)."""
+    path = getattr(store, "path", None)
+    return None if path is None else kept_roads_path_for(path)
+
+
+def _merged_classes(prep: Prepared, store: Any, classes: tuple[str, ...], *,
+                    also: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """The merged parts of each of ``classes``: held by ``prep``, else read from the kept file when its
+    token still holds, else merged now and added to the kept file. The classes ``also`` (the other zoom
+    bands') are taken from the kept file at the same time when it holds them, never merged here."""
+    need = [c for c in classes if ("merged", c) not in prep.simplified]
+    if need:
+        from cimic_geo.store.cop_reads import road_class_versions
+
+        want = [c for c in dict.fromkeys((*need, *also)) if ("merged", c) not in prep.simplified]
+        prep.road_tokens.update(road_class_versions(store, [c for c in want if c not in prep.road_tokens]))
+        path = kept_roads_path(store)
+        kept = _read_kept(path) if path is not None else {}
+        for c in want:
+            if c in kept and kept[c][0] == prep.road_tokens[c]:
+                prep.simplified[("merged", c)] = kept[c][1]
+        new = {c: (prep.road_tokens[c], _merge_class(store, c)) for c in need if ("merged", c) not in prep.simplified}
+        for c, (_token, parts) in new.items():
+            prep.simplified[("merged", c)] = parts
+        if new and path is not None:
+            _write_kept(path, {**kept, **new})
+    return {c: prep.simplified[("merged", c)] for c in classes}
+
+
+def _merge_class(store: Any, road_class: str) -> np.ndarray:
+    """The road pieces of one class joined where they share end points (``line_merge``), as parts."""
     from cimic_geo.maps.cop_view import merge_road_pieces
 
-    hit = prep.simplified.get(("merged", road_class))
-    if hit is None:
-        pieces = store.read("roads", where={"road_class": [road_class]}, columns=["road_class"])
-        merged = merge_road_pieces(pieces, tolerance=0.0)
-        hit = shapely.get_parts(np.asarray(merged.geometry.values)) if len(merged) else np.empty(0, dtype=object)
-        prep.simplified[("merged", road_class)] = hit
-    return road_class, hit
+    pieces = store.read("roads", where={"road_class": [road_class]}, columns=["road_class"])
+    merged = merge_road_pieces(pieces, tolerance=0.0)
+    return shapely.get_parts(np.asarray(merged.geometry.values)) if len(merged) else np.empty(0, dtype=object)
+
+
+def _read_kept(path: Path) -> dict[str, tuple[str, np.ndarray]]:
+    """``{class: (token, parts)}`` from the kept file (empty when missing or unreadable)."""
+    with contextlib.suppress(OSError, pa.ArrowException, KeyError, ValueError, TypeError):
+        with pa.memory_map(str(path)) as src:
+            table = pa.ipc.open_file(src).read_all()
+        tokens = json.loads((table.schema.metadata or {})[b"tokens"])
+        cls = np.asarray(table.column("road_class").to_pylist(), dtype=object)
+        geoms = shapely.from_wkb(np.asarray(table.column("wkb").to_pylist(), dtype=object))
+        return {str(c): (str(t), geoms[cls == c]) for c, t in tokens.items()}
+    return {}
+
+
+def _write_kept(path: Path, classes: dict[str, tuple[str, np.ndarray]]) -> None:
+    """Keep ``{class: (token, parts)}`` beside the store, atomically (best effort: an unwritable folder
+    only means merging again in the next process)."""
+    names = sorted(classes)
+    table = pa.table({"road_class": pa.array([c for c in names for _ in range(len(classes[c][1]))], pa.string()),
+                      "wkb": pa.array(list(shapely.to_wkb(np.concatenate([classes[c][1] for c in names])))
+                                      if names else [], pa.binary())})
+    write_kept_arrow(path, table.replace_schema_metadata({"tokens": json.dumps({c: classes[c][0] for c in names})}))
 
 
 def labels_in_view(prep: Prepared, *, bbox: Sequence[float], min_pop: int, limit: int) -> gpd.GeoDataFrame:

@@ -9,6 +9,7 @@ no text can close the ``<script>`` element or start markup, passed to the consta
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -105,11 +106,17 @@ def script_json(value: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+@functools.lru_cache(maxsize=8192)
+def _dtg(v: Any) -> str | None:
+    # a layer's times repeat (reports of one batch): each distinct one converted once
+    return dtg(v) or None
+
+
 def _clean(v: Any) -> Any:
     if v is None:
         return None
     if isinstance(v, (pd.Timestamp, np.datetime64)):
-        return dtg(v) or None
+        return _dtg(v)
     if isinstance(v, (bool, np.bool_)):
         return "yes" if bool(v) else "no"
     if isinstance(v, (np.integer, int)):

@@ -78,6 +78,10 @@ def _by_zoom(table: tuple, zoom: float) -> tuple:
     return chosen
 
 
+#: Every class of major roads drawn with the basemap at some zoom.
+MAJOR_ROAD_CLASSES = tuple(dict.fromkeys(c for _z, classes in _MAJOR_ROADS_BY_ZOOM for c in classes))
+
+
 def major_road_classes(zoom: float) -> tuple[str, ...]:
     """Road classes drawn with the basemap at ``zoom``."""
     return _by_zoom(_MAJOR_ROADS_BY_ZOOM, zoom)[0]
@@ -120,7 +124,8 @@ def basemap_layers(store: Store, *, bbox: Sequence[float], zoom: int,
         out["basemap"] = basemap_cache.basemap_in_view(prep, bbox=bbox, zoom=int(zoom), tolerance=tol)
     if "major_roads" in want:
         out["major_roads"] = basemap_cache.roads_in_view(prep, store, classes=tuple(major_road_classes(zoom)),
-                                                         bbox=bbox, zoom=int(zoom), tolerance=tol)
+                                                         bbox=bbox, zoom=int(zoom), tolerance=tol,
+                                                         also=MAJOR_ROAD_CLASSES)
     if "labels" in want:
         min_pop, limit = label_rule(zoom)
         out["labels"] = basemap_cache.labels_in_view(prep, bbox=bbox, min_pop=min_pop, limit=limit)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cimic_geo.data_stamp import COLUMNS_KEY as _COLUMNS_KEY
 from cimic_geo.data_stamp import HISTORY_COLUMNS as _HISTORY_COLUMNS
 from cimic_geo.data_stamp import VERSION_COLUMNS as _VERSION_COLUMNS
-from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file, write_kept_text
+from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file, write_kept_arrow, write_kept_text
 from cimic_geo.data_stamp import kept_version as _kept
 
 if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token needs neither
@@ -81,8 +79,9 @@ def road_attributes(store: Store, *, data_version: str | None = None, as_of: Any
     Reading a national roads layer's geometry (decoding a million WKB lines) costs seconds; a road
     graph kept beside the store rebuilds the lines from its own vertices when they are needed.
     A read-only store keeps them in ``<store>.roadattributes.arrow`` (Arrow IPC, mapped into
-    memory) under its data version (:func:`access_data_version`), so a fresh process neither sorts
-    a million ids again nor converts them. ``data_version``: :func:`access_data_version` of
+    memory) under its data version (:func:`access_data_version`, a hash of the content: a store
+    opened read-write keeps them too when the caller gives the version), so a fresh process neither
+    sorts a million ids again nor converts them. ``data_version``: :func:`access_data_version` of
     ``store`` when the caller has it already. ``as_of``: the rows in force then, as
     ``store.read("roads", as_of=...)`` returns them (a graph of a past time; not kept).
     """
@@ -100,7 +99,8 @@ def road_attributes(store: Store, *, data_version: str | None = None, as_of: Any
 
     path = getattr(store, "path", None)
     kept = None
-    if path is not None and getattr(store, "read_only", False):
+    # a read-write store's version is hashed afresh (no kept token): only worth it when given
+    if path is not None and (data_version is not None or getattr(store, "read_only", False)):
         p = Path(path)
         kept = p.with_name(p.name + ".roadattributes.arrow")
         version = access_data_version(store) if data_version is None else data_version
@@ -113,7 +113,7 @@ def road_attributes(store: Store, *, data_version: str | None = None, as_of: Any
     table = store.con.execute(f"SELECT {', '.join(ROAD_ATTRIBUTES)} FROM roads ORDER BY id").to_arrow_table()
     table = _large_strings(table)
     if kept is not None:
-        _write_arrow_quietly(kept, table.replace_schema_metadata({"version": version}))
+        write_kept_arrow(kept, table.replace_schema_metadata({"version": version}))
     return table.to_pandas()
 
 
@@ -123,20 +123,3 @@ def _large_strings(table: Any) -> Any:
 
     return table.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
                                  for f in table.schema]))
-
-
-def _write_arrow_quietly(path: Path, table: Any) -> None:
-    """Write an Arrow table to ``path`` atomically (best effort, like :func:`cimic_geo.data_stamp.write_kept_text`)."""
-    import pyarrow as pa
-
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as fh, pa.ipc.new_file(fh, table.schema) as writer:
-            writer.write_table(table)
-        os.replace(tmp, path)
-    except (OSError, pa.ArrowException):
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)

@@ -191,10 +191,13 @@ def connect(
 def exclusive_file(path: Path) -> Iterator[None]:
     """Hold DuckDB's exclusive lock on an existing database file for the block (nothing if missing).
 
+    A file another program has open is waited for as an open waits (:func:`wait_for_lock`: bounded,
+    and announced, so an idle app lets go of it at once instead of after its linger time).
+
     Raises
     ------
     StoreError
-        When the file is open in another process, or in a store of this process.
+        When the file is open in another process after the wait, or in a store of this process.
     """
     ident = file_identity(path)
     if ident is None:
@@ -203,13 +206,17 @@ def exclusive_file(path: Path) -> Iterator[None]:
     if any(s.identity == ident and not s.closed for s in list(_OPEN_STORES)):
         raise StoreError(f"{path} is open in this program; close it first — nothing was changed")
     fd = os.open(path, os.O_RDWR)
-    try:
+
+    def lock() -> None:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EAGAIN):
                 raise _in_use(path) from None
             raise StoreError(f"cannot lock {path}: {exc.strerror or exc}") from exc
+
+    try:
+        wait_for_lock(path, lock)
         yield
     finally:
         os.close(fd)  # releases the lock

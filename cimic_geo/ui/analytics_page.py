@@ -23,7 +23,7 @@ from cimic_geo.i18n import N_, _, fmt_int, fmt_number, fmt_percent, get_language
 from cimic_geo.maps.analytics_map import analytics_extent, build_analytics_map
 from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import apply_language, data_token, get_store, plain, settings
+from cimic_geo.ui.common import apply_language, background_store, data_token, get_store, plain, settings
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.cop_page import assets_ok
 from cimic_geo.ui.shared_layers import SharedReads
@@ -100,6 +100,20 @@ def cached_situation_layers(_store: Store, token: str, as_of: Any) -> tuple[Any,
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_shifted(_store: Store, token: str, as_of: Any, shift_km: float) -> Any:
     return shifted_occupied_area(SharedReads(_store, token).read("occupied_area", as_of=as_of), shift_km)
+
+
+def warm_data() -> None:
+    """The exposure with the page's default settings (latest time, the configured bands, no shift) and
+    the situation layers its map draws, computed in the server's background warm-up after its first run
+    (:func:`cimic_geo.ui.common.warm_imports`): a first visit finds them in the caches above and draws
+    its map without waiting for the analysis (same data token: a sign-in writes the audit trail only)."""
+    with background_store() as store:
+        token = data_token(store)
+        available = times(store, token)
+        as_of = available[-1] if available else None
+        bands = check_bands(",".join(f"{b:g}" for b in settings().bands_km))  # as :func:`controls` reads them
+        cached_exposure(store, token, as_of, bands, 0.0, get_language())
+        cached_situation_layers(store, token, as_of)
 
 
 # ----------------------------------------------------------------------------------------------

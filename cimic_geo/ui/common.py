@@ -10,11 +10,13 @@ import contextlib
 import ctypes
 import html
 import re
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
 
 import streamlit as st
+from streamlit import runtime
 
 from cimic_geo.config import Settings, load_settings
 from cimic_geo.errors import CimicError, StoreNotFoundError
@@ -52,6 +54,9 @@ def store_run() -> Iterator[None]:
 #: background after the server's first page run, not on a user's first visit of those pages.
 WARM_MODULES = ("cimic_geo.ui.analytics_page", "cimic_geo.ui.planner_page", "cimic_geo.ui.export_panel",
                 "cimic_geo.ui.cop_page")
+#: Modules whose ``warm_data()`` the same thread then runs, in this order: the planner's data version
+#: (a hash, under a second), then the Exposure page's default exposure (seconds nationally).
+WARM_DATA = ("cimic_geo.ui.planner_page", "cimic_geo.ui.analytics_page")
 _warm_started = threading.Event()
 
 
@@ -73,6 +78,13 @@ def warm_imports() -> None:
         for name in WARM_MODULES:
             with contextlib.suppress(Exception):  # the page's own import reports any error
                 importlib.import_module(name)
+        if not runtime.exists():  # a page tested in-process (AppTest): no server to warm up
+            return
+        for name in WARM_DATA:  # then what a first visit would wait for, cheapest first
+            warm = getattr(sys.modules.get(name), "warm_data", None)
+            if warm is not None:
+                with contextlib.suppress(Exception):  # best effort: the page computes it itself otherwise
+                    warm()
 
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
@@ -106,6 +118,19 @@ def release_free_memory() -> None:
 def settings() -> Settings:
     """Resolved settings (env / secrets)."""
     return load_settings()
+
+
+@contextlib.contextmanager
+def background_store() -> Iterator[Store]:
+    """A cursor on the process-wide store for work outside a page run (a background thread),
+    released at the end of the block."""
+    cfg = settings()
+    shared = _shared_store(str(cfg.db_path), cfg.read_only)
+    cursor = shared.acquire()
+    try:
+        yield cursor
+    finally:
+        shared.release(cursor)
 
 
 def get_store() -> Store:

@@ -7,11 +7,13 @@ and the status workflow in :mod:`cimic_geo.ui.planner_page_workflow`.
 from __future__ import annotations
 
 import html
+import threading
 
 import pandas as pd
 import streamlit as st
 
 from cimic_geo.analytics.corridor_lines import line_from_text
+from cimic_geo.analytics.coverage_graph import keep_only
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
 from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
@@ -20,7 +22,7 @@ from cimic_geo.maps.planner_map import option_color, options_extent
 from cimic_geo.store import Store
 from cimic_geo.store.access_version import access_data_version
 from cimic_geo.timefmt import dtg
-from cimic_geo.ui.common import plain, settings
+from cimic_geo.ui.common import background_store, data_token, plain, settings
 from cimic_geo.ui.planner_page_map import export_bbox, map_ui
 from cimic_geo.ui.planner_page_state import (
     PAGE,
@@ -66,15 +68,34 @@ def _access_version(_store: Store, token: str) -> str:
     return access_data_version(_store)
 
 
+def warm_data() -> None:
+    """Hash the data version now, in the server's background warm-up after its first run (see
+    :func:`cimic_geo.ui.common.warm_imports`), so a user's first planner visit finds it cached under
+    the same data token (a sign-in writes the audit trail only and keeps the token)."""
+    with background_store() as store:
+        _access_version(store, data_token(store))
+
+
 def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> AccessContext:
     """The access context for ``as_of``, built once per road-graph data/as-of/bands (st.cache_resource).
 
     ``token`` is :func:`cimic_geo.ui.common.data_token` of this rerun.
     """
     bands = tuple(settings().bands_km)
+    args = (str(store.path), None if as_of is None else as_of.isoformat(), bands, _access_version(store, token))
+    with _last_lock:
+        if _last_args and _last_args[0] != args:  # another graph: the old one goes before the new one is read
+            _context.clear()
+        _last_args[:] = [args]
     with st.spinner(_("Building the road graph…")):  # shown only when building takes a moment (not a cache hit)
-        return _context(store, str(store.path), None if as_of is None else as_of.isoformat(), bands,
-                        _access_version(store, token), token)
+        ctx = _context(store, *args, token)
+    keep_only(ctx.graph)  # and coverage by road time lets go of another time's graph: one graph per process
+    return ctx
+
+
+#: The arguments of the last context asked for (one context per process; see :func:`access_context`).
+_last_args: list[tuple[str, str | None, tuple[float, ...], str]] = []
+_last_lock = threading.Lock()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

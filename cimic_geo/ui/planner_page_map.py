@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from shapely.geometry import box
 from streamlit_folium import st_folium
 
 from cimic_geo.corridors import AccessContext, list_corridors
+from cimic_geo.data_stamp import write_kept_text
 from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import encode_layer
 from cimic_geo.maps.planner_map import ViewCommand, build_planner_base_map, planner_extent, planner_layer_groups
@@ -158,13 +158,7 @@ def kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> None:
     doc = {"key": key, "encoded": map_layers(ctx), "bbox": view_bbox(ctx), "pieces": small_pieces(ctx)}
     with contextlib.suppress(OSError):
         path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(doc, out)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)  # gone after the rename; a half-written file removed
+        write_kept_text(path, json.dumps(doc))
         kept = sorted(path.parent.glob("*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
         for old in kept[DISPLAY_KEEP:]:
             old.unlink(missing_ok=True)

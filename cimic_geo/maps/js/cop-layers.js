@@ -39,6 +39,23 @@
     }
   });
 
+  // a marker placed with a 2D translate: Leaflet's translate3d makes each marker a compositing layer of
+  // its own, and with hundreds of labels and count badges the browser re-layers them all at every frame
+  // the page draws (each step of the time slider draws dozens)
+  function place(el, pos) {
+    el._leaflet_pos = pos;
+    el.style.transform = 'translate(' + pos.x + 'px,' + pos.y + 'px)';
+  }
+  var FlatMarker = L.Marker.extend({
+    _setPos: function (pos) {
+      if (this._icon) { place(this._icon, pos); }
+      if (this._shadow) { place(this._shadow, pos); }
+      this._zIndex = pos.y + this.options.zIndexOffset;
+      this._resetZIndex();
+    }
+  });
+  function marker(latlng, options) { return new FlatMarker(latlng, options); }
+
   // APP-6 symbols (milsymbol, when loaded and switched on): one cached SVG per SIDC
   var symbolCache = {};
   function sidcFor(p, t) {
@@ -145,7 +162,7 @@
         'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff';
       if (pop >= 100000) { el.style.fontWeight = 'bold'; }
       // in the tooltip pane: names stay readable above markers and count badges
-      return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-label', iconSize: null,
+      return marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-label', iconSize: null,
                                                 iconAnchor: [-4, 8]}),
                                interactive: false, keyboard: false, pane: 'tooltipPane'});
     }
@@ -156,15 +173,15 @@
       el.style.cssText = 'width:' + d + 'px;height:' + d + 'px;line-height:' + d + 'px;border-radius:50%;' +
         'text-align:center;font:bold 10px sans-serif;color:#fff;border:1.5px solid #fff;' +
         'box-shadow:0 0 0 1px #263238;opacity:0.9;background:' + (s.count_color || '#546e7a');
-      return L.marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-count', iconSize: [d, d]})});
+      return marker(latlng, {icon: L.divIcon({html: el, className: 'cimic-count', iconSize: [d, d]})});
     }
     function point(f, latlng, key) {
       var s = S[key] || {};
-      if (s.marker === 'pin') { return L.marker(latlng); }
+      if (s.marker === 'pin') { return marker(latlng); }
       if (s.marker === 'label') { return label(f, latlng); }
       if (s.marker === 'count') { return count(f, latlng, key); }
       if (s.sidc && window.cimicSymbols && window.ms) {
-        return L.marker(latlng, {icon: symbolIcon(sidcFor(f.properties || {}, s.sidc))});
+        return marker(latlng, {icon: symbolIcon(sidcFor(f.properties || {}, s.sidc))});
       }
       var o = style(f, key);
       if (s.shape) { o.shape = s.shape; }
