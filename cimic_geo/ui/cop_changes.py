@@ -96,6 +96,13 @@ def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp
     return encode_layer("changes", changed_features(res, **frames))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _tables(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None,
+            language: str) -> dict[str, pd.DataFrame]:
+    """The panel's tables (formatted in ``language``): made once per window, not at every pan or zoom."""
+    return change_tables(changes(_store, token, since, until))
+
+
 def highlight_layer(store: Store, token: str, window: Window) -> dict[str, str]:
     """``{"changes": encoded layer}``: the changed features as highlight rings for the map."""
     return {"changes": _encoded(store, token, window.since, window.until, get_language())}
@@ -107,7 +114,7 @@ def panel_ui(store: Store, token: str, window: Window) -> Changes:
     until = dtg(window.until) if window.until is not None else _("now")
     st.subheader(_("What changed {since} → {until}").format(since=dtg(window.since), until=until))
     st.caption(summary_line(res) + " · " + _("changed features are ringed on the map"))
-    tables, titles = change_tables(res), kind_titles()
+    tables, titles = _tables(store, token, window.since, window.until, get_language()), kind_titles()
     # one table at a time: the browser redraws only the chosen kind at every step of the slider (tabs drew
     # every kind's grid each time, hidden or not)
     kind = st.segmented_control(
