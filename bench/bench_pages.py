@@ -47,6 +47,9 @@ STEPS = ("exposure", "planner", "zoom", "demo", "memory")
 EXPOSURE_READY = ("() => window.map && Object.values(window.map._layers)"
                   ".filter(l => l instanceof L.CircleMarker).length > 10")
 PLANNER_READY = "() => window.cimicLayers && window.cimicLayers.roads && window.cimicLayers.roads.getLayers().length > 0"
+#: The map's view: west, south, east, north and zoom (to replay a step in-process).
+VIEW_JS = ("() => { const b = window.map.getBounds(); "
+           "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth(), window.map.getZoom()]; }")
 COP_READY = ("() => window.cimicLayers && window.cimicLayers.front_line && "
              "(window.cimicLayers.shelters || window.cimicLayers.shelters_grid)")
 
@@ -162,7 +165,7 @@ def zoom_step(db: Path) -> dict[str, Any]:
         handle = page.query_selector('iframe[title="streamlit_folium.st_folium"]')
         handle.scroll_into_view_if_needed()  # the wheel must happen over the map, inside the viewport
         box = handle.bounding_box()
-        out = {}
+        out: dict[str, Any] = {"start": {"view": frame.evaluate(VIEW_JS)}}
         for name, dy in (("in", -120), ("in2", -120), ("out", 120)):
             frame.evaluate("() => { window.__mark = Object.values(window.cimicLayers); return true; }")
             page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
@@ -177,41 +180,68 @@ def zoom_step(db: Path) -> dict[str, Any]:
                                         " && !window.map._animatingZoom", timeout=TIMEOUT_MS)
                 drawn.append(time.perf_counter() - t0)
                 idle(page)
-            out[name] = {**server.timed(step), "drawn_s": drawn[0]}
+            timed = server.timed(step)
+            # the view after the step (bounds and zoom), to replay the same step in-process
+            out[name] = {**timed, "drawn_s": drawn[0], "view": frame.evaluate(VIEW_JS)}
             page.wait_for_timeout(500)
     return out
 
 
+def settle(server: Server, *, quiet_s: float = 0.6, limit_s: float = 120.0) -> None:
+    """Wait until the server has used (almost) no CPU for ``quiet_s`` (its background work and the runs a
+    step causes, such as the map's view report after it moved, are over)."""
+    t0, last, quiet_since = time.perf_counter(), cpu_s(server.pid), time.perf_counter()
+    while time.perf_counter() - t0 < limit_s:
+        time.sleep(0.1)
+        now = cpu_s(server.pid)
+        if now - last > 0.015:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= quiet_s:
+            return
+        last = now
+
+
 def demo_steps(db: Path) -> dict[str, Any]:
-    """Demo store, COP: a sidebar layer checkbox (layer gone from the map) and a search (pin drawn)."""
+    """Demo store, COP: a sidebar layer checkbox (layer gone from the map) and a search (pin drawn, the map
+    moved to it). Each step starts on a settled server (its warm-up after the first run over) and counts the
+    server CPU until the server is quiet again (the runs the step causes, the map's view report included);
+    its wall time is from the click (key) to the map drawn."""
     with app(db) as (server, page):
         frame = open_page(page, "COP", COP_READY)
         idle(page)
+        settle(server, quiet_s=1.0)
         out: dict[str, Any] = {}
         box = page.get_by_role("checkbox", name="Shelters")
 
-        def toggle(on: bool) -> Callable[[], None]:
-            def run() -> None:
-                page.locator('[data-testid="stSidebar"]').get_by_text("Shelters", exact=True).first.click()
-                # the layer on the map (a hidden group keeps its layer object, off the map)
-                shown = ("() => ['shelters', 'shelters_grid'].some(k => window.cimicLayers[k] && "
-                         "window.map.hasLayer(window.cimicLayers[k]))")
-                frame.wait_for_function(shown if on else f"() => !({shown})()", timeout=TIMEOUT_MS)
-                idle(page)
-            return run
+        def timed_step(act: Callable[[], None], drawn: str, arg: Any = None) -> dict[str, float]:
+            walls: list[float] = []
 
-        out["toggle_off"] = server.timed(toggle(False))
-        out["toggle_on"] = server.timed(toggle(True))
+            def run() -> None:
+                t0 = time.perf_counter()
+                act()
+                frame.wait_for_function(drawn, arg=arg, timeout=TIMEOUT_MS)
+                walls.append(time.perf_counter() - t0)
+                idle(page)
+                settle(server)
+            timed = server.timed(run)
+            return {**timed, "done_s": timed["wall_s"], "wall_s": walls[0]}
+
+        # the layer on the map (a hidden group keeps its layer object, off the map)
+        shown = ("() => ['shelters', 'shelters_grid'].some(k => window.cimicLayers[k] && "
+                 "window.map.hasLayer(window.cimicLayers[k]))")
+        click = page.locator('[data-testid="stSidebar"]').get_by_text("Shelters", exact=True).first.click
+        out["toggle_off"] = timed_step(click, f"() => !({shown})()")
+        out["toggle_on"] = timed_step(click, shown)
         assert box.is_checked()
         field = page.get_by_label("Find a settlement")
         for name, text in zip(("search", "search2"), _largest_places(db), strict=False):
             def search(text: str = text) -> None:
                 field.fill(text)
                 field.press("Enter")
-                frame.wait_for_function("(t) => window.cimicLayers.search && JSON.stringify("
-                                        "window.cimicLayers.search._cimicData).includes(t)", arg=text, timeout=TIMEOUT_MS)
-                idle(page)
-            out[name] = server.timed(search)
+            # the pin drawn and the map moved to it (zoom 12)
+            out[name] = timed_step(search, "(t) => window.cimicLayers.search && JSON.stringify("
+                                   "window.cimicLayers.search._cimicData).includes(t) && window.map.getZoom() === 12",
+                                   text)
     return out
 
 
@@ -239,6 +269,7 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
         t0, c0 = time.perf_counter(), cpu_s(server.pid)
         for r in range(rounds):
             after: dict[str, float] = {}  # RSS after each page of the round (which page holds memory)
+            steps: dict[str, float] = {}  # and after each step within a page
             open_page(page, "COP", COP_READY)
             idle(page)
             if r:  # another time on the as-of slider
@@ -250,13 +281,17 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
             after["cop_mb"] = rss_mb(server.pid)
             open_page(page, "Exposure and coverage", EXPOSURE_READY)
             idle(page)
+            steps["exposure_open"] = rss_mb(server.pid)
             page.get_by_text("road minutes", exact=True).click()
             idle(page)
+            steps["road_minutes"] = rss_mb(server.pid)
             _set_number(page, "Within (minutes by road)", 15.0 + 5 * (r % 2))
+            steps["within"] = rss_mb(server.pid)
             _set_number(page, "What-if: shift the front toward us (km)", float(r * 2))
             after["exposure_mb"] = rss_mb(server.pid)
             open_page(page, "Corridor planner", PLANNER_READY)
             idle(page)
+            steps["planner_open"] = rss_mb(server.pid)
             if r:
                 thumb = page.get_by_role("slider").first
                 thumb.focus()
@@ -265,7 +300,8 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
                 idle(page)
                 page.get_by_role("link", name="Corridor planner").first.wait_for()
             samples.append({"round": r + 1, "rss_mb": rss_mb(server.pid), **after, "load": load(),
-                            "wall_s": time.perf_counter() - t0, "cpu_s": cpu_s(server.pid) - c0})
+                            "wall_s": time.perf_counter() - t0, "cpu_s": cpu_s(server.pid) - c0,
+                            "steps_mb": {k: round(v) for k, v in steps.items()}})
             print(f"memory round {r + 1}: {samples[-1]}", flush=True)
     first = samples[0]["rss_mb"]
     return {"samples": samples, "peak_mb": max(s["rss_mb"] for s in samples),
@@ -304,7 +340,7 @@ ROW_TITLES = {
     "planner": ("Planner page, cold: click → map drawn with its roads", "≤ 3 s"),
     "zoom": ("COP, one mouse-wheel step (120 px) → new view's layers drawn and run over (in, in, out)", "≤ 1 s"),
     "toggle": ("demo store, COP layer checkbox (Shelters off, on) → map redrawn", "≤ 0.5 s"),
-    "search": ("demo store, COP search (two largest places) → pin drawn", "≤ 0.5 s"),
+    "search": ("demo store, COP search (two largest places) → pin drawn, map moved to it (zoom 12)", "≤ 0.5 s"),
     "memory": ("server RSS after COP, Exposure (road-time coverage) and Planner, then again with other "
                "settings each round", "≤ 1.5 GB, ≤ +10 %"),
 }

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
-from cimic_geo.ui import cop_changes, export_panel
+from cimic_geo.ui import cop_changes, cop_search, export_panel
 from cimic_geo.ui import cop_page as cop
 from cimic_geo.ui.common import apply_language, data_token, get_store, page_setup, plain, settings
 from cimic_geo.ui.sign_in import signed_in_actor
@@ -23,26 +23,30 @@ if extent is None:
 cfg = settings()
 marking = cfg.marking or store.marking
 
+# the sidebar's layer checkboxes, time controls and search are drawn by the picture below, so a toggle,
+# a slider step or a search reruns only it
 with st.sidebar:
     st.subheader(_("Layers"))
-    visible = {
-        name for name, label in cop.TOGGLES
-        if st.checkbox(_(label), value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))
-    }
-    time_box = st.container()  # the time controls: drawn by the picture below (a step reruns only it)
+    layer_box = st.container()
+    time_box = st.container()
     st.subheader(_("Search"))
-    search_layer, center = cop.search_ui(store, token)
+    search_box = st.container()
 
 
 @st.fragment
-def picture(visible: frozenset[str], search_layer: dict[str, str], center: tuple[float, float] | None) -> None:
-    """Time controls, KPI strip, map, what changed and export. A slider step, a map move or a zoom
-    reruns only this part of the page (the layer toggles and the search rerun the whole page)."""
+def picture() -> None:
+    """Layer toggles, time controls, search, KPI strip, map, what changed and export. A toggle, a slider
+    step, a search, a map move or a zoom reruns only this part of the page."""
     apply_language()  # a fragment's own run starts in the default language: the session's, as the page's run
     store = get_store()  # a fragment's own run: this run's cursor, not the page run's
     if signed_in_actor(store) is None:
         st.rerun(scope="app")  # signed out meanwhile: the page's gate shows the sign-in
     token = data_token(store)
+    with layer_box:
+        visible = {name for name, label in cop.TOGGLES
+                   if st.checkbox(_(label), value=name in DEFAULT_VISIBLE, key=cop.k(f"show_{name}"))}
+    with search_box:  # before the view is read: a newly found place moves the view there
+        search_layer = cop_search.search_ui(store, token)
     times = cop.history_times(store, token)
     with time_box:
         st.subheader(_("Time"))
@@ -67,7 +71,7 @@ def picture(visible: frozenset[str], search_layer: dict[str, str], center: tuple
     if "changes" in visible:
         encoded = {**encoded, **cop_changes.highlight_layer(store, token, window)}
     result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=set(visible),
-                            marking=marking, center=center, zoom=12 if center else None)
+                            marking=marking)
     with kpi_box:
         strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km), cop.kpi_bbox(view.bounds, extent))
         cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
@@ -81,4 +85,4 @@ def picture(visible: frozenset[str], search_layer: dict[str, str], center: tuple
     export_panel.render(store, bbox=view.bounds, as_of=as_of, layers=visible, marking=marking, page=cop.PAGE)
 
 
-picture(frozenset(visible), search_layer, center)
+picture()

@@ -20,24 +20,34 @@ with st.sidebar:
     st.subheader(_("Who"))
     user = planner.user_ui()
 
-try:
-    ctx = planner.access_context(store, token, as_of)
-except CimicError as exc:
-    st.error(_("Routing is not available: {reason}").format(reason=plain(exc)))
-    st.stop()
+head = st.container()  # the road graph's summary and section 1, written once the graph is read
+section2 = st.container()
+kept = planner.kept_map(store, token, as_of)
+if kept is not None:  # the map first, from its layers kept beside the store: drawn while the graph is read
+    with section2:
+        st.subheader(_("2 · Draw or paste a corridor"))
+        if planner.assets_ok():
+            planner.map_ui(store, kept, token=token, marking=marking)
 
-st.caption(_("Road graph: {n} passable segments ({removed} impassable or destroyed-bridge segments left out); "
-             "threat bands {bands} km").format(n=fmt_int(ctx.graph.n_edges),
-                                               removed=fmt_int(ctx.graph.removed_impassable
-                                                               + ctx.graph.removed_bridges),
-                                               bands=", ".join(fmt_number(b) for b in ctx.bands_km)))
-
-st.subheader(_("1 · Suggest routes"))
-planner.route_ui(ctx)
-st.subheader(_("2 · Draw or paste a corridor"))
-if planner.assets_ok():
-    planner.map_ui(store, ctx, token=token, marking=marking)
-planner.draw_ui(ctx)
+with head:
+    try:
+        ctx = planner.access_context(store, token, as_of)
+    except CimicError as exc:
+        st.error(_("Routing is not available: {reason}").format(reason=plain(exc)))
+        st.stop()
+    st.caption(_("Road graph: {n} passable segments ({removed} impassable or destroyed-bridge segments left out); "
+                 "threat bands {bands} km").format(n=fmt_int(ctx.graph.n_edges),
+                                                   removed=fmt_int(ctx.graph.removed_impassable
+                                                                   + ctx.graph.removed_bridges),
+                                                   bands=", ".join(fmt_number(b) for b in ctx.bands_km)))
+    st.subheader(_("1 · Suggest routes"))
+    planner.route_ui(ctx)
+with section2:
+    if kept is None:
+        st.subheader(_("2 · Draw or paste a corridor"))
+        if planner.assets_ok():
+            planner.map_ui(store, ctx, token=token, marking=marking)
+    planner.draw_ui(ctx)
 st.subheader(_("3 · Compare options"))
 planner.compare_ui(ctx)
 st.subheader(_("4 · Save"))

@@ -105,8 +105,9 @@ def test_map_escapes_names():
     sets = gpd.GeoDataFrame({"id": ["x"], "name": ["<script>alert(1)</script>"], "population": [10], "band": ["0-5"],
                              "distance_km": [1.0]}, geometry=[Point(36, 48)], crs="EPSG:4326")
     html = build_analytics_map(settlements=sets, band_labels=["0-5"]).get_root().render()
-    # escaped once by us (&lt;), then JSON-encoded by folium (& -> \u0026)
-    assert "<script>alert(1)</script>" not in html and "lt;script" in html
+    # sent as JSON with < > & escaped (\u003c), written in the browser with textContent (never as HTML)
+    assert "<script>alert(1)</script>" not in html and "\\u003cscript\\u003ealert(1)" in html
+    assert "textContent = d.values" in html and "innerHTML" not in html
     assert not remote_urls(html)
 
 

@@ -123,20 +123,56 @@ def test_front_change_summary_uses_geodesic_areas(monkeypatch: pytest.MonkeyPatc
     assert f"newly occupied {gained:,.1f} km²" in text
 
 
-def test_search_recentres_map_on_settlement(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+def test_search_moves_the_view_and_sends_its_layers_in_the_same_run(monkeypatch: pytest.MonkeyPatch,
+                                                                   demo_db: Path) -> None:
+    """A found place: the pin tells the browser to move there (once per place), and the same run already
+    reads and sends the layers of the view the map will show (zoom 12 on the place, the map's reported size)."""
+    from cimic_geo.maps.cop_map import query_bbox
+    from cimic_geo.ui.cop_page import MAP_KEY
+
     with connect(demo_db, read_only=True) as store:
-        biggest = store.read("settlements").sort_values("population").iloc[-1]
+        places = store.read("settlements").sort_values("population")
+        shelters = store.read("shelters")
+    biggest, second = places.iloc[-1], places.iloc[-2]
     at = _run(monkeypatch, demo_db)
-    next(t for t in at.text_input if t.label == "Find a settlement").input(biggest["name"][:5]).run()
+    # the map reported a 1000 x 640 px view at zoom 8 around the store (1000 px = 1000/256/2^8*360°)
+    w = 1000 / 256 / 2**8 * 360
+    at.session_state[MAP_KEY] = {"bounds": {"_southWest": {"lat": 47.0, "lng": 35.0},
+                                            "_northEast": {"lat": 49.59, "lng": 35.0 + w}}, "zoom": 8}
+    at.run()
+    field = next(t for t in at.text_input if t.label == "Find a settlement")
+    field.input(biggest["name"][:5]).run()
     assert not at.exception
     pick = next(s for s in at.selectbox if s.label == "Matches")
     assert biggest["name"] in pick.options[0]
     args = map_args(at)
-    assert args["center"] == pytest.approx([biggest.geometry.y, biggest.geometry.x], abs=1e-9)
-    assert args["zoom"] == 12
-    pin = sent_layers(args)["search"]["features"][0]
-    assert pin["properties"]["name"] == biggest["name"]
+    assert args["center"] is None and args["zoom"] is None  # the browser moves the map itself
+    pin = sent_layers(args)["search"]
+    assert pin["features"][0]["properties"]["name"] == biggest["name"]
+    assert pin["goto"] == {"n": 1, "zoom": 12}
     assert any("MGRS" in c.value for c in at.caption)
+    # the view state is already the view the map will show: zoom 12, centred on the place, 1000 px wide
+    state = at.session_state[MAP_KEY]
+    sw, ne = state["bounds"]["_southWest"], state["bounds"]["_northEast"]
+    assert state["zoom"] == 12
+    assert ne["lng"] - sw["lng"] == pytest.approx(1000 / 256 / 2**12 * 360, abs=1e-9)
+    assert (sw["lng"] + ne["lng"]) / 2 == pytest.approx(biggest.geometry.x, abs=1e-3)  # within a pixel
+    assert sw["lat"] < biggest.geometry.y < ne["lat"]
+    # ... and its layers went out in this run: the shelters of that view's grown bbox, not of the old view
+    x0, y0, x1, y1 = query_bbox((sw["lng"], sw["lat"], ne["lng"], ne["lat"]), 12)
+    sent = {f["properties"]["id"] for f in sent_layers(args).get("shelters", {"features": []})["features"]}
+    assert sent and sent == set(shelters.cx[x0:x1, y0:y1]["id"]) and len(sent) < len(shelters)
+    # a rerun with the same place keeps its number (the browser does not move the map again) ...
+    at.run()
+    assert sent_layers(map_args(at))["search"]["goto"]["n"] == 1
+    # ... another place gets a new one, and so does the same place searched again after a cleared search
+    field = next(t for t in at.text_input if t.label == "Find a settlement")
+    field.input(second["name"]).run()
+    assert sent_layers(map_args(at))["search"]["goto"]["n"] == 2
+    next(t for t in at.text_input if t.label == "Find a settlement").input("").run()
+    assert "search" not in sent_layers(map_args(at))
+    next(t for t in at.text_input if t.label == "Find a settlement").input(second["name"]).run()
+    assert sent_layers(map_args(at))["search"]["goto"]["n"] == 3
 
 
 def test_missing_assets_are_reported_with_install_command(monkeypatch: pytest.MonkeyPatch, demo_db: Path,

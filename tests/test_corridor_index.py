@@ -236,3 +236,44 @@ def test_road_ids_are_taken_from_each_arrow_chunk():
     assert strings_at(column, rows) == [str(x) for x in column.iloc[rows].tolist()]
     assert strings_at(column, []) == []
     assert strings_at(pd.Series(["x", "y", 3], dtype=object), [2, 0]) == ["3", "x"]
+
+
+@pytest.mark.parametrize("n", [2, 3, 63, 64, 65, 127, 128, 200])
+def test_line_pieces_are_the_slices_of_64_vertices_sharing_their_ends(n):
+    # pieces start every 63 vertices: n = 128 gives starts 0, 63, 126 and pieces of 64, 64 and 2 vertices
+    xy = np.column_stack([np.arange(n, dtype=float) * 10.0, np.sin(np.arange(n))])
+    pieces = line_pieces(LineString(xy))
+    starts = range(0, n - 1, 63)
+    assert [p.wkb for p in pieces] == [LineString(xy[a:a + 64]).wkb for a in starts]
+
+
+def test_not_open_candidates_hold_every_row_within_the_distance():
+    g = _grid_graph()
+    bad = not_open_roads(g)
+    to_m = g.threat.to_metric
+    rng = np.random.default_rng(3)
+    lines = [LineString(np.column_stack([rng.uniform(36.95, 37.1, 5), rng.uniform(47.95, 48.1, 5)]))
+             for _i in range(40)]
+    for line in lines:
+        for within in (50.0, 200.0, 1500.0):
+            line_m = shapely.transform(line, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1])))
+            near = np.flatnonzero(shapely.dwithin(bad.lines_m(np.arange(len(bad.rows))), line_m, within))
+            assert set(near.tolist()) <= set(bad.candidates(line, within).tolist())
+    # far from every road (about 75 km east): none
+    assert bad.candidates(LineString([(38.0, 48.0), (38.1, 48.1)]), 200.0).tolist() == []
+
+
+def test_rows_at_the_same_distance_are_listed_by_id():
+    from cimic_geo.analytics.corridor_eval import _points_table
+
+    g = _grid_graph()
+    # S-b and S-a mirror each other across the line along lat 48.0: the same distance; S-c farther
+    shelters = gpd.GeoDataFrame({"id": ["S-b", "S-c", "S-a"]},
+                                geometry=[Point(37.02, 48.004), Point(37.02, 48.009), Point(37.02, 47.996)],
+                                crs="EPSG:4326")
+    line = LineString([(37.0, 48.0), (37.04, 48.0)])
+    line_m = shapely.transform(line, lambda c: np.column_stack(g.threat.to_metric.transform(c[:, 0], c[:, 1])))
+    got = _points_table(shelters, line_m, g, 2.0, ("id",), line_pieces(line_m))
+    assert [r["id"] for r in got] == ["S-a", "S-b", "S-c"]
+    assert got[0]["distance_km"] == got[1]["distance_km"] < got[2]["distance_km"]
+    assert point_layer(g, shelters).id_rank().tolist() == [1, 2, 0]  # S-a < S-b < S-c

@@ -324,3 +324,36 @@ def test_edge_order_of_the_reach_does_not_matter():
     s, h, c = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1.0, 2.0, 3.0])
     flow = allocate(np.array([80, 50]), np.array([60, 100]), Reach(s[::-1], h[::-1], c[::-1]))
     assert list(flow) == [50, 70, 10]
+
+
+def test_pairs_to_shelters_without_room_are_kept_by_the_chord_where_it_decides():
+    # closed shelters 3 km north (surely in: its chord is < 5 km by far) and 5.0000001 km south (0.1 mm
+    # beyond the limit; its chord, ~0.13 mm shorter than the geodesic (d³/24R²), is within 5 km, so only
+    # the geodesic tells it is out); an open one with room 4.9 km north: its cost is the geodesic itself
+    sets = frame([{"id": "S", "name": "S", "population": 10, "geometry": north_of(0)}])
+    shel = frame([
+        {"id": "A", "name": "A", "capacity": 5, "status": "closed", "geometry": north_of(3.0)},
+        {"id": "B", "name": "B", "capacity": 5, "status": "closed", "geometry": north_of(-5.0000001)},
+        {"id": "C", "name": "C", "capacity": 5, "status": "open", "geometry": north_of(4.9)},
+    ])
+    full = straight_line_reach(sets, shel, max_km=5)
+    room = straight_line_reach(sets, shel, max_km=5, distance_for=np.array([False, False, True]))
+    assert list(full.h) == list(room.h) == [0, 2]
+    assert room.cost[1] == full.cost[1] == pytest.approx(4.9, abs=1e-9)
+    assert room.cost[0] == pytest.approx(3.0, abs=1e-7) and room.cost[0] <= full.cost[0]  # the chord: 0.03 mm less
+    # the same on random places, some just around the limit: the same pairs, exact costs where asked
+    rng = np.random.default_rng(3)
+    a = np.column_stack([36.0 + rng.random(40) * 0.1, 48.5 + rng.random(40) * 0.06])
+    b = np.column_stack([36.0 + rng.random(90) * 0.1, 48.5 + rng.random(90) * 0.06])
+    b[:30] = np.column_stack(GEOD.fwd(a[:30, 0], a[:30, 1], rng.uniform(0, 360, 30),
+                                      2000.0 + rng.uniform(-2e-4, 2e-4, 30))[:2])  # 2 km +- 0.2 mm
+    sets = frame([{"id": f"S{i}", "name": "", "population": 1, "geometry": Point(*xy)} for i, xy in enumerate(a)])
+    shel = frame([{"id": f"H{j}", "name": "", "capacity": 1, "status": "open", "geometry": Point(*xy)}
+                  for j, xy in enumerate(b)])
+    asked = rng.random(90) < 0.5
+    full = straight_line_reach(sets, shel, max_km=2)
+    part = straight_line_reach(sets, shel, max_km=2, distance_for=asked)
+    assert np.array_equal(full.s, part.s) and np.array_equal(full.h, part.h) and len(full.s) > 40
+    on = asked[full.h]
+    assert np.array_equal(full.cost[on], part.cost[on])
+    assert np.all(part.cost[~on] <= full.cost[~on]) and np.all(full.cost[~on] - part.cost[~on] < 1e-7)

@@ -125,3 +125,22 @@ def test_sample_index_fractions_are_linspaces():
     lon = seg[owner, 0] + (seg[owner, 2] - seg[owner, 0]) * t
     lat = seg[owner, 1] + (seg[owner, 3] - seg[owner, 1]) * t
     assert np.array_equal(tree.data, ecef(lon, lat))
+
+
+def test_nearest_candidates_from_few_neighbours_or_a_ball_query(monkeypatch):
+    # with only 1 or 2 nearest samples asked, most points have them all within the search radius and
+    # ask a ball query: the answers stay the STRtree's, as with the default number
+    import cimic_geo.analytics.front_near as front_near
+
+    rng = np.random.default_rng(5)
+    xy = np.column_stack([rng.uniform(-1500, 5500, 1500), rng.uniform(-1500, 3000, 1500)])
+    pts = shapely.points(xy)
+    smp = segment_samples(ENDS, spacing_m=100.0)  # 3 km segment: 30 samples, many within the radius
+    want = nearest_segments(smp, xy, max_m=1200.0, points=pts, segments=SEGS)
+    for k in (1, 2, len(smp.owner)):
+        monkeypatch.setattr(front_near, "NEAREST_K", k)
+        got = nearest_segments(smp, xy, max_m=1200.0, points=pts, segments=SEGS)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    ref = _strtree(xy, 1200.0)
+    found, seg, _ask = want
+    assert len(found) > 500 and all(ref[i] == j for i, j in zip(found.tolist(), seg.tolist(), strict=True))

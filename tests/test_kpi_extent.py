@@ -152,3 +152,78 @@ def test_kpi_bbox_is_the_view_rounded_outward_or_the_whole_store() -> None:
     # a small pan (0.0004 deg) inside the same rounded cells keeps the same key (cache hit)
     assert kpi_bbox((37.1231, 48.0001, 37.6231, 48.3001), extent) == kpi_bbox((37.1235, 48.0005, 37.6235, 48.3005),
                                                                                extent)
+
+
+def _layers_at(t: pd.Timestamp) -> dict[str, gpd.GeoDataFrame]:
+    d = layers()
+    front = d.pop("front_line")
+    in_force = front[(front["valid_from"] <= t) & (front["valid_to"].isna() | (front["valid_to"] > t))]
+    return {**d, "front_line": in_force, "occupied_area": None}
+
+
+# h1 and s1 (37.0 E 48.0 N) on the west and south edges of the second box: a point on the boundary intersects it
+CUT_BOXES = (None, BBOX, (37.0, 48.0, 37.3, 48.3), (38.5, 48.9, 39.2, 49.6), (30.0, 40.0, 30.5, 40.5))
+
+
+@pytest.mark.parametrize("t", [T1, T2])
+def test_strip_cut_from_the_base_equals_the_strip_of_the_view(t: pd.Timestamp) -> None:
+    from cimic_geo.analytics.kpi_strip import kpi_base, strip_in_bbox
+
+    base = kpi_base(**_layers_at(t), bands_km=BANDS, as_of=t)
+    for box in CUT_BOXES:
+        cut, direct = strip_in_bbox(base, box), strip_at(t, bbox=box)
+        assert cut.to_dict() == direct.to_dict(), box
+        pd.testing.assert_frame_equal(cut.bands, direct.bands)
+        pd.testing.assert_frame_equal(cut.damage, direct.damage)
+    # by hand, second box at T2: s1 (1,000 people, 44.7 km from the front: beyond), h1 open (100 places,
+    # 40 taken), i1 water major; c1 runs along 48.2 N across the box
+    small = strip_in_bbox(base, CUT_BOXES[2])
+    assert small.bands.loc["beyond", "population"] == 1000 and int(small.bands["settlements"].sum()) == 1
+    assert (small.shelters.by_status["open"], small.shelters.capacity, small.shelters.occupancy) == (1, 100, 40)
+    assert small.damage.loc["water", "major"] == 1 and small.corridors["active"] == 1
+    # nothing there: zeros in every band, no shelter
+    empty = strip_in_bbox(base, CUT_BOXES[4])
+    assert int(empty.bands["population"].sum()) == 0 and empty.shelters.capacity == 0
+
+
+def test_strip_cut_without_a_front_keeps_the_note() -> None:
+    from cimic_geo.analytics.kpi_strip import kpi_base, strip_in_bbox
+
+    d = {**_layers_at(T2), "front_line": None}
+    base = kpi_base(**d, bands_km=BANDS)
+    direct = kpi_strip(**d, bands_km=BANDS, bbox=BBOX)
+    cut = strip_in_bbox(base, BBOX)
+    assert cut.notes == direct.notes == ["no front line in force at this time"] and cut.bands.empty
+    assert cut.to_dict() == direct.to_dict()
+
+
+def test_view_strip_cuts_views_from_a_base_kept_per_time(monkeypatch: pytest.MonkeyPatch, empty_db: Path) -> None:
+    from cimic_geo.ui import kpi_bases
+
+    kpi_bases.clear()
+    reads: list[object] = []
+    real = kpi_bases.read_kpi_layers
+
+    def counted(store, *, bbox=None, as_of=None):
+        reads.append(bbox)
+        return real(store, bbox=bbox, as_of=as_of)
+
+    monkeypatch.setattr(kpi_bases, "read_kpi_layers", counted)
+    with connect(empty_db) as store:
+        for name, gdf in layers().items():
+            store.write(name, gdf.assign(reported_at=T1 - pd.Timedelta(days=1)))
+
+        def strip(t, box):
+            return kpi_bases.view_strip(store, token="a", as_of=t, bands_km=BANDS, bbox=box, language="en")
+
+        # the whole store's strip makes the base; every view at that time is then cut from it, with no read
+        assert strip(T2, None).to_dict() == strip_at(T2).to_dict() and reads == [None]
+        for box in CUT_BOXES[1:]:
+            assert strip(T2, box).to_dict() == strip_at(T2, bbox=box).to_dict()
+        assert reads == [None]
+        # a time first seen zoomed in reads its view alone; a second view at that time makes its base
+        assert strip(T1, BBOX).to_dict() == strip_at(T1, bbox=BBOX).to_dict() and reads == [None, BBOX]
+        assert strip(T1, CUT_BOXES[2]).to_dict() == strip_at(T1, bbox=CUT_BOXES[2]).to_dict()
+        assert strip(T1, CUT_BOXES[3]).to_dict() == strip_at(T1, bbox=CUT_BOXES[3]).to_dict()
+        assert reads == [None, BBOX, None]
+    kpi_bases.clear()

@@ -17,8 +17,11 @@ would: as many people placed at the same least person-cost, split otherwise only
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +53,20 @@ def _greedy(groups: np.ndarray, rank: np.ndarray, supply: np.ndarray, other_cap:
     out = np.empty(len(order), dtype=np.int64)
     out[order] = amount
     return out
+
+
+def _stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, from the faster unstable sort: equal values (few among
+    road minutes) are put back in index order afterwards. Same permutation, NaN-free input."""
+    order = np.argsort(values)
+    ordered = values[order]
+    tie = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(tie):
+        pos = np.unique(np.concatenate([tie, tie + 1]))  # sorted positions inside a run of equal values
+        run = np.cumsum(np.r_[True, (np.diff(pos) > 1) | (ordered[pos[1:]] != ordered[pos[:-1]])])
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((sub, run))]
+    return order
 
 
 def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.ndarray:
@@ -107,7 +124,7 @@ def _allocate(pop: np.ndarray, cap: np.ndarray, reach: Reach) -> np.ndarray:
     # as straight_line_reach returns them, need only a stable sort by cost)
     rank = np.empty(len(e), dtype=np.int64)
     key = s * nh + h
-    by_cost = np.argsort(c, kind="stable") if np.all(key[1:] > key[:-1]) else np.lexsort((h, s, c))
+    by_cost = _stable_argsort(c) if np.all(key[1:] > key[:-1]) else np.lexsort((h, s, c))
     rank[by_cost] = np.arange(len(e))
     # edges no optimum needs (see _undominated): dropped before anything else
     keep = _undominated(s, h, rank, pop, cap)
@@ -250,7 +267,32 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
 
 
 
+def _columns(a_ub: sp.csc_matrix, cols: np.ndarray, renumber: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
+    """The columns ``cols`` of ``a_ub`` (CSC, sorted indices) on the rows they touch, renumbered in
+    order, and those rows: ``a_ub[:, cols]`` without its empty rows, built without a CSR round trip
+    (``renumber``: scratch of -1 per row of ``a_ub``, left as it was)."""
+    sub = a_ub[:, cols]
+    used = np.zeros(a_ub.shape[0], dtype=bool)
+    used[sub.indices] = True
+    rows = np.flatnonzero(used)
+    renumber[rows] = np.arange(len(rows), dtype=renumber.dtype)
+    out = sp.csc_matrix((sub.data, renumber[sub.indices], sub.indptr), shape=(len(rows), len(cols)))
+    renumber[rows] = -1
+    return out, rows
+
+
 _LP_BLOCK_EDGES = 2000  # independent LP blocks are solved together up to about this many edges
+_LP_THREADS = min(2, os.cpu_count() or 1)  # LP batches solved side by side (the same answers in any number)
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's LP threads (made on first use)."""
+    with _LAST_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(_LP_THREADS, thread_name_prefix="allocation-lp"))
+        return _POOL[0]
+
 _HIGHS = {"presolve": False, "simplex_dual_edge_weight_strategy": "devex"}
 
 
@@ -292,13 +334,19 @@ def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_
     if pending:
         batches.append(np.sort(np.concatenate(pending)))
     x = np.zeros(ne)
+    renumber = np.full(a_ub.shape[0], -1, dtype=a_ub.indices.dtype)
     big = 1.0 + float(c.max(initial=0.0)) * 100.0
     redo = batches
     for _pass in range(6):
-        for cols in redo:
-            sub = a_ub[:, cols].tocsr()
-            rows = np.flatnonzero(np.diff(sub.indptr))
-            sol, message = solve_lp(c[cols] - big, sub[rows], b_ub[rows], upper[cols], options=_HIGHS)
+        jobs = [(cols, *_columns(a_ub, cols, renumber)) for cols in redo]
+
+        def solve(job: tuple[np.ndarray, sp.csc_matrix, np.ndarray], shift: float = big) -> tuple[Any, str]:
+            cols, sub, rows = job
+            return solve_lp(c[cols] - shift, sub, b_ub[rows], upper[cols], options=_HIGHS)
+
+        # the blocks share no row: solved side by side (HiGHS lets go of the GIL), each as alone
+        outs = _pool().map(solve, jobs) if _LP_THREADS > 1 and len(jobs) > 1 else map(solve, jobs)
+        for (cols, _sub, _rows), (sol, message) in zip(jobs, outs, strict=True):
             if sol is None:  # pragma: no cover - always feasible (x = 0) and bounded
                 raise AnalysisError(_("the allocation solver failed: {reason}").format(reason=message))
             x[cols] = sol

@@ -100,9 +100,10 @@ def _road_index(graph: RoadGraph, line: BaseGeometry, within_m: float
     return rows, geoms_m, shapely.STRtree(geoms_m)
 
 
-def _not_open_near(graph: RoadGraph, line: BaseGeometry, line_m: BaseGeometry, within_m: float) -> list[Hazard]:
+def _not_open_near(graph: RoadGraph, line: BaseGeometry, line_m: BaseGeometry, within_m: float,
+                   pieces: np.ndarray) -> list[Hazard]:
     """The road rows that are not ``open`` within ``within_m`` of the line (lon/lat ``line``, metric
-    ``line_m``), by row: among the graph's not-open rows
+    ``line_m`` cut into ``pieces``, :func:`~cimic_geo.analytics.corridor_index.line_pieces`), by row: among the graph's not-open rows
     (:func:`~cimic_geo.analytics.corridor_index.not_open_roads`) those a grid of their boxes puts
     near the line, then exactly those within the distance."""
     roads = not_open_roads(graph)
@@ -113,7 +114,7 @@ def _not_open_near(graph: RoadGraph, line: BaseGeometry, line_m: BaseGeometry, w
     shapely.prepare(line_m)
     within = shapely.dwithin(line_m, lines_m, within_m)
     cand, lines_m = cand[within], lines_m[within]
-    d = distances_to_pieces(lines_m, line_pieces(line_m), within_m)
+    d = distances_to_pieces(lines_m, pieces, within_m)
     status = graph.seg_status
     pos = cand.tolist()
     return [Hazard(type=f"{status[roads.rows[i]]}_road", id=rid, name=name, distance_m=round(float(dist), 1),
@@ -159,19 +160,24 @@ def _to_metric_geoms(graph: RoadGraph, geoms: np.ndarray) -> np.ndarray:
 
 
 def _points_table(frame: gpd.GeoDataFrame | None, line_m: BaseGeometry, graph: RoadGraph,
-                  within_km: float, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of ``frame`` within ``within_km`` of the metric line ``line_m``, nearest first (then by
-    id), with ``distance_km`` (:class:`~cimic_geo.analytics.corridor_index.PointLayer`, prepared
+                  within_km: float, columns: Sequence[str], pieces: np.ndarray) -> list[dict[str, Any]]:
+    """Rows of ``frame`` within ``within_km`` of the metric line ``line_m`` (cut into ``pieces``),
+    nearest first (then by id), with ``distance_km`` (:class:`~cimic_geo.analytics.corridor_index.PointLayer`, prepared
     once per graph and frame)."""
     if frame is None or not len(frame):
         return []
     layer = point_layer(graph, frame)
-    rows, d_m = layer.within(line_m, within_km * 1000.0)
+    rows, d_m = layer.within(line_m, within_km * 1000.0, pieces=pieces)
     if not len(rows):
         return []
-    d_km = np.round(d_m / 1000.0, 3).tolist()
-    ids = layer.ids
-    order = sorted(range(len(rows)), key=lambda i: (d_km[i], ids[rows[i]]))  # nearest first, then by id
+    d_arr = np.round(d_m / 1000.0, 3)
+    d_km = d_arr.tolist()
+    rank = layer.id_rank()
+    if rank is not None:  # nearest first, then by id (rows ascending: a stable sort keeps equal ids in row order)
+        order = np.lexsort((rank[rows], d_arr)).tolist()
+    else:
+        ids = layer.ids
+        order = sorted(range(len(rows)), key=lambda i: (d_km[i], ids[rows[i]]))
     rows_l = rows.tolist()
     records = layer.records([rows_l[i] for i in order], columns)
     return [{**rec, "distance_km": d_km[i]} for rec, i in zip(records, order, strict=True)]
@@ -226,6 +232,7 @@ def evaluate_corridor(
     # GEOD.geometry_length(line) on the coordinates at hand (the same call on the same numbers)
     length_km = float(GEOD.line_length(xy[:, 0], xy[:, 1])) / 1000.0 if len(xy) else 0.0
     line_m = project(line, threat.to_metric)
+    pieces = line_pieces(line_m)  # one cut of the metric line for every "within" below
     metric_len = line_m.length
     dense = shapely.segmentize(line_m, piece_m)
     c = shapely.get_coordinates(dense)
@@ -249,7 +256,8 @@ def evaluate_corridor(
     beyond_km = float(piece_len[(band_idx == len(labels)) & ~piece_occ].sum())
     occupied_km = float(piece_len[piece_occ].sum())
     if threat.has_front:
-        min_front = float(threat.distance_km(np.array([line], dtype=object), exact=True)[0])
+        min_front = float(threat.distance_km(np.array([line], dtype=object), exact=True,
+                                             projected=np.array([line_m], dtype=object))[0])
         crosses = bool(shapely.intersects(line, threat.front_line_used)) if threat.front_line_used is not None else False
     else:
         min_front, crosses = None, False
@@ -279,7 +287,7 @@ def evaluate_corridor(
 
     # ---- hazards within hazard_m
     if road_ids is not None:  # only the rows that are not open, prepared once per graph
-        hazards = _not_open_near(graph, line, line_m, hazard_m)
+        hazards = _not_open_near(graph, line, line_m, hazard_m, pieces)
     else:
         hazards = []
         status_all = graph.seg_status
@@ -304,8 +312,9 @@ def evaluate_corridor(
     hazards_sorted, passable = sort_hazards(hazards)
 
     # ---- shelters and medical points
-    shelter_rows = _points_table(shelters, line_m, graph, buffer_km, SHELTER_COLUMNS)
-    medical, summary = shelter_totals(shelter_rows, _points_table(health, line_m, graph, buffer_km, HEALTH_COLUMNS))
+    shelter_rows = _points_table(shelters, line_m, graph, buffer_km, SHELTER_COLUMNS, pieces)
+    medical, summary = shelter_totals(shelter_rows, _points_table(health, line_m, graph, buffer_km, HEALTH_COLUMNS,
+                                                                  pieces))
 
     # ---- time window
     ws = to_utc(window_start) if window_start not in (None, "") and not pd.isna(window_start) else None

@@ -5,7 +5,8 @@ graph and layer, so that a route and its alternatives are evaluated in a fractio
   projected once, with an STRtree of the projected rows and each listed row's record converted
   once. :meth:`PointLayer.within` finds the rows within a distance of a metric line: the rows
   whose boxes meet the boxes of the line's pieces padded by the distance (a superset, from the
-  tree), then exactly those within it (:func:`~cimic_geo.analytics.corridor_parts.near_line`).
+  tree), each measured against the pieces near it (a distance to a line is the least over its
+  segments: the same number as against the whole line), kept when within it.
 * :class:`NotOpenRoads`: the road rows whose status is not ``open`` (the hazards a route can
   meet), projected once, with their ids and names.
 * :func:`settlement_finder`: the places of a route looked up by name in a table built once.
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.analytics.corridor_parts import CHUNK_VERTICES, near_line
+from cimic_geo.analytics.corridor_parts import line_chunks
 from cimic_geo.analytics.road_noding import project, unique_sorted
 
 if TYPE_CHECKING:
@@ -40,6 +41,10 @@ KEPT_LAYERS = 4
 KEPT_RECORDS = 20_000
 #: Padding (m) over the distance of the pieces' boxes (room for rounding: the boxes only pre-select).
 BOX_SLACK_M = 1.0
+#: Metres in a degree of latitude, and of longitude at the equator, taken low (110,574 and 111,319 m
+#: on WGS84), and the share the lon/lat boxes are padded by over the distance: the metric CRS
+#: (UTM, scale >= 0.9996, or azimuthal equidistant, >= 1) never makes a far road look that near.
+M_PER_DEG_LAT, M_PER_DEG_LON, BOX_PAD_SHARE = 110_000.0, 111_000.0, 1.1
 
 
 def plain_record(rec: dict[str, Any]) -> dict[str, Any]:
@@ -50,11 +55,9 @@ def plain_record(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def line_pieces(line_m: Any) -> np.ndarray:
-    """The metric line cut into pieces of :data:`CHUNK_VERTICES` vertices sharing their end vertices
+    """The metric line cut into pieces of ``CHUNK_VERTICES`` vertices sharing their end vertices
     (as :func:`~cimic_geo.analytics.corridor_parts.near_line` cuts it)."""
-    c = shapely.get_coordinates(line_m)
-    starts = np.arange(0, max(len(c) - 1, 1), CHUNK_VERTICES - 1)
-    return np.asarray([shapely.LineString(c[a:a + CHUNK_VERTICES]) for a in starts], dtype=object)
+    return line_chunks(line_m)
 
 
 def _padded_boxes(pieces: np.ndarray, within_m: float) -> np.ndarray:
@@ -91,14 +94,35 @@ class PointLayer:
         self.ids = frame["id"].tolist() if "id" in frame.columns else [None] * len(frame)
         self._records: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
 
-    def within(self, line_m: Any, within_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Rows (ascending) within ``within_m`` of the metric line and their distances (m)."""
+    def within(self, line_m: Any, within_m: float, *, pieces: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (ascending) within ``within_m`` of the metric line and their distances (m)
+        (``pieces``: :func:`line_pieces` of the line when the caller has them)."""
         if self._tree is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        _, hit = self._tree.query(_padded_boxes(line_pieces(line_m), within_m))
-        cand = self._rows[unique_sorted(hit)]
-        near, d_m = near_line(self.geoms_m[cand], line_m, within_m)
-        return cand[near], d_m
+        pieces = line_pieces(line_m) if pieces is None else pieces
+        # (piece, row) pairs whose boxes meet: each row measured once against each piece near it
+        pi, hit = self._tree.query(_padded_boxes(pieces, within_m))
+        if not len(hit):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        rows = self._rows[hit]
+        best = np.full(len(self.geoms_m), np.inf)
+        np.minimum.at(best, rows, shapely.distance(self.geoms_m[rows], pieces[pi]))
+        near = unique_sorted(rows)
+        near = near[best[near] <= within_m]
+        return near, best[near]
+
+    def id_rank(self) -> np.ndarray | None:
+        """Each row's place in the rows sorted by id (equal ids in row order); None when an id is not
+        text (the caller compares the ids themselves). Made once."""
+        if not hasattr(self, "_id_rank"):
+            rank = None
+            if all(isinstance(i, str) for i in self.ids):
+                order = np.argsort(np.asarray(self.ids, dtype=object), kind="stable")
+                rank = np.empty(len(order), dtype=np.int64)
+                rank[order] = np.arange(len(order))
+            self._id_rank = rank
+        return self._id_rank
 
     def records(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
         """The rows' records of ``columns`` (those the frame has), as plain values, each converted once."""
@@ -126,13 +150,25 @@ class NotOpenRoads:
         self._graph = graph
         self._lines_m = np.full(len(self.rows), None, dtype=object)
         self._labels: dict[int, tuple[str, str | None]] = {}
+        self._tree: shapely.STRtree | None = None
 
     def candidates(self, line: Any, within_m: float) -> np.ndarray:
-        """Positions (ascending) of a superset of the rows within ``within_m`` of the lon/lat line
-        (:func:`~cimic_geo.analytics.road_snap.rows_near_bounds` on their boxes)."""
-        from cimic_geo.analytics.road_snap import rows_near_bounds
-
-        return rows_near_bounds(self.bounds, line, within_m)
+        """Positions (ascending) of a superset of the rows within ``within_m`` of the lon/lat line:
+        the rows whose lon/lat boxes meet the boxes of the line's pieces (:func:`line_pieces`)
+        padded by the distance in degrees (:data:`BOX_PAD_SHARE` over it, at the line's highest
+        latitude plus one degree), from an STRtree of the boxes built once."""
+        if not len(self.rows):
+            return np.zeros(0, dtype=np.int64)
+        if self._tree is None:
+            b = self.bounds
+            self._tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+        pieces = line_pieces(line)
+        b = shapely.bounds(pieces)
+        lat_max = min(float(np.abs(b[:, [1, 3]]).max()) + 1.0, 89.0)
+        py = within_m * BOX_PAD_SHARE / M_PER_DEG_LAT
+        px = within_m * BOX_PAD_SHARE / (M_PER_DEG_LON * np.cos(np.radians(lat_max)))
+        _, hit = self._tree.query(shapely.box(b[:, 0] - px, b[:, 1] - py, b[:, 2] + px, b[:, 3] + py))
+        return unique_sorted(hit)
 
     def lines_m(self, pos: np.ndarray) -> np.ndarray:
         """The metric lines of the rows at positions ``pos`` (each projected once)."""

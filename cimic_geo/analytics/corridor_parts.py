@@ -205,16 +205,27 @@ def may_touch(occ: Any, line: LineString, xy: np.ndarray) -> bool:
 CHUNK_VERTICES = 64
 
 
-def near_line(geoms_m: np.ndarray, line_m: Any, within_m: float) -> tuple[np.ndarray, np.ndarray]:
+def line_chunks(line_m: Any) -> np.ndarray:
+    """The metric line cut into pieces of :data:`CHUNK_VERTICES` vertices sharing their end vertices
+    (the last piece shorter), made in one vectorised call."""
+    c = shapely.get_coordinates(line_m)
+    starts = np.arange(0, max(len(c) - 1, 1), CHUNK_VERTICES - 1)
+    if len(c) < 2:  # an empty or degenerate line: one piece as the coordinates give it
+        return np.asarray([shapely.LineString(c[a:a + CHUNK_VERTICES]) for a in starts], dtype=object)
+    n = np.minimum(starts + CHUNK_VERTICES, len(c)) - starts  # every piece has >= 2 vertices
+    owner = np.repeat(np.arange(len(starts)), n)
+    idx = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n) + np.repeat(starts, n)
+    return np.asarray(shapely.linestrings(c[idx], indices=owner), dtype=object)
+
+
+def near_line(geoms_m: np.ndarray, line_m: Any, within_m: float, *, chunks: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the geometries within ``within_m`` of the metric line (ascending) and their
     distances (m). The line is cut into pieces of :data:`CHUNK_VERTICES` vertices sharing their end
-    vertices, found near each geometry with an STRtree: a distance to a line is the least over its
-    segments, so the least over the pieces near it is the same number, without measuring every
-    geometry against the whole line."""
-    c = shapely.get_coordinates(line_m)
-    step = CHUNK_VERTICES - 1
-    starts = np.arange(0, max(len(c) - 1, 1), step)
-    chunks = np.asarray([shapely.LineString(c[a:a + CHUNK_VERTICES]) for a in starts], dtype=object)
+    vertices (:func:`line_chunks`; ``chunks`` when the caller has them), found near each geometry
+    with an STRtree: a distance to a line is the least over its segments, so the least over the
+    pieces near it is the same number, without measuring every geometry against the whole line."""
+    chunks = line_chunks(line_m) if chunks is None else chunks
     gi, ci = shapely.STRtree(chunks).query(geoms_m, predicate="dwithin", distance=within_m)
     if not len(gi):
         return np.zeros(0, dtype=np.int64), np.zeros(0)

@@ -207,7 +207,9 @@ def coverage(
         if reach_fn is not None:
             reach = reach_fn(sets, shel)
         else:
-            reach = straight_line_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km)
+            # distances only where they count: pairs to shelters with free places
+            reach = straight_line_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km,
+                                        distance_for=available > 0)
     if not len(shel):
         notes.append(_("no shelters: nobody is covered"))
     elif not usable.any():

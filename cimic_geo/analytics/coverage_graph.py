@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +120,17 @@ def keep_only(graph: RoadGraph) -> None:
             _LAST.clear()
 
 
+#: Called with each graph coverage by road time takes (not the one it kept): the route planner lets
+#: go of its context on another time's graph then, as :func:`keep_only` does the other way round.
+ON_NEW_GRAPH: list[Callable[[RoadGraph], None]] = []
+
+
 def _remember(ident: tuple[str, str, int | None], graph: RoadGraph) -> None:
     with _LOCK:
         _LAST.clear()  # one graph per process: memory stays flat
         _LAST[ident] = graph
+    for hook in list(ON_NEW_GRAPH):
+        hook(graph)
 
 
 def _kept_graph(store: Any, folder: Path, key: str, *, version: str, as_of: Any, layers_as_of: Any,

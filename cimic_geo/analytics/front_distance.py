@@ -140,6 +140,10 @@ class Front:
 
     def project(self, geoms: np.ndarray) -> np.ndarray:
         fwd = self._fwd
+        if len(geoms) and (shapely.get_type_id(geoms) == 0).all():  # points: made anew, a little quicker
+            xy = shapely.get_coordinates(geoms)
+            if len(xy) == len(geoms):  # none empty
+                return shapely.points(*fwd.transform(xy[:, 0], xy[:, 1]))
         return shapely.transform(geoms, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
 
     def occupied(self, geoms: GeomInput) -> np.ndarray:
@@ -160,7 +164,7 @@ class Front:
         return out
 
     def distance_km(self, geoms: GeomInput, *, exact_near_km: Sequence[float] = DEFAULT_BANDS_KM,
-                    exact: bool = False) -> np.ndarray:
+                    exact: bool = False, projected: np.ndarray | None = None) -> np.ndarray:
         """Geodesic distance (km) from each feature to the nearest point of the front line.
 
         Parameters
@@ -169,6 +173,8 @@ class Front:
         exact_near_km : distances solved exactly on the ellipsoid when within 1 % + 100 m of
             one of these values (the band edges)
         exact : solve every feature exactly (slower; for a few features such as a corridor)
+        projected : the same features already in ``crs`` by this front's transformer (``fwd``),
+            when the caller has them: not projected again
         """
         arr = as_geometry_array(geoms)
         out = np.full(len(arr), np.nan)
@@ -189,7 +195,7 @@ class Front:
                 found = (np.delete(found[0], sure, axis=0), np.delete(found[1], sure, axis=0))
                 if not len(ok):
                     return out
-        proj = self.project(arr[ok])
+        proj = self.project(arr[ok]) if projected is None else np.asarray(projected, dtype=object)[ok]
         if exact:
             proj = nearest_parts(self._tree, proj)  # long lines: only their runs near the front
             pair = self._tree.query_nearest(proj, return_distance=False, all_matches=False)

@@ -5,8 +5,10 @@ its nearest segment of the projected front line (``STRtree.query_nearest``, whic
 15 µs a point). Here the segments are sampled every <= :data:`SPACING_M` along their straight
 projected course and the samples go into a 2-D k-d tree. The nearest sample, at ``ds``, bounds the
 nearest segment's distance ``D`` from above (the sample lies on its segment), and every segment no
-farther than ``ds`` has a sample within ``ds`` + half a spacing, so a ball query of that radius names
-every candidate. Their distances are measured exactly (numpy, the point-to-segment formula).
+farther than ``ds`` has a sample within ``ds`` + half a spacing, so the samples within that radius
+name every candidate: those among the point's :data:`NEAREST_K` nearest (one k-d tree query for all
+points), or a ball query where all of them lie within it. Their distances are measured exactly
+(numpy, the point-to-segment formula).
 
 A point is left to the STRtree (``ask``) when the answer could differ from GEOS's in round-off:
 two candidates as near to within :data:`TIE_M` whose nearest points are not the very same
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 SPACING_M = 500.0
 #: Distances this close (m, plus 1e-9 of the distance) count as a possible tie in GEOS's arithmetic.
 TIE_M = 1e-6
+#: Nearest samples asked of the k-d tree per point; a point with all of them within its search radius
+#: asks the tree for every sample in the radius instead.
+NEAREST_K = 12
 
 
 @dataclass
@@ -93,16 +98,26 @@ def nearest_segments(samples: SegmentSamples, xy: np.ndarray, *, max_m: float,
     empty = np.empty(0, dtype=np.int64)
     if not len(xy) or not len(samples.owner):
         return empty, empty, np.arange(len(xy)) if not len(samples.owner) else empty
-    ds, _ = samples.tree.query(xy)
+    k = min(NEAREST_K, len(samples.owner))
+    dk, ik = samples.tree.query(xy, k=k)
+    dk, ik = dk.reshape(len(xy), k), ik.reshape(len(xy), k)
+    ds = dk[:, 0]
     slack = TIE_M + 1e-9 * np.maximum(ds, max_m)
     todo = np.flatnonzero(ds - samples.half_m - slack <= max_m)  # the others: no segment within max_m
     if not len(todo):
         return empty, empty, empty
     radius = np.minimum(ds[todo], max_m + slack[todo]) + samples.half_m + 4.0 * slack[todo]
-    hits = samples.tree.query_ball_point(xy[todo], radius, return_sorted=False)
-    count = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-    flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(count.sum()))
-    who = np.repeat(todo, count)
+    # the samples within ``radius``: from the k nearest, unless the k-th is within it too (then a ball query)
+    inside = dk[todo] <= radius[:, None]
+    more = inside[:, -1] & (k < len(samples.owner))
+    inside[more] = False
+    who, flat = np.repeat(todo, inside.sum(axis=1)), ik[todo][inside]
+    if more.any():
+        hits = samples.tree.query_ball_point(xy[todo[more]], radius[more], return_sorted=False)
+        count = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+        who = np.concatenate([who, np.repeat(todo[more], count)])
+        flat = np.concatenate([flat, np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                                                 count=int(count.sum()))])
     key = np.sort(who * np.int64(len(samples.ends)) + samples.owner[flat])  # (point, segment)
     key = key[np.r_[True, key[1:] != key[:-1]]]
     who, seg = np.divmod(key, len(samples.ends))

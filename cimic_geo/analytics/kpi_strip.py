@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimic_geo.analytics.bands import OCCUPIED
+from cimic_geo.analytics.bands import BEYOND, OCCUPIED, band_labels
 from cimic_geo.analytics.exposure import exposure
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
@@ -197,5 +197,106 @@ def kpi_strip(
                     notes=notes, bbox=box, as_of=None if as_of is None else to_utc(as_of))
 
 
-__all__ = ["OCCUPIED", "KpiStrip", "ShelterKpi", "band_kpi", "check_bbox", "compact", "corridor_kpi", "damage_kpi",
-           "in_bbox", "kpi_strip", "shelter_kpi"]
+@dataclass
+class KpiBase:
+    """Every feature the KPI strip counts at one time, each settlement with its threat band: made once
+    (:func:`kpi_base`), then cut to any extent by :func:`strip_in_bbox` without reading or banding again.
+
+    A settlement's band depends only on its distance to the whole front, not on the extent summarised, so
+    the cut gives the strip :func:`kpi_strip` gives for the features in that extent.
+    """
+
+    settlements: gpd.GeoDataFrame
+    shelters: gpd.GeoDataFrame
+    infrastructure: gpd.GeoDataFrame
+    corridors: gpd.GeoDataFrame
+    band: np.ndarray | None  # per settlement (None: no band table, see notes)
+    population: np.ndarray  # per settlement, as the band table sums it
+    bands_km: tuple[float, ...]
+    notes: list[str]
+    as_of: pd.Timestamp | None
+    trees: dict[str, shapely.STRtree] = field(default_factory=dict)
+
+    def cut(self, layer: str, box: tuple[float, float, float, float] | None) -> np.ndarray | None:
+        """Positions (in order) of the rows of ``layer`` whose geometry intersects ``box``; None = every row."""
+        if box is None:
+            return None
+        if layer not in self.trees:
+            self.trees[layer] = shapely.STRtree(getattr(self, layer).geometry.to_numpy())
+        return np.sort(self.trees[layer].query(shapely.box(*box), predicate="intersects"))
+
+
+def _empty(columns: Sequence[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def kpi_base(
+    *,
+    settlements: gpd.GeoDataFrame | None,
+    shelters: gpd.GeoDataFrame | None,
+    infrastructure: gpd.GeoDataFrame | None,
+    corridors: gpd.GeoDataFrame | None,
+    front_line: gpd.GeoDataFrame | None,
+    occupied_area: gpd.GeoDataFrame | None,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    as_of: TimeLike | None = None,
+) -> KpiBase:
+    """The :class:`KpiBase` of whole layers (the arguments of :func:`kpi_strip` without ``bbox``): every
+    settlement banded once with :func:`cimic_geo.analytics.exposure.exposure`."""
+    frames = {name: _empty(cols) if gdf is None else gdf for name, gdf, cols in (
+        ("settlements", settlements, ["population"]), ("shelters", shelters, ["status", "capacity", "occupancy"]),
+        ("infrastructure", infrastructure, ["sector", "damage"]), ("corridors", corridors, ["status"]))}
+    sett = frames["settlements"]
+    band, edges = None, tuple(float(b) for b in bands_km)
+    has_front = (front_line is not None and len(front_line)) or (occupied_area is not None and len(occupied_area))
+    if not has_front:
+        notes = [_("no front line in force at this time")]
+    else:
+        try:
+            res = exposure(settlements=sett, front_line=front_line, occupied_area=occupied_area, bands_km=bands_km,
+                           as_of=as_of)
+        except AnalysisError as exc:
+            notes = [str(exc)]
+        else:
+            band, edges, notes = res.settlements["band"].to_numpy(), res.bands_km, list(res.notes)
+    population = (pd.to_numeric(sett["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
+                  if "population" in sett.columns and len(sett) else np.zeros(len(sett)))
+    return KpiBase(**frames, band=band, population=population, bands_km=edges, notes=notes,
+                   as_of=None if as_of is None else to_utc(as_of))
+
+
+def _band_table(band: np.ndarray, population: np.ndarray, bands_km: Sequence[float]) -> pd.DataFrame:
+    """Population and settlements per band label, as :func:`band_kpi` tabulates them (same sums, same order)."""
+    rows = {lab: {"population": 0, "settlements": 0} for lab in [*band_labels(bands_km), BEYOND, OCCUPIED]}
+    if len(band):
+        codes, keys = pd.factorize(band, sort=True)
+        counts = np.bincount(codes, minlength=len(keys))
+        sums = pd.Series(population).groupby(codes).sum().to_numpy()  # pandas' compensated sum, as exposure
+        for k, n, v in zip(keys.tolist(), counts.tolist(), sums.tolist(), strict=True):
+            row = rows.setdefault(k, {"population": 0, "settlements": 0})
+            row["settlements"] += int(n)
+            row["population"] += round(float(v))
+    return pd.DataFrame.from_dict(rows, orient="index")[["population", "settlements"]].astype("int64")
+
+
+def strip_in_bbox(base: KpiBase, bbox: Sequence[float] | None) -> KpiStrip:
+    """The strip of :func:`kpi_strip` for the features of ``base`` that intersect ``bbox`` (all when None)."""
+    box = None if bbox is None else check_bbox(bbox)
+
+    def rows(layer: str) -> gpd.GeoDataFrame:
+        at = base.cut(layer, box)
+        gdf = getattr(base, layer)
+        return gdf if at is None else gdf.iloc[at]
+
+    if base.band is None:
+        bands = pd.DataFrame(columns=["population", "settlements"])
+    else:
+        at = base.cut("settlements", box)
+        bands = _band_table(base.band if at is None else base.band[at],
+                            base.population if at is None else base.population[at], base.bands_km)
+    return KpiStrip(bands=bands, shelters=shelter_kpi(rows("shelters")), damage=damage_kpi(rows("infrastructure")),
+                    corridors=corridor_kpi(rows("corridors")), notes=list(base.notes), bbox=box, as_of=base.as_of)
+
+
+__all__ = ["OCCUPIED", "KpiBase", "KpiStrip", "ShelterKpi", "band_kpi", "check_bbox", "compact", "corridor_kpi",
+           "damage_kpi", "in_bbox", "kpi_base", "kpi_strip", "shelter_kpi", "strip_in_bbox"]

@@ -210,6 +210,7 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
     cuts = np.flatnonzero(np.diff(tiles[order])) + 1
     local = np.full(nc, -1, dtype=np.int64)
     row_pos = np.full(len(row_tile), -1, dtype=np.int64)
+    seen = np.zeros(len(dests), dtype=bool)
     for ends in np.split(order, cuts):
         rows = np.unique(s_place[ends])
         centre = row_xyz[rows].mean(axis=0)
@@ -224,16 +225,24 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
         sub = with_sources(_sub_csr(csr, nodes, local), len(rows), row_pos[s_place[ends]], local[s_core[ends]],
                            s_cost[ends])
         dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
-        k = np.unique(of_entry[hit])  # destinations with a join in the ball
+        seen[of_entry[hit]] = True  # destinations with a join in the ball (sorted, as np.unique gives them)
+        k = np.flatnonzero(seen)
+        seen[k] = False
         l1, l2 = local[j1[k]], local[j2[k]]
         local[nodes] = -1
         row_pos[rows] = -1
         reached = np.isfinite(dist).any(axis=0)  # ball nodes some source reaches within the limit
-        some = ((l1 >= 0) & reached[np.maximum(l1, 0)]) | ((l2 >= 0) & reached[np.maximum(l2, 0)])
-        k, l1, l2 = k[some], l1[some], l2[some]
-        # a join outside the ball is not reached within the limit: its column is read as infinite
-        best = np.minimum(dist[:, np.maximum(l1, 0)] + np.where(l1 >= 0, c1[k], np.inf),
-                          dist[:, np.maximum(l2, 0)] + np.where(l2 >= 0, c2[k], np.inf))
+        # a join outside the ball, or in it but reached by no source, is not reached within the limit: a
+        # destination is read at its reached joins only (the other's column would be infinite throughout)
+        u1 = (l1 >= 0) & reached[np.maximum(l1, 0)]
+        u2 = (l2 >= 0) & reached[np.maximum(l2, 0)] & np.isfinite(c2[k])
+        both, only1, only2 = u1 & u2, u1 & ~u2, u2 & ~u1
+        nb = int(both.sum())
+        k = np.concatenate([k[both], k[only1], k[only2]])
+        col = np.concatenate([l2[both], l1[only1], l2[only2]])
+        add = np.concatenate([c2[k[:nb]], c1[k[nb:nb + int(only1.sum())]], c2[k[nb + int(only1.sum()):]]])
+        best = dist[:, col] + add
+        np.minimum(best[:, :nb], dist[:, l1[both]] + c1[k[:nb]], out=best[:, :nb])
         r, q = np.nonzero(best <= t_max)
         out_r.append(rows[r])
         out_h.append(dests[k[q]])

@@ -41,7 +41,7 @@ class ThreatGeometry:
         self.to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         self.front_line = front_line if front_line is not None and not front_line.is_empty else None
         self.occupied = occupied if occupied is not None and not occupied.is_empty else None
-        self.front = prepare_front(self.front_line, self.occupied, crs=crs)
+        self.front = prepare_front(self.front_line, self.occupied, crs=crs, fwd=self.to_metric)
         self.front_line_used = self.front_line
         if self.front_line_used is None and self.occupied is not None:
             self.front_line_used = front_line_from_occupied(self.occupied)
@@ -50,12 +50,14 @@ class ThreatGeometry:
     def has_front(self) -> bool:
         return not self.front.empty
 
-    def distance_km(self, geoms: np.ndarray, *, exact_near_km: Sequence[float] = (), exact: bool = False) -> np.ndarray:
-        """Geodesic distance (km) of lon/lat geometries to the front line; inf when there is none."""
+    def distance_km(self, geoms: np.ndarray, *, exact_near_km: Sequence[float] = (), exact: bool = False,
+                    projected: np.ndarray | None = None) -> np.ndarray:
+        """Geodesic distance (km) of lon/lat geometries to the front line; inf when there is none.
+        ``projected``: the same geometries by :attr:`to_metric` when the caller has them."""
         geoms = np.asarray(geoms, dtype=object)
         if not self.has_front or not len(geoms):
             return np.full(len(geoms), np.inf)
-        d = self.front.distance_km(geoms, exact_near_km=exact_near_km, exact=exact)
+        d = self.front.distance_km(geoms, exact_near_km=exact_near_km, exact=exact, projected=projected)
         return np.where(np.isnan(d), np.inf, d)
 
     def points_distance_km(self, lon: np.ndarray, lat: np.ndarray, *, exact_near_km: Sequence[float] | None = None

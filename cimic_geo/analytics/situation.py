@@ -170,8 +170,9 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
     """
     from functools import partial
 
-    from cimic_geo.analytics.bands import check_distance, prepare_front
+    from cimic_geo.analytics.bands import check_distance
     from cimic_geo.analytics.coverage import DEFAULT_MAX_KM, coverage
+    from cimic_geo.analytics.coverage_situation import coverage_situation
     from cimic_geo.analytics.reach import travel_time_reach
 
     if max_km is not None and max_minutes is not None:
@@ -182,17 +183,8 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
         check_distance(max_minutes, name="max_minutes")
     step = progress or (lambda _frac, _text: None)
     step(0.05, _("reading the situation"))
-    sit = load_situation(store, as_of=as_of, layers=("settlements", "shelters"))
-    sets, shel = sit["settlements"], sit["shelters"]
-    excluded = {"settlements": 0, "population": 0, "shelters": 0}
-    if exclude_occupied and (len(sit.occupied_area) or len(sit.front_line)):
-        front = prepare_front(sit.front_line, sit.occupied_area)
-        occ_s = front.occupied(sets.geometry)
-        occ_h = front.occupied(shel.geometry)
-        excluded = {"settlements": int(occ_s.sum()),
-                    "population": int(pd.to_numeric(sets.loc[occ_s, "population"], errors="coerce").fillna(0).sum()),
-                    "shelters": int(occ_h.sum())}
-        sets, shel = sets[~occ_s], shel[~occ_h]
+    read = coverage_situation(store, as_of=as_of, exclude_occupied=exclude_occupied)  # the last read is kept
+    sit, sets, shel, excluded = read.situation, read.settlements, read.shelters, dict(read.excluded)
     reach_fn = None
     if max_minutes is not None:
         step(0.25, _("building the road graph"))

@@ -2,14 +2,13 @@
 coverage, shelters, the front line, the occupied area and the what-if shifted front.
 
 Offline: Leaflet from the app's static folder (:func:`cimic_geo.maps.assets.set_offline_assets`),
-no tiles unless an operator tile URL is given. Every text from data is HTML-escaped: tooltip values
-before they reach folium (its tooltip builds HTML from them in the browser), legend and marking by
-their constant templates (``|e``).
+no tiles unless an operator tile URL is given. Text from data never becomes HTML: the point layers'
+tooltip values go as escaped JSON and are written with ``textContent`` (:class:`PointLayer`), legend
+and marking are escaped by their constant templates (``|e``).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,6 +25,7 @@ from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import N_, _, fmt_int
 from cimic_geo.maps.assets import AssetMode, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
+from cimic_geo.maps.cop_data import script_json
 
 BAND_COLOURS = ("#d62728", "#ff7f0e", "#e6b800", "#9467bd", "#8c564b")  # nearest band first
 OTHER_COLOURS = {BEYOND: "#2ca02c", OCCUPIED: "#4d4d4d", UNKNOWN: "#bbbbbb"}
@@ -49,18 +49,6 @@ def coverage_colour(pct: float, in_reach: int) -> str:
     if pct >= 50:
         return COVERAGE_COLOURS[1][1]
     return COVERAGE_COLOURS[2][1]
-
-
-def _esc(v: Any) -> Any:
-    if v is None or (not isinstance(v, str) and not isinstance(v, (list, tuple)) and pd.isna(v)):
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):,.1f}"
-    return html.escape(str(v))[:200]
 
 
 class AnalyticsLegend(MacroElement):
@@ -120,33 +108,89 @@ class MarkingBanner(MacroElement):
         self.text = str(marking).upper()
 
 
+def _text(v: Any) -> str:
+    """A tooltip value as text (written with ``textContent`` in the browser: never parsed as HTML)."""
+    if v is None or (not isinstance(v, str) and not isinstance(v, (list, tuple)) and pd.isna(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.1f}"
+    return str(v)[:200]
+
+
+class PointLayer(MacroElement):
+    """Circle markers of one point layer, added to the parent group when the group is first shown.
+
+    The data goes as columns (coordinates, radius, colour index into a palette, one text column per
+    tooltip field; JSON with ``<``, ``>`` and ``&`` escaped), and the markers are drawn on the map's
+    canvas. One tooltip is bound on the group: a table of field aliases and values, built on hover with
+    ``textContent`` (data is never parsed as HTML). A hidden group (the shelters) builds its markers
+    only when the user shows it. Constant template: the data reaches it as escaped JSON variables.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group, d) {
+          group._cimicData = d;
+          var built = false;
+          function build() {
+            if (built) { return; }
+            built = true;
+            for (var i = 0; i < d.lon.length; i++) {
+              if (d.lon[i] === null || d.lat[i] === null) { continue; }
+              var mk = L.circleMarker([d.lat[i], d.lon[i]], {radius: d.r[i], color: '#222222', weight: 1,
+                fill: true, fillColor: d.palette[d.c[i]], fillOpacity: 0.85});
+              mk.cimicRow = i;
+              group.addLayer(mk);
+            }
+          }
+          group.on('add', build);
+          group.bindTooltip(function (layer) {
+            var div = document.createElement('div'), table = document.createElement('table');
+            d.fields.forEach(function (f, j) {
+              var tr = table.insertRow(), th = document.createElement('th');
+              th.textContent = d.aliases[j];
+              tr.appendChild(th);
+              tr.insertCell().textContent = d.values[j][layer.cimicRow];
+            });
+            div.appendChild(table);
+            return div;
+          }, {sticky: true, className: 'foliumtooltip'});
+        })({{ this._parent.get_name() }}, {{ this.data_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "CimicPointLayer"
+        self.data_js = script_json(data)
+
+
 def _points(gdf: gpd.GeoDataFrame, fields: list[str], aliases: list[str], colour: np.ndarray, radius: np.ndarray,
             name: str, *, show: bool = True) -> folium.FeatureGroup:
-    """One circle marker per row at its representative point, styled by ``colour`` and ``radius``.
-
-    The GeoJSON is built from the coordinate arrays (not row by row through geopandas), and each
-    feature carries its own style (``properties.style``, which folium applies when no style function
-    is given): no style function called per feature, no script with a case per feature.
-    """
+    """One circle marker per row at its representative point, styled by ``colour`` and ``radius``
+    (see :class:`PointLayer`); rows without geometry are left out."""
     fg = folium.FeatureGroup(name=name, show=show)
     if not len(gdf):
         return fg
     keep = [f for f in fields if f in gdf.columns]
-    values = {f: [_esc(v) for v in gdf[f].to_numpy(dtype=object)] for f in keep}
     pts = gdf.geometry.representative_point().values
     xs, ys = shapely.get_x(pts), shapely.get_y(pts)  # NaN where a row has no geometry
-    features = []
-    for i, (x, y, c, r) in enumerate(zip(xs.tolist(), ys.tolist(), list(colour), radius.tolist(), strict=True)):
-        props: dict[str, Any] = {f: values[f][i] for f in keep}
-        props["style"] = {"color": "#222222", "weight": 1, "fillColor": str(c), "fillOpacity": 0.85, "radius": float(r)}
-        geom = None if x != x or y != y else {"type": "Point", "coordinates": [x, y]}
-        features.append({"type": "Feature", "id": str(i), "properties": props, "geometry": geom})
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.85, weight=1),
-        tooltip=folium.GeoJsonTooltip(fields=keep, aliases=[a for f, a in zip(fields, aliases, strict=True)
-                                                            if f in gdf.columns]),
-    ).add_to(fg)
+    palette, index = np.unique(np.asarray(colour, dtype=str), return_inverse=True)
+    data = {
+        "lon": [None if x != x else x for x in xs.tolist()],
+        "lat": [None if y != y else y for y in ys.tolist()],
+        "r": np.round(np.asarray(radius, dtype=float), 2).tolist(),
+        "c": index.tolist(), "palette": palette.tolist(),
+        "fields": keep, "aliases": [a for f, a in zip(fields, aliases, strict=True) if f in gdf.columns],
+        "values": [[_text(v) for v in gdf[f].to_numpy(dtype=object)] for f in keep],
+    }
+    PointLayer(data).add_to(fg)
     return fg
 
 

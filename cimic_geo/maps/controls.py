@@ -79,3 +79,45 @@ def fit_to(m: folium.Map, bounds: Sequence[float] | None, *, padding_px: int = F
         return m
     m.fit_bounds([[y0, x0], [y1, x1]], padding=(padding_px, padding_px))
     return m
+
+
+# Leaflet's view arithmetic (EPSG:3857 pixels, as ``L.CRS.EPSG3857``): lets the server know the view a
+# ``map.setView(center, zoom)`` gives before the browser reports it.
+_MAX_LAT = 85.0511287798
+
+
+def _world_px(zoom: float) -> float:
+    return 256.0 * 2.0 ** zoom
+
+
+def _project(lat: float, lon: float, zoom: float) -> tuple[float, float]:
+    """Pixel position of (lat, lon) at ``zoom`` (Leaflet's ``map.project``)."""
+    s = math.sin(math.radians(max(-_MAX_LAT, min(_MAX_LAT, lat))))
+    y = math.log((1 + s) / (1 - s)) / 2  # Mercator northing on the unit sphere
+    return (lon / 360.0 + 0.5) * _world_px(zoom), (0.5 - y / (2 * math.pi)) * _world_px(zoom)
+
+
+def _unproject(x: float, y: float, zoom: float) -> tuple[float, float]:
+    """(lat, lon) of a pixel position at ``zoom`` (Leaflet's ``map.unproject``)."""
+    lon = (x / _world_px(zoom) - 0.5) * 360.0
+    lat = math.degrees(2 * math.atan(math.exp((0.5 - y / _world_px(zoom)) * 2 * math.pi)) - math.pi / 2)
+    return lat, lon
+
+
+def view_size_px(bounds: Sequence[float], zoom: float) -> tuple[int, int]:
+    """The map's size in pixels from a view it reported: ``bounds`` (minlon, minlat, maxlon, maxlat) at ``zoom``."""
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    left, bottom = _project(y0, x0, zoom)
+    right, top = _project(y1, x1, zoom)
+    return round(right - left), round(bottom - top)
+
+
+def view_bounds(center: tuple[float, float], zoom: int, size_px: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The bounds (minlon, minlat, maxlon, maxlat) a Leaflet map of ``size_px`` (width, height) shows after
+    ``setView(center, zoom)``, ``center`` as (lat, lon): the top-left pixel rounded as Leaflet rounds it."""
+    cx, cy = _project(center[0], center[1], zoom)
+    w, h = size_px
+    left, top = math.floor(cx - w / 2 + 0.5), math.floor(cy - h / 2 + 0.5)  # JavaScript's Math.round
+    lat0, lon0 = _unproject(left, top + h, zoom)
+    lat1, lon1 = _unproject(left + w, top, zoom)
+    return lon0, lat0, lon1, lat1

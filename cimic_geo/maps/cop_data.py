@@ -194,24 +194,55 @@ def features_geojson(key: str, gdf: gpd.GeoDataFrame) -> dict[str, Any]:
         if base in _PROVENANCE_LAYERS:
             cols += [c for c in ("valid_from", "valid_to", "window_start", "window_end", "source",
                                  "reported_at", "reliability") if c in gdf.columns]
-    records = gdf[cols].to_dict("records")
+    values = [_clean_column(gdf[c]) for c in cols]  # column by column: the same values as _clean of each
     is_point = np.asarray(shapely.get_type_id(geoms) == 0)
+    xy = shapely.get_coordinates(geoms[is_point]).tolist()  # the points' coordinates, as geom.x and geom.y
     feats = []
-    for rec, geom, pt in zip(records, geoms, is_point, strict=True):
-        p = {k: _clean(v) for k, v in rec.items()}
+    at = 0
+    for i, (geom, pt) in enumerate(zip(geoms, is_point, strict=True)):
+        p = {c: v[i] for c, v in zip(cols, values, strict=True)}
         if "reported_at" in p:
             p["reported"] = p.pop("reported_at")
         if "window_start" in p or "window_end" in p:
             ws, we = p.pop("window_start", None), p.pop("window_end", None)
             p["window"] = f"{ws or '?'} – {we or '?'}" if (ws or we) else None
-        if pt and not grid and key != "labels":
-            lon, lat = geom.x, geom.y
-            try:
-                p["mgrs"] = to_mgrs(lat, lon)
-            except Exception:  # outside MGRS coverage (polar): leave it out
-                p["mgrs"] = None
+        if pt:
+            lon, lat = xy[at]
+            at += 1
+            if not grid and key != "labels":
+                p["mgrs"] = _mgrs(lat, lon)
         if key == "front_change":
             p["label"] = CHANGE_LABELS.get(str(p.get("change")), p.get("change"))
         p = {k: v for k, v in p.items() if v is not None}
-        feats.append({"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(geom)})
+        # a point's mapping built here (shapely's mapping of each point costs more than the rest of its feature)
+        shape = {"type": "Point", "coordinates": (lon, lat)} if pt else shapely.geometry.mapping(geom)
+        feats.append({"type": "Feature", "properties": p, "geometry": shape})
     return {"type": "FeatureCollection", "features": feats}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _mgrs(lat: float, lon: float) -> str | None:
+    # a point is encoded again in each view that holds it: its reference is worked out once
+    try:
+        return to_mgrs(lat, lon)
+    except Exception:  # outside MGRS coverage (polar): leave it out
+        return None
+
+
+def _clean_column(col: pd.Series) -> list[Any]:
+    """``[_clean(v) for v in col]``, with the common types (plain ints, floats, strings, times) taken directly."""
+    kind = col.dtype.kind
+    if kind in "iu" and isinstance(col.dtype, np.dtype):  # numpy integers: Python ints, as _clean makes them
+        return col.tolist()
+    out = []
+    for v in col.tolist():
+        t = type(v)
+        if v is None or t is str or t is int:
+            out.append(v)
+        elif t is float:
+            out.append(None if not math.isfinite(v) else int(v) if v.is_integer() else round(v, 2))
+        elif t is pd.Timestamp:
+            out.append(_dtg(v))
+        else:
+            out.append(_clean(v))
+    return out

@@ -40,6 +40,7 @@ _run = threading.local()
 def store_run() -> Iterator[None]:
     """Bracket one page run (``app.py``): the store cursor of the run is released at its end."""
     _run.active, _run.lease = True, None
+    _glibc()  # the allocator tuned before the first run allocates
     warm_imports()
     try:
         yield
@@ -95,6 +96,26 @@ def warm_imports() -> None:
 
 
 _libc: list[object] = []
+#: glibc ``mallopt`` parameters: blocks of at least :data:`MMAP_THRESHOLD_BYTES` get their own mapping,
+#: given back to the system when freed (glibc otherwise raises the threshold up to 32 MB after the
+#: first large free, and national arrays then stay in the heap, fragmenting it); at most
+#: :data:`ARENA_MAX` arenas for all the session threads (glibc makes up to 8 per core).
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+MMAP_THRESHOLD_BYTES, ARENA_MAX = 1 << 20, 2
+
+
+def _glibc() -> object | None:
+    """glibc (tuned once: see :data:`MMAP_THRESHOLD_BYTES`), or None on another C library."""
+    if not _libc:
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            libc = None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+            libc.mallopt(M_ARENA_MAX, ARENA_MAX)
+        _libc.append(libc)
+    return _libc[0]
 
 
 def release_free_memory() -> None:
@@ -105,12 +126,7 @@ def release_free_memory() -> None:
     keep its peak size for good. Trimming after each run keeps the server's memory flat under
     repeated use; the caches' own entries are bounded by their ``max_entries``.
     """
-    if not _libc:
-        try:
-            _libc.append(ctypes.CDLL("libc.so.6"))
-        except OSError:
-            _libc.append(None)
-    libc = _libc[0]
+    libc = _glibc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
 

@@ -76,13 +76,15 @@ def window_ui(store: Store, token: str, *, as_of: pd.Timestamp | None) -> Window
     return options[int(i or 0)]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+# cache_resource: one shared, read-only object per window (cache_data unpickled a copy of it, and of the
+# tables below, at every pan, zoom and slider step: about 0.2 CPU s per run nationally)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def changes(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None) -> Changes:
-    """What changed between the two times (cached per store content and window)."""
+    """What changed between the two times (cached per store content and window; shared: do not modify)."""
     return build_changes(since=since, until=until, **change_inputs(_store, since=since, until=until))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str) -> str:
     res = changes(_store, token, since, until)
     frames = {}
@@ -96,7 +98,7 @@ def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp
     return encode_layer("changes", changed_features(res, **frames))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _tables(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None,
             language: str) -> dict[str, pd.DataFrame]:
     """The panel's tables (formatted in ``language``): made once per window, not at every pan or zoom."""

@@ -27,7 +27,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cimic_geo.analytics.front_change import front_change
-from cimic_geo.analytics.kpi_strip import KpiStrip, compact, kpi_strip
+from cimic_geo.analytics.kpi_strip import KpiStrip, compact
 from cimic_geo.errors import AssetError
 from cimic_geo.i18n import _, fmt_int, fmt_number, get_language
 from cimic_geo.maps.assets import check_assets
@@ -45,10 +45,12 @@ from cimic_geo.maps.cop_map import (
 )
 from cimic_geo.maps.cop_view import nearest_feature, query_view, search_settlements
 from cimic_geo.store import Store
-from cimic_geo.store.cop_reads import layers_as_of, read_kpi_layers
+from cimic_geo.store.cop_reads import layers_as_of
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import key as _key
 from cimic_geo.ui.common import plain, settings
+from cimic_geo.ui.folium_data import data_last
+from cimic_geo.ui.kpi_bases import view_strip
 from cimic_geo.ui.tables import column_label, display_frame
 
 PAGE = "cop"
@@ -105,8 +107,8 @@ def kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[floa
 @st.cache_data(show_spinner=False, max_entries=32)
 def _kpis(_store: Store, token: str, as_of: datetime | None, bands_km: tuple[float, ...],
           bbox: tuple[float, float, float, float] | None, language: str) -> CopKpis:
-    layers = read_kpi_layers(_store, bbox=bbox, as_of=as_of)
-    strip = kpi_strip(**layers, bands_km=bands_km, as_of=as_of, bbox=bbox)
+    # cut from the time's base kept in memory when there is one (a zoom or pan reads and bands nothing)
+    strip = view_strip(_store, token=token, as_of=as_of, bands_km=bands_km, bbox=bbox, language=language)
     return CopKpis(**{f.name: getattr(strip, f.name) for f in fields(strip)},
                    layers_as_of=layers_as_of(_store, as_of))
 
@@ -282,16 +284,17 @@ def render_map(
     """Draw the map with the given encoded layers; return what st_folium reports."""
     m = base_map(store_extent, marking)
     groups = build_layer_groups(encoded, show=visible | {"search"})
-    result = st_folium(
-        m,
-        key=MAP_KEY,
-        height=MAP_HEIGHT,
-        use_container_width=True,
-        feature_group_to_add=groups or None,
-        returned_objects=["bounds", "zoom", "last_object_clicked"],
-        center=center,
-        zoom=zoom,
-    ) or {}
+    with data_last(groups):  # the same component script, without st_folium's text passes over the data
+        result = st_folium(
+            m,
+            key=MAP_KEY,
+            height=MAP_HEIGHT,
+            use_container_width=True,
+            feature_group_to_add=groups or None,
+            returned_objects=["bounds", "zoom", "last_object_clicked"],
+            center=center,
+            zoom=zoom,
+        ) or {}
     # the latest value the map reported (set by st_folium's on_change before this rerun)
     return {**result, **(st.session_state.get(MAP_KEY) or {})}
 
@@ -410,23 +413,3 @@ def change_summary_ui(change: gpd.GeoDataFrame | None, *, since: pd.Timestamp | 
 
 def fmt_time(t: pd.Timestamp) -> str:
     return f"{dtg(t)} ({t:%Y-%m-%d})"
-
-
-
-def search_ui(store: Store, token: str) -> tuple[dict[str, str], tuple[float, float] | None]:
-    """Settlement search (sidebar): returns the encoded pin layer and the centre to move to."""
-    from cimic_geo.maps.cop_view import search_layer
-
-    text = st.text_input(_("Find a settlement"), key=k("search"),
-                         placeholder=_("English or Ukrainian name, e.g. Kramatorsk or Краматорськ"))
-    if not text.strip():
-        return {}, None
-    found = cached_search(store, token, text)
-    if found.empty:
-        st.caption(_("No settlement matches."))
-        return {}, None
-    labels = [f"{r['name']} ({r['admin1'] or '–'}, pop. {int(r['population'] or 0):,})" for _, r in found.iterrows()]
-    i = st.selectbox(_("Matches"), range(len(found)), format_func=lambda j: labels[j], key=k("search_pick"))
-    row = found.iloc[int(i)]
-    st.caption(f"{row['lat']:.5f}° N, {row['lon']:.5f}° E · MGRS {row['mgrs']}")
-    return {"search": encode_layer("search", search_layer(row))}, (float(row["lat"]), float(row["lon"]))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import threading
+import weakref
 
 import pandas as pd
 import streamlit as st
 
 from cimic_geo.analytics.corridor_lines import line_from_text
-from cimic_geo.analytics.coverage_graph import keep_only
+from cimic_geo.analytics.coverage_graph import ON_NEW_GRAPH, keep_only
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
 from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
@@ -23,7 +24,7 @@ from cimic_geo.store import Store
 from cimic_geo.store.access_version import access_data_version
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import background_store, data_token, plain, settings
-from cimic_geo.ui.planner_page_map import export_bbox, map_ui
+from cimic_geo.ui.planner_page_map import KeptMapContext, export_bbox, kept_map_context, map_ui
 from cimic_geo.ui.planner_page_state import (
     PAGE,
     add_line_option,
@@ -46,7 +47,7 @@ EXPORT_LAYERS = ("front_line", "occupied_area", "roads", "corridors", "settlemen
 
 #: What the page calls (the map, saving and the workflow live in their own modules).
 __all__ = ["EXPORT_LAYERS", "PAGE", "access_context", "access_ui", "as_of_ui", "assets_ok", "compare_ui",
-           "draw_ui", "export_bbox", "map_ui", "route_ui", "save_ui", "user_ui", "workflow_ui"]
+           "draw_ui", "export_bbox", "kept_map", "map_ui", "route_ui", "save_ui", "user_ui", "workflow_ui"]
 
 
 # each context holds a national road graph (hundreds of MB, more when built afresh for another as-of time):
@@ -90,12 +91,42 @@ def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> Acce
     with st.spinner(_("Building the road graph…")):  # shown only when building takes a moment (not a cache hit)
         ctx = _context(store, *args, token)
     keep_only(ctx.graph)  # and coverage by road time lets go of another time's graph: one graph per process
+    with _last_lock:
+        _last_graph[:] = [weakref.ref(ctx.graph)]
     return ctx
+
+
+def kept_map(store: Store, token: str, as_of: pd.Timestamp | None) -> KeptMapContext | None:
+    """The map's layers for ``as_of`` when they are kept beside the store
+    (:func:`cimic_geo.ui.planner_page_map.kept_map_context`): the page draws its map from them before it
+    reads the road graph, so the browser draws the map meanwhile. Only on the session's first visit of
+    the page (the map not mounted yet): on later runs the graph is in memory, and section 1 must run
+    before the map (suggested routes are drawn in the same run). None when there is no such file yet
+    (the page then draws the map with the access context)."""
+    if k("mount") in st.session_state:
+        return None
+    return kept_map_context(store.path, as_of=as_of, bands_km=tuple(settings().bands_km),
+                            data_version=_access_version(store, token))
 
 
 #: The arguments of the last context asked for (one context per process; see :func:`access_context`).
 _last_args: list[tuple[str, str | None, tuple[float, ...], str]] = []
+_last_graph: list[weakref.ref] = []  # and its road graph
 _last_lock = threading.Lock()
+
+
+def _let_go(graph: object) -> None:
+    """Coverage by road time took ``graph``: the context on another graph goes (one road graph per process)."""
+    with _last_lock:
+        mine = _last_graph[0]() if _last_graph else None
+        if mine is None or mine is graph:
+            return
+        _last_args.clear()
+        _last_graph.clear()
+    _context.clear()
+
+
+ON_NEW_GRAPH.append(_let_go)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -9,6 +9,8 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,7 @@ def export_bbox(ctx: AccessContext) -> tuple[float, float, float, float] | None:
     return reported[0] if reported is not None else mount_bbox(ctx)
 
 
-def map_ui(store: Store, ctx: AccessContext, *, token: str, marking: str | None) -> None:
+def map_ui(store: Store, ctx: AccessContext | KeptMapContext, *, token: str, marking: str | None) -> None:
     """The planner map; a line drawn on it is kept for evaluation.
 
     The base map (legend, marking, Draw tool) opens once fitted to the data and then stays the
@@ -135,17 +137,53 @@ def display_file(db_path: str | os.PathLike | None, key: str) -> Path | None:
     return p.with_name(p.name + ".planner") / (hashlib.sha256(key.encode()).hexdigest()[:20] + ".json")
 
 
-def kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> None:
-    """The map layers, extent and road pieces of ``ctx`` from the file kept beside the store for its
-    data version and time, else computed (:func:`map_layers`, :func:`view_bbox`, :func:`small_pieces`)
-    and saved there: a server's first planner visit reads a file instead of choosing and encoding
-    thousands of roads. Best effort: a file that cannot be read is ignored, one that cannot be
-    written is not kept; written under a temporary name and renamed into place."""
+@dataclass
+class KeptMapContext:
+    """What the planner map needs of an :class:`~cimic_geo.corridors.AccessContext` (time, bands, data
+    version and the map layers), with the layers read from the file kept beside the store: the page draws
+    its map from it before the road graph is read (:func:`kept_map_context`)."""
+
+    as_of: pd.Timestamp | None
+    bands_km: tuple[float, ...]
+    data_version: str
+
+
+#: The map contexts read from kept files, by store and display key (the last few: a rerun does not read the
+#: file again).
+_KEPT: dict[tuple[str, str], KeptMapContext] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_map_context(db_path: str | os.PathLike | None, *, as_of: pd.Timestamp | None, bands_km: tuple[float, ...],
+                     data_version: str) -> KeptMapContext | None:
+    """The map's layers for this time, bands and road-graph data version from the file kept beside the
+    store (no road graph read), or None when there is no such file yet."""
+    ctx = KeptMapContext(as_of=None if as_of is None else pd.Timestamp(as_of),
+                         bands_km=tuple(float(b) for b in bands_km), data_version=data_version)
+    key = display_key(ctx)  # type: ignore[arg-type]
+    if key is None or db_path is None:
+        return None
+    ident = (os.path.abspath(db_path), key)
+    with _KEPT_LOCK:
+        if ident in _KEPT:
+            return _KEPT[ident]
+    if not read_kept_display(db_path, ctx):  # type: ignore[arg-type]
+        return None
+    with _KEPT_LOCK:
+        _KEPT[ident] = ctx
+        for old in list(_KEPT)[:-2]:
+            del _KEPT[old]
+    return ctx
+
+
+def read_kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> bool:
+    """Fill the map layers, extent and road pieces of ``ctx`` from the file kept beside the store for its
+    data version and time; False (nothing filled) when there is no readable file for it."""
     cache = ctx.__dict__.setdefault("_display", {})
     key = display_key(ctx)
     path = display_file(db_path, key) if key else None
-    if "encoded" in cache or path is None:
-        return
+    if path is None:
+        return False
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         doc = json.loads(path.read_text(encoding="utf-8"))
         if doc["key"] == key:
@@ -154,7 +192,22 @@ def kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> None:
             cache["pieces"] = [[(float(x), float(y)) for x, y in piece] for piece in doc["pieces"]]
             with contextlib.suppress(OSError):
                 os.utime(path)  # recently used: kept when older files are removed
-            return
+            return True
+    return False
+
+
+def kept_display(db_path: str | os.PathLike | None, ctx: AccessContext) -> None:
+    """The map layers, extent and road pieces of ``ctx`` from the file kept beside the store for its
+    data version and time (:func:`read_kept_display`), else computed (:func:`map_layers`,
+    :func:`view_bbox`, :func:`small_pieces`) and saved there: a server's first planner visit reads a
+    file instead of choosing and encoding thousands of roads. Best effort: a file that cannot be read
+    is ignored, one that cannot be written is not kept; written under a temporary name and renamed
+    into place."""
+    cache = ctx.__dict__.setdefault("_display", {})
+    key = display_key(ctx)
+    path = display_file(db_path, key) if key else None
+    if "encoded" in cache or path is None or read_kept_display(db_path, ctx):
+        return
     doc = {"key": key, "encoded": map_layers(ctx), "bbox": view_bbox(ctx), "pieces": small_pieces(ctx)}
     with contextlib.suppress(OSError):
         path.parent.mkdir(exist_ok=True)

@@ -5,8 +5,10 @@
  *   window.cimicMap = cimicCop.helpers(STYLES);     // once per map, STYLES from maps/cop_map.py
  *   var layer = window.cimicMap.layer(KEY, GEOJSON, DIGEST, GROUP); // once per layer and rerun
  * with STYLES, KEY, GEOJSON and DIGEST as JSON (<, >, & escaped); a layer whose DIGEST is the one
- * it had on the previous rerun is kept as it was drawn (moved into the new GROUP), not rebuilt. Text from the data is only ever written
- * with textContent (never as HTML), so markup, script and template syntax in names stay text.
+ * it had on the previous rerun is kept as it was drawn (moved into the new GROUP), not rebuilt. A layer
+ * whose GEOJSON has a "goto" member ({n, zoom}: the search pin) moves the map to its point once per n.
+ * Text from the data is only ever written with textContent (never as HTML), so markup, script and
+ * template syntax in names stay text.
  */
 (function () {
   'use strict';
@@ -204,7 +206,18 @@
       }
       var gj = build(key, data);
       if (digest) { built[key] = {digest: digest, layer: gj, parent: parent || null}; }
+      if (data && data.goto) { goTo(gj, data); }
       return parent ? gj.addTo(parent) : gj;
+    }
+    // a found place (the search pin) carries {goto: {n, zoom}}: the map moves to its first point once per n,
+    // when the layer is added to the map (the server has read that view already: the same run sent it)
+    var wentTo = null;
+    function goTo(gj, data) {
+      var f = (data.features || [])[0], n = data.goto.n;
+      if (!f || !f.geometry || f.geometry.type !== 'Point' || n === wentTo) { return; }
+      wentTo = n;
+      var c = f.geometry.coordinates;
+      gj.once('add', function () { if (gj._map) { gj._map.setView([c[1], c[0]], data.goto.zoom); } });
     }
     function build(key, data) {
       var s = S[key] || {}, live = s.interactive !== false;
