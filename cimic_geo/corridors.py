@@ -129,11 +129,17 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
     shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"],
                           as_of=at)
     health = infra[infra["sector"] == "health"].reset_index(drop=True)
+    saved = False
     if built and cache is not None and current:  # with what a one-off CLI route reads instead of the store
-        save_graph(cache, graph, key, extra=fast_arrays(graph, settlements=settlements, shelters=shelters,
-                                                        health=health))
+        saved = save_graph(cache, graph, key, extra=fast_arrays(graph, settlements=settlements, shelters=shelters,
+                                                                health=health))
     elif built and cache is not None and save_graph(cache, graph, key):
+        saved = True
         mark_used(cache)  # and the least recently used past graph beyond the kept few removed
+    if saved:  # read back from its folder (mapped: pages shared with the page cache), the built copy let go
+        kept = shared_graph(cache, key, roads=lambda: road_attributes(store, data_version=version, as_of=at),
+                            front_line=front, occupied=occupied, infrastructure=infra, bands_km=bands, as_of=t)
+        graph = graph if kept is None else kept
     return AccessContext(graph=graph, settlements=settlements, shelters=shelters, health=health, as_of=t,
                          data_version=version)
 

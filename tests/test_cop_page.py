@@ -278,3 +278,47 @@ def test_audit_only_commits_keep_the_data_token_and_move_the_audit_token(demo_db
         assert d1 != d0 and audit_token(store) != a1
         record_sign_in(store, who)  # audit-only again: the new content's token holds
         assert data_token(store) == d1
+
+
+def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatch: pytest.MonkeyPatch,
+                                                                     demo_db: Path) -> None:
+    """The map opens centred on the store at the zoom that fits it; its real view (the map is wider than the
+    store) sticks out past the first fetch area, but only where there is no data: its first report reads no
+    layer again and keeps the fetch area (a wide map: 1400 px; a narrow one reports a view inside it)."""
+    from cimic_geo.maps import cop_view
+    from cimic_geo.maps.controls import view_bounds
+    from cimic_geo.maps.cop_map import contains_bbox, query_bbox, zoom_for_extent
+    from cimic_geo.ui import cop_page
+    from cimic_geo.ui.cop_page import MAP_KEY
+
+    with connect(demo_db, read_only=True) as store:
+        x0, y0, x1, y1 = extent = store.bbox()
+    zoom = zoom_for_extent(extent)
+    at = _run(monkeypatch, demo_db)
+    first = sent_layers(map_args(at))
+    fetched = at.session_state[cop_page.k("fetched")]
+    assert fetched == (query_bbox(extent, zoom), zoom)
+    reads: list[tuple[float, ...]] = []
+
+    def counted(store: object, **kw: object) -> object:
+        reads.append(tuple(kw["bbox"]))
+        return cop_view.query_view(store, **kw)
+
+    monkeypatch.setattr(cop_page, "query_view", counted)
+    for width in (1400, 700):
+        view = view_bounds(((y0 + y1) / 2, (x0 + x1) / 2), zoom, (width, 640))
+        if width == 1400:  # the case this is about: the view is not inside the first fetch area
+            assert not contains_bbox(fetched[0], view)
+        at.session_state[MAP_KEY] = {"bounds": {"_southWest": {"lat": view[1], "lng": view[0]},
+                                                "_northEast": {"lat": view[3], "lng": view[2]}}, "zoom": zoom}
+        at.run()
+        assert not at.exception
+        assert reads == []
+        assert at.session_state[cop_page.k("fetched")] == fetched
+        assert sent_layers(map_args(at)) == first
+    # a view at another zoom is read (the count above can see a read)
+    view = view_bounds(((y0 + y1) / 2, (x0 + x1) / 2), zoom + 2, (1000, 640))
+    at.session_state[MAP_KEY] = {"bounds": {"_southWest": {"lat": view[1], "lng": view[0]},
+                                            "_northEast": {"lat": view[3], "lng": view[2]}}, "zoom": zoom + 2}
+    at.run()
+    assert reads and all(bbox == query_bbox(view, zoom + 2) for bbox in reads)

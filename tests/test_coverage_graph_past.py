@@ -119,3 +119,21 @@ def test_no_roads_in_force_then_is_named(empty_db):
                                                    crs="EPSG:4326"), mode="upsert")
     with connect(empty_db, read_only=True) as store, pytest.raises(AnalysisError, match="none were in force at 2026-10-02"):
         coverage_at(store, as_of=D[2], max_minutes=15)
+
+
+def test_the_planner_moving_to_another_time_lets_go_of_coverages_graph_first(history_db, builds):
+    """Before the planner reads the graph of another time, coverage's graph goes (the two are never
+    held together); the graph of the planner's own time stays (shared, not read twice)."""
+    from cimic_geo.analytics.road_cache import graph_key
+    from cimic_geo.config import load_settings
+    from cimic_geo.store.access_version import access_data_version
+
+    with connect(history_db, read_only=True) as store:
+        coverage_at(store, as_of=D[2], max_minutes=15)
+        version = access_data_version(store)
+    (ident,) = coverage_graph._LAST
+    bands = tuple(load_settings().bands_km)
+    coverage_graph.keep_only_key(graph_key(version, as_of=D[2], bands_km=bands))
+    assert list(coverage_graph._LAST) == [ident]  # the planner's time: kept
+    coverage_graph.keep_only_key(graph_key(version, as_of=D[4], bands_km=bands))
+    assert not coverage_graph._LAST  # another time: let go before the planner reads its graph

@@ -152,3 +152,27 @@ def test_a_first_visit_draws_the_kept_map_before_the_road_graph_is_read(monkeypa
     calls.clear()
     second.run()  # a later run of the session: section 1 first (suggested routes are drawn in the same run)
     assert calls == ["graph", "map"]
+
+
+def test_the_corridors_layer_encoded_in_the_background_is_the_first_visit_s(demo_db_copy, monkeypatch):
+    """``warm_data`` (the server's background warm-up) also encodes the saved corridors for the map under the
+    data token a page run sees: the first visit's map does not read and encode them again."""
+    from cimic_geo.maps.cop_map import encode_layer
+    from cimic_geo.ui import planner_page, planner_page_map
+    from cimic_geo.ui.common import background_store, data_token
+
+    monkeypatch.setenv("CIMIC_DB", str(demo_db_copy))
+    planner_page._access_version.clear()
+    planner_page_map.corridors_layer.clear()
+    calls: list[int] = []
+    real = planner_page_map.list_corridors
+    monkeypatch.setattr(planner_page_map, "list_corridors", lambda store: calls.append(1) or real(store))
+    planner_page.warm_data()
+    assert calls == [1]
+    with background_store() as store:
+        layer = planner_page_map.corridors_layer(store, data_token(store))
+        assert calls == [1]  # cached by the warm-up
+        expected = encode_layer("corridors", real(store))
+    assert layer == expected and json.loads(layer)["features"]  # the demo store has saved corridors
+    planner_page._access_version.clear()
+    planner_page_map.corridors_layer.clear()

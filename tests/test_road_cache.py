@@ -121,9 +121,21 @@ def test_the_default_policy_weights_and_the_components_are_kept_in_the_file(tmp_
     key = graph_key("v1", as_of=None, bands_km=BANDS)
     assert save_graph(path, g, key)
     h = _load(path, key)
-    # read back, not recomputed: the weighted graph is in the cache and the components are set
-    assert list(h._weighted) == [policy] and h._connectivity is not None
-    built, kept = g.weighted(policy), h.weighted(policy)
+    # read back, not recomputed: the weighted graph is read from its files when first asked (not
+    # before: a graph used with another policy never widens them) and the components are set
+    assert list(h._saved_weighted) == [policy] and not h._weighted and h._connectivity is not None
+    built = g.weighted(policy)
+    import cimic_geo.analytics.roadgraph as roadgraph
+
+    def no_build(*_args, **_kwargs):
+        raise AssertionError("the saved weighted graph was rebuilt")
+
+    real, roadgraph.WeightedGraph = roadgraph.WeightedGraph, no_build
+    try:
+        kept = h.weighted(policy)
+    finally:
+        roadgraph.WeightedGraph = real
+    assert list(h._weighted) == [policy] and not h._saved_weighted and h.weighted(policy) is kept
     for name in ("cost", "ua", "ub", "uc_ab", "uc_ba", "junction", "chain", "core_nodes", "pair_keys"):
         assert np.array_equal(getattr(built, name), getattr(kept, name)), name
     assert (built.core_csr != kept.core_csr).nnz == 0

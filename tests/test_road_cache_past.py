@@ -4,6 +4,8 @@ reads, at most two past graphs are kept (least recently used removed) and a dama
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -98,13 +100,16 @@ def test_a_damaged_past_graph_is_rebuilt(demo_db_copy, counted):
     load, builds = counted
     t1 = _times(demo_db_copy)[0]
     first = load(demo_db_copy, t1)
+    want = np.array(first.graph.edge_minutes)  # a copy: the graph read back maps the file damaged below
+    del first  # let go of it: a graph still held would be shared, not read again
+    gc.collect()
     (folder,) = rc.past_root(demo_db_copy).iterdir()
     array = folder / "edge_minutes.npy"
     data = array.read_bytes()
     array.write_bytes(data[: len(data) // 2])  # truncated
     rebuilt = load(demo_db_copy, t1)
     assert builds == [t1, t1]
-    assert np.array_equal(rebuilt.graph.edge_minutes, first.graph.edge_minutes)
+    assert np.array_equal(rebuilt.graph.edge_minutes, want)
     assert [p.name for p in rc.past_root(demo_db_copy).iterdir()] == [folder.name]
     load(demo_db_copy, t1)
     assert builds == [t1, t1]  # the rewritten folder is whole again
@@ -123,3 +128,36 @@ def test_mark_used_keeps_the_most_recent_past_graphs(tmp_path):
     folders[0].mkdir()
     rc.mark_used(folders[0])  # folders[3] is now the least recently used
     assert sorted(p.name for p in root.iterdir()) == sorted([folders[0].name, folders[2].name, "abc.tmp"])
+
+
+def test_a_built_past_graph_is_read_back_from_its_folder(demo_db_copy, counted):
+    """The past graph a first visit builds is saved and read back from its folder (arrays mapped from
+    the files, as the current graph is read), and routes like a graph built in the process and kept
+    nowhere: same arrays, same road rows, same documents."""
+    import json
+
+    from cimic_geo.corridors import load_access_context, route_document
+    from cimic_geo.store import connect
+
+    load, builds = counted
+    times = _times(demo_db_copy)
+    t1 = times[0]
+    first = load(demo_db_copy, t1)
+    assert builds == [t1]
+    assert isinstance(first.graph.edge_minutes.base, np.memmap)  # the built copy was let go
+    with connect(demo_db_copy, read_only=True) as store:
+        built = load_access_context(store, as_of=t1, bands_km=(3.0, 6.0, 9.0), keep_graph=False)
+        names = [r[0] for r in store.con.execute(
+            "SELECT name FROM settlements ORDER BY population DESC, id LIMIT 3").fetchall()]
+    g, h = built.graph, first.graph
+    assert not isinstance(g.edge_minutes.base, np.memmap) and g.as_of == h.as_of == t1
+    for name in rc._ARRAYS:
+        assert np.array_equal(getattr(g, name), getattr(h, name)), name
+    assert g.seg_status.tolist() == h.seg_status.tolist()
+    assert g.road_table["id"].tolist() == h.road_table["id"].tolist()
+    assert h.connectivity().as_dict() == g.connectivity().as_dict()
+    for origin, destination, alternatives in ((names[0], names[1], 0), (names[1], names[2], 2)):
+        a = route_document(built, origin, destination, alternatives=alternatives)
+        b = route_document(first, origin, destination, alternatives=alternatives)
+        assert a["found"] and a["length_km"] > 0
+        assert json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)

@@ -112,6 +112,15 @@ def _coverage_weights(graph: RoadGraph, folder: Path, key: str) -> None:
     graph._coverage_weights = True  # type: ignore[attr-defined]
 
 
+def keep_only_key(key: str) -> None:
+    """Let go of the graph kept for the next coverage run unless it is the one kept under ``key`` (the
+    route planner is about to read that graph: another one goes first, so the two are never held
+    together while the planner's is read or built)."""
+    with _LOCK:
+        if any(ident[1] != key for ident in _LAST):
+            _LAST.clear()
+
+
 def keep_only(graph: RoadGraph) -> None:
     """Let go of the graph kept for the next coverage run unless it is ``graph`` (the route planner
     moved to another time's graph: one road graph per process, not one per page)."""
@@ -203,7 +212,12 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
     graph = build_road_graph(roads, front_line=front_line, occupied=occupied_area, infrastructure=infra,
                              bands_km=bands, as_of=as_of)
     if folder is not None and key is not None and layers_as_of is not None and save_graph(folder, graph, key):
-        mark_used(folder)
-        _remember((str(folder), key, folder_inode(folder)), graph)
+        # read back from its folder (mapped, as the current graph is), the built copy let go
+        kept = _kept_graph(store, folder, key, version=version, as_of=as_of, layers_as_of=layers_as_of,
+                           front_line=front_line, occupied_area=occupied_area, infra=infra, bands_km=bands)
+        if kept is None:
+            mark_used(folder)
+            _remember((str(folder), key, folder_inode(folder)), graph)
+        graph = graph if kept is None else kept
         _coverage_weights(graph, folder, key)
     return graph, COVERAGE_POLICY

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # a one-off CLI route reads the folder without pandas (cimic_
     import geopandas as gpd
     import pandas as pd
 
+    from cimic_geo.analytics.road_weights import WeightedGraph
     from cimic_geo.analytics.roadgraph import RoadGraph
 
 #: Bump when the saved arrays change meaning (3: the connected components and the default policy's
@@ -223,11 +225,10 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         edge_component = z["conn_edge_component"].astype(np.int64)
         policies = [RoutingPolicy(**{**d, "penalties": None if d["penalties"] is None else tuple(d["penalties"])})
                     for d in meta["policies"]]
-        weighted = []
+        weighted = []  # the mapped arrays; widened to int64 when the policy is first asked (RoadGraph.weighted)
         for i in range(len(policies)):
             pre = f"w{i}_"
-            parts = {k[len(pre):]: z[k] for k in z if k.startswith(pre)}
-            weighted.append({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
+            weighted.append({k[len(pre):]: z[k] for k in z if k.startswith(pre)})
     except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError):
         return None
     if folder_inode(p) != folder:  # replaced by a writer while reading: the arrays may be from two graphs
@@ -235,7 +236,6 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     import pandas as pd
 
     from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
-    from cimic_geo.analytics.road_weights import WeightedGraph
     from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
 
     roads = roads.reset_index(drop=True)
@@ -259,13 +259,19 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     graph._connectivity = Connectivity(int(meta["components"]), float(meta["largest_share"]), edge_component,
                                        np.flatnonzero(edge_component > 0))
     for policy, parts in zip(policies, weighted, strict=True):
-        try:
-            w = WeightedGraph.from_arrays(parts)
-        except (KeyError, ValueError, IndexError):
-            continue  # rebuilt on first use
-        if len(w.cost) == graph.n_edges and w.n_nodes == graph.n_nodes:
-            graph._weighted[policy] = w
+        graph._saved_weighted[policy] = functools.partial(_saved_weights, parts, graph.n_nodes, graph.n_edges)
     return graph
+
+
+def _saved_weights(parts: dict[str, np.ndarray], n_nodes: int, n_edges: int) -> WeightedGraph | None:
+    """The weighted graph saved as ``parts`` (int32 arrays widened); None when it does not fit the graph."""
+    from cimic_geo.analytics.road_weights import WeightedGraph
+
+    try:
+        w = WeightedGraph.from_arrays({k: v.astype(np.int64) if v.dtype == np.int32 else v for k, v in parts.items()})
+    except (KeyError, ValueError, IndexError):
+        return None  # rebuilt
+    return w if len(w.cost) == n_edges and w.n_nodes == n_nodes else None
 
 
 _LIVE: weakref.WeakValueDictionary[tuple[str, str, int], RoadGraph] = weakref.WeakValueDictionary()

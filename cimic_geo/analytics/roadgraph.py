@@ -107,6 +107,8 @@ class RoadGraph:
     _snap_index: Any = None  # road_snap_index.SnapIndex, built on first use
     _row_edges: tuple[np.ndarray, np.ndarray] | None = None
     _weighted: OrderedDict[RoutingPolicy, WeightedGraph] = field(default_factory=OrderedDict)
+    # weighted graphs saved with a kept graph, read from their files when first asked (None: rebuild)
+    _saved_weighted: dict[RoutingPolicy, Any] = field(default_factory=dict)
     _connectivity: Connectivity | None = None
     _id_index: pd.Index | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -274,8 +276,11 @@ class RoadGraph:
             if w is not None:
                 self._weighted.move_to_end(policy)
                 return w
-            backward = None if policy.ignore_oneway else ~self.edge_oneway
-            w = WeightedGraph(self.n_nodes, self.edge_u, self.edge_v, self.edge_cost(policy), None, backward)
+            read = self._saved_weighted.pop(policy, None)
+            w = read() if read is not None else None
+            if w is None:
+                backward = None if policy.ignore_oneway else ~self.edge_oneway
+                w = WeightedGraph(self.n_nodes, self.edge_u, self.edge_v, self.edge_cost(policy), None, backward)
             self._weighted[policy] = w
             while len(self._weighted) > WEIGHTED_CACHE_SIZE:
                 self._weighted.popitem(last=False)

@@ -63,7 +63,7 @@ _GRAPH = ("edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes", "edg
 _WIDEN = ("edge_u", "edge_v")
 #: Arrays of the weighted graph over all nodes or node pairs that the router only indexes with or
 #: reads one element of: left as they are kept (a map of the file, read where a route goes);
-#: the others are widened as :func:`~cimic_geo.analytics.road_cache.load_graph` widens them.
+#: the others are widened as :meth:`~cimic_geo.analytics.roadgraph.RoadGraph.weighted` widens a saved policy.
 _NARROW = frozenset({"chain", "core_id", "inc_e", "inc_ptr", "ua", "ub", "ue_ab", "ue_ba"})
 
 

@@ -43,6 +43,12 @@ def content_stamp(path: str | os.PathLike) -> str:
 def note_audit_only_commit(path: str | os.PathLike, *, before: str) -> None:
     """Record that the commit just made to the store at ``path`` wrote the audit trail only: its new file
     stamp stands for the content stamp ``before`` (taken under the same write lock before the commit)."""
+    note_same_content(path, before=before)
+
+
+def note_same_content(path: str | os.PathLike, *, before: str) -> None:
+    """Record that the store at ``path`` holds the content it had at the content stamp ``before``, whatever its
+    file stamp now (an audit-only commit; the checkpoint of closing it, which rewrites the file)."""
     after = raw_stamp(path)
     with _LOCK:
         kept = _ALIASES.setdefault(os.fspath(path), {})

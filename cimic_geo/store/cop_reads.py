@@ -1,7 +1,8 @@
 """Reads for the COP map at any scale: counts, grid aggregates and ranked reads in a bounding box.
 
 The COP page sends the browser only what the view needs: points in the view when there are few,
-otherwise one aggregate per grid cell computed here in SQL (the R-tree index selects the rows).
+otherwise one aggregate per grid cell computed here in SQL (the R-tree index counts the rows; many are
+read by a scan, see :func:`cimic_geo.store.frames._bbox_scan`).
 Table and column names come from :mod:`cimic_geo.schema` (allow-list), values are parameters.
 """
 
@@ -19,6 +20,7 @@ import shapely
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _table_sql, _to_geodataframe, _where_sql
+from cimic_geo.store.frames import _bbox_scan
 
 
 def layers_as_of(store: Store, as_of: Any) -> pd.Timestamp | None:
@@ -74,7 +76,8 @@ def grid_aggregate(
     is_point = spec.geometry_types == ("POINT",)
     pt = "geom" if is_point else "ST_Centroid(geom)"
     cell = float(cell_deg)
-    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of,
+                                   scan_bbox=_bbox_scan(store.con, spec, bbox=bbox, as_of=as_of))
     cat_sql = ", ".join(f"count(*) FILTER (WHERE {category} = ?) AS \"{v}\"" for v in cat_col.choices)
     sum_sql = "".join(f", coalesce(sum({s}), 0) AS {s}" for s in sums)
     sql = (
@@ -109,7 +112,8 @@ def read_ranked(
     spec = get_layer(layer)
     spec.column(order_by)
     cols = _read_columns(spec, columns)
-    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of)
+    sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of,
+                                   scan_bbox=_bbox_scan(store.con, spec, bbox=bbox, as_of=as_of))
     direction = "DESC" if descending else "ASC"
     sql = (
         f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {_table_sql(spec, as_of)}{sql_where} "

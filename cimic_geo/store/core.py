@@ -27,6 +27,7 @@ from cimic_geo.store.frames import (  # noqa: F401  (re-exported for the store's
     BBox,
     WriteMode,
     _as_utc,
+    _bbox_scan,
     _check_bbox,
     _geom_sql,
     _prepare_frame,
@@ -252,7 +253,8 @@ class Store:
         Parameters
         ----------
         layer : one of :data:`cimic_geo.schema.LAYERS`
-        bbox : (minlon, minlat, maxlon, maxlat); uses the R-tree index
+        bbox : (minlon, minlat, maxlon, maxlat); rows through the R-tree index, or a scan of the table
+            when many rows meet it (:data:`~cimic_geo.store.frames.SCAN_ABOVE_ROWS`)
         as_of : for history layers and versioned layers (:data:`cimic_geo.schema.VERSIONED_LAYERS`),
             the rows in force at that time (``valid_from <= t < valid_to``, ``valid_to`` NULL = current);
             None: the current rows of a versioned layer, every row of a history layer
@@ -263,7 +265,8 @@ class Store:
         """
         spec = get_layer(layer)
         cols = _read_columns(spec, columns)
-        sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where)
+        sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where,
+                                       scan_bbox=_bbox_scan(self.con, spec, bbox=bbox, as_of=as_of))
         table = _table_sql(spec, as_of)
         sql = f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {table}{sql_where} ORDER BY id"
         if limit is not None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from cimic_geo.errors import StoreBusyError
+from cimic_geo.store.content_stamp import content_stamp, note_same_content
 
 if TYPE_CHECKING:
     from cimic_geo.store.core import Store
@@ -161,8 +162,13 @@ class SharedStore:
 
     def _close_base(self) -> None:
         if self._base is not None:
+            # closing a read-write database checkpoints its write-ahead log into the file: a new file stamp for the
+            # same content, which must not make every page's cache (keyed on the content stamp) cold
+            before = None if self.read_only else content_stamp(self.path)
             self._base.close()
             self._base = None
+            if before is not None:
+                note_same_content(self.path, before=before)
 
     def is_open(self) -> bool:
         with self._cond:

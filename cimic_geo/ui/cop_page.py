@@ -225,10 +225,20 @@ def _bounds_from_state(state: dict[str, Any] | None) -> tuple[tuple[float, float
     return bounds, int(z)
 
 
+def clip_to(bounds: tuple[float, float, float, float],
+            store_extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The part of ``bounds`` inside ``store_extent`` (the extent itself when they do not overlap: no data to read
+    outside it either way)."""
+    x0, y0 = max(bounds[0], store_extent[0]), max(bounds[1], store_extent[1])
+    x1, y1 = min(bounds[2], store_extent[2]), min(bounds[3], store_extent[3])
+    return (x0, y0, x1, y1) if x0 <= x1 and y0 <= y1 else store_extent
+
+
 def current_view(store_extent: tuple[float, float, float, float]) -> View:
     """The view to fetch: from the map's last reported bounds/zoom, else the store's extent.
 
-    Reuses the last fetched bbox while the view stays inside it at the same zoom.
+    Reuses the last fetched bbox while the view's part inside the store's extent (every layer's data lies in it)
+    stays inside it at the same zoom: the map's first view, wider than the store, reads nothing again.
     """
     reported = _bounds_from_state(st.session_state.get(MAP_KEY))
     if reported is None:
@@ -236,7 +246,7 @@ def current_view(store_extent: tuple[float, float, float, float]) -> View:
     else:
         bounds, zoom = reported
     last = st.session_state.get(k("fetched"))
-    if last and last[1] == zoom and contains_bbox(last[0], bounds):
+    if last and last[1] == zoom and contains_bbox(last[0], clip_to(bounds, store_extent)):
         return View(bounds, zoom, tuple(last[0]))
     fetch = query_bbox(bounds, zoom)
     st.session_state[k("fetched")] = (fetch, zoom)

@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from cimic_geo.analytics.corridor_lines import line_from_text
-from cimic_geo.analytics.coverage_graph import ON_NEW_GRAPH, keep_only
+from cimic_geo.analytics.coverage_graph import ON_NEW_GRAPH, keep_only, keep_only_key
+from cimic_geo.analytics.road_cache import graph_key
 from cimic_geo.corridors import AccessContext, cutoff_document, load_access_context
 from cimic_geo.errors import AssetError, CimicError
 from cimic_geo.i18n import _, fmt_int, fmt_number, fmt_percent
@@ -24,7 +25,7 @@ from cimic_geo.store import Store
 from cimic_geo.store.access_version import access_data_version
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import background_store, data_token, plain, settings
-from cimic_geo.ui.planner_page_map import KeptMapContext, export_bbox, kept_map_context, map_ui
+from cimic_geo.ui.planner_page_map import KeptMapContext, corridors_layer, export_bbox, kept_map_context, map_ui
 from cimic_geo.ui.planner_page_state import (
     PAGE,
     add_line_option,
@@ -72,9 +73,12 @@ def _access_version(_store: Store, token: str) -> str:
 def warm_data() -> None:
     """Hash the data version now, in the server's background warm-up after its first run (see
     :func:`cimic_geo.ui.common.warm_imports`), so a user's first planner visit finds it cached under
-    the same data token (a sign-in writes the audit trail only and keeps the token)."""
+    the same data token (a sign-in writes the audit trail only and keeps the token). Then the saved
+    corridors encoded for the map (a fraction of a second nationally, on the first visit's way to the map)."""
     with background_store() as store:
-        _access_version(store, data_token(store))
+        token = data_token(store)
+        _access_version(store, token)
+        corridors_layer(store, token)
 
 
 def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> AccessContext:
@@ -87,6 +91,8 @@ def access_context(store: Store, token: str, as_of: pd.Timestamp | None) -> Acce
     with _last_lock:
         if _last_args and _last_args[0] != args:  # another graph: the old one goes before the new one is read
             _context.clear()
+            if as_of is not None:  # and coverage's graph of another time (None: the key's time is resolved later)
+                keep_only_key(graph_key(args[3], as_of=as_of, bands_km=bands))
         _last_args[:] = [args]
     with st.spinner(_("Building the road graph…")):  # shown only when building takes a moment (not a cache hit)
         ctx = _context(store, *args, token)
