@@ -33,6 +33,27 @@ def best_time(fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any
     return best, result
 
 
+def rss_mb() -> float:
+    """Resident set size of this process (MB), from ``/proc/self/status``; NaN where there is none."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def dump_or_check(text: str, *, dump: str | None, check: str | None) -> bool | None:
+    """Write ``text`` to ``dump``; with ``check``, whether that earlier dump holds exactly ``text``."""
+    if dump:
+        Path(dump).write_text(text, encoding="utf-8")
+    if check:
+        return Path(check).read_text(encoding="utf-8") == text
+    return None
+
+
 def write_section(text: str, heading: str, path: Path = BENCHMARKS) -> None:
     """Replace the ``heading`` section of ``path`` (up to the next ``## `` heading) with ``text``,
     or append it; the other sections are left as they are."""

@@ -20,7 +20,7 @@ import json
 import shutil
 import time
 
-from _common import ROOT  # noqa: F401  (puts the project on the path)
+from _common import dump_or_check, rss_mb
 
 from cimic_geo.analytics.road_cache import past_root
 from cimic_geo.analytics.situation import history_times
@@ -28,15 +28,6 @@ from cimic_geo.corridors import load_access_context, route_document
 from cimic_geo.errors import CimicError
 from cimic_geo.store import connect
 from cimic_geo.ui.common import _glibc, release_free_memory
-
-
-def rss_mb() -> float:
-    """Resident set size of this process (MB)."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,12 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             out.append(row)
             print(json.dumps(row), flush=True)
     text = json.dumps(docs, sort_keys=True, default=str)
-    if args.dump:
-        with open(args.dump, "w", encoding="utf-8") as f:
-            f.write(text)
-    if args.check:
-        with open(args.check, encoding="utf-8") as f:
-            print(json.dumps({"identical": f.read() == text}))
+    same = dump_or_check(text, dump=args.dump, check=args.check)
+    if same is not None:
+        print(json.dumps({"identical": same}))
     print(json.dumps({"peak_context_rss_mb": max(r["context_rss_mb"] for r in out),
                       "cpu_s": round(time.process_time(), 1)}))
     return 0

@@ -27,7 +27,7 @@ import pstats
 import statistics
 import time
 
-from _common import ROOT  # noqa: F401  (puts the project on the path)
+from _common import dump_or_check
 
 from cimic_geo.corridors import load_access_context, route_document
 from cimic_geo.store import connect
@@ -72,12 +72,9 @@ def main(argv: list[str] | None = None) -> int:
                                "wall_s": round(time.perf_counter() - t0, 3)}
         docs.append(doc)
     text = json.dumps(docs, sort_keys=True, default=str)
-    if args.dump:
-        with open(args.dump, "w", encoding="utf-8") as f:
-            f.write(text)
-    if args.check:
-        with open(args.check, encoding="utf-8") as f:
-            out["identical"] = f.read() == text
+    same = dump_or_check(text, dump=args.dump, check=args.check)
+    if same is not None:
+        out["identical"] = same
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

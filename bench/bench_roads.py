@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, write_section
+from _common import ROOT, rss_mb, write_section
 
 PY = sys.executable
 
@@ -52,14 +52,6 @@ _READERS = {
         "n = len(OSM(PATH).get_network(network_type='driving'))\n"
     ),
 }
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def write_pbf(db: str, path: Path) -> int:
@@ -190,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         rss = []
         for km in range(1, 21):
             find_routes(g, o, t, policy=make_policy(avoid_km=float(km), bands_km=g.bands_km), alternatives=0)
-            rss.append(_rss_mb())
+            rss.append(rss_mb())
         out["rss_mb_after_avoid_5_10_20"] = [round(rss[4]), round(rss[9]), round(rss[19])]
         print("memory", out["rss_mb_after_avoid_5_10_20"], flush=True)
 

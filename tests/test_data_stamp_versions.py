@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
+from warm_utils import warmed_then_reused
 
 from cimic_geo.store import access_version as av
 from cimic_geo.store import connect
@@ -102,17 +103,7 @@ def test_the_planner_version_hashed_in_the_background_is_the_first_visit_s(demo_
     """``warm_data`` (run by the server's background warm-up) leaves the version cached under the data
     token a page run sees: the page's own call does not hash."""
     from cimic_geo.ui import planner_page
-    from cimic_geo.ui.common import background_store, data_token
 
-    monkeypatch.setenv("CIMIC_DB", str(demo_db_copy))
-    planner_page._access_version.clear()
-    calls: list[int] = []
-    real = planner_page.access_data_version
-    monkeypatch.setattr(planner_page, "access_data_version", lambda store: calls.append(1) or real(store))
-    planner_page.warm_data()
-    assert calls == [1]
-    with background_store() as store:
-        version = planner_page._access_version(store, data_token(store))
-        assert calls == [1]  # cached by the warm-up
-        assert version == real(store)
-    planner_page._access_version.clear()
+    version, fresh = warmed_then_reused(monkeypatch, demo_db_copy, module=planner_page, name="access_data_version",
+                                        cached=planner_page._access_version, caches=(planner_page._access_version,))
+    assert version == fresh

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from access_fixtures import write_planner_store
 from streamlit.testing.v1 import AppTest
+from warm_utils import warmed_then_reused
 
 from cimic_geo.corridors import load_access_context
 from cimic_geo.store import connect
@@ -159,20 +160,8 @@ def test_the_corridors_layer_encoded_in_the_background_is_the_first_visit_s(demo
     data token a page run sees: the first visit's map does not read and encode them again."""
     from cimic_geo.maps.cop_map import encode_layer
     from cimic_geo.ui import planner_page, planner_page_map
-    from cimic_geo.ui.common import background_store, data_token
 
-    monkeypatch.setenv("CIMIC_DB", str(demo_db_copy))
-    planner_page._access_version.clear()
-    planner_page_map.corridors_layer.clear()
-    calls: list[int] = []
-    real = planner_page_map.list_corridors
-    monkeypatch.setattr(planner_page_map, "list_corridors", lambda store: calls.append(1) or real(store))
-    planner_page.warm_data()
-    assert calls == [1]
-    with background_store() as store:
-        layer = planner_page_map.corridors_layer(store, data_token(store))
-        assert calls == [1]  # cached by the warm-up
-        expected = encode_layer("corridors", real(store))
-    assert layer == expected and json.loads(layer)["features"]  # the demo store has saved corridors
-    planner_page._access_version.clear()
-    planner_page_map.corridors_layer.clear()
+    layer, rows = warmed_then_reused(monkeypatch, demo_db_copy, module=planner_page_map, name="list_corridors",
+                                     cached=planner_page_map.corridors_layer,
+                                     caches=(planner_page._access_version, planner_page_map.corridors_layer))
+    assert layer == encode_layer("corridors", rows) and json.loads(layer)["features"]  # the demo has corridors
