@@ -239,9 +239,14 @@ def main(argv: list[str] | None = None) -> int:
             load_access_context(store)  # the planner's kept graph (built and kept once if missing)
         with connect(args.db, read_only=True) as store:
             # first: the kept graph read; again: in memory (the same question: its reach and allocation kept);
-            # a new limit: searched and solved again in the warm process
+            # a new limit: smaller, then larger within the search ahead (both from the kept reach), then
+            # larger past it (searched again), each solved again in the warm process
+            from cimic_geo.analytics.coverage_graph import SEARCH_AHEAD_MIN
+
+            up = args.road_minutes + SEARCH_AHEAD_MIN
             for run, minutes in (("first", args.road_minutes), ("again", args.road_minutes),
-                                 ("new limit", args.road_minutes - 1.0)):
+                                 ("new limit", args.road_minutes - 1.0), ("new larger limit", up),
+                                 ("larger past the search ahead", up + SEARCH_AHEAD_MIN)):
                 t_road, c_road, cov = cpu_time(coverage_at, store, max_minutes=minutes)
                 rows.append((f"coverage_at by road time {minutes:g} min ({run} call)", t_road, float("nan"),
                              f"CPU {c_road:.2f} s, load {os.getloadavg()[0]:.0f}; covered {cov.population_covered:,} "

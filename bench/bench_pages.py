@@ -5,7 +5,8 @@ Each row runs against ``streamlit run app.py`` (the way users get the app) on a 
 
 1. **Exposure, cold**: a new server, sign in, click *Exposure and coverage*; time from the click to
    the map drawn with its settlements (the first visit of the page after the server started).
-2. **Planner, cold**: the same for *Corridor planner* (map drawn with its roads).
+2. **Planner, cold**: the same for *Corridor planner* (map drawn with its roads); **COP, cold** (``cop``):
+   the same for the *COP* (its first map drawn with the front line and shelters).
 3. **COP zoom step**: on the COP, one mouse-wheel step over the map; time from the wheel to the
    new view's layers drawn.
 4. **Demo store, layer toggle and search** (``--demo``): on the COP, one sidebar layer checkbox
@@ -19,7 +20,7 @@ for the step (``/proc/<pid>/stat``), which load does not inflate as it inflates 
 Usage::
 
     .venv/bin/python bench/bench_pages.py --db /tmp/x/national.duckdb --demo /tmp/x/demo.duckdb [--write]
-        [--only exposure,planner,zoom,demo,memory] [--rounds 5]
+        [--only exposure,planner,cop,zoom,demo,memory] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 #: How long one step may take before the bench gives up (ms).
 TIMEOUT_MS = 600_000
-STEPS = ("exposure", "planner", "zoom", "demo", "memory")
+STEPS = ("exposure", "planner", "cop", "zoom", "demo", "memory")
 #: The map is drawn: Leaflet has the layers that carry the page's data.
 EXPOSURE_READY = ("() => window.map && Object.values(window.map._layers)"
                   ".filter(l => l instanceof L.CircleMarker).length > 10")
@@ -153,12 +154,46 @@ def cold(db: Path, link: str, ready: str, *, settle: bool = False) -> dict[str, 
                     break
                 last = now
             extra["settled_s"] = time.perf_counter() - t0
+        b0 = browser_cpu()  # and the browser's CPU for the visit (its threads; the renderers' main threads)
         out = {**server.timed(lambda: open_page(page, link, ready)), **extra}
+        b1 = browser_cpu()
+    return {**out, **{k: round(b1[k] - b0[k], 2) for k in b0}}
+
+
+def browser_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the Chromium processes this script started: all threads, and the
+    renderers' main threads (where the pages' and the map's scripts, layout and painting run)."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    mine, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parent.items() if p == pid and c not in mine]
+        mine.update(kids)
+        todo += kids
+    out = {"browser_cpu_s": 0.0, "renderer_main_cpu_s": 0.0}
+    for pid in mine:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"chromium" not in cmd[0]:
+                continue
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                stat = (task / "stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                used = (int(fields[11]) + int(fields[12])) / TICK
+                out["browser_cpu_s"] += used
+                # a zygote-forked renderer's command line is one string (its title rewritten)
+                if b"--type=renderer" in b" ".join(cmd) and task.name == str(pid):
+                    out["renderer_main_cpu_s"] += used
     return out
 
 
 def zoom_step(db: Path) -> dict[str, Any]:
-    """COP: one mouse-wheel step in (and one out) over the map → the new view's layers drawn."""
+    """COP: one mouse-wheel step in (and one out) over the map → the new view's layers drawn; with the
+    browser's CPU seconds for the step (all its threads, and the renderers' main threads)."""
     with app(db) as (server, page):
         frame = open_page(page, "COP", COP_READY)
         idle(page)
@@ -180,9 +215,12 @@ def zoom_step(db: Path) -> dict[str, Any]:
                                         " && !window.map._animatingZoom", timeout=TIMEOUT_MS)
                 drawn.append(time.perf_counter() - t0)
                 idle(page)
+            b0 = browser_cpu()
             timed = server.timed(step)
+            b1 = browser_cpu()
             # the view after the step (bounds and zoom), to replay the same step in-process
-            out[name] = {**timed, "drawn_s": drawn[0], "view": frame.evaluate(VIEW_JS)}
+            out[name] = {**timed, "drawn_s": drawn[0], "view": frame.evaluate(VIEW_JS),
+                         **{k: b1[k] - b0[k] for k in b0}}
             page.wait_for_timeout(500)
     return out
 
@@ -317,6 +355,13 @@ def fmt(r: dict[str, float] | None) -> str:
     return f"{r['wall_s']:.2f} s (server CPU {r['cpu_s']:.2f} s, load {r['load']:.0f})"
 
 
+def _cold(r: dict[str, float] | None) -> str:
+    """A cold visit's row: :func:`fmt` and the browser's CPU seconds for the visit when measured."""
+    if not r or "browser_cpu_s" not in r:
+        return fmt(r)
+    return f"{fmt(r)}, browser CPU {r['browser_cpu_s']:.2f} s (renderer main thread {r['renderer_main_cpu_s']:.2f} s)"
+
+
 def _memory(m: dict[str, Any] | None) -> str:
     if not m:
         return "–"
@@ -328,10 +373,14 @@ def _rows(r: dict[str, Any]) -> dict[str, str]:
     """One text per table row from one run's results (``–`` for steps not run)."""
     z, d = r.get("zoom") or {}, r.get("demo") or {}
     return {
-        "exposure": fmt(r.get("exposure")),
-        "planner": fmt(r.get("planner")),
+        "exposure": _cold(r.get("exposure")),
+        "planner": _cold(r.get("planner")),
+        "cop": _cold(r.get("cop")),
         "zoom": "; ".join(f"drawn {z[k]['drawn_s']:.2f} s, run over {fmt(z[k])}" if "drawn_s" in z[k]
                           else fmt(z[k]) for k in ("in", "in2", "out") if k in z) if z else "–",
+        "zoom_browser": "; ".join(f"browser CPU {z[k]['browser_cpu_s']:.2f} s (renderer main thread "
+                                  f"{z[k]['renderer_main_cpu_s']:.2f} s)" for k in ("in", "in2", "out")
+                                  if "browser_cpu_s" in z.get(k, {})) or "–",
         "toggle": f"{fmt(d.get('toggle_off'))}; {fmt(d.get('toggle_on'))}" if d else "–",
         "search": f"{fmt(d.get('search'))}; {fmt(d.get('search2'))}" if d else "–",
         "memory": _memory(r.get("memory")),
@@ -341,7 +390,9 @@ def _rows(r: dict[str, Any]) -> dict[str, str]:
 ROW_TITLES = {
     "exposure": ("Exposure page, cold (first visit after server start): click → map drawn", "≤ 3 s"),
     "planner": ("Planner page, cold: click → map drawn with its roads", "≤ 3 s"),
+    "cop": ("COP, cold: click → first map drawn with the front line and shelters", "–"),
     "zoom": ("COP, one mouse-wheel step (120 px) → new view's layers drawn and run over (in, in, out)", "≤ 1 s"),
+    "zoom_browser": ("the same steps: the browser's CPU (until the run is over)", "–"),
     "toggle": ("demo store, COP layer checkbox (Shelters off, on) → map redrawn", "≤ 0.5 s"),
     "search": ("demo store, COP search (two largest places) → pin drawn, map moved to it (zoom 12)", "≤ 0.5 s"),
     "memory": ("server RSS after COP, Exposure (road-time coverage) and Planner, then again with other "
@@ -412,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, Callable[[], Any]] = {
         "exposure": lambda: cold(db, "Exposure and coverage", EXPOSURE_READY, settle=args.settle),
         "planner": lambda: cold(db, "Corridor planner", PLANNER_READY, settle=args.settle),
+        "cop": lambda: cold(db, "COP", COP_READY, settle=args.settle),
         "zoom": lambda: zoom_step(db),
         "demo": lambda: demo_steps(demo) if demo else None,
         "memory": lambda: memory(db, args.rounds),

@@ -125,6 +125,9 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
         graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
                                  bands_km=bands, as_of=t)
         built = True
+        del roads
+        if cache is not None:  # saved and read back below: the lines go now, not after the read-back
+            graph.drop_road_lines()
     settlements = store.read("settlements", columns=["name", "name_uk", "admin1", "admin2", "population"], as_of=at)
     shelters = store.read("shelters", columns=["name", "kind", "capacity", "occupancy", "status", "accessible"],
                           as_of=at)

@@ -6,12 +6,12 @@ from cimic_geo.i18n import _
 from cimic_geo.maps.cop_map import DEFAULT_VISIBLE
 from cimic_geo.ui import cop_changes, cop_search, export_panel
 from cimic_geo.ui import cop_page as cop
-from cimic_geo.ui.common import apply_language, data_token, get_store, page_setup, plain, settings
+from cimic_geo.ui.common import apply_language, data_token, get_store, page_setup, plain, settings, still_page
 from cimic_geo.ui.sign_in import signed_in_actor
 
 store = page_setup("COP")
 st.title(_("Common operational picture"))
-cop.steady_reruns()
+still_page()
 if not cop.assets_ok():
     st.stop()
 
@@ -67,17 +67,21 @@ def picture() -> None:
     kpi_box = st.container()  # the KPI strip sits above the map but is computed after it (map first)
     view = cop.current_view(extent)
     shown = tuple(sorted(visible))
-    encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, shown)
-    if "changes" in visible:
-        encoded = {**encoded, **cop_changes.highlight_layer(store, token, window)}
+    parts = cop.view_parts(store, token, view.fetch_bbox, view.zoom, as_of, since, shown)
+    encoded = cop.encoded_view(store, token, view.fetch_bbox, view.zoom, as_of, since, shown, parts=parts)
+    highlight = (cop_changes.highlight_layer(store, token, window, bbox=view.fetch_bbox, zoom=view.zoom)
+                 if "changes" in visible else None)
+    if highlight is not None:
+        encoded = {**encoded, **highlight.encoded}
     result = cop.render_map(store_extent=extent, encoded={**encoded, **search_layer}, visible=set(visible),
                             marking=marking)
     with kpi_box:
         strip = cop.kpis(store, token, as_of, tuple(cfg.bands_km), cop.kpi_bbox(view.bounds, extent))
         cop.kpi_strip_ui(strip, bands_km=tuple(cfg.bands_km), as_of=as_of)
-    layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, shown)
+    layers, notes, _counts = cop.view_layers(store, token, view.fetch_bbox, view.zoom, as_of, since, shown,
+                                             parts=parts)
     cop.change_summary_ui(layers.get("front_change"), since=since, as_of=as_of)
-    for note in notes:
+    for note in notes + ([highlight.note] if highlight is not None and highlight.note else []):
         st.caption(plain(note.text() if hasattr(note, "text") else note))
     cop.details_ui(result.get("last_object_clicked"), layers)
     cop_changes.panel_ui(store, token, window)

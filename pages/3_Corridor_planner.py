@@ -7,10 +7,11 @@ from cimic_geo.errors import CimicError
 from cimic_geo.i18n import _, fmt_int, fmt_number
 from cimic_geo.ui import export_panel
 from cimic_geo.ui import planner_page as planner
-from cimic_geo.ui.common import data_token, page_setup, plain, settings
+from cimic_geo.ui.common import data_token, page_setup, plain, settings, still_page
 
 store = page_setup("Corridor planner")
 st.title(_("Corridor planner"))
+still_page()
 marking = settings().marking or store.marking
 token = data_token(store)  # once per rerun: every cached read below is keyed by it
 

@@ -236,6 +236,15 @@ def map_frame(page: object, *, timeout_ms: int = 60_000) -> object:
     return frame
 
 
+def open_signed_in(page: object, base_url: str, *, link: str = "COP") -> tuple[RequestLog, object]:
+    """Record the page's requests, sign in, open the page ``link`` names and wait for its map; returns the
+    request log and the map's Frame."""
+    log = RequestLog.attach(page)
+    sign_in(page, base_url)
+    page.get_by_role("link", name=link).first.click()
+    return log, map_frame(page)
+
+
 def wait_until_idle(page: object, *, timeout_ms: int = 60_000) -> None:
     """Wait until the page's script run has finished and no element is shown faded as stale (for screenshots)."""
     page.wait_for_function(  # type: ignore[attr-defined]

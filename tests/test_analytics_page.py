@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_page_planner_assets import _preloaded
 
 from cimic_geo.analytics.kpi_strip import compact
 from cimic_geo.analytics.situation import coverage_at, exposure_at, restoration_at
@@ -15,6 +16,7 @@ from cimic_geo.cli import main
 from cimic_geo.maps.analytics_map import build_analytics_map
 from cimic_geo.maps.assets import remote_urls
 from cimic_geo.store import connect
+from cimic_geo.ui.common import STILL_PAGE_CSS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "2_Exposure_and_coverage.py")
@@ -58,7 +60,14 @@ def test_page_shows_band_kpis_map_and_downloads(monkeypatch, demo_db):
     args = map_args(at)
     assert "Threat band" in args["html"]
     assert not remote_urls(args["header"] + args["html"] + args["script"])
-    assert all(link.startswith("/app/static/") for link in args["js_links"] + args["css_links"])
+    first, *rest = args["js_links"]
+    assert rest == ["/app/static/vendor/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/vendor/leaflet/leaflet.css"]
+    # the first script costs no request and asks for Leaflet and its stylesheet at once (streamlit-folium
+    # would otherwise fetch the stylesheet and Leaflet one after the other, each once the one before is there)
+    assert _preloaded(first) == [["script", rest[0]], ["style", args["css_links"][0]]]
+    # the page does not pulse or fade while it loads and reruns
+    assert [h.proto.body for h in at.get("html")].count(STILL_PAGE_CSS) == 1
     labels = [d.label for d in at.get("download_button")]
     assert "Download settlements coverage (CSV)" in labels
     # the restoration ranking is computed when asked for (seconds on a national store), then kept
@@ -109,6 +118,10 @@ def test_map_escapes_names():
     assert "<script>alert(1)</script>" not in html and "\\u003cscript\\u003ealert(1)" in html
     assert "textContent = d.values" in html and "innerHTML" not in html
     assert not remote_urls(html)
+    # a standalone file has every script inlined: nothing to preload
+    inline = build_analytics_map(settlements=sets, band_labels=["0-5"], asset_mode="inline")
+    assert [n for n, _u in inline.default_js] == ["leaflet"]
+    assert all(u.startswith("data:") for _n, u in inline.default_js)
 
 
 # ------------------------------------------------------------------------------------------------

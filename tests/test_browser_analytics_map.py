@@ -1,6 +1,7 @@
 """The Exposure page's map in a real browser (demo store): every settlement marker is drawn in its threat
 band's colour and at its population's size on the map's canvas, and hovering one shows its tooltip table
-(settlement, ID, population, band, km to front)."""
+(settlement, ID, population, band, km to front); the map's files are asked for at once (preloaded), each
+fetched once, nothing from outside, and the page's placeholders do not pulse."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from cimic_geo.analytics.bands import band_labels
 from cimic_geo.analytics.situation import exposure_at
 from cimic_geo.maps.analytics_map import MAX_POINTS, band_colour_map
 from cimic_geo.store import connect
-from tests.browser_utils import chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.test_browser_planner_map import PRELOADS, STILL, _requested
 
 pytestmark = pytest.mark.browser
+LEAFLET_JS, LEAFLET_CSS = "/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/leaflet/leaflet.css"
 
 #: Per settlement marker of the map: id (the layer's id column at the marker's row), fill colour, radius
 #: (as Leaflet drew it) and whether it is drawn on a canvas.
@@ -47,12 +50,17 @@ def test_exposure_markers_have_their_band_colour_size_and_tooltip(demo_db_copy: 
     with streamlit_server(demo_db_copy, env={"CIMIC_LANGUAGE": "en", "CIMIC_BANDS_KM": "5,20,40"}) as base, \
             chromium(viewport=(1280, 1000)) as ctx:
         page = ctx.new_page()
+        log = RequestLog.attach(page)
         sign_in(page, base)
         page.get_by_role("link", name="Exposure and coverage").first.click(timeout=180_000)
         frame = map_frame(page, timeout_ms=180_000)
         frame.wait_for_function("() => window.map && Object.values(window.map._layers)"
                                 ".filter(l => l instanceof L.CircleMarker).length > 10", timeout=180_000)
         drawn = {i: (c, r, canvas) for i, c, r, canvas in frame.evaluate(_MARKERS)}
+        # the map's first script preloaded Leaflet and its stylesheet together; each was downloaded once
+        assert frame.evaluate(PRELOADS) == [["script", LEAFLET_JS], ["style", LEAFLET_CSS]]
+        assert {f: _requested(log, f) for f in (LEAFLET_JS, LEAFLET_CSS)} == {LEAFLET_JS: 1, LEAFLET_CSS: 1}
+        assert page.evaluate(STILL) == "none"  # the page's placeholders stand still
         # hover the largest settlement: its tooltip is the table of aliases and values
         handle = page.query_selector('iframe[title="streamlit_folium.st_folium"]')
         handle.scroll_into_view_if_needed()
@@ -76,3 +84,5 @@ def test_exposure_markers_have_their_band_colour_size_and_tooltip(demo_db_copy: 
     assert cells[2][1].strip() == f"{int(shown['population']):,}"
     assert cells[3][1].strip() == shown["band"]
     assert cells[4][1].strip() == f"{float(shown['distance_km']):,.1f}"
+    assert log.external == [], log.external
+    assert log.page_errors == [], log.page_errors

@@ -1,6 +1,7 @@
 """The COP page in a real browser: headless Debian Chromium against `streamlit run`.
 
-Asserts that the Leaflet map renders with the front line, shelters and damage layers; that the
+Asserts that the Leaflet map renders with the front line, shelters and damage layers; that its files
+are asked for at once (preloaded) and fetched once each, and the page's placeholders do not pulse; that the
 as-of slider changes the front line drawn; that no request leaves localhost; that the console
 has no errors; and that HTML in a shelter name is shown as text, never run. Saves a screenshot to
 tests/artifacts/cop.png, or to the README's docs/img/cop.png with ``CIMIC_UPDATE_SCREENSHOTS=1``.
@@ -27,6 +28,7 @@ from tests.browser_utils import (
     streamlit_server,
     wait_until_idle,
 )
+from tests.test_browser_planner_map import PRELOADS, STILL, _requested
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = screenshot_path("cop.png")
@@ -35,6 +37,9 @@ EVIL_NAME = '<img src=x onerror="window.top.__xss=1"><script>window.top.__xss=2<
 LAYER_SIZES = """() => Object.fromEntries(Object.entries(window.cimicLayers || {})
     .map(([k, l]) => [k, l.getLayers().length]))"""
 FRONT_LINE = "() => JSON.stringify(window.cimicLayers.front_line.toGeoJSON().features.map(f => f.geometry))"
+MAP_SCRIPTS = ("/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/cimic/cop-layers.js",
+               "/app/static/vendor/cimic/cop-controls.js")
+MAP_CSS = "/app/static/vendor/leaflet/leaflet.css"
 
 
 def _add_evil_shelter(db: Path) -> tuple[float, float]:
@@ -66,6 +71,10 @@ def test_cop_page_in_headless_chromium(demo_db_copy: Path) -> None:
             ".every(k => window.cimicLayers[k] && window.cimicLayers[k].getLayers().length > 0)",
             timeout=60_000,
         )
+        # the map's first script preloaded all its files together; each was downloaded once
+        assert frame.evaluate(PRELOADS) == [["script", f] for f in MAP_SCRIPTS] + [["style", MAP_CSS]]
+        assert {f: _requested(log, f) for f in (*MAP_SCRIPTS, MAP_CSS)} == dict.fromkeys((*MAP_SCRIPTS, MAP_CSS), 1)
+        assert page.evaluate(STILL) == "none"  # the page's placeholders stand still
         sizes = frame.evaluate(LAYER_SIZES)
         assert sizes["front_line"] >= 1 and sizes["shelters"] > 100 and sizes["infrastructure"] > 10, sizes
         assert frame.evaluate("() => document.querySelectorAll('.leaflet-container canvas, .leaflet-container svg')"

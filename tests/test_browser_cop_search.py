@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from cimic_geo.store import connect
-from tests.browser_utils import RequestLog, chromium, map_frame, require_browser, sign_in, streamlit_server
+from tests.browser_utils import (
+    chromium,
+    open_signed_in,
+    require_browser,
+    streamlit_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +27,8 @@ RECORD = """() => {
     window.__sent = [];
     window.cimicMap.layer = function (key, data, digest, parent) {
         if (key === 'shelters' || key === 'search') {
-            window.__sent.push([key, (data.features || []).map(f => f.geometry.coordinates)]);
+            const d = typeof data === 'string' ? JSON.parse(data) : data;  // sent as JSON text
+            window.__sent.push([key, (d.features || []).map(f => f.geometry.coordinates)]);
         }
         return layer.apply(this, arguments);
     };
@@ -39,10 +45,7 @@ def test_search_moves_the_map_with_the_new_views_layers_and_toggles(demo_db_copy
     lon, lat = place.geometry.x, place.geometry.y
     with streamlit_server(demo_db_copy) as base, chromium(viewport=(1400, 1000)) as context:
         page = context.new_page()
-        log = RequestLog.attach(page)
-        sign_in(page, base)
-        page.get_by_role("link", name="COP").first.click()
-        frame = map_frame(page)
+        log, frame = open_signed_in(page, base)
         frame.wait_for_function(SHELTERS_SHOWN, timeout=120_000)
         page.wait_for_timeout(1500)  # the map's first view report and its run
         frame.evaluate(RECORD)

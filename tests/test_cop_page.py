@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_page_planner_assets import _preloaded
 
 from cimic_geo.analytics.kpi_strip import kpi_strip
 from cimic_geo.store import connect
+from cimic_geo.ui.common import STILL_PAGE_CSS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "1_COP.py")
@@ -37,10 +39,15 @@ def map_args(at: AppTest) -> dict:
 def sent_layers(args: dict) -> dict[str, dict]:
     """``{layer key: GeoJSON}`` sent in the dynamic feature groups."""
     out = {}
-    # layer(key, data, digest of the data, the feature group it goes in)
-    for m in re.finditer(r"window\.cimicMap\.layer\(\"([a-z_]+)\", (\{.*?\}),\s*\"[0-9a-f]{24}\", \w+\);",
-                         args["feature_group"], flags=re.S):
-        out[m.group(1)] = json.loads(m.group(2))
+    # layer(key, data, digest of the data, the feature group it goes in); the data a JSON object, or a string or
+    # template literal the browser parses as JSON (its value: JavaScript's escapes undone)
+    for m in re.finditer(r"window\.cimicMap\.layer\(\"([a-z_]+)\", (\{.*?\}|`(?:[^`\\]|\\.)*`|'(?:[^'\\]|\\.)*'),"
+                         r"\s*\"[0-9a-f]{24}\", \w+\);", args["feature_group"], flags=re.S):
+        data = m.group(2)
+        if data[0] in "`'":
+            data = re.sub(r"\\(u[0-9a-fA-F]{4}|.)", lambda e: chr(int(e[1][1:], 16)) if len(e[1]) == 5
+                          else {"n": "\n", "r": "\r", "t": "\t"}.get(e[1], e[1]), data[1:-1], flags=re.S)
+        out[m.group(1)] = json.loads(data)
     return out
 
 
@@ -61,12 +68,18 @@ def test_cop_page_sends_default_layers_and_marks_exercise(monkeypatch: pytest.Mo
     assert {f["properties"]["road_class"] for f in layers["major_roads"]["features"]} <= {"motorway", "trunk",
                                                                                           "primary", "secondary"}
     assert layers["labels"]["features"]
-    # offline: the component loads Leaflet and milsymbol from the app's static folder only
-    # (the project's own map scripts carry a content hash against stale browser caches)
-    assert [u.split("?v=")[0] for u in args["js_links"]] == [
-        "/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/milsymbol/milsymbol.js",
+    # offline: the component loads Leaflet from the app's static folder only (milsymbol when the APP-6
+    # switch is first checked; the project's own map scripts carry a content hash against stale browser caches)
+    first, *rest = args["js_links"]
+    assert [u.split("?v=")[0] for u in rest] == [
+        "/app/static/vendor/leaflet/leaflet.js",
         "/app/static/vendor/cimic/cop-layers.js", "/app/static/vendor/cimic/cop-controls.js"]
     assert args["css_links"] == ["/app/static/vendor/leaflet/leaflet.css"]
+    # the first script costs no request and asks for all the others and the stylesheet at once, in the
+    # component's order (streamlit-folium would otherwise fetch each only once the one before has run)
+    assert _preloaded(first) == [["script", u] for u in rest] + [["style", u] for u in args["css_links"]]
+    # the page does not pulse or fade while it loads and reruns
+    assert [h.proto.body for h in at.get("html")].count(STILL_PAGE_CSS) == 1
     # panning reruns only for view changes and clicks
     assert sorted(args["returned_objects"]) == ["bounds", "last_object_clicked", "zoom"]
     with connect(demo_db, read_only=True) as store:
@@ -299,9 +312,13 @@ def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatc
     fetched = at.session_state[cop_page.k("fetched")]
     assert fetched == (query_bbox(extent, zoom), zoom)
     reads: list[tuple[float, ...]] = []
+    whole: list[str] = []  # the front line and occupied area are read whole (not for a bbox)
 
     def counted(store: object, **kw: object) -> object:
-        reads.append(tuple(kw["bbox"]))
+        if set(kw["visible"]) <= cop_page.WHOLE_LAYERS:
+            whole.extend(kw["visible"])
+        else:
+            reads.append(tuple(kw["bbox"]))
         return cop_view.query_view(store, **kw)
 
     monkeypatch.setattr(cop_page, "query_view", counted)
@@ -313,7 +330,7 @@ def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatc
                                                 "_northEast": {"lat": view[3], "lng": view[2]}}, "zoom": zoom}
         at.run()
         assert not at.exception
-        assert reads == []
+        assert reads == [] and whole == []
         assert at.session_state[cop_page.k("fetched")] == fetched
         assert sent_layers(map_args(at)) == first
     # a view at another zoom is read (the count above can see a read)
@@ -322,3 +339,4 @@ def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatc
                                             "_northEast": {"lat": view[3], "lng": view[2]}}, "zoom": zoom + 2}
     at.run()
     assert reads and all(bbox == query_bbox(view, zoom + 2) for bbox in reads)
+    assert {"front_line", "occupied_area"} <= set(whole)  # simplified for the new zoom

@@ -262,11 +262,10 @@ def _east(km_north: float, lon: float) -> Point:
     return Point(lon_, lat)
 
 
-@pytest.mark.parametrize("block_edges", [1, 2000])
-def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
+def test_independent_coupled_parts_are_solved_exactly(monkeypatch):
     import cimic_geo.analytics.allocation as cov
 
-    # Two far-apart copies of a problem that needs the LP (both greedy certificates fail):
+    # Two far-apart copies of a problem that needs the flow solver (both greedy certificates fail):
     # west (lon 36): the CROSS case, optimum S1 -> H2 100 (2 km), S2 -> H1 100 (3 km) = 500 person-km.
     # east (lon 38): S3 80 people at 0 km reaches H3 (60 places, 1 km) and H4 (100 places, 2 km);
     # S4 50 people at 4 km reaches only H3 (3 km). Max placed = 130, which needs S4 -> H3 50;
@@ -279,23 +278,19 @@ def test_independent_lp_blocks_are_solved_exactly(monkeypatch, block_edges):
                   {"id": "H3", "name": "", "capacity": 60, "status": "open", "geometry": _east(1, 38.0)},
                   {"id": "H4", "name": "", "capacity": 100, "status": "open", "geometry": _east(-2, 38.0)}])
     calls = []
-    real = cov.solve_lp
-    monkeypatch.setattr(cov, "solve_lp", lambda *a, **k: calls.append(1) or real(*a, **k))
-    monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", block_edges)
+    real = cov.least_cost_flow
+    monkeypatch.setattr(cov, "least_cost_flow", lambda c, *a, **k: calls.append(len(c)) or real(c, *a, **k))
     monkeypatch.setattr(cov, "_LAST", {}, raising=False)  # solved here, not the kept answer of the last case
     res = coverage(settlements=sets, shelters=shel, max_km=3.5)
     alloc = {(r.settlement_id, r.shelter_id): int(r.people) for r in res.allocation.itertuples()}
     assert alloc == {("S1", "H2"): 100, ("S2", "H1"): 100, ("S3", "H3"): 10, ("S3", "H4"): 70, ("S4", "H3"): 50}
     assert res.to_dict()["person_km"] == pytest.approx(800.0, abs=1e-3)
-    assert len(calls) == (2 if block_edges == 1 else 1)  # one LP per block, or both batched
+    assert calls == [6]  # both coupled parts in one least-cost flow (6 edges left by the exact reductions)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_many_components_one_lp_per_block_match_networkx(monkeypatch, seed):
-    import cimic_geo.analytics.allocation as cov
-
-    # several disjoint random clusters (block-diagonal reach), each block solved on its own
-    monkeypatch.setattr(cov, "_LP_BLOCK_EDGES", 1)
+def test_many_components_match_networkx(seed):
+    # several disjoint random clusters (block-diagonal reach), solved together
     rng = np.random.default_rng(300 + seed)
     pops, caps, ss, hs, cs = [], [], [], [], []
     for _ in range(5):

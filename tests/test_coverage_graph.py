@@ -72,3 +72,32 @@ def test_the_planner_and_coverage_share_one_graph_and_the_coverage_weights_are_k
     (folder / "cov_w_cost.npy").write_bytes(b"not an array")
     (folder / "coverage.json").write_text(json.dumps(meta))
     assert not coverage_graph._read_weights(graph, folder, saved_key(folder))  # damaged array
+
+
+def test_a_larger_limit_is_answered_from_the_search_ahead_with_the_fresh_answer(demo_db_copy, monkeypatch):
+    """Coverage by road time searches past the limit asked: the next larger limit within it searches no
+    roads again and gives the tables of a fresh search at that limit (nothing kept, nothing searched ahead)."""
+    from cimic_geo.analytics import allocation
+    from cimic_geo.analytics import reach as reach_mod
+
+    monkeypatch.setattr(coverage_graph, "_LAST", {})
+    calls = []
+    real = reach_mod._road_reach
+    monkeypatch.setattr(reach_mod, "_road_reach", lambda *a, **k: calls.append(k["t_max"]) or real(*a, **k))
+    step = coverage_graph.SEARCH_AHEAD_MIN
+    with connect(demo_db_copy) as store:
+        load_access_context(store)  # the planner's graph kept beside the store: coverage holds it in memory
+    with connect(demo_db_copy, read_only=True) as store:
+        small = coverage_at(store, max_minutes=10).to_dict()
+        larger = coverage_at(store, max_minutes=10 + step).to_dict()
+        assert calls == [10 + step]  # one search, to the larger limit
+        graph = next(iter(coverage_graph._LAST.values()))
+        monkeypatch.setattr(coverage_graph, "SEARCH_AHEAD_MIN", 0.0)  # fresh: searched at the limit asked
+        fresh = {}
+        for minutes in (10 + step, 10):
+            graph.__dict__.pop("_reach_last")
+            allocation._LAST.clear()
+            fresh[minutes] = coverage_at(store, max_minutes=minutes).to_dict()
+    assert calls == [10 + step, 10 + step, 10]
+    assert larger == fresh[10 + step] and small == fresh[10]
+    assert small["population_covered"] < larger["population_covered"]

@@ -216,7 +216,7 @@ def test_text_from_data_cannot_break_out_or_run() -> None:
     html = build_cop_map(LAYERS).get_root().render()
     # the raw markup never appears in the page: it is inside JSON strings with <, > escaped
     assert "<script>alert" not in html and "<img src=x" not in html
-    assert "\\u003cscript\\u003ealert('x')\\u003c/script\\u003e" in html
+    assert "\\u003cscript\\u003ealert(\\'x\\')\\u003c/script\\u003e" in html  # in a string the browser parses
     assert "\\u003cimg src=x onerror=" in html
     # the browser-side helpers (static scripts the map loads) write data with textContent only
     assert "window.cimicMap = window.cimicCop.helpers(" in html

@@ -140,3 +140,12 @@ def test_a_second_run_on_the_same_places_snaps_nothing(monkeypatch):
     moved.geometry = [Point(p.x + 0.001, p.y) for p in sets.geometry]  # other places: snapped anew
     travel_time_reach(graph, moved, shel, max_minutes=15.0)
     assert calls == [20]
+
+
+@pytest.mark.parametrize("high", [50, 2**40, 2**62])
+def test_the_pair_order_is_a_stable_argsort(high):
+    """Keys packed with their positions and sorted by value (or, when they do not fit in 63 bits, argsorted)
+    give numpy's stable argsort: equal keys (many here) in their first order."""
+    keys = np.random.default_rng(5).integers(0, high, 5000)
+    keys[::7] = keys[0]
+    assert np.array_equal(reach_mod._key_order(keys), np.argsort(keys, kind="stable"))

@@ -263,3 +263,38 @@ def test_a_graph_replaced_while_it_is_read_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setattr(rc.np, "load", load_and_replace)
     assert _load(path, key) is None and calls == [1]
     assert _load(path, key) is not None  # the new folder, read whole
+
+
+def _mapped(a: np.ndarray) -> bool:
+    """Whether ``a`` is (a view of) an array mapped from its file."""
+    while a is not None:
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base if isinstance(a.base, np.ndarray) else None
+    return False
+
+
+def test_a_read_graph_keeps_its_index_arrays_int32_as_mapped(tmp_path):
+    """The seven index arrays and the components are read as the int32 maps of their files: no int64
+    copy of each in memory (a national graph: ~60 MB), and routes on the read graph are the built graph's."""
+    from cimic_geo.analytics.road_cache import _INDEX
+
+    g = build_road_graph(salient_roads(), front_line=SALIENT, bands_km=BANDS)
+    path = tmp_path / "x.duckdb.roadgraph"
+    key = graph_key("v1", as_of=None, bands_km=BANDS)
+    assert save_graph(path, g, key)
+    h = _load(path, key)
+    for name in _INDEX:
+        a = getattr(h, name)
+        assert a.dtype == np.int32 and _mapped(a), name
+        assert np.array_equal(a, getattr(g, name)), name
+    ec = h.connectivity().edge_component
+    assert ec.dtype == np.int32 and _mapped(ec)
+    policy = RoutingPolicy(avoid_km=1.0)
+    for o, t in ((0, g.n_nodes - 1), (1, g.n_nodes // 2)):
+        a = find_routes(g, o, t, policy=policy, alternatives=2)
+        b = find_routes(h, o, t, policy=policy, alternatives=2)
+        assert [r.cost for r in a] == [r.cost for r in b]
+        assert [r.edges.tolist() for r in a] == [r.edges.tolist() for r in b]
+    assert np.array_equal(h.edge_geoms(np.arange(h.n_edges)), g.edge_geoms(np.arange(g.n_edges)))
+    assert shapely.equals(h.roads.geometry.values, g.roads.geometry.values).all()

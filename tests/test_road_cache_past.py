@@ -161,3 +161,70 @@ def test_a_built_past_graph_is_read_back_from_its_folder(demo_db_copy, counted):
         b = route_document(first, origin, destination, alternatives=alternatives)
         assert a["found"] and a["length_km"] > 0
         assert json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)
+
+
+def test_a_past_build_lets_go_of_its_lines_and_its_copy(demo_db_copy, monkeypatch):
+    """Building a past graph: the road lines (a national layer: hundreds of MB) go before the graph is
+    saved and read back, and the built copy goes once it is read back; the read graph rebuilds the
+    same lines from its vertices."""
+    import weakref
+
+    import shapely
+
+    import cimic_geo.corridors as corridors
+    from cimic_geo.store import connect
+
+    real_build, real_shared, built, seen = corridors.build_road_graph, corridors.shared_graph, [], []
+
+    def build(*args, **kwargs):
+        g = real_build(*args, **kwargs)
+        built.append((weakref.ref(g), g.roads.copy()))  # the lines as built, for the comparison below
+        return g
+
+    def shared(*args, **kwargs):
+        if built:  # the read-back: the built graph holds no lines any more
+            seen.append(type(built[0][0]().road_table).__name__)
+        return real_shared(*args, **kwargs)
+
+    monkeypatch.setattr(corridors, "build_road_graph", build)
+    monkeypatch.setattr(corridors, "shared_graph", shared)
+    t1 = _times(demo_db_copy)[0]
+    with connect(demo_db_copy, read_only=True) as store:
+        ctx = corridors.load_access_context(store, as_of=t1, bands_km=(3.0, 6.0, 9.0))
+    gc.collect()
+    assert len(built) == 1 and seen == ["DataFrame"]
+    assert built[0][0]() is None  # the built copy was let go: the context has the graph read back
+    lines = built[0][1]
+    assert ctx.graph.roads["id"].tolist() == lines["id"].tolist()
+    assert shapely.equals(ctx.graph.roads.geometry.values, lines.geometry.values).all()
+
+
+def test_the_planner_keeps_one_road_graph_while_its_time_moves(demo_db_copy):
+    """Moving the planner's time slider over past times (each graph built and kept beside the store)
+    leaves one road graph alive in the process, not one per time visited."""
+    import weakref
+
+    from cimic_geo.analytics import coverage_graph
+    from cimic_geo.store import connect
+    from cimic_geo.ui import planner_page
+    from cimic_geo.ui.common import data_token
+
+    times = _times(demo_db_copy)
+    assert len(times) >= 3
+    planner_page._context.clear()
+    refs = []
+    try:
+        with connect(demo_db_copy, read_only=True) as store:
+            token = data_token(store)
+            for t in (None, times[-2], times[-3], times[-2]):
+                ctx = planner_page.access_context(store, token, t)
+                refs.append(weakref.ref(ctx.graph))
+                del ctx
+                gc.collect()
+                alive = {id(r()) for r in refs if r() is not None}
+                assert len(alive) == 1, f"{len(alive)} road graphs alive after the time moved to {t}"
+    finally:
+        planner_page._context.clear()
+        planner_page._last_args.clear()
+        planner_page._last_graph.clear()
+        coverage_graph._LAST.clear()

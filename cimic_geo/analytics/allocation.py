@@ -3,13 +3,11 @@
 A transportation problem (settlement population → shelter free places along the edges of a
 :class:`~cimic_geo.analytics.reach.Reach`) solved lexicographically: first the most people placed
 (an integer max-flow, :func:`scipy.sparse.csgraph.maximum_flow`), then, with that many placed in
-every connected component of the reach graph, the least total person-cost (a linear programme
-solved by HiGHS, :func:`cimic_geo.analytics.highs_lp.solve_lp`). The constraint matrix is totally
-unimodular, so the optimal vertex is integral. Edges no optimum needs (behind a settlement that
+every connected component of the reach graph, the least total person-cost (a least-cost flow of
+that size, LEMON's network simplex in integers: :func:`cimic_geo.analytics.flow_solver.least_cost_flow`). Edges no optimum needs (behind a settlement that
 can fill all its shelters at once, :func:`_undominated`) are dropped first. Components settled by
 a greedy certificate (each settlement alone nearest-first, or each shelter alone nearest-first,
-without overloading the other side) skip the solvers; exact reductions keep the LP small, and the
-LP is solved in blocks that share no constraint row. Where costs tie (journeys through the same
+without overloading the other side) skip the solvers; exact reductions keep the flow problem small. Where costs tie (journeys through the same
 junctions), the first reduction may pick another of the equally good optima than the solver alone
 would: as many people placed at the same least person-cost, split otherwise only among tied edges.
 """
@@ -17,17 +15,13 @@ would: as many people placed at the same least person-cost, split otherwise only
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, maximum_flow
 
-from cimic_geo.analytics.highs_lp import solve_lp
+from cimic_geo.analytics.flow_solver import least_cost_flow
 from cimic_geo.analytics.reach import Reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import _
@@ -94,7 +88,7 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     for a in (pop, cap, reach.s, reach.h, reach.cost):
         digest.update(np.ascontiguousarray(a).tobytes())
         digest.update(str(len(a)).encode())
-    key = digest.digest() + str(_LP_BLOCK_EDGES).encode()  # the solver's batching too (its tests vary it)
+    key = digest.digest()
     with _LAST_LOCK:
         kept = _LAST.get(key)
     if kept is not None:
@@ -220,10 +214,9 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     comps, comp_idx = np.unique(ecomp, return_inverse=True)
     comp_h = np.searchsorted(comps, comp_of_h)
     target = np.bincount(comp_h, weights=into_sink, minlength=len(comps))
-    # 2) least person-cost among maximum flows: an LP (HiGHS) with costs c - M. Any solution
-    #    that places the maximum found in 1) in every component is lexicographically optimal
-    #    (for flows of equal size the -M terms cancel); if one falls short, M grows and we
-    #    re-solve. Settlement rows that cannot bind (population >= all capacity in reach) are
+    # 2) least person-cost among maximum flows: a least-cost flow placing exactly the maximum
+    #    found in 1) (less what the greedy part below places) is lexicographically optimal.
+    #    Settlement rows that cannot bind (population >= all capacity in reach) are
     #    dropped: they are redundant given the shelter rows and the bounds x <= min(p, q).
     #    A settlement without a row can fill all its shelters at once; so an edge to a shelter
     #    that costs at least as much as that shelter's nearest row-less settlement can be
@@ -243,9 +236,9 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     rows_s = np.flatnonzero(p < reach_cap)
     pos = np.full(ns, -1)
     pos[rows_s] = np.arange(len(rows_s))
-    # Without settlement rows the LP separates by shelter: a shelter none of whose settlements
+    # Without settlement rows the problem separates by shelter: a shelter none of whose settlements
     # has a row simply fills its nearest settlements (bounds min(p, q)) - greedy, exact. Only the
-    # shelters touching a settlement with a row go to the LP.
+    # shelters touching a settlement with a row go to the flow solver.
     coupled = np.zeros(nh, dtype=bool)
     coupled[h_loc[live & (pos[s_loc] >= 0)]] = True
     in_lp = coupled[h_loc] & live
@@ -255,9 +248,8 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
         xf[free] = _greedy(h_loc[free], rank[free], q[h_loc[free]], p[s_loc[free]])
     e_lp = np.flatnonzero(in_lp)
     if len(e_lp):
-        xf[e_lp] = _lp(c[e_lp], s_loc[e_lp], h_loc[e_lp], pos, len(rows_s), p, q, comp_idx[e_lp], target,
-                       comps_all=len(comps), fixed=np.bincount(comp_idx[free], weights=xf[free],
-                                                               minlength=len(comps)))
+        need = target - np.bincount(comp_idx[free], weights=xf[free], minlength=len(comps))
+        xf[e_lp] = _least_cost(c[e_lp], s_loc[e_lp], h_loc[e_lp], pos, p, q, comp_idx[e_lp], need)
     x = np.rint(xf).astype(np.int64)
     # integrality is guaranteed (totally unimodular); guard against solver round-off anyway
     if np.abs(xf - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):
@@ -265,95 +257,14 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     return x
 
 
-
-
-def _columns(a_ub: sp.csc_matrix, cols: np.ndarray, renumber: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
-    """The columns ``cols`` of ``a_ub`` (CSC, sorted indices) on the rows they touch, renumbered in
-    order, and those rows: ``a_ub[:, cols]`` without its empty rows, built without a CSR round trip
-    (``renumber``: scratch of -1 per row of ``a_ub``, left as it was)."""
-    sub = a_ub[:, cols]
-    used = np.zeros(a_ub.shape[0], dtype=bool)
-    used[sub.indices] = True
-    rows = np.flatnonzero(used)
-    renumber[rows] = np.arange(len(rows), dtype=renumber.dtype)
-    out = sp.csc_matrix((sub.data, renumber[sub.indices], sub.indptr), shape=(len(rows), len(cols)))
-    renumber[rows] = -1
-    return out, rows
-
-
-_LP_BLOCK_EDGES = 2000  # independent LP blocks are solved together up to about this many edges
-_LP_THREADS = min(2, os.cpu_count() or 1)  # LP batches solved side by side (the same answers in any number)
-_POOL: list[ThreadPoolExecutor] = []
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The process's LP threads (made on first use)."""
-    with _LAST_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(_LP_THREADS, thread_name_prefix="allocation-lp"))
-        return _POOL[0]
-
-_HIGHS = {"presolve": False, "simplex_dual_edge_weight_strategy": "devex"}
-
-
-def _lp(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, n_rows: int, p: np.ndarray,
-        q: np.ndarray, comp_idx: np.ndarray, target: np.ndarray, *, comps_all: int, fixed: np.ndarray) -> np.ndarray:
-    """The coupled part: HiGHS LP with costs ``c - M``; M grows until every component places its
-    max-flow (``fixed`` = what the greedy part already placed per component).
-
-    The LP separates into blocks that share no row (connected components of the graph whose
-    nodes are the rows and whose edges are the variables); blocks are solved separately (small
-    ones batched), which is the same LP and much faster than one solve of the whole.
-    """
-    ne = len(c)
-    nh = len(q)
-    ek = np.flatnonzero(pos[s_loc] >= 0)
-    a_ub = sp.vstack([
-        sp.csr_matrix((np.ones(len(ek)), (pos[s_loc[ek]], ek)), shape=(n_rows, ne)),
-        sp.csr_matrix((np.ones(ne), (h_loc, np.arange(ne))), shape=(nh, ne)),
-    ]).tocsc()
-    rows_s = np.flatnonzero(pos >= 0)
-    b_ub = np.concatenate([p[rows_s], q]).astype(float)
-    upper = np.minimum(p[s_loc], q[h_loc]).astype(float)
-    # blocks: rows linked by the variables that have two rows (settlement row and shelter row)
-    link = sp.coo_matrix((np.ones(len(ek)), (pos[s_loc[ek]], n_rows + h_loc[ek])),
-                         shape=(n_rows + nh, n_rows + nh))
-    _n, block = connected_components(link, directed=False)
-    eblock = block[n_rows + h_loc]
-    order = np.argsort(eblock, kind="stable")
-    cuts = np.r_[0, np.flatnonzero(np.diff(eblock[order])) + 1, ne]
-    batches: list[np.ndarray] = []
-    pending: list[np.ndarray] = []
-    n_pending = 0
-    for lo, hi in pairwise(cuts):
-        pending.append(order[lo:hi])
-        n_pending += hi - lo
-        if n_pending >= _LP_BLOCK_EDGES:
-            batches.append(np.sort(np.concatenate(pending)))
-            pending, n_pending = [], 0
-    if pending:
-        batches.append(np.sort(np.concatenate(pending)))
-    x = np.zeros(ne)
-    renumber = np.full(a_ub.shape[0], -1, dtype=a_ub.indices.dtype)
-    big = 1.0 + float(c.max(initial=0.0)) * 100.0
-    redo = batches
-    for _pass in range(6):
-        jobs = [(cols, *_columns(a_ub, cols, renumber)) for cols in redo]
-
-        def solve(job: tuple[np.ndarray, sp.csc_matrix, np.ndarray], shift: float = big) -> tuple[Any, str]:
-            cols, sub, rows = job
-            return solve_lp(c[cols] - shift, sub, b_ub[rows], upper[cols], options=_HIGHS)
-
-        # the blocks share no row: solved side by side (HiGHS lets go of the GIL), each as alone
-        outs = _pool().map(solve, jobs) if _LP_THREADS > 1 and len(jobs) > 1 else map(solve, jobs)
-        for (cols, _sub, _rows), (sol, message) in zip(jobs, outs, strict=True):
-            if sol is None:  # pragma: no cover - always feasible (x = 0) and bounded
-                raise AnalysisError(_("the allocation solver failed: {reason}").format(reason=message))
-            x[cols] = sol
-        placed = fixed + np.bincount(comp_idx, weights=x, minlength=comps_all)
-        short = placed < target - 0.5
-        if not short.any():
-            return x
-        big *= 100.0  # pragma: no cover - M too small for this instance
-        redo = [cols for cols in batches if short[comp_idx[cols]].any()]  # pragma: no cover
-    raise AnalysisError("the allocation solver could not reach the maximum coverage")  # pragma: no cover
+def _least_cost(c: np.ndarray, s_loc: np.ndarray, h_loc: np.ndarray, pos: np.ndarray, p: np.ndarray,
+                q: np.ndarray, comp_idx: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """The coupled part: ``need[k]`` people placed in each component ``k`` it touches, at the least cost."""
+    touched = np.zeros(len(need), dtype=bool)
+    touched[comp_idx] = True
+    flow = round(float(need[touched].sum()))
+    x = least_cost_flow(c, s_loc, h_loc, pos, p, q, flow=flow)
+    placed = np.bincount(comp_idx, weights=x, minlength=len(need))
+    if np.any(placed[touched] < need[touched] - 0.5):  # pragma: no cover - the flow is the maximum's remainder
+        raise AnalysisError("the allocation solver could not reach the maximum coverage")
+    return x.astype(float)

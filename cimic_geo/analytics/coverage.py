@@ -6,7 +6,7 @@ Method
    their cost, as a sparse :class:`Reach` (straight-line km from :func:`straight_line_reach`, or
    road minutes from :func:`travel_time_reach`); any other reach plugs into the same solver.
 2. *Allocation* (:mod:`cimic_geo.analytics.allocation`), exact and independent of the row order:
-   most people placed first (max-flow), then the least person-cost (HiGHS LP). Rows are put in
+   most people placed first (max-flow), then the least person-cost (a least-cost flow). Rows are put in
    a canonical order (by id) first, so the answer does not depend on the order of the input
    rows; AccessMod's facility-by-facility allocation does.
 

@@ -43,6 +43,9 @@ from cimic_geo.i18n import _
 #: The routing policy of coverage by travel time: occupied-side roads excluded, no threat penalty,
 #: every road driven both ways.
 COVERAGE_POLICY = RoutingPolicy(avoid_km=None, penalties=None, exclude_occupied=True, ignore_oneway=True)
+#: Coverage by road time searches this many minutes past the limit asked and keeps that search: the next
+#: larger limit (the Exposure page steps by 5 minutes) is its pairs within it, not a search again.
+SEARCH_AHEAD_MIN = 5.0
 
 _LOCK = threading.Lock()
 _LAST: dict[tuple[str, str, int | None], RoadGraph] = {}
@@ -211,7 +214,11 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
         raise AnalysisError(_("travel-time coverage needs a roads layer; the store has none"))
     graph = build_road_graph(roads, front_line=front_line, occupied=occupied_area, infrastructure=infra,
                              bands_km=bands, as_of=as_of)
-    if folder is not None and key is not None and layers_as_of is not None and save_graph(folder, graph, key):
+    del roads
+    keep = folder is not None and key is not None and layers_as_of is not None
+    if keep:  # saved and read back: the lines go now (rebuilt from the vertices if the save fails)
+        graph.drop_road_lines()
+    if keep and save_graph(folder, graph, key):
         # read back from its folder (mapped, as the current graph is), the built copy let go
         kept = _kept_graph(store, folder, key, version=version, as_of=as_of, layers_as_of=layers_as_of,
                            front_line=front_line, occupied_area=occupied_area, infra=infra, bands_km=bands)

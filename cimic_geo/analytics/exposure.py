@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cimic_geo.analytics import geod_pool
 from cimic_geo.analytics.bands import (
     BEYOND,
     OCCUPIED,
@@ -24,7 +25,7 @@ from cimic_geo.analytics.bands import (
     classify_bands,
     shift_distances,
 )
-from cimic_geo.analytics.front_distance import as_geometry_array, prepare_front
+from cimic_geo.analytics.front_distance import Front, as_geometry_array, prepare_front
 from cimic_geo.config import DEFAULT_BANDS_KM
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84, metric_crs
@@ -32,6 +33,8 @@ from cimic_geo.i18n import _
 from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
+#: The largest layer is measured on a helper thread when it and the others have half this many features each.
+_THREADED_FROM = 20_000
 METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
 
 
@@ -158,6 +161,29 @@ def _summarise(labels: dict[str, np.ndarray], frames: dict[str, gpd.GeoDataFrame
     return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)]
 
 
+def _measure(front: Front, gdf: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
+    """Distance (km) to the front of each feature of one layer."""
+    return np.full(len(gdf), np.inf) if front.empty else front.distance_km(gdf.geometry, exact_near_km=edges)
+
+
+def _measure_layers(front: Front, frames: dict[str, gpd.GeoDataFrame], edges: tuple[float, ...]
+                    ) -> dict[str, np.ndarray]:
+    """:func:`_measure` of every layer; the largest layer on a helper thread beside the others when the
+    layers are large (k-d trees, pyproj and shapely let go of the GIL; each layer's numbers are its own,
+    the same on any thread). The front's indexes are all built first (:meth:`Front.warm`), so the
+    threads only read them; the occupied-area test (a prepared polygon) stays on the calling thread."""
+    sizes = {name: len(gdf) for name, gdf in frames.items()}
+    largest = max(sizes, key=lambda k: sizes[k])
+    rest = sum(sizes.values()) - sizes[largest]
+    if geod_pool.THREADS < 2 or geod_pool.in_pool() or min(sizes[largest], rest) < _THREADED_FROM // 2:
+        return {name: _measure(front, gdf, edges) for name, gdf in frames.items()}
+    front.warm()
+    later = geod_pool.pool().submit(_measure, front, frames[largest], edges)
+    out = {name: _measure(front, gdf, edges) for name, gdf in frames.items() if name != largest}
+    out[largest] = later.result()
+    return out
+
+
 def exposure(
     *,
     settlements: gpd.GeoDataFrame | None,
@@ -218,10 +244,9 @@ def exposure(
         notes.append(_("front line derived from the occupied-area boundary"))
     labels: dict[str, np.ndarray] = {}
     labels_shift: dict[str, np.ndarray] = {}
+    measured = _measure_layers(front, frames, edges)
     for name, gdf in frames.items():
-        d = (np.full(len(gdf), np.inf) if front.empty
-             else front.distance_km(gdf.geometry, exact_near_km=edges))
-        o = front.occupied(gdf.geometry)
+        d, o = measured[name], front.occupied(gdf.geometry)
         gdf["distance_km"] = d
         gdf["occupied"] = o
         gdf["band"] = classify_bands(d, occupied=o, bands_km=edges)

@@ -138,6 +138,19 @@ class Front:
     def empty(self) -> bool:
         return not len(self.segments)
 
+    def warm(self) -> Front:
+        """Build every index the distance queries make on first use (so that threads sharing this
+        front never build one twice); returns the front."""
+        if not self.empty:
+            self._sample_index()
+            self._quick()
+            if self._near is None:
+                self._near = segment_samples(self._ends_m)
+            if getattr(self, "_seg_ends", None) is None:
+                self._seg_ends = segment_ends(self.segments, self._sample_index()[3])
+            self._tree.query_nearest(self._seg_m[:1])  # the STRtree built now, not by two threads at once
+        return self
+
     def project(self, geoms: np.ndarray) -> np.ndarray:
         fwd = self._fwd
         if len(geoms) and (shapely.get_type_id(geoms) == 0).all():  # points: made anew, a little quicker

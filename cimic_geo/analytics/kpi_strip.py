@@ -100,12 +100,21 @@ def damage_kpi(infrastructure: gpd.GeoDataFrame | pd.DataFrame | None) -> pd.Dat
     table = pd.DataFrame(0, index=pd.Index(SECTORS, name="sector"), columns=[*DAMAGED, "total"], dtype="int64")
     if infrastructure is None or len(infrastructure) == 0:
         return table
-    df = infrastructure[infrastructure["damage"].isin(DAMAGED)]
-    if len(df):
-        counts = pd.crosstab(df["sector"], df["damage"])
-        for sector in counts.index:
-            for level in counts.columns:
-                table.loc[sector, level] = int(counts.loc[sector, level])
+    damage = infrastructure["damage"].to_numpy(dtype=object)
+    hit = pd.Series(damage).isin(DAMAGED).to_numpy()
+    if hit.any():
+        # a count per (sector, level) pair present, as a cross-tabulation counts them (missing values left out),
+        # written in the table's order of sectors then levels (sorted, as the cross-tabulation orders them)
+        sectors, sec_keys = pd.factorize(infrastructure["sector"].to_numpy(dtype=object)[hit], sort=True)
+        levels, lvl_keys = pd.factorize(damage[hit], sort=True)
+        ok = (sectors >= 0) & (levels >= 0)
+        counts = np.bincount(sectors[ok] * len(lvl_keys) + levels[ok], minlength=len(sec_keys) * len(lvl_keys))
+        present_levels = [j for j in range(len(lvl_keys)) if counts[j::len(lvl_keys)].any()]
+        for i, sector in enumerate(sec_keys.tolist()):
+            if not counts[i * len(lvl_keys):(i + 1) * len(lvl_keys)].any():
+                continue
+            for j in present_levels:
+                table.loc[sector, lvl_keys[j]] = int(counts[i * len(lvl_keys) + j])
     table["total"] = table[list(DAMAGED)].sum(axis=1)
     return table
 
@@ -215,15 +224,32 @@ class KpiBase:
     bands_km: tuple[float, ...]
     notes: list[str]
     as_of: pd.Timestamp | None
-    trees: dict[str, shapely.STRtree] = field(default_factory=dict)
+    trees: dict[str, shapely.STRtree | np.ndarray] = field(default_factory=dict)  # see cut
 
     def cut(self, layer: str, box: tuple[float, float, float, float] | None) -> np.ndarray | None:
-        """Positions (in order) of the rows of ``layer`` whose geometry intersects ``box``; None = every row."""
+        """Positions (in order) of the rows of ``layer`` whose geometry intersects ``box``; None = every row.
+
+        A layer of points only is cut by comparing coordinates (a point intersects the closed box when it lies
+        inside or on its edge; an empty or missing point meets nothing); others through an R-tree. Both are
+        made at the first cut of the layer and kept."""
         if box is None:
             return None
         if layer not in self.trees:
-            self.trees[layer] = shapely.STRtree(getattr(self, layer).geometry.to_numpy())
-        return np.sort(self.trees[layer].query(shapely.box(*box), predicate="intersects"))
+            geoms = getattr(self, layer).geometry.to_numpy()
+            types = shapely.get_type_id(geoms)
+            if np.all((types == 0) | (types == -1)):  # points (or missing)
+                xy = np.full((2, len(geoms)), np.nan)
+                real = (types == 0) & ~shapely.is_empty(geoms)
+                xy[0, real], xy[1, real] = shapely.get_x(geoms[real]), shapely.get_y(geoms[real])
+                self.trees[layer] = xy
+            else:
+                self.trees[layer] = shapely.STRtree(geoms)
+        index = self.trees[layer]
+        if isinstance(index, np.ndarray):
+            x, y = index
+            x0, y0, x1, y1 = box
+            return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        return np.sort(index.query(shapely.box(*box), predicate="intersects"))
 
 
 def _empty(columns: Sequence[str]) -> gpd.GeoDataFrame:

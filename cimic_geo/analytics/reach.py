@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -23,8 +24,9 @@ from scipy.spatial import cKDTree
 
 from cimic_geo.analytics.bands import check_distance
 from cimic_geo.analytics.front_samples import R_MIN_M
+from cimic_geo.analytics.geod_pool import distance_m
 from cimic_geo.errors import AnalysisError
-from cimic_geo.geo import GEOD, ecef
+from cimic_geo.geo import ecef
 from cimic_geo.i18n import _
 
 if TYPE_CHECKING:
@@ -116,8 +118,7 @@ def straight_line_reach(
         sure = (chord <= 100_000.0) & (chord + chord**3 / (12.0 * R_MIN_M**2) + 0.01 <= d_max * 1000.0)
         need[other[sure]] = False
         km[other[sure]] = chord[sure] / 1000.0
-    _, _, dist = GEOD.inv(a[s[need], 0], a[s[need], 1], b[h[need], 0], b[h[need], 1])
-    km[need] = np.asarray(dist, dtype=float) / 1000.0
+    km[need] = distance_m(a[s[need], 0], a[s[need], 1], b[h[need], 0], b[h[need], 1]) / 1000.0
     keep = km <= d_max + 1e-9
     return Reach(s[keep], h[keep], km[keep], unit="km", limit=d_max)
 
@@ -184,8 +185,9 @@ def _tile_of(xy: np.ndarray, size_m: float) -> np.ndarray:
 
 def _tiled_road(graph: RoadGraph, csr: sp.csr_matrix, n_src: int, n_dst: int, leave: tuple[np.ndarray, ...],
                 arrive: tuple[np.ndarray, ...], radius_m: float, t_max: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Road minutes ``(source, shelter, minutes)`` within ``t_max``, searched tile by tile on the whole graph.
+                ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Road minutes ``(source, shelter, minutes)`` within ``t_max`` in pieces, searched tile by tile on the
+    whole graph.
 
     ``leave`` = (source, node, cost) ways onto the network, ``arrive`` = (shelter, node, cost) ways off it.
     """
@@ -195,7 +197,9 @@ def _tiled_road(graph: RoadGraph, csr: sp.csr_matrix, n_src: int, n_dst: int, le
 
     lv_place, lv_node, lv_cost = leave
     arr_shelter, arr_node, arr_cost = arrive
-    out_r, out_h, out_c = [], [], []
+    out_r: list[np.ndarray] = []
+    out_h: list[np.ndarray] = []
+    out_c: list[np.ndarray] = []
     tree = _node_tree(graph)
     end_tree = cKDTree(tree.data[arr_node], balanced_tree=False, compact_nodes=False)
     tile = _tile_of(np.asarray(graph.node_xy, dtype=float)[lv_node], max(radius_m, 2000.0) * _TILE_PER_REACH)
@@ -232,14 +236,12 @@ def _tiled_road(graph: RoadGraph, csr: sp.csr_matrix, n_src: int, n_dst: int, le
         out_r.append(rows[r[pick]])
         out_h.append(h[pick])
         out_c.append(road[pick])
-    if not out_r:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return np.concatenate(out_r), np.concatenate(out_h), np.concatenate(out_c)
+    return out_r, out_h, out_c
 
 
 def _core_road(graph: RoadGraph, w: WeightedGraph, ch: Chains, n_src: int, leave: tuple[np.ndarray, ...],
                arrive: tuple[np.ndarray, ...], radius_m: float, t_max: float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """:func:`_tiled_road` on the core graph of junctions (:mod:`cimic_geo.analytics.reach_core`)."""
     from cimic_geo.analytics.reach_core import TILE_PER_REACH, core_pairs, same_chain, to_core
     from cimic_geo.analytics.road_weights import MIN_COST
@@ -261,12 +263,13 @@ def _core_road(graph: RoadGraph, w: WeightedGraph, ch: Chains, n_src: int, leave
     r, h, c = core_pairs(w, ch, src=src, dst=dst, row_xyz=row_xyz, row_r=row_r, row_tile=row_tile,
                          radius_m=radius_m, t_max=t_max)
     r2, h2, c2 = same_chain(ch, lv_place, lv_node, lv_cost, arr_shelter, arr_node, arr_cost, t_max, floor=MIN_COST)
-    return np.concatenate([r, r2]), np.concatenate([h, h2]), np.concatenate([c, c2])
+    return [*r, r2], [*h, h2], [*c, c2]
 
 
 def travel_time_reach(
     graph: RoadGraph, settlements: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, *, max_minutes: float,
     policy: RoutingPolicy | None = None, access_speed_kmh: float = 5.0, method: str = "core",
+    ahead_minutes: float = 0.0,
 ) -> Reach:
     """Pairs whose road travel time is within ``max_minutes``, cost in minutes.
 
@@ -286,10 +289,12 @@ def travel_time_reach(
     same shortest paths and times as on the whole graph, at a cost that grows with the tile, not
     with the country.
 
-    The last answer is kept on the graph (keyed by the places' exact positions, the policy, the walking
+    The last search is kept on the graph (keyed by the places' exact positions, the policy, the walking
     speed and the method): the same question again on the same graph is not searched again, nor one
     with a smaller limit (the kept pairs within it: a search bounded at the larger limit found the
-    same journeys with the same times).
+    same journeys with the same times). ``ahead_minutes``: a search runs that many minutes past
+    ``max_minutes`` and is kept whole, so that a larger limit within it is answered from it too (the
+    answer is the same: its pairs within ``max_minutes``).
 
     ``method``: ``"core"`` (default) searches the core graph of junctions, places joined along
     their chains (:mod:`cimic_geo.analytics.reach_core`: the same journeys, times equal to
@@ -297,6 +302,7 @@ def travel_time_reach(
     each path, as one Dijkstra over the whole network would).
     """
     t_max = check_distance(max_minutes, name="max_minutes")
+    ahead = check_distance(ahead_minutes, name="ahead_minutes")
     if method not in ("core", "tiles"):
         raise AnalysisError(f"unknown road search method {method!r} (core or tiles)")
     a = _points_lonlat(settlements, "settlements")
@@ -309,24 +315,18 @@ def travel_time_reach(
     key = (hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes() + b"|"
                            + np.ascontiguousarray(b, dtype=float).tobytes(), digest_size=16).digest(),
            len(a), len(b), policy, float(access_speed_kmh), method, _TILE_PER_REACH, _core_tile())
+    from cimic_geo.analytics.reach_kept import KeptReach
+
+    search = partial(_road_reach, graph, a, b, policy=policy, access_speed_kmh=access_speed_kmh, method=method)
     kept = graph.__dict__.get("_reach_last")
-    if kept is not None and kept[0] == key and kept[1].limit >= t_max:
-        r = kept[1]
-        if r.limit == t_max:
-            return Reach(r.s, r.h, r.cost, unit=r.unit, limit=r.limit)
-        # a search bounded at a larger limit found every journey within this one, at the same time
-        # (the shortest paths below a bound do not depend on it): its pairs within this limit. A pair
-        # just above it (within the 1e-9 min round-off margin a search keeps) is searched afresh.
-        within = r.cost <= t_max
-        if not ((r.cost > t_max) & (r.cost <= t_max + 1e-9)).any():
-            return Reach(r.s[within], r.h[within], r.cost[within], unit=r.unit, limit=t_max)
-        out = _road_reach(graph, a, b, t_max=t_max, policy=policy, access_speed_kmh=access_speed_kmh,
-                          method=method)
-        return out
-    out = _road_reach(graph, a, b, t_max=t_max, policy=policy, access_speed_kmh=access_speed_kmh, method=method)
-    out.s.flags.writeable = out.h.flags.writeable = out.cost.flags.writeable = False  # shared by the next run
-    graph.__dict__["_reach_last"] = (key, out)
-    return Reach(out.s, out.h, out.cost, unit=out.unit, limit=out.limit)
+    if kept is None or kept[0] != key or kept[1].limit < t_max:
+        kept = (key, KeptReach.of(search(t_max=t_max + ahead)))
+        graph.__dict__["_reach_last"] = kept
+    # a search bounded at a larger limit found every journey within this one, at the same time (the
+    # shortest paths below a bound do not depend on it): its pairs within this limit. A pair just above it
+    # (within the 1e-9 min round-off margin a search keeps) is searched afresh.
+    got = kept[1].within(t_max)
+    return got if got is not None else search(t_max=t_max)
 
 
 def _core_tile() -> float:
@@ -370,7 +370,7 @@ def _road_reach(graph: RoadGraph, a: np.ndarray, b: np.ndarray, *, t_max: float,
     by_src = near[order]
     src_start = np.searchsorted(inv[order], np.arange(len(pts) + 1))
     radius_m = _reach_km(graph, w.cost, t_max) * 1000.0 * (1.0 + 1e-6) + 10.0  # + round-off of node positions
-    r_all, h_all, road_all = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    pieces: tuple[list[np.ndarray], ...] = ([], [], [])
     if len(lv_place) and len(arr_node):
         ch = None
         if method == "core":
@@ -380,22 +380,26 @@ def _road_reach(graph: RoadGraph, a: np.ndarray, b: np.ndarray, *, t_max: float,
             if on_a_ring(ch, lv_node) or on_a_ring(ch, arr_node):
                 ch = None  # a ring touching no junction: searched on the whole graph
         if ch is not None:
-            r_all, h_all, road_all = _core_road(graph, w, ch, len(pts), (lv_place, lv_node, lv_cost),
-                                                (arr_shelter, arr_node, arr_cost), radius_m, t_max)
+            pieces = _core_road(graph, w, ch, len(pts), (lv_place, lv_node, lv_cost),
+                                (arr_shelter, arr_node, arr_cost), radius_m, t_max)
         else:
-            r_all, h_all, road_all = _tiled_road(graph, w.csr, len(pts), len(b), (lv_place, lv_node, lv_cost),
-                                                 (arr_shelter, arr_node, arr_cost), radius_m, t_max)
-    s_out, h_out, c_out = [], [], []
-    if len(r_all):
+            pieces = _tiled_road(graph, w.csr, len(pts), len(b), (lv_place, lv_node, lv_cost),
+                                 (arr_shelter, arr_node, arr_cost), radius_m, t_max)
+    # each pair as one key (settlement, then shelter) and its minutes
+    k_out, c_out = [], []
+    for r_all, h_all, road_all in zip(*pieces, strict=True):
         # every settlement on the source point: walk + road + walk
-        cnt = src_start[r_all + 1] - src_start[r_all]
-        rr = np.repeat(np.arange(len(r_all)), cnt)
-        si = by_src[np.repeat(src_start[r_all], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
-        hh = h_all[rr]
-        cost = wa[si] + road_all[rr] + wb[hh]
+        if len(pts) == len(near):  # one settlement per point (the usual case)
+            si, hh, road = by_src[src_start[r_all]], h_all, road_all
+        else:
+            cnt = src_start[r_all + 1] - src_start[r_all]
+            rr = np.repeat(np.arange(len(r_all)), cnt)
+            si = by_src[np.repeat(src_start[r_all], cnt) + np.arange(int(cnt.sum()))
+                        - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+            hh, road = h_all[rr], road_all[rr]
+        cost = wa[si] + road + wb[hh]
         keep = cost <= t_max + 1e-9
-        s_out.append(si[keep])
-        h_out.append(hh[keep])
+        k_out.append(si[keep] * len(b) + hh[keep])
         c_out.append(cost[keep])
     # straight along the edge a settlement and a shelter share (only places whose walk is within the limit:
     # on a sparse network thousands of places can share one edge, and their cross product is of no use)
@@ -404,15 +408,26 @@ def _road_reach(graph: RoadGraph, a: np.ndarray, b: np.ndarray, *, t_max: float,
     ia, ib = na[ia], nb[ib]
     direct = wa[ia] + partial_cost(part, w.cost[ea[ia]]) + wb[ib]
     keep = direct <= t_max + 1e-9
-    s_out.append(ia[keep])
-    h_out.append(ib[keep])
+    k_out.append(ia[keep] * len(b) + ib[keep])
     c_out.append(direct[keep])
-    s, h, c = np.concatenate(s_out), np.concatenate(h_out), np.concatenate(c_out)
-    if not len(s):
+    key, c = np.concatenate(k_out).astype(np.int64, copy=False), np.concatenate(c_out)
+    if not len(key):
         return empty
     # the cheaper of the road and the direct way for each pair, pairs in settlement then shelter order
-    key = s.astype(np.int64) * len(b) + h
-    order = np.argsort(key, kind="stable")
-    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
-    sel = order[starts]
-    return Reach(s[sel], h[sel], np.minimum.reduceat(c[order], starts), unit="min", limit=t_max)
+    order = _key_order(key)
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    s, h = np.divmod(key[starts], len(b))
+    c = c[order]
+    return Reach(s, h, c if len(starts) == len(c) else np.minimum.reduceat(c, starts), unit="min", limit=t_max)
+
+
+def _key_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative int64 keys: each key and its position packed into
+    one int64 and sorted by value (numpy's vectorised sort, several times faster than an argsort)."""
+    n = len(key)
+    shift = max(n - 1, 1).bit_length()
+    if not n or int(key.max()) >= 1 << (63 - shift):
+        return np.argsort(key, kind="stable")
+    packed = np.sort((key << shift) | np.arange(n, dtype=np.int64))
+    return packed & ((1 << shift) - 1)

@@ -169,14 +169,18 @@ def same_chain(ch: Chains, a_place: np.ndarray, a_node: np.ndarray, a_cost: np.n
 
 def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst: tuple[np.ndarray, ...],
                row_xyz: np.ndarray, row_r: np.ndarray, row_tile: np.ndarray, radius_m: float, t_max: float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Road minutes over the core from each source to each destination within ``t_max``.
+               ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Road minutes over the core from each source to each destination within ``t_max``: ``(source,
+    destination, minutes)`` in pieces (one per tile).
 
     ``src`` = (source, core node, cost) joins, ``dst`` = (destination, core node, cost) joins (from
     :func:`to_core`). Every node of a journey within ``t_max`` is within ``radius_m`` (a chord in
     earth-centred 3-D) of a node where its source joined the road; those nodes of source ``i`` are
     within ``row_r[i]`` of ``row_xyz[i]``. The sources of a tile (``row_tile``) are searched
     together on the core nodes within their farthest join plus ``radius_m`` of their centre.
+
+    A destination is read from the nodes each source reaches (a few in a hundred of the tile's): the
+    cheaper of its joins (at most two: its chain's ends, or its edge's ends), ``node + join cost``.
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -185,13 +189,14 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
 
     s_place, s_core, s_cost = src
     d_place, d_core, d_cost = dst
-    out_r, out_h, out_c = [], [], []
+    out_r: list[np.ndarray] = []
+    out_h: list[np.ndarray] = []
+    out_c: list[np.ndarray] = []
     if not len(s_place) or not len(d_place):
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return out_r, out_h, out_c
     csr = w.core_csr
     nc = csr.shape[0]
-    pts = ch.core_tree.data
-    # each destination's joins (at most two: its chain's ends, or its edge's ends) as columns 1 and 2
+    # each destination's joins: the cheaper (j1, c1) and the other (j2, c2; inf for none)
     by_dst = np.lexsort((d_cost, d_place))
     d_place, d_core, d_cost = d_place[by_dst], d_core[by_dst], d_cost[by_dst]
     first = np.r_[True, d_place[1:] != d_place[:-1]]
@@ -203,50 +208,54 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
     if len(np.unique(at)) != len(at):  # pragma: no cover - a place's edge has two ends on one chain
         raise AnalysisError("internal error: more than two core joins for one place")
     j2[at], c2[at] = d_core[second], d_cost[second]
-    end_tree = cKDTree(pts[d_core], balanced_tree=False, compact_nodes=False)
-    of_entry = np.cumsum(first) - 1  # destination number of each join
+    # the joins listed by core node: destination, whether it is its first join, its cost, and the
+    # destination's other join (node nc: none) and that one's cost
+    by_node = np.argsort(d_core, kind="stable")
+    node_ptr = np.searchsorted(d_core[by_node], np.arange(nc + 1))
+    join_dest = (np.cumsum(first) - 1)[by_node]
+    join_first = first[by_node]
+    join_cost = d_cost[by_node]
+    other = np.where(join_first, np.where(np.isfinite(c2[join_dest]), j2[join_dest], nc), j1[join_dest])
+    other_cost = np.where(join_first, c2[join_dest], c1[join_dest])
     tiles = row_tile[s_place]
     order = np.argsort(tiles, kind="stable")
     cuts = np.flatnonzero(np.diff(tiles[order])) + 1
-    local = np.full(nc, -1, dtype=np.int64)
+    local = np.full(nc + 1, -1, dtype=np.int64)
     row_pos = np.full(len(row_tile), -1, dtype=np.int64)
-    seen = np.zeros(len(dests), dtype=bool)
     for ends in np.split(order, cuts):
         rows = np.unique(s_place[ends])
         centre = row_xyz[rows].mean(axis=0)
         spread = float((np.sqrt(((row_xyz[rows] - centre) ** 2).sum(axis=1)) + row_r[rows]).max())
         nodes = np.asarray(ch.core_tree.query_ball_point(centre, spread + radius_m, return_sorted=True),
                            dtype=np.int64)
-        hit = np.asarray(end_tree.query_ball_point(centre, spread + radius_m), dtype=np.int64)
-        if not len(nodes) or not len(hit):
-            continue
+        if not len(nodes) or not (node_ptr[nodes + 1] > node_ptr[nodes]).any():
+            continue  # no destination joins the roads within reach
         local[nodes] = np.arange(len(nodes))
         row_pos[rows] = np.arange(len(rows))
         sub = with_sources(_sub_csr(csr, nodes, local), len(rows), row_pos[s_place[ends]], local[s_core[ends]],
                            s_cost[ends])
         dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
-        seen[of_entry[hit]] = True  # destinations with a join in the ball (sorted, as np.unique gives them)
-        k = np.flatnonzero(seen)
-        seen[k] = False
-        l1, l2 = local[j1[k]], local[j2[k]]
+        width = dist.shape[1]
+        flat = np.append(dist.ravel(), np.inf)  # the last: read for a join outside the ball
+        # each node a source reaches (not its own virtual node) and the joins there, with the minutes at the
+        # destination's other join: the cheaper of the two (read at the second join only where the first is
+        # not reached, so once per source and destination)
+        at = np.flatnonzero(flat < np.inf)
+        r, q = np.divmod(at, width)
+        inside = q < len(nodes)
+        at, r, q = at[inside], r[inside], q[inside]
+        g = nodes[q]
+        cnt = node_ptr[g + 1] - node_ptr[g]
+        e = np.repeat(node_ptr[g] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        r, v = np.repeat(r, cnt), np.repeat(flat[at], cnt)
+        lo = local[other[e]]
+        x = flat[np.where(lo >= 0, r * width + lo, len(flat) - 1)]
+        best = np.minimum(x + other_cost[e], v + join_cost[e])
+        ok = (join_first[e] | np.isinf(x)) & (best <= t_max)
+        r, k, best = r[ok], join_dest[e[ok]], best[ok]
         local[nodes] = -1
         row_pos[rows] = -1
-        reached = np.isfinite(dist).any(axis=0)  # ball nodes some source reaches within the limit
-        # a join outside the ball, or in it but reached by no source, is not reached within the limit: a
-        # destination is read at its reached joins only (the other's column would be infinite throughout)
-        u1 = (l1 >= 0) & reached[np.maximum(l1, 0)]
-        u2 = (l2 >= 0) & reached[np.maximum(l2, 0)] & np.isfinite(c2[k])
-        both, only1, only2 = u1 & u2, u1 & ~u2, u2 & ~u1
-        nb = int(both.sum())
-        k = np.concatenate([k[both], k[only1], k[only2]])
-        col = np.concatenate([l2[both], l1[only1], l2[only2]])
-        add = np.concatenate([c2[k[:nb]], c1[k[nb:nb + int(only1.sum())]], c2[k[nb + int(only1.sum()):]]])
-        best = dist[:, col] + add
-        np.minimum(best[:, :nb], dist[:, l1[both]] + c1[k[:nb]], out=best[:, :nb])
-        r, q = np.nonzero(best <= t_max)
         out_r.append(rows[r])
-        out_h.append(dests[k[q]])
-        out_c.append(best[r, q])
-    if not out_r:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return np.concatenate(out_r), np.concatenate(out_h), np.concatenate(out_c)
+        out_h.append(dests[k])
+        out_c.append(best)
+    return out_r, out_h, out_c

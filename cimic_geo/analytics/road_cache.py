@@ -59,6 +59,10 @@ _ARRAYS = ("node_lonlat", "node_xy", "edge_u", "edge_v", "edge_seg", "edge_lengt
            "seg_length_km", "seg_speed")
 #: Index arrays are saved as int32 (half the bytes to read; a national graph has ~2M vertices).
 _INDEX = ("edge_u", "edge_v", "edge_seg", "edge_c0", "edge_c1", "seg_v0", "seg_v1")
+#: A read graph keeps its int32 index arrays as they are mapped from their files (no int64 copy in
+#: memory: each index only indexes, and the sum of two node ids still fits) while it has fewer vertices
+#: than this; a larger one is widened.
+NARROW_BELOW = 2**30
 
 
 def graph_file(db_path: str | os.PathLike) -> Path:
@@ -142,7 +146,11 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
             arrays[f"w{i}_{name}"] = a.astype(np.int32) if small else a
     if len(graph.coords) < 2**31 - 1:
         arrays.update({name: arrays[name].astype(np.int32) for name in _INDEX})
-    labels, codes = np.unique(graph.seg_status.astype(str), return_inverse=True)
+    import pandas as pd  # the graph was built or read with it
+
+    # the sorted labels and each row's code, as np.unique of the text gives them (without a text copy of every row)
+    codes, labels = pd.factorize(np.asarray(graph.seg_status, dtype=object), sort=True)
+    labels = np.asarray(labels, dtype=str)
     arrays["seg_status_labels"], arrays["seg_status_codes"] = labels, codes.astype(np.int8 if len(labels) < 128 else np.int32)
     conn = graph.connectivity()  # saved, so a fresh process does not label the components again
     arrays["seg_bounds"] = np.asarray(graph.row_bounds(), dtype=float)  # the rows' boxes: no scan of the vertices
@@ -222,7 +230,7 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         z = {name: np.asarray(np.load(p / f"{name}.npy", mmap_mode="c", allow_pickle=False)) for name in meta["arrays"]}
         arrays = {name: z[name] for name in _ARRAYS}
         status = z["seg_status_labels"].astype(object)[z["seg_status_codes"]]
-        edge_component = z["conn_edge_component"].astype(np.int64)
+        edge_component = z["conn_edge_component"]  # int32, as mapped
         policies = [RoutingPolicy(**{**d, "penalties": None if d["penalties"] is None else tuple(d["penalties"])})
                     for d in meta["policies"]]
         weighted = []  # the mapped arrays; widened to int64 when the policy is first asked (RoadGraph.weighted)
@@ -242,7 +250,8 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(
             edge_component):
         return None
-    arrays.update({name: arrays[name].astype(np.int64) for name in _INDEX})
+    if len(arrays["coords"]) >= NARROW_BELOW:
+        arrays.update({name: arrays[name].astype(np.int64) for name in _INDEX})
     coords = arrays["coords"]
     v0, v1 = arrays["seg_v0"], arrays["seg_v1"]
     if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():

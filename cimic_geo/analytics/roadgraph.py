@@ -139,6 +139,13 @@ class RoadGraph:
                 self.road_table = gpd.GeoDataFrame(self.road_table, geometry=geoms, crs="EPSG:4326")
             return self.road_table
 
+    def drop_road_lines(self) -> None:
+        """Let go of the road rows' geometry (a national layer: a million lines, hundreds of MB):
+        :attr:`roads` rebuilds it from ``coords`` when asked again, as a graph read from its folder does."""
+        with self._lock:
+            if isinstance(self.road_table, gpd.GeoDataFrame):
+                self.road_table = pd.DataFrame(self.road_table.drop(columns=self.road_table.geometry.name))
+
     def seg_geoms(self, rows: np.ndarray) -> np.ndarray:
         """Lon/lat LineStrings of road rows (from ``coords``; repeated vertices dropped)."""
         return row_lines(self.coords, self.seg_v0, self.seg_v1, rows)

@@ -59,7 +59,7 @@ _GRAPH = ("edge_u", "edge_v", "edge_seg", "edge_length_km", "edge_minutes", "edg
           "edge_oneway", "edge_c0", "edge_c1", "coords", "seg_v0", "seg_v1", "seg_length_km", "seg_speed",
           "seg_status_labels", "seg_status_codes", "seg_bounds", "conn_edge_component")
 #: Node indices are widened to int64 (sums of two node ids); vertex and row indices are only used
-#: to index, which int32 does as well (:func:`~cimic_geo.analytics.road_cache.load_graph` widens all).
+#: to index, which int32 does as well (:func:`~cimic_geo.analytics.road_cache.load_graph` keeps them int32 too).
 _WIDEN = ("edge_u", "edge_v")
 #: Arrays of the weighted graph over all nodes or node pairs that the router only indexes with or
 #: reads one element of: left as they are kept (a map of the file, read where a route goes);

@@ -188,11 +188,12 @@ def coverage_at(store: LayerReader, *, as_of: TimeLike | None = None, max_km: fl
     reach_fn = None
     if max_minutes is not None:
         step(0.25, _("building the road graph"))
-        from cimic_geo.analytics.coverage_graph import coverage_road_graph
+        from cimic_geo.analytics.coverage_graph import SEARCH_AHEAD_MIN, coverage_road_graph
 
         graph, policy = coverage_road_graph(store, as_of=sit.as_of, front_line=sit.front_line,
                                             occupied_area=sit.occupied_area, layers_as_of=sit.layers_as_of)
-        reach_fn = partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy)
+        reach_fn = partial(travel_time_reach, graph, max_minutes=max_minutes, policy=policy,
+                           ahead_minutes=SEARCH_AHEAD_MIN)
         step(0.5, _("travel times to shelters"))
     else:
         step(0.4, _("distances to shelters"))

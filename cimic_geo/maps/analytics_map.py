@@ -23,7 +23,7 @@ from jinja2 import Template
 from cimic_geo.analytics.bands import BEYOND, OCCUPIED, UNKNOWN
 from cimic_geo.errors import AnalysisError
 from cimic_geo.i18n import N_, _, fmt_int
-from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.assets import AssetMode, preload_first, set_offline_assets
 from cimic_geo.maps.controls import FIT_ZOOM_SNAP, add_metric_scale, fit_to, frames_extent
 from cimic_geo.maps.cop_data import script_json
 
@@ -231,7 +231,8 @@ def build_analytics_map(
     shelters : drawn small, blue with spare places, purple when full (coverage columns optional)
     max_points : draw at most this many settlements (largest population first) for responsiveness
 
-    The map opens fitted to :func:`analytics_extent` (fractional zoom) with a metric scale bar.
+    The map opens fitted to :func:`analytics_extent` (fractional zoom) with a metric scale bar. Served, its
+    first script asks for all its files at once (:func:`~cimic_geo.maps.assets.preload_first`).
     """
     if mode not in ("band", "coverage"):
         raise AnalysisError(f"mode must be 'band' or 'coverage', got {mode!r}")
@@ -289,7 +290,8 @@ def build_analytics_map(
                 [_("Shelter"), "ID", _("Status"), _("Capacity"), _("Assigned"), _("Spare")], col,
                 np.full(len(sh), 3.0), _("Shelters"), show=False).add_to(m)
     _points(sets, fields, aliases, colour, radius, title + note).add_to(m)
-    return finish(m, legend, marking=marking, bounds=bounds)
+    finish(m, legend, marking=marking, bounds=bounds)
+    return preload_first(m) if asset_mode == "served" else m
 
 
 def finish(m: folium.Map, legend: AnalyticsLegend, *, marking: str | None,

@@ -15,8 +15,9 @@ air-gapped browser would render nothing. This module:
 * detects missing files and raises :class:`~cimic_geo.errors.AssetError` with the install
   commands (:func:`check_assets`).
 
-Only Leaflet itself (and milsymbol for the APP-6 symbols) is loaded for a map: jQuery, Bootstrap, Font Awesome and awesome-markers
-(folium's defaults) are not used by any element the project draws.
+Only Leaflet itself is loaded when a map opens (milsymbol when its APP-6 switch is first checked):
+jQuery, Bootstrap, Font Awesome and awesome-markers (folium's defaults) are not used by any element the
+project draws.
 """
 
 from __future__ import annotations
@@ -334,6 +335,38 @@ def set_offline_assets(
     element.default_js = js
     element.default_css = css
     return element
+
+
+def _served_links(element: folium.Element) -> tuple[list[str], list[str]]:
+    """Served script and stylesheet URLs of ``element`` and its children, in streamlit-folium's order."""
+    js: list[str] = []
+    css: list[str] = []
+    todo = [element]
+    while todo:
+        elem = todo.pop()
+        js += [u for _, u in getattr(elem, "default_js", []) if not u.startswith("data:")]
+        css += [u for _, u in getattr(elem, "default_css", []) if not u.startswith("data:")]
+        todo.extend(reversed(list(getattr(elem, "_children", {}).values())))
+    return list(dict.fromkeys(js)), list(dict.fromkeys(css))
+
+
+#: A script that asks the browser for every file of ``LINKS`` at once (``<link rel="preload">``).
+_PRELOAD_JS = ("(function (d) {{ {links}.forEach(function (a) {{ var l = d.createElement('link'); "
+               "l.rel = 'preload'; l.as = a[0]; l.href = a[1]; d.head.appendChild(l); }}); }})(document);")
+
+
+def preload_first(m: folium.Map) -> folium.Map:
+    """Make the map's first script a ``data:`` URI (nothing to fetch) asking for all its other files at once.
+
+    streamlit-folium requests a map's scripts one after another, each once the one before has run; preloaded,
+    they arrive together and each then runs from the browser's memory. Call it once the map holds every
+    element with scripts (after its Draw control); served maps only."""
+    js, css = _served_links(m)
+    links = [["script", u] for u in js] + [["style", u] for u in css]
+    code = _PRELOAD_JS.format(links=json.dumps(links))
+    uri = "data:text/javascript;base64," + base64.b64encode(code.encode("utf-8")).decode("ascii")
+    m.default_js = [("cimic_preload", uri), *[(n, u) for n, u in m.default_js if n != "cimic_preload"]]
+    return m
 
 
 def patch_folium_defaults(*, base_url: str = SERVED_BASE_URL) -> None:

@@ -28,6 +28,7 @@ neither in the browser nor on the server (:mod:`cimic_geo.maps.safe_render`).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -102,13 +103,36 @@ class CimicHelpers(MacroElement):
         self.styles_js = script_json({**styles, "labels": labels, "_ui": ui_text()})
 
 
+#: One escape of JSON text: ``\\`` and the next character, or ``\\uXXXX``.
+_JSON_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
+#: Escapes :func:`script_json` writes for characters a script must not hold raw: kept as they are in the
+#: literal (the browser reads each back as the character, which JSON allows raw inside a string).
+_SCRIPT_ESCAPES = frozenset({"\\u003c", "\\u003e", "\\u0026", "\\u2028", "\\u2029"})
+
+
+def string_text(json_text: str) -> str:
+    """The body of a single-quoted JavaScript string literal whose value is ``json_text``.
+
+    ``json_text`` is JSON from :func:`script_json` (``<``, ``>``, ``&`` escaped, no raw line breaks): each
+    of its escapes gets its backslash doubled, except those of ``<``, ``>``, ``&`` and the line separators
+    (the value then holds the character raw, which JSON allows inside a string), and quotes ``'`` are
+    escaped. The literal holds no ``<``, ``>`` or ``&``, so it cannot end a script either. The browser
+    parses the value with ``JSON.parse``: data never runs as code. (A string literal is scanned several
+    times faster than a template literal, and far faster than the same data as an object literal.)
+    """
+    text = _JSON_ESCAPE.sub(lambda m: m.group(0) if m.group(0) in _SCRIPT_ESCAPES else m.group(0).replace("\\", "\\\\"),
+                            json_text) if "\\" in json_text else json_text
+    return text.replace("'", "\\'") if "'" in text else text
+
+
 class DataLayer(MacroElement):
-    """One layer of features as an ``L.geoJson`` added to its parent (a FeatureGroup)."""
+    """One layer of features as an ``L.geoJson`` added to its parent (a FeatureGroup); its data reaches
+    the browser as a string (:func:`string_text`) that the browser parses with ``JSON.parse``."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = window.cimicMap.layer({{ this.key_js }}, {{ this.data_js }},
+        var {{ this.get_name() }} = window.cimicMap.layer({{ this.key_js }}, '{{ this.text_js }}',
           {{ this.digest_js }}, {{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -125,6 +149,7 @@ class DataLayer(MacroElement):
         self.data_js = data if isinstance(data, str) else script_json(data)
         # the browser keeps the layer built from the same data (a rerun re-sends every layer)
         self.digest_js = script_json(hashlib.blake2b(self.data_js.encode("utf-8"), digest_size=12).hexdigest())
+        self.text_js = string_text(self.data_js)  # what the script holds: a string the browser parses
 
 
 class Legend(MacroElement):
@@ -154,20 +179,26 @@ class Legend(MacroElement):
 
 
 class SymbolSwitch(MacroElement):
-    """A map checkbox drawing shelters and infrastructure as APP-6 symbols (milsymbol) or shapes."""
+    """A map checkbox drawing shelters and infrastructure as APP-6 symbols (milsymbol) or shapes.
+
+    ``src``: the URL milsymbol is loaded from when the box is first checked (the map opens without it);
+    None when the page loads milsymbol itself (a standalone file has it inlined).
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        window.cimicCop.symbolSwitch({{ this._parent.get_name() }}, window.cimicMap, {{ this.text_js }});
+        window.cimicCop.symbolSwitch({{ this._parent.get_name() }}, window.cimicMap, {{ this.text_js }},
+                                     {{ this.src_js }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, text: str | None = None) -> None:
+    def __init__(self, text: str | None = None, *, src: str | None = None) -> None:
         super().__init__()
         self._name = "CimicSymbolSwitch"
         self.text_js = script_json(str(text if text is not None else _("APP-6 symbols")))
+        self.src_js = script_json(src)
 
 
 class MarkingControl(MacroElement):
@@ -227,7 +258,10 @@ def build_base_map(
                    control_scale=False, height=height, min_zoom=3, max_zoom=18,
                    **({"zoom_snap": float(zoom_snap)} if zoom_snap != 1 else {}))
     set_offline_assets(m, asset_mode=asset_mode)
-    m.default_js = [*m.default_js, *asset_links("milsymbol", asset_mode=asset_mode)[0],
+    # milsymbol (200 KB) only when the APP-6 switch is first checked: served maps load it then; a standalone
+    # file has it inlined (nothing to fetch)
+    symbols = asset_links("milsymbol", asset_mode=asset_mode)[0]
+    m.default_js = [*m.default_js, *(symbols if asset_mode == "inline" else ()),
                     *project_script_links(asset_mode=asset_mode)]
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="Basemap tiles", overlay=False,
@@ -235,7 +269,7 @@ def build_base_map(
     add_metric_scale(m)
     CimicHelpers().add_to(m)
     Legend(layers=legend_layers, extra=legend_extra).add_to(m)
-    SymbolSwitch().add_to(m)
+    SymbolSwitch(src=None if asset_mode == "inline" else symbols[0][1]).add_to(m)
     if marking:
         MarkingControl(marking).add_to(m)
     fit_to(m, bounds)

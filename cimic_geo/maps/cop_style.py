@@ -161,6 +161,15 @@ for _k, _title, _cats in (
                    ["people_served", N_("People served")]],
     }
 
+#: The changed points counted per cell where a view holds too many to ring one by one (tooltip: "{n} × Changed
+#: features here"); a click zooms in towards the rings.
+STYLES["changes_grid"] = {
+    "title": N_("Changed features"), "tip": ["n"],
+    "base": {"color": "#263238", "weight": 1, "fillColor": CHANGED_COLORS["shelters"], "fillOpacity": 0.55},
+    "radius_by": "n", "marker": "count", "count_color": "#c2008f",
+    "fields": [["n", N_("Count")], ["shelters", N_("Shelters")], ["infrastructure", N_("Damaged infrastructure")]],
+}
+
 # APP-6 symbol codes per point layer (used when the map's symbol toggle is on)
 for _k, _table in symbol_table().items():
     if _k in STYLES:
@@ -220,6 +229,8 @@ def legend_items(layers: Iterable[str]) -> list[list[Any]]:
     if "changes" in layers:
         titles = {k: STYLES[k]["title"] for k in CHANGED_COLORS}
         out.append([_("Changed since the earlier time (rings)"), [[_(t), CHANGED_COLORS[k], "dot"]
-                                                                  for k, t in titles.items()]])
+                                                                  for k, t in titles.items()]
+                    + [[_("number = changed features in the area (zoom in for the rings)"),
+                        STYLES["changes_grid"]["count_color"], "count"]]])
     out.append([_("Aggregates"), [[_("number = objects in the area (click to zoom in)"), "#1f78b4", "count"]]])
     return out

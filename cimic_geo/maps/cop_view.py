@@ -30,6 +30,7 @@ from cimic_geo.store.cop_reads import (
     grid_aggregate,
     layers_as_of,
     read_ranked,
+    scan_known,
     settlements_without_latin_name,
 )
 from cimic_geo.store.cop_reads import search_settlements as _search
@@ -68,6 +69,8 @@ _LABELS_BY_ZOOM = ((0, 250_000, 12), (7, 100_000, 25), (8, 40_000, 40), (9, 15_0
 
 #: Aggregation cell (screen pixels): one count badge (at most 32 px wide) per cell, with room between.
 AGGREGATE_CELL_PX = 80
+#: Above this many points of a layer in the view, the layer is aggregated per grid cell.
+POINT_LIMIT = 2000
 
 
 def _by_zoom(table: tuple, zoom: float) -> tuple:
@@ -184,7 +187,7 @@ def query_view(
     zoom: int,
     as_of: datetime | str | None = None,
     visible: Iterable[str] | None = None,
-    point_limit: int = 2000,
+    point_limit: int = POINT_LIMIT,
     road_limit: int = 6000,
 ) -> ViewData:
     """Read what the COP needs to draw ``bbox`` at ``zoom`` (the as-of time for history layers).
@@ -211,14 +214,12 @@ def query_view(
     orient = {"basemap", "labels"} | ({"major_roads"} if "roads" not in want else set())
     out.update(basemap_layers(store, bbox=bbox, zoom=zoom, want=want & orient))
 
-    for layer in ("front_line", "occupied_area"):
-        if layer in want or (layer == "front_line" and "front_change" in want):
+    for layer in ("front_line", "occupied_area"):  # read whole: a view's bands depend on the whole front
+        if layer in want:
             if as_of is None:
-                gdf = store.read(layer, where={"valid_to": None}, simplify_deg=tol)
+                out[layer] = store.read(layer, where={"valid_to": None}, simplify_deg=tol)
             else:
-                gdf = store.read(layer, as_of=as_of, simplify_deg=tol)
-            if layer in want:
-                out[layer] = gdf
+                out[layer] = store.read(layer, as_of=as_of, simplify_deg=tol)
 
     t = layers_as_of(store, as_of) if want & {"settlements", "shelters", "infrastructure", "corridors"} else None
     if "corridors" in want:
@@ -228,7 +229,8 @@ def query_view(
         n = count_in_bbox(store, "settlements", bbox=bbox, as_of=t)
         counts["settlements"] = n
         limit = settlement_limit(zoom, point_limit=point_limit)
-        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox, as_of=t)
+        out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox, as_of=t,
+                                         scan=scan_known(n, as_of=t))
         if n > limit:
             notes.append(ViewNote(N_("settlements: the {limit} largest of {n} in view (zoom in for all)"), limit=limit, n=n))
 
@@ -240,11 +242,12 @@ def query_view(
             continue
         n = count_in_bbox(store, layer, bbox=bbox, where=where, as_of=t)
         counts[layer] = n
+        scan = scan_known(n, where=where, as_of=t)  # the count tells how to read (no second count)
         if n <= point_limit:
-            out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol, as_of=t)
+            out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol, as_of=t, scan=scan)
         else:
             cells = grid_aggregate(store, layer, bbox=bbox, cell_deg=grid_cell_deg(zoom, cell_px=AGGREGATE_CELL_PX),
-                                   category=category, where=where, sums=sums, as_of=t)
+                                   category=category, where=where, sums=sums, as_of=t, scan=scan)
             if layer == "infrastructure":
                 cells = cells.drop(columns=["none"], errors="ignore")
             out[f"{layer}_grid"] = cells
@@ -257,7 +260,7 @@ def query_view(
         n = count_in_bbox(store, "roads", bbox=bbox, where=where)
         counts["roads"] = n
         if n <= road_limit:
-            roads = store.read("roads", bbox=bbox, where=where, simplify_deg=tol)
+            roads = store.read("roads", bbox=bbox, where=where, simplify_deg=tol, scan=scan_known(n, where=where))
         else:
             # the most important classes first, up to the cap
             parts, left = [], road_limit

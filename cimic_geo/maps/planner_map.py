@@ -22,7 +22,7 @@ from folium.plugins import Draw
 from jinja2 import Template
 from shapely.geometry import shape
 
-from cimic_geo.maps.assets import AssetMode, set_offline_assets
+from cimic_geo.maps.assets import AssetMode, preload_first, set_offline_assets
 from cimic_geo.maps.controls import FIT_PADDING_PX, FIT_ZOOM_SNAP, frames_extent, tooltip_html
 from cimic_geo.maps.cop_map import build_base_map, build_layer_groups
 
@@ -196,13 +196,16 @@ def build_planner_base_map(
 
     The app draws the data with :func:`planner_layer_groups` as streamlit-folium
     ``feature_group_to_add`` groups, so this map (its script) stays the same while the content
-    changes and the browser keeps the Leaflet map, with the user's pan and zoom, mounted.
+    changes and the browser keeps the Leaflet map, with the user's pan and zoom, mounted. Served, its
+    scripts are requested all at once (:func:`~cimic_geo.maps.assets.preload_first`).
     """
     m = build_base_map(bounds=bounds, marking=marking, tile_url=tile_url, tile_attribution=tile_attribution,
                        asset_mode=asset_mode, legend_layers=list(PLANNER_LAYERS),
                        legend_extra=[CUTOFF_LEGEND] if cutoff_legend else (), zoom_snap=FIT_ZOOM_SNAP)
     if draw:
         draw_control(asset_mode=asset_mode).add_to(m)
+    if asset_mode == "served":  # the scripts requested together, not one after another
+        preload_first(m)
     return m
 
 

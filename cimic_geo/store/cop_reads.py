@@ -19,6 +19,7 @@ import shapely
 
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
+from cimic_geo.store import frames
 from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _table_sql, _to_geodataframe, _where_sql
 from cimic_geo.store.frames import _bbox_scan
 
@@ -46,6 +47,24 @@ def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = No
     return int(store.con.execute(f"SELECT count(*) FROM {_table_sql(spec, as_of)}{sql_where}", params).fetchone()[0])
 
 
+def scan_known(n: int, *, where: dict[str, Any] | None = None, as_of: Any = None) -> bool | None:
+    """Whether a read of a bbox scans the table (the ``scan`` of :meth:`Store.read`, :func:`grid_aggregate`,
+    :func:`read_ranked`), known from ``n`` = :func:`count_in_bbox` of the same bbox, ``where`` and ``as_of``,
+    or None when only a count of its own tells.
+
+    The read scans when more than :data:`~cimic_geo.store.frames.SCAN_ABOVE_ROWS` rows of the table meet the
+    bbox, filters and time aside. ``n`` counts a subset of those rows, so ``n`` above the threshold settles it;
+    without filters and time it counts the same rows, so it settles it either way.
+    """
+    if n > frames.SCAN_ABOVE_ROWS:
+        return True
+    return False if not where and as_of is None else None
+
+
+def _scan(store: Store, spec: Any, bbox: Sequence[float] | None, as_of: Any, scan: bool | None) -> bool:
+    return _bbox_scan(store.con, spec, bbox=bbox, as_of=as_of) if scan is None else scan
+
+
 def grid_aggregate(
     store: Store,
     layer: str,
@@ -56,6 +75,7 @@ def grid_aggregate(
     where: dict[str, Any] | None = None,
     sums: Sequence[str] = (),
     as_of: Any = None,
+    scan: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Aggregate the features of ``layer`` in ``bbox`` per square grid cell of ``cell_deg`` degrees.
 
@@ -63,7 +83,7 @@ def grid_aggregate(
     one count column per value of the enumeration ``category`` (``<value>``), and the sum of each
     column in ``sums``. Non-point geometries are placed by their centroid. Cells are a display
     device only (degrees are not used as distances). ``as_of``: the rows in force then (see
-    :func:`count_in_bbox`).
+    :func:`count_in_bbox`). ``scan``: :func:`scan_known` (None: counted here).
     """
     spec = get_layer(layer)
     if not (math.isfinite(cell_deg) and cell_deg > 0):
@@ -77,7 +97,7 @@ def grid_aggregate(
     pt = "geom" if is_point else "ST_Centroid(geom)"
     cell = float(cell_deg)
     sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of,
-                                   scan_bbox=_bbox_scan(store.con, spec, bbox=bbox, as_of=as_of))
+                                   scan_bbox=_scan(store, spec, bbox, as_of, scan))
     cat_sql = ", ".join(f"count(*) FILTER (WHERE {category} = ?) AS \"{v}\"" for v in cat_col.choices)
     sum_sql = "".join(f", coalesce(sum({s}), 0) AS {s}" for s in sums)
     sql = (
@@ -106,14 +126,15 @@ def read_ranked(
     columns: Sequence[str] | None = None,
     simplify_deg: float | None = None,
     as_of: Any = None,
+    scan: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """The ``limit`` first rows of ``layer`` in ``bbox`` ordered by ``order_by`` (e.g. largest settlements),
-    in force at ``as_of`` (see :func:`count_in_bbox`)."""
+    in force at ``as_of`` (see :func:`count_in_bbox`). ``scan``: :func:`scan_known` (None: counted here)."""
     spec = get_layer(layer)
     spec.column(order_by)
     cols = _read_columns(spec, columns)
     sql_where, params = _where_sql(spec, bbox=bbox, where=where, as_of=as_of,
-                                   scan_bbox=_bbox_scan(store.con, spec, bbox=bbox, as_of=as_of))
+                                   scan_bbox=_scan(store, spec, bbox, as_of, scan))
     direction = "DESC" if descending else "ASC"
     sql = (
         f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {_table_sql(spec, as_of)}{sql_where} "

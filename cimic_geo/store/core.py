@@ -247,6 +247,7 @@ class Store:
         where: dict[str, Any] | None = None,
         simplify_deg: float | None = None,
         limit: int | None = None,
+        scan: bool | None = None,
     ) -> gpd.GeoDataFrame:
         """Read a layer as a GeoDataFrame (EPSG:4326).
 
@@ -262,11 +263,14 @@ class Store:
         where : equality filters ``{column: value}`` (a list/tuple value means IN)
         simplify_deg : simplify geometries with this tolerance in degrees (display only)
         limit : at most this many rows
+        scan : how to meet ``bbox`` when the caller knows it already
+            (:func:`cimic_geo.store.cop_reads.scan_known`; None = count through the index)
         """
         spec = get_layer(layer)
         cols = _read_columns(spec, columns)
-        sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where,
-                                       scan_bbox=_bbox_scan(self.con, spec, bbox=bbox, as_of=as_of))
+        if scan is None:
+            scan = _bbox_scan(self.con, spec, bbox=bbox, as_of=as_of)
+        sql_where, params = _where_sql(spec, bbox=bbox, as_of=as_of, where=where, scan_bbox=scan)
         table = _table_sql(spec, as_of)
         sql = f"SELECT {', '.join(cols)}, {_geom_sql(simplify_deg)} FROM {table}{sql_where} ORDER BY id"
         if limit is not None:

@@ -124,11 +124,16 @@ def release_free_memory() -> None:
     Each Streamlit session runs its pages in its own thread, and glibc keeps what a thread freed in
     that thread's arena: after a national-scale run (road graph, coverage, frames) the process would
     keep its peak size for good. Trimming after each run keeps the server's memory flat under
-    repeated use; the caches' own entries are bounded by their ``max_entries``.
+    repeated use; the caches' own entries are bounded by their ``max_entries``. Arrow's own pool (the
+    store's reads arrive as Arrow tables; pandas keeps text columns in it) keeps what it freed too: it is
+    asked to give it back as well (a fraction of a millisecond).
     """
     libc = _glibc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
+    pa = sys.modules.get("pyarrow")  # only once something has read through Arrow
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
 
 
 def settings() -> Settings:
@@ -294,6 +299,21 @@ def widget_texts() -> None:
         "</style>",
         unsafe_allow_html=True,
     )
+
+
+#: A still page (the map pages): elements being rerun stay as drawn, without Streamlit's 1 s fade, until
+#: replaced, and the grey placeholders of elements still loading (a map's above all, hundreds of px high until
+#: its frame is ready) do not pulse. Each of those animations has the browser composite frames 60 times a
+#: second (the placeholders 1.7-2.2 CPU s per cold visit, the fade about 0.2 CPU s per COP time-slider step) on
+#: the CPU the page's scripts and map need; the app's status indicator still shows a run.
+STILL_PAGE_CSS = ('<style>[data-stale] { transition: none !important; } [data-stale="true"] { opacity: 1 !important; } '
+                  '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"] { animation: none !important; }'
+                  '</style>')
+
+
+def still_page() -> None:
+    """Keep the page still while it loads and reruns (:data:`STILL_PAGE_CSS`); call it near the page's top."""
+    st.html(STILL_PAGE_CSS)
 
 
 def page_setup(title: str, *, icon: str = "🗺️", layout: str = "wide") -> Store:

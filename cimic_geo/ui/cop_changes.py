@@ -1,8 +1,9 @@
 """The COP's "what changed" panel: the window (since the last brief by default), one table per kind of
 change, and the changed features highlighted on the map (the ``changes`` layer).
 
-The page asks :func:`window_ui` for the two times (sidebar), adds :func:`highlight_layer` to the layers it
-draws and shows :func:`panel_ui` under the map. Results are cached per store content and window.
+The page asks :func:`window_ui` for the two times (sidebar), adds :func:`highlight_layer` of its view to the
+layers it draws and shows :func:`panel_ui` under the map. Results are cached per store content and window; the
+map's layer also per view (the whole window's frame is kept once and cut to each view).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import streamlit as st
 from cimic_geo.analytics.change_tables import KINDS, change_tables, kind_titles, summary_line
 from cimic_geo.analytics.changes import Changes, build_changes
 from cimic_geo.errors import CimicError
-from cimic_geo.i18n import _, get_language
-from cimic_geo.maps.change_layer import changed_features
-from cimic_geo.maps.cop_map import encode_layer
+from cimic_geo.i18n import N_, _, get_language
+from cimic_geo.maps.change_layer import PreparedChanges, changed_features, changes_in_view, prepare_changes
+from cimic_geo.maps.cop_map import encode_layer, grid_cell_deg
+from cimic_geo.maps.cop_view import AGGREGATE_CELL_PX, POINT_LIMIT, ViewNote
 from cimic_geo.store import Store
 from cimic_geo.store.brief_log import last_brief_time, record_brief
 from cimic_geo.store.changes_reads import change_inputs
@@ -84,8 +86,11 @@ def changes(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp 
     return build_changes(since=since, until=until, **change_inputs(_store, since=since, until=until))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str) -> str:
+# the whole frame once per window, not encoded (nationally the default 24 hours ring 18,531 features: 5 MB of
+# GeoJSON when it was sent whole at every zoom or pan); each view is cut from it below
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None,
+              language: str) -> PreparedChanges:
     res = changes(_store, token, since, until)
     frames = {}
     for layer, ids in (("shelters", [c.id for c in res.shelters]), ("infrastructure", [d.id for d in res.damage])):
@@ -95,7 +100,37 @@ def _encoded(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp
         before = features_by_id(_store, layer, gone, as_of=since)
         frames[layer] = pd.concat([after, before], ignore_index=True) if len(before) else after
     frames["corridors"] = features_by_id(_store, "corridors", [c.id for c in res.corridors])
-    return encode_layer("changes", changed_features(res, **frames))
+    return prepare_changes(changed_features(res, **frames))
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """The ``changes`` layers of one view, encoded for the map, and a note when the points were aggregated."""
+
+    encoded: dict[str, str]
+    note: ViewNote | None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _whole(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str) -> str:
+    """The window's whole frame encoded (a small window is drawn whole at every view)."""
+    return encode_layer("changes", _prepared(_store, token, since, until, language).frame)
+
+
+# per view, like the COP's other layers (the page's fetched bbox: a pan inside it reuses the entry)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _view(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str,
+          bbox: tuple[float, ...], zoom: int) -> Highlight:
+    prepared = _prepared(_store, token, since, until, language)
+    got = changes_in_view(prepared, bbox=bbox, point_limit=POINT_LIMIT,
+                          cell_deg=grid_cell_deg(zoom, cell_px=AGGREGATE_CELL_PX))
+    if got.layers["changes"] is prepared.frame:  # a small window: the same text at every view
+        return Highlight({"changes": _whole(_store, token, since, until, language)}, None)
+    note = None
+    if got.cells:
+        note = ViewNote(N_("{layer}: {n} in view aggregated into {cells} cells (zoom in for details)"),
+                        layer="changes", n=got.points, cells=got.cells)
+    return Highlight({name: encode_layer(name, gdf) for name, gdf in got.layers.items()}, note)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -105,9 +140,11 @@ def _tables(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp 
     return change_tables(changes(_store, token, since, until))
 
 
-def highlight_layer(store: Store, token: str, window: Window) -> dict[str, str]:
-    """``{"changes": encoded layer}``: the changed features as highlight rings for the map."""
-    return {"changes": _encoded(store, token, window.since, window.until, get_language())}
+def highlight_layer(store: Store, token: str, window: Window, *, bbox: tuple[float, ...], zoom: int) -> Highlight:
+    """The changed features in ``bbox`` (the view's fetched bbox) as highlight rings for the map at ``zoom``
+    (``changes``), counted per grid cell above the COP's point limit (``changes_grid``), as the other point
+    layers are; with the note to show under the map then."""
+    return _view(store, token, window.since, window.until, get_language(), tuple(float(v) for v in bbox), int(zoom))
 
 
 def panel_ui(store: Store, token: str, window: Window) -> Changes:

@@ -30,7 +30,7 @@ from cimic_geo.analytics.front_change import front_change
 from cimic_geo.analytics.kpi_strip import KpiStrip, compact
 from cimic_geo.errors import AssetError
 from cimic_geo.i18n import _, fmt_int, fmt_number, get_language
-from cimic_geo.maps.assets import check_assets
+from cimic_geo.maps.assets import check_assets, preload_first
 from cimic_geo.maps.cop_map import (
     LAYER_ORDER,
     STYLES,
@@ -58,10 +58,6 @@ MAP_KEY = _key(PAGE, "map")
 MAP_HEIGHT = 640
 #: Layers the user can toggle (key, label); the search marker is always shown when there is one.
 TOGGLES = tuple((k, STYLES[k]["title"]) for k in LAYER_ORDER if k != "search")
-#: Elements being rerun stay as drawn until replaced: Streamlit fades "stale" elements with a 1 s opacity
-#: transition, and the browser composited frames for it all through each step of the time slider (about
-#: 0.2 CPU s per step, more than the map's own update); the app's status indicator still shows the run.
-STEADY_CSS = '<style>[data-stale] { transition: none !important; } [data-stale="true"] { opacity: 1 !important; }</style>'
 
 
 def k(name: str) -> str:
@@ -147,48 +143,80 @@ def _parts(visible: tuple[str, ...]) -> list[str]:
     return sorted(keys, key=lambda key: (rank.get(key, len(rank)), key))
 
 
+#: Layers read whole (in force at the time, simplified for the zoom), whatever the view's extent: one
+#: entry per zoom and time serves every pan and every view at that zoom.
+WHOLE_LAYERS = frozenset({"front_line", "occupied_area", "front_change"})
+#: Layers that are the same at every time (the basemap from the store, and the roads).
+TIMELESS_LAYERS = frozenset({"basemap", "major_roads", "labels", "roads"})
+#: Any extent for the parts of :data:`WHOLE_LAYERS` (query_view reads them whole; it never uses it).
+_ANY_BBOX = (-180.0, -90.0, 180.0, 90.0)
+
+
+def part_key(part: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+             since: datetime | None) -> tuple[tuple[float, ...] | None, int, datetime | None, datetime | None]:
+    """What a part of a view depends on: ``(bbox, zoom, as_of, since)`` with None for what it does not use
+    (the extent for :data:`WHOLE_LAYERS`, the time for :data:`TIMELESS_LAYERS`, ``since`` for all but the
+    front change), so a zoom or pan reuses the front line and a time step reuses the basemap."""
+    return (None if part in WHOLE_LAYERS else tuple(bbox), int(zoom),
+            None if part in TIMELESS_LAYERS else as_of, since if part == "front_change" else None)
+
+
+@dataclass(frozen=True)
+class ViewPart:
+    """One layer of a view (two for a point layer: points or grid cells): frames, notes, counts and the
+    encoded GeoJSON the browser gets (shared objects: do not modify them)."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    notes: list[Any]
+    counts: dict[str, int]
+    encoded: dict[str, str]
+
+
 # Per layer, not per set of visible layers: a toggle reads only the layer switched on, and the
 # other layers of the view are the same objects as before. cache_resource keeps one shared,
 # read-only object per entry (no pickled copy per rerun); 64 entries: about 8 views of 8 layers.
+# One entry holds the frames and their encoding: one cache look-up per layer and run.
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _layer_part(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
-                since: datetime | None, part: str) -> tuple[dict[str, gpd.GeoDataFrame], list[Any], dict[str, int]]:
-    data = query_view(_store, bbox=bbox, zoom=zoom, as_of=as_of, visible=(part,))
+def _view_part(_store: Store, token: str, bbox: tuple[float, ...] | None, zoom: int, as_of: datetime | None,
+               since: datetime | None, part: str) -> ViewPart:
+    data = query_view(_store, bbox=_ANY_BBOX if bbox is None else bbox, zoom=zoom, as_of=as_of, visible=(part,))
     layers = dict(data.layers)
     if part == "front_change" and since is not None and as_of is not None and since < as_of:
         layers["front_change"] = simplify_for_zoom(front_change_layer(_store, token, since, as_of), zoom)
-    return layers, list(data.notes), dict(data.counts)
+    return ViewPart(layers, list(data.notes), dict(data.counts),
+                    {name: encode_layer(name, gdf) for name, gdf in layers.items()})
+
+
+def view_parts(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
+               since: datetime | None, visible: tuple[str, ...]) -> list[ViewPart]:
+    """The parts of one view (bbox, zoom, time, visible layers), each read, encoded and cached on its own
+    (keyed by :func:`part_key`)."""
+    return [_view_part(_store, token, *part_key(part, bbox, zoom, as_of, since), part) for part in _parts(visible)]
 
 
 def view_layers(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
-                since: datetime | None, visible: tuple[str, ...]) -> tuple[dict[str, gpd.GeoDataFrame], list[str],
-                                                                            dict[str, int]]:
+                since: datetime | None, visible: tuple[str, ...], *,
+                parts: list[ViewPart] | None = None) -> tuple[dict[str, gpd.GeoDataFrame], list[str], dict[str, int]]:
     """The layers of one view (bbox, zoom, time, visible layers), with notes on aggregation
-    (each layer read and cached on its own; the frames are shared: do not modify them)."""
+    (each layer read and cached on its own; the frames are shared: do not modify them). ``parts``: the
+    view's :func:`view_parts` when the caller has them already."""
     layers: dict[str, gpd.GeoDataFrame] = {}
     notes: list[Any] = []
     counts: dict[str, int] = {}
-    for part in _parts(visible):
-        got, part_notes, part_counts = _layer_part(_store, token, bbox, zoom, as_of, since, part)
-        layers.update(got)
-        notes += part_notes
-        counts.update(part_counts)
+    for got in parts if parts is not None else view_parts(_store, token, bbox, zoom, as_of, since, visible):
+        layers.update(got.layers)
+        notes += got.notes
+        counts.update(got.counts)
     return layers, notes, counts
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _encoded_part(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
-                  since: datetime | None, part: str) -> dict[str, str]:
-    layers, _, _ = _layer_part(_store, token, bbox, zoom, as_of, since, part)
-    return {name: encode_layer(name, gdf) for name, gdf in layers.items()}
-
-
 def encoded_view(_store: Store, token: str, bbox: tuple[float, ...], zoom: int, as_of: datetime | None,
-                 since: datetime | None, visible: tuple[str, ...]) -> dict[str, str]:
+                 since: datetime | None, visible: tuple[str, ...], *,
+                 parts: list[ViewPart] | None = None) -> dict[str, str]:
     """:func:`view_layers` encoded for the browser (compact, escaped GeoJSON per layer; cached per layer)."""
     out: dict[str, str] = {}
-    for part in _parts(visible):
-        out.update(_encoded_part(_store, token, bbox, zoom, as_of, since, part))
+    for got in parts if parts is not None else view_parts(_store, token, bbox, zoom, as_of, since, visible):
+        out.update(got.encoded)
     return out
 
 
@@ -258,11 +286,6 @@ def current_view(store_extent: tuple[float, float, float, float]) -> View:
 # ----------------------------------------------------------------------------------------------
 
 
-def steady_reruns() -> None:
-    """Keep the page's elements unfaded while a rerun replaces them (:data:`STEADY_CSS`)."""
-    st.html(STEADY_CSS)
-
-
 def assets_ok() -> bool:
     """Show an error with install instructions when the offline map assets are missing."""
     try:
@@ -275,11 +298,13 @@ def assets_ok() -> bool:
 
 
 def base_map(store_extent: tuple[float, float, float, float], marking: str | None) -> folium.Map:
-    """The base map for the store extent (constant for a store, so the component stays mounted)."""
+    """The base map for the store extent (constant for a store, so the component stays mounted); its
+    first script asks for all the others at once (:func:`~cimic_geo.maps.assets.preload_first`)."""
     cfg = settings()
     x0, y0, x1, y1 = store_extent
-    return build_base_map(center=((y0 + y1) / 2, (x0 + x1) / 2), zoom=zoom_for_extent(store_extent),
-                          tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution, marking=marking)
+    return preload_first(build_base_map(center=((y0 + y1) / 2, (x0 + x1) / 2), zoom=zoom_for_extent(store_extent),
+                                        tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution,
+                                        marking=marking))
 
 
 def render_map(

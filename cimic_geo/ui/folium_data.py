@@ -69,7 +69,7 @@ def data_last(groups: Sequence[folium.FeatureGroup]) -> Iterator[None]:
     data: dict[str, str] = {}
     for layer in layers:
         token = "cimicLayerData" + uuid.uuid4().hex  # no underscore, quote or line break: no pass touches it
-        data[token], layer.data_js = layer.data_js, token
+        data[token], layer.text_js = layer.text_js, token
     _install()
     _local.data = data
     try:
@@ -77,4 +77,4 @@ def data_last(groups: Sequence[folium.FeatureGroup]) -> Iterator[None]:
     finally:
         _local.data = None
         for layer, text in zip(layers, data.values(), strict=True):
-            layer.data_js = text
+            layer.text_js = text

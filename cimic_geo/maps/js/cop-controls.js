@@ -55,8 +55,25 @@
     return control;
   }
 
-  // a checkbox (top left) drawing the point layers as APP-6 symbols (milsymbol) instead of shapes
-  function symbolSwitch(map, helpers, text) {
+  // milsymbol loaded on first use (src: its URL on the app's server): a map opens without its 200 KB, and
+  // every caller waiting while it loads is called once it is there
+  var symbolsWaiting = null;
+  function loadSymbols(src, done, failed) {
+    if (window.ms) { done(); return; }
+    if (!symbolsWaiting) {
+      symbolsWaiting = [];
+      var s = document.createElement('script');
+      s.src = src;
+      s.onload = function () { var q = symbolsWaiting; symbolsWaiting = null; q.forEach(function (c) { c[0](); }); };
+      s.onerror = function () { var q = symbolsWaiting; symbolsWaiting = null; q.forEach(function (c) { c[1](); }); };
+      document.head.appendChild(s);
+    }
+    symbolsWaiting.push([done, failed]);
+  }
+
+  // a checkbox (top left) drawing the point layers as APP-6 symbols (milsymbol) instead of shapes;
+  // src (optional): where milsymbol is loaded from when it is not on the page yet
+  function symbolSwitch(map, helpers, text, src) {
     var control = L.control({position: 'topleft'});
     control.onAdd = function () {
       var d = L.DomUtil.create('label', 'cimic-symbol-switch');
@@ -64,8 +81,12 @@
         'border:1px solid #999;border-radius:4px;cursor:pointer;display:block';
       var box = document.createElement('input');
       box.type = 'checkbox'; box.checked = !!window.cimicSymbols; box.style.marginRight = '4px';
-      box.disabled = !window.ms;
-      box.addEventListener('change', function () { helpers.setSymbols(box.checked); });
+      box.disabled = !window.ms && !src;
+      box.addEventListener('change', function () {
+        if (!box.checked || window.ms) { helpers.setSymbols(box.checked); return; }
+        loadSymbols(src, function () { helpers.setSymbols(box.checked); },
+                    function () { box.checked = false; box.disabled = true; });
+      });
       d.appendChild(box); d.appendChild(document.createTextNode(text));
       L.DomEvent.disableClickPropagation(d);
       return d;

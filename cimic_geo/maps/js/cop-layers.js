@@ -4,9 +4,18 @@
  * Loaded (served or inlined) before the map's own script, which calls
  *   window.cimicMap = cimicCop.helpers(STYLES);     // once per map, STYLES from maps/cop_map.py
  *   var layer = window.cimicMap.layer(KEY, GEOJSON, DIGEST, GROUP); // once per layer and rerun
- * with STYLES, KEY, GEOJSON and DIGEST as JSON (<, >, & escaped); a layer whose DIGEST is the one
- * it had on the previous rerun is kept as it was drawn (moved into the new GROUP), not rebuilt. A layer
- * whose GEOJSON has a "goto" member ({n, zoom}: the search pin) moves the map to its point once per n.
+ * with STYLES, KEY and DIGEST as JSON (<, >, & escaped) and GEOJSON as a string holding that JSON (parsed
+ * with JSON.parse, only when the layer is built: a multi-MB object literal costs the browser far more to
+ * parse and compile than a string, and a kept layer's data is never parsed). A layer whose DIGEST is the
+ * one it had on the previous rerun is kept as it was drawn, not rebuilt. A layer whose GEOJSON has a
+ * "goto" member ({n, zoom}: the search pin) moves the map to its point once per n.
+ *
+ * In the app (streamlit-folium's component) the layers are drawn on the map itself and GROUP only marks
+ * the rerun: the component removes the previous rerun's groups before it runs the new script, and a
+ * kept layer (tens of thousands of features at national scale) stays drawn instead of being removed and
+ * added again; after the rerun's script, layers it did not send are removed and the canvas order is the
+ * script's. The map also reports the view a zoom animation goes to when it starts (the component reports
+ * it a quarter second after the animation ended), so the server reads the new view meanwhile.
  * Text from the data is only ever written with textContent (never as HTML), so markup, script and
  * template syntax in names stay text.
  */
@@ -194,9 +203,18 @@
     // again (the basemap, or a layer the time step did not change) gets the same layer back, already
     // styled and bound, instead of a new one built feature by feature
     var built = {};
+    // the rerun being drawn in the app: the keys it sent (bottom to top) and those it added to the map
+    var rerun = null;
+    function parse(data) { return typeof data === 'string' ? JSON.parse(data) : data; }
+    // streamlit-folium's component (the app page), not a standalone map
+    function inApp(parent) {
+      return !!(parent && window.__GLOBAL_DATA__ && window.map && parent instanceof L.LayerGroup);
+    }
     // one layer of features; window.cimicLayers[key] is the one on the map (tests, the page).
-    // digest (optional): a digest of data, computed by the server; parent (optional): the group to add it to
+    // data: GeoJSON (an object, or its JSON text); digest (optional): a digest of data, computed by the
+    // server; parent (optional): the group to add it to
     function layer(key, data, digest, parent) {
+      if (digest && inApp(parent)) { watchZoom(window.map); return drawn(key, data, digest, parent); }
       var kept = digest ? built[key] : null;
       if (kept && kept.digest === digest) {
         if (kept.parent && kept.parent !== parent) { kept.parent.removeLayer(kept.layer); }
@@ -204,10 +222,82 @@
         window.cimicLayers[key] = kept.layer;
         return parent ? kept.layer.addTo(parent) : kept.layer;
       }
+      data = parse(data);
       var gj = build(key, data);
       if (digest) { built[key] = {digest: digest, layer: gj, parent: parent || null}; }
       if (data && data.goto) { goTo(gj, data); }
       return parent ? gj.addTo(parent) : gj;
+    }
+    // the app: the layer drawn on the map itself (kept there while its digest stays the same)
+    function drawn(key, data, digest, parent) {
+      var map = window.map, kept = built[key], gj;
+      parent.once('remove', nextRerun);  // the component removes this group when the next rerun comes
+      if (kept && kept.digest === digest) {
+        gj = kept.layer;
+      } else {
+        if (kept && kept.layer._map) { kept.layer.remove(); }
+        data = parse(data);
+        gj = build(key, data);
+        built[key] = {digest: digest, layer: gj, parent: null};
+        if (data && data.goto) { goTo(gj, data); }
+      }
+      if (rerun) { rerun.keys.push(key); }
+      if (!map.hasLayer(gj)) {
+        if (rerun) { rerun.added[key] = true; }
+        gj.addTo(map);
+      }
+      window.cimicLayers[key] = gj;
+      return gj;
+    }
+    // a rerun's script runs in one task: what it did not send is removed once it is over (a microtask)
+    function nextRerun() {
+      if (rerun) { return; }
+      rerun = {keys: [], added: {}};
+      Promise.resolve().then(finishRerun);
+    }
+    function finishRerun() {
+      var keys = rerun.keys, added = rerun.added;
+      rerun = null;
+      Object.keys(built).forEach(function (k) {
+        if (keys.indexOf(k) < 0 && built[k].layer._map) { built[k].layer.remove(); }
+      });
+      // the shared canvas draws in the order paths were added: layers added by this rerun went on top of
+      // those kept (and the component's other groups on top of all); up to the last added layer that
+      // belongs below a kept one, send each to the back, top one first, so they end in the script's order
+      var last = -1;
+      keys.forEach(function (k, i) {
+        if (added[k] && keys.slice(i + 1).some(function (j) { return !added[j]; })) { last = i; }
+      });
+      for (var i = last; i >= 0; i--) { built[keys[i]].layer.bringToBack(); }
+    }
+    // the view a zoom animation goes to, reported when it starts, as streamlit-folium reports a view
+    // (same value: its own report after the animation then finds nothing new and sends nothing)
+    var watched = null;
+    function watchZoom(map) {
+      var g = window.__GLOBAL_DATA__;
+      if (watched === map || !g || g.wrap_longitude || !window.Streamlit || !Array.isArray(g.returned_objects)) {
+        return;
+      }
+      watched = map;
+      map.on('zoomanim', function (e) {
+        var pb = map.getPixelBounds(e.center, e.zoom);
+        var bounds = L.latLngBounds(map.unproject(pb.getBottomLeft(), e.zoom), map.unproject(pb.getTopRight(), e.zoom));
+        // streamlit-folium's value, in its order of keys
+        var all = [['last_clicked', g.lat_lng_clicked], ['last_object_clicked', g.last_object_clicked],
+          ['last_object_clicked_count', g.last_object_clicked_count],
+          ['last_object_clicked_tooltip', g.last_object_clicked_tooltip],
+          ['last_object_clicked_popup', g.last_object_clicked_popup], ['all_drawings', g.all_drawings],
+          ['last_active_drawing', g.last_active_drawing], ['last_geocoder_result', g.last_geocoder_result],
+          ['bounds', bounds], ['zoom', e.zoom], ['last_circle_radius', g.last_circle_radius],
+          ['last_circle_polygon', g.last_circle_polygon], ['center', e.center],
+          ['selected_layers', Object.values(g.selected_layers || {})], ['selected_tags', g.selected_tags]];
+        var value = {};
+        all.forEach(function (kv) { if (g.returned_objects.indexOf(kv[0]) >= 0) { value[kv[0]] = kv[1]; } });
+        if (JSON.stringify(value) !== JSON.stringify(g.previous_data)) {
+          g.previous_data = value;
+          window.Streamlit.setComponentValue(value);
+        }
+      });
     }
     // a found place (the search pin) carries {goto: {n, zoom}}: the map moves to its first point once per n,
     // when the layer is added to the map (the server has read that view already: the same run sent it)
