@@ -11,7 +11,10 @@ Each row runs against ``streamlit run app.py`` (the way users get the app) on a 
    new view's layers drawn.
 4. **Demo store, layer toggle and search** (``--demo``): on the COP, one sidebar layer checkbox
    (map redrawn without the layer) and a settlement search (pin drawn).
-5. **Memory**: RSS of the server process after the first visit of COP, Exposure (coverage by road
+5. **Road time** (``road``): on a settled server, the Exposure page opened, then coverage by road time
+   chosen as a user does (*road minutes*, 15 min) and a second limit (25 min) typed; time from the click
+   (key) to the people covered shown.
+6. **Memory**: RSS of the server process after the first visit of COP, Exposure (coverage by road
    time) and Planner, then after visiting every page 5 times with different settings.
 
 Every number comes with the load average (the machine is shared) and the server's CPU seconds
@@ -20,7 +23,7 @@ for the step (``/proc/<pid>/stat``), which load does not inflate as it inflates 
 Usage::
 
     .venv/bin/python bench/bench_pages.py --db /tmp/x/national.duckdb --demo /tmp/x/demo.duckdb [--write]
-        [--only exposure,planner,cop,zoom,demo,memory] [--rounds 5]
+        [--only exposure,planner,cop,zoom,demo,road,memory] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +47,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 #: How long one step may take before the bench gives up (ms).
 TIMEOUT_MS = 600_000
-STEPS = ("exposure", "planner", "cop", "zoom", "demo", "memory")
+STEPS = ("exposure", "planner", "cop", "zoom", "demo", "road", "memory")
 #: The map is drawn: Leaflet has the layers that carry the page's data.
 EXPOSURE_READY = ("() => window.map && Object.values(window.map._layers)"
                   ".filter(l => l instanceof L.CircleMarker).length > 10")
@@ -70,6 +74,27 @@ def _server_pid(port: str) -> int:
 def rss_mb(pid: int) -> float:
     """Resident set size of ``pid`` in MB."""
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE / 1e6
+
+
+def rss_parts(pid: int) -> dict[str, float]:
+    """Resident MB of ``pid`` split into anonymous memory and file-backed mapped pages (the store's
+    ``national.duckdb.*`` folders counted apart as ``store_files``), from ``/proc/<pid>/smaps``."""
+    anon = files = store = 0
+    name = ""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            head = line.split(None, 1)[0]
+            if "-" in head and not head.endswith(":"):
+                parts = line.split(None, 5)
+                name = parts[5].strip() if len(parts) > 5 else ""
+            elif head == "Rss:":
+                kb = int(line.split()[1])
+                if name.startswith("/") and not name.startswith("/dev/"):
+                    files += kb
+                    store += kb if ".duckdb." in name else 0
+                else:
+                    anon += kb
+    return {"anon": round(anon / 1024), "files": round(files / 1024), "store_files": round(store / 1024)}
 
 
 def cpu_s(pid: int) -> float:
@@ -193,7 +218,8 @@ def browser_cpu() -> dict[str, float]:
 
 def zoom_step(db: Path) -> dict[str, Any]:
     """COP: one mouse-wheel step in (and one out) over the map → the new view's layers drawn; with the
-    browser's CPU seconds for the step (all its threads, and the renderers' main threads)."""
+    browser's CPU seconds for the step (all its threads, and the renderers' main threads). Each step starts
+    on a settled server, as the other steps do."""
     with app(db) as (server, page):
         frame = open_page(page, "COP", COP_READY)
         idle(page)
@@ -202,6 +228,7 @@ def zoom_step(db: Path) -> dict[str, Any]:
         box = handle.bounding_box()
         out: dict[str, Any] = {"start": {"view": frame.evaluate(VIEW_JS)}}
         for name, dy in (("in", -120), ("in2", -120), ("out", 120)):
+            settle(server)  # the server's background warm-up after its first run, and the step before, over
             frame.evaluate("() => { window.__mark = Object.values(window.cimicLayers); return true; }")
             page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
 
@@ -295,6 +322,66 @@ def _largest_places(db: Path, n: int = 2) -> list[str]:
     return places.sort_values("population", ascending=False)["name"].head(n).tolist()
 
 
+#: The Exposure page's coverage by road time: the regex its "Settlements (coverage)" tab's caption matches
+#: once the coverage for a limit is shown (the limit, then the people covered and the total).
+ROAD_CAPTION = r"Reach: within {minutes} min\. Covered ([\d,]+) of ([\d,]+)"
+
+
+def _road_shown(page: Any, minutes: float) -> dict[str, int]:
+    """Wait until the page shows the coverage by road time within ``minutes`` (the settlements tab's caption
+    and the coverage KPI tile); return the people covered and the total it shows."""
+    pattern = ROAD_CAPTION.format(minutes=f"{minutes:g}")
+    # the tab's text is in the page while another tab is open: read it from the DOM, not as visible text
+    text = page.wait_for_function(
+        "(p) => { const re = new RegExp(p); const hit = [...document.querySelectorAll("
+        "'[data-testid=\"stCaption\"], [data-testid=\"stCaptionContainer\"]')].map(e => e.textContent)"
+        ".find(t => re.test(t)); const kpi = [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+        ".some(e => e.textContent.includes('Shelter coverage')); return hit && kpi ? hit : false; }",
+        arg=pattern, timeout=TIMEOUT_MS).json_value()
+    got = re.search(pattern, text)
+    assert got, text
+    return {"covered": int(got.group(1).replace(",", "")), "total": int(got.group(2).replace(",", ""))}
+
+
+def road_steps(db: Path, limits: tuple[float, ...] = (15.0, 25.0)) -> dict[str, Any]:
+    """Exposure page, coverage by road time as a user meets it: a new server, signed in and settled (its
+    background warm-up over), the page opened (map drawn, the server quiet again); then *road minutes*
+    clicked (the page's default limit, ``limits[0]``) and each further limit typed into *Within (minutes by
+    road)*. Each step's wall time is from the click (key) to the coverage shown (people covered in the
+    settlements tab's caption, the coverage tile); its server CPU until the server is quiet again."""
+    with app(db) as (server, page):
+        idle(page)
+        t0 = time.perf_counter()
+        settle(server, quiet_s=1.0, limit_s=300.0)
+        settled = time.perf_counter() - t0
+        open_page(page, "Exposure and coverage", EXPOSURE_READY)
+        idle(page)
+        settle(server, quiet_s=1.0)
+        out: dict[str, Any] = {"settled_s": settled}
+        for i, minutes in enumerate(limits):
+            shown: list[Any] = []
+
+            def run(i: int = i, minutes: float = minutes, shown: list[Any] = shown) -> None:
+                t1 = time.perf_counter()
+                if i == 0:
+                    page.get_by_text("road minutes", exact=True).click()
+                else:
+                    field = page.get_by_label("Within (minutes by road)", exact=True)
+                    field.fill(f"{minutes:g}")
+                    field.press("Enter")
+                got = _road_shown(page, minutes)
+                shown.append((time.perf_counter() - t1, got))
+                idle(page)
+                settle(server)
+            b0 = browser_cpu()
+            timed = server.timed(run)
+            b1 = browser_cpu()
+            out[f"{minutes:g}"] = {**timed, "done_s": timed["wall_s"], "wall_s": shown[0][0], **shown[0][1],
+                                   **{k: round(b1[k] - b0[k], 2) for k in b0}}
+            print(f"road {minutes:g} min: {out[f'{minutes:g}']}", flush=True)
+    return out
+
+
 def _set_number(page: Any, label: str, value: float) -> None:
     field = page.get_by_label(label, exact=True)
     field.fill(f"{value:g}")
@@ -311,6 +398,7 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
         for r in range(rounds):
             after: dict[str, float] = {}  # RSS after each page of the round (which page holds memory)
             steps: dict[str, float] = {}  # and after each step within a page
+            parts: dict[str, dict[str, float]] = {}  # anonymous / file-backed MB after each step
             open_page(page, "COP", COP_READY)
             idle(page)
             if r:  # another time on the as-of slider
@@ -320,19 +408,25 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
                     thumb.press("ArrowLeft")
                 idle(page)
             after["cop_mb"] = rss_mb(server.pid)
+            parts["cop"] = rss_parts(server.pid)
             open_page(page, "Exposure and coverage", EXPOSURE_READY)
             idle(page)
             steps["exposure_open"] = rss_mb(server.pid)
+            parts["exposure_open"] = rss_parts(server.pid)
             page.get_by_text("road minutes", exact=True).click()
             idle(page)
             steps["road_minutes"] = rss_mb(server.pid)
+            parts["road_minutes"] = rss_parts(server.pid)
             _set_number(page, "Within (minutes by road)", 15.0 + 5 * (r % 2))
             steps["within"] = rss_mb(server.pid)
+            parts["within"] = rss_parts(server.pid)
             _set_number(page, "What-if: shift the front toward us (km)", float(r * 2))
             after["exposure_mb"] = rss_mb(server.pid)
+            parts["exposure"] = rss_parts(server.pid)
             open_page(page, "Corridor planner", PLANNER_READY)
             idle(page)
             steps["planner_open"] = rss_mb(server.pid)
+            parts["planner_open"] = rss_parts(server.pid)
             if r:
                 thumb = page.get_by_role("slider").first
                 thumb.focus()
@@ -340,9 +434,16 @@ def memory(db: Path, rounds: int) -> dict[str, Any]:
                     thumb.press("ArrowLeft")
                 idle(page)
                 page.get_by_role("link", name="Corridor planner").first.wait_for()
+            # the slider's keys may start several runs (one per key, each stopped by the next): the page
+            # can look idle between two of them, so the round's sample waits until the server is quiet
+            # (what it read before is kept as ``unsettled_mb``, with the CPU it used after that reading)
+            unsettled, busy = rss_mb(server.pid), cpu_s(server.pid)
+            settle(server, quiet_s=1.0, limit_s=300.0)
+            after["unsettled_mb"], after["busy_after_cpu_s"] = unsettled, cpu_s(server.pid) - busy
             samples.append({"round": r + 1, "rss_mb": rss_mb(server.pid), **after, "load": load(),
                             "wall_s": time.perf_counter() - t0, "cpu_s": cpu_s(server.pid) - c0,
-                            "steps_mb": {k: round(v) for k, v in steps.items()}})
+                            "steps_mb": {k: round(v) for k, v in steps.items()},
+                            "parts_mb": {**parts, "end": rss_parts(server.pid)}})
             print(f"memory round {r + 1}: {samples[-1]}", flush=True)
     first = samples[0]["rss_mb"]
     return {"samples": samples, "peak_mb": max(s["rss_mb"] for s in samples),
@@ -360,6 +461,13 @@ def _cold(r: dict[str, float] | None) -> str:
     if not r or "browser_cpu_s" not in r:
         return fmt(r)
     return f"{fmt(r)}, browser CPU {r['browser_cpu_s']:.2f} s (renderer main thread {r['renderer_main_cpu_s']:.2f} s)"
+
+
+def _road(r: dict[str, Any] | None) -> str:
+    """The road step's row: each limit's :func:`fmt` and the people covered it showed."""
+    if not r:
+        return "–"
+    return "; ".join(f"{k} min {fmt(v)}, covered {v['covered']:,}" for k, v in r.items() if isinstance(v, dict))
 
 
 def _memory(m: dict[str, Any] | None) -> str:
@@ -383,6 +491,7 @@ def _rows(r: dict[str, Any]) -> dict[str, str]:
                                   if "browser_cpu_s" in z.get(k, {})) or "–",
         "toggle": f"{fmt(d.get('toggle_off'))}; {fmt(d.get('toggle_on'))}" if d else "–",
         "search": f"{fmt(d.get('search'))}; {fmt(d.get('search2'))}" if d else "–",
+        "road": _road(r.get("road")),
         "memory": _memory(r.get("memory")),
     }
 
@@ -395,6 +504,8 @@ ROW_TITLES = {
     "zoom_browser": ("the same steps: the browser's CPU (until the run is over)", "–"),
     "toggle": ("demo store, COP layer checkbox (Shelters off, on) → map redrawn", "≤ 0.5 s"),
     "search": ("demo store, COP search (two largest places) → pin drawn, map moved to it (zoom 12)", "≤ 0.5 s"),
+    "road": ("Exposure page on a settled server, coverage by road time: *road minutes* clicked (15 min), then "
+             "25 min typed → people covered shown", "≤ 3 s"),
     "memory": ("server RSS after COP, Exposure (road-time coverage) and Planner, then again with other "
                "settings each round", "≤ 1.5 GB, ≤ +10 %"),
 }
@@ -466,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         "cop": lambda: cold(db, "COP", COP_READY, settle=args.settle),
         "zoom": lambda: zoom_step(db),
         "demo": lambda: demo_steps(demo) if demo else None,
+        "road": lambda: road_steps(db),
         "memory": lambda: memory(db, args.rounds),
     }
     for step in steps:

@@ -16,6 +16,7 @@ stale_days           ``CIMIC_STALE_DAYS``        ``14`` (a civil assessment olde
 markings             ``CIMIC_MARKINGS``          ``EXERCISE,UNCLASSIFIED,OFFICIAL,OFFICIAL-SENSITIVE``
 language             ``CIMIC_LANGUAGE``          ``en`` (``uk``: Ukrainian; users switch in the sidebar)
 import_extent        ``CIMIC_IMPORT_EXTENT``     the store's data grown by a margin (any lon/lat when empty)
+cache_mb             ``CIMIC_CACHE_MB``          ``200``: MB of results kept between runs (cache_budget)
 ===================  ==========================  =======================================
 """
 

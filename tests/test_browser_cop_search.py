@@ -1,6 +1,6 @@
 """The COP's settlement search and layer toggles in a real browser (headless Chromium, `streamlit run`).
 
-A search draws the pin, the map moves to the place at zoom 12, and the layers of that view arrive with the
+A search draws the pin, the map moves to the place at zoom 12 (at once, not animated), and the layers of that view arrive with the
 pin (the same server run read them: no run on the old view first). A layer toggle takes the layer off the
 map and back, and the layers it did not change stay the objects already drawn.
 """
@@ -60,12 +60,16 @@ def test_search_moves_the_map_with_the_new_views_layers_and_toggles(demo_db_copy
         assert frame.evaluate("() => window.cimicLayers.shelters.getLayers().length") == n_shelters  # whole store
 
         frame.evaluate("() => { window.__sent = []; return true; }")
+        # the move to the place is not animated (its view's layers come with the pin): no zoom animation starts
+        frame.evaluate("() => { window.__zoomAnims = []; window.map.on('zoomanim', (e) => window.__zoomAnims.push("
+                       "e.zoom)); return true; }")
         field = page.get_by_label("Find a settlement")
         field.fill(place["name"])
         field.press("Enter")
         frame.wait_for_function("(name) => window.cimicLayers.search && window.map.getZoom() === 12 && "
                                 "window.cimicLayers.search.toGeoJSON().features[0].properties.name === name",
                                 arg=place["name"], timeout=120_000)
+        assert frame.evaluate("() => window.__zoomAnims") == []
         # the map is centred on the place (within a pixel at zoom 12: 360 / 256 / 2^12 degrees of longitude)
         center = frame.evaluate("() => window.map.getCenter()")
         assert center["lng"] == pytest.approx(lon, abs=360 / 256 / 2**12)

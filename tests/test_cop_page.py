@@ -301,7 +301,7 @@ def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatc
     from cimic_geo.maps import cop_view
     from cimic_geo.maps.controls import view_bounds
     from cimic_geo.maps.cop_map import contains_bbox, query_bbox, zoom_for_extent
-    from cimic_geo.ui import cop_page
+    from cimic_geo.ui import cop_page, cop_parts
     from cimic_geo.ui.cop_page import MAP_KEY
 
     with connect(demo_db, read_only=True) as store:
@@ -321,7 +321,7 @@ def test_the_maps_first_view_wider_than_the_store_reads_nothing_again(monkeypatc
             reads.append(tuple(kw["bbox"]))
         return cop_view.query_view(store, **kw)
 
-    monkeypatch.setattr(cop_page, "query_view", counted)
+    monkeypatch.setattr(cop_parts, "query_view", counted)
     for width in (1400, 700):
         view = view_bounds(((y0 + y1) / 2, (x0 + x1) / 2), zoom, (width, 640))
         if width == 1400:  # the case this is about: the view is not inside the first fetch area

@@ -38,7 +38,7 @@ def test_a_pan_rereads_only_the_layers_in_the_view_and_sends_what_a_fresh_read_s
     view read from scratch."""
     from cimic_geo.maps import cop_view
     from cimic_geo.maps.cop_map import encode_layer, query_bbox
-    from cimic_geo.ui import cop_page
+    from cimic_geo.ui import cop_parts
     from cimic_geo.ui.cop_page import MAP_KEY
 
     with connect(demo_db, read_only=True) as store:
@@ -58,7 +58,7 @@ def test_a_pan_rereads_only_the_layers_in_the_view_and_sends_what_a_fresh_read_s
         reads.append(tuple(kw["visible"]))
         return cop_view.query_view(store, **kw)
 
-    monkeypatch.setattr(cop_page, "query_view", counted)
+    monkeypatch.setattr(cop_parts, "query_view", counted)
     at.session_state[MAP_KEY] = _state(east, zoom)
     at.run()
     assert not at.exception

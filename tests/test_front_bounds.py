@@ -9,7 +9,7 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
-from cimic_geo.analytics import front_distance
+from cimic_geo.analytics import front_distance, front_geodesic
 from cimic_geo.analytics.front_distance import prepare_front
 from cimic_geo.analytics.front_samples import (
     chord_lower_m,
@@ -103,6 +103,6 @@ def test_exact_refinement_keeps_the_nearest_candidates(monkeypatch):
     lon, lat, _ = GEOD.fwd(lon0, lat0, rng.choice([0.0, 180.0], 400), rng.choice([5e3, 20e3, 40e3], 400))
     pts = shapely.points(lon, lat)
     got = front.distance_km(pts)
-    monkeypatch.setattr(front_distance, "keep_candidates", lambda owner, lower, upper, n: np.ones(len(owner), bool))
+    monkeypatch.setattr(front_geodesic, "keep_candidates", lambda owner, lower, upper, n: np.ones(len(owner), bool))
     want = prepare_front([FRONT], extent=(29.0, 47.0, 36.0, 50.0)).distance_km(pts)
     assert np.array_equal(got, want)

@@ -228,3 +228,41 @@ def test_the_planner_keeps_one_road_graph_while_its_time_moves(demo_db_copy):
         planner_page._last_args.clear()
         planner_page._last_graph.clear()
         coverage_graph._LAST.clear()
+
+
+def test_a_kept_past_graph_maps_its_road_rows_instead_of_asking_the_store(demo_db_copy, monkeypatch):
+    """A past graph saved beside the store carries its road rows' attributes: reading it back (at once,
+    and in a fresh process) maps them from its folder; no query of the roads' history, the same rows."""
+    import weakref
+
+    import cimic_geo.corridors as corridors
+    from cimic_geo.analytics.situation import layers_time
+    from cimic_geo.store import connect
+    from cimic_geo.store.access_version import ROAD_ATTRIBUTES, road_attributes
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("as_of"))
+        return road_attributes(*args, **kwargs)
+
+    monkeypatch.setattr(corridors, "road_attributes", counted)
+    times = _times(demo_db_copy)
+    t1 = times[0]
+    with connect(demo_db_copy, read_only=True) as store:
+        ctx = corridors.load_access_context(store, as_of=t1, bands_km=(3.0, 6.0, 9.0))
+        assert calls == []  # built, saved and read back with the rows it was built from
+        want = road_attributes(store, as_of=layers_time(t1, times))
+        got = ctx.graph.road_table[list(ROAD_ATTRIBUTES)]
+        assert got.equals(want)
+        ref = weakref.ref(ctx.graph)
+        del ctx, got
+        gc.collect()
+        assert ref() is None
+        monkeypatch.setattr(rc, "_LIVE", weakref.WeakValueDictionary())  # as a fresh process
+        again = corridors.load_access_context(store, as_of=t1, bands_km=(3.0, 6.0, 9.0))
+        assert calls == []
+        assert again.graph.road_table[list(ROAD_ATTRIBUTES)].equals(want)
+        folder = rc.past_folder(demo_db_copy, rc.graph_key(again.data_version, as_of=t1, bands_km=(3.0, 6.0, 9.0)))
+        assert (folder / rc.ROADS_FILE).is_file()
+        assert rc.kept_roads(folder, "another key") is None

@@ -15,8 +15,7 @@ from shapely.geometry import Point
 from cimic_geo.export.export_view import LoadedView, View
 from cimic_geo.export.snapshot_map import MapProjection, draw_layers
 from cimic_geo.export.snapshot_symbols import draw_symbols, parse_path, symbol_parts
-from cimic_geo.maps.assets import SYMBOL_FILE
-from cimic_geo.maps.symbols import all_sidcs, evacuation_sidc, infrastructure_sidc, shelter_sidc, sidc
+from cimic_geo.maps.symbols import SYMBOL_FILE, all_sidcs, evacuation_sidc, infrastructure_sidc, shelter_sidc, sidc
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

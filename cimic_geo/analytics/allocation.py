@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,16 +78,20 @@ def allocate(population: np.ndarray, capacity: np.ndarray, reach: Reach) -> np.n
     numpy.ndarray of int64, people per edge of ``reach`` (same order).
 
     The result depends only on the arrays' content and order; :func:`coverage` sorts rows by id
-    first so that it does not depend on the input row order. The last answer is kept (keyed by a hash
-    of every input array), so the same allocation asked again is not solved again.
+    first so that it does not depend on the input row order. A reach whose costs only order the edges
+    within each settlement and shelter until read (:class:`~cimic_geo.analytics.lazy_reach.LazyReach`)
+    gives the exact costs of the edges solved as a least-cost flow when asked (``exact_cost``). The last
+    answer is kept (keyed by a hash of every input array), so the same allocation asked again is not
+    solved again.
     """
     pop = np.asarray(population, dtype=np.int64)
     cap = np.asarray(capacity, dtype=np.int64)
     if (pop < 0).any() or (cap < 0).any():
         raise AnalysisError(_("population and capacity must be non-negative"))
     digest = hashlib.blake2b(digest_size=20)
-    for a in (pop, cap, reach.s, reach.h, reach.cost):
-        digest.update(np.ascontiguousarray(a).tobytes())
+    parts = getattr(reach, "digest_parts", None)  # a reach whose costs are measured when read: what they depend on
+    for a in (pop, cap, reach.s, reach.h, *(parts() if parts is not None else (reach.cost,))):
+        digest.update(np.ascontiguousarray(a))  # the array's bytes, not copied
         digest.update(str(len(a)).encode())
     key = digest.digest()
     with _LAST_LOCK:
@@ -154,7 +159,9 @@ def _allocate(pop: np.ndarray, cap: np.ndarray, reach: Reach) -> np.ndarray:
         rest[k[~ok]] = True
     if rest.any():
         k = np.flatnonzero(rest)
-        flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k], rank[k])
+        exact = getattr(reach, "exact_cost", None)  # costs measured when read (a lazy reach)
+        flow[e[k]] = _solve_general(pop, cap, s[k], h[k], c[k], ecomp[k], rank[k],
+                                    exact=None if exact is None else (lambda loc, ids=e[k]: exact(ids[loc])))
     return flow
 
 
@@ -190,8 +197,10 @@ def _prune(live: np.ndarray, rowless: np.ndarray, node: np.ndarray, rank: np.nda
 
 
 def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarray, c: np.ndarray,
-                   ecomp: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Lexicographic max-flow / min-cost on the multi-settlement, multi-shelter components."""
+                   ecomp: np.ndarray, rank: np.ndarray, *,
+                   exact: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Lexicographic max-flow / min-cost on the multi-settlement, multi-shelter components; ``exact``
+    gives the exact costs of the edges at these positions when ``c`` only orders them (a lazy reach)."""
     us, s_loc = np.unique(s, return_inverse=True)
     uh, h_loc = np.unique(h, return_inverse=True)
     ns, nh = len(us), len(uh)
@@ -249,7 +258,8 @@ def _solve_general(pop: np.ndarray, cap: np.ndarray, s: np.ndarray, h: np.ndarra
     e_lp = np.flatnonzero(in_lp)
     if len(e_lp):
         need = target - np.bincount(comp_idx[free], weights=xf[free], minlength=len(comps))
-        xf[e_lp] = _least_cost(c[e_lp], s_loc[e_lp], h_loc[e_lp], pos, p, q, comp_idx[e_lp], need)
+        cost = c[e_lp] if exact is None else exact(e_lp)
+        xf[e_lp] = _least_cost(cost, s_loc[e_lp], h_loc[e_lp], pos, p, q, comp_idx[e_lp], need)
     x = np.rint(xf).astype(np.int64)
     # integrality is guaranteed (totally unimodular); guard against solver round-off anyway
     if np.abs(xf - x).max() > 1e-6 or np.any(np.bincount(s_loc, x, ns) > p) or np.any(np.bincount(h_loc, x, nh) > q):

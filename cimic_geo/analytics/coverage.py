@@ -3,8 +3,9 @@
 Method
 ------
 1. *Reach* (:mod:`cimic_geo.analytics.reach`): the settlement→shelter pairs within a limit and
-   their cost, as a sparse :class:`Reach` (straight-line km from :func:`straight_line_reach`, or
-   road minutes from :func:`travel_time_reach`); any other reach plugs into the same solver.
+   their cost, as a sparse :class:`Reach` (straight-line km from
+   :func:`~cimic_geo.analytics.lazy_reach.lazy_straight_reach`, whose geodesics are measured only where
+   read, or road minutes from :func:`travel_time_reach`); any other reach plugs into the same solver.
 2. *Allocation* (:mod:`cimic_geo.analytics.allocation`), exact and independent of the row order:
    most people placed first (max-flow), then the least person-cost (a least-cost flow). Rows are put in
    a canonical order (by id) first, so the answer does not depend on the order of the input
@@ -26,7 +27,8 @@ import pandas as pd
 
 from cimic_geo.analytics.allocation import allocate
 from cimic_geo.analytics.bands import check_distance
-from cimic_geo.analytics.reach import Reach, straight_line_reach
+from cimic_geo.analytics.lazy_reach import LazyReach, lazy_straight_reach
+from cimic_geo.analytics.reach import Reach
 from cimic_geo.errors import AnalysisError
 from cimic_geo.geo import WGS84
 from cimic_geo.i18n import _
@@ -208,13 +210,15 @@ def coverage(
             reach = reach_fn(sets, shel)
         else:
             # distances only where they count: pairs to shelters with free places
-            reach = straight_line_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km,
+            reach = lazy_straight_reach(sets, shel, max_km=DEFAULT_MAX_KM if max_km is None else max_km,
                                         distance_for=available > 0)
     if not len(shel):
         notes.append(_("no shelters: nobody is covered"))
     elif not usable.any():
         notes.append(_("no open shelter"))
     flow = allocate(pop, available, reach)
+    if isinstance(reach, LazyReach):  # the costs read below: those of the edges that carry people
+        reach.exact_cost(np.flatnonzero(flow > 0))
     covered = np.bincount(reach.s, weights=flow, minlength=len(sets)).astype(np.int64)
     assigned = np.bincount(reach.h, weights=flow, minlength=len(shel)).astype(np.int64)
     usable_edge = available[reach.h] > 0 if len(reach.s) else np.zeros(0, bool)

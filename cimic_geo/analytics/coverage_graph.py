@@ -17,6 +17,12 @@ The weighted graph of the coverage policy and the chain positions of its core se
 first run (``cov_*.npy`` and ``coverage.json`` with the folder's key, each file renamed into place), so
 a fresh process reads them instead of computing them; files that do not match are ignored.
 
+Where the settlements and shelters snap to a kept graph is kept in its folder too
+(:mod:`cimic_geo.analytics.road_snap_kept`), and :func:`prepare` (the server's background warm-up) saves
+there ahead what a first question by road time needs: the weights and chains, the places snapped and the
+search for the page's default limit (:class:`~cimic_geo.analytics.reach_kept.SavedSearch`). The store's
+data version, which names the kept graph, is hashed once per store content (:func:`data_version`).
+
 Coverage has always driven every road both ways (evacuation convoys, as the planner's
 ``ignore_oneway``): the kept graph knows one-way roads, so the policy ignores them and the
 travel times are the same as on a graph built without the one-way flags.
@@ -27,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +122,44 @@ def _coverage_weights(graph: RoadGraph, folder: Path, key: str) -> None:
     graph._coverage_weights = True  # type: ignore[attr-defined]
 
 
+def _keep_snaps(graph: RoadGraph, folder: Path, key: str) -> None:
+    """Places snapped to ``graph`` are looked up in (and added to) its kept ``folder``
+    (:mod:`cimic_geo.analytics.road_snap_kept`), and a search saved there ahead is read from it
+    (:class:`~cimic_geo.analytics.reach_kept.SavedSearch`)."""
+    from cimic_geo.analytics.reach_kept import SavedSearch
+    from cimic_geo.analytics.road_snap_kept import KeptSnaps
+
+    with graph._lock:
+        kept = graph.__dict__.get("_kept_snaps")
+        if kept is None or kept.folder != folder or kept.key != key:
+            graph.__dict__["_kept_snaps"] = KeptSnaps(folder, key)
+            graph.__dict__["_saved_search"] = SavedSearch(folder, key)
+
+
+_VERSION: dict[tuple[str, str], str] = {}
+
+
+def data_version(store: Any) -> str:
+    """:func:`~cimic_geo.store.access_version.access_data_version` of ``store``, kept per process under the
+    store file's content stamp (:func:`~cimic_geo.analytics.coverage_situation.content_key`: it changes with
+    every committed write of data), so a coverage run does not hash the store again (about half a second
+    nationally on a store opened read-write) while its data are unchanged."""
+    from cimic_geo.analytics.coverage_situation import content_key
+    from cimic_geo.store.access_version import access_data_version
+
+    ident = content_key(store)
+    with _LOCK:
+        kept = _VERSION.get(ident) if ident is not None else None
+    if kept is not None:
+        return kept
+    version = access_data_version(store)
+    if ident is not None and content_key(store) == ident:  # not written to while it was hashed
+        with _LOCK:
+            _VERSION.clear()  # one store's version kept
+            _VERSION[ident] = version
+    return version
+
+
 def keep_only_key(key: str) -> None:
     """Let go of the graph kept for the next coverage run unless it is the one kept under ``key`` (the
     route planner is about to read that graph: another one goes first, so the two are never held
@@ -169,6 +214,92 @@ def _kept_graph(store: Any, folder: Path, key: str, *, version: str, as_of: Any,
     return graph
 
 
+def _bridges(store: Any, as_of: Any) -> Any:
+    """The bridges a graph is built with (those destroyed cut their roads)."""
+    return store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"],
+                      as_of=as_of)
+
+
+def _weights_saved(folder: Path, key: str) -> bool:
+    """Whether ``folder`` holds the coverage weights and chains under ``key`` (:func:`_write_weights`)."""
+    try:
+        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+        return (meta.get("key") == key and meta.get("policy") == dataclasses.asdict(COVERAGE_POLICY)
+                and all((folder / f"{_PREFIX}{n}.npy").is_file() for n in meta["arrays"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def prepare(store: Any, *, as_of: Any = None, max_minutes: float | None = None) -> bool:
+    """Make ready what coverage by road time at ``as_of`` needs, for a later run in this process or another:
+    the coverage weights and chain positions and the settlements and shelters snapped to the graph, saved in
+    the kept graph's folder (:func:`_write_weights`, :mod:`cimic_geo.analytics.road_snap_kept`), whatever the
+    limit; with ``max_minutes``, also the search for that limit and :data:`SEARCH_AHEAD_MIN` past it
+    (:class:`~cimic_geo.analytics.reach_kept.SavedSearch`: the search coverage at ``max_minutes`` runs, or
+    at a smaller limit or one within the search ahead). The data version and the situation read are kept per
+    process (:func:`data_version`, :mod:`cimic_geo.analytics.coverage_situation`).
+
+    The server's background warm-up calls it with the Exposure page's default limit, so a first question
+    by road time neither computes, snaps nor searches. No graph is kept for it: one read here is let go
+    again (with its snapping index and search), unless a coverage run or the route planner holds it
+    already. Only the current graph the planner keeps is used, none is built: at a past time, without a
+    kept graph for the data, or when its folder is not writable, nothing is done (False). True: ready.
+    """
+    from cimic_geo.analytics.coverage import _canonical
+    from cimic_geo.analytics.coverage_situation import coverage_situation
+    from cimic_geo.analytics.reach import _points_lonlat, travel_time_reach
+    from cimic_geo.analytics.reach_kept import SavedSearch, search_ident, search_key
+    from cimic_geo.analytics.road_cache import folder_inode, graph_file, graph_key, saved_key, shared_graph
+    from cimic_geo.analytics.road_snap_kept import KeptSnaps, snap_kept
+    from cimic_geo.config import load_settings
+    from cimic_geo.store.access_version import road_attributes
+
+    path = getattr(store, "path", None)
+    if path is None:
+        return False
+    read = coverage_situation(store, as_of=as_of)
+    sit = read.situation
+    if sit.layers_as_of is not None:
+        return False
+    bands = tuple(load_settings().bands_km)
+    version = data_version(store)
+    key = graph_key(version, as_of=sit.as_of, bands_km=bands)
+    folder = graph_file(path)
+    if saved_key(folder) != key or not os.access(folder, os.W_OK):  # nothing could be kept: left to the run
+        return False
+    sets, shel = _canonical(read.settlements), _canonical(read.shelters)  # in the order coverage searches them
+    points = [p for p in (_points_lonlat(sets, "settlements"), _points_lonlat(shel, "shelters")) if len(p)]
+    snaps, saved = KeptSnaps(folder, key), SavedSearch(folder, key)
+    ident = None if max_minutes is None or len(points) < 2 else search_ident(search_key(sets, shel,
+                                                                                        policy=COVERAGE_POLICY))
+    searched = ident is None or saved.holds(ident, float(max_minutes) + SEARCH_AHEAD_MIN)
+    if searched and _weights_saved(folder, key) and all(snaps.look_up(p[:, 0], p[:, 1])[3].all() for p in points):
+        return True
+    with _LOCK:
+        graph = _LAST.get((str(folder), key, folder_inode(folder)))
+    if graph is None:
+        graph = shared_graph(folder, key, roads=lambda: road_attributes(store, data_version=version),
+                             front_line=sit.front_line, occupied=sit.occupied_area, infrastructure=_bridges(store, None),
+                             bands_km=bands, as_of=sit.as_of)
+        if graph is None:
+            return False
+    _coverage_weights(graph, folder, key)
+    _keep_snaps(graph, folder, key)
+    indexed = graph._snap_index is not None
+    for p in points:
+        snap_kept(graph, p)
+    if not searched:
+        travel_time_reach(graph, sets, shel, max_minutes=float(max_minutes), policy=COVERAGE_POLICY,
+                          ahead_minutes=SEARCH_AHEAD_MIN)
+        kept = graph.__dict__.get("_reach_last")
+        if kept is not None and search_ident(kept[0]) == ident:
+            saved.write(ident, kept[1])
+    if not indexed:  # built for these points only: a later run that needs it builds it again
+        with graph._lock:
+            graph._snap_index = None
+    return True
+
+
 def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_area: Any,
                         layers_as_of: Any = None) -> tuple[RoadGraph, RoutingPolicy]:
     """The road graph at ``as_of`` and the routing policy coverage by travel time uses.
@@ -190,19 +321,17 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
 
     bands = tuple(load_settings().bands_km)
     path = getattr(store, "path", None)
-    infra = store.read("infrastructure", where={"sector": "bridge"}, columns=["name", "sector", "damage", "road_id"],
-                       as_of=layers_as_of)
+    infra = _bridges(store, layers_as_of)
     folder = key = None
     if path is not None:
-        from cimic_geo.store.access_version import access_data_version
-
-        version = access_data_version(store)
+        version = data_version(store)
         key = graph_key(version, as_of=as_of, bands_km=bands)
         folder = graph_file(path) if layers_as_of is None else past_folder(path, key)
         graph = _kept_graph(store, folder, key, version=version, as_of=as_of, layers_as_of=layers_as_of,
                             front_line=front_line, occupied_area=occupied_area, infra=infra, bands_km=bands)
         if graph is not None:
             _coverage_weights(graph, folder, key)
+            _keep_snaps(graph, folder, key)
             return graph, COVERAGE_POLICY
     roads = store.read("roads", columns=_ROAD_COLUMNS, as_of=layers_as_of)
     if not len(roads) and layers_as_of is not None:
@@ -227,4 +356,5 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
             _remember((str(folder), key, folder_inode(folder)), graph)
         graph = graph if kept is None else kept
         _coverage_weights(graph, folder, key)
+        _keep_snaps(graph, folder, key)
     return graph, COVERAGE_POLICY

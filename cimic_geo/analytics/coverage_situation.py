@@ -46,8 +46,9 @@ _LAST: dict[Hashable, CoverageSituation] = {}
 _LOCK = threading.Lock()
 
 
-def _key(store: LayerReader, as_of: Any, exclude_occupied: bool) -> Hashable | None:
-    """The kept read's key, or None when this read must not be kept."""
+def content_key(store: Any) -> tuple[str, str] | None:
+    """``(store path, content stamp)`` to keep something read from ``store`` under, or None when it must
+    not be kept: no file, or a stamp younger than :data:`SETTLE_S`."""
     import json
 
     from cimic_geo.store.content_stamp import content_stamp
@@ -62,8 +63,16 @@ def _key(store: LayerReader, as_of: Any, exclude_occupied: bool) -> Hashable | N
     times = json.loads(stamp)
     if times is None or time.time_ns() - max(s[2] for s in times if len(s) > 1) <= SETTLE_S * 1e9:
         return None
+    return str(path), stamp
+
+
+def _key(store: LayerReader, as_of: Any, exclude_occupied: bool) -> Hashable | None:
+    """The kept read's key, or None when this read must not be kept."""
+    content = content_key(store)
+    if content is None:
+        return None
     when = None if as_of is None or (isinstance(as_of, str) and not as_of.strip()) else pd.Timestamp(as_of)
-    return (str(path), stamp, None if when is None else when.isoformat(), bool(exclude_occupied))
+    return (*content, None if when is None else when.isoformat(), bool(exclude_occupied))
 
 
 def coverage_situation(store: LayerReader, *, as_of: Any = None, exclude_occupied: bool = True) -> CoverageSituation:

@@ -33,7 +33,7 @@ from cimic_geo.i18n import _
 from cimic_geo.timefmt import TimeLike, iso, to_utc
 
 #: Summary columns, in the order of the CLI document.
-#: The largest layer is measured on a helper thread when it and the others have half this many features each.
+#: From this many features in all, half of them are measured on a helper thread.
 _THREADED_FROM = 20_000
 METRICS = ("population", "settlements", "shelters", "shelter_capacity", "infrastructure", "people_served")
 
@@ -161,27 +161,30 @@ def _summarise(labels: dict[str, np.ndarray], frames: dict[str, gpd.GeoDataFrame
     return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)]
 
 
-def _measure(front: Front, gdf: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
-    """Distance (km) to the front of each feature of one layer."""
-    return np.full(len(gdf), np.inf) if front.empty else front.distance_km(gdf.geometry, exact_near_km=edges)
-
-
 def _measure_layers(front: Front, frames: dict[str, gpd.GeoDataFrame], edges: tuple[float, ...]
                     ) -> dict[str, np.ndarray]:
-    """:func:`_measure` of every layer; the largest layer on a helper thread beside the others when the
-    layers are large (k-d trees, pyproj and shapely let go of the GIL; each layer's numbers are its own,
-    the same on any thread). The front's indexes are all built first (:meth:`Front.warm`), so the
-    threads only read them; the occupied-area test (a prepared polygon) stays on the calling thread."""
-    sizes = {name: len(gdf) for name, gdf in frames.items()}
-    largest = max(sizes, key=lambda k: sizes[k])
-    rest = sum(sizes.values()) - sizes[largest]
-    if geod_pool.THREADS < 2 or geod_pool.in_pool() or min(sizes[largest], rest) < _THREADED_FROM // 2:
-        return {name: _measure(front, gdf, edges) for name, gdf in frames.items()}
-    front.warm()
-    later = geod_pool.pool().submit(_measure, front, frames[largest], edges)
-    out = {name: _measure(front, gdf, edges) for name, gdf in frames.items() if name != largest}
-    out[largest] = later.result()
-    return out
+    """Distance (km) to the front of each feature of every layer (inf for all with no front).
+
+    The layers are measured together, and when they are large in two halves (every other feature) on
+    two threads (k-d trees, pyproj and shapely let go of the GIL). A feature's distance depends on that
+    feature alone, never on the others measured with it, so the numbers are the same on any thread and
+    in any grouping. The front's indexes are all built first (:meth:`Front.warm`), so the threads only
+    read them."""
+    sizes = [len(gdf) for gdf in frames.values()]
+    if front.empty:
+        return {name: np.full(len(gdf), np.inf) for name, gdf in frames.items()}
+    geoms = np.concatenate([np.asarray(gdf.geometry.values, dtype=object) for gdf in frames.values()]
+                           ) if sum(sizes) else np.empty(0, dtype=object)
+    if geod_pool.THREADS < 2 or geod_pool.in_pool() or len(geoms) < _THREADED_FROM:
+        dist = front.distance_km(geoms, exact_near_km=edges)
+    else:
+        front.warm()
+        later = geod_pool.pool().submit(front.distance_km, geoms[1::2], exact_near_km=edges)
+        dist = np.empty(len(geoms))
+        dist[0::2] = front.distance_km(geoms[0::2], exact_near_km=edges)
+        dist[1::2] = later.result()
+    parts = np.split(dist, np.cumsum(sizes)[:-1])
+    return dict(zip(frames, parts, strict=True))
 
 
 def exposure(

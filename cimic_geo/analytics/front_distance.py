@@ -14,12 +14,9 @@ its vertices and the distance to it is minimised by golden-section search on the
 feature exactly on a band edge is classified correctly.
 
 Points farther than the outer band edge + 10 km (most of a national set; told apart without
-projecting them where a bound makes it sure) skip the STRtree: the
-front is sampled every <= 1 km and the samples go into a k-d tree in earth-centred 3-D
-coordinates, which ranks them by geodesic distance (a projected plane does not: its ~0.1 %
-scale error can name a part of the front ~100 m farther than the nearest one). The distance to
-the candidate segments' nearest points is then geodesic, at most ``(500 m)^2 / 2d`` + 1 m above
-the truth (< 3 m at 60 km) and never below it.
+projecting them where a bound makes it sure) skip the STRtree: they are measured on the ellipsoid
+from the front's samples in earth-centred coordinates, as is the exact solution near a band edge
+(:mod:`cimic_geo.analytics.front_geodesic`).
 """
 
 from __future__ import annotations
@@ -35,26 +32,16 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from cimic_geo.analytics.front_geodesic import REFINE_ABS_KM, REFINE_REL, SAMPLE_M, FrontSamples
 from cimic_geo.analytics.front_near import SegmentSamples, nearest_segments, segment_samples
 from cimic_geo.analytics.front_parts import _densify, _segments_lonlat, front_line_from_occupied, nearest_parts
-from cimic_geo.analytics.front_samples import (
-    GOLDEN,
-    chord_lower_m,
-    golden_min,
-    keep_candidates,
-    least_scale,
-    nearest_samples,
-    points_on_segments,
-    query_in_order,
-    quick_tree,
-    segment_ends,
-)
+from cimic_geo.analytics.front_samples import GOLDEN
 from cimic_geo.config import DEFAULT_BANDS_KM
-from cimic_geo.geo import GEOD, WGS84, ecef, metric_crs
+from cimic_geo.geo import GEOD, WGS84, metric_crs
 
-_REFINE_REL = 0.01
-_REFINE_ABS_KM = 0.1
-_SAMPLE_M = 1000.0
+_REFINE_REL = REFINE_REL
+_REFINE_ABS_KM = REFINE_ABS_KM
+_SAMPLE_M = SAMPLE_M
 _GOLDEN = GOLDEN  # the golden-section ratio (also used by the trends' own refinement)
 
 if TYPE_CHECKING:  # geopandas and scipy.spatial are imported only when used (a one-off CLI route needs neither)
@@ -132,7 +119,7 @@ class Front:
         self._near: SegmentSamples | None = None  # see nearest_within
         if self.occupied_geom is not None and not self.occupied_geom.is_empty:
             shapely.prepare(self.occupied_geom)
-        self._samples: tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray] | None = None  # see _sample_index
+        self._geodesic = FrontSamples(self.segments)  # far points, lower bounds and the exact solution
 
     @property
     def empty(self) -> bool:
@@ -142,12 +129,9 @@ class Front:
         """Build every index the distance queries make on first use (so that threads sharing this
         front never build one twice); returns the front."""
         if not self.empty:
-            self._sample_index()
-            self._quick()
+            self._geodesic.warm()
             if self._near is None:
                 self._near = segment_samples(self._ends_m)
-            if getattr(self, "_seg_ends", None) is None:
-                self._seg_ends = segment_ends(self.segments, self._sample_index()[3])
             self._tree.query_nearest(self._seg_m[:1])  # the STRtree built now, not by two threads at once
         return self
 
@@ -270,120 +254,28 @@ class Front:
         return pair
 
     def _sample_index(self) -> tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray]:
-        """k-d tree of points every <= ``_SAMPLE_M`` along the front in earth-centred 3-D
-        coordinates (:func:`cimic_geo.geo.ecef`), with each sample's segment, the segments' end
-        points in the same coordinates and their geodesic azimuth and length (built once)."""
-        if self._samples is None:
-            from scipy.spatial import cKDTree
-
-            seg = self.segments
-            az, _, length = GEOD.inv(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
-            n = np.maximum(np.ceil(np.asarray(length) / _SAMPLE_M).astype(np.int64), 1)
-            owner = np.repeat(np.arange(len(seg)), n + 1)
-            first = np.cumsum(n + 1) - (n + 1)
-            t = (np.arange(len(owner)) - first[owner]) * (1.0 / n)[owner]  # np.linspace(0, 1, k + 1) each
-            t[first[1:] - 1] = 1.0
-            t[-1:] = 1.0
-            lon = seg[owner, 0] + (seg[owner, 2] - seg[owner, 0]) * t
-            lat = seg[owner, 1] + (seg[owner, 3] - seg[owner, 1]) * t
-            ends = np.stack([ecef(seg[:, 0], seg[:, 1]), ecef(seg[:, 2], seg[:, 3])], axis=1)
-            geodesics = np.column_stack([np.asarray(az, dtype=float), np.asarray(length, dtype=float)])
-            self._samples = (cKDTree(ecef(lon, lat)), owner, ends, geodesics)
-        return self._samples
+        """:meth:`cimic_geo.analytics.front_geodesic.FrontSamples.index` of the front (built once)."""
+        return self._geodesic.index()
 
     def lower_bound_km(self, lon: np.ndarray, lat: np.ndarray, *, upper_km: float) -> np.ndarray:
         """A cheap lower bound (km) of each lon/lat point's geodesic distance to the front line;
-        inf when the bound exceeds ``upper_km`` (or there is no front).
-
-        The chord to the nearest sample, less half the sample spacing: a chord is never longer
-        than the geodesic, and the true nearest point is within half a spacing of a sample.
-        """
-        lon = np.asarray(lon, dtype=float)
-        out = np.full(len(lon), np.inf)
-        if self.empty or not len(lon):
-            return out
-        tree = self._sample_index()[0]
-        slack_m = _SAMPLE_M / 2.0 + 1.0
-        d, _ = tree.query(ecef(lon, lat), distance_upper_bound=upper_km * 1000.0 + slack_m)
-        ok = np.isfinite(d)
-        out[ok] = np.maximum(d[ok] - slack_m, 0.0) / 1000.0
-        return out
+        inf when the bound exceeds ``upper_km`` (or there is no front): see
+        :meth:`cimic_geo.analytics.front_geodesic.FrontSamples.lower_bound_km`."""
+        return self._geodesic.lower_bound_km(lon, lat, upper_km=upper_km)
 
     def _surely_far(self, geoms: np.ndarray, far_m: float
                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """Positions of the points among ``geoms`` surely farther than ``far_m`` from the front in the
-        projection (the chord to the nearest sample less half a spacing, below the geodesic, times the
-        projection's least scale over the data, less 1 %), and the quick tree's three nearest samples
-        of every point of ``geoms`` (NaN distances for the others)."""
-        tree = self._sample_index()[0]
-        pos = np.flatnonzero(shapely.get_type_id(geoms) == 0)
-        if tree.n <= 2 or not len(pos):
-            return np.empty(0, dtype=np.int64), None
-        xy = shapely.get_coordinates(geoms[pos])
-        box = np.r_[np.minimum(xy.min(axis=0), self.segments.reshape(-1, 2).min(axis=0)) - 1.0,
-                    np.maximum(xy.max(axis=0), self.segments.reshape(-1, 2).max(axis=0)) + 1.0]
-        k_lo = least_scale(self.crs, box) * 0.99
-        dist, idx = query_in_order(self._quick(), ecef(xy[:, 0], xy[:, 1]), 3)
-        sure = k_lo * (dist[:, 0] - _SAMPLE_M / 2.0 - 2.0) > far_m + 1.0
-        all_d, all_i = np.full((len(geoms), 3), np.nan), np.zeros((len(geoms), 3), dtype=idx.dtype)
-        all_d[pos], all_i[pos] = dist, idx
-        return pos[sure], (all_d, all_i)
-
-    def _quick(self) -> cKDTree:
-        if getattr(self, "_quick_samples", None) is None:
-            self._quick_samples = quick_tree(self._sample_index()[0])
-        return self._quick_samples
+        """:meth:`cimic_geo.analytics.front_geodesic.FrontSamples.surely_far` in this front's CRS."""
+        return self._geodesic.surely_far(geoms, far_m, self.crs)
 
     def _far_points_km(self, lonlat: np.ndarray, *, found: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Geodesic km from far points (beyond the outer band + 10 km) to the front line.
-
-        The nearest samples of the line in earth-centred coordinates (which rank by geodesic
-        distance to well under a metre, unlike a projected plane) name the candidate segments;
-        the distance is the geodesic one to the point of each candidate segment (a geodesic)
-        nearest in those coordinates. It is at most ``(500 m)^2 / 2d`` + 1 m above the true
-        distance (< 3 m at 60 km) and never below it.
-        """
-        tree, owner, ends, geodesics = self._sample_index()
-        p = ecef(lonlat[:, 0], lonlat[:, 1])
-        k = min(2, tree.n)  # two: a vertex is sampled twice, once for each of its segments
-        idx = nearest_samples(tree, self._quick(), p, k, found=found)
-        cand = owner[np.asarray(idx).reshape(len(p), k)]  # (m, k) segments
-        _, t = chord_lower_m(p[:, None, :], ends[cand, 0], ends[cand, 1], geodesics[cand, 1])  # t as ever
-        if getattr(self, "_seg_ends", None) is None:
-            self._seg_ends = segment_ends(self.segments, geodesics)
-        flon, flat = points_on_segments(self.segments, geodesics, self._seg_ends, cand.ravel(), t.ravel())
-        flon, flat = flon.reshape(len(p), k), flat.reshape(len(p), k)
-        d = np.empty((len(p), k))
-        d[:, 0] = GEOD.inv(lonlat[:, 0], lonlat[:, 1], flon[:, 0], flat[:, 0])[2]
-        for j in range(1, k):  # a candidate at the very point of the first (a shared vertex): the same distance
-            again = (flon[:, j] == flon[:, 0]) & (flat[:, j] == flat[:, 0])
-            d[again, j] = d[again, 0]
-            o = np.flatnonzero(~again)
-            d[o, j] = GEOD.inv(lonlat[o, 0], lonlat[o, 1], flon[o, j], flat[o, j])[2]
-        return d.min(axis=1) / 1000.0
+        """Geodesic km from far points to the front line
+        (:meth:`cimic_geo.analytics.front_geodesic.FrontSamples.far_points_km`)."""
+        return self._geodesic.far_points_km(lonlat, found=found)
 
     def _exact(self, pts_lonlat: np.ndarray, geoms_m: np.ndarray, d_proj_km: np.ndarray) -> np.ndarray:
         """Exact geodesic distance from lon/lat points to the front (segments as geodesics)."""
-        radius = d_proj_km * (1 + 2 * _REFINE_REL) + _REFINE_ABS_KM
-        qi, si = self._tree.query(geoms_m, predicate="dwithin", distance=radius * 1000.0)
-        _, _, ends, geodesics = self._sample_index()
-        if len(si) > len(pts_lonlat):  # drop segments that cannot be the nearest (bounds, see keep_candidates)
-            plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
-            lower, t = chord_lower_m(ecef(plon, plat), ends[si, 0], ends[si, 1], geodesics[si, 1])
-            seg = self.segments[si]
-            lon, lat, _ = GEOD.fwd(seg[:, 0], seg[:, 1], geodesics[si, 0], t * geodesics[si, 1])
-            upper = np.asarray(GEOD.inv(plon, plat, lon, lat)[2], dtype=float)
-            keep = keep_candidates(qi, lower, upper, len(pts_lonlat))
-            qi, si = qi[keep], si[keep]
-        seg = self.segments[si]
-        plon, plat = pts_lonlat[qi, 0], pts_lonlat[qi, 1]
-        az, length = geodesics[si, 0], geodesics[si, 1]
-
-        best = golden_min(lambda t, i: GEOD.inv(plon[i], plat[i], *GEOD.fwd(seg[i, 0], seg[i, 1], az[i],
-                                                                          t * length[i])[:2])[2], len(seg))
-        out = np.full(len(pts_lonlat), np.inf)
-        np.minimum.at(out, qi, best)
-        return out / 1000.0
+        return self._geodesic.exact_km(self._tree, pts_lonlat, geoms_m, d_proj_km)
 
 
 def prepare_front(

@@ -11,7 +11,6 @@ Two kinds of reach feed the same allocation (:mod:`cimic_geo.analytics.allocatio
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -142,7 +141,9 @@ def _snapped(graph: RoadGraph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     key = np.ascontiguousarray(xy, dtype=float).tobytes()
     hit = memo.get(key)
     if hit is None:
-        hit = graph.snap_edges(xy[:, 0], xy[:, 1])
+        from cimic_geo.analytics.road_snap_kept import snap_kept
+
+        hit = snap_kept(graph, xy)
         while len(memo) >= 2:
             memo.pop(next(iter(memo)))
         memo[key] = hit
@@ -312,15 +313,16 @@ def travel_time_reach(
     if policy is None:
         from cimic_geo.analytics.roadgraph import NO_THREAT
         policy = NO_THREAT
-    key = (hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes() + b"|"
-                           + np.ascontiguousarray(b, dtype=float).tobytes(), digest_size=16).digest(),
-           len(a), len(b), policy, float(access_speed_kmh), method, _TILE_PER_REACH, _core_tile())
-    from cimic_geo.analytics.reach_kept import KeptReach
+    from cimic_geo.analytics.reach_kept import KeptReach, search_ident, search_key_of
+
+    key = search_key_of(a, b, policy=policy, access_speed_kmh=access_speed_kmh, method=method)
 
     search = partial(_road_reach, graph, a, b, policy=policy, access_speed_kmh=access_speed_kmh, method=method)
     kept = graph.__dict__.get("_reach_last")
     if kept is None or kept[0] != key or kept[1].limit < t_max:
-        kept = (key, KeptReach.of(search(t_max=t_max + ahead)))
+        saved = graph.__dict__.get("_saved_search")  # the warm-up's search ahead, beside a kept graph
+        found = None if saved is None else saved.read(search_ident(key), t_max)
+        kept = (key, found if found is not None else KeptReach.of(search(t_max=t_max + ahead)))
         graph.__dict__["_reach_last"] = kept
     # a search bounded at a larger limit found every journey within this one, at the same time (the
     # shortest paths below a bound do not depend on it): its pairs within this limit. A pair just above it

@@ -228,23 +228,27 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
         spread = float((np.sqrt(((row_xyz[rows] - centre) ** 2).sum(axis=1)) + row_r[rows]).max())
         nodes = np.asarray(ch.core_tree.query_ball_point(centre, spread + radius_m, return_sorted=True),
                            dtype=np.int64)
-        if not len(nodes) or not (node_ptr[nodes + 1] > node_ptr[nodes]).any():
+        hosts = node_ptr[nodes + 1] > node_ptr[nodes] if len(nodes) else np.zeros(0, dtype=bool)
+        if not hosts.any():
             continue  # no destination joins the roads within reach
         local[nodes] = np.arange(len(nodes))
         row_pos[rows] = np.arange(len(rows))
         sub = with_sources(_sub_csr(csr, nodes, local), len(rows), row_pos[s_place[ends]], local[s_core[ends]],
                            s_cost[ends])
         dist = dijkstra(sub, directed=True, indices=len(nodes) + np.arange(len(rows)), limit=t_max)
-        width = dist.shape[1]
-        flat = np.append(dist.ravel(), np.inf)  # the last: read for a join outside the ball
-        # each node a source reaches (not its own virtual node) and the joins there, with the minutes at the
-        # destination's other join: the cheaper of the two (read at the second join only where the first is
-        # not reached, so once per source and destination)
+        # only the columns of nodes where destinations join (a few in a hundred), in node order
+        cols = np.flatnonzero(hosts)
+        width = len(cols)
+        flat = np.append(dist[:, cols].ravel(), np.inf)  # the last: read for a join outside the ball
+        del dist
+        local[nodes] = -1
+        local[nodes[cols]] = np.arange(width)  # a host node's column
+        # each host node a source reaches and the joins there, with the minutes at the destination's other
+        # join: the cheaper of the two (read at the second join only where the first is not reached, so once
+        # per source and destination)
         at = np.flatnonzero(flat < np.inf)
         r, q = np.divmod(at, width)
-        inside = q < len(nodes)
-        at, r, q = at[inside], r[inside], q[inside]
-        g = nodes[q]
+        g = nodes[cols[q]]
         cnt = node_ptr[g + 1] - node_ptr[g]
         e = np.repeat(node_ptr[g] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
         r, v = np.repeat(r, cnt), np.repeat(flat[at], cnt)
@@ -253,7 +257,7 @@ def core_pairs(w: WeightedGraph, ch: Chains, *, src: tuple[np.ndarray, ...], dst
         best = np.minimum(x + other_cost[e], v + join_cost[e])
         ok = (join_first[e] | np.isinf(x)) & (best <= t_max)
         r, k, best = r[ok], join_dest[e[ok]], best[ok]
-        local[nodes] = -1
+        local[nodes[cols]] = -1
         row_pos[rows] = -1
         out_r.append(rows[r])
         out_h.append(dests[k])

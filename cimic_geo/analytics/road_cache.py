@@ -20,6 +20,9 @@ builds each graph once, and building a past one never replaces the current graph
 
 Within a process one graph per folder and key is read (:func:`shared_graph`): the planner and
 coverage by road time get the same object, with its indexes and weighted graphs, not two copies.
+A built graph's road rows (their attributes, :data:`ROADS_FILE`) are saved with it, so reading it back
+maps them from the folder as the arrays are mapped: no query of the store's roads (at a past time a
+scan of the roads' history) and no copy of a million rows' text in memory.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ _INDEX = ("edge_u", "edge_v", "edge_seg", "edge_c0", "edge_c1", "seg_v0", "seg_v
 #: memory: each index only indexes, and the sum of two node ids still fits) while it has fewer vertices
 #: than this; a larger one is widened.
 NARROW_BELOW = 2**30
+
+
+#: The road rows' attributes (``id``, class, status, name; Arrow IPC file) saved in a graph's folder.
+ROADS_FILE = "roads.arrow"
 
 
 def graph_file(db_path: str | os.PathLike) -> Path:
@@ -164,6 +171,9 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     if extra is not None:
         meta["fast_arrays"], meta["fast"] = sorted(extra[0]), extra[1]
         arrays.update(extra[0])
+    roads = _roads_table(graph)
+    if roads is not None:
+        meta["roads"] = ROADS_FILE
     try:
         p.parent.mkdir(exist_ok=True)  # the folder of past graphs is made on first use
         tmp = Path(tempfile.mkdtemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent))
@@ -172,6 +182,8 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     try:
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+        if roads is not None:
+            _write_roads(tmp / ROADS_FILE, roads)
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         old = None
         if p.is_dir():  # move the old folder aside first: a folder cannot be replaced in one rename
@@ -188,6 +200,49 @@ def save_graph(path: str | os.PathLike, graph: RoadGraph, key: str,
     with contextlib.suppress(OSError):  # the single-file graph of formats 1-3, never read again
         p.with_name(p.name + ".npz").unlink(missing_ok=True)
     return True
+
+
+def _roads_table(graph: RoadGraph) -> Any:
+    """The road rows' attributes of ``graph`` as an Arrow table with large strings (as
+    :func:`cimic_geo.store.access_version.road_attributes` gives them); None when its table lacks one."""
+    from cimic_geo.store.access_version import ROAD_ATTRIBUTES
+
+    table = graph.road_table
+    if any(c not in table.columns for c in ROAD_ATTRIBUTES):
+        return None
+    import pandas as pd
+    import pyarrow as pa
+
+    t = pa.Table.from_pandas(pd.DataFrame(table[list(ROAD_ATTRIBUTES)]), preserve_index=False)
+    return t.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
+                             for f in t.schema])).replace_schema_metadata(None)
+
+
+def _write_roads(path: Path, table: Any) -> None:
+    import pyarrow as pa
+
+    try:
+        with pa.OSFile(str(path), "wb") as fh, pa.ipc.new_file(fh, table.schema) as writer:
+            writer.write_table(table)
+    except pa.ArrowException as exc:
+        raise OSError(str(exc)) from exc
+
+
+def kept_roads(path: str | os.PathLike, key: str) -> pd.DataFrame | None:
+    """The road rows' attributes saved with the graph at ``path`` under ``key``, mapped from their file
+    (None: none kept, another key, or unreadable; the caller reads them from the store)."""
+    p = Path(path)
+    meta = _meta(p)
+    if meta is None or meta.get("key") != key or meta.get("roads") != ROADS_FILE:
+        return None
+    import pyarrow as pa
+
+    try:
+        with pa.memory_map(str(p / ROADS_FILE)) as src:
+            table = pa.ipc.open_file(src).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+    return table.to_pandas()
 
 
 def folder_inode(path: Path) -> int | None:
@@ -243,8 +298,9 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
         return None
     import pandas as pd
 
+    from cimic_geo.analytics.road_build import destroyed_bridge_rows
     from cimic_geo.analytics.road_threat import ThreatGeometry, union_geometry
-    from cimic_geo.analytics.roadgraph import RoadGraph, destroyed_bridge_rows
+    from cimic_geo.analytics.roadgraph import RoadGraph
 
     roads = roads.reset_index(drop=True)
     if len(arrays["seg_speed"]) != len(roads) or not len(arrays["edge_u"]) == len(arrays["edge_v"]) == len(
@@ -291,7 +347,8 @@ def shared_graph(path: str | os.PathLike, key: str, *, roads: Callable[[], pd.Da
                  ) -> RoadGraph | None:
     """:func:`load_graph`, or the graph already read from the same folder under ``key`` while someone
     still holds it (the folder's inode checked: a folder renamed into place is read again).
-    ``roads`` gives the road attributes (called only when the folder is read).
+    ``roads`` gives the road attributes (called only when the folder is read and has none kept,
+    :func:`kept_roads`).
 
     The key names the data the graph is made of, so the same key gives the same graph whatever the
     caller; the planner and coverage by road time share one object (and its indexes and weighted
@@ -306,7 +363,8 @@ def shared_graph(path: str | os.PathLike, key: str, *, roads: Callable[[], pd.Da
         graph = _LIVE.get(ident)
     if graph is not None:
         return graph
-    graph = load_graph(p, key, roads=roads(), **load_args)
+    rows = kept_roads(p, key)
+    graph = load_graph(p, key, roads=roads() if rows is None else rows, **load_args)
     if graph is not None:
         with _LIVE_LOCK:
             graph = _LIVE.setdefault(ident, graph)  # a graph read meanwhile by another thread wins

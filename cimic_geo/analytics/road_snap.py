@@ -33,9 +33,12 @@ def _index(graph: RoadGraph) -> SnapIndex:
         return graph._snap_index
 
 
-def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[float] | float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[float] | float, *,
+               indexed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nearest point on the nearest passable edge of each lon/lat point (metric CRS).
+
+    ``indexed``: through the index even for a few points (as they would be among many: the few points
+    left of a larger set, :mod:`cimic_geo.analytics.road_snap_kept`).
 
     Returns
     -------
@@ -47,7 +50,7 @@ def snap_edges(graph: RoadGraph, lon: Iterable[float] | float, lat: Iterable[flo
     lat_a = np.atleast_1d(np.asarray(lat, float))
     x, y = graph.threat.to_metric.transform(lon_a, lat_a)
     pts = shapely.points(x, y)
-    if len(pts) <= FEW_POINTS and graph._snap_index is None:
+    if len(pts) <= FEW_POINTS and graph._snap_index is None and not indexed:
         edge = np.array([_nearest_edge_scan(graph, a, b) for a, b in zip(lon_a, lat_a, strict=True)],
                         dtype=np.int64)
         sel = project(graph.edge_geoms(edge), graph.threat.to_metric)

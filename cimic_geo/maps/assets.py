@@ -403,32 +403,6 @@ patch_folium_defaults()
 
 
 # ----------------------------------------------------------------------------------------------
-# APP-6 symbols for the PNG/PDF brief (rendered once with milsymbol, kept with the package)
-# ----------------------------------------------------------------------------------------------
-
-#: SVG of every SIDC of :func:`cimic_geo.maps.symbols.all_sidcs`, rendered by milsymbol.
-SYMBOL_FILE = Path(__file__).resolve().parent / "app6_symbols.json"
-
-
-def render_symbols(*, node: str = "node", dest: Path = SYMBOL_FILE) -> int:
-    """Render the SIDCs with milsymbol (``js/render-symbols.js`` under Node.js) into ``dest``;
-    return how many. Needs ``node_modules/milsymbol`` (``npm ci``)."""
-    import subprocess
-
-    from cimic_geo.maps.symbols import all_sidcs
-
-    codes = all_sidcs()
-    try:
-        done = subprocess.run([node, str(PROJECT_JS_DIR / "render-symbols.js")], input=json.dumps(codes),
-                              capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AssetError(f"cannot render the APP-6 symbols with Node.js ({exc}); {INSTALL_HINT}") from exc
-    data = json.loads(done.stdout)
-    dest.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    return len(data["symbols"])
-
-
-# ----------------------------------------------------------------------------------------------
 # Command line: python -m cimic_geo.maps.assets install|check|symbols
 # ----------------------------------------------------------------------------------------------
 
@@ -439,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.action == "symbols":
+            from cimic_geo.maps.symbols import SYMBOL_FILE, render_symbols
+
             print(f"APP-6 symbols: {render_symbols()} rendered into {SYMBOL_FILE}")
             return 0
         if args.action == "install":

@@ -230,7 +230,7 @@ def query_view(
         counts["settlements"] = n
         limit = settlement_limit(zoom, point_limit=point_limit)
         out["settlements"] = read_ranked(store, "settlements", order_by="population", limit=limit, bbox=bbox, as_of=t,
-                                         scan=scan_known(n, as_of=t))
+                                         scan=scan_known(n, as_of=t, layer="settlements"))
         if n > limit:
             notes.append(ViewNote(N_("settlements: the {limit} largest of {n} in view (zoom in for all)"), limit=limit, n=n))
 
@@ -242,7 +242,7 @@ def query_view(
             continue
         n = count_in_bbox(store, layer, bbox=bbox, where=where, as_of=t)
         counts[layer] = n
-        scan = scan_known(n, where=where, as_of=t)  # the count tells how to read (no second count)
+        scan = scan_known(n, where=where, as_of=t, layer=layer)  # the count tells how to read (no second count)
         if n <= point_limit:
             out[layer] = store.read(layer, bbox=bbox, where=where, simplify_deg=tol, as_of=t, scan=scan)
         else:
@@ -260,7 +260,7 @@ def query_view(
         n = count_in_bbox(store, "roads", bbox=bbox, where=where)
         counts["roads"] = n
         if n <= road_limit:
-            roads = store.read("roads", bbox=bbox, where=where, simplify_deg=tol, scan=scan_known(n, where=where))
+            roads = store.read("roads", bbox=bbox, where=where, simplify_deg=tol, scan=scan_known(n, where=where, layer="roads"))
         else:
             # the most important classes first, up to the cap
             parts, left = [], road_limit

@@ -37,7 +37,13 @@ and ``major`` damaged, ``destroyed`` destroyed.
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
+
+from cimic_geo.config import PROJECT_ROOT
+from cimic_geo.errors import AssetError
 
 #: Symbol set and entity per shelter kind.
 SHELTER_ENTITY = {"blast_shelter": ("40", "131206"), "collective_centre": ("40", "131206"),
@@ -102,3 +108,26 @@ def all_sidcs() -> list[str]:
         out.update(infrastructure_sidc(sector, d) for d in DAMAGE_STATUS_CODE)
     out.update({shelter_sidc(None, None), infrastructure_sidc(None, None)})
     return sorted(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# The symbols for the PNG/PDF brief: rendered once with milsymbol, kept with the package
+# ----------------------------------------------------------------------------------------------
+
+#: SVG of every SIDC of :func:`all_sidcs`, rendered by milsymbol (``python -m cimic_geo.maps.assets symbols``).
+SYMBOL_FILE = Path(__file__).resolve().parent / "app6_symbols.json"
+_RENDER_SCRIPT = Path(__file__).resolve().parent / "js" / "render-symbols.js"
+
+
+def render_symbols(*, node: str = "node", dest: Path = SYMBOL_FILE) -> int:
+    """Render the SIDCs with milsymbol (``js/render-symbols.js`` under Node.js) into ``dest``;
+    return how many. Needs ``node_modules/milsymbol`` (``npm ci``)."""
+    try:
+        done = subprocess.run([node, str(_RENDER_SCRIPT)], input=json.dumps(all_sidcs()),
+                              capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AssetError(f"cannot render the APP-6 symbols with Node.js ({exc}); run `npm ci --no-audit "
+                         "--no-fund` in the project folder") from exc
+    data = json.loads(done.stdout)
+    dest.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    return len(data["symbols"])

@@ -9,6 +9,9 @@ Table and column names come from :mod:`cimic_geo.schema` (allow-list), values ar
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +23,7 @@ import shapely
 from cimic_geo.errors import StoreError
 from cimic_geo.schema import get_layer
 from cimic_geo.store import frames
+from cimic_geo.store.content_stamp import content_stamp
 from cimic_geo.store.core import Store, _as_utc, _geom_sql, _read_columns, _table_sql, _to_geodataframe, _where_sql
 from cimic_geo.store.frames import _bbox_scan
 
@@ -29,13 +33,41 @@ def layers_as_of(store: Store, as_of: Any) -> pd.Timestamp | None:
 
     None (their current state) when ``as_of`` is None or not before the newest front-line or
     occupied-area snapshot: the latest position of a time slider shows what was reported since that
-    snapshot too. Otherwise ``as_of`` itself (UTC).
+    snapshot too. Otherwise ``as_of`` itself (UTC). The snapshots' time range is read once per store
+    content (:func:`kept_time_range`).
     """
     if as_of is None:
         return None
     t = _as_utc(as_of)
-    rng = store.time_range()
+    rng = kept_time_range(store)
     return None if rng is None or t >= rng[1] else t
+
+
+#: Time ranges kept per (store file, content stamp); a few stores at most.
+_RANGES: OrderedDict[tuple[str, str], tuple[pd.Timestamp, pd.Timestamp] | None] = OrderedDict()
+_RANGES_KEPT = 8
+_RANGES_LOCK = threading.Lock()
+
+
+def kept_time_range(store: Store) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """:meth:`Store.time_range`, read once per store content (its file's content stamp: any commit but an
+    audit-only one changes it): a COP run asks for it for every layer it reads, the KPIs and the changes.
+    A store without a file is read each time."""
+    path = getattr(store, "path", None)
+    stamp = content_stamp(path) if path is not None else "null"
+    if stamp == "null":
+        return store.time_range()
+    key = (os.fspath(path), stamp)
+    with _RANGES_LOCK:
+        if key in _RANGES:
+            _RANGES.move_to_end(key)
+            return _RANGES[key]
+    rng = store.time_range()
+    with _RANGES_LOCK:
+        _RANGES[key] = rng
+        while len(_RANGES) > _RANGES_KEPT:
+            _RANGES.popitem(last=False)
+    return rng
 
 
 def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = None,
@@ -47,16 +79,18 @@ def count_in_bbox(store: Store, layer: str, *, bbox: Sequence[float] | None = No
     return int(store.con.execute(f"SELECT count(*) FROM {_table_sql(spec, as_of)}{sql_where}", params).fetchone()[0])
 
 
-def scan_known(n: int, *, where: dict[str, Any] | None = None, as_of: Any = None) -> bool | None:
+def scan_known(n: int, *, where: dict[str, Any] | None = None, as_of: Any = None,
+               layer: str | None = None) -> bool | None:
     """Whether a read of a bbox scans the table (the ``scan`` of :meth:`Store.read`, :func:`grid_aggregate`,
     :func:`read_ranked`), known from ``n`` = :func:`count_in_bbox` of the same bbox, ``where`` and ``as_of``,
     or None when only a count of its own tells.
 
-    The read scans when more than :data:`~cimic_geo.store.frames.SCAN_ABOVE_ROWS` rows of the table meet the
-    bbox, filters and time aside. ``n`` counts a subset of those rows, so ``n`` above the threshold settles it;
-    without filters and time it counts the same rows, so it settles it either way.
+    The read scans when more than :func:`~cimic_geo.store.frames.scan_above` rows of ``layer`` (None: a layer
+    of :data:`~cimic_geo.store.frames.SCAN_ABOVE_ROWS`) meet the bbox, filters and time aside. ``n`` counts a
+    subset of those rows, so ``n`` above the threshold settles it; without filters and time it counts the same
+    rows, so it settles it either way.
     """
-    if n > frames.SCAN_ABOVE_ROWS:
+    if n > (frames.SCAN_ABOVE_ROWS if layer is None else frames.scan_above(layer)):
         return True
     return False if not where and as_of is None else None
 

@@ -25,12 +25,16 @@ from cimic_geo.store import Store
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import apply_language, background_store, data_token, get_store, plain, settings
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.compact_table import compact_for_display
 from cimic_geo.ui.cop_page import assets_ok
+from cimic_geo.ui.result_cache import budgeted
 from cimic_geo.ui.shared_layers import SharedReads
 from cimic_geo.ui.tables import display_frame
 
 PAGE = "analytics"
 MAP_KEY = f"{PAGE}:map"
+#: The limit coverage by road time opens with (minutes): prepared ahead in the server's background warm-up.
+DEFAULT_MINUTES = 15.0
 #: Store layers offered by the export panel: what the page's map and tables are about.
 EXPORT_LAYERS = ("front_line", "occupied_area", "settlements", "shelters", "infrastructure")
 
@@ -71,33 +75,34 @@ def times(_store: Store, token: str) -> list[pd.Timestamp]:
 
 # The results hold sentences (notes, restoration reasons) written in the language of the run that computed
 # them, so each cache entry is per language (``language``: get_language() of the caller).
-# st.cache_resource, not st.cache_data: one shared result per entry (read-only for the page), not a pickled
-# copy kept and another one unpickled on every rerun; few entries, so memory stays flat while settings change
+# budgeted (like st.cache_resource, not st.cache_data): one shared result per entry (read-only for the page),
+# not a pickled copy kept and another one unpickled on every rerun; the entries of every large cache together
+# stay within one memory budget (:mod:`cimic_geo.ui.result_cache`), so memory stays flat while settings change
 # (an exposure result holds the three point layers with their distances: tens of MB at national scale).
-@st.cache_resource(show_spinner=False, max_entries=2)
+@budgeted(max_entries=2)
 def cached_exposure(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], shift_km: float,
                     language: str) -> Any:
     return exposure_at(SharedReads(_store, token), as_of=as_of, bands_km=bands_km, shift_km=shift_km)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)  # road-time allocations are large
+@budgeted(max_entries=2)  # road-time allocations are large
 def cached_coverage(_store: Store, token: str, as_of: Any, max_km: float | None, max_minutes: float | None,
                     language: str) -> Any:
     return coverage_at(SharedReads(_store, token), as_of=as_of, max_km=max_km, max_minutes=max_minutes)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@budgeted(max_entries=4)
 def cached_restoration(_store: Store, token: str, as_of: Any, bands_km: tuple[float, ...], language: str) -> Any:
     return restoration_at(SharedReads(_store, token), as_of=as_of, bands_km=bands_km)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@budgeted(max_entries=4)
 def cached_situation_layers(_store: Store, token: str, as_of: Any) -> tuple[Any, Any]:
     shared = SharedReads(_store, token)
     return (shared.read("front_line", as_of=as_of), shared.read("occupied_area", as_of=as_of))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@budgeted(max_entries=4)
 def cached_shifted(_store: Store, token: str, as_of: Any, shift_km: float) -> Any:
     return shifted_occupied_area(SharedReads(_store, token).read("occupied_area", as_of=as_of), shift_km)
 
@@ -106,7 +111,12 @@ def warm_data() -> None:
     """The exposure with the page's default settings (latest time, the configured bands, no shift) and
     the situation layers its map draws, computed in the server's background warm-up after its first run
     (:func:`cimic_geo.ui.common.warm_imports`): a first visit finds them in the caches above and draws
-    its map without waiting for the analysis (same data token: a sign-in writes the audit trail only)."""
+    its map without waiting for the analysis (same data token: a sign-in writes the audit trail only).
+    Then what coverage by road time needs at that time (saved beside the store's kept road graph, nothing
+    large kept in memory: :func:`cimic_geo.analytics.coverage_graph.prepare`), its search for the page's
+    default limit included."""
+    from cimic_geo.analytics.coverage_graph import prepare
+
     with background_store() as store:
         token = data_token(store)
         available = times(store, token)
@@ -114,6 +124,7 @@ def warm_data() -> None:
         bands = check_bands(",".join(f"{b:g}" for b in settings().bands_km))  # as :func:`controls` reads them
         cached_exposure(store, token, as_of, bands, 0.0, get_language())
         cached_situation_layers(store, token, as_of)
+        prepare(SharedReads(store, token), as_of=as_of, max_minutes=DEFAULT_MINUTES)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,7 +159,7 @@ def controls(store: Store, token: str) -> Controls | None:
                         format_func=lambda v: _("straight-line km") if v == "distance" else _("road minutes"))
         max_km = st.number_input(_("Within (km)"), min_value=0.0, max_value=100.0, value=float(DEFAULT_MAX_KM),
                                  step=0.5, key=k("max_km"), disabled=mode != "distance")
-        max_min = st.number_input(_("Within (minutes by road)"), min_value=0.0, max_value=240.0, value=15.0,
+        max_min = st.number_input(_("Within (minutes by road)"), min_value=0.0, max_value=240.0, value=DEFAULT_MINUTES,
                                   step=5.0, key=k("max_minutes"), disabled=mode != "time")
         st.subheader(_("Map"))
         colour = st.radio(_("Colour settlements by"), ["band", "coverage"], horizontal=True, key=k("colour_by"),
@@ -263,7 +274,7 @@ def tables(exp: Any, cov: Any, c: Controls) -> None:
             st.caption(plain(_("Front shifted {km} km toward friendly territory; *_change = shifted - as in force.").format(
                 km=fmt_number(c.shift_km))))
         feats = pd.DataFrame(exp.settlements.drop(columns="geometry"))
-        st.dataframe(display_frame(feats), hide_index=True, width="stretch", height=260)
+        st.dataframe(compact_for_display(display_frame(feats)), hide_index=True, width="stretch", height=260)
         _download(t, f"exposure_{when}.csv", _("Download exposure (CSV)"))
         _download(feats, f"exposure_settlements_{when}.csv", _("Download settlements with bands (CSV)"))
     with tab_s:
@@ -272,11 +283,11 @@ def tables(exp: Any, cov: Any, c: Controls) -> None:
         st.caption(_("Reach: within {limit} {unit}. Covered {covered} of {total} ({pct}).").format(
             limit=fmt_number(cov.limit), unit=unit, covered=fmt_int(cov.population_covered),
             total=fmt_int(cov.population_total), pct=fmt_percent(cov.covered_pct / 100)) + " " + " ".join(cov.notes))
-        st.dataframe(display_frame(t), hide_index=True, width="stretch")
+        st.dataframe(compact_for_display(display_frame(t)), hide_index=True, width="stretch")
         _download(t, f"coverage_settlements_{when}.csv", _("Download settlements coverage (CSV)"))
     with tab_h:
         t = cov.shelter_table()
-        st.dataframe(display_frame(t), hide_index=True, width="stretch")
+        st.dataframe(compact_for_display(display_frame(t)), hide_index=True, width="stretch")
         _download(t, f"coverage_shelters_{when}.csv", _("Download shelters (CSV)"))
     with tab_w:
         t = cov.worst_served(25)

@@ -30,6 +30,7 @@ from cimic_geo.store.trend_reads import features_by_id
 from cimic_geo.timefmt import dtg
 from cimic_geo.ui.common import audit_token
 from cimic_geo.ui.common import key as _key
+from cimic_geo.ui.result_cache import budgeted
 
 PAGE = "cop"
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def window_options(store: Store, token: str, *, as_of: pd.Timestamp | None) -> l
     until = layers_as_of(store, as_of) if as_of is not None else None
     ref = until if until is not None else (as_of if as_of is not None else pd.Timestamp.now(tz="UTC").floor("min"))
     out = []
-    brief = _last_brief(store, audit_token(store), ref)  # a brief's record is an audit row: keyed on every commit
+    brief = _last_brief(_store=store, token=audit_token(store), before=ref)  # a brief's record is an audit row: keyed on every commit
     if brief is not None and (until is None or brief < until):
         out.append(Window(brief, until, "brief"))
     out += [Window(ref - pd.Timedelta(hours=24), until, "24h"), Window(ref - pd.Timedelta(days=7), until, "7d")]
@@ -78,9 +79,10 @@ def window_ui(store: Store, token: str, *, as_of: pd.Timestamp | None) -> Window
     return options[int(i or 0)]
 
 
-# cache_resource: one shared, read-only object per window (cache_data unpickled a copy of it, and of the
-# tables below, at every pan, zoom and slider step: about 0.2 CPU s per run nationally)
-@st.cache_resource(show_spinner=False, max_entries=16)
+# budgeted (like cache_resource, within the server's memory budget): one shared, read-only object per window
+# (cache_data unpickled a copy of it, and of the tables below, at every pan, zoom and slider step: about
+# 0.2 CPU s per run nationally)
+@budgeted(max_entries=16)
 def changes(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None) -> Changes:
     """What changed between the two times (cached per store content and window; shared: do not modify)."""
     return build_changes(since=since, until=until, **change_inputs(_store, since=since, until=until))
@@ -88,7 +90,7 @@ def changes(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp 
 
 # the whole frame once per window, not encoded (nationally the default 24 hours ring 18,531 features: 5 MB of
 # GeoJSON when it was sent whole at every zoom or pan); each view is cut from it below
-@st.cache_resource(show_spinner=False, max_entries=8)
+@budgeted(max_entries=8)
 def _prepared(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None,
               language: str) -> PreparedChanges:
     res = changes(_store, token, since, until)
@@ -111,14 +113,14 @@ class Highlight:
     note: ViewNote | None
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@budgeted(max_entries=8)
 def _whole(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str) -> str:
     """The window's whole frame encoded (a small window is drawn whole at every view)."""
     return encode_layer("changes", _prepared(_store, token, since, until, language).frame)
 
 
 # per view, like the COP's other layers (the page's fetched bbox: a pan inside it reuses the entry)
-@st.cache_resource(show_spinner=False, max_entries=16)
+@budgeted(max_entries=16)
 def _view(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None, language: str,
           bbox: tuple[float, ...], zoom: int) -> Highlight:
     prepared = _prepared(_store, token, since, until, language)
@@ -133,7 +135,7 @@ def _view(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | 
     return Highlight({name: encode_layer(name, gdf) for name, gdf in got.layers.items()}, note)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@budgeted(max_entries=16)
 def _tables(_store: Store, token: str, since: pd.Timestamp, until: pd.Timestamp | None,
             language: str) -> dict[str, pd.DataFrame]:
     """The panel's tables (formatted in ``language``): made once per window, not at every pan or zoom."""
@@ -144,16 +146,18 @@ def highlight_layer(store: Store, token: str, window: Window, *, bbox: tuple[flo
     """The changed features in ``bbox`` (the view's fetched bbox) as highlight rings for the map at ``zoom``
     (``changes``), counted per grid cell above the COP's point limit (``changes_grid``), as the other point
     layers are; with the note to show under the map then."""
-    return _view(store, token, window.since, window.until, get_language(), tuple(float(v) for v in bbox), int(zoom))
+    return _view(_store=store, token=token, since=window.since, until=window.until, language=get_language(),
+                 bbox=tuple(float(v) for v in bbox), zoom=int(zoom))
 
 
 def panel_ui(store: Store, token: str, window: Window) -> Changes:
     """The "what changed" panel: a summary line, a choice of the kind of change and its table."""
-    res = changes(store, token, window.since, window.until)
+    res = changes(_store=store, token=token, since=window.since, until=window.until)
     until = dtg(window.until) if window.until is not None else _("now")
     st.subheader(_("What changed {since} → {until}").format(since=dtg(window.since), until=until))
     st.caption(summary_line(res) + " · " + _("changed features are ringed on the map"))
-    tables, titles = _tables(store, token, window.since, window.until, get_language()), kind_titles()
+    tables = _tables(_store=store, token=token, since=window.since, until=window.until, language=get_language())
+    titles = kind_titles()
     # one table at a time: the browser redraws only the chosen kind at every step of the slider (tabs drew
     # every kind's grid each time, hidden or not)
     kind = st.segmented_control(

@@ -20,17 +20,17 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import streamlit as st
 
 from cimic_geo.store import Store
+from cimic_geo.ui.result_cache import budgeted
 
 #: Layers whose whole reads are shared (the large point layers and the situation in force).
 SHARED = ("settlements", "shelters", "infrastructure", "front_line", "occupied_area")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)  # five layers at the latest time, a few others
+@budgeted(max_entries=8)  # five layers at the latest time, a few others; within the shared memory budget
 def _layer(_store: Store, token: str, layer: str, as_of: str | None) -> gpd.GeoDataFrame:
-    # cache_resource: one object per entry, shared by every session (read-only; callers get copies)
+    # one object per entry, shared by every session (read-only; callers get copies)
     return _store.read(layer, as_of=None if as_of is None else pd.Timestamp(as_of))
 
 

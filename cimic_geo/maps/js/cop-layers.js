@@ -8,7 +8,7 @@
  * with JSON.parse, only when the layer is built: a multi-MB object literal costs the browser far more to
  * parse and compile than a string, and a kept layer's data is never parsed). A layer whose DIGEST is the
  * one it had on the previous rerun is kept as it was drawn, not rebuilt. A layer whose GEOJSON has a
- * "goto" member ({n, zoom}: the search pin) moves the map to its point once per n.
+ * "goto" member ({n, zoom}: the search pin) moves the map to its point once per n, without animation.
  *
  * In the app (streamlit-folium's component) the layers are drawn on the map itself and GROUP only marks
  * the rerun: the component removes the previous rerun's groups before it runs the new script, and a
@@ -307,7 +307,9 @@
       if (!f || !f.geometry || f.geometry.type !== 'Point' || n === wentTo) { return; }
       wentTo = n;
       var c = f.geometry.coordinates;
-      gj.once('add', function () { if (gj._map) { gj._map.setView([c[1], c[0]], data.goto.zoom); } });
+      // at once, not animated: the layers of the place's view come with the pin, and a zoom animation from the
+      // old view would only scale the old layers for a quarter of a second before they are drawn
+      gj.once('add', function () { if (gj._map) { gj._map.setView([c[1], c[0]], data.goto.zoom, {animate: false}); } });
     }
     function build(key, data) {
       var s = S[key] || {}, live = s.interactive !== false;
