@@ -17,7 +17,6 @@ budget (``CIMIC_CACHE_MB`` or ``cache_mb`` in the secrets, default :data:`DEFAUL
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import threading
 from collections import OrderedDict
@@ -27,8 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cimic_geo.config import _get, _secrets
-from cimic_geo.errors import ConfigError
+from cimic_geo.config import positive_setting
 
 #: The default budget (MB) of the results kept between runs (:func:`cache_budget_mb`).
 #: At national scale the Exposure page's first visit keeps about this much (its exposure result 64 MB,
@@ -53,14 +51,8 @@ def cache_budget_mb(value: float | str | None = None) -> float:
     ConfigError
         If the value is not a positive number.
     """
-    raw = value if value is not None else _get("cache_mb", "CIMIC_CACHE_MB", _secrets(), DEFAULT_CACHE_MB)
-    try:
-        mb = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"the cache budget must be a number of MB, got {raw!r}") from None
-    if not (math.isfinite(mb) and mb > 0):
-        raise ConfigError(f"the cache budget must be a positive number of MB, got {raw!r}")
-    return mb
+    return positive_setting(value, name="cache_mb", env="CIMIC_CACHE_MB", default=DEFAULT_CACHE_MB,
+                            what="the cache budget", unit=" of MB")
 
 
 def _geometry_bytes(values: Any) -> int:

@@ -114,16 +114,30 @@ def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
 DEFAULT_STALE_DAYS = 14
 
 
+def positive_setting(value: float | str | None, *, name: str, env: str, default: float, what: str,
+                     unit: str = "") -> float:
+    """A positive number setting: ``value``, else the environment variable ``env``, else ``name`` in the
+    secrets, else ``default``.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``what`` (and ``unit``) when the value is not a positive finite number.
+    """
+    raw = value if value is not None else _get(name, env, _secrets(), default)
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number{unit}, got {raw!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise ConfigError(f"{what} must be a positive number{unit}, got {raw!r}")
+    return number
+
+
 def stale_days(value: float | str | None = None) -> float:
     """Days after which an assessment is stale: ``value``, else ``CIMIC_STALE_DAYS``, else secrets, else 14."""
-    raw = value if value is not None else _get("stale_days", "CIMIC_STALE_DAYS", _secrets(), DEFAULT_STALE_DAYS)
-    try:
-        days = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"stale days must be a number, got {raw!r}") from None
-    if not (math.isfinite(days) and days > 0):
-        raise ConfigError(f"stale days must be a positive number, got {raw!r}")
-    return days
+    return positive_setting(value, name="stale_days", env="CIMIC_STALE_DAYS", default=DEFAULT_STALE_DAYS,
+                            what="stale days")
 
 
 #: The handling marking of exercise data (the scenario seed and imports marked exercise).
