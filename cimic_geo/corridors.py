@@ -33,6 +33,7 @@ from cimic_geo.analytics.road_cache import (
     shared_graph,
 )
 from cimic_geo.analytics.road_policy import default_policy
+from cimic_geo.analytics.road_rows import roads_in_force
 from cimic_geo.analytics.roadgraph import RoadGraph, RoutingPolicy, build_road_graph
 from cimic_geo.analytics.route_doc import SNAP_WARN_KM, found_document, place_notes, policy_document
 from cimic_geo.analytics.route_fast_data import fast_arrays
@@ -118,12 +119,13 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
         if graph is not None and not current:
             mark_used(cache)
     if graph is None:
-        roads = store.read("roads", columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"],
-                           as_of=at)
-        if not len(roads):
+        # a past time with the roads of now: the lines are the current graph's vertices (no history read)
+        roads = roads_in_force(store, columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"],
+                               as_of=at, data_version=version)
+        if not len(roads.rows):
             raise AnalysisError(_("the store has no roads; import a roads layer or seed the scenario first"))
-        graph = build_road_graph(roads, front_line=front, occupied=occupied, infrastructure=infra,
-                                 bands_km=bands, as_of=t)
+        graph = build_road_graph(roads.rows, vertices=roads.vertices, front_line=front, occupied=occupied,
+                                 infrastructure=infra, bands_km=bands, as_of=t)
         built = True
         del roads
         if cache is not None:  # saved and read back below: the lines go now, not after the read-back

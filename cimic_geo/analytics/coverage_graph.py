@@ -317,12 +317,13 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
         The store has no roads layer.
     """
     from cimic_geo.analytics.road_cache import folder_inode, graph_file, graph_key, mark_used, past_folder, save_graph
+    from cimic_geo.analytics.road_rows import roads_in_force
     from cimic_geo.config import load_settings
 
     bands = tuple(load_settings().bands_km)
     path = getattr(store, "path", None)
     infra = _bridges(store, layers_as_of)
-    folder = key = None
+    folder = key = version = None
     if path is not None:
         version = data_version(store)
         key = graph_key(version, as_of=as_of, bands_km=bands)
@@ -333,16 +334,16 @@ def coverage_road_graph(store: Any, *, as_of: Any, front_line: Any, occupied_are
             _coverage_weights(graph, folder, key)
             _keep_snaps(graph, folder, key)
             return graph, COVERAGE_POLICY
-    roads = store.read("roads", columns=_ROAD_COLUMNS, as_of=layers_as_of)
-    if not len(roads) and layers_as_of is not None:
+    roads = roads_in_force(store, columns=_ROAD_COLUMNS, as_of=layers_as_of, data_version=version)
+    if not len(roads.rows) and layers_as_of is not None:
         from cimic_geo.timefmt import iso
 
         raise AnalysisError(_("travel-time coverage needs roads; none were in force at {time}").format(
             time=iso(layers_as_of)))
-    if not len(roads):
+    if not len(roads.rows):
         raise AnalysisError(_("travel-time coverage needs a roads layer; the store has none"))
-    graph = build_road_graph(roads, front_line=front_line, occupied=occupied_area, infrastructure=infra,
-                             bands_km=bands, as_of=as_of)
+    graph = build_road_graph(roads.rows, vertices=roads.vertices, front_line=front_line, occupied=occupied_area,
+                             infrastructure=infra, bands_km=bands, as_of=as_of)
     del roads
     keep = folder is not None and key is not None and layers_as_of is not None
     if keep:  # saved and read back: the lines go now (rebuilt from the vertices if the save fails)

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import DEFAULT_BANDS_KM
-from cimic_geo.analytics.road_noding import node_lines, piece_lines
+from cimic_geo.analytics.road_noding import node_lines, node_vertices, piece_lines
 from cimic_geo.analytics.road_policy import DAMAGED_TIME_FACTOR
 from cimic_geo.analytics.road_threat import ThreatGeometry, edge_front_km, union_geometry
 from cimic_geo.errors import AnalysisError
@@ -61,6 +61,7 @@ def build_road_graph(
     damaged_time_factor: float = DAMAGED_TIME_FACTOR,
     precision: int = 6,
     front_cap_km: float | None = None,
+    vertices: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> RoadGraph:
     """Build the routable road graph.
 
@@ -77,6 +78,10 @@ def build_road_graph(
     front_cap_km : edge distances to the front line are computed exactly up to this distance
         (default: the outer band + 10 km) and stored as inf beyond; a policy that
         avoids a wider area extends the computation on demand, so the avoided area has no cap
+    vertices : the rows' lines as (lon/lat vertices, first vertex of each row, last vertex of each
+        row), every row's vertices in order and no vertex repeating the one before (as a graph keeps
+        them: :func:`cimic_geo.analytics.road_cache.kept_vertices`) instead of ``roads``' geometry,
+        which it then need not have
 
     Raises
     ------
@@ -88,14 +93,17 @@ def build_road_graph(
     missing = [c for c in ("id", "speed_kmh", "status") if c not in roads.columns]
     if missing:
         raise AnalysisError(f"roads: missing columns {missing}")
-    if roads.crs is not None and roads.crs.to_epsg() != 4326:
+    if vertices is None and roads.crs is not None and roads.crs.to_epsg() != 4326:
         roads = roads.to_crs(4326)
     roads = roads.reset_index(drop=True)
-    geoms = np.asarray(roads.geometry.values, dtype=object)
-    types = shapely.get_type_id(geoms)
-    bad = np.flatnonzero(types != 1)
-    if len(bad):
-        raise AnalysisError(f"roads: row {bad[0] + 1} (id {roads['id'].iloc[bad[0]]}) is not a LineString")
+    if vertices is None:
+        geoms = np.asarray(roads.geometry.values, dtype=object)
+        types = shapely.get_type_id(geoms)
+        bad = np.flatnonzero(types != 1)
+        if len(bad):
+            raise AnalysisError(f"roads: row {bad[0] + 1} (id {roads['id'].iloc[bad[0]]}) is not a LineString")
+    elif len(vertices[1]) != len(roads):
+        raise AnalysisError(f"roads: {len(roads)} rows but vertices of {len(vertices[1])}")
     speed = pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~(speed > 0))
     if len(bad):
@@ -103,7 +111,11 @@ def build_road_graph(
     if damaged_time_factor < 1:
         raise AnalysisError(f"damaged_time_factor must be >= 1, got {damaged_time_factor}")
     m = len(roads)
-    noded = node_lines(geoms, precision=precision)
+    if vertices is None:
+        noded = node_lines(geoms, precision=precision)
+    else:
+        coords, v0, v1 = (np.asarray(a) for a in vertices)
+        noded = node_vertices(coords, np.repeat(np.arange(m), v1 - v0 + 1), rows=m, precision=precision)
 
     status = roads["status"].astype(str).to_numpy()
     bridges = destroyed_bridge_rows(infrastructure)
@@ -119,7 +131,10 @@ def build_road_graph(
     u, v = noded.piece_u[e], noded.piece_v[e]
     c0, c1 = noded.piece_c0[e], noded.piece_c1[e]
 
-    crs = metric_crs(roads.total_bounds)
+    # the lines' extent; from the vertices as a graph read back from its folder takes it (a dropped repeated
+    # vertex lies within 0.1 m of the one kept)
+    crs = metric_crs(roads.total_bounds if vertices is None else
+                     (*noded.coords.min(axis=0), *noded.coords.max(axis=0)) if len(noded.coords) else (0, 0, 0, 0))
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied), crs=crs, bands_km=bands_km)
     node_lonlat = noded.node_lonlat
     nx_, ny_ = threat.to_metric.transform(node_lonlat[:, 0], node_lonlat[:, 1])
@@ -160,7 +175,7 @@ def build_road_graph(
         seg_length_km=noded.row_length_km,
         seg_speed=speed,
         seg_status=status,
-        seg_bounds=shapely.bounds(geoms),
+        seg_bounds=shapely.bounds(geoms) if vertices is None else None,  # None: from the vertices on first use
         destroyed_bridges=bridges,
         threat=threat,
         as_of=None if as_of is None else pd.Timestamp(as_of),

@@ -245,6 +245,29 @@ def kept_roads(path: str | os.PathLike, key: str) -> pd.DataFrame | None:
     return table.to_pandas()
 
 
+def kept_vertices(path: str | os.PathLike, *, data_version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The road rows' lines (lon/lat vertices, each row's first and last vertex) of the graph saved at
+    ``path``, mapped from its files, when that graph was built from the data of ``data_version``
+    (None otherwise): every row's own vertices in store order, less a vertex repeating the one before
+    (:func:`~cimic_geo.analytics.road_noding.node_lines` drops those too), so a graph built from them
+    (``build_road_graph(..., vertices=...)``) is the graph built from the store's lines.
+    """
+    p = Path(path)
+    meta = _meta(p)
+    key = None if meta is None else meta.get("key")
+    if not isinstance(key, str) or not key.startswith(f"format={FORMAT}|") or not key.endswith(f"|data={data_version}"):
+        return None
+    try:
+        coords, v0, v1 = (np.load(p / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                          for name in ("coords", "seg_v0", "seg_v1"))
+    except (OSError, ValueError, EOFError):
+        return None
+    if coords.ndim != 2 or not len(v0) or len(v0) != len(v1) or v0[0] != 0 or v1[-1] != len(coords) - 1 or \
+            (v1[:-1] + 1 != v0[1:]).any() or (v1 < v0).any():
+        return None  # each row's vertices right after the previous row's
+    return coords, v0, v1
+
+
 def folder_inode(path: Path) -> int | None:
     """The folder's inode (None: not a folder); a folder renamed into place gets another one."""
     try:

@@ -67,8 +67,14 @@ def node_lines(geoms: np.ndarray, *, precision: int = 6) -> NodedLines:
     geoms : array of shapely LineStrings
     precision : decimals of lon/lat identifying the same vertex (6 ≈ 0.1 m)
     """
-    m = len(geoms)
     coords, idx = shapely.get_coordinates(np.asarray(geoms, dtype=object), return_index=True)
+    return node_vertices(coords, idx, rows=len(geoms), precision=precision)
+
+
+def node_vertices(coords: np.ndarray, idx: np.ndarray, *, rows: int, precision: int = 6) -> NodedLines:
+    """:func:`node_lines` of the lines whose vertices are ``coords`` (lon/lat, row after row), ``idx``
+    the row of each vertex (non-decreasing, every one of the ``rows`` rows present)."""
+    m = rows
     keys = vertex_keys(coords[:, 0], coords[:, 1], precision)
     if len(keys):  # drop a vertex repeating the previous one of its row
         keep = np.ones(len(keys), dtype=bool)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from cimic_geo.data_stamp import file_stamp, kept_data_version, version_file, wr
 from cimic_geo.data_stamp import kept_version as _kept
 
 if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token needs neither
+    import numpy as np
     import pandas as pd
 
     from cimic_geo.store.core import Store
@@ -31,7 +33,7 @@ if TYPE_CHECKING:  # the store layer imports duckdb and pandas; a kept token nee
 SETTLE_S = 2.0
 
 __all__ = ["ROAD_ATTRIBUTES", "SETTLE_S", "access_data_version", "file_stamp", "kept_data_version", "road_attributes",
-           "version_file"]
+           "road_columns_then", "version_file"]
 
 def access_data_version(store: Store) -> str:
     """A token that changes when any data the road graph or corridor evaluation uses changes.
@@ -123,3 +125,28 @@ def _large_strings(table: Any) -> Any:
 
     return table.cast(pa.schema([(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
                                  for f in table.schema]))
+
+
+def road_columns_then(store: Store, columns: Sequence[str], *, as_of: Any) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The current roads' ``columns`` (``id`` first) without their geometry, in the order and with the types
+    ``store.read("roads", columns=columns)`` gives them, and which of them were in force at ``as_of``: when
+    the roads changed since only by roads being added (reported later). None when a road changed or was
+    removed after ``as_of`` (the roads then are not a part of the roads now: read them as they were)."""
+    from cimic_geo.schema import get_layer
+    from cimic_geo.store.frames import _as_utc, _read_columns, _typed_frame
+
+    tables = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "roads_history" not in tables:  # a store from before the layers kept versions
+        return None
+    t = _as_utc(as_of)
+    later = "SELECT id FROM roads_history WHERE valid_from > ?"
+    changed = store.con.execute(f"SELECT count(*) FROM (SELECT id FROM roads_history WHERE id IN ({later}) "
+                                "GROUP BY id HAVING count(*) > 1 OR bool_or(removed))", [t]).fetchone()
+    if int(changed[0]):
+        return None
+    spec = get_layer("roads")
+    cols = _read_columns(spec, columns)
+    table = store.con.execute(f"SELECT {', '.join(cols)}, id NOT IN ({later}) AS in_force_then__ FROM roads "
+                              "ORDER BY id", [t]).to_arrow_table()
+    frame = _typed_frame(table, cols, spec)
+    return frame, frame.pop("in_force_then__").to_numpy(bool)

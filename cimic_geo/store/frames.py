@@ -186,12 +186,18 @@ def _prepare_frame(gdf: gpd.GeoDataFrame, spec: Layer) -> pd.DataFrame:
     return frame
 
 
-def _to_geodataframe(table: Any, cols: list[str], spec: Layer) -> gpd.GeoDataFrame:
+def _typed_frame(table: Any, cols: list[str], spec: Layer) -> pd.DataFrame:
+    """An Arrow table of a read as pandas, its time columns as UTC timestamps."""
     df = table.to_pandas()
-    wkb = df.pop("geom_wkb").to_numpy()
-    geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
     for c in cols:
         kind = spec.column(c).kind
         if kind == "datetime" and c in df:
             df[c] = pd.to_datetime(df[c], utc=True)
+    return df
+
+
+def _to_geodataframe(table: Any, cols: list[str], spec: Layer) -> gpd.GeoDataFrame:
+    df = _typed_frame(table, cols, spec)
+    wkb = df.pop("geom_wkb").to_numpy()
+    geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
