@@ -36,6 +36,18 @@ CORRIDOR = LineString([(37.3, 48.05), (38.0, 48.05)])
 ADMIN = Actor(name="planner1", kind="user", role="admin")
 
 
+def still_front(store, starts) -> None:
+    """Front-line and occupied-area snapshots valid from each of ``starts`` (the last one current), all on the
+    meridian 37.0 E (47.5-48.5 N) with the occupied area west of it (36.5 E to the line): any time before the
+    last start is a past picture with the same threat."""
+    ends = {t: nxt for t, nxt in zip(starts, [*starts[1:], None], strict=True)}
+    for layer, prefix, geom in (("front_line", "F", LineString([(37.0, 47.5), (37.0, 48.5)])),
+                                ("occupied_area", "O", box(36.5, 47.5, 37.0, 48.5))):
+        store.write(layer, gpd.GeoDataFrame(
+            {"id": [f"{prefix}{i}" for i in range(len(starts))], "valid_from": list(ends), "valid_to": list(ends.values())},
+            geometry=[geom] * len(starts), crs="EPSG:4326"))
+
+
 def shelters(rows, t: pd.Timestamp) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"id": [r[0] for r in rows], "name": [f"Shelter {r[0]}" for r in rows],
                              "kind": "collective_centre", "status": [r[1] for r in rows],

@@ -16,7 +16,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point, box
+from history_fixtures import still_front
+from shapely.geometry import LineString, Point
 
 from cimic_geo.analytics import coverage_graph
 from cimic_geo.analytics import road_cache as rc
@@ -43,13 +44,7 @@ def history_db(empty_db):
                                                   "reported_at": D[1]}, geometry=[Point(*H)], crs="EPSG:4326"))
         store.write("roads", _roads([("slow", 30.0, LineString([S, BEND, H]))], D[1]))
         store.write("roads", _roads([("fast", 90.0, LineString([S, H]))], D[3]), mode="upsert")
-        ends = {1: D[5], 5: None}
-        store.write("front_line", gpd.GeoDataFrame(
-            {"id": [f"F{n}" for n in ends], "valid_from": [D[n] for n in ends], "valid_to": list(ends.values())},
-            geometry=[LineString([(37.0, 47.5), (37.0, 48.5)])] * 2, crs="EPSG:4326"))
-        store.write("occupied_area", gpd.GeoDataFrame(
-            {"id": [f"O{n}" for n in ends], "valid_from": [D[n] for n in ends], "valid_to": list(ends.values())},
-            geometry=[box(36.5, 47.5, 37.0, 48.5)] * 2, crs="EPSG:4326"))
+        still_front(store, [D[1], D[5]])
     return empty_db
 
 

@@ -18,7 +18,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, box
+from history_fixtures import still_front
+from shapely.geometry import LineString
 
 from cimic_geo.analytics import road_cache as rc
 from cimic_geo.analytics.road_rows import roads_in_force
@@ -44,13 +45,7 @@ def history_db(empty_db):
     with connect(empty_db) as store:
         store.write("roads", _roads(["a", "b"], D[1]))
         store.write("roads", _roads(["c"], D[3]), mode="upsert")
-        ends = {1: D[5], 5: None}
-        store.write("front_line", gpd.GeoDataFrame(
-            {"id": [f"F{n}" for n in ends], "valid_from": [D[n] for n in ends], "valid_to": list(ends.values())},
-            geometry=[LineString([(37.0, 47.5), (37.0, 48.5)])] * 2, crs="EPSG:4326"))
-        store.write("occupied_area", gpd.GeoDataFrame(
-            {"id": [f"O{n}" for n in ends], "valid_from": [D[n] for n in ends], "valid_to": list(ends.values())},
-            geometry=[box(36.5, 47.5, 37.0, 48.5)] * 2, crs="EPSG:4326"))
+        still_front(store, [D[1], D[5]])
     return empty_db
 
 

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cimic_geo.analytics.bands import DEFAULT_BANDS_KM
+from cimic_geo.analytics.road_cache import vertices_crs
 from cimic_geo.analytics.road_noding import node_lines, node_vertices, piece_lines
 from cimic_geo.analytics.road_policy import DAMAGED_TIME_FACTOR
 from cimic_geo.analytics.road_threat import ThreatGeometry, edge_front_km, union_geometry
@@ -133,8 +134,7 @@ def build_road_graph(
 
     # the lines' extent; from the vertices as a graph read back from its folder takes it (a dropped repeated
     # vertex lies within 0.1 m of the one kept)
-    crs = metric_crs(roads.total_bounds if vertices is None else
-                     (*noded.coords.min(axis=0), *noded.coords.max(axis=0)) if len(noded.coords) else (0, 0, 0, 0))
+    crs = metric_crs(roads.total_bounds) if vertices is None else vertices_crs(noded.coords)
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied), crs=crs, bands_km=bands_km)
     node_lonlat = noded.node_lonlat
     nx_, ny_ = threat.to_metric.transform(node_lonlat[:, 0], node_lonlat[:, 1])

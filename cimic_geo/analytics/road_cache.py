@@ -336,7 +336,7 @@ def load_graph(path: str | os.PathLike, key: str, *, roads: pd.DataFrame, front_
     if not len(v0) or v1[-1] != len(coords) - 1 or (np.diff(v0) <= 0).any():
         return None  # row vertex ranges must cover the vertices in order
     threat = ThreatGeometry(union_geometry(front_line), union_geometry(occupied),
-                            crs=_crs_of(coords, meta.get("bounds")), bands_km=bands_km)
+                            crs=vertices_crs(coords, meta.get("bounds")), bands_km=bands_km)
     bounds = z.get("seg_bounds")
     bounds = bounds if bounds is not None and bounds.shape == (len(v0), 4) else None  # None: from the vertices
     graph = RoadGraph(**arrays, seg_status=status, seg_bounds=bounds, road_table=roads,
@@ -394,7 +394,7 @@ def shared_graph(path: str | os.PathLike, key: str, *, roads: Callable[[], pd.Da
     return graph
 
 
-def _crs_of(coords: np.ndarray, bounds: Sequence[float] | None = None) -> Any:
+def vertices_crs(coords: np.ndarray, bounds: Sequence[float] | None = None) -> Any:
     """The graph's metric CRS: from the vertices' bounds kept in the metadata, else from the vertices."""
     from cimic_geo.geo import metric_crs
 
