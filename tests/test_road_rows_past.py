@@ -97,7 +97,7 @@ def test_with_no_road_added_since_the_current_vertices_are_used_whole(history_db
 
 
 @pytest.mark.parametrize("change", ["status", "removed"])
-def test_a_road_changed_or_removed_since_is_read_as_it_was(history_db, change):
+def test_a_road_in_force_then_changed_or_removed_since_is_read_as_it_was(history_db, change):
     with connect(history_db) as store:
         if change == "status":  # a reported as damaged on D4: on D2 it was open
             store.write("roads", _roads(["a"], D[4], status="damaged"), mode="upsert")
@@ -109,6 +109,21 @@ def test_a_road_changed_or_removed_since_is_read_as_it_was(history_db, change):
         rows = roads_in_force(store, as_of=D[2], columns=COLUMNS, data_version=version)
         assert rows.vertices is None  # the store's lines as they were
         assert list(rows.rows["id"]) == ["a", "b"] and list(rows.rows["status"]) == ["open", "open"]
+
+
+def test_a_road_reported_since_and_changed_since_does_not_matter_then(history_db):
+    """c was reported on D3 and reported damaged on D4: at D2 it was not in force, so the roads then are still a
+    part of the roads now."""
+    with connect(history_db) as store:
+        store.write("roads", _roads(["c"], D[4], status="damaged"), mode="upsert")
+    version = _keep_current_graph(history_db)
+    with connect(history_db) as store:
+        rows = roads_in_force(store, as_of=D[2], columns=COLUMNS, data_version=version)
+        assert rows.vertices is not None and list(rows.rows["id"]) == ["a", "b"]
+        _same_graph(build_road_graph(rows.rows, vertices=rows.vertices),
+                    build_road_graph(store.read("roads", columns=COLUMNS, as_of=D[2])))
+        # at D3.5 c was in force as it was first reported, not as it is now
+        assert road_columns_then(store, COLUMNS, as_of=D[3] + pd.Timedelta(hours=12)) is None
 
 
 def test_a_graph_of_other_data_is_not_used(history_db):

@@ -5,9 +5,9 @@ A road graph for another as-of time (the planner's time slider, coverage by road
 is built from the roads in force then. Reading them from the store's history decodes a million lines
 nationally (about 1.1 s), a million shapely lines the build only takes the vertices of, and leaves the
 history table's geometry in DuckDB's block cache (about 70 MB the app's server keeps). Roads change far
-less often than the front line, and mostly by roads being reported: when no road changed or went since
-that time, the roads then are the roads now less those added since, and the current graph kept beside
-the store holds their lines as its vertices (:func:`~cimic_geo.analytics.road_cache.kept_vertices`).
+less often than the front line, and mostly by roads being reported: when every road in force then is
+still as it was, the roads then are the roads now less those reported since, and the current graph kept
+beside the store holds their lines as its vertices (:func:`~cimic_geo.analytics.road_cache.kept_vertices`).
 Then only the attributes are read from the store (0.25 s) and the graph is built from the mapped
 vertices of the rows in force then; it is the graph built from the store's lines, array for array.
 """
@@ -35,7 +35,7 @@ class RoadRows:
 
 def roads_in_force(store: Any, *, as_of: Any, columns: Sequence[str], data_version: str | None) -> RoadRows:
     """``store.read("roads", columns=columns, as_of=as_of)``; without the geometry and with the current
-    road graph's vertices when the roads changed since ``as_of`` by additions only and the graph kept
+    road graph's vertices when every road in force at ``as_of`` still is as it was and the graph kept
     beside the store is of ``data_version`` (:func:`~cimic_geo.store.access_version.access_data_version`)."""
     path = getattr(store, "path", None)
     if as_of is not None and path is not None and data_version:

@@ -129,24 +129,24 @@ def _large_strings(table: Any) -> Any:
 
 def road_columns_then(store: Store, columns: Sequence[str], *, as_of: Any) -> tuple[pd.DataFrame, np.ndarray] | None:
     """The current roads' ``columns`` (``id`` first) without their geometry, in the order and with the types
-    ``store.read("roads", columns=columns)`` gives them, and which of them were in force at ``as_of``: when
-    the roads changed since only by roads being added (reported later). None when a road changed or was
-    removed after ``as_of`` (the roads then are not a part of the roads now: read them as they were)."""
+    ``store.read("roads", columns=columns)`` gives them, and which of them were in force at ``as_of``, when
+    every road in force then still is as it was (roads reported since are left out by the mask). None when
+    a road in force then has changed or gone since (the roads then are not a part of the roads now: read
+    them as they were)."""
     from cimic_geo.schema import get_layer
-    from cimic_geo.store.frames import _as_utc, _read_columns, _typed_frame
+    from cimic_geo.store.frames import _read_columns, _table_sql, _typed_frame, _where_sql
 
     tables = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "roads_history" not in tables:  # a store from before the layers kept versions
         return None
-    t = _as_utc(as_of)
-    later = "SELECT id FROM roads_history WHERE valid_from > ?"
-    changed = store.con.execute(f"SELECT count(*) FROM (SELECT id FROM roads_history WHERE id IN ({later}) "
-                                "GROUP BY id HAVING count(*) > 1 OR bool_or(removed))", [t]).fetchone()
-    if int(changed[0]):
-        return None
     spec = get_layer("roads")
+    where, params = _where_sql(spec, as_of=as_of)  # the versions in force then, as store.read takes them
+    then = f"SELECT id, valid_to FROM {_table_sql(spec, as_of)}{where}"
+    ended = store.con.execute(f"SELECT count(*) FROM ({then}) WHERE valid_to IS NOT NULL", params).fetchone()
+    if int(ended[0]):  # a version in force then was followed by another or by the road's removal
+        return None
     cols = _read_columns(spec, columns)
-    table = store.con.execute(f"SELECT {', '.join(cols)}, id NOT IN ({later}) AS in_force_then__ FROM roads "
-                              "ORDER BY id", [t]).to_arrow_table()
+    table = store.con.execute(f"SELECT {', '.join(cols)}, id IN (SELECT id FROM ({then})) AS in_force_then__ "
+                              "FROM roads ORDER BY id", params).to_arrow_table()
     frame = _typed_frame(table, cols, spec)
     return frame, frame.pop("in_force_then__").to_numpy(bool)
