@@ -119,7 +119,7 @@ def load_access_context(store: Store, *, as_of: Any = None, bands_km: Sequence[f
         if graph is not None and not current:
             mark_used(cache)
     if graph is None:
-        # a past time with the roads of now: the lines are the current graph's vertices (no history read)
+        # a past time whose roads are still as they were: their lines are the current graph's vertices
         roads = roads_in_force(store, columns=["road_class", "speed_kmh", "bridge", "status", "name", "oneway"],
                                as_of=at, data_version=version)
         if not len(roads.rows):

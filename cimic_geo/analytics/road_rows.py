@@ -44,7 +44,7 @@ def roads_in_force(store: Any, *, as_of: Any, columns: Sequence[str], data_versi
 
         vertices = kept_vertices(graph_file(path), data_version=data_version)
         now = None if vertices is None else road_columns_then(store, columns, as_of=as_of)
-        if vertices is not None and now is not None and len(now[0]) == len(vertices[1]):
+        if now is not None and len(now[0]) == len(vertices[1]):
             rows, then = now
             return RoadRows(rows, vertices) if then.all() else _subset(rows, vertices, then)
     return RoadRows(store.read("roads", columns=columns, as_of=as_of))
